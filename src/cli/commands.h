@@ -1,0 +1,19 @@
+// The `strata` command line: each family of sub-commands registers itself on the app.
+// Commands are thin: they parse flags, call a module, and print (plain, progress or --json).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace strata::cli {
+
+// Exit codes shared by every command.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;   // the work failed (bad data, source down, ...)
+inline constexpr int kExitUsage = 2;     // bad flags or bad project file
+
+void RegisterSimCommands(CLI::App* app);       // strata sim, strata sim serve-api
+void RegisterIngestCommands(CLI::App* app);    // strata ingest
+void RegisterPipelineCommands(CLI::App* app);  // strata pipeline run
+void RegisterWarehouseCommands(CLI::App* app); // strata load, strata query
+
+}  // namespace strata::cli

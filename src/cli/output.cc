@@ -1,0 +1,46 @@
+#include "cli/output.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+namespace strata::cli {
+
+Output::Output(bool json) : json_(json), tty_(::isatty(STDOUT_FILENO) == 1 && !json) {}
+
+void Output::ClearProgress() {
+  if (progress_shown_) {
+    std::fputs("\r\033[K", stdout);
+    progress_shown_ = false;
+  }
+}
+
+void Output::Line(const std::string& text) {
+  if (json_) return;
+  ClearProgress();
+  std::fputs(text.c_str(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+void Output::Progress(const std::string& text) {
+  if (!tty_) return;
+  std::fputs("\r\033[K", stdout);
+  std::fputs(text.c_str(), stdout);
+  std::fflush(stdout);
+  progress_shown_ = true;
+}
+
+void Output::Error(const std::string& text) {
+  ClearProgress();
+  std::fflush(stdout);
+  std::fputs(("error: " + text + "\n").c_str(), stderr);
+}
+
+void Output::Json(const nlohmann::json& doc) {
+  if (!json_) return;
+  std::cout << doc.dump(2) << std::endl;
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,31 @@
+// How commands talk to people and machines: plain lines, a live progress line on a
+// terminal, or one JSON document with --json.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace strata::cli {
+
+class Output {
+ public:
+  explicit Output(bool json);
+  bool json() const { return json_; }
+  // A line for people (suppressed with --json).
+  void Line(const std::string& text);
+  // Replaces the current progress line on a terminal; nothing otherwise.
+  void Progress(const std::string& text);
+  // An error for people, on stderr, always shown.
+  void Error(const std::string& text);
+  // Prints the JSON document (with --json).
+  void Json(const nlohmann::json& doc);
+
+ private:
+  void ClearProgress();
+  bool json_;
+  bool tty_;
+  bool progress_shown_ = false;
+};
+
+}  // namespace strata::cli

@@ -1,0 +1,277 @@
+// strata ingest | load | pipeline run | query: the platform's commands over a project.
+#include <chrono>
+#include <iomanip>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "core/date.h"
+#include "core/project.h"
+#include "ingest/connector.h"
+#include "lake/lake.h"
+#include "warehouse/warehouse.h"
+
+namespace strata::cli {
+namespace {
+
+using nlohmann::json;
+
+struct CommonFlags {
+  std::string project = ".";
+  bool json = false;
+};
+
+void AddCommon(CLI::App* sub, CommonFlags* f) {
+  sub->add_option("-p,--project", f->project, "Project file or directory holding strata.yml")->capture_default_str();
+  sub->add_flag("--json", f->json, "Print one JSON document for machines");
+}
+
+[[noreturn]] void Fail(Output& out, const Status& s, int code = kExitFailure) {
+  out.Error(s.message().empty() ? s.ToString() : s.message());
+  if (out.json()) out.Json({{"ok", false}, {"error", s.message()}, {"code", Status::CodeName(s.code())}});
+  throw CLI::RuntimeError(code);
+}
+
+int UsageCode(const Status& s) {
+  return s.code() == Status::Code::kInvalidArgument || s.code() == Status::Code::kNotFound ? kExitUsage
+                                                                                            : kExitFailure;
+}
+
+std::string Num(int64_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > (n < 0 ? 1 : 0); i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
+std::string Secs(double s) {
+  std::ostringstream o;
+  o << std::fixed << std::setprecision(s < 10 ? 2 : 1) << s << "s";
+  return o.str();
+}
+
+json TableJson(const ingest::TableResult& r) {
+  return {{"source", r.source},   {"table", r.table},         {"batch_id", r.batch_id.empty() ? json() : json(r.batch_id)},
+          {"received", r.received}, {"landed", r.landed},     {"quarantined", r.quarantined},
+          {"reconciled", r.reconciled()}, {"bytes", r.bytes}, {"files", r.files},
+          {"seconds", r.seconds},   {"warnings", r.warnings}};
+}
+
+json LoadJson(const warehouse::LoadResult& r) {
+  return {{"source", r.source}, {"table", r.table}, {"relation", r.relation}, {"batches", r.batches},
+          {"files", r.files},   {"rows", r.rows},   {"seconds", r.seconds},   {"added_columns", r.added_columns}};
+}
+
+std::string TableLine(const ingest::TableResult& r) {
+  std::string line = "  " + r.source + "." + r.table + ": ";
+  if (r.batch_id.empty()) return line + "nothing new";
+  line += "received " + Num(r.received) + " = landed " + Num(r.landed) + " + quarantined " + Num(r.quarantined) +
+          "  (batch " + r.batch_id + ", " + std::to_string(r.files) + " file(s), " + Num(r.bytes) + " bytes, " +
+          Secs(r.seconds) + ")";
+  return line;
+}
+
+struct Session {
+  Project project;
+  std::unique_ptr<lake::Lake> lake;
+};
+
+Session OpenProject(Output& out, const CommonFlags& f) {
+  auto project = Project::Load(f.project);
+  if (!project.ok()) Fail(out, project.status(), UsageCode(project.status()));
+  auto store = lake::OpenObjectStore(project->lake_location);
+  if (!store.ok()) Fail(out, store.status());
+  return Session{std::move(*project), std::make_unique<lake::Lake>(std::move(*store))};
+}
+
+std::string ResolveDate(Output& out, const std::string& date) {
+  if (date.empty()) return Date::TodayUtc().ToString();
+  auto d = Date::Parse(date);
+  if (!d.ok()) Fail(out, Status::InvalidArgument("--date: " + d.status().message()), kExitUsage);
+  return d->ToString();
+}
+
+// Ingests the named sources (all if empty). Returns false if any source failed.
+bool RunIngest(Output& out, Session& s, const std::vector<std::string>& sources, const ingest::IngestOptions& base,
+               json* doc) {
+  std::vector<std::string> names = sources.empty() ? s.project.SourceNames() : sources;
+  bool ok = true;
+  json src_docs = json::array();
+  for (const auto& name : names) {
+    const SourceConfig* src = s.project.FindSource(name);
+    if (src == nullptr) {
+      std::string hint = Closest(name, s.project.SourceNames());
+      Fail(out, Status::InvalidArgument("no source '" + name + "' in " + s.project.file +
+                                        (hint.empty() ? "" : " (did you mean '" + hint + "'?)")),
+           kExitUsage);
+    }
+    ingest::IngestOptions opts = base;
+    opts.on_progress = [&](const std::string& table, int64_t rows) {
+      out.Progress("ingesting " + name + "." + table + ": " + Num(rows) + " records");
+    };
+    auto start = std::chrono::steady_clock::now();
+    std::vector<ingest::TableResult> results;
+    Status st = ingest::IngestSource(s.project, s.lake.get(), *src, opts, &results);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    out.Line(std::string(st.ok() ? "ok" : "FAILED") + "  " + name + " (" + src->type + ", " + Secs(secs) + ")");
+    json tables = json::array();
+    for (const auto& r : results) {
+      out.Line(TableLine(r));
+      for (const auto& w : r.warnings) out.Line("    warning: " + w);
+      tables.push_back(TableJson(r));
+    }
+    if (!st.ok()) {
+      out.Error(st.message());
+      ok = false;
+    }
+    src_docs.push_back({{"source", name}, {"type", src->type}, {"ok", st.ok()}, {"seconds", secs},
+                        {"error", st.ok() ? json() : json(st.message())}, {"tables", tables}});
+  }
+  (*doc)["sources"] = src_docs;
+  return ok;
+}
+
+bool RunLoad(Output& out, Session& s, json* doc) {
+  auto wh = warehouse::Warehouse::Open(s.project.warehouse);
+  if (!wh.ok()) Fail(out, wh.status());
+  std::vector<warehouse::LoadResult> results;
+  Status st = (*wh)->LoadRaw(s.lake.get(), &results, [&](const warehouse::LoadResult& r) {
+    if (r.files == 0) return;
+    out.Line("  " + r.relation + ": +" + Num(r.rows) + " rows from " + std::to_string(r.files) + " file(s) in " +
+             std::to_string(r.batches) + " batch(es), " + Secs(r.seconds) +
+             (r.added_columns.empty() ? "" : " (new columns: " + [&] {
+               std::string c;
+               for (const auto& a : r.added_columns) c += (c.empty() ? "" : ", ") + a;
+               return c;
+             }() + ")"));
+  });
+  json loads = json::array();
+  int64_t total = 0;
+  for (const auto& r : results) {
+    loads.push_back(LoadJson(r));
+    total += r.rows;
+  }
+  if (total == 0 && st.ok()) out.Line("  nothing new to load");
+  (*doc)["load"] = {{"warehouse", s.project.warehouse.path}, {"ok", st.ok()}, {"tables", loads},
+                    {"error", st.ok() ? json() : json(st.message())}};
+  if (!st.ok()) {
+    out.Error(st.message());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void RegisterIngestCommands(CLI::App* app) {
+  struct Flags : CommonFlags {
+    std::vector<std::string> sources, tables;
+    std::string date;
+    bool full_refresh = false;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* sub = app->add_subcommand("ingest", "Land new data from the project's sources in the lake");
+  AddCommon(sub, f.get());
+  sub->add_option("-s,--source", f->sources, "Only these sources (repeatable)");
+  sub->add_option("-t,--table", f->tables, "Only these tables/endpoints (repeatable)");
+  sub->add_option("--date", f->date, "Logical date YYYY-MM-DD (default: today, UTC)");
+  sub->add_flag("--full-refresh", f->full_refresh, "Extract whole tables, ignoring watermarks");
+  sub->callback([f] {
+    Output out(f->json);
+    Session s = OpenProject(out, *f);
+    ingest::IngestOptions opts;
+    opts.date = ResolveDate(out, f->date);
+    opts.full_refresh = f->full_refresh;
+    opts.tables = f->tables;
+    json doc = {{"date", opts.date}, {"lake", s.project.lake_location}};
+    out.Line("ingesting into " + s.project.lake_location + " (dt=" + opts.date + ")");
+    bool ok = RunIngest(out, s, f->sources, opts, &doc);
+    doc["ok"] = ok;
+    out.Json(doc);
+    if (!ok) throw CLI::RuntimeError(kExitFailure);
+  });
+}
+
+void RegisterWarehouseCommands(CLI::App* app) {
+  {
+    auto f = std::make_shared<CommonFlags>();
+    CLI::App* sub = app->add_subcommand("load", "Load new lake batches into the warehouse's raw schema");
+    AddCommon(sub, f.get());
+    sub->callback([f] {
+      Output out(f->json);
+      Session s = OpenProject(out, *f);
+      json doc;
+      out.Line("loading " + s.project.lake_location + " into " + s.project.warehouse.path);
+      bool ok = RunLoad(out, s, &doc);
+      doc["ok"] = ok;
+      out.Json(doc);
+      if (!ok) throw CLI::RuntimeError(kExitFailure);
+    });
+  }
+  {
+    struct Flags : CommonFlags {
+      std::string sql;
+    };
+    auto f = std::make_shared<Flags>();
+    CLI::App* sub = app->add_subcommand("query", "Run SQL on the warehouse and print the result");
+    AddCommon(sub, f.get());
+    sub->add_option("sql", f->sql, "The SQL statement")->required();
+    sub->callback([f] {
+      Output out(f->json);
+      Session s = OpenProject(out, *f);
+      auto wh = warehouse::Warehouse::Open(s.project.warehouse);
+      if (!wh.ok()) Fail(out, wh.status());
+      auto r = (*wh)->connection()->Query(f->sql);
+      if (!r.ok()) Fail(out, r.status());
+      if (f->json) {
+        json rows = json::array();
+        for (const auto& row : r->rows) {
+          json o = json::object();
+          for (size_t i = 0; i < row.size(); ++i) o[r->columns[i]] = row[i] ? json(*row[i]) : json();
+          rows.push_back(o);
+        }
+        out.Json({{"columns", r->columns}, {"types", r->column_types}, {"rows", rows}});
+        return;
+      }
+      std::string header;
+      for (size_t i = 0; i < r->columns.size(); ++i) header += (i ? "\t" : "") + r->columns[i];
+      out.Line(header);
+      for (const auto& row : r->rows) {
+        std::string line;
+        for (size_t i = 0; i < row.size(); ++i) line += (i ? "\t" : "") + (row[i] ? *row[i] : "NULL");
+        out.Line(line);
+      }
+    });
+  }
+}
+
+void RegisterPipelineCommands(CLI::App* app) {
+  CLI::App* pipeline = app->add_subcommand("pipeline", "Run the whole platform: ingest, then load");
+  pipeline->require_subcommand(1);
+  struct Flags : CommonFlags {
+    std::string date;
+    bool full_refresh = false;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* run = pipeline->add_subcommand("run", "Ingest every source, then load the new batches");
+  AddCommon(run, f.get());
+  run->add_option("--date", f->date, "Logical date YYYY-MM-DD (default: today, UTC)");
+  run->add_flag("--full-refresh", f->full_refresh, "Extract whole tables, ignoring watermarks");
+  run->callback([f] {
+    Output out(f->json);
+    Session s = OpenProject(out, *f);
+    ingest::IngestOptions opts;
+    opts.date = ResolveDate(out, f->date);
+    opts.full_refresh = f->full_refresh;
+    json doc = {{"date", opts.date}, {"lake", s.project.lake_location}};
+    out.Line("pipeline " + s.project.name + " for " + opts.date);
+    out.Line("ingest -> " + s.project.lake_location);
+    bool ok = RunIngest(out, s, {}, opts, &doc);
+    out.Line("load -> " + s.project.warehouse.path);
+    ok = RunLoad(out, s, &doc) && ok;
+    doc["ok"] = ok;
+    out.Json(doc);
+    if (!ok) throw CLI::RuntimeError(kExitFailure);
+  });
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,49 @@
+// Small, durable filesystem helpers used by every module that writes state.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace strata {
+
+Result<std::string> ReadFile(const std::string& path);
+
+// Writes `data` to `path` atomically and durably: a temporary file in the same directory,
+// fsync, rename over `path`, fsync of the directory. Readers see the old or the new content,
+// never a mix. Parent directories are created.
+Status WriteFileAtomic(const std::string& path, std::string_view data);
+
+// Creates `path` and its parents (like mkdir -p).
+Status MakeDirs(const std::string& path);
+
+// fsyncs a directory so that a rename inside it survives power loss.
+Status SyncDir(const std::string& path);
+
+// An exclusive advisory lock (flock) on a lock file, released when the object dies
+// (or when the process dies, which is what makes a SIGKILL safe).
+class FileLock {
+ public:
+  // Waits for the lock unless `wait` is false, in which case a held lock is kAborted.
+  static Result<FileLock> Acquire(const std::string& path, bool wait = true);
+  FileLock(FileLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  FileLock& operator=(FileLock&& other) noexcept;
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  ~FileLock();
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
+// Joins path segments with '/'.
+std::string JoinPath(std::string_view a, std::string_view b);
+
+// Fault injection for crash tests: if the environment variable STRATA_CRASH_AT equals
+// `point` (optionally "point:N" to fire on the N-th hit, default 1), the process kills
+// itself with SIGKILL right here. A no-op otherwise.
+void CrashPoint(const char* point);
+
+}  // namespace strata

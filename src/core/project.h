@@ -1,0 +1,51 @@
+// Project: the platform's project file (strata.yml): sources, lake, warehouse, state.
+//
+//   name: shop
+//   lake: lake                      # a local folder (relative to the project) or s3://...
+//   warehouse: {type: duckdb, path: warehouse/shop.duckdb}
+//   state_dir: .strata              # locks and local state
+//   sources:
+//     <name>: {type: sql | http | events, ...connector settings}
+//
+// Connector settings are validated by the ingest module, with the same located errors.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/status.h"
+
+namespace strata {
+
+struct WarehouseConfig {
+  std::string type = "duckdb";
+  std::string path;  // absolute
+  int threads = 0;   // 0 = DuckDB's default
+  std::string memory_limit;
+};
+
+struct SourceConfig {
+  std::string name;
+  std::string type;
+  ConfigNode node;  // the source's whole map
+};
+
+struct Project {
+  std::string file;  // absolute path of the project file
+  std::string dir;   // its directory
+  std::string name;
+  std::string lake_location;
+  std::string state_dir;
+  WarehouseConfig warehouse;
+  std::vector<SourceConfig> sources;
+
+  // `path_or_dir` is the project file or a directory holding strata.yml.
+  static Result<Project> Load(const std::string& path_or_dir);
+  // A path from the project file, made absolute relative to the project directory.
+  std::string Resolve(const std::string& path) const;
+  const SourceConfig* FindSource(const std::string& name) const;
+  std::vector<std::string> SourceNames() const;
+};
+
+}  // namespace strata

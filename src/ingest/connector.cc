@@ -1,0 +1,44 @@
+#include "ingest/connector.h"
+
+#include <algorithm>
+
+#include "core/file.h"
+#include "ingest/internal/connectors.h"
+
+namespace strata::ingest {
+
+Result<std::unique_ptr<Connector>> CreateConnector(const Project& project, const SourceConfig& source) {
+  if (source.type == "sql") return internal::CreateSqlConnector(project, source);
+  if (source.type == "http") return internal::CreateHttpConnector(project, source);
+  if (source.type == "events") return internal::CreateEventsConnector(project, source);
+  std::string hint = Closest(source.type, {"sql", "http", "events"});
+  return source.node["type"].Error("unknown source type '" + source.type + "'" +
+                                   (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
+                                   "; expected sql, http or events");
+}
+
+Status IngestSource(const Project& project, lake::Lake* lake, const SourceConfig& source,
+                    const IngestOptions& options, std::vector<TableResult>* results) {
+  STRATA_ASSIGN_OR_RETURN(auto connector, CreateConnector(project, source));
+  for (const auto& t : options.tables) {
+    auto tables = connector->Tables();
+    if (std::find(tables.begin(), tables.end(), t) == tables.end()) {
+      std::string hint = Closest(t, tables);
+      return Status::InvalidArgument("source '" + source.name + "' has no table '" + t + "'" +
+                                     (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+    }
+  }
+  STRATA_ASSIGN_OR_RETURN(FileLock lock,
+                          FileLock::Acquire(JoinPath(project.state_dir, "locks/ingest-" + source.name + ".lock")));
+  Status s = connector->Ingest(lake, options, results);
+  for (const auto& r : *results) {
+    if (!r.reconciled()) {
+      return Status::Internal("reconciliation failed for " + r.source + "." + r.table + ": received " +
+                              std::to_string(r.received) + " != landed " + std::to_string(r.landed) +
+                              " + quarantined " + std::to_string(r.quarantined));
+    }
+  }
+  return s.WithContext("source '" + source.name + "'");
+}
+
+}  // namespace strata::ingest

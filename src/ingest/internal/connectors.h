@@ -1,0 +1,35 @@
+// Factories of the built-in connectors (private to the ingest module).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "ingest/connector.h"
+
+namespace strata::ingest::internal {
+
+Result<std::unique_ptr<Connector>> CreateSqlConnector(const Project& project, const SourceConfig& source);
+Result<std::unique_ptr<Connector>> CreateHttpConnector(const Project& project, const SourceConfig& source);
+Result<std::unique_ptr<Connector>> CreateEventsConnector(const Project& project, const SourceConfig& source);
+
+// Infers the DuckDB type of JSON values key by key, widening on conflicts, and produces the
+// batch schema recorded in the manifest (keys in first-seen order).
+class JsonSchemaBuilder {
+ public:
+  enum class Kind { kNull, kBool, kInt, kDouble, kString, kNested };
+  void Observe(std::string_view key, Kind kind);
+  std::vector<lake::ColumnSchema> Build() const;
+
+ private:
+  std::vector<std::string> order_;
+  std::vector<Kind> kinds_;
+  std::unordered_map<std::string, size_t> index_;
+};
+
+// Time elapsed since `start`, in seconds.
+double SecondsSince(std::chrono::steady_clock::time_point start);
+
+}  // namespace strata::ingest::internal

@@ -1,0 +1,443 @@
+// sql connector: tables of an operational database (SQLite here; PostgreSQL later).
+//
+// Incremental extraction by a cursor column (updated_at) with a tie-breaking key: a row is
+// new when (cursor, key) > the committed watermark. With a logical date the extraction stops
+// at the end of that day, so the batch for a date holds what changed up to then and a
+// backfill of an earlier date after a later one extracts nothing twice.
+// Rows go through an in-memory DuckDB table (typed from the declared column types) and land
+// as one Parquet file per batch part. Values that do not fit their declared type are
+// quarantined with the row's key.
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <regex>
+#include <unistd.h>
+
+#include "core/date.h"
+#include "core/file.h"
+#include "ingest/internal/connectors.h"
+#include "warehouse/duckdb.h"
+
+namespace strata::ingest::internal {
+namespace {
+
+constexpr int64_t kPartRows = 5'000'000;
+
+struct TableSettings {
+  std::string name;
+  std::string key;
+  std::string cursor;  // empty: always a full extract
+  bool full_refresh = false;
+};
+
+struct SqlSettings {
+  std::string source;
+  std::string path;
+  std::vector<TableSettings> tables;
+};
+
+enum class ColType { kBigint, kDouble, kDecimal, kVarchar, kTimestamp, kDate, kBoolean, kBlob };
+
+struct Column {
+  std::string name;
+  ColType type;
+  std::string duck_type;
+};
+
+Column MapColumn(const std::string& name, const std::string& declared) {
+  std::string d;
+  for (char c : declared) d.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  static const std::regex kDecimal(R"((NUMERIC|DECIMAL)\s*\(\s*(\d+)\s*,\s*(\d+)\s*\))");
+  std::smatch m;
+  if (std::regex_search(d, m, kDecimal)) {
+    int p = std::min(38, std::atoi(m[2].str().c_str()));
+    int s = std::min(p, std::atoi(m[3].str().c_str()));
+    return {name, ColType::kDecimal, "DECIMAL(" + std::to_string(p) + "," + std::to_string(s) + ")"};
+  }
+  if (d.find("TIMESTAMP") != std::string::npos || d.find("DATETIME") != std::string::npos) {
+    return {name, ColType::kTimestamp, "TIMESTAMP"};
+  }
+  if (d == "DATE") return {name, ColType::kDate, "DATE"};
+  if (d.find("BOOL") != std::string::npos) return {name, ColType::kBoolean, "BOOLEAN"};
+  if (d.find("INT") != std::string::npos) return {name, ColType::kBigint, "BIGINT"};
+  if (d.find("CHAR") != std::string::npos || d.find("CLOB") != std::string::npos ||
+      d.find("TEXT") != std::string::npos || d.empty()) {
+    return {name, ColType::kVarchar, "VARCHAR"};
+  }
+  if (d.find("BLOB") != std::string::npos) return {name, ColType::kBlob, "BLOB"};
+  if (d.find("REAL") != std::string::npos || d.find("FLOA") != std::string::npos ||
+      d.find("DOUB") != std::string::npos || d.find("NUMERIC") != std::string::npos ||
+      d.find("DECIMAL") != std::string::npos) {
+    return {name, ColType::kDouble, "DOUBLE"};
+  }
+  return {name, ColType::kVarchar, "VARCHAR"};
+}
+
+std::string SqliteQuote(const std::string& ident) {
+  std::string out = "\"";
+  for (char c : ident) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  return out + "\"";
+}
+
+bool IsNumber(std::string_view s, bool integer) {
+  if (s.empty()) return false;
+  std::string tmp(s);
+  char* end = nullptr;
+  if (integer) {
+    errno = 0;
+    std::strtoll(tmp.c_str(), &end, 10);
+    return *end == '\0' && errno == 0;
+  }
+  std::strtod(tmp.c_str(), &end);
+  return *end == '\0';
+}
+
+// RAII SQLite handles.
+struct Db {
+  sqlite3* db = nullptr;
+  ~Db() { sqlite3_close_v2(db); }
+};
+struct Stmt {
+  sqlite3_stmt* stmt = nullptr;
+  ~Stmt() { sqlite3_finalize(stmt); }
+};
+
+class SqlConnector : public Connector {
+ public:
+  explicit SqlConnector(SqlSettings s) : s_(std::move(s)) {}
+
+  std::vector<std::string> Tables() const override {
+    std::vector<std::string> out;
+    for (const auto& t : s_.tables) out.push_back(t.name);
+    return out;
+  }
+
+  Status Ingest(lake::Lake* lake, const IngestOptions& options, std::vector<TableResult>* results) override {
+    Db db;
+    if (::access(s_.path.c_str(), R_OK) != 0) {
+      return Status::Unavailable("cannot open SQLite database '" + s_.path + "': no such readable file");
+    }
+    if (sqlite3_open_v2(s_.path.c_str(), &db.db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+      return Status::Unavailable("cannot open SQLite database '" + s_.path + "': " + sqlite3_errmsg(db.db));
+    }
+    sqlite3_busy_timeout(db.db, 10000);
+    for (const auto& t : s_.tables) {
+      if (!options.tables.empty() &&
+          std::find(options.tables.begin(), options.tables.end(), t.name) == options.tables.end()) {
+        continue;
+      }
+      // One read transaction per table: a consistent snapshot of it.
+      STRATA_RETURN_IF_ERROR(Exec(db.db, "BEGIN"));
+      Status s = IngestTable(db.db, lake, t, options, results);
+      (void)Exec(db.db, "COMMIT");
+      STRATA_RETURN_IF_ERROR(s.WithContext("table '" + t.name + "'"));
+    }
+    return Status::OK();
+  }
+
+ private:
+  static Status Exec(sqlite3* db, const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err ? err : "unknown error";
+      sqlite3_free(err);
+      return Status::IOError(std::string("SQLite: ") + sql + ": " + msg);
+    }
+    return Status::OK();
+  }
+
+  Result<std::vector<Column>> Describe(sqlite3* db, const std::string& table) {
+    Stmt st;
+    std::string sql = "PRAGMA table_info(" + SqliteQuote(table) + ")";
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st.stmt, nullptr) != SQLITE_OK) {
+      return Status::IOError(std::string("SQLite: ") + sqlite3_errmsg(db));
+    }
+    std::vector<Column> cols;
+    while (sqlite3_step(st.stmt) == SQLITE_ROW) {
+      std::string name = reinterpret_cast<const char*>(sqlite3_column_text(st.stmt, 1));
+      const unsigned char* decl = sqlite3_column_text(st.stmt, 2);
+      cols.push_back(MapColumn(name, decl ? reinterpret_cast<const char*>(decl) : ""));
+    }
+    if (cols.empty()) return Status::NotFound("no table '" + table + "' in '" + s_.path + "'");
+    return cols;
+  }
+
+  Status IngestTable(sqlite3* db, lake::Lake* lake, const TableSettings& t, const IngestOptions& options,
+                     std::vector<TableResult>* results) {
+    auto start = std::chrono::steady_clock::now();
+    TableResult result;
+    result.source = s_.source;
+    result.table = t.name;
+    STRATA_ASSIGN_OR_RETURN(std::vector<Column> cols, Describe(db, t.name));
+    auto find_col = [&](const std::string& name) -> const Column* {
+      for (const auto& c : cols) {
+        if (c.name == name) return &c;
+      }
+      return nullptr;
+    };
+    if (find_col(t.key) == nullptr) return Status::InvalidArgument("key column '" + t.key + "' does not exist");
+    if (!t.cursor.empty() && find_col(t.cursor) == nullptr) {
+      return Status::InvalidArgument("cursor column '" + t.cursor + "' does not exist");
+    }
+    const bool full = t.full_refresh || options.full_refresh || t.cursor.empty();
+
+    STRATA_ASSIGN_OR_RETURN(auto latest, lake->Latest(s_.source, t.name));
+    nlohmann::json watermark = latest ? latest->state.value("watermark", nlohmann::json()) : nlohmann::json();
+
+    std::string sql = "SELECT ";
+    for (size_t i = 0; i < cols.size(); ++i) sql += (i ? ", " : "") + SqliteQuote(cols[i].name);
+    sql += " FROM " + SqliteQuote(t.name);
+    std::vector<std::string> where;
+    std::vector<std::string> params;
+    const std::string qc = t.cursor.empty() ? "" : SqliteQuote(t.cursor);
+    const std::string qk = SqliteQuote(t.key);
+    bool has_watermark = !full && watermark.is_object() && watermark.contains("cursor");
+    if (has_watermark) {
+      where.push_back("(" + qc + " > ?1 OR (" + qc + " = ?1 AND " + qk + " > ?2))");
+    }
+    std::string upper;
+    if (!t.cursor.empty() && !options.date.empty()) {
+      STRATA_ASSIGN_OR_RETURN(Date d, Date::Parse(options.date));
+      upper = FormatTimestamp((d + 1).StartEpochSeconds());
+      where.push_back(qc + " < ?3");
+    }
+    for (size_t i = 0; i < where.size(); ++i) sql += (i ? " AND " : " WHERE ") + where[i];
+    sql += " ORDER BY " + (t.cursor.empty() ? qk : qc + ", " + qk);
+
+    Stmt st;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st.stmt, nullptr) != SQLITE_OK) {
+      return Status::IOError(std::string("SQLite: ") + sqlite3_errmsg(db));
+    }
+    std::string wm_cursor, wm_key_text;
+    if (has_watermark) {
+      wm_cursor = watermark["cursor"].get<std::string>();
+      sqlite3_bind_text(st.stmt, 1, wm_cursor.c_str(), -1, SQLITE_STATIC);
+      const nlohmann::json& k = watermark["key"];
+      if (k.is_number_integer()) {
+        sqlite3_bind_int64(st.stmt, 2, k.get<int64_t>());
+      } else {
+        wm_key_text = k.is_string() ? k.get<std::string>() : k.dump();
+        sqlite3_bind_text(st.stmt, 2, wm_key_text.c_str(), -1, SQLITE_STATIC);
+      }
+    }
+    if (!upper.empty()) sqlite3_bind_text(st.stmt, 3, upper.c_str(), -1, SQLITE_STATIC);
+
+    // Stage the rows in DuckDB, typed.
+    STRATA_ASSIGN_OR_RETURN(auto duck, duck::Database::Open("", {{"threads", "1"}}));
+    STRATA_ASSIGN_OR_RETURN(auto conn, duck->Connect());
+    std::string create = "CREATE TABLE stage (";
+    for (size_t i = 0; i < cols.size(); ++i) {
+      create += (i ? ", " : "") + duck::QuoteIdent(cols[i].name) + " " + cols[i].duck_type;
+    }
+    STRATA_RETURN_IF_ERROR(conn->Execute(create + ")"));
+
+    std::unique_ptr<lake::BatchWriter> batch;
+    std::unique_ptr<duck::Appender> app;
+    STRATA_ASSIGN_OR_RETURN(app, conn->CreateAppender("main", "stage"));
+    int64_t staged = 0;
+    nlohmann::json new_watermark = watermark;
+    std::string last_cursor;
+    nlohmann::json last_key;
+
+    auto flush_part = [&]() -> Status {
+      if (staged == 0) return Status::OK();
+      STRATA_RETURN_IF_ERROR(app->Close());
+      std::string key;
+      STRATA_ASSIGN_OR_RETURN(auto writer, batch->NewPart("parquet", &key));
+      STRATA_RETURN_IF_ERROR(conn->Execute("COPY stage TO " + duck::QuoteLiteral(writer->staging_path()) +
+                                           " (FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false)"));
+      STRATA_ASSIGN_OR_RETURN(lake::ObjectInfo info, writer->Commit());
+      batch->AddFile({key, "parquet", staged, info.size, info.sha256});
+      result.bytes += info.size;
+      ++result.files;
+      CrashPoint("sql_part_done");
+      STRATA_RETURN_IF_ERROR(conn->Execute("DELETE FROM stage"));
+      STRATA_ASSIGN_OR_RETURN(app, conn->CreateAppender("main", "stage"));
+      staged = 0;
+      return Status::OK();
+    };
+
+    const int ncols = static_cast<int>(cols.size());
+    const int key_index = static_cast<int>(find_col(t.key) - cols.data());
+    const int cursor_index = t.cursor.empty() ? -1 : static_cast<int>(find_col(t.cursor) - cols.data());
+    int rc;
+    std::string reason;
+    while ((rc = sqlite3_step(st.stmt)) == SQLITE_ROW) {
+      if (!batch) {
+        STRATA_ASSIGN_OR_RETURN(batch, lake->BeginBatch(s_.source, t.name, options.date));
+      }
+      ++result.received;
+      if (cursor_index >= 0) {
+        const unsigned char* c = sqlite3_column_text(st.stmt, cursor_index);
+        last_cursor = c ? reinterpret_cast<const char*>(c) : "";
+      }
+      if (sqlite3_column_type(st.stmt, key_index) == SQLITE_INTEGER) {
+        last_key = static_cast<int64_t>(sqlite3_column_int64(st.stmt, key_index));
+      } else {
+        const unsigned char* k = sqlite3_column_text(st.stmt, key_index);
+        last_key = std::string(k ? reinterpret_cast<const char*>(k) : "");
+      }
+      reason = CheckRow(st.stmt, cols);
+      if (!reason.empty()) {
+        batch->Quarantine({{"table", t.name}, {t.key, last_key}}, reason, RowAsJson(st.stmt, cols));
+        continue;
+      }
+      for (int i = 0; i < ncols; ++i) {
+        switch (sqlite3_column_type(st.stmt, i)) {
+          case SQLITE_NULL: STRATA_RETURN_IF_ERROR(app->AppendNull()); break;
+          case SQLITE_INTEGER:
+            if (cols[i].type == ColType::kVarchar) {
+              STRATA_RETURN_IF_ERROR(app->Append(std::string_view(
+                  reinterpret_cast<const char*>(sqlite3_column_text(st.stmt, i)))));
+            } else {
+              STRATA_RETURN_IF_ERROR(app->Append(static_cast<int64_t>(sqlite3_column_int64(st.stmt, i))));
+            }
+            break;
+          case SQLITE_FLOAT:
+            if (cols[i].type == ColType::kVarchar) {
+              STRATA_RETURN_IF_ERROR(app->Append(std::string_view(
+                  reinterpret_cast<const char*>(sqlite3_column_text(st.stmt, i)))));
+            } else {
+              STRATA_RETURN_IF_ERROR(app->Append(sqlite3_column_double(st.stmt, i)));
+            }
+            break;
+          default: {
+            const char* p = static_cast<const char*>(sqlite3_column_blob(st.stmt, i));
+            int n = sqlite3_column_bytes(st.stmt, i);
+            STRATA_RETURN_IF_ERROR(app->Append(std::string_view(p ? p : "", static_cast<size_t>(n))));
+          }
+        }
+      }
+      STRATA_RETURN_IF_ERROR(app->EndRow());
+      ++staged;
+      ++result.landed;
+      if (staged >= kPartRows) STRATA_RETURN_IF_ERROR(flush_part());
+      if (options.on_progress && (result.received & 0xFFFF) == 0) options.on_progress(t.name, result.received);
+    }
+    if (rc != SQLITE_DONE) return Status::IOError(std::string("SQLite: ") + sqlite3_errmsg(db));
+    if (!batch) {  // nothing new
+      result.seconds = SecondsSince(start);
+      results->push_back(std::move(result));
+      return Status::OK();
+    }
+    STRATA_RETURN_IF_ERROR(flush_part());
+    (void)app->Close();
+    result.quarantined = batch->quarantined();
+
+    if (cursor_index >= 0) new_watermark = {{"cursor", last_cursor}, {"key", last_key}};
+    lake::Manifest m;
+    for (const auto& c : cols) m.schema.push_back({c.name, c.duck_type});
+    m.records_received = result.received;
+    m.records_landed = result.landed;
+    m.state = {{"watermark", new_watermark}};
+    m.details = {{"connector", "sql"},
+                 {"driver", "sqlite"},
+                 {"mode", full ? "full" : "incremental"},
+                 {"from", watermark},
+                 {"until", upper.empty() ? nlohmann::json() : nlohmann::json(upper)}};
+    STRATA_RETURN_IF_ERROR(batch->Commit(std::move(m)).status());
+    result.batch_id = batch->batch_id();
+    result.seconds = SecondsSince(start);
+    results->push_back(std::move(result));
+    return Status::OK();
+  }
+
+  // "" if every value fits its column's declared type, else why not.
+  static std::string CheckRow(sqlite3_stmt* st, const std::vector<Column>& cols) {
+    for (int i = 0; i < static_cast<int>(cols.size()); ++i) {
+      int type = sqlite3_column_type(st, i);
+      if (type == SQLITE_NULL) continue;
+      const Column& c = cols[i];
+      auto text = [&] {
+        const unsigned char* p = sqlite3_column_text(st, i);
+        return std::string(p ? reinterpret_cast<const char*>(p) : "");
+      };
+      auto bad = [&](const char* what) {
+        return "column '" + c.name + "': value '" + text() + "' is not a valid " + what;
+      };
+      switch (c.type) {
+        case ColType::kBigint:
+          if (type == SQLITE_FLOAT || (type == SQLITE_TEXT && !IsNumber(text(), true)) || type == SQLITE_BLOB) {
+            return bad("integer");
+          }
+          break;
+        case ColType::kDouble:
+        case ColType::kDecimal:
+          if ((type == SQLITE_TEXT && !IsNumber(text(), false)) || type == SQLITE_BLOB) return bad("number");
+          break;
+        case ColType::kTimestamp:
+          if (type != SQLITE_TEXT || !ParseTimestamp(text()).ok()) return bad("timestamp");
+          break;
+        case ColType::kDate:
+          if (type != SQLITE_TEXT || !Date::Parse(text()).ok()) return bad("date");
+          break;
+        case ColType::kBoolean:
+          if (type != SQLITE_INTEGER) return bad("boolean");
+          break;
+        case ColType::kVarchar:
+        case ColType::kBlob:
+          break;
+      }
+    }
+    return "";
+  }
+
+  static std::string RowAsJson(sqlite3_stmt* st, const std::vector<Column>& cols) {
+    nlohmann::json j = nlohmann::json::object();
+    for (int i = 0; i < static_cast<int>(cols.size()); ++i) {
+      switch (sqlite3_column_type(st, i)) {
+        case SQLITE_NULL: j[cols[i].name] = nullptr; break;
+        case SQLITE_INTEGER: j[cols[i].name] = sqlite3_column_int64(st, i); break;
+        case SQLITE_FLOAT: j[cols[i].name] = sqlite3_column_double(st, i); break;
+        default: {
+          const unsigned char* p = sqlite3_column_text(st, i);
+          j[cols[i].name] = std::string(p ? reinterpret_cast<const char*>(p) : "");
+        }
+      }
+    }
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+
+  SqlSettings s_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Connector>> CreateSqlConnector(const Project& project, const SourceConfig& source) {
+  const ConfigNode& n = source.node;
+  STRATA_RETURN_IF_ERROR(n.CheckKeys({"type", "driver", "path", "tables"}));
+  SqlSettings s;
+  s.source = source.name;
+  STRATA_ASSIGN_OR_RETURN(std::string driver, n.String("driver", "sqlite"));
+  if (driver != "sqlite") {
+    return n["driver"].Error("unsupported driver '" + driver + "' (this build supports: sqlite)");
+  }
+  STRATA_ASSIGN_OR_RETURN(std::string path, n.RequiredString("path"));
+  s.path = project.Resolve(path);
+  STRATA_ASSIGN_OR_RETURN(auto tables, n["tables"].Entries());
+  if (tables.empty()) return n.Error("a sql source needs at least one entry under 'tables'");
+  for (auto& [name, t] : tables) {
+    TableSettings ts;
+    ts.name = name;
+    if (!t.IsNull()) STRATA_RETURN_IF_ERROR(t.CheckKeys({"key", "cursor", "mode"}));
+    STRATA_ASSIGN_OR_RETURN(ts.key, t.RequiredString("key"));
+    STRATA_ASSIGN_OR_RETURN(ts.cursor, t.String("cursor", ""));
+    STRATA_ASSIGN_OR_RETURN(std::string mode, t.String("mode", ts.cursor.empty() ? "full" : "incremental"));
+    if (mode != "incremental" && mode != "full") {
+      return t["mode"].Error("expected 'incremental' or 'full', got '" + mode + "'");
+    }
+    if (mode == "incremental" && ts.cursor.empty()) {
+      return t.Error("incremental mode needs a 'cursor' column (e.g. updated_at)");
+    }
+    ts.full_refresh = mode == "full";
+    s.tables.push_back(std::move(ts));
+  }
+  return std::unique_ptr<Connector>(new SqlConnector(std::move(s)));
+}
+
+}  // namespace strata::ingest::internal

@@ -1,0 +1,112 @@
+#include "lake/lake.h"
+
+#include <ctime>
+#include <set>
+
+#include "core/date.h"
+#include "core/file.h"
+
+namespace strata::lake {
+
+Result<std::vector<std::string>> Lake::ManifestKeys(const std::string& source, const std::string& table) {
+  STRATA_ASSIGN_OR_RETURN(auto objects, store_->List(ManifestPrefix(source, table)));
+  std::vector<std::string> keys;
+  for (auto& o : objects) {
+    if (o.key.size() > 5 && o.key.compare(o.key.size() - 5, 5, ".json") == 0) keys.push_back(o.key);
+  }
+  return keys;  // sorted by key == sorted by sequence (fixed-width batch ids)
+}
+
+Result<std::vector<Manifest>> Lake::Manifests(const std::string& source, const std::string& table,
+                                              int64_t after_sequence) {
+  STRATA_ASSIGN_OR_RETURN(auto keys, ManifestKeys(source, table));
+  std::vector<Manifest> out;
+  std::string after_key = ManifestKey(source, table, BatchId(after_sequence));
+  for (const auto& key : keys) {
+    if (after_sequence > 0 && key <= after_key) continue;
+    STRATA_ASSIGN_OR_RETURN(std::string text, store_->Get(key));
+    STRATA_ASSIGN_OR_RETURN(Manifest m, Manifest::Parse(text, store_->uri() + "/" + key));
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+Result<std::optional<Manifest>> Lake::Latest(const std::string& source, const std::string& table) {
+  STRATA_ASSIGN_OR_RETURN(auto keys, ManifestKeys(source, table));
+  if (keys.empty()) return std::optional<Manifest>();
+  STRATA_ASSIGN_OR_RETURN(std::string text, store_->Get(keys.back()));
+  STRATA_ASSIGN_OR_RETURN(Manifest m, Manifest::Parse(text, store_->uri() + "/" + keys.back()));
+  return std::optional<Manifest>(std::move(m));
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> Lake::Tables() {
+  STRATA_ASSIGN_OR_RETURN(auto objects, store_->List("raw/"));
+  std::set<std::pair<std::string, std::string>> tables;
+  for (const auto& o : objects) {
+    // raw/<source>/<table>/_manifests/<batch>.json
+    size_t a = o.key.find('/', 4);
+    if (a == std::string::npos) continue;
+    size_t b = o.key.find('/', a + 1);
+    if (b == std::string::npos || o.key.compare(b, 12, "/_manifests/") != 0) continue;
+    tables.emplace(o.key.substr(4, a - 4), o.key.substr(a + 1, b - a - 1));
+  }
+  return std::vector<std::pair<std::string, std::string>>(tables.begin(), tables.end());
+}
+
+Result<std::unique_ptr<BatchWriter>> Lake::BeginBatch(const std::string& source, const std::string& table,
+                                                      const std::string& date) {
+  STRATA_ASSIGN_OR_RETURN(auto latest, Latest(source, table));
+  int64_t sequence = latest ? latest->sequence + 1 : 1;
+  std::string batch_id = BatchId(sequence);
+  // Leftovers of a failed attempt at this batch in this partition (never in a manifest).
+  std::string prefix = "raw/" + source + "/" + table + "/dt=" + date + "/" + batch_id + "-";
+  STRATA_ASSIGN_OR_RETURN(auto leftovers, store_->List(prefix));
+  for (const auto& o : leftovers) STRATA_RETURN_IF_ERROR(store_->Delete(o.key));
+  STRATA_RETURN_IF_ERROR(store_->Delete(QuarantineKey(source, table, date, batch_id)));
+  return std::make_unique<BatchWriter>(store_.get(), source, table, date, sequence);
+}
+
+BatchWriter::BatchWriter(ObjectStore* store, std::string source, std::string table, std::string date,
+                         int64_t sequence)
+    : store_(store), source_(std::move(source)), table_(std::move(table)), date_(std::move(date)),
+      batch_id_(BatchId(sequence)), sequence_(sequence) {}
+
+Result<std::unique_ptr<ObjectWriter>> BatchWriter::NewPart(const std::string& ext, std::string* key) {
+  *key = DataKey(source_, table_, date_, batch_id_, next_part_++, ext);
+  return store_->NewWriter(*key);
+}
+
+void BatchWriter::Quarantine(const nlohmann::json& position, std::string_view reason, std::string_view record) {
+  nlohmann::json j;
+  j["batch_id"] = batch_id_;
+  j["source"] = source_;
+  j["table"] = table_;
+  j["position"] = position;
+  j["reason"] = reason;
+  // Records are kept byte for byte; invalid UTF-8 is replaced only in this JSON wrapper.
+  j["record"] = record;
+  quarantine_ += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  quarantine_.push_back('\n');
+  ++quarantined_;
+}
+
+Result<Manifest> BatchWriter::Commit(Manifest m) {
+  m.source = source_;
+  m.table = table_;
+  m.batch_id = batch_id_;
+  m.sequence = sequence_;
+  m.logical_date = date_;
+  m.created_at = FormatTimestamp(static_cast<int64_t>(std::time(nullptr)));
+  m.files = files_;
+  if (quarantined_ > 0) {
+    std::string key = QuarantineKey(source_, table_, date_, batch_id_);
+    STRATA_ASSIGN_OR_RETURN(ObjectInfo info, store_->Put(key, quarantine_));
+    m.quarantine = ManifestFile{key, "jsonl", quarantined_, info.size, info.sha256};
+  }
+  m.records_quarantined = quarantined_;
+  CrashPoint("before_manifest");
+  STRATA_RETURN_IF_ERROR(store_->Put(ManifestKey(source_, table_, batch_id_), m.ToJson()).status());
+  return m;
+}
+
+}  // namespace strata::lake

@@ -1,0 +1,62 @@
+// ObjectStore: where lake files live. Local filesystem now; S3 later, behind the same contract.
+//
+// Objects are immutable: a key, once committed, is never overwritten (Commit of an existing
+// key fails with kAlreadyExists). A writer's bytes become visible only at Commit, atomically
+// and durably; an aborted or crashed writer leaves nothing under the key.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace strata::lake {
+
+struct ObjectInfo {
+  std::string key;
+  int64_t size = 0;
+  std::string sha256;  // filled by ObjectWriter::Commit; empty from List
+};
+
+class ObjectWriter {
+ public:
+  virtual ~ObjectWriter() = default;
+  // Appends bytes (hashed on the fly).
+  virtual Status Append(std::string_view data) = 0;
+  // A local file that receives the bytes before commit. A producer such as DuckDB's COPY may
+  // write this file itself instead of calling Append (then Commit hashes it).
+  virtual const std::string& staging_path() const = 0;
+  // Makes the object durable and visible under its key.
+  virtual Result<ObjectInfo> Commit() = 0;
+  // Discards the bytes. Also what the destructor does when Commit was not called.
+  virtual void Abort() = 0;
+};
+
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+
+  // A description for messages, e.g. "file:///var/lake".
+  virtual std::string uri() const = 0;
+  virtual Result<std::unique_ptr<ObjectWriter>> NewWriter(const std::string& key) = 0;
+  // Convenience: NewWriter + Append + Commit.
+  Result<ObjectInfo> Put(const std::string& key, std::string_view data);
+  virtual Result<std::string> Get(const std::string& key) = 0;
+  virtual Result<bool> Exists(const std::string& key) = 0;
+  // Objects whose key starts with `prefix`, sorted by key.
+  virtual Result<std::vector<ObjectInfo>> List(const std::string& prefix) = 0;
+  // Removes an object; OK if it does not exist. Only for garbage that was never committed
+  // to a manifest (leftovers of failed attempts).
+  virtual Status Delete(const std::string& key) = 0;
+  // A local filesystem path from which the engines (DuckDB) can read the object.
+  virtual Result<std::string> ReadablePath(const std::string& key) = 0;
+};
+
+// Opens the store named by `location`: a local directory path (created if missing).
+// ("s3://bucket/prefix" comes with the S3 backend.)
+Result<std::unique_ptr<ObjectStore>> OpenObjectStore(const std::string& location);
+
+}  // namespace strata::lake

@@ -1,0 +1,141 @@
+// A small RAII layer over DuckDB's C API. No other code in Strata calls the C API.
+//
+// Errors from DuckDB become Status values (kInvalidArgument for SQL/binder/conversion errors,
+// kAborted for interrupts, kIOError otherwise), carrying DuckDB's message.
+// Thread-safety: a Database may be shared by threads; a Connection and everything created
+// from it are used by one thread at a time, except Interrupt(), which any thread may call.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+// Opaque C handles (defined in duckdb.h, which only duckdb.cc includes).
+struct _duckdb_database;
+struct _duckdb_connection;
+struct _duckdb_prepared_statement;
+struct _duckdb_appender;
+
+namespace strata::duck {
+
+class Connection;
+
+class Database {
+ public:
+  // Opens (or creates) the database file at `path`; "" or ":memory:" is in-memory.
+  // `config` holds DuckDB settings such as {"threads","2"}.
+  static Result<std::unique_ptr<Database>> Open(const std::string& path,
+                                                const std::map<std::string, std::string>& config = {});
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  Result<std::unique_ptr<Connection>> Connect();
+  static std::string LibraryVersion();
+
+ private:
+  Database() = default;
+  _duckdb_database* db_ = nullptr;
+};
+
+// One result value rendered as text (NULL is nullopt). Used for small metadata queries;
+// bulk data never goes through this path.
+using Cell = std::optional<std::string>;
+using Row = std::vector<Cell>;
+
+struct QueryResult {
+  std::vector<std::string> columns;
+  std::vector<std::string> column_types;  // DuckDB type names, e.g. "BIGINT"
+  std::vector<Row> rows;
+  int64_t rows_changed = 0;  // for INSERT/UPDATE/DELETE
+
+  // The single value of a one-row, one-column result (nullopt if empty or NULL).
+  Cell Scalar() const;
+};
+
+class PreparedStatement;
+class Appender;
+
+class Connection {
+ public:
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Runs one or more statements, discarding results.
+  Status Execute(std::string_view sql);
+  // Runs a statement and materializes its result. Values of types other than numbers,
+  // booleans and strings are returned as DuckDB renders them (CAST(... AS VARCHAR)).
+  Result<QueryResult> Query(std::string_view sql);
+  Result<std::unique_ptr<PreparedStatement>> Prepare(std::string_view sql);
+  Result<std::unique_ptr<Appender>> CreateAppender(const std::string& schema, const std::string& table);
+
+  // Asks the running query on this connection to stop; it then fails with kAborted.
+  void Interrupt();
+
+  // Transaction helpers.
+  Status Begin() { return Execute("BEGIN TRANSACTION"); }
+  Status Commit() { return Execute("COMMIT"); }
+  Status Rollback() { return Execute("ROLLBACK"); }
+
+ private:
+  friend class Database;
+  Connection() = default;
+  _duckdb_connection* conn_ = nullptr;
+};
+
+// Parameters are 1-based, as in DuckDB.
+class PreparedStatement {
+ public:
+  ~PreparedStatement();
+  PreparedStatement(const PreparedStatement&) = delete;
+  PreparedStatement& operator=(const PreparedStatement&) = delete;
+
+  Status Bind(int index, std::string_view value);
+  Status Bind(int index, int64_t value);
+  Status Bind(int index, double value);
+  Status BindBool(int index, bool value);
+  Status BindNull(int index);
+  Result<QueryResult> Execute();
+
+ private:
+  friend class Connection;
+  PreparedStatement() = default;
+  _duckdb_prepared_statement* stmt_ = nullptr;
+};
+
+// Fast row-wise insertion into one table. Values are cast to the column types
+// (e.g. a string into a TIMESTAMP column). Close() flushes; destruction without Close()
+// flushes too but loses the error.
+class Appender {
+ public:
+  ~Appender();
+  Appender(const Appender&) = delete;
+  Appender& operator=(const Appender&) = delete;
+
+  Status Append(std::string_view value);
+  Status Append(int64_t value);
+  Status Append(double value);
+  Status AppendBool(bool value);
+  Status AppendNull();
+  Status EndRow();
+  Status Close();
+
+ private:
+  friend class Connection;
+  Appender() = default;
+  Status Check(int state);
+  _duckdb_appender* app_ = nullptr;
+};
+
+// Quotes an identifier ("a""b") and a string literal ('it''s') for SQL text.
+std::string QuoteIdent(std::string_view name);
+std::string QuoteLiteral(std::string_view value);
+
+}  // namespace strata::duck

@@ -1,0 +1,236 @@
+#include "warehouse/warehouse.h"
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "core/file.h"
+
+namespace strata::warehouse {
+
+namespace fs = std::filesystem;
+using duck::QuoteIdent;
+using duck::QuoteLiteral;
+
+Result<std::unique_ptr<Warehouse>> Warehouse::Open(const WarehouseConfig& config) {
+  std::unique_ptr<Warehouse> w(new Warehouse());
+  w->path_ = config.path;
+  if (!config.path.empty()) STRATA_RETURN_IF_ERROR(MakeDirs(fs::path(config.path).parent_path().string()));
+  std::map<std::string, std::string> settings;
+  if (config.threads > 0) settings["threads"] = std::to_string(config.threads);
+  if (!config.memory_limit.empty()) settings["memory_limit"] = config.memory_limit;
+  STRATA_ASSIGN_OR_RETURN(w->db_, duck::Database::Open(config.path, settings));
+  STRATA_ASSIGN_OR_RETURN(w->conn_, w->db_->Connect());
+  STRATA_RETURN_IF_ERROR(w->EnsureMetadata());
+  return w;
+}
+
+Status Warehouse::EnsureMetadata() {
+  return conn_->Execute(
+      "CREATE SCHEMA IF NOT EXISTS raw;"
+      "CREATE TABLE IF NOT EXISTS raw._strata_loaded_files ("
+      "  file_key VARCHAR PRIMARY KEY, source VARCHAR NOT NULL, table_name VARCHAR NOT NULL,"
+      "  batch_id VARCHAR NOT NULL, sequence BIGINT NOT NULL, rows BIGINT NOT NULL,"
+      "  sha256 VARCHAR NOT NULL, loaded_at TIMESTAMP NOT NULL DEFAULT current_timestamp);");
+}
+
+Status Warehouse::LoadRaw(lake::Lake* lake, std::vector<LoadResult>* results,
+                          const std::function<void(const LoadResult&)>& on_table) {
+  STRATA_ASSIGN_OR_RETURN(auto tables, lake->Tables());
+  for (const auto& [source, table] : tables) {
+    LoadResult r;
+    r.source = source;
+    r.table = table;
+    r.relation = "raw." + RelationName(source, table);
+    auto start = std::chrono::steady_clock::now();
+    Status s = LoadTable(lake, source, table, &r);
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!s.ok()) return s.WithContext("loading " + r.relation);
+    if (on_table) on_table(r);
+    results->push_back(std::move(r));
+  }
+  return Status::OK();
+}
+
+namespace {
+
+// The wider of two DuckDB types for one column across batches.
+std::string Widen(const std::string& a, const std::string& b) {
+  if (a == b) return a;
+  auto numeric = [](const std::string& t) { return t == "BIGINT" || t == "DOUBLE" || t.rfind("DECIMAL", 0) == 0; };
+  if (numeric(a) && numeric(b)) return "DOUBLE";
+  return "VARCHAR";
+}
+
+}  // namespace
+
+Status Warehouse::LoadTable(lake::Lake* lake, const std::string& source, const std::string& table,
+                            LoadResult* result) {
+  duck::Connection* c = conn_.get();
+  const std::string rel = "raw." + QuoteIdent(RelationName(source, table));
+
+  STRATA_ASSIGN_OR_RETURN(auto done, c->Query("SELECT coalesce(max(sequence), 0) FROM raw._strata_loaded_files "
+                                              "WHERE source = " + QuoteLiteral(source) +
+                                              " AND table_name = " + QuoteLiteral(table)));
+  int64_t after = std::stoll(done.Scalar().value_or("0"));
+  STRATA_ASSIGN_OR_RETURN(auto manifests, lake->Manifests(source, table, after));
+  if (manifests.empty()) return Status::OK();
+
+  // The union of the new batches' schemas, in first-seen order.
+  std::vector<lake::ColumnSchema> schema;
+  std::map<std::string, size_t> pos;
+  std::string format;
+  struct FileRef {
+    const lake::Manifest* m;
+    const lake::ManifestFile* f;
+    std::string path;
+  };
+  std::vector<FileRef> files;
+  for (const auto& m : manifests) {
+    for (const auto& col : m.schema) {
+      auto it = pos.find(col.name);
+      if (it == pos.end()) {
+        pos[col.name] = schema.size();
+        schema.push_back(col);
+      } else {
+        schema[it->second].type = Widen(schema[it->second].type, col.type);
+      }
+    }
+    for (const auto& f : m.files) {
+      if (!format.empty() && f.format != format) {
+        return Status::Corruption("batch " + m.batch_id + " mixes file formats (" + format + ", " + f.format + ")");
+      }
+      format = f.format;
+      STRATA_ASSIGN_OR_RETURN(std::string path, lake->store()->ReadablePath(f.key));
+      std::error_code ec;
+      auto size = fs::file_size(path, ec);
+      if (ec) {
+        return Status::Corruption("lake file " + f.key + " (batch " + m.batch_id + ") is missing: " + ec.message());
+      }
+      if (static_cast<int64_t>(size) != f.bytes) {
+        return Status::Corruption("lake file " + f.key + " (batch " + m.batch_id + ") has " + std::to_string(size) +
+                                  " bytes, its manifest says " + std::to_string(f.bytes));
+      }
+      files.push_back({&m, &f, path});
+    }
+  }
+  result->batches = static_cast<int>(manifests.size());
+  result->files = static_cast<int>(files.size());
+
+  std::string root;
+  {
+    STRATA_ASSIGN_OR_RETURN(std::string any, lake->store()->ReadablePath("x"));
+    root = any.substr(0, any.size() - 1);
+  }
+
+  auto reader = [&](const std::vector<const FileRef*>& refs) {
+    std::string list = "[";
+    for (size_t i = 0; i < refs.size(); ++i) list += (i ? ", " : "") + QuoteLiteral(refs[i]->path);
+    list += "]";
+    if (format == "parquet") return "read_parquet(" + list + ", union_by_name = true, filename = true)";
+    std::string cols = "{";
+    for (size_t i = 0; i < schema.size(); ++i) {
+      cols += (i ? ", " : "") + QuoteLiteral(schema[i].name) + ": " + QuoteLiteral(schema[i].type);
+    }
+    cols += "}";
+    return "read_json(" + list + ", format = 'newline_delimited', compression = 'zstd', columns = " + cols +
+           ", filename = true)";
+  };
+
+  STRATA_RETURN_IF_ERROR(c->Begin());
+  auto fail = [&](Status s) {
+    (void)c->Rollback();
+    return s;
+  };
+
+  // Create or evolve the table.
+  STRATA_ASSIGN_OR_RETURN(auto existing,
+                          c->Query("SELECT column_name, data_type FROM information_schema.columns WHERE "
+                                   "table_schema = 'raw' AND table_name = " +
+                                   QuoteLiteral(RelationName(source, table)) + " ORDER BY ordinal_position"));
+  if (existing.rows.empty()) {
+    std::string ddl = "CREATE TABLE " + rel + " (";
+    for (const auto& col : schema) ddl += QuoteIdent(col.name) + " " + col.type + ", ";
+    ddl += "_lake_file VARCHAR NOT NULL)";
+    Status s = c->Execute(ddl);
+    if (!s.ok()) return fail(s);
+  } else {
+    std::map<std::string, std::string> have;
+    for (const auto& row : existing.rows) have[*row[0]] = *row[1];
+    for (const auto& col : schema) {
+      auto it = have.find(col.name);
+      if (it == have.end()) {
+        Status s = c->Execute("ALTER TABLE " + rel + " ADD COLUMN " + QuoteIdent(col.name) + " " + col.type);
+        if (!s.ok()) return fail(s);
+        result->added_columns.push_back(col.name);
+      } else if (it->second != col.type && Widen(it->second, col.type) != it->second) {
+        Status s = c->Execute("ALTER TABLE " + rel + " ALTER COLUMN " + QuoteIdent(col.name) + " TYPE " +
+                              Widen(it->second, col.type));
+        if (!s.ok()) return fail(s);
+      }
+    }
+  }
+
+  std::vector<const FileRef*> refs;
+  int64_t expected = 0;
+  for (const auto& f : files) {
+    refs.push_back(&f);
+    expected += f.f->rows;
+  }
+  std::string select_cols;
+  for (const auto& col : schema) select_cols += QuoteIdent(col.name) + ", ";
+  std::string insert = "INSERT INTO " + rel + " BY NAME SELECT " + select_cols + "substr(filename, " +
+                       std::to_string(root.size() + 1) + ") AS _lake_file FROM " + reader(refs);
+  auto inserted = c->Query(insert);
+  if (!inserted.ok()) {
+    Status err = inserted.status();
+    (void)c->Rollback();
+    // Name the file that DuckDB could not read.
+    for (const auto& f : files) {
+      auto probe = c->Query("SELECT count(*) FROM " + reader({&f}));
+      if (!probe.ok()) {
+        return Status::Corruption("lake file " + f.f->key + " (batch " + f.m->batch_id + " of " + source + "." +
+                                  table + ") cannot be read: " + probe.status().message());
+      }
+    }
+    return err;
+  }
+  int64_t rows = inserted->rows_changed;
+  if (rows == 0 && !inserted->rows.empty() && inserted->rows[0][0]) rows = std::stoll(*inserted->rows[0][0]);
+  if (rows != expected) {
+    (void)c->Rollback();
+    return Status::Corruption("lake files of " + source + "." + table + " hold " + std::to_string(rows) +
+                              " rows, their manifests say " + std::to_string(expected));
+  }
+  result->rows = rows;
+
+  STRATA_ASSIGN_OR_RETURN(auto ins, c->Prepare("INSERT INTO raw._strata_loaded_files (file_key, source, table_name, "
+                                               "batch_id, sequence, rows, sha256) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+  for (const auto& f : files) {
+    Status s = ins->Bind(1, f.f->key);
+    if (s.ok()) s = ins->Bind(2, source);
+    if (s.ok()) s = ins->Bind(3, table);
+    if (s.ok()) s = ins->Bind(4, f.m->batch_id);
+    if (s.ok()) s = ins->Bind(5, static_cast<int64_t>(f.m->sequence));
+    if (s.ok()) s = ins->Bind(6, static_cast<int64_t>(f.f->rows));
+    if (s.ok()) s = ins->Bind(7, f.f->sha256);
+    if (s.ok()) s = ins->Execute().status();
+    if (!s.ok()) return fail(s.WithContext("recording lake file " + f.f->key));
+  }
+  // A batch with no data files (everything quarantined) is recorded through a marker row so
+  // that its sequence counts as loaded.
+  for (const auto& m : manifests) {
+    if (!m.files.empty()) continue;
+    std::string marker = lake::ManifestKey(source, table, m.batch_id);
+    Status s = c->Execute("INSERT INTO raw._strata_loaded_files (file_key, source, table_name, batch_id, sequence, "
+                          "rows, sha256) VALUES (" + QuoteLiteral(marker) + ", " + QuoteLiteral(source) + ", " +
+                          QuoteLiteral(table) + ", " + QuoteLiteral(m.batch_id) + ", " +
+                          std::to_string(m.sequence) + ", 0, '')");
+    if (!s.ok()) return fail(s);
+  }
+  CrashPoint("load_before_commit");
+  return c->Commit();
+}
+
+}  // namespace strata::warehouse

@@ -1,0 +1,59 @@
+// Warehouse: the embedded DuckDB database and the exactly-once load of lake batches into
+// its `raw` schema.
+//
+// raw.<source>_<table> holds every landed record (append-only, one row per lake record)
+// plus `_lake_file`, the lake key the row came from. raw._strata_loaded_files lists every
+// loaded lake file; it is written in the same transaction as the rows, and its primary key
+// makes a second load of a file impossible.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/project.h"
+#include "core/status.h"
+#include "lake/lake.h"
+#include "warehouse/duckdb.h"
+
+namespace strata::warehouse {
+
+struct LoadResult {
+  std::string source;
+  std::string table;     // lake table
+  std::string relation;  // warehouse table, e.g. raw.shopdb_orders
+  int batches = 0;
+  int files = 0;
+  int64_t rows = 0;
+  double seconds = 0;
+  std::vector<std::string> added_columns;  // schema drift absorbed by this load
+};
+
+class Warehouse {
+ public:
+  static Result<std::unique_ptr<Warehouse>> Open(const WarehouseConfig& config);
+
+  // Loads every committed lake file not loaded yet, table by table, each table in one
+  // transaction. A corrupt or missing lake file fails that table's load (naming the file and
+  // batch) and leaves the table as it was; tables already loaded stay loaded.
+  Status LoadRaw(lake::Lake* lake, std::vector<LoadResult>* results,
+                 const std::function<void(const LoadResult&)>& on_table = nullptr);
+
+  duck::Connection* connection() { return conn_.get(); }
+  const std::string& path() const { return path_; }
+
+  static std::string RelationName(const std::string& source, const std::string& table) {
+    return source + "_" + table;
+  }
+
+ private:
+  Warehouse() = default;
+  Status EnsureMetadata();
+  Status LoadTable(lake::Lake* lake, const std::string& source, const std::string& table, LoadResult* result);
+  std::string path_;
+  std::unique_ptr<duck::Database> db_;
+  std::unique_ptr<duck::Connection> conn_;
+};
+
+}  // namespace strata::warehouse
