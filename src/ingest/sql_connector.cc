@@ -188,6 +188,9 @@ class SqlConnector : public Connector {
 
     STRATA_ASSIGN_OR_RETURN(auto latest, lake->Latest(s_.source, t.name));
     nlohmann::json watermark = latest ? latest->state.value("watermark", nlohmann::json()) : nlohmann::json();
+    // Rows already quarantined for an invalid cursor: key -> cursor value.
+    nlohmann::json invalid_cursors =
+        latest ? latest->state.value("invalid_cursors", nlohmann::json::object()) : nlohmann::json::object();
 
     std::string sql = "SELECT ";
     for (size_t i = 0; i < cols.size(); ++i) sql += (i ? ", " : "") + SqliteQuote(cols[i].name);
@@ -206,7 +209,17 @@ class SqlConnector : public Connector {
       upper = FormatTimestamp((d + 1).StartEpochSeconds());
       where.push_back(qc + " < ?3");
     }
-    for (size_t i = 0; i < where.size(); ++i) sql += (i ? " AND " : " WHERE ") + where[i];
+    std::string bounded;
+    for (size_t i = 0; i < where.size(); ++i) bounded += (i ? " AND " : "") + where[i];
+    if (!t.cursor.empty()) {
+      // Rows whose cursor is not a timestamp would sort outside every window and never be
+      // seen: they are always selected, and quarantined (once per value, see below).
+      std::string invalid = qc + " IS NULL OR " + qc +
+                            " NOT GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*'";
+      sql += " WHERE " + (bounded.empty() ? invalid : "(" + bounded + ") OR " + invalid);
+    } else if (!bounded.empty()) {
+      sql += " WHERE " + bounded;
+    }
     sql += " ORDER BY " + (t.cursor.empty() ? qk : qc + ", " + qk);
 
     Stmt st;
@@ -267,24 +280,43 @@ class SqlConnector : public Connector {
     const int cursor_index = t.cursor.empty() ? -1 : static_cast<int>(find_col(t.cursor) - cols.data());
     int rc;
     std::string reason;
+    auto begin_batch = [&]() -> Status {
+      if (batch) return Status::OK();
+      STRATA_ASSIGN_OR_RETURN(batch, lake->BeginBatch(s_.source, t.name, options.date));
+      return Status::OK();
+    };
     while ((rc = sqlite3_step(st.stmt)) == SQLITE_ROW) {
-      if (!batch) {
-        STRATA_ASSIGN_OR_RETURN(batch, lake->BeginBatch(s_.source, t.name, options.date));
-      }
-      ++result.received;
-      if (cursor_index >= 0) {
-        const unsigned char* c = sqlite3_column_text(st.stmt, cursor_index);
-        last_cursor = c ? reinterpret_cast<const char*>(c) : "";
-      }
+      nlohmann::json row_key;
       if (sqlite3_column_type(st.stmt, key_index) == SQLITE_INTEGER) {
-        last_key = static_cast<int64_t>(sqlite3_column_int64(st.stmt, key_index));
+        row_key = static_cast<int64_t>(sqlite3_column_int64(st.stmt, key_index));
       } else {
         const unsigned char* k = sqlite3_column_text(st.stmt, key_index);
-        last_key = std::string(k ? reinterpret_cast<const char*>(k) : "");
+        row_key = std::string(k ? reinterpret_cast<const char*>(k) : "");
       }
+      if (cursor_index >= 0) {
+        const unsigned char* c = sqlite3_column_text(st.stmt, cursor_index);
+        std::string cursor = c ? reinterpret_cast<const char*>(c) : "";
+        if (!ParseTimestamp(cursor).ok()) {
+          std::string k = row_key.is_string() ? row_key.get<std::string>() : row_key.dump();
+          nlohmann::json seen = invalid_cursors.value(k, nlohmann::json());
+          if (seen.is_string() && seen.get<std::string>() == cursor && !full) continue;  // reported before
+          STRATA_RETURN_IF_ERROR(begin_batch());
+          ++result.received;
+          invalid_cursors[k] = cursor;
+          batch->Quarantine({{"table", t.name}, {t.key, row_key}},
+                            "column '" + t.cursor + "': value '" + cursor +
+                                "' is not a valid timestamp, so the row cannot be placed after the watermark",
+                            RowAsJson(st.stmt, cols));
+          continue;
+        }
+        last_cursor = cursor;
+        last_key = row_key;
+      }
+      STRATA_RETURN_IF_ERROR(begin_batch());
+      ++result.received;
       reason = CheckRow(st.stmt, cols);
       if (!reason.empty()) {
-        batch->Quarantine({{"table", t.name}, {t.key, last_key}}, reason, RowAsJson(st.stmt, cols));
+        batch->Quarantine({{"table", t.name}, {t.key, row_key}}, reason, RowAsJson(st.stmt, cols));
         continue;
       }
       for (int i = 0; i < ncols; ++i) {
@@ -329,12 +361,12 @@ class SqlConnector : public Connector {
     (void)app->Close();
     result.quarantined = batch->quarantined();
 
-    if (cursor_index >= 0) new_watermark = {{"cursor", last_cursor}, {"key", last_key}};
+    if (cursor_index >= 0 && !last_cursor.empty()) new_watermark = {{"cursor", last_cursor}, {"key", last_key}};
     lake::Manifest m;
     for (const auto& c : cols) m.schema.push_back({c.name, c.duck_type});
     m.records_received = result.received;
     m.records_landed = result.landed;
-    m.state = {{"watermark", new_watermark}};
+    m.state = {{"watermark", new_watermark}, {"invalid_cursors", invalid_cursors}};
     m.details = {{"connector", "sql"},
                  {"driver", "sqlite"},
                  {"mode", full ? "full" : "incremental"},

@@ -1,0 +1,108 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "ingest/connector.h"
+#include "testing.h"
+
+namespace strata::ingest {
+namespace {
+
+class EventsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::WriteText(dir_.Sub("strata.yml"),
+                       "name: t\nlake: lake\nsources:\n  clicks:\n    type: events\n    path: drop\n"
+                       "    required_fields: [event_id, event_type, occurred_at, session_id]\n"
+                       "    known_types: [page_view, purchase]\n");
+    std::filesystem::create_directories(dir_.Sub("drop"));
+    project_ = *Project::Load(dir_.path());
+    lake_ = std::make_unique<lake::Lake>(*lake::OpenObjectStore(project_.lake_location));
+  }
+
+  Result<std::vector<TableResult>> Ingest(const std::string& date) {
+    std::vector<TableResult> results;
+    IngestOptions opts;
+    opts.date = date;
+    Status s = IngestSource(project_, lake_.get(), project_.sources[0], opts, &results);
+    if (!s.ok()) return s;
+    return results;
+  }
+
+  testing::TempDir dir_;
+  Project project_;
+  std::unique_ptr<lake::Lake> lake_;
+};
+
+TEST_F(EventsTest, EveryBadLineIsQuarantinedWithAReason) {
+  const std::string good1 =
+      R"({"event_id":"e1","event_type":"page_view","occurred_at":"2024-01-01 10:00:00","session_id":"s1"})";
+  const std::string good2 =
+      R"({"event_id":"e2","event_type":"purchase","occurred_at":"2024-01-01 10:05:00","session_id":"s1","order_id":7,"app_version":"2.1"})";
+  testing::WriteText(dir_.Sub("drop/a.jsonl"),
+                     good1 + "\n" +
+                         R"({"event_id":"e3","event_type":"page_vi)" "\n" +  // truncated
+                         "not json at all\n" +
+                         R"({"event_id":"e4","event_type":"wishlist_add","occurred_at":"2024-01-01 10:00:00","session_id":"s2"})" "\n" +
+                         R"({"event_id":"e5","event_type":"page_view","session_id":"s2"})" "\n" +  // no occurred_at
+                         R"({"event_id":"e6","event_type":"page_view","occurred_at":"yesterday","session_id":"s2"})" "\n" +
+                         R"([1,2,3])" "\n" +
+                         good1 + "\n" +  // duplicate: lands as received (dedup is staging's job)
+                         good2 + "\n");
+  auto r = Ingest("2024-01-01");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->size(), 1u);
+  const TableResult& t = (*r)[0];
+  EXPECT_EQ(t.received, 9);
+  EXPECT_EQ(t.landed, 3);
+  EXPECT_EQ(t.quarantined, 6);
+  EXPECT_TRUE(t.reconciled());
+
+  auto m = **lake_->Latest("clicks", "events");
+  ASSERT_TRUE(m.quarantine.has_value());
+  std::string q = *lake_->store()->Get(m.quarantine->key);
+  for (const char* reason : {"malformed JSON", "unknown event_type 'wishlist_add'",
+                             "missing required field 'occurred_at'", "is not a timestamp: 'yesterday'",
+                             "not a JSON object"}) {
+    EXPECT_NE(q.find(reason), std::string::npos) << reason << "\n" << q;
+  }
+  EXPECT_NE(q.find(R"("position":{"file":"a.jsonl","line":2})"), std::string::npos) << q;
+  // Schema drift is recorded: app_version appears in the batch schema.
+  bool has_drift = false;
+  for (const auto& c : m.schema) has_drift |= c.name == "app_version";
+  EXPECT_TRUE(has_drift);
+  // Accepted lines land byte for byte.
+  auto z = testing::RunCommand({"/usr/bin/zstd", "-dc", project_.lake_location + "/" + m.files[0].key});
+  EXPECT_EQ(z.out, good1 + "\n" + good1 + "\n" + good2 + "\n");
+}
+
+TEST_F(EventsTest, FilesAreConsumedOnceAndRerunIsANoOp) {
+  testing::WriteText(dir_.Sub("drop/a.jsonl"),
+                     R"({"event_id":"e1","event_type":"page_view","occurred_at":"2024-01-01 10:00:00","session_id":"s1"})" "\n");
+  auto first = Ingest("2024-01-01");
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ((*first)[0].landed, 1);
+  auto again = Ingest("2024-01-01");
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE((*again)[0].batch_id.empty());
+  EXPECT_EQ((*again)[0].received, 0);
+
+  testing::WriteText(dir_.Sub("drop/b.jsonl"),
+                     R"({"event_id":"e2","event_type":"page_view","occurred_at":"2024-01-02 10:00:00","session_id":"s1"})" "\n");
+  auto day2 = Ingest("2024-01-02");
+  ASSERT_TRUE(day2.ok());
+  EXPECT_EQ((*day2)[0].received, 1);
+  EXPECT_EQ((*day2)[0].batch_id, "b00000002");
+  EXPECT_EQ((**lake_->Latest("clicks", "events")).files[0].key.find("dt=2024-01-02") != std::string::npos, true);
+}
+
+TEST_F(EventsTest, MissingDropFolderIsAClearError) {
+  std::filesystem::remove_all(dir_.Sub("drop"));
+  auto r = Ingest("2024-01-01");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("drop folder"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("source 'clicks'"), std::string::npos) << r.status().message();
+}
+
+}  // namespace
+}  // namespace strata::ingest

@@ -1,0 +1,129 @@
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include "ingest/connector.h"
+#include "testing.h"
+#include "warehouse/duckdb.h"
+
+namespace strata::ingest {
+namespace {
+
+class SqlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::WriteText(dir_.Sub("strata.yml"),
+                       "name: t\nlake: lake\nsources:\n  db:\n    type: sql\n    path: src.db\n"
+                       "    tables:\n      items: {key: id, cursor: updated_at}\n");
+    Exec("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, price NUMERIC(10,2), qty INTEGER, "
+         "updated_at TIMESTAMP NOT NULL)");
+    project_ = *Project::Load(dir_.path());
+    lake_ = std::make_unique<lake::Lake>(*lake::OpenObjectStore(project_.lake_location));
+  }
+
+  void Exec(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(dir_.Sub("src.db").c_str(), &db), SQLITE_OK);
+    char* err = nullptr;
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+    sqlite3_close(db);
+  }
+
+  Result<TableResult> Ingest(const std::string& date, bool full = false) {
+    std::vector<TableResult> results;
+    IngestOptions opts;
+    opts.date = date;
+    opts.full_refresh = full;
+    Status s = IngestSource(project_, lake_.get(), project_.sources[0], opts, &results);
+    if (!s.ok()) return s;
+    return results.at(0);
+  }
+
+  // Rows of a landed parquet file, read by DuckDB, as "id:name:price" sorted.
+  std::vector<std::string> Rows(const lake::Manifest& m) {
+    auto db = *duck::Database::Open("");
+    auto c = *db->Connect();
+    std::vector<std::string> out;
+    for (const auto& f : m.files) {
+      auto r = c->Query("SELECT id || ':' || coalesce(name, 'NULL') || ':' || coalesce(CAST(price AS VARCHAR), 'NULL') "
+                        "FROM read_parquet(" + duck::QuoteLiteral(project_.lake_location + "/" + f.key) + ") ORDER BY id");
+      EXPECT_TRUE(r.ok()) << r.status().ToString();
+      for (const auto& row : r->rows) out.push_back(*row[0]);
+    }
+    return out;
+  }
+
+  testing::TempDir dir_;
+  Project project_;
+  std::unique_ptr<lake::Lake> lake_;
+};
+
+TEST_F(SqlTest, IncrementalByWatermarkWithTieBreakAndDateBound) {
+  Exec("INSERT INTO items VALUES (1,'a',1.50,1,'2024-01-01 10:00:00'), (2,'b',2.00,1,'2024-01-01 10:00:00'),"
+       "(3,'c',3.25,1,'2024-01-01 23:59:59'), (4,'d',4.00,1,'2024-01-02 08:00:00')");
+  auto day1 = Ingest("2024-01-01");
+  ASSERT_TRUE(day1.ok()) << day1.status().ToString();
+  EXPECT_EQ(day1->received, 3);  // row 4 belongs to day 2
+  auto m1 = **lake_->Latest("db", "items");
+  EXPECT_EQ(Rows(m1), (std::vector<std::string>{"1:a:1.50", "2:b:2.00", "3:c:3.25"}));
+  EXPECT_EQ(m1.state["watermark"]["cursor"], "2024-01-01 23:59:59");
+  EXPECT_EQ(m1.state["watermark"]["key"], 3);
+
+  // Rerun of the same date: a no-op.
+  auto again = Ingest("2024-01-01");
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->batch_id.empty());
+
+  // Day 2: a new row, a changed row, and a row sharing the watermark's timestamp with a
+  // larger key (the tie-breaker must pick it up).
+  Exec("UPDATE items SET name = 'a2', updated_at = '2024-01-02 09:00:00' WHERE id = 1");
+  Exec("INSERT INTO items VALUES (5,'e',5.00,1,'2024-01-01 23:59:59')");
+  auto day2 = Ingest("2024-01-02");
+  ASSERT_TRUE(day2.ok());
+  EXPECT_EQ(day2->received, 3);
+  EXPECT_EQ(Rows(**lake_->Latest("db", "items")), (std::vector<std::string>{"1:a2:1.50", "4:d:4.00", "5:e:5.00"}));
+}
+
+TEST_F(SqlTest, ValuesThatDoNotFitTheirTypeAreQuarantined) {
+  Exec("INSERT INTO items VALUES (1,'a',1.5,1,'2024-01-01 10:00:00'), (2,'b','cheap',1,'2024-01-01 10:00:01'),"
+       "(3,'c',1,'many','2024-01-01 10:00:02'), (4,'d',1,1,'not a time')");
+  auto r = Ingest("2024-01-05");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->received, 4);
+  EXPECT_EQ(r->landed, 1);
+  EXPECT_EQ(r->quarantined, 3);
+  auto m = **lake_->Latest("db", "items");
+  std::string q = *lake_->store()->Get(m.quarantine->key);
+  EXPECT_NE(q.find("column 'price': value 'cheap' is not a valid number"), std::string::npos) << q;
+  EXPECT_NE(q.find("column 'qty': value 'many' is not a valid integer"), std::string::npos) << q;
+  EXPECT_NE(q.find("\"position\":{\"id\":2,\"table\":\"items\"}"), std::string::npos) << q;
+  EXPECT_NE(q.find("column 'updated_at': value 'not a time' is not a valid timestamp"), std::string::npos) << q;
+  // The bad cursor does not move the watermark, and is not reported twice.
+  EXPECT_EQ(m.state["watermark"]["cursor"], "2024-01-01 10:00:02");
+  auto again = Ingest("2024-01-05");
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->batch_id.empty());
+  EXPECT_EQ(again->received, 0);
+}
+
+TEST_F(SqlTest, FullRefreshExtractsEverything) {
+  Exec("INSERT INTO items VALUES (1,'a',1,1,'2024-01-01 10:00:00'), (2,'b',2,1,'2024-01-01 11:00:00')");
+  ASSERT_TRUE(Ingest("2024-01-01").ok());
+  auto full = Ingest("2024-01-01", /*full=*/true);
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(full->received, 2);
+  EXPECT_EQ(full->batch_id, "b00000002");
+}
+
+TEST_F(SqlTest, MissingDatabaseAndTableAreClearErrors) {
+  std::remove(dir_.Sub("src.db").c_str());
+  auto r = Ingest("2024-01-01");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("cannot open SQLite database"), std::string::npos) << r.status().message();
+  Exec("CREATE TABLE other (id INTEGER)");
+  r = Ingest("2024-01-01");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("table 'items': no table 'items'"), std::string::npos) << r.status().message();
+}
+
+}  // namespace
+}  // namespace strata::ingest

@@ -1,0 +1,163 @@
+#include "warehouse/warehouse.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "lake/jsonl_writer.h"
+#include "testing.h"
+
+namespace strata::warehouse {
+namespace {
+
+class WarehouseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    lake_ = std::make_unique<lake::Lake>(*lake::OpenObjectStore(dir_.Sub("lake")));
+    config_.path = dir_.Sub("wh/test.duckdb");
+  }
+
+  // Lands a JSONL batch with the given lines; returns its manifest.
+  lake::Manifest Land(const std::string& date, const std::vector<std::string>& lines,
+                      const std::vector<lake::ColumnSchema>& schema) {
+    auto batch = *lake_->BeginBatch("clicks", "events", date);
+    std::string key;
+    lake::JsonlZstdWriter w(*batch->NewPart("jsonl.zst", &key));
+    for (const auto& l : lines) EXPECT_TRUE(w.AddLine(l).ok());
+    int64_t rows = w.rows();
+    auto info = *w.Finish();
+    batch->AddFile({key, "jsonl.zst", rows, info.size, info.sha256});
+    lake::Manifest m;
+    m.schema = schema;
+    m.records_received = m.records_landed = rows;
+    return *batch->Commit(m);
+  }
+
+  int64_t Count(Warehouse* w, const std::string& sql) {
+    auto r = w->connection()->Query(sql);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? std::stoll(r->Scalar().value_or("-1")) : -1;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<lake::Lake> lake_;
+  WarehouseConfig config_;
+};
+
+TEST_F(WarehouseTest, EachLakeFileLoadsExactlyOnceAndDriftAddsColumns) {
+  Land("2024-01-01", {R"({"id":1,"kind":"a"})", R"({"id":2,"kind":"b"})"}, {{"id", "BIGINT"}, {"kind", "VARCHAR"}});
+  {
+    auto w = *Warehouse::Open(config_);
+    std::vector<LoadResult> results;
+    ASSERT_TRUE(w->LoadRaw(lake_.get(), &results).ok());
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(results[0].rows, 2);
+    EXPECT_EQ(results[0].relation, "raw.clicks_events");
+    // A rerun loads nothing.
+    results.clear();
+    ASSERT_TRUE(w->LoadRaw(lake_.get(), &results).ok());
+    EXPECT_EQ(results[0].rows, 0);
+    EXPECT_EQ(Count(w.get(), "SELECT count(*) FROM raw.clicks_events"), 2);
+  }
+  // A later batch brings a new field (schema drift) and a type widening.
+  Land("2024-01-02", {R"({"id":3,"kind":"c","app_version":"2.0"})", R"({"id":4.5,"kind":"d"})"},
+       {{"id", "DOUBLE"}, {"kind", "VARCHAR"}, {"app_version", "VARCHAR"}});
+  auto w = *Warehouse::Open(config_);
+  std::vector<LoadResult> results;
+  ASSERT_TRUE(w->LoadRaw(lake_.get(), &results).ok());
+  EXPECT_EQ(results[0].rows, 2);
+  EXPECT_EQ(results[0].added_columns, std::vector<std::string>{"app_version"});
+  EXPECT_EQ(Count(w.get(), "SELECT count(*) FROM raw.clicks_events"), 4);
+  EXPECT_EQ(Count(w.get(), "SELECT count(*) FROM raw.clicks_events WHERE app_version = '2.0'"), 1);
+  EXPECT_EQ(Count(w.get(), "SELECT count(*) FROM raw._strata_loaded_files"), 2);
+  EXPECT_EQ(Count(w.get(), "SELECT count(DISTINCT _lake_file) FROM raw.clicks_events"), 2);
+  auto f = w->connection()->Query("SELECT min(_lake_file) FROM raw.clicks_events");
+  EXPECT_EQ(*f->Scalar(), "raw/clicks/events/dt=2024-01-01/b00000001-0000.jsonl.zst");
+}
+
+TEST_F(WarehouseTest, CorruptLakeFileNamesFileAndBatchAndLoadsNothing) {
+  Land("2024-01-01", {R"({"id":1})"}, {{"id", "BIGINT"}});
+  auto m2 = Land("2024-01-02", {R"({"id":2})", R"({"id":3})"}, {{"id", "BIGINT"}});
+  // Corrupt the second file but keep its size, so only reading it can tell.
+  std::string path = dir_.Sub("lake/" + m2.files[0].key);
+  std::filesystem::permissions(path, std::filesystem::perms::owner_write, std::filesystem::perm_options::add);
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(0);
+    f.write("XXXXXXXX", 8);
+  }
+  auto w = *Warehouse::Open(config_);
+  std::vector<LoadResult> results;
+  Status s = w->LoadRaw(lake_.get(), &results);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find(m2.files[0].key), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("batch b00000002"), std::string::npos) << s.message();
+  // The table's load was all or nothing.
+  auto exists = w->connection()->Query("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'clicks_events'");
+  EXPECT_EQ(*exists->Scalar(), "0");
+  EXPECT_EQ(Count(w.get(), "SELECT count(*) FROM raw._strata_loaded_files"), 0);
+
+  // A truncated file is caught by its size before any read.
+  std::filesystem::resize_file(path, 5);
+  s = w->LoadRaw(lake_.get(), &results);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("has 5 bytes, its manifest says"), std::string::npos) << s.message();
+}
+
+TEST(DuckDbWrapper, QueryTypesPreparedAndAppender) {
+  auto db = *duck::Database::Open("");
+  auto c = *db->Connect();
+  ASSERT_TRUE(c->Execute("CREATE TABLE t (a BIGINT, b VARCHAR, c DECIMAL(10,2), d TIMESTAMP, e DATE, f DOUBLE)").ok());
+  auto app = *c->CreateAppender("main", "t");
+  ASSERT_TRUE(app->Append(int64_t{1}).ok());
+  ASSERT_TRUE(app->Append(std::string_view("x")).ok());
+  ASSERT_TRUE(app->Append(12.5).ok());
+  ASSERT_TRUE(app->Append(std::string_view("2024-01-02 03:04:05")).ok());
+  ASSERT_TRUE(app->Append(std::string_view("2024-01-02")).ok());
+  ASSERT_TRUE(app->AppendNull().ok());
+  ASSERT_TRUE(app->EndRow().ok());
+  ASSERT_TRUE(app->Close().ok());
+  auto r = c->Query("SELECT * FROM t");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->rows.size(), 1u);
+  EXPECT_EQ(*r->rows[0][0], "1");
+  EXPECT_EQ(*r->rows[0][1], "x");
+  EXPECT_EQ(*r->rows[0][2], "12.50");
+  EXPECT_EQ(*r->rows[0][3], "2024-01-02 03:04:05");
+  EXPECT_EQ(*r->rows[0][4], "2024-01-02");
+  EXPECT_FALSE(r->rows[0][5].has_value());
+  EXPECT_EQ(r->column_types[2], "DECIMAL(10,2)");
+
+  auto ps = *c->Prepare("SELECT ? + 1, ?");
+  ASSERT_TRUE(ps->Bind(1, int64_t{41}).ok());
+  ASSERT_TRUE(ps->Bind(2, std::string_view("it's")).ok());
+  auto pr = ps->Execute();
+  EXPECT_EQ(*pr->rows[0][0], "42");
+  EXPECT_EQ(*pr->rows[0][1], "it's");
+
+  auto bad = c->Query("SELEC 1");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("syntax error"), std::string::npos) << bad.status().message();
+  EXPECT_EQ(duck::QuoteIdent("a\"b"), "\"a\"\"b\"");
+  EXPECT_EQ(duck::QuoteLiteral("it's"), "'it''s'");
+}
+
+TEST(DuckDbWrapper, InterruptStopsARunningQuery) {
+  auto db = *duck::Database::Open("", {{"threads", "1"}});
+  auto c = *db->Connect();
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    c->Interrupt();
+  });
+  auto start = std::chrono::steady_clock::now();
+  auto r = c->Query("SELECT count(*) FROM range(10000000000) a");
+  stopper.join();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kAborted) << r.status().ToString();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+}
+
+}  // namespace
+}  // namespace strata::warehouse
