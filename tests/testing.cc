@@ -1,9 +1,12 @@
 #include "testing.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -86,6 +89,85 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::vector
   if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
   else if (WIFSIGNALED(status)) r.exit_code = 128 + WTERMSIG(status);
   return r;
+}
+
+ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                           const std::string& log_path) {
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
+  for (const auto& kv : env) env_strings.push_back(kv);
+  std::vector<char*> envp;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> args = argv;
+  std::vector<char*> cargv;
+  for (auto& a : args) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+    }
+    int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull >= 0) ::dup2(devnull, 0);
+    ::execve(cargv[0], cargv.data(), envp.data());
+    _exit(127);
+  }
+}
+
+ChildProcess::~ChildProcess() {
+  if (Running()) {
+    Kill(SIGKILL);
+    Wait();
+  }
+}
+
+void ChildProcess::Kill(int signal) {
+  if (pid_ > 0 && status_ < 0) ::kill(pid_, signal);
+}
+
+bool ChildProcess::Running() {
+  if (pid_ <= 0 || status_ >= 0) return false;
+  int status = 0;
+  pid_t r = ::waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return false;
+  }
+  return true;
+}
+
+int ChildProcess::Wait() {
+  if (pid_ <= 0) return -1;
+  if (status_ >= 0) return status_;
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return status_;
+}
+
+SimApi::SimApi(const std::string& sim_dir, const std::vector<std::string>& extra_flags) {
+  port_file_ = sim_dir + "/.api-port-" + std::to_string(::getpid());
+  std::remove(port_file_.c_str());
+  std::vector<std::string> argv = {StrataBinary(), "sim", "serve-api", "--out", sim_dir, "--port", "0",
+                                   "--port-file", port_file_};
+  argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
+  proc_ = std::make_unique<ChildProcess>(argv, std::vector<std::string>{}, sim_dir + "/.api.log");
+  for (int i = 0; i < 200; ++i) {
+    std::string port = Slurp(port_file_);
+    if (!port.empty()) {
+      while (!port.empty() && (port.back() == '\n' || port.back() == ' ')) port.pop_back();
+      url_ = "http://127.0.0.1:" + port;
+      return;
+    }
+    if (!proc_->Running()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  throw std::runtime_error("strata sim serve-api did not start: " + Slurp(sim_dir + "/.api.log"));
 }
 
 std::string StrataBinary() {

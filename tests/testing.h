@@ -1,6 +1,7 @@
 // Helpers shared by Strata's tests: temporary folders and child processes.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,39 @@ struct CommandResult {
 // in `cwd` if not empty. Waits for it to finish.
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::vector<std::string>& env = {}, const std::string& cwd = "");
+
+// A child process running in the background (stdout/stderr to files), killed with SIGKILL
+// when destroyed if still running.
+class ChildProcess {
+ public:
+  ChildProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
+               const std::string& log_path = "/dev/null");
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  int pid() const { return pid_; }
+  void Kill(int signal);
+  // Waits for exit; returns the exit code, or 128 + signal.
+  int Wait();
+  bool Running();
+
+ private:
+  int pid_ = -1;
+  int status_ = -1;
+};
+
+// Starts `strata sim serve-api --out <sim_dir>` on an ephemeral port and waits until it
+// listens. url() is its base URL.
+class SimApi {
+ public:
+  explicit SimApi(const std::string& sim_dir, const std::vector<std::string>& extra_flags = {});
+  const std::string& url() const { return url_; }
+
+ private:
+  std::string port_file_;
+  std::unique_ptr<ChildProcess> proc_;
+  std::string url_;
+};
 
 // Path of the built `strata` binary and of the source tree.
 std::string StrataBinary();

@@ -42,6 +42,9 @@ std::vector<std::string> Project::SourceNames() const {
 Result<Project> Project::Load(const std::string& path_or_dir) {
   std::error_code ec;
   fs::path p = fs::absolute(path_or_dir.empty() ? "." : path_or_dir, ec);
+  if (!fs::exists(p, ec)) {
+    return Status::NotFound("no strata.yml at '" + p.string() + "': the path does not exist");
+  }
   if (fs::is_directory(p, ec)) {
     if (fs::exists(p / "strata.yml", ec)) {
       p /= "strata.yml";

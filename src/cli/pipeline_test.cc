@@ -1,0 +1,264 @@
+// End-to-end tests of the `strata` binary on the shop project: simulate, serve the API,
+// run the pipeline, and check reconciliation, idempotence, increments and crash recovery.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <map>
+#include <random>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "testing.h"
+#include "warehouse/duckdb.h"
+
+namespace strata {
+namespace {
+
+using nlohmann::json;
+using testing::RunCommand;
+using testing::StrataBinary;
+
+// Simulated sources shared by a test's projects (read-only once generated).
+class Shop {
+ public:
+  Shop(const std::string& dir, double scale, int days) : dir_(dir) {
+    auto r = RunCommand({StrataBinary(), "sim", "--out", SimDir(), "--scale", std::to_string(scale), "--days",
+                         std::to_string(days), "--start", "2024-01-01"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    api_ = std::make_unique<testing::SimApi>(SimDir());
+  }
+  std::string SimDir() const { return dir_ + "/sim"; }
+  std::vector<std::string> Env() const {
+    return {"SHOP_DB=" + SimDir() + "/shop.db", "SHOP_EVENTS=" + SimDir() + "/events", "SHOP_API_URL=" + api_->url()};
+  }
+  // A fresh copy of examples/shop/strata.yml in `project_dir`.
+  void MakeProject(const std::string& project_dir) const {
+    std::filesystem::create_directories(project_dir);
+    std::filesystem::copy_file(testing::SourceDir() + "/examples/shop/strata.yml", project_dir + "/strata.yml",
+                               std::filesystem::copy_options::overwrite_existing);
+  }
+  testing::CommandResult Run(const std::string& project_dir, const std::vector<std::string>& args,
+                             const std::vector<std::string>& extra_env = {}) const {
+    std::vector<std::string> argv = {StrataBinary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back("--project");
+    argv.push_back(project_dir);
+    // getenv() takes the first of duplicate entries: the overrides go first.
+    std::vector<std::string> env = extra_env;
+    for (const auto& kv : Env()) env.push_back(kv);
+    return RunCommand(argv, env);
+  }
+
+ private:
+  std::string dir_;
+  std::unique_ptr<testing::SimApi> api_;
+};
+
+// Row count and a content checksum of every raw table (loaded_at excluded).
+std::map<std::string, std::string> RawFingerprint(const std::string& project_dir) {
+  std::map<std::string, std::string> out;
+  auto db = duck::Database::Open(project_dir + "/warehouse/shop.duckdb");
+  EXPECT_TRUE(db.ok()) << db.status().ToString();
+  if (!db.ok()) return out;
+  auto c = *(*db)->Connect();
+  auto tables = c->Query("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw' ORDER BY 1");
+  for (const auto& row : tables->rows) {
+    std::string t = *row[0];
+    std::string rel = "raw." + duck::QuoteIdent(t);
+    std::string src = t == "_strata_loaded_files"
+                          ? "(SELECT * EXCLUDE (loaded_at) FROM " + rel + ")"
+                          : rel;
+    auto r = c->Query("SELECT count(*) || ' rows, md5 ' || coalesce(md5(string_agg(CAST(x AS VARCHAR), chr(10) "
+                      "ORDER BY CAST(x AS VARCHAR))), '-') FROM " + src + " x");
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    out[t] = r.ok() ? r->Scalar().value_or("") : "error";
+  }
+  return out;
+}
+
+int64_t SqliteCount(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  int64_t n = -1;
+  if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
+int64_t CountLines(const std::string& dir) {
+  int64_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().extension() != ".jsonl") continue;
+    std::string s = testing::Slurp(e.path().string());
+    for (char ch : s) n += ch == '\n';
+  }
+  return n;
+}
+
+json TableOf(const json& doc, const std::string& source, const std::string& table) {
+  for (const auto& s : doc["sources"]) {
+    for (const auto& t : s["tables"]) {
+      if (t["source"] == source && t["table"] == table) return t;
+    }
+  }
+  ADD_FAILURE() << "no " << source << "." << table << " in " << doc.dump();
+  return json();
+}
+
+TEST(Pipeline, ReconcilesIsIdempotentAndExtractsOnlyChanges) {
+  testing::TempDir tmp;
+  Shop shop(tmp.path(), 0.2, 1);
+  std::string project = tmp.Sub("project");
+  shop.MakeProject(project);
+
+  auto day1 = shop.Run(project, {"pipeline", "run", "--date", "2024-01-01", "--json"});
+  ASSERT_EQ(day1.exit_code, 0) << day1.out << day1.err;
+  json d1 = json::parse(day1.out);
+  int64_t total_quarantined = 0;
+  for (const auto& s : d1["sources"]) {
+    EXPECT_TRUE(s["ok"].get<bool>()) << s.dump();
+    for (const auto& t : s["tables"]) {
+      EXPECT_TRUE(t["reconciled"].get<bool>()) << t.dump();
+      EXPECT_EQ(t["received"].get<int64_t>(), t["landed"].get<int64_t>() + t["quarantined"].get<int64_t>());
+      EXPECT_GT(t["received"].get<int64_t>(), 0) << t.dump();
+      total_quarantined += t["quarantined"].get<int64_t>();
+    }
+  }
+  EXPECT_GT(total_quarantined, 0) << "the simulator's dirt should reach the quarantine";
+  const std::string db = shop.SimDir() + "/shop.db";
+  for (const char* t : {"customers", "products", "orders", "order_items"}) {
+    EXPECT_EQ(TableOf(d1, "shopdb", t)["received"].get<int64_t>(),
+              SqliteCount(db, std::string("SELECT count(*) FROM ") + t))
+        << t;
+  }
+  EXPECT_EQ(TableOf(d1, "clickstream", "events")["received"].get<int64_t>(), CountLines(shop.SimDir() + "/events"));
+  EXPECT_EQ(TableOf(d1, "catalog", "products")["received"].get<int64_t>(),
+            SqliteCount(db, "SELECT count(*) FROM products"));
+
+  // Rerun of the same day: nothing new anywhere.
+  auto again = shop.Run(project, {"pipeline", "run", "--date", "2024-01-01", "--json"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  json a = json::parse(again.out);
+  for (const auto& s : a["sources"]) {
+    for (const auto& t : s["tables"]) EXPECT_TRUE(t["batch_id"].is_null()) << t.dump();
+  }
+  for (const auto& t : a["load"]["tables"]) EXPECT_EQ(t["rows"], 0) << t.dump();
+  auto before = RawFingerprint(project);
+
+  // Day 2 extracts exactly the rows that changed on day 2.
+  auto sim2 = RunCommand({StrataBinary(), "sim", "--out", shop.SimDir(), "--day", "2024-01-02"});
+  ASSERT_EQ(sim2.exit_code, 0) << sim2.err;
+  auto day2 = shop.Run(project, {"pipeline", "run", "--date", "2024-01-02", "--json"});
+  ASSERT_EQ(day2.exit_code, 0) << day2.err;
+  json d2 = json::parse(day2.out);
+  for (const char* t : {"customers", "products", "orders", "order_items"}) {
+    int64_t changed = SqliteCount(db, std::string("SELECT count(*) FROM ") + t +
+                                          " WHERE updated_at >= '2024-01-02 00:00:00' AND updated_at < '2024-01-03'");
+    EXPECT_EQ(TableOf(d2, "shopdb", t)["received"].get<int64_t>(), changed) << t;
+    EXPECT_GT(changed, 0) << t;
+  }
+  // Orders that changed status on day 2 include orders placed on day 1.
+  EXPECT_GT(SqliteCount(db, "SELECT count(*) FROM orders WHERE placed_at < '2024-01-02' AND updated_at >= '2024-01-02'"),
+            0);
+  // The warehouse holds every version landed, and every order exactly once per version.
+  auto wh = duck::Database::Open(project + "/warehouse/shop.duckdb");
+  ASSERT_TRUE(wh.ok());
+  auto c = *(*wh)->Connect();
+  auto orders = c->Query("SELECT count(DISTINCT order_id), count(*) FROM raw.shopdb_orders");
+  EXPECT_EQ(std::stoll(*orders->rows[0][0]), SqliteCount(db, "SELECT count(*) FROM orders"));
+  EXPECT_EQ(std::stoll(*orders->rows[0][1]),
+            TableOf(d1, "shopdb", "orders")["landed"].get<int64_t>() +
+                TableOf(d2, "shopdb", "orders")["landed"].get<int64_t>());
+  EXPECT_NE(before, RawFingerprint(project));
+}
+
+// Kills the pipeline at named points (fault injection) and at random moments, reruns, and
+// compares every raw table with an uninterrupted run over the same sources.
+TEST(CrashRecovery, KilledRunsThenRerunEqualUninterrupted) {
+  testing::TempDir tmp;
+  Shop shop(tmp.path(), 0.3, 2);
+  auto run_days = [&](const std::string& project) {
+    for (const char* day : {"2024-01-01", "2024-01-02"}) {
+      auto r = shop.Run(project, {"pipeline", "run", "--date", day});
+      ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    }
+  };
+  std::string reference = tmp.Sub("reference");
+  shop.MakeProject(reference);
+  run_days(reference);
+  auto want = RawFingerprint(reference);
+  ASSERT_EQ(want.size(), 7u);  // six raw tables + the loaded-files record
+
+  const std::vector<std::string> points = {"sql_part_done:2",  "sql_part_done:3",  "before_manifest:1",
+                                           "before_manifest:5", "http_page_done:1", "events_file_done:2",
+                                           "load_before_commit:1", "load_before_commit:4"};
+  for (const auto& point : points) {
+    SCOPED_TRACE(point);
+    std::string project = tmp.Sub("crash-" + point.substr(0, point.find(':')) + point.substr(point.find(':') + 1));
+    shop.MakeProject(project);
+    auto killed = shop.Run(project, {"pipeline", "run", "--date", "2024-01-01"}, {"STRATA_CRASH_AT=" + point});
+    EXPECT_EQ(killed.exit_code, 128 + 9) << "expected a SIGKILL at " << point << "\n" << killed.out << killed.err;
+    run_days(project);
+    EXPECT_EQ(RawFingerprint(project), want);
+  }
+
+  // SIGKILL at arbitrary moments, several times in a row, then let it finish.
+  std::mt19937 rng(7);
+  std::string project = tmp.Sub("random-kills");
+  shop.MakeProject(project);
+  int kills = 0;
+  for (int attempt = 0; attempt < 6; ++attempt) {
+    std::vector<std::string> env = shop.Env();
+    testing::ChildProcess p({StrataBinary(), "pipeline", "run", "--date", "2024-01-01", "--project", project}, env);
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 400)(rng)));
+    if (p.Running()) {
+      p.Kill(SIGKILL);
+      ++kills;
+    }
+    p.Wait();
+  }
+  run_days(project);
+  EXPECT_EQ(RawFingerprint(project), want) << "after " << kills << " random kills";
+}
+
+TEST(Cli, BadProjectFilesAndUnreachableSourcesGiveClearErrors) {
+  testing::TempDir tmp;
+  testing::WriteText(tmp.Sub("p/strata.yml"), "name: shop\nsources:\n  db:\n    type: sqll\n    path: x.db\n");
+  auto r = RunCommand({StrataBinary(), "ingest", "--project", tmp.Sub("p")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("strata.yml:4:11: sources.db.type: unknown source type 'sqll' (did you mean 'sql'?)"),
+            std::string::npos)
+      << r.err;
+
+  testing::WriteText(tmp.Sub("q/strata.yml"), "name: shop\nsources: [oops\n");
+  r = RunCommand({StrataBinary(), "ingest", "--project", tmp.Sub("q")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("strata.yml:3:1: invalid YAML"), std::string::npos) << r.err;
+
+  r = RunCommand({StrataBinary(), "pipeline", "run", "--project", tmp.Sub("missing"), "--json"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no strata.yml"), std::string::npos) << r.err;
+  EXPECT_EQ(json::parse(r.out)["ok"], false);
+
+  // An unreachable API fails its source, names it, and the other sources still land.
+  Shop shop(tmp.path(), 0.05, 1);
+  shop.MakeProject(tmp.Sub("shop"));
+  auto env = std::vector<std::string>{"SHOP_API_URL=http://127.0.0.1:1"};
+  r = shop.Run(tmp.Sub("shop"), {"pipeline", "run", "--date", "2024-01-01", "--json"}, env);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("source 'catalog'"), std::string::npos) << r.err;
+  json doc = json::parse(r.out);
+  for (const auto& s : doc["sources"]) EXPECT_EQ(s["ok"].get<bool>(), s["source"] != "catalog") << s.dump();
+
+  r = shop.Run(tmp.Sub("shop"), {"ingest", "--date", "2024-02-30"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--date: invalid date '2024-02-30'"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace strata
