@@ -18,6 +18,9 @@ JsonlZstdWriter::JsonlZstdWriter(std::unique_ptr<ObjectWriter> out, int level)
   ctx_->cctx = ZSTD_createCCtx();
   ZSTD_CCtx_setParameter(ctx_->cctx, ZSTD_c_compressionLevel, level);
   ZSTD_CCtx_setParameter(ctx_->cctx, ZSTD_c_checksumFlag, 1);
+  // One worker thread compresses while the caller produces lines (ignored by a libzstd
+  // built without multithreading).
+  ZSTD_CCtx_setParameter(ctx_->cctx, ZSTD_c_nbWorkers, 1);
   buf_.resize(ZSTD_CStreamOutSize());
   in_.reserve(kChunk + 4096);
 }

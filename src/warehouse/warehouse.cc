@@ -65,6 +65,23 @@ std::string Widen(const std::string& a, const std::string& b) {
 
 }  // namespace
 
+std::string LakeReader(const std::string& format, const std::vector<std::string>& paths,
+                       const std::vector<lake::ColumnSchema>* schema) {
+  std::string list = "[";
+  for (size_t i = 0; i < paths.size(); ++i) list += (i ? ", " : "") + QuoteLiteral(paths[i]);
+  list += "]";
+  if (format == "parquet") return "read_parquet(" + list + ", union_by_name = true, filename = true)";
+  std::string cols;
+  if (schema != nullptr) {
+    cols = ", columns = {";
+    for (size_t i = 0; i < schema->size(); ++i) {
+      cols += (i ? ", " : "") + QuoteLiteral((*schema)[i].name) + ": " + QuoteLiteral((*schema)[i].type);
+    }
+    cols += "}";
+  }
+  return "read_json(" + list + ", format = 'newline_delimited', compression = 'zstd'" + cols + ", filename = true)";
+}
+
 Status Warehouse::LoadTable(lake::Lake* lake, const std::string& source, const std::string& table,
                             LoadResult* result) {
   duck::Connection* c = conn_.get();
@@ -125,17 +142,9 @@ Status Warehouse::LoadTable(lake::Lake* lake, const std::string& source, const s
   }
 
   auto reader = [&](const std::vector<const FileRef*>& refs) {
-    std::string list = "[";
-    for (size_t i = 0; i < refs.size(); ++i) list += (i ? ", " : "") + QuoteLiteral(refs[i]->path);
-    list += "]";
-    if (format == "parquet") return "read_parquet(" + list + ", union_by_name = true, filename = true)";
-    std::string cols = "{";
-    for (size_t i = 0; i < schema.size(); ++i) {
-      cols += (i ? ", " : "") + QuoteLiteral(schema[i].name) + ": " + QuoteLiteral(schema[i].type);
-    }
-    cols += "}";
-    return "read_json(" + list + ", format = 'newline_delimited', compression = 'zstd', columns = " + cols +
-           ", filename = true)";
+    std::vector<std::string> paths;
+    for (const auto* r : refs) paths.push_back(r->path);
+    return LakeReader(format, paths, &schema);
   };
 
   STRATA_RETURN_IF_ERROR(c->Begin());

@@ -30,6 +30,12 @@ struct LoadResult {
   std::vector<std::string> added_columns;  // schema drift absorbed by this load
 };
 
+// The DuckDB table function that reads lake files of one format ("parquet" or "jsonl.zst")
+// with the file name as a column. For JSON, `schema` fixes the columns (nullptr: DuckDB
+// detects them).
+std::string LakeReader(const std::string& format, const std::vector<std::string>& paths,
+                       const std::vector<lake::ColumnSchema>* schema);
+
 class Warehouse {
  public:
   static Result<std::unique_ptr<Warehouse>> Open(const WarehouseConfig& config);
