@@ -206,8 +206,11 @@ TEST(HttpClient, ClientErrorsAreNotRetriedAndSecretsStayOut) {
   });
   int port = server.bind_to_any_port("127.0.0.1");
   std::thread t([&] { server.listen_after_bind(); });
-  HttpClient client(RetryPolicy{}, 2000, {{"Authorization", "Bearer s3cret"}});
-  auto r = client.Get("http://127.0.0.1:" + std::to_string(port) + "/x?token=s3cret");
+  Result<HttpResponse> r = Status::Internal("not run");
+  {
+    HttpClient client(RetryPolicy{}, 2000, {{"Authorization", "Bearer s3cret"}});
+    r = client.Get("http://127.0.0.1:" + std::to_string(port) + "/x?token=s3cret");
+  }  // closes the keep-alive connection, so that stop() need not wait for it
   server.stop();
   t.join();
   ASSERT_FALSE(r.ok());

@@ -1,0 +1,40 @@
+// ShopDb: the simulator's writer of <out>/shop.db (schema, loading the world, applying days).
+#pragma once
+
+#include <string>
+
+#include "core/status.h"
+#include "sim/internal/day_plan.h"
+#include "sim/internal/sqlite.h"
+
+namespace strata::sim::internal {
+
+class ShopDb {
+ public:
+  // Creates a new database with the four tables and their updated_at indexes.
+  static Result<ShopDb> Create(const std::string& path);
+  // Opens an existing database for writing.
+  static Result<ShopDb> Open(const std::string& path);
+
+  // Days applied so far (PRAGMA user_version, committed with each day).
+  Result<int64_t> DaysApplied();
+  // Reads customers and products into `world` (which must be empty).
+  Status LoadWorld(World* world);
+  // Max ids, to check the state file against the database.
+  Result<int64_t> MaxId(const char* table, const char* key);
+
+  // Applies one day in a single transaction, which also sets user_version to plan.day + 1,
+  // then fsyncs the file. (Transactions run with synchronous=OFF: a killed process leaves the
+  // database consistent, a power loss in the middle of a day may not.)
+  Status ApplyDay(const DayPlan& plan);
+
+ private:
+  Status Configure();
+  Status PrepareStatements();
+  std::string path_;
+  SqliteDb db_;
+  SqliteStmt insert_product_, update_product_price_, deactivate_product_, insert_customer_,
+      update_segment_, insert_order_, insert_item_, update_status_;
+};
+
+}  // namespace strata::sim::internal

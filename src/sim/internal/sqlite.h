@@ -1,0 +1,101 @@
+// Minimal RAII helpers over the SQLite C API, for the simulator and the catalog API.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace strata::sim::internal {
+
+class SqliteStmt;
+
+// An open database connection; closed on destruction.
+class SqliteDb {
+ public:
+  SqliteDb() = default;
+  ~SqliteDb();
+  SqliteDb(SqliteDb&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
+  SqliteDb& operator=(SqliteDb&& other) noexcept;
+  SqliteDb(const SqliteDb&) = delete;
+  SqliteDb& operator=(const SqliteDb&) = delete;
+
+  // Opens `path`: read-write (creating it if `create`), or read-only. Sets a busy timeout.
+  static Result<SqliteDb> Open(const std::string& path, bool read_only, bool create);
+
+  // Runs one or more statements without results.
+  Status Exec(const std::string& sql);
+  Result<SqliteStmt> Prepare(std::string_view sql);
+  // The first column of the first row of `sql` as an integer (0 if no row).
+  Result<int64_t> QueryInt(const std::string& sql);
+
+  sqlite3* get() const { return db_; }
+  // "<what>: <sqlite message>" as an IOError.
+  Status Error(std::string_view what) const;
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+// A prepared statement; finalized on destruction. Bind indexes start at 1, columns at 0.
+class SqliteStmt {
+ public:
+  SqliteStmt() = default;
+  ~SqliteStmt();
+  SqliteStmt(SqliteStmt&& other) noexcept : stmt_(other.stmt_), db_(other.db_) {
+    other.stmt_ = nullptr;
+  }
+  SqliteStmt& operator=(SqliteStmt&& other) noexcept;
+  SqliteStmt(const SqliteStmt&) = delete;
+  SqliteStmt& operator=(const SqliteStmt&) = delete;
+
+  void BindInt(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  void BindDouble(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
+  void BindNull(int i) { sqlite3_bind_null(stmt_, i); }
+  // The text is copied (SQLITE_TRANSIENT).
+  void BindText(int i, std::string_view v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  // Binds NULL when `v` is empty.
+  void BindTextOrNull(int i, std::string_view v) {
+    if (v.empty())
+      BindNull(i);
+    else
+      BindText(i, v);
+  }
+  // Money: cents as a NUMERIC(12,2) value.
+  void BindCents(int i, int64_t cents) { BindDouble(i, static_cast<double>(cents) / 100.0); }
+
+  // Steps once: true if a row is available, false when done.
+  Result<bool> Step();
+  // Steps a statement without results to completion and resets it for reuse.
+  Status Run();
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+
+  int64_t ColumnInt(int i) const { return sqlite3_column_int64(stmt_, i); }
+  double ColumnDouble(int i) const { return sqlite3_column_double(stmt_, i); }
+  bool ColumnIsNull(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
+  int ColumnType(int i) const { return sqlite3_column_type(stmt_, i); }  // SQLITE_INTEGER, ...
+  int ColumnCount() const { return sqlite3_column_count(stmt_); }
+  std::string_view ColumnText(int i) const {
+    const unsigned char* p = sqlite3_column_text(stmt_, i);
+    if (p == nullptr) return {};
+    return {reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(stmt_, i))};
+  }
+  // A money column as cents (rounded).
+  int64_t ColumnCents(int i) const;
+
+ private:
+  friend class SqliteDb;
+  SqliteStmt(sqlite3_stmt* stmt, sqlite3* db) : stmt_(stmt), db_(db) {}
+  sqlite3_stmt* stmt_ = nullptr;
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace strata::sim::internal
