@@ -7,12 +7,12 @@ set -euo pipefail
 strata="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 project="$root/examples/shop"
-days="${DEMO_DAYS:-3}"
+days="${DEMO_DAYS:-5}"
 start="2024-01-01"
 
 cd "$project"
 rm -rf data lake warehouse .strata
-echo "== strata sim: $days days of the shop's sources (scale 1, dirt on)"
+echo "== strata sim: day 1 of the shop's sources (scale 1, dirt on); one more day before each run"
 "$strata" sim --out data/sim --scale 1 --start "$start" --days 1
 
 port_file="$(mktemp)"
@@ -40,7 +40,10 @@ echo
 echo "== what landed, and where"
 echo "lake:      $project/lake  ($(find lake -type f -not -name '.*' | wc -l) files)"
 echo "warehouse: $project/warehouse/shop.duckdb"
-"$strata" query "SELECT table_name AS raw_table, estimated_size AS rows FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name NOT LIKE '\_%' ESCAPE '\' ORDER BY 1"
+printf "%-24s %10s\n" "raw table" "rows"
+for t in $("$strata" query "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name NOT LIKE '\_%' ESCAPE '\' ORDER BY 1" | tail -n +2); do
+  printf "%-24s %10s\n" "raw.$t" "$("$strata" query "SELECT count(*) FROM raw.$t" | tail -n 1)"
+done
 echo
 echo "quarantine: $(find lake/quarantine -type f 2>/dev/null | wc -l) file(s); e.g.:"
 find lake/quarantine -type f 2>/dev/null | head -n 1 | xargs -r head -n 2

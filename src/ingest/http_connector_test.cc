@@ -196,6 +196,25 @@ TEST_F(HttpTest, UnreachableSourceIsAClearError) {
   EXPECT_NE(r.status().message().find("onnect"), std::string::npos) << r.status().message();
 }
 
+TEST_F(HttpTest, APageThatIsNotJsonIsAClearErrorAndCommitsNothing) {
+  httplib::Server server;
+  server.Get("/items", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("<html>maintenance</html>", "text/html");
+  });
+  int port = server.bind_to_any_port("127.0.0.1");
+  std::thread t([&] { server.listen_after_bind(); });
+  Configure("http://127.0.0.1:" + std::to_string(port));
+  auto r = Ingest();
+  server.stop();
+  t.join();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("page 1 of http://127.0.0.1:" + std::to_string(port) +
+                                      "/items is not valid JSON"),
+            std::string::npos)
+      << r.status().message();
+  EXPECT_FALSE(lake_->Latest("api", "items")->has_value());
+}
+
 TEST(HttpClient, ClientErrorsAreNotRetriedAndSecretsStayOut) {
   httplib::Server server;
   std::atomic<int> n{0};
