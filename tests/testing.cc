@@ -47,6 +47,26 @@ void ReadAll(int fd, std::string* out) {
   ::close(fd);
 }
 
+// argv and envp for execve: our environment with `overrides` ("K=V") replacing entries.
+struct ExecArgs {
+  ExecArgs(const std::vector<std::string>& argv, const std::vector<std::string>& overrides) : args(argv) {
+    env_strings = overrides;
+    for (char** e = environ; *e; ++e) {
+      std::string entry(*e);
+      std::string name = entry.substr(0, entry.find('='));
+      bool replaced = false;
+      for (const auto& o : overrides) replaced |= o.compare(0, name.size() + 1, name + "=") == 0;
+      if (!replaced) env_strings.push_back(entry);
+    }
+    for (auto& s : env_strings) envp.push_back(s.data());
+    envp.push_back(nullptr);
+    for (auto& a : args) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+  }
+  std::vector<std::string> args, env_strings;
+  std::vector<char*> cargv, envp;
+};
+
 }  // namespace
 
 CommandResult RunCommand(const std::vector<std::string>& argv, const std::vector<std::string>& env,
@@ -55,16 +75,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::vector
   if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe failed");
   }
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
-  for (const auto& kv : env) env_strings.push_back(kv);
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = argv;
-  std::vector<char*> cargv;
-  for (auto& a : args) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
+  ExecArgs exec(argv, env);
 
   pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
@@ -74,7 +85,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::vector
     int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, 0);
     if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) _exit(127);
-    ::execve(cargv[0], cargv.data(), envp.data());
+    ::execve(exec.cargv[0], exec.cargv.data(), exec.envp.data());
     _exit(127);
   }
   ::close(out_pipe[1]);
@@ -93,16 +104,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::vector
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                            const std::string& log_path) {
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
-  for (const auto& kv : env) env_strings.push_back(kv);
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = argv;
-  std::vector<char*> cargv;
-  for (auto& a : args) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
+  ExecArgs exec(argv, env);
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
@@ -113,7 +115,7 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::vect
     }
     int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, 0);
-    ::execve(cargv[0], cargv.data(), envp.data());
+    ::execve(exec.cargv[0], exec.cargv.data(), exec.envp.data());
     _exit(127);
   }
 }

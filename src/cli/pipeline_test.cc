@@ -45,9 +45,13 @@ class Shop {
     argv.insert(argv.end(), args.begin(), args.end());
     argv.push_back("--project");
     argv.push_back(project_dir);
-    // getenv() takes the first of duplicate entries: the overrides go first.
-    std::vector<std::string> env = extra_env;
-    for (const auto& kv : Env()) env.push_back(kv);
+    std::vector<std::string> env = extra_env;  // extra_env wins over Env()
+    for (const auto& kv : Env()) {
+      std::string name = kv.substr(0, kv.find('=') + 1);
+      bool overridden = false;
+      for (const auto& e : extra_env) overridden |= e.rfind(name, 0) == 0;
+      if (!overridden) env.push_back(kv);
+    }
     return RunCommand(argv, env);
   }
 
