@@ -61,7 +61,7 @@ Result<Project> Project::Load(const std::string& path_or_dir) {
   STRATA_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::Load(project.file));
   if (root.IsNull()) return root.Error("the project file is empty");
   if (!root.IsMap()) return root.Error("expected a map at the top level");
-  STRATA_RETURN_IF_ERROR(root.CheckKeys({"name", "lake", "warehouse", "state_dir", "sources", "transform"}));
+  STRATA_RETURN_IF_ERROR(root.CheckKeys({"name", "lake", "warehouse", "state_dir", "sources"}));
 
   STRATA_ASSIGN_OR_RETURN(project.name, root.RequiredString("name"));
   if (!ValidName(project.name)) {

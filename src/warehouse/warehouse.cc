@@ -38,6 +38,8 @@ Status Warehouse::EnsureMetadata() {
 Status Warehouse::LoadRaw(lake::Lake* lake, std::vector<LoadResult>* results,
                           const std::function<void(const LoadResult&)>& on_table) {
   STRATA_ASSIGN_OR_RETURN(auto tables, lake->Tables());
+  Status first_error;
+  int failed = 0;
   for (const auto& [source, table] : tables) {
     LoadResult r;
     r.source = source;
@@ -46,11 +48,25 @@ Status Warehouse::LoadRaw(lake::Lake* lake, std::vector<LoadResult>* results,
     auto start = std::chrono::steady_clock::now();
     Status s = LoadTable(lake, source, table, &r);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (!s.ok()) return s.WithContext("loading " + r.relation);
+    if (!s.ok()) {
+      // This table stays as it was; the others still load.
+      if (failed++ == 0) first_error = s.WithContext("loading " + r.relation);
+      continue;
+    }
     if (on_table) on_table(r);
     results->push_back(std::move(r));
   }
-  return Status::OK();
+  bool loaded_any = false;
+  for (const auto& r : *results) loaded_any |= r.files > 0;
+  if (loaded_any) {
+    // Fold the WAL into the database file now, not in the middle of a later load or query.
+    Status s = conn_->Execute("CHECKPOINT");
+    if (!s.ok() && first_error.ok()) first_error = s.WithContext("checkpoint after load");
+  }
+  if (failed > 1) {
+    return first_error.WithContext(std::to_string(failed) + " tables failed to load; the first");
+  }
+  return first_error;
 }
 
 namespace {

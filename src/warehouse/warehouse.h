@@ -42,7 +42,8 @@ class Warehouse {
 
   // Loads every committed lake file not loaded yet, table by table, each table in one
   // transaction. A corrupt or missing lake file fails that table's load (naming the file and
-  // batch) and leaves the table as it was; tables already loaded stay loaded.
+  // batch) and leaves the table as it was; the other tables still load. Returns the first
+  // failure. `results` and `on_table` cover the tables that loaded.
   Status LoadRaw(lake::Lake* lake, std::vector<LoadResult>* results,
                  const std::function<void(const LoadResult&)>& on_table = nullptr);
 

@@ -21,8 +21,8 @@ class WarehouseTest : public ::testing::Test {
 
   // Lands a JSONL batch with the given lines; returns its manifest.
   lake::Manifest Land(const std::string& date, const std::vector<std::string>& lines,
-                      const std::vector<lake::ColumnSchema>& schema) {
-    auto batch = *lake_->BeginBatch("clicks", "events", date);
+                      const std::vector<lake::ColumnSchema>& schema, const std::string& table = "events") {
+    auto batch = *lake_->BeginBatch("clicks", table, date);
     std::string key;
     lake::JsonlZstdWriter w(*batch->NewPart("jsonl.zst", &key));
     for (const auto& l : lines) EXPECT_TRUE(w.AddLine(l).ok());
@@ -79,6 +79,7 @@ TEST_F(WarehouseTest, EachLakeFileLoadsExactlyOnceAndDriftAddsColumns) {
 
 TEST_F(WarehouseTest, CorruptLakeFileNamesFileAndBatchAndLoadsNothing) {
   Land("2024-01-01", {R"({"id":1})"}, {{"id", "BIGINT"}});
+  Land("2024-01-01", {R"({"id":9})"}, {{"id", "BIGINT"}}, "other");
   auto m2 = Land("2024-01-02", {R"({"id":2})", R"({"id":3})"}, {{"id", "BIGINT"}});
   // Corrupt the second file but keep its size, so only reading it can tell.
   std::string path = dir_.Sub("lake/" + m2.files[0].key);
@@ -97,7 +98,9 @@ TEST_F(WarehouseTest, CorruptLakeFileNamesFileAndBatchAndLoadsNothing) {
   // The table's load was all or nothing.
   auto exists = w->connection()->Query("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'clicks_events'");
   EXPECT_EQ(*exists->Scalar(), "0");
-  EXPECT_EQ(Count(w.get(), "SELECT count(*) FROM raw._strata_loaded_files"), 0);
+  EXPECT_EQ(Count(w.get(), "SELECT count(*) FROM raw._strata_loaded_files WHERE table_name = 'events'"), 0);
+  // The healthy table loaded all the same.
+  EXPECT_EQ(Count(w.get(), "SELECT count(*) FROM raw.clicks_other"), 1);
 
   // A truncated file is caught by its size before any read.
   std::filesystem::resize_file(path, 5);
