@@ -1,0 +1,220 @@
+#include "transform/properties.h"
+
+#include "transform/dbt_project.h"
+
+namespace strata::transform {
+
+using nlohmann::json;
+
+namespace {
+
+// Parses `tests:` / `data_tests:` lists of a model, column or source table.
+Status ParseTests(const ConfigNode& node, const std::string& column, std::vector<TestSpec>* out) {
+  for (const char* key : {"tests", "data_tests"}) {
+    ConfigNode list = node[key];
+    if (list.IsNull()) continue;
+    STRATA_ASSIGN_OR_RETURN(auto items, list.Items());
+    for (const auto& item : items) {
+      TestSpec t;
+      t.column_name = column;
+      t.where = item.Where();
+      std::string full;
+      if (item.IsScalar()) {
+        STRATA_ASSIGN_OR_RETURN(full, item.String());
+      } else if (item.IsMap()) {
+        STRATA_ASSIGN_OR_RETURN(auto entries, item.Entries());
+        if (entries.size() != 1) {
+          // dbt's alternative form: {name: custom_name, test_name: unique, <arguments>...}.
+          if (item.Has("test_name")) {
+            STRATA_ASSIGN_OR_RETURN(full, item["test_name"].String());
+          } else {
+            return item.Error("a test is a name or a map with exactly one key (the test's name)");
+          }
+        } else {
+          full = entries[0].first;
+          const ConfigNode& args = entries[0].second;
+          if (!args.IsNull() && !args.IsMap()) return args.Error("a test's arguments must be a map");
+        }
+      } else {
+        return item.Error("a test is a name or a map with one key");
+      }
+      size_t dot = full.find('.');
+      if (dot != std::string::npos) {
+        t.package = full.substr(0, dot);
+        t.test_name = full.substr(dot + 1);
+      } else {
+        t.test_name = full;
+      }
+      out->push_back(std::move(t));
+    }
+  }
+  return Status::OK();
+}
+
+// Fills kwargs/config of tests parsed by ParseTests from the raw YAML (with typed values).
+void FillTestArgs(const YAML::Node& node, std::vector<TestSpec>* tests, size_t first) {
+  size_t i = first;
+  for (const char* key : {"tests", "data_tests"}) {
+    const YAML::Node& list = node[key];
+    if (!list || !list.IsSequence()) continue;
+    for (const auto& item : list) {
+      if (i >= tests->size()) return;
+      TestSpec& t = (*tests)[i++];
+      if (!item.IsMap()) continue;
+      json args = YamlToJson(item.size() == 1 ? item.begin()->second : item);
+      if (!args.is_object()) continue;
+      // dbt 1.10's `arguments:` nests the test's arguments.
+      if (args.contains("arguments") && args["arguments"].is_object()) {
+        for (const auto& [k, v] : args["arguments"].items()) args[k] = v;
+        args.erase("arguments");
+      }
+      if (args.contains("config")) {
+        t.config = args["config"];
+        args.erase("config");
+      }
+      for (const char* cfg : {"severity", "where", "limit", "warn_if", "error_if", "store_failures", "tags",
+                              "enabled", "fail_calc", "meta"}) {
+        if (args.contains(cfg)) {
+          t.config[cfg] = args[cfg];
+          args.erase(cfg);
+        }
+      }
+      args.erase("test_name");
+      if (args.contains("name") && args["name"].is_string()) {
+        t.config["alias_name"] = args["name"];  // a custom test name
+        args.erase("name");
+      }
+      t.kwargs = args;
+    }
+  }
+}
+
+Status ParseColumns(const ConfigNode& node, const YAML::Node& ynode, json* columns, std::vector<TestSpec>* tests) {
+  ConfigNode cols = node["columns"];
+  if (cols.IsNull()) return Status::OK();
+  STRATA_ASSIGN_OR_RETURN(auto items, cols.Items());
+  for (size_t i = 0; i < items.size(); ++i) {
+    const ConfigNode& c = items[i];
+    STRATA_ASSIGN_OR_RETURN(std::string name, c.RequiredString("name"));
+    json col = {{"name", name}};
+    STRATA_ASSIGN_OR_RETURN(std::string desc, c.String("description", ""));
+    col["description"] = desc;
+    STRATA_ASSIGN_OR_RETURN(std::string dtype, c.String("data_type", ""));
+    if (!dtype.empty()) col["data_type"] = dtype;
+    if (ynode["columns"][i]["meta"]) col["meta"] = YamlToJson(ynode["columns"][i]["meta"]);
+    if (ynode["columns"][i]["quote"]) col["quote"] = YamlToJson(ynode["columns"][i]["quote"]);
+    (*columns)[name] = col;
+    size_t first = tests->size();
+    STRATA_RETURN_IF_ERROR(ParseTests(c, name, tests));
+    FillTestArgs(ynode["columns"][i], tests, first);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status ParseProperties(const std::string& project_name, const std::string& rel_path, const std::string& abs_path,
+                       Properties* out) {
+  STRATA_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::Load(abs_path));
+  if (root.IsNull()) return Status::OK();
+  if (!root.IsMap()) return root.Error("expected a map (version, models, sources, ...)");
+  YAML::Node y = YAML::LoadFile(abs_path);
+  STRATA_RETURN_IF_ERROR(root.CheckKeys({"version", "models", "sources", "seeds", "snapshots", "macros", "exposures",
+                                         "metrics", "semantic_models", "saved_queries", "analyses", "unit_tests",
+                                         "data_tests", "groups"}));
+
+  // Sources.
+  STRATA_ASSIGN_OR_RETURN(auto sources, root["sources"].Items());
+  for (size_t si = 0; si < sources.size(); ++si) {
+    const ConfigNode& s = sources[si];
+    const YAML::Node& ys = y["sources"][si];
+    STRATA_ASSIGN_OR_RETURN(std::string src_name, s.RequiredString("name"));
+    STRATA_ASSIGN_OR_RETURN(std::string schema, s.String("schema", src_name));
+    STRATA_ASSIGN_OR_RETURN(std::string database, s.String("database", ""));
+    STRATA_ASSIGN_OR_RETURN(std::string src_desc, s.String("description", ""));
+    json src_freshness = ys["freshness"] ? YamlToJson(ys["freshness"]) : json();
+    STRATA_ASSIGN_OR_RETURN(std::string src_loaded_at, s.String("loaded_at_field", ""));
+    STRATA_ASSIGN_OR_RETURN(auto tables, s["tables"].Items());
+    for (size_t ti = 0; ti < tables.size(); ++ti) {
+      const ConfigNode& t = tables[ti];
+      const YAML::Node& yt = ys["tables"][ti];
+      Node n;
+      n.type = NodeType::kSource;
+      STRATA_ASSIGN_OR_RETURN(n.name, t.RequiredString("name"));
+      n.package = project_name;
+      n.unique_id = "source." + project_name + "." + src_name + "." + n.name;
+      n.path = rel_path;
+      std::string dir = rel_path.substr(0, rel_path.rfind('/') == std::string::npos ? 0 : rel_path.rfind('/'));
+      n.fqn = {project_name};
+      size_t start = dir.find('/') == std::string::npos ? dir.size() : dir.find('/') + 1;
+      while (start < dir.size()) {
+        size_t slash = dir.find('/', start);
+        n.fqn.push_back(dir.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
+        if (slash == std::string::npos) break;
+        start = slash + 1;
+      }
+      n.fqn.push_back(src_name);
+      n.fqn.push_back(n.name);
+      n.schema = schema;
+      n.database = database;
+      STRATA_ASSIGN_OR_RETURN(n.alias, t.String("identifier", n.name));
+      STRATA_ASSIGN_OR_RETURN(n.description, t.String("description", src_desc));
+      STRATA_ASSIGN_OR_RETURN(std::string loaded_at, t.String("loaded_at_field", src_loaded_at));
+      if (!loaded_at.empty()) n.config["loaded_at_field"] = loaded_at;
+      json freshness = yt["freshness"] ? YamlToJson(yt["freshness"]) : src_freshness;
+      if (!freshness.is_null()) n.config["freshness"] = freshness;
+      std::vector<TestSpec> tests;
+      STRATA_RETURN_IF_ERROR(ParseColumns(t, yt, &n.columns, &tests));
+      size_t first = tests.size();
+      STRATA_RETURN_IF_ERROR(ParseTests(t, "", &tests));
+      FillTestArgs(yt, &tests, first);
+      for (auto& test : tests) out->source_tests.emplace_back(n.unique_id, std::move(test));
+      out->sources.push_back(std::move(n));
+    }
+  }
+
+  // Models, seeds, snapshots: patches.
+  for (const char* resource : {"models", "seeds", "snapshots"}) {
+    STRATA_ASSIGN_OR_RETURN(auto items, root[resource].Items());
+    for (size_t i = 0; i < items.size(); ++i) {
+      const ConfigNode& m = items[i];
+      const YAML::Node& ym = y[resource][i];
+      Patch p;
+      p.resource = resource;
+      p.file = rel_path;
+      p.where = m.Where();
+      STRATA_ASSIGN_OR_RETURN(p.name, m.RequiredString("name"));
+      STRATA_ASSIGN_OR_RETURN(p.description, m.String("description", ""));
+      if (ym["config"]) p.config = YamlToJson(ym["config"]);
+      for (const char* key : {"docs", "meta"}) {
+        if (ym[key]) p.config[key] = YamlToJson(ym[key]);
+      }
+      STRATA_RETURN_IF_ERROR(ParseColumns(m, ym, &p.columns, &p.tests));
+      size_t first = p.tests.size();
+      STRATA_RETURN_IF_ERROR(ParseTests(m, "", &p.tests));
+      FillTestArgs(ym, &p.tests, first);
+      out->patches.push_back(std::move(p));
+    }
+  }
+
+  // Unit tests (dbt 1.8).
+  STRATA_ASSIGN_OR_RETURN(auto units, root["unit_tests"].Items());
+  for (size_t i = 0; i < units.size(); ++i) {
+    const ConfigNode& u = units[i];
+    const YAML::Node& yu = y["unit_tests"][i];
+    UnitTestSpec spec;
+    spec.file = rel_path;
+    spec.where = u.Where();
+    STRATA_ASSIGN_OR_RETURN(spec.name, u.RequiredString("name"));
+    STRATA_ASSIGN_OR_RETURN(spec.model, u.RequiredString("model"));
+    STRATA_ASSIGN_OR_RETURN(spec.description, u.String("description", ""));
+    if (!yu["expect"]) return u.Error("a unit test needs 'expect'");
+    spec.given = yu["given"] ? YamlToJson(yu["given"]) : json::array();
+    spec.expect = YamlToJson(yu["expect"]);
+    if (yu["overrides"]) spec.overrides = YamlToJson(yu["overrides"]);
+    out->unit_tests.push_back(std::move(spec));
+  }
+  return Status::OK();
+}
+
+}  // namespace strata::transform

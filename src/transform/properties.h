@@ -1,0 +1,60 @@
+// Properties files (models/**/*.yml): sources, model/seed/snapshot patches (descriptions,
+// columns, configs), generic test applications and unit tests — read with locations so
+// errors name file:line:col.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/config.h"
+#include "core/status.h"
+#include "transform/manifest.h"
+
+namespace strata::transform {
+
+// One generic test applied in YAML: `- unique`, `- accepted_values: {values: [...]}`, ...
+struct TestSpec {
+  std::string test_name;    // "unique", "accepted_values", "my_pkg.my_test" -> package + name
+  std::string package;      // "" for the project's or built-in tests
+  std::string column_name;  // "" for model-level tests
+  nlohmann::json kwargs = nlohmann::json::object();  // arguments (values, to, field, ...)
+  nlohmann::json config = nlohmann::json::object();  // severity, where, limit, ...
+  std::string where;        // "file:line:col" for messages
+};
+
+struct Patch {
+  std::string resource;     // "models", "seeds", "snapshots"
+  std::string name;
+  std::string file;         // relative path of the YAML file
+  std::string where;
+  std::string description;
+  nlohmann::json columns = nlohmann::json::object();
+  nlohmann::json config = nlohmann::json::object();
+  std::vector<TestSpec> tests;
+};
+
+struct UnitTestSpec {
+  std::string name;
+  std::string model;
+  std::string file;
+  std::string where;
+  nlohmann::json given = nlohmann::json::array();   // [{input: "ref('x')", rows: [...], format: dict|csv|sql}]
+  nlohmann::json expect = nlohmann::json::object();  // {rows: [...], format}
+  nlohmann::json overrides = nlohmann::json::object();
+  std::string description;
+};
+
+struct Properties {
+  std::vector<Node> sources;  // source nodes (unique ids filled)
+  std::vector<std::pair<std::string, TestSpec>> source_tests;  // (source unique id, test)
+  std::vector<Patch> patches;
+  std::vector<UnitTestSpec> unit_tests;
+};
+
+// Parses one YAML properties file into `out`. `project_name` names the package of sources.
+Status ParseProperties(const std::string& project_name, const std::string& rel_path, const std::string& abs_path,
+                       Properties* out);
+
+}  // namespace strata::transform
