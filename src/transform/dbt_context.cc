@@ -1,0 +1,417 @@
+#include "transform/dbt_context.h"
+
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
+
+#include "core/config.h"
+#include "core/date.h"
+#include "transform/jinja/call_context.h"
+#include "transform/jinja/callable.h"
+
+namespace strata::transform {
+
+using jinja::Args;
+using jinja::CallContext;
+using jinja::Value;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kStateVar = "__strata_render_state";
+
+std::string QuoteIdent(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  return out + "\"";
+}
+
+class Relation : public jinja::Object {
+ public:
+  Relation(std::string db, std::string schema, std::string id)
+      : db_(std::move(db)), schema_(std::move(schema)), id_(std::move(id)) {}
+  std::string TypeName() const override { return "Relation"; }
+  Value GetAttr(std::string_view name) const override {
+    if (name == "database") return db_.empty() ? Value::None() : Value(db_);
+    if (name == "schema") return Value(schema_);
+    if (name == "identifier" || name == "name" || name == "table") return Value(id_);
+    if (name == "render") {
+      std::string text = Str();
+      return Value::Function("render", [text](CallContext&, const Args&) -> Result<Value> { return Value(text); });
+    }
+    return jinja::Object::GetAttr(name);
+  }
+  std::vector<std::string> AttrNames() const override { return {"database", "schema", "identifier", "name"}; }
+  std::string Str() const override { return RelationText(db_, schema_, id_); }
+
+ private:
+  std::string db_, schema_, id_;
+};
+
+class StateHandle : public jinja::Object {
+ public:
+  explicit StateHandle(RenderState* s) : state(s) {}
+  std::string TypeName() const override { return "render_state"; }
+  RenderState* state;
+};
+
+Result<RenderState*> StateOf(CallContext& ctx) {
+  Value v = ctx.Lookup(kStateVar);
+  if (!v.is_object()) return CallContext::Error("this function is only available while rendering a node");
+  const auto* h = dynamic_cast<const StateHandle*>(&v.as_object());
+  if (h == nullptr) return CallContext::Error("internal: bad render state");
+  return h->state;
+}
+
+Value JsonToValue(const json& j) {
+  switch (j.type()) {
+    case json::value_t::null: return Value::None();
+    case json::value_t::boolean: return Value(j.get<bool>());
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned: return Value(j.get<int64_t>());
+    case json::value_t::number_float: return Value(j.get<double>());
+    case json::value_t::string: return Value(j.get<std::string>());
+    case json::value_t::array: {
+      std::vector<Value> items;
+      for (const auto& x : j) items.push_back(JsonToValue(x));
+      return Value::MakeList(std::move(items));
+    }
+    case json::value_t::object: {
+      Value d = Value::MakeDict();
+      for (const auto& [k, v] : j.items()) d.as_dict().Set(std::string_view(k), JsonToValue(v));
+      return d;
+    }
+    default: return Value::None();
+  }
+}
+
+Result<json> ValueToJson(const Value& v) {
+  STRATA_ASSIGN_OR_RETURN(std::string text, v.ToJson());
+  try {
+    return json::parse(text);
+  } catch (const json::exception& e) {
+    return Status::InvalidArgument(std::string("cannot convert value to JSON: ") + e.what());
+  }
+}
+
+// config(...) — records in parse mode; config.get/require read the resolved config.
+class ConfigObject : public jinja::Object {
+ public:
+  std::string TypeName() const override { return "config"; }
+  bool IsCallable() const override { return true; }
+  Result<Value> Call(CallContext& ctx, const Args& args) const override {
+    STRATA_ASSIGN_OR_RETURN(RenderState * s, StateOf(ctx));
+    json cfg = json::object();
+    if (!args.positional.empty()) {
+      if (!args.positional[0].is_dict()) return CallContext::Error("config() takes keyword arguments or one dict");
+      STRATA_ASSIGN_OR_RETURN(cfg, ValueToJson(args.positional[0]));
+    }
+    for (const auto& [k, v] : args.kwargs) {
+      STRATA_ASSIGN_OR_RETURN(cfg[k], ValueToJson(v));
+    }
+    if (s->mode == RenderMode::kParse) MergeConfig(&s->config, cfg);
+    return Value("");
+  }
+  Value GetAttr(std::string_view name) const override {
+    if (name == "get" || name == "require") {
+      bool require = name == "require";
+      return Value::Function(std::string(name), [require](CallContext& ctx, const Args& args) -> Result<Value> {
+        STRATA_ASSIGN_OR_RETURN(auto a, args.Bind(require ? "config.require" : "config.get", {"name", "default"}, 1));
+        STRATA_ASSIGN_OR_RETURN(RenderState * s, StateOf(ctx));
+        std::string key = a[0].Str();
+        const json& cfg = s->mode == RenderMode::kParse ? s->config : s->node->config;
+        if (cfg.contains(key) && !cfg[key].is_null()) return JsonToValue(cfg[key]);
+        if (s->mode == RenderMode::kParse && s->node && s->node->config.contains(key)) {
+          return JsonToValue(s->node->config[key]);
+        }
+        if (require) return CallContext::Error("config '" + key + "' is required");
+        return a[1].is_undefined() ? Value::None() : a[1];
+      });
+    }
+    return jinja::Object::GetAttr(name);
+  }
+  std::vector<std::string> AttrNames() const override { return {"get", "require"}; }
+};
+
+// adapter.dispatch(name, macro_namespace=None) and a few adapter helpers.
+class AdapterObject : public jinja::Object {
+ public:
+  explicit AdapterObject(std::string type) : type_(std::move(type)) {}
+  std::string TypeName() const override { return "adapter"; }
+  Value GetAttr(std::string_view name) const override {
+    if (name == "dispatch") {
+      std::string type = type_;
+      return Value::Function("adapter.dispatch", [type](CallContext& ctx, const Args& args) -> Result<Value> {
+        STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("adapter.dispatch", {"macro_name", "macro_namespace"}, 1));
+        std::string macro = a[0].Str();
+        std::vector<std::string> prefixes = {type + "__", "default__"};
+        std::vector<Value> namespaces;
+        if (!a[1].is_undefined() && !a[1].is_none()) namespaces.push_back(ctx.Lookup(a[1].Str()));
+        for (const auto& prefix : prefixes) {
+          Value v = ctx.Lookup(prefix + macro);
+          if (v.is_callable()) return v;
+          for (const auto& ns : namespaces) {
+            if (ns.is_dict()) {
+              if (const Value* m = ns.as_dict().Find(std::string_view(prefix + macro)); m && m->is_callable()) return *m;
+            }
+          }
+        }
+        return CallContext::Error("adapter.dispatch: no macro '" + type + "__" + macro + "' or 'default__" + macro +
+                                  "'");
+      });
+    }
+    if (name == "type") {
+      std::string type = type_;
+      return Value::Function("adapter.type", [type](CallContext&, const Args&) -> Result<Value> { return Value(type); });
+    }
+    if (name == "quote") {
+      return Value::Function("adapter.quote", [](CallContext&, const Args& args) -> Result<Value> {
+        STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("adapter.quote", {"identifier"}, 1));
+        return Value(QuoteIdent(a[0].Str()));
+      });
+    }
+    return jinja::Object::GetAttr(name);
+  }
+  std::vector<std::string> AttrNames() const override { return {"dispatch", "type", "quote"}; }
+
+ private:
+  std::string type_;
+};
+
+// A datetime value for run_started_at and modules.datetime: strftime, isoformat, parts.
+class DateTimeObject : public jinja::Object {
+ public:
+  explicit DateTimeObject(int64_t epoch_micros) : micros_(epoch_micros) {}
+  std::string TypeName() const override { return "datetime"; }
+  std::string Str() const override {
+    char frac[16];
+    std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(micros_ % 1000000));
+    return FormatTimestamp(micros_ / 1000000) + frac + "+00:00";
+  }
+  Value GetAttr(std::string_view name) const override {
+    int64_t secs = micros_ / 1000000;
+    Date d = Date::FromDays(secs / 86400);
+    int y;
+    unsigned m, day;
+    d.ToYmd(&y, &m, &day);
+    if (name == "year") return Value(static_cast<int64_t>(y));
+    if (name == "month") return Value(static_cast<int64_t>(m));
+    if (name == "day") return Value(static_cast<int64_t>(day));
+    if (name == "hour") return Value(secs % 86400 / 3600);
+    if (name == "minute") return Value(secs % 3600 / 60);
+    if (name == "second") return Value(secs % 60);
+    if (name == "isoformat") {
+      std::string iso = Str();
+      iso[10] = 'T';
+      return Value::Function("isoformat", [iso](CallContext&, const Args&) -> Result<Value> { return Value(iso); });
+    }
+    if (name == "strftime") {
+      int64_t t = secs;
+      return Value::Function("strftime", [t](CallContext&, const Args& args) -> Result<Value> {
+        STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("strftime", {"format"}, 1));
+        std::time_t tt = static_cast<std::time_t>(t);
+        std::tm tm;
+        gmtime_r(&tt, &tm);
+        char buf[256];
+        size_t n = std::strftime(buf, sizeof buf, a[0].Str().c_str(), &tm);
+        return Value(std::string(buf, n));
+      });
+    }
+    return jinja::Object::GetAttr(name);
+  }
+  std::vector<std::string> AttrNames() const override {
+    return {"year", "month", "day", "hour", "minute", "second", "isoformat", "strftime"};
+  }
+
+ private:
+  int64_t micros_;
+};
+
+int64_t NowMicros() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+Value NodeToValue(const Node& node) {
+  Value d = Value::MakeDict();
+  jinja::Dict& m = d.as_dict();
+  m.Set("name", Value(node.name));
+  m.Set("unique_id", Value(node.unique_id));
+  m.Set("resource_type", Value(NodeTypeName(node.type)));
+  m.Set("package_name", Value(node.package));
+  m.Set("path", Value(node.path));
+  m.Set("original_file_path", Value(node.path));
+  m.Set("alias", Value(node.alias.empty() ? node.name : node.alias));
+  m.Set("schema", Value(node.schema));
+  m.Set("database", node.database.empty() ? Value::None() : Value(node.database));
+  m.Set("config", JsonToValue(node.config));
+  m.Set("tags", JsonToValue(json(node.tags)));
+  m.Set("description", Value(node.description));
+  m.Set("columns", JsonToValue(node.columns));
+  std::vector<Value> fqn;
+  for (const auto& f : node.fqn) fqn.push_back(Value(f));
+  m.Set("fqn", Value::MakeList(std::move(fqn)));
+  return d;
+}
+
+}  // namespace
+
+
+std::string RelationText(const std::string& database, const std::string& schema, const std::string& identifier) {
+  std::string out;
+  if (!database.empty()) out = QuoteIdent(database) + ".";
+  return out + QuoteIdent(schema) + "." + QuoteIdent(identifier);
+}
+
+jinja::Value MakeRelation(const std::string& database, const std::string& schema, const std::string& identifier) {
+  return Value::FromObject(std::make_shared<Relation>(database, schema, identifier));
+}
+
+void FillRenderContext(jinja::Context* ctx, RenderState* state, const Node& node) {
+  ctx->Set(kStateVar, Value::FromObject(std::make_shared<StateHandle>(state)));
+  ctx->Set("this", MakeRelation(node.database, node.schema, node.alias.empty() ? node.name : node.alias));
+  ctx->Set("model", NodeToValue(node));
+  ctx->Set("execute", Value(state->mode == RenderMode::kCompile));
+}
+
+void InstallDbtContext(jinja::Environment* env, const ContextSettings& settings) {
+  const Profile& p = settings.profile;
+  Value target = Value::MakeDict();
+  target.as_dict().Set("name", Value(p.target));
+  target.as_dict().Set("profile_name", Value(p.name));
+  target.as_dict().Set("type", Value(p.type));
+  target.as_dict().Set("schema", Value(p.schema));
+  target.as_dict().Set("database", p.database.empty() ? Value("main") : Value(p.database));
+  target.as_dict().Set("threads", Value(static_cast<int64_t>(p.threads)));
+  target.as_dict().Set("path", Value(p.path));
+  env->AddGlobal("target", target);
+  env->AddGlobal("project_name", Value(settings.project_name));
+  env->AddGlobal("dbt_version", Value("1.8.0"));
+  env->AddGlobal("invocation_id", Value(settings.invocation_id));
+  Value flags = Value::MakeDict();
+  flags.as_dict().Set("FULL_REFRESH", Value(settings.full_refresh));
+  env->AddGlobal("flags", flags);
+  env->AddGlobal("execute", Value(false));
+  env->AddGlobal("config", Value::FromObject(std::make_shared<ConfigObject>()));
+  env->AddGlobal("adapter", Value::FromObject(std::make_shared<AdapterObject>(p.type)));
+
+  int64_t started = NowMicros();
+  if (!settings.run_started_at.empty()) {
+    auto t = ParseTimestamp(settings.run_started_at);
+    if (t.ok()) started = *t * 1000000;
+  }
+  env->AddGlobal("run_started_at", Value::FromObject(std::make_shared<DateTimeObject>(started)));
+  Value datetime_cls = Value::MakeDict();
+  datetime_cls.as_dict().Set("now", Value::Function("datetime.now", [](CallContext&, const Args&) -> Result<Value> {
+    return Value::FromObject(std::make_shared<DateTimeObject>(NowMicros()));
+  }));
+  datetime_cls.as_dict().Set("utcnow", *datetime_cls.as_dict().Find(std::string_view("now")));
+  Value datetime_mod = Value::MakeDict();
+  datetime_mod.as_dict().Set("datetime", datetime_cls);
+  Value modules = Value::MakeDict();
+  modules.as_dict().Set("datetime", datetime_mod);
+  env->AddGlobal("modules", modules);
+
+  json project_vars = settings.project_vars;
+  json cli_vars = settings.cli_vars;
+  std::string project_name = settings.project_name;
+  env->AddFunction("var", [project_vars, cli_vars, project_name](CallContext& ctx, const Args& args) -> Result<Value> {
+    STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("var", {"name", "default"}, 1));
+    std::string name = a[0].Str();
+    if (cli_vars.contains(name)) return JsonToValue(cli_vars[name]);
+    if (project_vars.contains(project_name) && project_vars[project_name].is_object() &&
+        project_vars[project_name].contains(name)) {
+      return JsonToValue(project_vars[project_name][name]);
+    }
+    if (project_vars.contains(name)) return JsonToValue(project_vars[name]);
+    if (!a[1].is_undefined()) return a[1];
+    std::vector<std::string> known;
+    for (const auto& [k, v] : project_vars.items()) known.push_back(k);
+    for (const auto& [k, v] : cli_vars.items()) known.push_back(k);
+    std::string hint = Closest(name, known);
+    (void)ctx;
+    return CallContext::Error("required var '" + name + "' not found in dbt_project.yml vars or --vars" +
+                              (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+  });
+
+  env->AddFunction("env_var", [](CallContext&, const Args& args) -> Result<Value> {
+    STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("env_var", {"var", "default"}, 1));
+    const char* v = std::getenv(a[0].Str().c_str());
+    if (v != nullptr) return Value(std::string(v));
+    if (!a[1].is_undefined()) return a[1];
+    return CallContext::Error("env var required but not provided: '" + a[0].Str() + "'");
+  });
+
+  env->AddFunction("log", [](CallContext&, const Args& args) -> Result<Value> {
+    STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("log", {"msg", "info"}, 1));
+    if (a[1].Truthy()) std::cerr << a[0].Str() << "\n";
+    return Value("");
+  });
+
+  auto docs = settings.docs;
+  env->AddFunction("doc", [docs](CallContext&, const Args& args) -> Result<Value> {
+    STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("doc", {"name", "name2"}, 1));
+    std::string name = a[1].is_undefined() ? a[0].Str() : a[1].Str();
+    if (docs) {
+      auto it = docs->find(name);
+      if (it != docs->end()) return Value(it->second);
+    }
+    return CallContext::Error("no docs block named '" + name + "'");
+  });
+
+  env->AddFunction("is_incremental", [](CallContext& ctx, const Args&) -> Result<Value> {
+    STRATA_ASSIGN_OR_RETURN(RenderState * s, StateOf(ctx));
+    return Value(s->mode == RenderMode::kCompile && s->is_incremental);
+  });
+
+  env->AddFunction("ref", [](CallContext& ctx, const Args& args) -> Result<Value> {
+    STRATA_ASSIGN_OR_RETURN(RenderState * s, StateOf(ctx));
+    std::string package, name;
+    if (args.positional.size() >= 2) {
+      package = args.positional[0].Str();
+      name = args.positional[1].Str();
+    } else if (args.positional.size() == 1) {
+      name = args.positional[0].Str();
+    } else {
+      return CallContext::Error("ref() takes a model name (and optionally a package name first)");
+    }
+    if (s->mode == RenderMode::kParse) {
+      s->refs.push_back({package, name, ctx.where()});
+      return MakeRelation("", s->node ? s->node->schema : "", name);
+    }
+    const Node* target = s->manifest->FindRefable(name, package);
+    if (target == nullptr) {
+      std::string hint = Closest(name, s->manifest->RefableNames());
+      return CallContext::Error("ref('" + name + "'): no model, seed or snapshot named '" + name + "'" +
+                                (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+    }
+    if (target->type == NodeType::kModel && target->materialized() == "ephemeral") {
+      s->ephemerals.push_back(target->unique_id);
+      return Value::FromObject(std::make_shared<Relation>("", "", "__dbt__cte__" + target->name));
+    }
+    return MakeRelation(target->database, target->schema, target->alias.empty() ? target->name : target->alias);
+  });
+
+  env->AddFunction("source", [](CallContext& ctx, const Args& args) -> Result<Value> {
+    STRATA_ASSIGN_OR_RETURN(RenderState * s, StateOf(ctx));
+    STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("source", {"source_name", "table_name"}, 2));
+    std::string src = a[0].Str(), table = a[1].Str();
+    if (s->mode == RenderMode::kParse) {
+      s->sources.push_back({src, table, ctx.where()});
+      return MakeRelation("", src, table);
+    }
+    const Node* n = s->manifest->FindSource(src, table);
+    if (n == nullptr) {
+      std::string hint = Closest(src + "." + table, s->manifest->SourceNames());
+      return CallContext::Error("source('" + src + "', '" + table + "') is not defined in any .yml file" +
+                                (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+    }
+    return MakeRelation(n->database, n->schema, n->alias.empty() ? n->name : n->alias);
+  });
+}
+
+}  // namespace strata::transform

@@ -1,0 +1,71 @@
+// The dbt context: what models, macros and tests see while they render — ref, source,
+// config, var, env_var, is_incremental, this, target, adapter.dispatch, run_started_at,
+// modules.datetime, log, doc, execute, flags.
+//
+// Rendering happens twice per node, as in dbt: a parse render records ref()/source()/config()
+// calls (refs resolve to placeholder relations), and a compile render resolves them to real
+// relations (ephemeral refs become CTE names).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "transform/dbt_project.h"
+#include "transform/jinja/environment.h"
+#include "transform/manifest.h"
+
+namespace strata::transform {
+
+enum class RenderMode { kParse, kCompile };
+
+// The state of one render, reachable from dbt's functions.
+struct RenderState {
+  RenderMode mode = RenderMode::kParse;
+  Node* node = nullptr;                // the node being rendered
+  const Manifest* manifest = nullptr;  // compile: where refs resolve
+  // Parse: what the template asked for, with the call's location.
+  struct Ref {
+    std::string package, name, where;
+  };
+  struct SourceRef {
+    std::string source, table, where;
+  };
+  std::vector<Ref> refs;
+  std::vector<SourceRef> sources;
+  nlohmann::json config = nlohmann::json::object();  // config() calls
+  // Compile.
+  bool is_incremental = false;
+  std::vector<std::string> ephemerals;  // unique ids of ephemeral nodes referenced
+};
+
+// Shared, per-invocation settings of the context.
+struct ContextSettings {
+  std::string project_name;
+  Profile profile;
+  nlohmann::json project_vars = nlohmann::json::object();
+  nlohmann::json cli_vars = nlohmann::json::object();  // --vars win over dbt_project.yml
+  bool full_refresh = false;
+  std::string run_started_at;  // "YYYY-MM-DD HH:MM:SS.ffffff"
+  std::string invocation_id;
+  std::shared_ptr<std::map<std::string, std::string>> docs;  // {% docs %} blocks by name
+};
+
+// Registers dbt's globals on `env`.
+void InstallDbtContext(jinja::Environment* env, const ContextSettings& settings);
+
+// A Relation as templates see it: {{ this }}, ref(), source(); attributes database, schema,
+// identifier, name.
+jinja::Value MakeRelation(const std::string& database, const std::string& schema, const std::string& identifier);
+
+// The per-render variables for `node` (this, model, execute, the render state).
+void FillRenderContext(jinja::Context* ctx, RenderState* state, const Node& node);
+
+// The SQL relation text for a node ("schema"."alias", with database when set).
+std::string RelationText(const std::string& database, const std::string& schema, const std::string& identifier);
+
+}  // namespace strata::transform
