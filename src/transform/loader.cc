@@ -1,0 +1,542 @@
+#include "transform/loader.h"
+
+#include <algorithm>
+#include <ctime>
+#include <filesystem>
+#include <set>
+
+#include "core/file.h"
+#include "core/hash.h"
+#include "transform/builtin_macros.h"
+#include "transform/jinja/call_context.h"
+#include "transform/jinja/callable.h"
+
+namespace strata::transform {
+
+namespace fs = std::filesystem;
+using jinja::Value;
+using nlohmann::json;
+
+namespace {
+
+// Files under `root/dir` with extension `ext`, as paths relative to `root`, sorted.
+std::vector<std::string> FindFiles(const std::string& root, const std::string& dir, const std::string& ext) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  fs::path base = fs::path(root) / dir;
+  if (!fs::is_directory(base, ec)) return out;
+  for (auto it = fs::recursive_directory_iterator(base, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (!it->is_regular_file() || it->path().extension() != ext) continue;
+    out.push_back(fs::relative(it->path(), root, ec).string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// [project, dirs below the resource path..., name].
+std::vector<std::string> Fqn(const std::string& project, const std::string& rel_path, const std::string& name) {
+  std::vector<std::string> fqn = {project};
+  fs::path p(rel_path);
+  auto it = p.begin();
+  if (it != p.end()) ++it;  // skip the resource folder (models/, seeds/, ...)
+  for (; it != p.end(); ++it) {
+    if (std::next(it) == p.end()) break;
+    fqn.push_back(it->string());
+  }
+  fqn.push_back(name);
+  return fqn;
+}
+
+std::string Stem(const std::string& rel_path) { return fs::path(rel_path).stem().string(); }
+
+Value JsonToValue(const json& j) {
+  auto r = Value::FromJson(j.dump());
+  return r.ok() ? *r : Value::None();
+}
+
+std::string Sanitize(const std::string& s) {
+  std::string out;
+  for (char c : s) out.push_back(std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
+  return out;
+}
+
+// dbt-like generic test names: not_null_orders_id, accepted_values_orders_status__a__b.
+std::string TestNodeName(const TestSpec& t, const std::string& target_name) {
+  if (t.config.contains("alias_name") && t.config["alias_name"].is_string()) {
+    return t.config["alias_name"].get<std::string>();
+  }
+  std::string name = (t.package.empty() ? "" : t.package + "_") + t.test_name + "_" + target_name;
+  if (!t.column_name.empty()) name += "_" + Sanitize(t.column_name);
+  std::string args;
+  for (const auto& [k, v] : t.kwargs.items()) {
+    if (v.is_array()) {
+      for (const auto& x : v) args += "__" + Sanitize(x.is_string() ? x.get<std::string>() : x.dump());
+    } else {
+      args += "__" + Sanitize(v.is_string() ? v.get<std::string>() : v.dump());
+    }
+  }
+  name += args;
+  if (name.size() > 80) name = name.substr(0, 60) + "_" + Sha256::Of(name).substr(0, 10);
+  return name;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& options) {
+  auto lp = std::make_unique<LoadedProject>();
+  STRATA_ASSIGN_OR_RETURN(lp->project, DbtProject::Load(options.project_dir));
+  const DbtProject& proj = lp->project;
+  const std::string& root = proj.root;
+
+  // The profile (its values may use env_var()).
+  {
+    jinja::Environment tmp;
+    ContextSettings s;
+    s.project_name = proj.name;
+    InstallDbtContext(&tmp, s);
+    TextRenderer render = [&tmp](const std::string& text, const std::string& where) -> Result<std::string> {
+      STRATA_ASSIGN_OR_RETURN(auto t, tmp.Parse(text, where));
+      jinja::Context ctx;
+      return tmp.Render(*t, ctx);
+    };
+    STRATA_ASSIGN_OR_RETURN(lp->profile, LoadProfile(proj, options.profiles_dir, options.target, render));
+  }
+
+  ContextSettings& settings = lp->settings;
+  settings.project_name = proj.name;
+  settings.profile = lp->profile;
+  settings.project_vars = proj.vars;
+  settings.cli_vars = options.cli_vars;
+  settings.full_refresh = options.full_refresh;
+  settings.docs = std::make_shared<std::map<std::string, std::string>>();
+  settings.invocation_id = Sha256::Of(std::to_string(std::time(nullptr)) + root).substr(0, 32);
+  lp->env = std::make_unique<jinja::Environment>();
+  jinja::Environment& env = *lp->env;
+  InstallDbtContext(&env, settings);
+
+  // Macros: built-ins first, then the project's (same names override).
+  std::vector<jinja::Definition> builtin_defs;
+  for (const auto& f : BuiltinMacroFiles()) {
+    STRATA_ASSIGN_OR_RETURN(auto defs, env.ParseDefinitions(f.text, std::string("<strata>/") + f.name));
+    builtin_defs.insert(builtin_defs.end(), defs.begin(), defs.end());
+  }
+  env.AddMacros(builtin_defs);
+  env.AddGlobal("dbt", jinja::Environment::MacroNamespace(builtin_defs));
+  std::vector<jinja::Definition> project_defs;
+  std::vector<std::string> macro_files;
+  for (const auto& dir : proj.macro_paths) {
+    for (const auto& f : FindFiles(root, dir, ".sql")) macro_files.push_back(f);
+  }
+  for (const auto& dir : proj.test_paths) {
+    for (const auto& f : FindFiles(root, dir + "/generic", ".sql")) macro_files.push_back(f);
+  }
+  for (const auto& rel : macro_files) {
+    STRATA_ASSIGN_OR_RETURN(std::string text, ReadFile(root + "/" + rel));
+    STRATA_ASSIGN_OR_RETURN(auto defs, env.ParseDefinitions(text, rel));
+    for (auto& d : defs) {
+      if (d.kind == jinja::Definition::Kind::kDocs) (*settings.docs)[d.name] = d.text;
+      if (d.kind == jinja::Definition::Kind::kMacro || d.kind == jinja::Definition::Kind::kTest) {
+        project_defs.push_back(d);
+      }
+    }
+  }
+  env.AddMacros(project_defs);
+  env.AddGlobal(proj.name, jinja::Environment::MacroNamespace(project_defs));
+
+  // Docs blocks (*.md) in model paths.
+  for (const auto& dir : proj.model_paths) {
+    for (const auto& rel : FindFiles(root, dir, ".md")) {
+      STRATA_ASSIGN_OR_RETURN(std::string text, ReadFile(root + "/" + rel));
+      STRATA_ASSIGN_OR_RETURN(auto defs, env.ParseDefinitions(text, rel));
+      for (auto& d : defs) {
+        if (d.kind == jinja::Definition::Kind::kDocs) (*settings.docs)[d.name] = d.text;
+      }
+    }
+  }
+
+  // Nodes, each with its parse-time render state.
+  std::map<std::string, RenderState> states;
+  std::map<std::string, json> file_configs;
+  auto parse_render = [&](Node& node, const std::shared_ptr<jinja::Template>& tmpl) -> Status {
+    RenderState& state = states[node.unique_id];
+    state.mode = RenderMode::kParse;
+    state.node = &node;
+    jinja::Context ctx;
+    FillRenderContext(&ctx, &state, node);
+    STRATA_RETURN_IF_ERROR(env.Render(*tmpl, ctx).status());
+    file_configs[node.unique_id] = state.config;
+    lp->templates[node.unique_id] = tmpl;
+    return Status::OK();
+  };
+  std::vector<Node> pending;
+
+  for (const auto& dir : proj.model_paths) {
+    for (const auto& rel : FindFiles(root, dir, ".sql")) {
+      Node n;
+      n.type = NodeType::kModel;
+      n.name = Stem(rel);
+      n.package = proj.name;
+      n.unique_id = "model." + proj.name + "." + n.name;
+      n.path = rel;
+      n.fqn = Fqn(proj.name, rel, n.name);
+      STRATA_ASSIGN_OR_RETURN(n.raw_code, ReadFile(root + "/" + rel));
+      n.config = proj.FolderConfig("models", n.fqn);
+      pending.push_back(std::move(n));
+    }
+  }
+  for (const auto& dir : proj.seed_paths) {
+    for (const auto& rel : FindFiles(root, dir, ".csv")) {
+      Node n;
+      n.type = NodeType::kSeed;
+      n.name = Stem(rel);
+      n.package = proj.name;
+      n.unique_id = "seed." + proj.name + "." + n.name;
+      n.path = rel;
+      n.fqn = Fqn(proj.name, rel, n.name);
+      n.raw_code = root + "/" + rel;
+      n.config = proj.FolderConfig("seeds", n.fqn);
+      if (!n.config.contains("materialized")) n.config["materialized"] = "seed";
+      pending.push_back(std::move(n));
+    }
+  }
+  std::map<std::string, std::shared_ptr<jinja::Template>> bodies;
+  for (const auto& dir : proj.snapshot_paths) {
+    for (const auto& rel : FindFiles(root, dir, ".sql")) {
+      STRATA_ASSIGN_OR_RETURN(std::string text, ReadFile(root + "/" + rel));
+      STRATA_ASSIGN_OR_RETURN(auto defs, env.ParseDefinitions(text, rel));
+      for (auto& d : defs) {
+        if (d.kind != jinja::Definition::Kind::kSnapshot) continue;
+        Node n;
+        n.type = NodeType::kSnapshot;
+        n.name = d.name;
+        n.package = proj.name;
+        n.unique_id = "snapshot." + proj.name + "." + n.name;
+        n.path = rel;
+        n.fqn = Fqn(proj.name, rel, n.name);
+        n.raw_code = text;
+        n.config = proj.FolderConfig("snapshots", n.fqn);
+        n.config["materialized"] = "snapshot";
+        bodies[n.unique_id] = d.body;
+        pending.push_back(std::move(n));
+      }
+    }
+  }
+  for (const auto& dir : proj.test_paths) {
+    for (const auto& rel : FindFiles(root, dir, ".sql")) {
+      if (rel.find("/generic/") != std::string::npos) continue;
+      Node n;
+      n.type = NodeType::kTest;
+      n.name = Stem(rel);
+      n.package = proj.name;
+      n.unique_id = "test." + proj.name + "." + n.name;
+      n.path = rel;
+      n.fqn = Fqn(proj.name, rel, n.name);
+      STRATA_ASSIGN_OR_RETURN(n.raw_code, ReadFile(root + "/" + rel));
+      n.config = proj.FolderConfig("tests", n.fqn);
+      n.config["materialized"] = "test";
+      pending.push_back(std::move(n));
+    }
+  }
+
+  // Properties.
+  Properties props;
+  std::set<std::string> yml_files;
+  for (const auto& dirs : {proj.model_paths, proj.seed_paths, proj.snapshot_paths}) {
+    for (const auto& dir : dirs) {
+      for (const char* ext : {".yml", ".yaml"}) {
+        for (const auto& rel : FindFiles(root, dir, ext)) yml_files.insert(rel);
+      }
+    }
+  }
+  for (const auto& rel : yml_files) {
+    STRATA_RETURN_IF_ERROR(ParseProperties(proj.name, rel, root + "/" + rel, &props));
+  }
+
+  // Parse-render the SQL nodes; add them.
+  for (auto& n : pending) {
+    std::string id = n.unique_id;
+    STRATA_RETURN_IF_ERROR(lp->manifest.Add(std::move(n)));
+  }
+  for (const auto& [id, node_const] : lp->manifest.nodes()) {
+    Node* n = lp->manifest.FindMutable(id);
+    if (n->type == NodeType::kSeed) continue;
+    std::shared_ptr<jinja::Template> tmpl;
+    if (n->type == NodeType::kSnapshot) {
+      tmpl = bodies[id];
+    } else {
+      STRATA_ASSIGN_OR_RETURN(tmpl, env.Parse(n->raw_code, n->path));
+    }
+    STRATA_RETURN_IF_ERROR(parse_render(*n, tmpl));
+  }
+  for (auto& s : props.sources) STRATA_RETURN_IF_ERROR(lp->manifest.Add(s));
+
+  // Patches: YAML description, columns and config (folder < YAML < config()).
+  std::map<std::string, const Patch*> patch_of;
+  for (const auto& p : props.patches) {
+    NodeType type = p.resource == "models" ? NodeType::kModel
+                    : p.resource == "seeds" ? NodeType::kSeed
+                                            : NodeType::kSnapshot;
+    std::string id = std::string(NodeTypeName(type)) + "." + proj.name + "." + p.name;
+    Node* n = lp->manifest.FindMutable(id);
+    if (n == nullptr) {
+      std::vector<std::string> names;
+      for (const auto& [nid, node] : lp->manifest.nodes()) {
+        if (node.type == type) names.push_back(node.name);
+      }
+      std::string hint = Closest(p.name, names);
+      return Status::InvalidArgument(p.where + ": " + p.resource + " entry '" + p.name + "' matches no " +
+                                     NodeTypeName(type) + " file" +
+                                     (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+    }
+    if (patch_of.count(id)) {
+      return Status::InvalidArgument(p.where + ": '" + p.name + "' is also described in " + patch_of[id]->where);
+    }
+    patch_of[id] = &p;
+    n->description = p.description;
+    n->columns = p.columns;
+    MergeConfig(&n->config, p.config);
+  }
+  for (auto& [id, cfg] : file_configs) {
+    Node* n = lp->manifest.FindMutable(id);
+    MergeConfig(&n->config, cfg);
+  }
+
+  // Descriptions may use doc(): render them.
+  auto render_text = [&](const std::string& text, const std::string& where) -> Result<std::string> {
+    if (text.find("{{") == std::string::npos && text.find("{%") == std::string::npos) return text;
+    STRATA_ASSIGN_OR_RETURN(auto t, env.Parse(text, where));
+    jinja::Context ctx;
+    return env.Render(*t, ctx);
+  };
+  for (const auto& [id, node_const] : lp->manifest.nodes()) {
+    Node* n = lp->manifest.FindMutable(id);
+    n->tags.clear();
+    if (n->config.contains("tags")) {
+      for (const auto& t : n->config["tags"]) {
+        if (t.is_string()) n->tags.push_back(t.get<std::string>());
+      }
+    }
+    std::string where = patch_of.count(id) ? patch_of[id]->where : n->path;
+    STRATA_ASSIGN_OR_RETURN(n->description, render_text(n->description, where));
+    for (auto& [col, c] : n->columns.items()) {
+      STRATA_ASSIGN_OR_RETURN(std::string d, render_text(c.value("description", ""), where));
+      c["description"] = d;
+    }
+  }
+
+  // Generic tests from YAML.
+  auto add_test = [&](const std::string& attached, const TestSpec& spec, const std::string& yml) -> Status {
+    const Node* target = lp->manifest.Find(attached);
+    Node t;
+    t.type = NodeType::kTest;
+    std::string target_name = target->type == NodeType::kSource ? target->fqn[target->fqn.size() - 2] + "_" +
+                                                                      target->name
+                                                                : target->name;
+    t.name = TestNodeName(spec, target_name);
+    t.package = proj.name;
+    t.unique_id = "test." + proj.name + "." + t.name;
+    t.path = yml;
+    t.fqn = Fqn(proj.name, yml, t.name);
+    t.config = proj.FolderConfig("tests", t.fqn);
+    MergeConfig(&t.config, spec.config);
+    t.config.erase("alias_name");
+    t.config["materialized"] = "test";
+    t.attached_node = attached;
+    t.column_name = spec.column_name;
+    t.test_name = spec.package.empty() ? spec.test_name : spec.package + "." + spec.test_name;
+    t.test_kwargs = spec.kwargs;
+    t.depends_on.push_back(attached);
+    // Arguments such as `to: ref('dim_customers')` are Jinja expressions: record their refs.
+    RenderState& state = states[t.unique_id];
+    state.mode = RenderMode::kParse;
+    for (const auto& [k, v] : spec.kwargs.items()) {
+      if (!v.is_string()) continue;
+      std::string s = v.get<std::string>();
+      if (s.find("ref(") == std::string::npos && s.find("source(") == std::string::npos) continue;
+      STRATA_ASSIGN_OR_RETURN(auto tmpl, env.Parse("{{ " + s + " }}", spec.where));
+      jinja::Context ctx;
+      state.node = &t;
+      FillRenderContext(&ctx, &state, t);
+      STRATA_RETURN_IF_ERROR(env.Render(*tmpl, ctx).status());
+    }
+    state.node = nullptr;
+    Status s = lp->manifest.Add(std::move(t));
+    if (s.code() == Status::Code::kAlreadyExists) return Status::InvalidArgument(spec.where + ": " + s.message());
+    return s;
+  };
+  for (const auto& p : props.patches) {
+    NodeType type = p.resource == "models" ? NodeType::kModel
+                    : p.resource == "seeds" ? NodeType::kSeed
+                                            : NodeType::kSnapshot;
+    std::string id = std::string(NodeTypeName(type)) + "." + proj.name + "." + p.name;
+    for (const auto& spec : p.tests) STRATA_RETURN_IF_ERROR(add_test(id, spec, p.file));
+  }
+  for (const auto& [source_id, spec] : props.source_tests) {
+    STRATA_RETURN_IF_ERROR(add_test(source_id, spec, lp->manifest.Find(source_id)->path));
+  }
+  lp->unit_tests = props.unit_tests;
+
+  // Resolve refs and sources into dependencies.
+  for (auto& [id, state] : states) {
+    Node* n = lp->manifest.FindMutable(id);
+    if (n == nullptr) continue;
+    for (const auto& r : state.refs) {
+      const Node* target = lp->manifest.FindRefable(r.name, r.package);
+      if (target == nullptr) {
+        std::string hint = Closest(r.name, lp->manifest.RefableNames());
+        return Status::InvalidArgument(r.where + ": ref('" + r.name + "') in '" + n->name +
+                                       "': no model, seed or snapshot named '" + r.name + "'" +
+                                       (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+      }
+      if (std::find(n->depends_on.begin(), n->depends_on.end(), target->unique_id) == n->depends_on.end()) {
+        n->depends_on.push_back(target->unique_id);
+      }
+    }
+    for (const auto& s : state.sources) {
+      const Node* target = lp->manifest.FindSource(s.source, s.table);
+      if (target == nullptr) {
+        std::string hint = Closest(s.source + "." + s.table, lp->manifest.SourceNames());
+        return Status::InvalidArgument(s.where + ": source('" + s.source + "', '" + s.table +
+                                       "') is not defined in any .yml file" +
+                                       (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+      }
+      if (std::find(n->depends_on.begin(), n->depends_on.end(), target->unique_id) == n->depends_on.end()) {
+        n->depends_on.push_back(target->unique_id);
+      }
+    }
+  }
+
+  // Where each node lives: generate_schema_name / generate_alias_name (overridable macros).
+  for (const auto& [id, node_const] : lp->manifest.nodes()) {
+    Node* n = lp->manifest.FindMutable(id);
+    if (n->type == NodeType::kSource || n->type == NodeType::kTest) continue;
+    jinja::Context ctx;
+    Value node_value = Value::MakeDict();
+    node_value.as_dict().Set(std::string_view("name"), Value(n->name));
+    if (n->type == NodeType::kSnapshot && n->config.contains("target_schema")) {
+      n->schema = n->config["target_schema"].get<std::string>();
+    } else {
+      Value custom = n->config.contains("schema") && n->config["schema"].is_string()
+                         ? Value(n->config["schema"].get<std::string>())
+                         : Value::None();
+      const Value* fn = env.FindGlobal("generate_schema_name");
+      STRATA_ASSIGN_OR_RETURN(Value schema, env.Call(*fn, jinja::Args({custom, node_value}), ctx));
+      n->schema = schema.Str();
+      n->schema.erase(0, n->schema.find_first_not_of(" \n\t"));
+      n->schema.erase(n->schema.find_last_not_of(" \n\t") + 1);
+    }
+    Value alias = n->config.contains("alias") && n->config["alias"].is_string()
+                      ? Value(n->config["alias"].get<std::string>())
+                      : Value::None();
+    const Value* afn = env.FindGlobal("generate_alias_name");
+    STRATA_ASSIGN_OR_RETURN(Value a, env.Call(*afn, jinja::Args({alias, node_value}), ctx));
+    n->alias = a.Str();
+    n->alias.erase(0, n->alias.find_first_not_of(" \n\t"));
+    n->alias.erase(n->alias.find_last_not_of(" \n\t") + 1);
+  }
+  STRATA_ASSIGN_OR_RETURN(lp->graph, lp->manifest.BuildGraph());
+  return lp;
+}
+
+Result<std::string> LoadedProject::CallMacro(const std::string& name, std::vector<jinja::Value> args) const {
+  const Value* fn = env->FindGlobal(name);
+  if (fn == nullptr) return Status::Internal("no macro '" + name + "'");
+  jinja::Context ctx;
+  STRATA_ASSIGN_OR_RETURN(Value v, env->Call(*fn, jinja::Args(std::move(args)), ctx));
+  return v.Str();
+}
+
+Result<std::string> LoadedProject::Compile(const Node& node, bool is_incremental) const {
+  RenderState state;
+  state.mode = RenderMode::kCompile;
+  state.node = const_cast<Node*>(&node);
+  state.manifest = &manifest;
+  state.is_incremental = is_incremental;
+  jinja::Context ctx;
+  FillRenderContext(&ctx, &state, node);
+  std::string sql;
+  if (node.type == NodeType::kTest && !node.test_name.empty()) {
+    // A generic test: call test_<name>(model=..., column_name=..., **kwargs).
+    const Node* target = manifest.Find(node.attached_node);
+    std::string rel = RelationText(target->database, target->schema, target->alias.empty() ? target->name : target->alias);
+    if (node.config.contains("where") && node.config["where"].is_string()) {
+      rel = "(select * from " + rel + " where " + node.config["where"].get<std::string>() + ") dbt_subquery";
+    }
+    std::string macro_name = node.test_name;
+    std::string package;
+    size_t dot = macro_name.find('.');
+    if (dot != std::string::npos) {
+      package = macro_name.substr(0, dot);
+      macro_name = macro_name.substr(dot + 1);
+    }
+    Value fn;
+    if (!package.empty()) {
+      const Value* ns = env->FindGlobal(package);
+      if (ns && ns->is_dict()) {
+        if (const Value* m = ns->as_dict().Find(std::string_view("test_" + macro_name))) fn = *m;
+      }
+    } else if (const Value* m = env->FindGlobal("test_" + macro_name)) {
+      fn = *m;
+    }
+    if (!fn.is_callable()) {
+      return Status::InvalidArgument(node.path + ": test '" + node.name + "' uses the generic test '" +
+                                     node.test_name + "', which is not defined (no {% test " + macro_name + " %})");
+    }
+    jinja::Args args;
+    args.kwargs.push_back({"model", Value(rel)});
+    if (!node.column_name.empty()) args.kwargs.push_back({"column_name", Value(node.column_name)});
+    for (const auto& [k, v] : node.test_kwargs.items()) {
+      if (v.is_string() &&
+          (v.get<std::string>().find("ref(") != std::string::npos || v.get<std::string>().find("source(") != std::string::npos)) {
+        STRATA_ASSIGN_OR_RETURN(auto tmpl, env->Parse("{{ " + v.get<std::string>() + " }}", node.path));
+        STRATA_ASSIGN_OR_RETURN(std::string text, env->Render(*tmpl, ctx));
+        args.kwargs.push_back({k, Value(text)});
+      } else {
+        args.kwargs.push_back({k, JsonToValue(v)});
+      }
+    }
+    STRATA_ASSIGN_OR_RETURN(Value out, env->Call(fn, args, ctx));
+    sql = out.Str();
+  } else {
+    auto it = templates.find(node.unique_id);
+    if (it == templates.end()) return Status::Internal("no template for " + node.unique_id);
+    STRATA_ASSIGN_OR_RETURN(sql, env->Render(*it->second, ctx));
+  }
+  if (state.ephemerals.empty()) return sql;
+
+  // Inline ephemeral models as CTEs (their own ephemerals first), each once.
+  std::vector<std::string> order;
+  std::set<std::string> seen;
+  std::vector<std::pair<std::string, std::string>> ctes;
+  std::function<Status(const std::string&)> add = [&](const std::string& id) -> Status {
+    if (seen.count(id)) return Status::OK();
+    seen.insert(id);
+    const Node* e = manifest.Find(id);
+    RenderState es;
+    es.mode = RenderMode::kCompile;
+    es.node = const_cast<Node*>(e);
+    es.manifest = &manifest;
+    jinja::Context ectx;
+    FillRenderContext(&ectx, &es, *e);
+    STRATA_ASSIGN_OR_RETURN(std::string esql, env->Render(*templates.at(id), ectx));
+    for (const auto& dep : es.ephemerals) STRATA_RETURN_IF_ERROR(add(dep));
+    ctes.push_back({"__dbt__cte__" + e->name, esql});
+    return Status::OK();
+  };
+  for (const auto& id : state.ephemerals) STRATA_RETURN_IF_ERROR(add(id));
+  std::string with = "with ";
+  for (size_t i = 0; i < ctes.size(); ++i) {
+    with += (i ? ",\n" : "") + ctes[i].first + " as (\n" + ctes[i].second + "\n)";
+  }
+  // Merge with the model's own WITH, if it starts with one.
+  size_t start = sql.find_first_not_of(" \t\r\n");
+  if (start != std::string::npos && sql.size() >= start + 5) {
+    std::string head = sql.substr(start, 5);
+    std::transform(head.begin(), head.end(), head.begin(), ::tolower);
+    if (head == "with " || head == "with\n") return with + ",\n" + sql.substr(start + 5);
+  }
+  return with + "\n" + sql;
+}
+
+}  // namespace strata::transform

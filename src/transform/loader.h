@@ -1,0 +1,57 @@
+// LoadedProject: a dbt-style project read from disk and parsed into a Manifest, with the
+// template environment that compiles its nodes.
+//
+// Loading follows dbt's parse phase: macros (built-in, then the project's, which override),
+// docs blocks, models, seeds, snapshots and singular tests are discovered; every SQL node is
+// rendered once in parse mode to record its ref(), source() and config() calls; YAML
+// properties add descriptions, columns, configs and generic tests; configs merge as
+// folder < YAML < config(); schemas and aliases come from generate_schema_name and
+// generate_alias_name. Unknown refs and sources, cycles and duplicate names are errors that
+// name the file, line and column, with a "did you mean".
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+#include "transform/dbt_context.h"
+#include "transform/dbt_project.h"
+#include "transform/jinja/environment.h"
+#include "transform/manifest.h"
+#include "transform/properties.h"
+
+namespace strata::transform {
+
+struct LoadOptions {
+  std::string project_dir = ".";
+  std::string profiles_dir;  // "" = project dir, then ~/.dbt
+  std::string target;        // "" = the profile's default
+  nlohmann::json cli_vars = nlohmann::json::object();
+  bool full_refresh = false;
+};
+
+struct LoadedProject {
+  DbtProject project;
+  Profile profile;
+  ContextSettings settings;
+  std::unique_ptr<jinja::Environment> env;
+  Manifest manifest;
+  Graph graph;
+  std::map<std::string, std::shared_ptr<jinja::Template>> templates;  // by unique id
+  std::vector<UnitTestSpec> unit_tests;
+
+  static Result<std::unique_ptr<LoadedProject>> Load(const LoadOptions& options);
+
+  // Renders a node's SQL for execution. `is_incremental` answers is_incremental().
+  // Ephemeral models it references are inlined as CTEs.
+  Result<std::string> Compile(const Node& node, bool is_incremental) const;
+
+  // Calls a (dispatchable) macro by name with positional arguments; returns its text.
+  Result<std::string> CallMacro(const std::string& name, std::vector<jinja::Value> args) const;
+};
+
+}  // namespace strata::transform
