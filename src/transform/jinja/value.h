@@ -151,16 +151,15 @@ class Dict {
  public:
   Dict() = default;
   // nullptr when absent.
-  const Value* Find(const Value& key) const;
   const Value* Find(std::string_view key) const;
-  Value* Find(const Value& key) { return const_cast<Value*>(std::as_const(*this).Find(key)); }
   Value* Find(std::string_view key) { return const_cast<Value*>(std::as_const(*this).Find(key)); }
+  const Value* FindKey(const Value& key) const;
+  Value* FindKey(const Value& key) { return const_cast<Value*>(std::as_const(*this).FindKey(key)); }
   // Replaces the value of an existing key (keeping its position) or appends.
-  void Set(Value key, Value value);
-  void Set(std::string_view key, Value value) { Set(Value(key), std::move(value)); }
-  void Set(const char* key, Value value) { Set(Value(key), std::move(value)); }
+  void Set(std::string_view key, Value value) { SetKey(Value(key), std::move(value)); }
+  void SetKey(Value key, Value value);
   // Returns false when absent.
-  bool Erase(const Value& key);
+  bool EraseKey(const Value& key);
   void Clear();
   size_t size() const { return entries_.size(); }
   bool empty() const { return entries_.empty(); }
@@ -177,6 +176,7 @@ class Dict {
   void Reindex();
   std::vector<std::pair<Value, Value>> entries_;
   std::unordered_map<std::string, size_t, Hash, std::equal_to<>> index_;  // string keys, when large
+  bool indexed_ = false;
   bool is_namespace_ = false;
 };
 

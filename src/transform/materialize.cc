@@ -1,0 +1,334 @@
+#include "transform/materialize.h"
+
+#include <algorithm>
+#include <set>
+
+#include "transform/dbt_context.h"
+
+namespace strata::transform {
+
+using jinja::Value;
+using nlohmann::json;
+
+namespace {
+
+std::string Ident(const std::string& s) { return duck::QuoteIdent(s); }
+
+std::string Rel(const Node& n, const std::string& identifier) {
+  return RelationText(n.database, n.schema, identifier);
+}
+
+Value RelValue(const Node& n, const std::string& identifier) { return MakeRelation(n.database, n.schema, identifier); }
+
+// "table", "view" or "" when the relation does not exist.
+Result<std::string> RelationKind(duck::Connection* c, const std::string& schema, const std::string& name) {
+  STRATA_ASSIGN_OR_RETURN(auto r, c->Query("SELECT table_type FROM information_schema.tables WHERE table_schema = " +
+                                           duck::QuoteLiteral(schema) + " AND table_name = " +
+                                           duck::QuoteLiteral(name)));
+  if (r.rows.empty() || !r.rows[0][0]) return std::string();
+  return *r.rows[0][0] == "VIEW" ? std::string("view") : std::string("table");
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> Columns(duck::Connection* c, const std::string& schema,
+                                                                 const std::string& name) {
+  STRATA_ASSIGN_OR_RETURN(auto r, c->Query("SELECT column_name, data_type FROM information_schema.columns WHERE "
+                                           "table_schema = " + duck::QuoteLiteral(schema) + " AND table_name = " +
+                                           duck::QuoteLiteral(name) + " ORDER BY ordinal_position"));
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& row : r.rows) out.emplace_back(*row[0], *row[1]);
+  return out;
+}
+
+int64_t CountFrom(const duck::QueryResult& r) {
+  if (r.rows_changed > 0) return r.rows_changed;
+  if (!r.rows.empty() && !r.rows[0].empty() && r.rows[0][0]) {
+    try {
+      return std::stoll(*r.rows[0][0]);
+    } catch (...) {
+    }
+  }
+  return r.rows_changed;
+}
+
+std::vector<std::string> UniqueKey(const Node& node) {
+  std::vector<std::string> keys;
+  if (!node.config.contains("unique_key")) return keys;
+  const json& k = node.config["unique_key"];
+  if (k.is_string()) {
+    keys.push_back(k.get<std::string>());
+  } else if (k.is_array()) {
+    for (const auto& x : k) keys.push_back(x.get<std::string>());
+  }
+  return keys;
+}
+
+Value StrList(const std::vector<std::string>& xs) {
+  std::vector<Value> v;
+  for (const auto& x : xs) v.push_back(Value(x));
+  return Value::MakeList(std::move(v));
+}
+
+class Materializer {
+ public:
+  Materializer(const LoadedProject& p, duck::Connection* c, const Node& n, bool full_refresh, NodeResult* r)
+      : p_(p), c_(c), n_(n), full_refresh_(full_refresh), r_(r) {}
+
+  Status Run() {
+    std::string m = n_.materialized();
+    r_->materialized = m;
+    if (n_.type == NodeType::kTest) return Test();
+    if (n_.type == NodeType::kSeed) return Seed();
+    if (m == "ephemeral") {
+      r_->status = "success";
+      r_->message = "ephemeral (inlined where referenced)";
+      return Status::OK();
+    }
+    STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("create_schema", {Value(Ident(n_.schema))})));
+    if (m == "view") return View();
+    if (m == "table") return Table();
+    if (m == "incremental") return Incremental();
+    return Fail("unknown materialization '" + m + "' (expected view, table, incremental or ephemeral)");
+  }
+
+ private:
+  Status Fail(const std::string& message) {
+    r_->status = "error";
+    r_->message = message;
+    return Status::OK();
+  }
+
+  // Runs SQL produced by a macro; a SQL error becomes the node's error.
+  Status Exec(Result<std::string> sql) {
+    if (!sql.ok()) return sql.status();
+    executed_ += *sql + ";\n";
+    auto r = c_->Query(*sql);
+    if (!r.ok()) return r.status();
+    last_ = std::move(*r);
+    return Status::OK();
+  }
+
+  const std::string& alias() const { return n_.alias.empty() ? n_.name : n_.alias; }
+
+  Result<std::string> Sql(bool is_incremental) {
+    STRATA_ASSIGN_OR_RETURN(std::string sql, p_.Compile(n_, is_incremental));
+    r_->compiled_sql = sql;
+    return sql;
+  }
+
+  Status View() {
+    STRATA_ASSIGN_OR_RETURN(std::string sql, Sql(false));
+    STRATA_ASSIGN_OR_RETURN(std::string kind, RelationKind(c_, n_.schema, alias()));
+    if (kind == "table") STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("drop_relation", {RelValue(n_, alias()), Value("table")})));
+    STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("create_view_as", {RelValue(n_, alias()), Value(sql)})));
+    r_->status = "success";
+    return Status::OK();
+  }
+
+  // Builds the table beside the old one, then swaps it in atomically.
+  Status BuildAndSwap(const std::string& sql) {
+    std::string tmp = alias() + "__strata_tmp";
+    STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("drop_relation", {RelValue(n_, tmp), Value("table")})));
+    STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("create_table_as", {RelValue(n_, tmp), Value(sql)})));
+    r_->rows_affected = CountFrom(last_);
+    STRATA_ASSIGN_OR_RETURN(std::string kind, RelationKind(c_, n_.schema, alias()));
+    STRATA_RETURN_IF_ERROR(c_->Begin());
+    Status s = Status::OK();
+    if (!kind.empty()) s = Exec(p_.CallMacro("drop_relation", {RelValue(n_, alias()), Value(kind)}));
+    if (s.ok()) s = Exec(p_.CallMacro("rename_relation", {RelValue(n_, tmp), Value("table"), Value(Ident(alias()))}));
+    if (!s.ok()) {
+      (void)c_->Rollback();
+      return s;
+    }
+    return c_->Commit();
+  }
+
+  Status Table() {
+    STRATA_ASSIGN_OR_RETURN(std::string sql, Sql(false));
+    STRATA_RETURN_IF_ERROR(BuildAndSwap(sql));
+    r_->status = "success";
+    return Status::OK();
+  }
+
+  Status Incremental() {
+    STRATA_ASSIGN_OR_RETURN(std::string kind, RelationKind(c_, n_.schema, alias()));
+    bool full = full_refresh_ || n_.config.value("full_refresh", false);
+    if (kind != "table" || full) return Table();
+
+    STRATA_ASSIGN_OR_RETURN(std::string sql, Sql(true));
+    std::string tmp = alias() + "__strata_new";
+    STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("drop_relation", {RelValue(n_, tmp), Value("table")})));
+    STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("create_table_as", {RelValue(n_, tmp), Value(sql)})));
+    Status s = Merge(tmp);
+    (void)Exec(p_.CallMacro("drop_relation", {RelValue(n_, tmp), Value("table")}));
+    return s;
+  }
+
+  Status Merge(const std::string& tmp) {
+    STRATA_ASSIGN_OR_RETURN(auto target_cols, Columns(c_, n_.schema, alias()));
+    STRATA_ASSIGN_OR_RETURN(auto new_cols, Columns(c_, n_.schema, tmp));
+    std::set<std::string> have, incoming;
+    for (const auto& [name, type] : target_cols) have.insert(name);
+    for (const auto& [name, type] : new_cols) incoming.insert(name);
+    std::vector<std::string> added, removed;
+    for (const auto& [name, type] : new_cols) {
+      if (!have.count(name)) added.push_back(name);
+    }
+    for (const auto& [name, type] : target_cols) {
+      if (!incoming.count(name)) removed.push_back(name);
+    }
+    std::string policy = n_.config.value("on_schema_change", std::string("ignore"));
+    if (!added.empty() || !removed.empty()) {
+      auto join = [](const std::vector<std::string>& xs) {
+        std::string s;
+        for (const auto& x : xs) s += (s.empty() ? "" : ", ") + x;
+        return s.empty() ? std::string("none") : s;
+      };
+      if (policy == "fail") {
+        return Fail("the model's columns changed (new: " + join(added) + "; removed: " + join(removed) +
+                    ") and on_schema_change is 'fail'; run with --full-refresh or change the policy");
+      }
+      if (policy == "append_new_columns" || policy == "sync_all_columns") {
+        for (const auto& [name, type] : new_cols) {
+          if (have.count(name)) continue;
+          STRATA_RETURN_IF_ERROR(Exec(Result<std::string>("alter table " + Rel(n_, alias()) + " add column " +
+                                                          Ident(name) + " " + type)));
+        }
+      }
+      if (policy == "sync_all_columns") {
+        for (const auto& name : removed) {
+          STRATA_RETURN_IF_ERROR(
+              Exec(Result<std::string>("alter table " + Rel(n_, alias()) + " drop column " + Ident(name))));
+        }
+      } else if (policy != "ignore" && policy != "append_new_columns") {
+        return Fail("unknown on_schema_change '" + policy + "' (ignore, fail, append_new_columns, sync_all_columns)");
+      }
+    }
+    // Insert the columns both sides have now.
+    STRATA_ASSIGN_OR_RETURN(target_cols, Columns(c_, n_.schema, alias()));
+    std::vector<std::string> cols;
+    for (const auto& [name, type] : target_cols) {
+      if (incoming.count(name)) cols.push_back(Ident(name));
+    }
+
+    std::string strategy = n_.config.value("incremental_strategy", std::string(""));
+    std::vector<std::string> keys = UniqueKey(n_);
+    if (strategy.empty()) strategy = keys.empty() ? "append" : "merge";
+    if ((strategy == "merge" || strategy == "delete+insert") && keys.empty()) {
+      return Fail("incremental_strategy '" + strategy + "' needs a unique_key");
+    }
+    std::vector<std::string> quoted_keys;
+    for (const auto& k : keys) quoted_keys.push_back(Ident(k));
+    if (strategy == "merge") {
+      // A key twice in the new rows would silently duplicate (dbt-core #11799's family): refuse.
+      STRATA_ASSIGN_OR_RETURN(std::string dup_sql,
+                              p_.CallMacro("get_duplicate_keys_sql", {RelValue(n_, tmp), StrList(quoted_keys)}));
+      STRATA_ASSIGN_OR_RETURN(auto dups, c_->Query(dup_sql));
+      if (!dups.rows.empty()) {
+        std::string example;
+        for (size_t i = 0; i + 1 < dups.rows[0].size(); ++i) {
+          example += (i ? ", " : "") + keys[i] + "=" + dups.rows[0][i].value_or("NULL");
+        }
+        return Fail("merge: the new rows hold the unique key more than once (e.g. " + example + ", " +
+                    dups.rows[0].back().value_or("?") + " rows); fix the model or use delete+insert");
+      }
+    } else if (strategy != "append" && strategy != "delete+insert") {
+      return Fail("unknown incremental_strategy '" + strategy + "' (append, merge, delete+insert)");
+    }
+    STRATA_RETURN_IF_ERROR(c_->Begin());
+    Status s = Status::OK();
+    if (strategy != "append") {
+      s = Exec(p_.CallMacro("get_incremental_delete_sql", {RelValue(n_, alias()), RelValue(n_, tmp),
+                                                           StrList(quoted_keys)}));
+    }
+    if (s.ok()) {
+      s = Exec(p_.CallMacro("get_incremental_append_sql", {RelValue(n_, alias()), RelValue(n_, tmp), StrList(cols)}));
+    }
+    if (!s.ok()) {
+      (void)c_->Rollback();
+      return s;
+    }
+    r_->rows_affected = CountFrom(last_);
+    STRATA_RETURN_IF_ERROR(c_->Commit());
+    r_->status = "success";
+    return Status::OK();
+  }
+
+  Status Seed() {
+    STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("create_schema", {Value(Ident(n_.schema))})));
+    std::string types;
+    if (n_.config.contains("column_types") && n_.config["column_types"].is_object()) {
+      for (const auto& [k, v] : n_.config["column_types"].items()) {
+        types += (types.empty() ? "" : ", ") + duck::QuoteLiteral(k) + ": " + duck::QuoteLiteral(v.get<std::string>());
+      }
+    }
+    std::string delim = n_.config.value("delimiter", std::string(","));
+    std::string sql = "select * from read_csv(" + duck::QuoteLiteral(n_.raw_code) + ", header = true, delim = " +
+                      duck::QuoteLiteral(delim) + (types.empty() ? "" : ", types = {" + types + "}") + ")";
+    r_->compiled_sql = sql;
+    STRATA_RETURN_IF_ERROR(BuildAndSwap(sql));
+    r_->status = "success";
+    return Status::OK();
+  }
+
+  Status Test() {
+    STRATA_ASSIGN_OR_RETURN(std::string sql, Sql(false));
+    std::string fail_calc = n_.config.value("fail_calc", std::string("count(*)"));
+    std::string warn_if = n_.config.value("warn_if", std::string("!= 0"));
+    std::string error_if = n_.config.value("error_if", std::string("!= 0"));
+    Value limit = n_.config.contains("limit") && n_.config["limit"].is_number_integer()
+                      ? Value(n_.config["limit"].get<int64_t>())
+                      : Value::None();
+    STRATA_ASSIGN_OR_RETURN(std::string wrapped, p_.CallMacro("get_test_sql", {Value(sql), Value(fail_calc),
+                                                                                Value(warn_if), Value(error_if), limit}));
+    r_->compiled_sql = sql;
+    auto r = c_->Query(wrapped);
+    if (!r.ok()) return Fail(r.status().message());
+    if (r->rows.empty()) return Fail("the test query returned no row");
+    const auto& row = r->rows[0];
+    r_->failures = row[0] ? std::stoll(*row[0]) : 0;
+    bool should_error = row[2].value_or("false") == "true";
+    bool should_warn = row[1].value_or("false") == "true";
+    std::string severity = n_.config.value("severity", std::string("error"));
+    std::transform(severity.begin(), severity.end(), severity.begin(), ::tolower);
+    if (severity == "error" && should_error) {
+      r_->status = "fail";
+    } else if (should_warn || (severity == "warn" && should_error)) {
+      r_->status = "warn";
+    } else {
+      r_->status = "pass";
+    }
+    if (r_->status != "pass") r_->message = "got " + std::to_string(r_->failures) + " result(s), configured to " +
+                                            r_->status + " if " + (r_->status == "fail" ? error_if : warn_if);
+    if (n_.config.value("store_failures", false) && r_->failures > 0) {
+      std::string schema = p_.profile.schema + "_dbt_test__audit";
+      STRATA_RETURN_IF_ERROR(Exec(Result<std::string>("create schema if not exists " + Ident(schema))));
+      STRATA_RETURN_IF_ERROR(Exec(Result<std::string>("create or replace table " + Ident(schema) + "." +
+                                                      Ident(n_.name) + " as (" + sql + ")")));
+    }
+    return Status::OK();
+  }
+
+  const LoadedProject& p_;
+  duck::Connection* c_;
+  const Node& n_;
+  bool full_refresh_;
+  NodeResult* r_;
+  duck::QueryResult last_;
+  std::string executed_;
+};
+
+}  // namespace
+
+Status Materialize(const LoadedProject& project, duck::Connection* conn, const Node& node, bool full_refresh,
+                   NodeResult* result) {
+  Materializer m(project, conn, node, full_refresh, result);
+  Status s = m.Run();
+  if (!s.ok() && result->status.empty()) {
+    result->status = "error";
+    result->message = s.message();
+    return Status::OK();
+  }
+  return s;
+}
+
+}  // namespace strata::transform

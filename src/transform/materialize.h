@@ -1,0 +1,21 @@
+// Materializations on DuckDB: how one node becomes a view, table, incremental table, seed
+// or test result. The SQL of each statement comes from dispatchable macros
+// (src/transform/macros), so a project or a warehouse can override it.
+#pragma once
+
+#include <string>
+
+#include "core/status.h"
+#include "transform/loader.h"
+#include "transform/runner.h"
+#include "warehouse/duckdb.h"
+
+namespace strata::transform {
+
+// Runs `node` on `conn`, filling `result` (status, rows, failures, compiled SQL).
+// Expected failures (SQL errors, failing tests) are reported in `result`, not as a Status;
+// a non-OK Status means the node could not be attempted.
+Status Materialize(const LoadedProject& project, duck::Connection* conn, const Node& node, bool full_refresh,
+                   NodeResult* result);
+
+}  // namespace strata::transform

@@ -1,0 +1,276 @@
+#include "transform/runner.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "core/file.h"
+#include "transform/materialize.h"
+
+namespace strata::transform {
+
+using nlohmann::json;
+
+const char* VerbName(Verb verb) {
+  switch (verb) {
+    case Verb::kCompile: return "compile";
+    case Verb::kRun: return "run";
+    case Verb::kBuild: return "build";
+    case Verb::kTest: return "test";
+    case Verb::kSeed: return "seed";
+    case Verb::kSnapshot: return "snapshot";
+    case Verb::kList: return "ls";
+  }
+  return "?";
+}
+
+bool RunResults::success() const {
+  for (const auto& r : results) {
+    if (r.status == "error" || r.status == "fail") return false;
+  }
+  return true;
+}
+
+int RunResults::Count(const std::string& status) const {
+  int n = 0;
+  for (const auto& r : results) n += r.status == status;
+  return n;
+}
+
+namespace {
+
+bool VerbRuns(Verb verb, NodeType type) {
+  switch (verb) {
+    case Verb::kRun: return type == NodeType::kModel;
+    case Verb::kTest: return type == NodeType::kTest;
+    case Verb::kSeed: return type == NodeType::kSeed;
+    case Verb::kSnapshot: return type == NodeType::kSnapshot;
+    case Verb::kCompile: return type == NodeType::kModel || type == NodeType::kTest || type == NodeType::kSnapshot;
+    case Verb::kBuild:
+    case Verb::kList: return type != NodeType::kSource && type != NodeType::kUnitTest;
+  }
+  return false;
+}
+
+double Since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+Result<RunResults> Runner::Execute(const RunOptions& options) {
+  auto start = std::chrono::steady_clock::now();
+  const Manifest& manifest = project_->manifest;
+  const Graph& graph = project_->graph;
+  STRATA_ASSIGN_OR_RETURN(auto selected, SelectNodes(manifest, graph, options.selection));
+  std::set<std::string> todo;
+  for (const auto& id : selected) {
+    const Node* n = manifest.Find(id);
+    if (n != nullptr && VerbRuns(options.verb, n->type)) todo.insert(id);
+  }
+
+  // Waits: a node waits for its selected parents; in build, children of a tested node also
+  // wait for that node's tests.
+  std::map<std::string, std::set<std::string>> waits;
+  std::map<std::string, std::set<std::string>> releases;
+  for (const auto& id : todo) {
+    for (const auto& p : graph.Parents(id)) {
+      if (todo.count(p)) waits[id].insert(p);
+    }
+  }
+  if (options.verb == Verb::kBuild) {
+    for (const auto& id : todo) {
+      const Node* t = manifest.Find(id);
+      if (t->type != NodeType::kTest) continue;
+      for (const auto& tested : t->depends_on) {
+        for (const auto& child : graph.Children(tested)) {
+          if (child != id && todo.count(child) && manifest.Find(child)->type != NodeType::kTest) {
+            // A child that the test itself depends on would deadlock; relationships tests
+            // depend on two models, so only wait where there is no path back.
+            if (!graph.Ancestors(id).count(child)) waits[child].insert(id);
+          }
+        }
+      }
+    }
+  }
+  for (const auto& [id, ws] : waits) {
+    for (const auto& w : ws) releases[w].insert(id);
+  }
+
+  RunResults results;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> ready;
+  std::set<std::string> done, blocked;
+  for (const auto& id : todo) {
+    if (waits[id].empty()) ready.push_back(id);
+  }
+  std::sort(ready.rbegin(), ready.rend());  // pop_back takes the smallest id first
+  size_t remaining = todo.size();
+  bool stop = false;
+
+  int threads = options.threads > 0 ? options.threads : std::max(1, project_->profile.threads);
+  if (options.verb == Verb::kCompile || options.verb == Verb::kList) threads = 1;
+
+  // Marks `id` finished; releases or skips its dependents. Caller holds `mu`.
+  std::function<void(const std::string&, bool)> finish = [&](const std::string& id, bool ok) {
+    done.insert(id);
+    --remaining;
+    for (const auto& dep : releases[id]) {
+      if (!ok) {
+        if (blocked.insert(dep).second) {
+          NodeResult skip;
+          const Node* n = manifest.Find(dep);
+          skip.unique_id = dep;
+          skip.name = n->name;
+          skip.resource_type = NodeTypeName(n->type);
+          skip.status = "skipped";
+          skip.message = "skipped: upstream '" + manifest.Find(id)->name + "' did not succeed";
+          results.results.push_back(skip);
+          if (options.on_result) options.on_result(skip);
+          finish(dep, false);
+        }
+        continue;
+      }
+      waits[dep].erase(id);
+      if (waits[dep].empty() && !blocked.count(dep)) ready.push_back(dep);
+    }
+  };
+
+  Status worker_error;
+  auto worker = [&]() {
+    std::unique_ptr<duck::Connection> conn;
+    for (;;) {
+      std::string id;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [&] { return stop || !ready.empty() || remaining == 0; });
+        if (stop || (ready.empty() && remaining == 0)) return;
+        id = ready.back();
+        ready.pop_back();
+      }
+      const Node& node = *manifest.Find(id);
+      NodeResult r;
+      r.unique_id = id;
+      r.name = node.name;
+      r.resource_type = NodeTypeName(node.type);
+      auto t0 = std::chrono::steady_clock::now();
+      Status s;
+      if (options.verb == Verb::kCompile || options.verb == Verb::kList) {
+        auto sql = options.verb == Verb::kCompile ? project_->Compile(node, false) : Result<std::string>("");
+        r.status = sql.ok() ? "success" : "error";
+        if (sql.ok()) r.compiled_sql = *sql;
+        else r.message = sql.status().message();
+      } else {
+        if (!conn) {
+          auto c = db_->Connect();
+          if (!c.ok()) {
+            s = c.status();
+          } else {
+            conn = std::move(*c);
+          }
+        }
+        if (s.ok()) s = Materialize(*project_, conn.get(), node, options.full_refresh, &r);
+        if (!s.ok()) {
+          r.status = "error";
+          r.message = s.message();
+        }
+      }
+      r.seconds = Since(t0);
+      bool ok = r.status == "success" || r.status == "pass" || r.status == "warn";
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        results.results.push_back(r);
+        if (options.on_result) options.on_result(r);
+        finish(id, ok);
+        if (!ok && options.fail_fast) stop = true;
+      }
+      cv.notify_all();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int i = 0; i < threads; ++i) pool.emplace_back(worker);
+  for (auto& t : pool) t.join();
+  results.elapsed = Since(start);
+  return results;
+}
+
+Status Runner::WriteArtifacts(const RunResults* results, const RunOptions& options) const {
+  std::string target = project_->project.root + "/" + project_->project.target_path;
+  json nodes = json::object(), sources = json::object();
+  for (const auto& [id, n] : project_->manifest.nodes()) {
+    json j = {{"unique_id", id},
+              {"resource_type", NodeTypeName(n.type)},
+              {"name", n.name},
+              {"package_name", n.package},
+              {"path", n.path},
+              {"original_file_path", n.path},
+              {"fqn", n.fqn},
+              {"database", n.database},
+              {"schema", n.schema},
+              {"alias", n.alias},
+              {"config", n.config},
+              {"tags", n.tags},
+              {"description", n.description},
+              {"columns", n.columns},
+              {"depends_on", {{"nodes", n.depends_on}}}};
+    if (n.type == NodeType::kTest) {
+      j["attached_node"] = n.attached_node;
+      j["column_name"] = n.column_name;
+      j["test_metadata"] = {{"name", n.test_name}, {"kwargs", n.test_kwargs}};
+    }
+    (n.type == NodeType::kSource ? sources : nodes)[id] = j;
+  }
+  json parent_map = json::object(), child_map = json::object();
+  for (const auto& id : project_->graph.Nodes()) {
+    parent_map[id] = json(std::vector<std::string>(project_->graph.Parents(id).begin(),
+                                                   project_->graph.Parents(id).end()));
+    child_map[id] = json(std::vector<std::string>(project_->graph.Children(id).begin(),
+                                                  project_->graph.Children(id).end()));
+  }
+  json manifest = {{"metadata",
+                    {{"dbt_schema_version", "https://schemas.getdbt.com/dbt/manifest/v11.json"},
+                     {"generator", "strata"},
+                     {"project_name", project_->project.name},
+                     {"invocation_id", project_->settings.invocation_id}}},
+                   {"nodes", nodes},
+                   {"sources", sources},
+                   {"parent_map", parent_map},
+                   {"child_map", child_map}};
+  STRATA_RETURN_IF_ERROR(WriteFileAtomic(target + "/manifest.json", manifest.dump(2) + "\n"));
+  if (results == nullptr) return Status::OK();
+
+  json rr = json::array();
+  for (const auto& r : results->results) {
+    const Node* n = project_->manifest.Find(r.unique_id);
+    rr.push_back({{"unique_id", r.unique_id},
+                  {"status", r.status},
+                  {"message", r.message},
+                  {"execution_time", r.seconds},
+                  {"failures", r.failures < 0 ? json() : json(r.failures)},
+                  {"adapter_response", {{"rows_affected", r.rows_affected < 0 ? json() : json(r.rows_affected)}}},
+                  {"compiled_code", r.compiled_sql}});
+    if (n != nullptr && !r.compiled_sql.empty()) {
+      std::string dir = options.verb == Verb::kCompile ? "/compiled/" : "/run/";
+      std::string path = n->path;
+      if (n->type == NodeType::kTest && !n->test_name.empty()) {
+        path = path.substr(0, path.rfind('/') + 1) + n->name + ".sql";
+      }
+      STRATA_RETURN_IF_ERROR(WriteFileAtomic(target + dir + project_->project.name + "/" + path, r.compiled_sql + "\n"));
+    }
+  }
+  json doc = {{"metadata",
+               {{"dbt_schema_version", "https://schemas.getdbt.com/dbt/run-results/v6.json"},
+                {"generator", "strata"},
+                {"invocation_id", project_->settings.invocation_id}}},
+              {"args", {{"which", VerbName(options.verb)}}},
+              {"elapsed_time", results->elapsed},
+              {"results", rr}};
+  return WriteFileAtomic(target + "/run_results.json", doc.dump(2) + "\n");
+}
+
+}  // namespace strata::transform

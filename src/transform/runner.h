@@ -1,0 +1,71 @@
+// Runner: executes the selected nodes of a LoadedProject on DuckDB, in DAG order, with
+// independent nodes in parallel (one connection per worker), and writes dbt's artifacts.
+//
+// Ninja's shape: a plan with a ready queue; workers take ready nodes; a finished node
+// releases its children; a failed node skips everything downstream. In `build`, a failing
+// error-severity test also skips the children of the node it tests, as dbt build does.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+#include "transform/loader.h"
+#include "transform/selector.h"
+#include "warehouse/duckdb.h"
+
+namespace strata::transform {
+
+enum class Verb { kCompile, kRun, kBuild, kTest, kSeed, kSnapshot, kList };
+
+const char* VerbName(Verb verb);
+
+struct RunOptions {
+  Verb verb = Verb::kBuild;
+  SelectOptions selection;
+  int threads = 0;  // 0: the profile's
+  bool full_refresh = false;
+  bool fail_fast = false;
+  // Called as each node finishes (from worker threads, serialized).
+  std::function<void(const struct NodeResult&)> on_result;
+};
+
+struct NodeResult {
+  std::string unique_id;
+  std::string name;
+  std::string resource_type;
+  std::string status;  // success | error | skipped | pass | fail | warn
+  std::string message;
+  double seconds = 0;
+  int64_t rows_affected = -1;  // models and seeds; -1 when unknown
+  int64_t failures = -1;       // tests
+  std::string compiled_sql;
+  std::string materialized;
+};
+
+struct RunResults {
+  std::vector<NodeResult> results;  // in completion order
+  double elapsed = 0;
+  bool success() const;
+  int Count(const std::string& status) const;
+};
+
+class Runner {
+ public:
+  // `project` and `db` must outlive the runner.
+  Runner(const LoadedProject* project, duck::Database* db) : project_(project), db_(db) {}
+
+  Result<RunResults> Execute(const RunOptions& options);
+
+  // Writes target/manifest.json, and target/run_results.json when `results` is given.
+  Status WriteArtifacts(const RunResults* results, const RunOptions& options) const;
+
+ private:
+  const LoadedProject* project_;
+  duck::Database* db_;
+};
+
+}  // namespace strata::transform
