@@ -15,5 +15,6 @@ void RegisterSimCommands(CLI::App* app);       // strata sim, strata sim serve-a
 void RegisterIngestCommands(CLI::App* app);    // strata ingest
 void RegisterPipelineCommands(CLI::App* app);  // strata pipeline run
 void RegisterWarehouseCommands(CLI::App* app); // strata load, strata query
+void RegisterTransformCommands(CLI::App* app);  // compile, run, build, test, seed, snapshot, ls
 
 }  // namespace strata::cli
