@@ -1,7 +1,10 @@
 #include "transform/materialize.h"
 
 #include <algorithm>
+#include <ctime>
 #include <set>
+
+#include "core/date.h"
 
 #include "transform/dbt_context.h"
 
@@ -71,13 +74,17 @@ Value StrList(const std::vector<std::string>& xs) {
 class Materializer {
  public:
   Materializer(const LoadedProject& p, duck::Connection* c, const Node& n, bool full_refresh, NodeResult* r)
-      : p_(p), c_(c), n_(n), full_refresh_(full_refresh), r_(r) {}
+      : p_(p), c_(c), n_(n), full_refresh_(full_refresh), r_(r) {
+    now_ = p.settings.run_started_at.empty() ? FormatTimestamp(static_cast<int64_t>(std::time(nullptr)))
+                                             : p.settings.run_started_at;
+  }
 
   Status Run() {
     std::string m = n_.materialized();
     r_->materialized = m;
     if (n_.type == NodeType::kTest) return Test();
     if (n_.type == NodeType::kSeed) return Seed();
+    if (n_.type == NodeType::kSnapshot) return Snapshot();
     if (m == "ephemeral") {
       r_->status = "success";
       r_->message = "ephemeral (inlined where referenced)";
@@ -270,6 +277,109 @@ class Materializer {
     return Status::OK();
   }
 
+  Status Snapshot() {
+    std::vector<std::string> keys = UniqueKey(n_);
+    if (keys.empty()) return Fail("a snapshot needs a unique_key");
+    std::string strategy = n_.config.value("strategy", std::string("timestamp"));
+    if (strategy != "timestamp" && strategy != "check") {
+      return Fail("unknown snapshot strategy '" + strategy + "' (timestamp or check)");
+    }
+    std::string updated_at = n_.config.value("updated_at", std::string(""));
+    if (strategy == "timestamp" && updated_at.empty()) return Fail("the timestamp strategy needs 'updated_at'");
+    std::string hard_deletes = n_.config.value("hard_deletes", std::string(""));
+    if (hard_deletes.empty()) hard_deletes = n_.config.value("invalidate_hard_deletes", false) ? "invalidate" : "ignore";
+    if (hard_deletes != "ignore" && hard_deletes != "invalidate" && hard_deletes != "new_record") {
+      return Fail("unknown hard_deletes '" + hard_deletes + "' (ignore, invalidate, new_record)");
+    }
+    STRATA_ASSIGN_OR_RETURN(std::string sql, Sql(false));
+    STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("create_schema", {Value(Ident(n_.schema))})));
+
+    // Stage the snapshot query once: every statement below reads the same rows.
+    std::string staging = alias() + "__strata_snap_src";
+    STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("drop_relation", {RelValue(n_, staging), Value("table")})));
+    STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("create_table_as", {RelValue(n_, staging), Value(sql)})));
+    Status s = SnapshotFrom(staging, keys, strategy, updated_at, hard_deletes);
+    (void)Exec(p_.CallMacro("drop_relation", {RelValue(n_, staging), Value("table")}));
+    return s;
+  }
+
+  Status SnapshotFrom(const std::string& staging, const std::vector<std::string>& keys, const std::string& strategy,
+                      const std::string& updated_at, const std::string& hard_deletes) {
+    STRATA_ASSIGN_OR_RETURN(auto src_cols, Columns(c_, n_.schema, staging));
+    std::vector<std::string> cols, qkeys;
+    for (const auto& [name, type] : src_cols) cols.push_back(Ident(name));
+    for (const auto& k : keys) qkeys.push_back(Ident(k));
+    // One current row per key, always (dbt-core #2034): refuse duplicate keys in the source.
+    STRATA_ASSIGN_OR_RETURN(std::string dup_sql,
+                            p_.CallMacro("get_duplicate_keys_sql", {RelValue(n_, staging), StrList(qkeys)}));
+    STRATA_ASSIGN_OR_RETURN(auto dups, c_->Query(dup_sql));
+    if (!dups.rows.empty()) {
+      return Fail("the snapshot query returns unique_key " + dups.rows[0][0].value_or("NULL") +
+                  " more than once; a snapshot needs one row per key");
+    }
+    std::string now = "cast('" + now_ + "' as timestamp)";
+    std::string updated_expr = strategy == "timestamp" ? "s." + Ident(updated_at) : now;
+    STRATA_ASSIGN_OR_RETURN(std::string kind, RelationKind(c_, n_.schema, alias()));
+    if (kind.empty()) {
+      STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("snapshot_create_sql", {RelValue(n_, alias()), RelValue(n_, staging),
+                                                                       StrList(qkeys), StrList(cols),
+                                                                       Value(updated_expr), Value(hard_deletes)})));
+      r_->rows_affected = CountFrom(last_);
+      r_->status = "success";
+      return Status::OK();
+    }
+    // New source columns become new snapshot columns.
+    STRATA_ASSIGN_OR_RETURN(auto target_cols, Columns(c_, n_.schema, alias()));
+    std::set<std::string> have;
+    for (const auto& [name, type] : target_cols) have.insert(name);
+    for (const auto& [name, type] : src_cols) {
+      if (!have.count(name)) {
+        STRATA_RETURN_IF_ERROR(Exec(Result<std::string>("alter table " + Rel(n_, alias()) + " add column " +
+                                                        Ident(name) + " " + type)));
+      }
+    }
+    std::vector<std::string> check;
+    if (strategy == "check") {
+      const json& cc = n_.config.contains("check_cols") ? n_.config["check_cols"] : json("all");
+      if (cc.is_string() && cc.get<std::string>() == "all") {
+        for (const auto& [name, type] : src_cols) {
+          if (std::find(keys.begin(), keys.end(), name) == keys.end()) check.push_back(Ident(name));
+        }
+      } else if (cc.is_array()) {
+        for (const auto& c : cc) check.push_back(Ident(c.get<std::string>()));
+      } else {
+        return Fail("check_cols must be 'all' or a list of columns");
+      }
+    }
+    STRATA_ASSIGN_OR_RETURN(std::string changed, p_.CallMacro("snapshot_changed", {Value(strategy),
+                                                                                  Value(Ident(updated_at)),
+                                                                                  StrList(check)}));
+    STRATA_RETURN_IF_ERROR(c_->Begin());
+    Status s = Exec(p_.CallMacro("snapshot_close_changed_sql", {RelValue(n_, alias()), RelValue(n_, staging),
+                                                                StrList(qkeys), Value(changed), Value(updated_expr),
+                                                                Value(hard_deletes)}));
+    int64_t closed = s.ok() ? CountFrom(last_) : 0;
+    if (s.ok()) {
+      s = Exec(p_.CallMacro("snapshot_insert_sql", {RelValue(n_, alias()), RelValue(n_, staging), StrList(qkeys),
+                                                    StrList(cols), Value(updated_expr), Value(hard_deletes)}));
+    }
+    int64_t inserted = s.ok() ? CountFrom(last_) : 0;
+    if (s.ok() && hard_deletes != "ignore") {
+      s = Exec(p_.CallMacro("snapshot_hard_delete_sql", {RelValue(n_, alias()), RelValue(n_, staging),
+                                                         StrList(qkeys), Value(now), Value(hard_deletes),
+                                                         StrList(cols)}));
+    }
+    if (!s.ok()) {
+      (void)c_->Rollback();
+      return s;
+    }
+    STRATA_RETURN_IF_ERROR(c_->Commit());
+    r_->rows_affected = inserted;
+    r_->message = std::to_string(closed) + " version(s) closed, " + std::to_string(inserted) + " inserted";
+    r_->status = "success";
+    return Status::OK();
+  }
+
   Status Test() {
     STRATA_ASSIGN_OR_RETURN(std::string sql, Sql(false));
     std::string fail_calc = n_.config.value("fail_calc", std::string("count(*)"));
@@ -315,6 +425,7 @@ class Materializer {
   NodeResult* r_;
   duck::QueryResult last_;
   std::string executed_;
+  std::string now_;
 };
 
 }  // namespace
