@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/file.h"
+#include "core/date.h"
 #include "core/hash.h"
 #include "transform/builtin_macros.h"
 #include "transform/jinja/call_context.h"
@@ -109,6 +110,8 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
   settings.project_vars = proj.vars;
   settings.cli_vars = options.cli_vars;
   settings.full_refresh = options.full_refresh;
+  settings.run_started_at = options.run_started_at.empty() ? FormatTimestamp(static_cast<int64_t>(std::time(nullptr)))
+                                                           : options.run_started_at;
   settings.docs = std::make_shared<std::map<std::string, std::string>>();
   settings.invocation_id = Sha256::Of(std::to_string(std::time(nullptr)) + root).substr(0, 32);
   lp->env = std::make_unique<jinja::Environment>();

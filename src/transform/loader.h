@@ -32,6 +32,9 @@ struct LoadOptions {
   std::string target;        // "" = the profile's default
   nlohmann::json cli_vars = nlohmann::json::object();
   bool full_refresh = false;
+  // The invocation's timestamp ("YYYY-MM-DD HH:MM:SS", UTC): run_started_at, and the "now" of
+  // snapshots. Empty: the current time.
+  std::string run_started_at;
 };
 
 struct LoadedProject {

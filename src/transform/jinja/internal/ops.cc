@@ -1,6 +1,8 @@
 #include "transform/jinja/internal/ops.h"
 
+#include <algorithm>
 #include <cmath>
+#include <optional>
 #include <cstdint>
 #include <limits>
 
