@@ -262,6 +262,7 @@ Value NodeToValue(const Node& node) {
 
 
 std::string RelationText(const std::string& database, const std::string& schema, const std::string& identifier) {
+  if (schema.empty()) return QuoteIdent(identifier);  // a CTE (ephemeral model)
   std::string out;
   if (!database.empty()) out = QuoteIdent(database) + ".";
   return out + QuoteIdent(schema) + "." + QuoteIdent(identifier);

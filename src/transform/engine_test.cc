@@ -54,7 +54,9 @@ shop:
     ro.selection.select = std::move(select);
     ro.full_refresh = full_refresh;
     auto r = runner.Execute(ro);
-    if (r.ok()) EXPECT_TRUE(runner.WriteArtifacts(&*r, ro).ok());
+    if (r.ok()) {
+      EXPECT_TRUE(runner.WriteArtifacts(&*r, ro).ok());
+    }
     return r;
   }
 

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-
 #include <nlohmann/json.hpp>
 
 #include "transform/jinja/callable.h"
@@ -94,8 +93,10 @@ bool EqualsImpl(const Value& a, const Value& b, int depth) {
   if (depth > kMaxNesting) return false;
   switch (a.kind()) {
     case Value::Kind::kUndefined:
-    case Value::Kind::kNone: return true;
-    case Value::Kind::kString: return a.as_string() == b.as_string();
+    case Value::Kind::kNone:
+      return true;
+    case Value::Kind::kString:
+      return a.as_string() == b.as_string();
     case Value::Kind::kList: {
       if (a.list_ptr() == b.list_ptr()) return true;
       const auto& x = a.as_list().items;
@@ -117,9 +118,12 @@ bool EqualsImpl(const Value& a, const Value& b, int depth) {
       }
       return true;
     }
-    case Value::Kind::kCallable: return a.callable_ptr() == b.callable_ptr();
-    case Value::Kind::kObject: return a.object_ptr() == b.object_ptr();
-    default: return false;
+    case Value::Kind::kCallable:
+      return a.callable_ptr() == b.callable_ptr();
+    case Value::Kind::kObject:
+      return a.object_ptr() == b.object_ptr();
+    default:
+      return false;
   }
 }
 
@@ -129,14 +133,29 @@ void AppendJsonString(std::string_view s, std::string* out) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     char buf[16];
     switch (c) {
-      case '"': *out += "\\\""; continue;
-      case '\\': *out += "\\\\"; continue;
-      case '\n': *out += "\\n"; continue;
-      case '\r': *out += "\\r"; continue;
-      case '\t': *out += "\\t"; continue;
-      case '\b': *out += "\\b"; continue;
-      case '\f': *out += "\\f"; continue;
-      default: break;
+      case '"':
+        *out += "\\\"";
+        continue;
+      case '\\':
+        *out += "\\\\";
+        continue;
+      case '\n':
+        *out += "\\n";
+        continue;
+      case '\r':
+        *out += "\\r";
+        continue;
+      case '\t':
+        *out += "\\t";
+        continue;
+      case '\b':
+        *out += "\\b";
+        continue;
+      case '\f':
+        *out += "\\f";
+        continue;
+      default:
+        break;
     }
     if (c < 0x20 || c == 0x7F) {
       std::snprintf(buf, sizeof(buf), "\\u%04x", c);
@@ -171,15 +190,23 @@ Status JsonImpl(const Value& v, int indent, bool sort_keys, int depth, std::stri
   };
   const char* sep = indent < 0 ? ", " : ",";
   switch (v.kind()) {
-    case Value::Kind::kNone: *out += "null"; return Status::OK();
-    case Value::Kind::kBool: *out += v.as_bool() ? "true" : "false"; return Status::OK();
-    case Value::Kind::kInt: *out += std::to_string(v.as_int()); return Status::OK();
+    case Value::Kind::kNone:
+      *out += "null";
+      return Status::OK();
+    case Value::Kind::kBool:
+      *out += v.as_bool() ? "true" : "false";
+      return Status::OK();
+    case Value::Kind::kInt:
+      *out += std::to_string(v.as_int());
+      return Status::OK();
     case Value::Kind::kFloat: {
       double d = v.as_float();
       *out += std::isnan(d) ? "NaN" : std::isinf(d) ? (d > 0 ? "Infinity" : "-Infinity") : FloatRepr(d);
       return Status::OK();
     }
-    case Value::Kind::kString: AppendJsonString(v.as_string(), out); return Status::OK();
+    case Value::Kind::kString:
+      AppendJsonString(v.as_string(), out);
+      return Status::OK();
     case Value::Kind::kList: {
       const auto& items = v.as_list().items;
       if (items.empty()) {
@@ -214,7 +241,8 @@ Status JsonImpl(const Value& v, int indent, bool sort_keys, int depth, std::stri
         entries.emplace_back(std::move(key), &val);
       }
       if (sort_keys) {
-        std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        std::stable_sort(entries.begin(), entries.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
       }
       if (entries.empty()) {
         *out += "{}";
@@ -239,16 +267,21 @@ Status JsonImpl(const Value& v, int indent, bool sort_keys, int depth, std::stri
 
 Value FromNlohmann(const nlohmann::ordered_json& j) {
   switch (j.type()) {
-    case nlohmann::json::value_t::null: return Value::None();
-    case nlohmann::json::value_t::boolean: return Value(j.get<bool>());
-    case nlohmann::json::value_t::number_integer: return Value(j.get<int64_t>());
+    case nlohmann::json::value_t::null:
+      return Value::None();
+    case nlohmann::json::value_t::boolean:
+      return Value(j.get<bool>());
+    case nlohmann::json::value_t::number_integer:
+      return Value(j.get<int64_t>());
     case nlohmann::json::value_t::number_unsigned: {
       uint64_t u = j.get<uint64_t>();
       if (u > static_cast<uint64_t>(INT64_MAX)) return Value(static_cast<double>(u));
       return Value(static_cast<int64_t>(u));
     }
-    case nlohmann::json::value_t::number_float: return Value(j.get<double>());
-    case nlohmann::json::value_t::string: return Value(j.get<std::string>());
+    case nlohmann::json::value_t::number_float:
+      return Value(j.get<double>());
+    case nlohmann::json::value_t::string:
+      return Value(j.get<std::string>());
     case nlohmann::json::value_t::array: {
       std::vector<Value> items;
       for (const auto& e : j) items.push_back(FromNlohmann(e));
@@ -259,7 +292,8 @@ Value FromNlohmann(const nlohmann::ordered_json& j) {
       for (const auto& [k, e] : j.items()) d.as_dict().Set(std::string_view(k), FromNlohmann(e));
       return d;
     }
-    default: return Value();
+    default:
+      return Value();
   }
 }
 
@@ -353,14 +387,22 @@ const Value& Value::UndefinedOwner() const {
 bool Value::Truthy() const {
   switch (kind()) {
     case Kind::kUndefined:
-    case Kind::kNone: return false;
-    case Kind::kBool: return as_bool();
-    case Kind::kInt: return as_int() != 0;
-    case Kind::kFloat: return as_float() != 0.0;
-    case Kind::kString: return !as_string().empty();
-    case Kind::kList: return !as_list().items.empty();
-    case Kind::kDict: return !as_dict().empty();
-    default: return true;
+    case Kind::kNone:
+      return false;
+    case Kind::kBool:
+      return as_bool();
+    case Kind::kInt:
+      return as_int() != 0;
+    case Kind::kFloat:
+      return as_float() != 0.0;
+    case Kind::kString:
+      return !as_string().empty();
+    case Kind::kList:
+      return !as_list().items.empty();
+    case Kind::kDict:
+      return !as_dict().empty();
+    default:
+      return true;
   }
 }
 
@@ -373,14 +415,28 @@ std::string Value::Str() const {
 
 void Value::AppendStr(std::string* out) const {
   switch (kind()) {
-    case Kind::kUndefined: return;
-    case Kind::kNone: *out += "None"; return;
-    case Kind::kBool: *out += as_bool() ? "True" : "False"; return;
-    case Kind::kInt: *out += std::to_string(as_int()); return;
-    case Kind::kFloat: *out += FloatRepr(as_float()); return;
-    case Kind::kString: *out += as_string(); return;
-    case Kind::kObject: *out += as_object().Str(); return;
-    default: AppendRepr(*this, out, 0);
+    case Kind::kUndefined:
+      return;
+    case Kind::kNone:
+      *out += "None";
+      return;
+    case Kind::kBool:
+      *out += as_bool() ? "True" : "False";
+      return;
+    case Kind::kInt:
+      *out += std::to_string(as_int());
+      return;
+    case Kind::kFloat:
+      *out += FloatRepr(as_float());
+      return;
+    case Kind::kString:
+      *out += as_string();
+      return;
+    case Kind::kObject:
+      *out += as_object().Str();
+      return;
+    default:
+      AppendRepr(*this, out, 0);
   }
 }
 
@@ -392,16 +448,26 @@ std::string Value::Repr() const {
 
 std::string Value::TypeName() const {
   switch (kind()) {
-    case Kind::kUndefined: return "Undefined";
-    case Kind::kNone: return "NoneType";
-    case Kind::kBool: return "bool";
-    case Kind::kInt: return "int";
-    case Kind::kFloat: return "float";
-    case Kind::kString: return "str";
-    case Kind::kList: return as_list().is_tuple ? "tuple" : "list";
-    case Kind::kDict: return as_dict().is_namespace() ? "Namespace" : "dict";
-    case Kind::kCallable: return as_callable().is_macro() ? "Macro" : "function";
-    case Kind::kObject: return as_object().TypeName();
+    case Kind::kUndefined:
+      return "Undefined";
+    case Kind::kNone:
+      return "NoneType";
+    case Kind::kBool:
+      return "bool";
+    case Kind::kInt:
+      return "int";
+    case Kind::kFloat:
+      return "float";
+    case Kind::kString:
+      return "str";
+    case Kind::kList:
+      return as_list().is_tuple ? "tuple" : "list";
+    case Kind::kDict:
+      return as_dict().is_namespace() ? "Namespace" : "dict";
+    case Kind::kCallable:
+      return as_callable().is_macro() ? "Macro" : "function";
+    case Kind::kObject:
+      return as_object().TypeName();
   }
   return "object";
 }

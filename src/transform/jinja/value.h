@@ -40,14 +40,14 @@ class Value {
  public:
   enum class Kind { kUndefined, kNone, kBool, kInt, kFloat, kString, kList, kDict, kCallable, kObject };
 
-  Value() = default;  // undefined
-  Value(bool b) : v_(b) {}                             // NOLINT: implicit by design
-  Value(int i) : v_(static_cast<int64_t>(i)) {}        // NOLINT
-  Value(int64_t i) : v_(i) {}                          // NOLINT
-  Value(double d) : v_(d) {}                           // NOLINT
-  Value(std::string s) : v_(std::move(s)) {}           // NOLINT
-  Value(std::string_view s) : v_(std::string(s)) {}    // NOLINT
-  Value(const char* s) : v_(std::string(s)) {}         // NOLINT
+  Value() = default;                                    // undefined
+  Value(bool b) : v_(b) {}                              // NOLINT: implicit by design
+  Value(int i) : v_(static_cast<int64_t>(i)) {}         // NOLINT
+  Value(int64_t i) : v_(i) {}                           // NOLINT
+  Value(double d) : v_(d) {}                            // NOLINT
+  Value(std::string s) : v_(std::move(s)) {}            // NOLINT
+  Value(std::string_view s) : v_(std::string(s)) {}     // NOLINT
+  Value(const char* s) : v_(std::string(s)) {}          // NOLINT
   Value(std::shared_ptr<List> l) : v_(std::move(l)) {}  // NOLINT
   Value(std::shared_ptr<Dict> d) : v_(std::move(d)) {}  // NOLINT
   Value(std::nullptr_t) = delete;
@@ -94,9 +94,7 @@ class Value {
   const Object& as_object() const { return *std::get<std::shared_ptr<const Object>>(v_); }
   const std::shared_ptr<List>& list_ptr() const { return std::get<std::shared_ptr<List>>(v_); }
   const std::shared_ptr<Dict>& dict_ptr() const { return std::get<std::shared_ptr<Dict>>(v_); }
-  const std::shared_ptr<const Callable>& callable_ptr() const {
-    return std::get<std::shared_ptr<const Callable>>(v_);
-  }
+  const std::shared_ptr<const Callable>& callable_ptr() const { return std::get<std::shared_ptr<const Callable>>(v_); }
   const std::shared_ptr<const Object>& object_ptr() const { return std::get<std::shared_ptr<const Object>>(v_); }
   // Numeric value of a bool, int or float.
   double ToDouble() const;
@@ -130,8 +128,8 @@ class Value {
   };
   struct NoneTag {};
   // The order matches Kind.
-  std::variant<UndefinedTag, NoneTag, bool, int64_t, double, std::string, std::shared_ptr<List>,
-               std::shared_ptr<Dict>, std::shared_ptr<const Callable>, std::shared_ptr<const Object>>
+  std::variant<UndefinedTag, NoneTag, bool, int64_t, double, std::string, std::shared_ptr<List>, std::shared_ptr<Dict>,
+               std::shared_ptr<const Callable>, std::shared_ptr<const Object>>
       v_;
 };
 

@@ -67,12 +67,14 @@ struct DictExpr : Expr {
   std::vector<std::pair<ExprPtr, ExprPtr>> items;
 };
 struct GetAttrExpr : Expr {  // obj.attr; offset is the attribute name's
-  GetAttrExpr(uint32_t o, ExprPtr obj, std::string a) : Expr(ExprKind::kGetAttr, o), obj(std::move(obj)), attr(std::move(a)) {}
+  GetAttrExpr(uint32_t o, ExprPtr obj, std::string a)
+      : Expr(ExprKind::kGetAttr, o), obj(std::move(obj)), attr(std::move(a)) {}
   ExprPtr obj;
   std::string attr;
 };
 struct GetItemExpr : Expr {  // obj[key]
-  GetItemExpr(uint32_t o, ExprPtr obj, ExprPtr key) : Expr(ExprKind::kGetItem, o), obj(std::move(obj)), key(std::move(key)) {}
+  GetItemExpr(uint32_t o, ExprPtr obj, ExprPtr key)
+      : Expr(ExprKind::kGetItem, o), obj(std::move(obj)), key(std::move(key)) {}
   ExprPtr obj;
   ExprPtr key;
 };
@@ -120,13 +122,15 @@ struct CondExpr : Expr {  // then if cond else otherwise (otherwise may be null:
   ExprPtr cond, then_expr, else_expr;
 };
 struct FilterExpr : Expr {  // operand | name(args); operand is null in filter blocks
-  FilterExpr(uint32_t o, ExprPtr operand, std::string n) : Expr(ExprKind::kFilter, o), operand(std::move(operand)), name(std::move(n)) {}
+  FilterExpr(uint32_t o, ExprPtr operand, std::string n)
+      : Expr(ExprKind::kFilter, o), operand(std::move(operand)), name(std::move(n)) {}
   ExprPtr operand;
   std::string name;
   CallArgs args;
 };
 struct TestExpr : Expr {  // operand is [not] name(args)
-  TestExpr(uint32_t o, ExprPtr operand, std::string n) : Expr(ExprKind::kTest, o), operand(std::move(operand)), name(std::move(n)) {}
+  TestExpr(uint32_t o, ExprPtr operand, std::string n)
+      : Expr(ExprKind::kTest, o), operand(std::move(operand)), name(std::move(n)) {}
   ExprPtr operand;
   std::string name;
   CallArgs args;
@@ -183,8 +187,8 @@ struct IfStmt : Stmt {
 struct Target {
   uint32_t offset = 0;
   std::vector<std::string> names;
-  bool unpack = false;     // a, b = ...
-  std::string attr;        // ns.attr when not empty (names[0] is ns)
+  bool unpack = false;  // a, b = ...
+  std::string attr;     // ns.attr when not empty (names[0] is ns)
 };
 
 struct ForStmt : Stmt {
@@ -244,7 +248,8 @@ struct WithStmt : Stmt {
 // {{ return(x) }} or {% do return(x) %}: ends the macro without an exception when `return` is
 // the built-in; otherwise evaluates `call` like the statement it came from.
 struct ReturnStmt : Stmt {
-  ReturnStmt(uint32_t o, std::unique_ptr<CallExpr> c, bool emit) : Stmt(StmtKind::kReturn, o), call(std::move(c)), emit(emit) {}
+  ReturnStmt(uint32_t o, std::unique_ptr<CallExpr> c, bool emit)
+      : Stmt(StmtKind::kReturn, o), call(std::move(c)), emit(emit) {}
   std::unique_ptr<CallExpr> call;
   bool emit;
 };

@@ -29,7 +29,8 @@ Value Evaluator::GetAttr(const Value& obj, const std::string& name) {
       }
       return v;
     }
-    case Value::Kind::kUndefined: FailUndefined(obj);
+    case Value::Kind::kUndefined:
+      FailUndefined(obj);
     default:
       if (HasMethod(obj, name)) return BoundMethod(obj, name);
       return Value::Undefined("'" + obj.TypeName() + " object' has no attribute '" + name + "'", name);
@@ -38,7 +39,8 @@ Value Evaluator::GetAttr(const Value& obj, const std::string& name) {
 
 Value Evaluator::EvalImpl(const Expr& e, const FramePtr& frame) {
   switch (e.kind) {
-    case ExprKind::kLiteral: return static_cast<const LiteralExpr&>(e).value;
+    case ExprKind::kLiteral:
+      return static_cast<const LiteralExpr&>(e).value;
     case ExprKind::kName: {
       const std::string& name = static_cast<const NameExpr&>(e).name;
       if (const Value* v = Find(name, frame.get())) return *v;
@@ -86,7 +88,8 @@ Value Evaluator::EvalImpl(const Expr& e, const FramePtr& frame) {
       Value step = s.step ? Eval(*s.step, frame) : Value();
       return SliceValue(obj, start, stop, step);
     }
-    case ExprKind::kCall: return EvalCall(static_cast<const CallExpr&>(e), frame, Value());
+    case ExprKind::kCall:
+      return EvalCall(static_cast<const CallExpr&>(e), frame, Value());
     case ExprKind::kUnary: {
       const auto& u = static_cast<const UnaryExpr&>(e);
       Value v = Eval(*u.operand, frame);
@@ -106,6 +109,8 @@ Value Evaluator::EvalImpl(const Expr& e, const FramePtr& frame) {
         rhs.AppendStr(&s);
         return Value(std::move(s));
       }
+      if (lhs.is_undefined()) FailUndefinedAt(lhs, b.lhs->offset, frame);
+      if (rhs.is_undefined()) FailUndefinedAt(rhs, b.rhs->offset, frame);
       return Arith(b.op, lhs, rhs);
     }
     case ExprKind::kCompare: {

@@ -25,8 +25,8 @@ class LoopObject : public Object {
     return "<LoopContext " + std::to_string(index_ + 1) + "/" + std::to_string(shared_->items.size()) + ">";
   }
   std::vector<std::string> AttrNames() const override {
-    return {"index", "index0", "revindex", "revindex0", "first", "last", "length", "depth", "depth0",
-            "previtem", "nextitem", "cycle", "changed"};
+    return {"index", "index0", "revindex", "revindex0", "first", "last",   "length",
+            "depth", "depth0", "previtem", "nextitem",  "cycle", "changed"};
   }
   Value GetAttr(std::string_view name) const override {
     const int64_t n = static_cast<int64_t>(shared_->items.size());
@@ -85,8 +85,8 @@ std::shared_ptr<const Module> HostModule() {
 }  // namespace
 
 const std::shared_ptr<const Callable>& ReturnBuiltin() {
-  static const auto* fn = new std::shared_ptr<const Callable>(std::make_shared<const Callable>(
-      "return", [](CallContext&, const Args&) -> Result<Value> {
+  static const auto* fn = new std::shared_ptr<const Callable>(
+      std::make_shared<const Callable>("return", [](CallContext&, const Args&) -> Result<Value> {
         return Status::Internal("return() is handled by the evaluator");
       }));
   return *fn;
@@ -192,7 +192,8 @@ Evaluator::Flow Evaluator::ExecStmt(const Stmt& stmt, const FramePtr& frame, std
         }
         return Exec(s.else_body, frame, out);
       }
-      case StmtKind::kFor: return ExecFor(static_cast<const ForStmt&>(stmt), frame, out);
+      case StmtKind::kFor:
+        return ExecFor(static_cast<const ForStmt&>(stmt), frame, out);
       case StmtKind::kSet: {
         const auto& s = static_cast<const SetStmt&>(stmt);
         Assign(s.target, Eval(*s.value, frame), frame);
@@ -234,11 +235,16 @@ Evaluator::Flow Evaluator::ExecStmt(const Stmt& stmt, const FramePtr& frame, std
         for (const auto& [target, expr] : s.assigns) Assign(target, Eval(*expr, frame), inner);
         return Exec(s.body, inner, out);
       }
-      case StmtKind::kReturn: return ExecReturn(static_cast<const ReturnStmt&>(stmt), frame, out);
-      case StmtKind::kBreak: return Flow::kBreak;
-      case StmtKind::kContinue: return Flow::kContinue;
-      case StmtKind::kSnapshot: return Exec(static_cast<const SnapshotStmt&>(stmt).body, frame, out);
-      case StmtKind::kDocs: return Flow::kNormal;
+      case StmtKind::kReturn:
+        return ExecReturn(static_cast<const ReturnStmt&>(stmt), frame, out);
+      case StmtKind::kBreak:
+        return Flow::kBreak;
+      case StmtKind::kContinue:
+        return Flow::kContinue;
+      case StmtKind::kSnapshot:
+        return Exec(static_cast<const SnapshotStmt&>(stmt).body, frame, out);
+      case StmtKind::kDocs:
+        return Flow::kNormal;
     }
   } catch (Error& e) {
     LocateError(&e, stmt.offset, frame.get());
@@ -400,8 +406,10 @@ Value Evaluator::CallValue(const Value& fn, const Args& args, uint32_t offset, c
       CallContext ctx(this, &frame, caller, offset);
       return Unwrap(obj.Call(ctx, args), offset);
     }
-    case Value::Kind::kUndefined: FailUndefinedAt(fn, offset, frame);
-    default: FailAt(offset, "'" + fn.TypeName() + "' object is not callable");
+    case Value::Kind::kUndefined:
+      FailUndefinedAt(fn, offset, frame);
+    default:
+      FailAt(offset, "'" + fn.TypeName() + "' object is not callable");
   }
 }
 
@@ -416,7 +424,7 @@ Value Evaluator::CallMacro(const Callable& c, const Args& args, uint32_t offset,
   auto frame = std::make_shared<Frame>(m.closure.lock());
   const size_t np = def.params.size();
   std::vector<bool> given(np, false);
-  Value varargs = Value::MakeList();
+  Value varargs = Value::MakeTuple({});
   Value kwargs = Value::MakeDict();
   if (args.positional.size() > np && !def.uses_varargs) {
     FailAt(offset, kind + " takes not more than " + std::to_string(np) + " argument(s), got " +

@@ -47,10 +47,18 @@ void Pad(std::string* body, const std::string& sign, char fill, char align, int 
   size_t pad = width > 0 && static_cast<size_t>(width) > len ? static_cast<size_t>(width) - len : 0;
   std::string fills(pad, fill);
   switch (align) {
-    case '<': *out += sign + *body + fills; break;
-    case '^': *out += std::string(pad / 2, fill) + sign + *body + std::string(pad - pad / 2, fill); break;
-    case '=': *out += sign + fills + *body; break;
-    default: *out += fills + sign + *body; break;
+    case '<':
+      *out += sign + *body + fills;
+      break;
+    case '^':
+      *out += std::string(pad / 2, fill) + sign + *body + std::string(pad - pad / 2, fill);
+      break;
+    case '=':
+      *out += sign + fills + *body;
+      break;
+    default:
+      *out += fills + sign + *body;
+      break;
   }
 }
 
@@ -127,7 +135,8 @@ void ApplySpec(const Value& v, std::string_view spec, std::string* out) {
       int base = type == 'd' ? 10 : type == 'o' ? 8 : type == 'b' ? 2 : 16;
       body = ToBase(mag, base, type == 'X');
       if (group && type == 'd') GroupThousands(&body, group);
-      if (alt && base != 10) body = std::string("0") + (type == 'o' ? "o" : type == 'b' ? "b" : type == 'X' ? "X" : "x") + body;
+      if (alt && base != 10)
+        body = std::string("0") + (type == 'o' ? "o" : type == 'b' ? "b" : type == 'X' ? "X" : "x") + body;
       break;
     }
     case 'r': {
@@ -152,7 +161,8 @@ void ApplySpec(const Value& v, std::string_view spec, std::string* out) {
       if (type == '%') body += "%";
       break;
     }
-    default: Fail(std::string("unknown format code '") + type + "' for object of type '" + v.TypeName() + "'");
+    default:
+      Fail(std::string("unknown format code '") + type + "' for object of type '" + v.TypeName() + "'");
   }
   std::string sign_text = negative ? "-" : sign == '+' ? "+" : sign == ' ' ? " " : "";
   Pad(&body, sign_text, fill, align == 0 ? '>' : align, width, out);
@@ -260,7 +270,8 @@ std::string PercentFormat(const std::string& fmt, const Value& args) {
         if (!v.is_number()) Fail(std::string("%") + conv + " format: a real number is required, not " + v.TypeName());
         body = Printf("%" + flags + width + precision + conv, v.ToDouble());
         break;
-      default: Fail(std::string("unsupported format character '") + conv + "'");
+      default:
+        Fail(std::string("unsupported format character '") + conv + "'");
     }
     out += body;
   }

@@ -165,6 +165,17 @@ class Lexer {
     while (true) {
       while (p < n && IsSpace(s_[p])) ++p;
       if (p >= n) Fail(k, block ? "unclosed '{%' tag (missing '%}')" : "unclosed '{{' tag (missing '}}')");
+      if (!brackets.empty()) {
+        // The tag ends while a bracket is open ("{% macro m( %}"); a "}}" may still close
+        // nested dicts ("{{ {'a': {'b': 1}} }}").
+        size_t q = p;
+        if (s_[q] == '-' || s_[q] == '+') ++q;
+        if (Match(q, "%}") || (Match(q, "}}") && brackets.back().first != '{')) {
+          Fail(brackets.back().second, std::string("'") + brackets.back().first +
+                                           "' is never closed (the tag ends at " +
+                                           source_->Where(static_cast<uint32_t>(p)) + ")");
+        }
+      }
       if (brackets.empty()) {
         size_t q = p;
         if (s_[q] == '-' || s_[q] == '+') ++q;
@@ -268,17 +279,38 @@ class Lexer {
       char e = s_[p + 1];
       p += 2;
       switch (e) {
-        case '\n': break;
-        case '\\': v.push_back('\\'); break;
-        case '\'': v.push_back('\''); break;
-        case '"': v.push_back('"'); break;
-        case 'n': v.push_back('\n'); break;
-        case 't': v.push_back('\t'); break;
-        case 'r': v.push_back('\r'); break;
-        case 'a': v.push_back('\a'); break;
-        case 'b': v.push_back('\b'); break;
-        case 'f': v.push_back('\f'); break;
-        case 'v': v.push_back('\v'); break;
+        case '\n':
+          break;
+        case '\\':
+          v.push_back('\\');
+          break;
+        case '\'':
+          v.push_back('\'');
+          break;
+        case '"':
+          v.push_back('"');
+          break;
+        case 'n':
+          v.push_back('\n');
+          break;
+        case 't':
+          v.push_back('\t');
+          break;
+        case 'r':
+          v.push_back('\r');
+          break;
+        case 'a':
+          v.push_back('\a');
+          break;
+        case 'b':
+          v.push_back('\b');
+          break;
+        case 'f':
+          v.push_back('\f');
+          break;
+        case 'v':
+          v.push_back('\v');
+          break;
         case 'x':
         case 'u':
         case 'U': {
@@ -353,17 +385,27 @@ std::vector<Token> Lex(const std::shared_ptr<const Source>& source) { return Lex
 
 std::string Describe(const Token& t) {
   switch (t.type) {
-    case Tok::kText: return "text";
-    case Tok::kVarBegin: return "'{{'";
-    case Tok::kVarEnd: return "'}}'";
-    case Tok::kBlockBegin: return "'{%'";
-    case Tok::kBlockEnd: return "'%}'";
-    case Tok::kName: return "'" + t.text + "'";
-    case Tok::kString: return "string '" + t.text + "'";
+    case Tok::kText:
+      return "text";
+    case Tok::kVarBegin:
+      return "'{{'";
+    case Tok::kVarEnd:
+      return "'}}'";
+    case Tok::kBlockBegin:
+      return "'{%'";
+    case Tok::kBlockEnd:
+      return "'%}'";
+    case Tok::kName:
+      return "'" + t.text + "'";
+    case Tok::kString:
+      return "string '" + t.text + "'";
     case Tok::kInt:
-    case Tok::kFloat: return "number " + t.text;
-    case Tok::kOp: return "'" + t.text + "'";
-    case Tok::kEof: return "end of template";
+    case Tok::kFloat:
+      return "number " + t.text;
+    case Tok::kOp:
+      return "'" + t.text + "'";
+    case Tok::kEof:
+      return "end of template";
   }
   return "token";
 }

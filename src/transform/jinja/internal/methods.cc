@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 
 #include "transform/jinja/internal/ops.h"
 #include "transform/jinja/internal/source.h"
@@ -11,12 +12,11 @@ namespace strata::jinja::internal {
 namespace {
 
 constexpr std::string_view kStringMethods[] = {
-    "upper",     "lower",      "strip",   "lstrip",  "rstrip",     "split",        "rsplit",
-    "replace",   "startswith", "endswith", "format", "join",       "title",        "capitalize",
-    "find",      "rfind",      "count",   "isdigit", "isalpha",    "isalnum",      "isupper",
-    "islower",   "isspace",    "zfill",   "ljust",   "rjust",      "center",       "splitlines",
-    "removeprefix", "removesuffix", "index"};
-constexpr std::string_view kListMethods[] = {"append", "extend", "pop",  "index", "insert", "remove",
+    "upper",      "lower",    "strip",   "lstrip",     "rstrip",       "split",        "rsplit",  "replace",
+    "startswith", "endswith", "format",  "join",       "title",        "capitalize",   "find",    "rfind",
+    "count",      "isdigit",  "isalpha", "isalnum",    "isupper",      "islower",      "isspace", "zfill",
+    "ljust",      "rjust",    "center",  "splitlines", "removeprefix", "removesuffix", "index"};
+constexpr std::string_view kListMethods[] = {"append", "extend",  "pop",  "index", "insert", "remove",
                                              "count",  "reverse", "sort", "copy",  "clear"};
 constexpr std::string_view kTupleMethods[] = {"index", "count"};
 constexpr std::string_view kDictMethods[] = {"items", "keys",       "values", "get",  "update",
@@ -71,7 +71,8 @@ std::string Justify(const std::string& s, int64_t width, const Value& fill, char
 }
 
 Value StringMethod(const std::string& s, std::string_view name, const Args& args) {
-  const char* m = name.data();
+  const std::string method(name);
+  const char* m = method.c_str();
   if (name == "upper") return Value(AsciiUpper(s));
   if (name == "lower") return Value(AsciiLower(s));
   if (name == "strip" || name == "lstrip" || name == "rstrip") {
@@ -189,7 +190,8 @@ Value StringMethod(const std::string& s, std::string_view name, const Args& args
 }
 
 Value ListMethod(const Value& self, std::string_view name, const Args& args) {
-  const char* m = name.data();
+  const std::string method(name);
+  const char* m = method.c_str();
   std::vector<Value>& items = self.as_list().items;
   if (name == "append") {
     auto a = Bind(args, m, {"object"}, 1);
@@ -244,9 +246,8 @@ Value ListMethod(const Value& self, std::string_view name, const Args& args) {
   if (name == "sort") {
     auto a = Bind(args, m, {"reverse"}, 0);
     bool reverse = a[0].Truthy();
-    std::stable_sort(items.begin(), items.end(), [&](const Value& x, const Value& y) {
-      return reverse ? Order(y, x) < 0 : Order(x, y) < 0;
-    });
+    std::stable_sort(items.begin(), items.end(),
+                     [&](const Value& x, const Value& y) { return reverse ? Order(y, x) < 0 : Order(x, y) < 0; });
     return Value::None();
   }
   if (name == "copy") return self.as_list().is_tuple ? Value::MakeTuple(items) : Value::MakeList(items);
@@ -258,7 +259,8 @@ Value ListMethod(const Value& self, std::string_view name, const Args& args) {
 }
 
 Value DictMethod(const Value& self, std::string_view name, const Args& args) {
-  const char* m = name.data();
+  const std::string method(name);
+  const char* m = method.c_str();
   Dict& d = self.as_dict();
   if (name == "items" || name == "keys" || name == "values") {
     Bind(args, m, {}, 0);
@@ -288,7 +290,8 @@ Value DictMethod(const Value& self, std::string_view name, const Args& args) {
         for (auto& [k, v] : entries) d.SetKey(k, v);
       } else {
         for (const Value& pair : Iterate(other)) {
-          if (!pair.is_list() || pair.as_list().items.size() != 2) Fail("dictionary update sequence element must be a pair");
+          if (!pair.is_list() || pair.as_list().items.size() != 2)
+            Fail("dictionary update sequence element must be a pair");
           d.SetKey(pair.as_list().items[0], pair.as_list().items[1]);
         }
       }
@@ -331,26 +334,33 @@ Value DictMethod(const Value& self, std::string_view name, const Args& args) {
 
 bool HasMethod(const Value& obj, std::string_view name) {
   switch (obj.kind()) {
-    case Value::Kind::kString: return In(kStringMethods, name);
-    case Value::Kind::kList: return obj.as_list().is_tuple ? In(kTupleMethods, name) : In(kListMethods, name);
-    case Value::Kind::kDict: return !obj.as_dict().is_namespace() && In(kDictMethods, name);
-    default: return false;
+    case Value::Kind::kString:
+      return In(kStringMethods, name);
+    case Value::Kind::kList:
+      return obj.as_list().is_tuple ? In(kTupleMethods, name) : In(kListMethods, name);
+    case Value::Kind::kDict:
+      return !obj.as_dict().is_namespace() && In(kDictMethods, name);
+    default:
+      return false;
   }
 }
 
 Value CallMethod(const Value& obj, std::string_view name, const Args& args) {
   switch (obj.kind()) {
-    case Value::Kind::kString: return StringMethod(obj.as_string(), name, args);
-    case Value::Kind::kList: return ListMethod(obj, name, args);
-    case Value::Kind::kDict: return DictMethod(obj, name, args);
-    default: Fail("'" + obj.TypeName() + "' object has no attribute '" + std::string(name) + "'");
+    case Value::Kind::kString:
+      return StringMethod(obj.as_string(), name, args);
+    case Value::Kind::kList:
+      return ListMethod(obj, name, args);
+    case Value::Kind::kDict:
+      return DictMethod(obj, name, args);
+    default:
+      Fail("'" + obj.TypeName() + "' object has no attribute '" + std::string(name) + "'");
   }
 }
 
 Value BoundMethod(const Value& obj, const std::string& name) {
-  return Value::Function(name, [obj, name](CallContext&, const Args& args) -> Result<Value> {
-    return CallMethod(obj, name, args);
-  });
+  return Value::Function(
+      name, [obj, name](CallContext&, const Args& args) -> Result<Value> { return CallMethod(obj, name, args); });
 }
 
 std::string Strip(std::string_view s, const Value& chars, bool left, bool right) {

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <optional>
 #include <cstdint>
 #include <limits>
+#include <optional>
 
 #include "transform/jinja/internal/source.h"
 #include "transform/jinja/internal/util.h"
@@ -19,14 +19,22 @@ int64_t IntOf(const Value& v) { return v.is_bool() ? (v.as_bool() ? 1 : 0) : v.a
 
 const char* OpSymbol(BinOp op) {
   switch (op) {
-    case BinOp::kAdd: return "+";
-    case BinOp::kSub: return "-";
-    case BinOp::kMul: return "*";
-    case BinOp::kDiv: return "/";
-    case BinOp::kFloorDiv: return "//";
-    case BinOp::kMod: return "%";
-    case BinOp::kPow: return "**";
-    case BinOp::kConcat: return "~";
+    case BinOp::kAdd:
+      return "+";
+    case BinOp::kSub:
+      return "-";
+    case BinOp::kMul:
+      return "*";
+    case BinOp::kDiv:
+      return "/";
+    case BinOp::kFloorDiv:
+      return "//";
+    case BinOp::kMod:
+      return "%";
+    case BinOp::kPow:
+      return "**";
+    case BinOp::kConcat:
+      return "~";
   }
   return "?";
 }
@@ -36,10 +44,15 @@ const char* OpSymbol(BinOp op) {
        b.TypeName() + "'");
 }
 
-int64_t Checked(bool overflow, int64_t v) {
-  if (overflow) Fail("integer overflow");
-  return v;
+template <typename F>
+int64_t Checked(F op, int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (op(a, b, &r)) Fail("integer overflow");
+  return r;
 }
+bool AddOverflow(int64_t a, int64_t b, int64_t* r) { return __builtin_add_overflow(a, b, r); }
+bool SubOverflow(int64_t a, int64_t b, int64_t* r) { return __builtin_sub_overflow(a, b, r); }
+bool MulOverflow(int64_t a, int64_t b, int64_t* r) { return __builtin_mul_overflow(a, b, r); }
 
 int64_t FloorDiv(int64_t a, int64_t b) {
   if (b == 0) Fail("integer division or modulo by zero");
@@ -84,9 +97,9 @@ Value Repeat(const Value& seq, int64_t n) {
 Value IntPow(int64_t base, int64_t exp) {
   int64_t result = 1;
   while (exp > 0) {
-    if (exp & 1) result = Checked(__builtin_mul_overflow(result, base, &result), result);
+    if (exp & 1) result = Checked(MulOverflow, result, base);
     exp >>= 1;
-    if (exp > 0) base = Checked(__builtin_mul_overflow(base, base, &base), base);
+    if (exp > 0) base = Checked(MulOverflow, base, base);
   }
   return Value(result);
 }
@@ -118,10 +131,9 @@ Value Arith(BinOp op, const Value& a, const Value& b) {
   if (b.is_undefined()) FailUndefined(b);
   const bool numbers = a.is_number() && b.is_number();
   const bool ints = IntLike(a) && IntLike(b);
-  int64_t r = 0;
   switch (op) {
     case BinOp::kAdd:
-      if (ints) return Value(Checked(__builtin_add_overflow(IntOf(a), IntOf(b), &r), r));
+      if (ints) return Value(Checked(AddOverflow, IntOf(a), IntOf(b)));
       if (numbers) return Value(a.ToDouble() + b.ToDouble());
       if (a.is_string() && b.is_string()) return Value(a.as_string() + b.as_string());
       if (a.is_list() && b.is_list()) {
@@ -131,11 +143,11 @@ Value Arith(BinOp op, const Value& a, const Value& b) {
       }
       break;
     case BinOp::kSub:
-      if (ints) return Value(Checked(__builtin_sub_overflow(IntOf(a), IntOf(b), &r), r));
+      if (ints) return Value(Checked(SubOverflow, IntOf(a), IntOf(b)));
       if (numbers) return Value(a.ToDouble() - b.ToDouble());
       break;
     case BinOp::kMul:
-      if (ints) return Value(Checked(__builtin_mul_overflow(IntOf(a), IntOf(b), &r), r));
+      if (ints) return Value(Checked(MulOverflow, IntOf(a), IntOf(b)));
       if (numbers) return Value(a.ToDouble() * b.ToDouble());
       if ((a.is_string() || a.is_list()) && IntLike(b)) return Repeat(a, IntOf(b));
       if (IntLike(a) && (b.is_string() || b.is_list())) return Repeat(b, IntOf(a));
@@ -204,21 +216,30 @@ std::partial_ordering Order(const Value& a, const Value& b) {
 
 bool CompareValues(CmpOp op, const Value& a, const Value& b) {
   switch (op) {
-    case CmpOp::kEq: return a.Equals(b);
-    case CmpOp::kNe: return !a.Equals(b);
-    case CmpOp::kLt: return Order(a, b) < 0;
-    case CmpOp::kLe: return Order(a, b) <= 0;
-    case CmpOp::kGt: return Order(a, b) > 0;
-    case CmpOp::kGe: return Order(a, b) >= 0;
-    case CmpOp::kIn: return Contains(b, a);
-    case CmpOp::kNotIn: return !Contains(b, a);
+    case CmpOp::kEq:
+      return a.Equals(b);
+    case CmpOp::kNe:
+      return !a.Equals(b);
+    case CmpOp::kLt:
+      return Order(a, b) < 0;
+    case CmpOp::kLe:
+      return Order(a, b) <= 0;
+    case CmpOp::kGt:
+      return Order(a, b) > 0;
+    case CmpOp::kGe:
+      return Order(a, b) >= 0;
+    case CmpOp::kIn:
+      return Contains(b, a);
+    case CmpOp::kNotIn:
+      return !Contains(b, a);
   }
   return false;
 }
 
 bool Contains(const Value& container, const Value& item) {
   switch (container.kind()) {
-    case Value::Kind::kUndefined: return false;
+    case Value::Kind::kUndefined:
+      return false;
     case Value::Kind::kString:
       if (!item.is_string()) Fail("'in <string>' requires string as left operand, not " + item.TypeName());
       return container.as_string().find(item.as_string()) != std::string::npos;
@@ -227,15 +248,19 @@ bool Contains(const Value& container, const Value& item) {
         if (v.Equals(item)) return true;
       }
       return false;
-    case Value::Kind::kDict: return container.as_dict().FindKey(item) != nullptr;
-    default: Fail("argument of type '" + container.TypeName() + "' is not iterable");
+    case Value::Kind::kDict:
+      return container.as_dict().FindKey(item) != nullptr;
+    default:
+      Fail("argument of type '" + container.TypeName() + "' is not iterable");
   }
 }
 
 std::vector<Value> Iterate(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kUndefined: return {};
-    case Value::Kind::kList: return v.as_list().items;
+    case Value::Kind::kUndefined:
+      return {};
+    case Value::Kind::kList:
+      return v.as_list().items;
     case Value::Kind::kDict: {
       std::vector<Value> keys;
       keys.reserve(v.as_dict().size());
@@ -247,17 +272,23 @@ std::vector<Value> Iterate(const Value& v) {
       for (std::string_view c : Chars(v.as_string())) chars.emplace_back(c);
       return chars;
     }
-    default: Fail("'" + v.TypeName() + "' object is not iterable");
+    default:
+      Fail("'" + v.TypeName() + "' object is not iterable");
   }
 }
 
 int64_t Length(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kUndefined: return 0;
-    case Value::Kind::kString: return static_cast<int64_t>(CharCount(v.as_string()));
-    case Value::Kind::kList: return static_cast<int64_t>(v.as_list().items.size());
-    case Value::Kind::kDict: return static_cast<int64_t>(v.as_dict().size());
-    default: Fail("object of type '" + v.TypeName() + "' has no len()");
+    case Value::Kind::kUndefined:
+      return 0;
+    case Value::Kind::kString:
+      return static_cast<int64_t>(CharCount(v.as_string()));
+    case Value::Kind::kList:
+      return static_cast<int64_t>(v.as_list().items.size());
+    case Value::Kind::kDict:
+      return static_cast<int64_t>(v.as_dict().size());
+    default:
+      Fail("object of type '" + v.TypeName() + "' has no len()");
   }
 }
 
@@ -274,7 +305,8 @@ Value Subscript(const Value& obj, const Value& key) {
                             obj.is_dict() ? obj : Value());
   };
   switch (obj.kind()) {
-    case Value::Kind::kUndefined: FailUndefined(obj);
+    case Value::Kind::kUndefined:
+      FailUndefined(obj);
     case Value::Kind::kDict: {
       if (key.is_list() || key.is_dict()) CheckHashable(key);
       const Value* v = obj.as_dict().FindKey(key);
@@ -313,7 +345,8 @@ Value Subscript(const Value& obj, const Value& key) {
       }
       return v;
     }
-    default: return missing();
+    default:
+      return missing();
   }
 }
 

@@ -11,10 +11,9 @@ namespace {
 
 const std::vector<std::string>& KnownTags() {
   static const std::vector<std::string> kTags = {
-      "if",       "elif",      "else",    "endif",     "for",       "endfor",  "set",      "endset",
-      "macro",    "endmacro",  "call",    "endcall",   "filter",    "endfilter", "do",     "with",
-      "endwith",  "break",     "continue", "raw",      "endraw",    "test",    "endtest",  "snapshot",
-      "endsnapshot", "docs",   "enddocs"};
+      "if",       "elif", "else",    "endif",  "for",       "endfor",   "set",         "endset",  "macro",
+      "endmacro", "call", "endcall", "filter", "endfilter", "do",       "with",        "endwith", "break",
+      "continue", "raw",  "endraw",  "test",   "endtest",   "snapshot", "endsnapshot", "docs",    "enddocs"};
   return kTags;
 }
 
@@ -107,7 +106,8 @@ std::string Parser::ParseBody(Body* body, const std::string& tag, uint32_t offse
       }
       case Tok::kEof:
         if (!tag.empty()) {
-          FailAt(offset, "'" + tag + "' block is never closed (expected '" + ends.back() + "' before the end of the file)");
+          FailAt(offset,
+                 "'" + tag + "' block is never closed (expected '" + ends.back() + "' before the end of the file)");
         }
         return "";
       default:

@@ -260,7 +260,8 @@ ExprPtr Parser::ParsePostfix(ExprPtr node) {
         node = std::make_unique<GetAttrExpr>(t.offset, std::move(node), t.text);
       } else if (t.type == Tok::kInt) {
         Next();
-        node = std::make_unique<GetItemExpr>(t.offset, std::move(node), std::make_unique<LiteralExpr>(t.offset, Value(t.int_value)));
+        node = std::make_unique<GetItemExpr>(t.offset, std::move(node),
+                                             std::make_unique<LiteralExpr>(t.offset, Value(t.int_value)));
       } else {
         Unexpected("an attribute name after '.'");
       }

@@ -1,0 +1,48 @@
+-- Order items: one row per order item, its latest version.
+with source as (
+
+    select * from {{ source('shopdb', 'order_items') }}
+
+),
+
+renamed as (
+
+    select
+        order_item_id,
+        order_id,
+        product_id,
+        quantity,
+        cast(unit_price as decimal(12, 2))      as unit_price,
+        cast(coalesce(discount_amount, 0) as decimal(12, 2)) as discount_amount,
+        created_at,
+        updated_at,
+        {{ lake_ingested_date() }}              as ingested_date,
+        {{ lake_batch_seq() }}                  as ingestion_batch,
+        _lake_file                              as lake_file
+    from source
+
+),
+
+latest as (
+
+    select *
+    from renamed
+    qualify row_number() over (
+        partition by order_item_id
+        order by updated_at desc, ingestion_batch desc, lake_file desc
+    ) = 1
+
+)
+
+select
+    order_item_id,
+    order_id,
+    product_id,
+    quantity,
+    unit_price,
+    discount_amount,
+    created_at,
+    updated_at,
+    ingested_date,
+    ingestion_batch
+from latest
