@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The shop platform end to end on the embedded default: simulate the sources, start the
 # catalog API, then run the pipeline day by day (ingest the three sources, load the raw
-# schema) and print what landed where.
+# schema, build the dbt project: staging, snapshot, marts) and print what landed where.
 set -euo pipefail
 
 strata="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
@@ -43,6 +43,11 @@ echo "warehouse: $project/warehouse/shop.duckdb"
 printf "%-24s %10s\n" "raw table" "rows"
 for t in $("$strata" query "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw' AND table_name NOT LIKE '\_%' ESCAPE '\' ORDER BY 1" | tail -n +2); do
   printf "%-24s %10s\n" "raw.$t" "$("$strata" query "SELECT count(*) FROM raw.$t" | tail -n 1)"
+done
+echo
+printf "%-24s %10s\n" "mart" "rows"
+for t in dim_customers dim_products dim_date fact_orders fct_sessions mart_funnel_daily; do
+  printf "%-24s %10s\n" "marts.$t" "$("$strata" query "SELECT count(*) FROM marts.$t" | tail -n 1)"
 done
 echo
 echo "quarantine: $(find lake/quarantine -type f 2>/dev/null | wc -l) file(s); e.g.:"

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <string>
 
 namespace strata::cli {
 
@@ -16,5 +19,10 @@ void RegisterIngestCommands(CLI::App* app);    // strata ingest
 void RegisterPipelineCommands(CLI::App* app);  // strata pipeline run
 void RegisterWarehouseCommands(CLI::App* app); // strata load, strata query
 void RegisterTransformCommands(CLI::App* app);  // compile, run, build, test, seed, snapshot, ls
+
+class Output;
+// `strata build` of the dbt project in `project_dir`, for `strata pipeline run`; the summary
+// goes to *doc. Returns an exit code.
+int RunTransformBuild(const std::string& project_dir, Output& out, nlohmann::json* doc);
 
 }  // namespace strata::cli

@@ -31,7 +31,8 @@ class Shop {
   }
   std::string SimDir() const { return dir_ + "/sim"; }
   std::vector<std::string> Env() const {
-    return {"SHOP_DB=" + SimDir() + "/shop.db", "SHOP_EVENTS=" + SimDir() + "/events", "SHOP_API_URL=" + api_->url()};
+    return {"SHOP_DB=" + SimDir() + "/shop.db", "SHOP_EVENTS=" + SimDir() + "/events", "SHOP_API_URL=" + api_->url(),
+            "SHOP_TRANSFORM=" + testing::SourceDir() + "/examples/shop/transform"};
   }
   // A fresh copy of examples/shop/strata.yml in `project_dir`.
   void MakeProject(const std::string& project_dir) const {
@@ -187,9 +188,14 @@ TEST(CrashRecovery, KilledRunsThenRerunEqualUninterrupted) {
   testing::TempDir tmp;
   Shop shop(tmp.path(), 0.3, 2);
   auto run_days = [&](const std::string& project) {
+    // The simulator is already at day 2 when day 1 runs, so day 1's marts may fail their
+    // tests (items whose orders changed on day 2); what this test checks is ingest and load.
     for (const char* day : {"2024-01-01", "2024-01-02"}) {
-      auto r = shop.Run(project, {"pipeline", "run", "--date", day});
-      ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+      auto r = shop.Run(project, {"pipeline", "run", "--date", day, "--json"});
+      ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.out << r.err;
+      json doc = json::parse(r.out);
+      for (const auto& s : doc["sources"]) ASSERT_TRUE(s["ok"].get<bool>()) << s.dump();
+      ASSERT_TRUE(doc["load"]["ok"].get<bool>()) << doc["load"].dump();
     }
   };
   std::string reference = tmp.Sub("reference");

@@ -1,5 +1,6 @@
 // strata ingest | load | pipeline run | query: the platform's commands over a project.
 #include <chrono>
+#include <cstdlib>
 #include <iomanip>
 #include <sstream>
 
@@ -245,14 +246,14 @@ void RegisterWarehouseCommands(CLI::App* app) {
 }
 
 void RegisterPipelineCommands(CLI::App* app) {
-  CLI::App* pipeline = app->add_subcommand("pipeline", "Run the whole platform: ingest, then load");
+  CLI::App* pipeline = app->add_subcommand("pipeline", "Run the whole platform: ingest, load, build");
   pipeline->require_subcommand(1);
   struct Flags : CommonFlags {
     std::string date;
     bool full_refresh = false;
   };
   auto f = std::make_shared<Flags>();
-  CLI::App* run = pipeline->add_subcommand("run", "Ingest every source, then load the new batches");
+  CLI::App* run = pipeline->add_subcommand("run", "Ingest every source, load the new batches, build the dbt project");
   AddCommon(run, f.get());
   run->add_option("--date", f->date, "Logical date YYYY-MM-DD (default: today, UTC)");
   run->add_flag("--full-refresh", f->full_refresh, "Extract whole tables, ignoring watermarks");
@@ -268,6 +269,15 @@ void RegisterPipelineCommands(CLI::App* app) {
     bool ok = RunIngest(out, s, {}, opts, &doc);
     out.Line("load -> " + s.project.warehouse.path);
     ok = RunLoad(out, s, &doc) && ok;
+    if (!s.project.transform_dir.empty()) {
+      out.Line("build -> " + s.project.transform_dir);
+      // The dbt profile reads the warehouse from STRATA_WAREHOUSE: point it at this
+      // project's warehouse, the one just loaded.
+      ::setenv("STRATA_WAREHOUSE", s.project.warehouse.path.c_str(), 1);
+      json build;
+      ok = RunTransformBuild(s.project.transform_dir, out, &build) == kExitOk && ok;
+      doc["build"] = build;
+    }
     doc["ok"] = ok;
     out.Json(doc);
     if (!ok) throw CLI::RuntimeError(kExitFailure);

@@ -38,11 +38,11 @@ std::string Fixed(double v) {
   return o.str();
 }
 
-int RunVerb(Verb verb, const DbtFlags& f) {
-  Output out(f.json);
+// Runs one verb; the machine-readable summary goes to *doc (the caller prints it).
+int RunVerb(Verb verb, const DbtFlags& f, Output& out, json* doc) {
   auto fail = [&](const Status& s, int code) {
     out.Error(s.message());
-    if (f.json) out.Json({{"ok", false}, {"error", s.message()}});
+    *doc = {{"ok", false}, {"error", s.message()}};
     return code;
   };
   transform::LoadOptions lo;
@@ -84,7 +84,7 @@ int RunVerb(Verb verb, const DbtFlags& f) {
       out.Line(fqn);
       items.push_back({{"unique_id", id}, {"resource_type", transform::NodeTypeName(n->type)}, {"fqn", fqn}});
     }
-    out.Json({{"ok", true}, {"nodes", items}});
+    *doc = {{"ok", true}, {"nodes", items}};
     return kExitOk;
   }
 
@@ -127,7 +127,7 @@ int RunVerb(Verb verb, const DbtFlags& f) {
     rs.push_back({{"unique_id", r.unique_id}, {"status", r.status}, {"message", r.message},
                   {"seconds", r.seconds}, {"rows_affected", r.rows_affected}, {"failures", r.failures}});
   }
-  out.Json({{"ok", results->success()}, {"elapsed", results->elapsed}, {"results", rs}});
+  *doc = {{"ok", results->success()}, {"elapsed", results->elapsed}, {"results", rs}};
   return results->success() ? kExitOk : kExitFailure;
 }
 
@@ -148,12 +148,22 @@ void AddVerb(CLI::App* app, Verb verb, const std::string& help) {
     sub->add_flag("-x,--fail-fast", f->fail_fast, "Stop at the first failure");
   }
   sub->callback([verb, f] {
-    int code = RunVerb(verb, *f);
+    Output out(f->json);
+    json doc;
+    int code = RunVerb(verb, *f, out, &doc);
+    out.Json(doc);
     if (code != kExitOk) throw CLI::RuntimeError(code);
   });
 }
 
 }  // namespace
+
+int RunTransformBuild(const std::string& project_dir, Output& out, nlohmann::json* doc) {
+  DbtFlags f;
+  f.project_dir = project_dir;
+  f.json = out.json();
+  return RunVerb(Verb::kBuild, f, out, doc);
+}
 
 void RegisterTransformCommands(CLI::App* app) {
   AddVerb(app, Verb::kCompile, "Compile models and tests to SQL (target/compiled)");

@@ -6,6 +6,7 @@
 //   state_dir: .strata              # locks and local state
 //   sources:
 //     <name>: {type: sql | http | events, ...connector settings}
+//   transform: transform            # a dbt project folder, built after each load
 //
 // Connector settings are validated by the ingest module, with the same located errors.
 #pragma once
@@ -39,6 +40,7 @@ struct Project {
   std::string state_dir;
   WarehouseConfig warehouse;
   std::vector<SourceConfig> sources;
+  std::string transform_dir;  // the dbt project built after loading ("" = none)
 
   // `path_or_dir` is the project file or a directory holding strata.yml.
   static Result<Project> Load(const std::string& path_or_dir);
