@@ -169,7 +169,7 @@ void RegisterTransformCommands(CLI::App* app) {
   AddVerb(app, Verb::kCompile, "Compile models and tests to SQL (target/compiled)");
   AddVerb(app, Verb::kRun, "Build the selected models");
   AddVerb(app, Verb::kBuild, "Seeds, snapshots, models and their tests, in DAG order");
-  AddVerb(app, Verb::kTest, "Run data tests");
+  AddVerb(app, Verb::kTest, "Run data tests and unit tests");
   AddVerb(app, Verb::kSeed, "Load CSV seeds");
   AddVerb(app, Verb::kSnapshot, "Run snapshots (SCD Type 2)");
   AddVerb(app, Verb::kList, "List the selected nodes");

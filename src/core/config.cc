@@ -56,7 +56,8 @@ ConfigNode ConfigNode::operator[](const std::string& key) const {
   std::string child_path = path_.empty() ? key : path_ + "." + key;
   if (!node_.IsMap()) return ConfigNode(YAML::Node(YAML::NodeType::Undefined), file_, child_path, mark_);
   YAML::Node child = node_[key];
-  if (!child.IsDefined()) return ConfigNode(child, file_, child_path, mark_);
+  // A missing key is an Undefined node (not yaml-cpp's zombie node, which throws when asked its type).
+  if (!child.IsDefined()) return ConfigNode(YAML::Node(YAML::NodeType::Undefined), file_, child_path, mark_);
   return ConfigNode(child, file_, child_path, child.Mark());
 }
 

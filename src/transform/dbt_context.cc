@@ -66,6 +66,16 @@ Result<RenderState*> StateOf(CallContext& ctx) {
   return h->state;
 }
 
+// The unit test's overrides of the render in progress; nullptr outside unit tests.
+const RenderOverrides* OverridesOf(CallContext& ctx) {
+  Value v = ctx.Lookup(kStateVar);
+  if (!v.is_object()) return nullptr;
+  const auto* h = dynamic_cast<const StateHandle*>(&v.as_object());
+  return h == nullptr ? nullptr : h->state->overrides;
+}
+
+}  // namespace
+
 Value JsonToValue(const json& j) {
   switch (j.type()) {
     case json::value_t::null: return Value::None();
@@ -87,6 +97,8 @@ Value JsonToValue(const json& j) {
     default: return Value::None();
   }
 }
+
+namespace {
 
 Result<json> ValueToJson(const Value& v) {
   STRATA_ASSIGN_OR_RETURN(std::string text, v.ToJson());
@@ -323,6 +335,9 @@ void InstallDbtContext(jinja::Environment* env, const ContextSettings& settings)
   env->AddFunction("var", [project_vars, cli_vars, project_name](CallContext& ctx, const Args& args) -> Result<Value> {
     STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("var", {"name", "default"}, 1));
     std::string name = a[0].Str();
+    if (const RenderOverrides* o = OverridesOf(ctx); o != nullptr && o->vars.contains(name)) {
+      return JsonToValue(o->vars[name]);
+    }
     if (cli_vars.contains(name)) return JsonToValue(cli_vars[name]);
     if (project_vars.contains(project_name) && project_vars[project_name].is_object() &&
         project_vars[project_name].contains(name)) {
@@ -339,8 +354,12 @@ void InstallDbtContext(jinja::Environment* env, const ContextSettings& settings)
                               (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
   });
 
-  env->AddFunction("env_var", [](CallContext&, const Args& args) -> Result<Value> {
+  env->AddFunction("env_var", [](CallContext& ctx, const Args& args) -> Result<Value> {
     STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("env_var", {"var", "default"}, 1));
+    if (const RenderOverrides* o = OverridesOf(ctx); o != nullptr && o->env_vars.contains(a[0].Str())) {
+      const json& v = o->env_vars[a[0].Str()];
+      return Value(v.is_string() ? v.get<std::string>() : v.dump());
+    }
     const char* v = std::getenv(a[0].Str().c_str());
     if (v != nullptr) return Value(std::string(v));
     if (!a[1].is_undefined()) return a[1];
@@ -385,6 +404,10 @@ void InstallDbtContext(jinja::Environment* env, const ContextSettings& settings)
       return MakeRelation("", s->node ? s->node->schema : "", name);
     }
     const Node* target = s->manifest->FindRefable(name, package);
+    if (target != nullptr && s->overrides != nullptr) {
+      auto it = s->overrides->relations.find(target->unique_id);
+      if (it != s->overrides->relations.end()) return Value::FromObject(std::make_shared<Relation>("", "", it->second));
+    }
     if (target == nullptr) {
       std::string hint = Closest(name, s->manifest->RefableNames());
       return CallContext::Error("ref('" + name + "'): no model, seed or snapshot named '" + name + "'" +
@@ -406,6 +429,10 @@ void InstallDbtContext(jinja::Environment* env, const ContextSettings& settings)
       return MakeRelation("", src, table);
     }
     const Node* n = s->manifest->FindSource(src, table);
+    if (n != nullptr && s->overrides != nullptr) {
+      auto it = s->overrides->relations.find(n->unique_id);
+      if (it != s->overrides->relations.end()) return Value::FromObject(std::make_shared<Relation>("", "", it->second));
+    }
     if (n == nullptr) {
       std::string hint = Closest(src + "." + table, s->manifest->SourceNames());
       return CallContext::Error("source('" + src + "', '" + table + "') is not defined in any .yml file" +

@@ -23,6 +23,14 @@ namespace strata::transform {
 
 enum class RenderMode { kParse, kCompile };
 
+// What a unit test replaces while its model renders (dbt 1.8 `given` and `overrides`).
+struct RenderOverrides {
+  std::map<std::string, std::string> relations;       // unique id, or "this" -> CTE name
+  nlohmann::json vars = nlohmann::json::object();      // var() answers, ahead of --vars
+  nlohmann::json env_vars = nlohmann::json::object();  // env_var() answers, ahead of the environment
+  nlohmann::json macros = nlohmann::json::object();    // macro name -> the value it returns
+};
+
 // The state of one render, reachable from dbt's functions.
 struct RenderState {
   RenderMode mode = RenderMode::kParse;
@@ -41,6 +49,7 @@ struct RenderState {
   // Compile.
   bool is_incremental = false;
   std::vector<std::string> ephemerals;  // unique ids of ephemeral nodes referenced
+  const RenderOverrides* overrides = nullptr;  // unit tests only
 };
 
 // Shared, per-invocation settings of the context.
@@ -54,6 +63,9 @@ struct ContextSettings {
   std::string invocation_id;
   std::shared_ptr<std::map<std::string, std::string>> docs;  // {% docs %} blocks by name
 };
+
+// A JSON value (YAML configs, vars) as a template value.
+jinja::Value JsonToValue(const nlohmann::json& j);
 
 // Registers dbt's globals on `env`.
 void InstallDbtContext(jinja::Environment* env, const ContextSettings& settings);

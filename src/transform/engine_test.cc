@@ -256,5 +256,227 @@ TEST_F(EngineTest, ErrorsNameFileLineAndColumn) {
   EXPECT_NE(r.status().message().find("dependency cycle: model.shop."), std::string::npos) << r.status().message();
 }
 
+// dbt 1.8 unit tests: fixtures replace the model's inputs (typed like the real relations),
+// overrides of vars, env vars and is_incremental, dict/csv/sql formats and fixture files; in
+// build a unit test runs after the model's parents and before the model, which it blocks.
+class UnitTestsTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    EngineTest::SetUp();
+    WriteText(dir_.Sub("seeds/raw_orders.csv"),
+              "id,customer,amount,status,ordered_on\n1,ann,10.00,placed,2024-01-03\n2,bob,20.50,cancelled,2024-01-04\n");
+    WriteText(dir_.Sub("seeds/_seeds.yml"),
+              "version: 2\nseeds:\n  - name: raw_orders\n    config:\n      column_types: {amount: 'decimal(10,2)'}\n");
+    WriteText(dir_.Sub("models/stg_orders.sql"),
+              "select id, customer, amount, status, cast(ordered_on as date) as ordered_on from {{ ref('raw_orders') }}");
+    WriteText(dir_.Sub("models/marts/customer_totals.sql"),
+              "select customer, count(*) as orders, sum(amount) as total, min(ordered_on) as first_order\n"
+              "from {{ ref('stg_orders') }}\n"
+              "where status <> 'cancelled' and amount >= {{ var('min_amount', 0) }}\ngroup by customer");
+    WriteText(dir_.Sub("models/new_orders.sql"),
+              "{{ config(materialized='incremental', unique_key='id') }}\n"
+              "select id, amount from {{ ref('stg_orders') }}\n"
+              "{% if is_incremental() %}where id > (select max(id) from {{ this }}){% endif %}");
+    WriteText(dir_.Sub("models/region.sql"),
+              "select '{{ env_var('SHOP_REGION', 'eu') }}' as region, count(*) as n from {{ ref('stg_orders') }}");
+    WriteText(dir_.Sub("tests/fixtures/two_orders.csv"),
+              "id,customer,amount,status,ordered_on\n1,ann,10.00,placed,2024-01-03\n2,ann,5.25,placed,2024-01-01\n");
+    WriteText(dir_.Sub("models/_unit.yml"), R"(
+version: 2
+unit_tests:
+  - name: totals_skip_cancelled
+    model: customer_totals
+    given:
+      - input: ref('stg_orders')
+        rows:
+          - {id: 1, customer: ann, amount: 10.00, status: placed, ordered_on: "2024-01-03"}
+          - {id: 2, customer: ann, amount: "5.25", status: shipped, ordered_on: "2024-01-01"}
+          - {id: 3, customer: bob, amount: 7.50, status: cancelled, ordered_on: "2024-01-02"}
+          - {customer: cy, amount: 1.00, status: placed}
+    expect:
+      rows:
+        - {customer: ann, total: 15.25, first_order: "2024-01-01"}
+        - {customer: cy, total: 1.00, first_order: null}
+  - name: totals_min_amount_var
+    model: customer_totals
+    overrides:
+      vars: {min_amount: 6}
+    given:
+      - input: ref('stg_orders')
+        format: csv
+        fixture: two_orders
+    expect:
+      format: csv
+      rows: |
+        customer,orders,total
+        ann,1,10.00
+  - name: new_orders_incremental
+    model: new_orders
+    overrides:
+      macros: {is_incremental: true}
+    given:
+      - input: ref('stg_orders')
+        rows: [{id: 1, amount: 1}, {id: 2, amount: 2}, {id: 3, amount: 3}]
+      - input: this
+        format: sql
+        rows: "select 1 as id, cast(1 as decimal(10,2)) as amount"
+    expect:
+      rows: [{id: 2, amount: 2}, {id: 3, amount: 3}]
+  - name: new_orders_full
+    model: new_orders
+    given:
+      - input: ref('stg_orders')
+        rows: [{id: 1, amount: 1}, {id: 2, amount: 2}]
+    expect:
+      rows: [{id: 1, amount: 1}, {id: 2, amount: 2}]
+  - name: region_env_var
+    model: region
+    overrides:
+      env_vars: {SHOP_REGION: us}
+    given:
+      - input: ref('stg_orders')
+        rows: []
+    expect:
+      rows: [{region: us, n: 0}]
+)");
+  }
+};
+
+TEST_F(UnitTestsTest, PassFailAndBlockTheirModelInBuild) {
+  // A wrong expectation: ann's one order is 10.00, not 11.00.
+  WriteText(dir_.Sub("models/_unit_wrong.yml"), R"(
+version: 2
+unit_tests:
+  - name: totals_wrong
+    model: customer_totals
+    given:
+      - input: ref('stg_orders')
+        rows: [{customer: ann, amount: 10, status: placed}]
+    expect:
+      rows: [{customer: ann, total: 11.00}]
+)");
+  auto r = Run(Verb::kBuild);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  for (const char* name : {"totals_skip_cancelled", "totals_min_amount_var", "new_orders_incremental",
+                           "new_orders_full", "region_env_var"}) {
+    const NodeResult* u = Result_(*r, name);
+    ASSERT_NE(u, nullptr) << name;
+    EXPECT_EQ(u->status, "pass") << name << ": " << u->message;
+    EXPECT_EQ(u->resource_type, "unit_test");
+  }
+  const NodeResult* wrong = Result_(*r, "totals_wrong");
+  ASSERT_NE(wrong, nullptr);
+  EXPECT_EQ(wrong->status, "fail");
+  EXPECT_EQ(wrong->failures, 2);  // the produced row (+) and the expected one (-)
+  EXPECT_NE(wrong->message.find("1 unexpected row(s) (+), 1 missing row(s) (-)"), std::string::npos) << wrong->message;
+  EXPECT_NE(wrong->message.find("+ | ann      | 10"), std::string::npos) << wrong->message;
+  EXPECT_NE(wrong->message.find("- | ann      | 11"), std::string::npos) << wrong->message;
+  // The model it tests is skipped and never built; the other models are built.
+  EXPECT_EQ(Result_(*r, "customer_totals")->status, "skipped");
+  EXPECT_EQ(Rows("select count(*) from information_schema.tables where table_name = 'customer_totals'"), V{"0"});
+  EXPECT_EQ(Result_(*r, "new_orders")->status, "success");
+  EXPECT_EQ(Rows("select id, amount from main.new_orders order by id"), (V{"1|10.00", "2|20.50"}));
+  // Unit tests ran before their models: each model finishes after its unit tests.
+  size_t pos_model = 0, pos_unit = 0;
+  for (size_t i = 0; i < r->results.size(); ++i) {
+    if (r->results[i].name == "new_orders") pos_model = i;
+    if (r->results[i].name == "new_orders_full") pos_unit = i;
+  }
+  EXPECT_LT(pos_unit, pos_model);
+  // The executed comparison is kept for debugging.
+  EXPECT_NE(wrong->compiled_sql.find("except all"), std::string::npos);
+
+  // Fixed expectation: everything passes and the model is built from the real rows.
+  std::filesystem::remove(dir_.Sub("models/_unit_wrong.yml"));
+  r = Run(Verb::kBuild);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->success());
+  EXPECT_EQ(Rows("select customer, orders, total from main_marts.customer_totals"), V{"ann|1|10.00"});
+
+  // `test -s test_type:unit` runs only the unit tests, and builds nothing.
+  r = Run(Verb::kTest, {"test_type:unit"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->results.size(), 5u);
+  EXPECT_TRUE(r->success());
+  // Selecting a model in `test` picks its unit tests (indirect selection).
+  r = Run(Verb::kTest, {"new_orders"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->Count("pass"), 2);
+}
+
+TEST_F(UnitTestsTest, MistakesGetClearErrors) {
+  ASSERT_TRUE(Run(Verb::kBuild).ok());
+  WriteText(dir_.Sub("models/_unit_bad.yml"), R"(
+version: 2
+unit_tests:
+  - name: missing_input
+    model: customer_totals
+    given:
+      - input: ref('raw_orders')
+        rows: [{id: 1}]
+    expect:
+      rows: []
+  - name: unknown_expect_column
+    model: customer_totals
+    given:
+      - input: ref('stg_orders')
+        rows: [{customer: ann, amount: 1, status: placed}]
+    expect:
+      rows: [{customer: ann, revenue: 1}]
+  - name: unknown_given_column
+    model: customer_totals
+    given:
+      - input: ref('stg_orders')
+        rows: [{customer: ann, colour: red}]
+    expect:
+      rows: []
+  - name: incremental_without_this
+    model: new_orders
+    overrides:
+      macros: {is_incremental: true}
+    given:
+      - input: ref('stg_orders')
+        rows: []
+    expect:
+      rows: []
+)");
+  auto r = Run(Verb::kTest, {"test_type:unit"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto message = [&](const std::string& name) { return Result_(*r, name)->message; };
+  EXPECT_EQ(Result_(*r, "missing_input")->status, "error");
+  EXPECT_NE(message("missing_input").find("models/_unit_bad.yml:4:5: unit_tests[0]: unit test 'missing_input': model "
+                                          "'customer_totals' reads ref('stg_orders'), which has no `given` input"),
+            std::string::npos)
+      << message("missing_input");
+  EXPECT_NE(message("unknown_expect_column")
+                .find("expect names column 'revenue', which 'customer_totals' does not produce (its columns: "
+                      "customer, orders, total, first_order)"),
+            std::string::npos)
+      << message("unknown_expect_column");
+  EXPECT_NE(message("unknown_given_column").find("gives column 'colour', which it does not have (columns: id, customer"),
+            std::string::npos)
+      << message("unknown_given_column");
+  EXPECT_NE(message("incremental_without_this").find("must be given as `- input: this`"), std::string::npos)
+      << message("incremental_without_this");
+
+  // Load-time mistakes: an unknown model (with a suggestion) and an input that is not a ref.
+  WriteText(dir_.Sub("models/_unit_bad.yml"),
+            "version: 2\nunit_tests:\n  - name: t\n    model: customer_total\n    given: []\n    expect: {rows: []}\n");
+  auto bad = Run(Verb::kTest);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("models/_unit_bad.yml:3:5: unit_tests[0]: unit test 't' tests model 'customer_total', which "
+                                        "does not exist (did you mean 'customer_totals'?)"),
+            std::string::npos)
+      << bad.status().message();
+  WriteText(dir_.Sub("models/_unit_bad.yml"),
+            "version: 2\nunit_tests:\n  - name: t\n    model: customer_totals\n    given:\n"
+            "      - input: stg_orders\n        rows: []\n    expect: {rows: []}\n");
+  bad = Run(Verb::kTest);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("given input 'stg_orders' must be a ref('...'), a source('...', '...') or this"),
+            std::string::npos)
+      << bad.status().message();
+}
+
 }  // namespace
 }  // namespace strata::transform

@@ -51,11 +51,6 @@ std::vector<std::string> Fqn(const std::string& project, const std::string& rel_
 
 std::string Stem(const std::string& rel_path) { return fs::path(rel_path).stem().string(); }
 
-Value JsonToValue(const json& j) {
-  auto r = Value::FromJson(j.dump());
-  return r.ok() ? *r : Value::None();
-}
-
 std::string Sanitize(const std::string& s) {
   std::string out;
   for (char c : s) out.push_back(std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
@@ -378,8 +373,6 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
   for (const auto& [source_id, spec] : props.source_tests) {
     STRATA_RETURN_IF_ERROR(add_test(source_id, spec, lp->manifest.Find(source_id)->path));
   }
-  lp->unit_tests = props.unit_tests;
-
   // Resolve refs and sources into dependencies.
   for (auto& [id, state] : states) {
     Node* n = lp->manifest.FindMutable(id);
@@ -410,10 +403,84 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
     }
   }
 
+  // Unit tests (dbt 1.8): a node per test, child of the model it tests; each `given` input
+  // must name a ref, a source or `this`.
+  for (UnitTestSpec spec : props.unit_tests) {
+    const Node* model = lp->manifest.FindRefable(spec.model);
+    if (model == nullptr || model->type != NodeType::kModel) {
+      std::vector<std::string> models;
+      for (const auto& [id, n] : lp->manifest.nodes()) {
+        if (n.type == NodeType::kModel) models.push_back(n.name);
+      }
+      std::string hint = Closest(spec.model, models);
+      return Status::InvalidArgument(spec.where + ": unit test '" + spec.name + "' tests model '" + spec.model +
+                                     "', which does not exist" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+    }
+    Node t;
+    t.type = NodeType::kUnitTest;
+    t.name = spec.name;
+    t.package = proj.name;
+    t.unique_id = "unit_test." + proj.name + "." + model->name + "." + spec.name;
+    t.path = spec.file;
+    t.fqn = Fqn(proj.name, spec.file, model->name);
+    t.fqn.push_back(spec.name);
+    t.description = spec.description;
+    t.config = proj.FolderConfig("unit_tests", t.fqn);
+    MergeConfig(&t.config, spec.config);
+    t.config["materialized"] = "unit";
+    t.attached_node = model->unique_id;
+    t.depends_on.push_back(model->unique_id);
+    for (const auto& g : spec.given) {
+      std::string input = g.is_object() && g.contains("input") && g["input"].is_string() ? g["input"].get<std::string>() : "";
+      std::string trimmed = input;
+      trimmed.erase(0, trimmed.find_first_not_of(" \t\n"));
+      trimmed.erase(trimmed.find_last_not_of(" \t\n") + 1);
+      if (trimmed == "this") {
+        spec.input_ids.push_back("this");
+        continue;
+      }
+      RenderState st;
+      st.mode = RenderMode::kParse;
+      st.node = &t;
+      Status parsed = Status::OK();
+      if (trimmed.rfind("ref(", 0) != 0 && trimmed.rfind("source(", 0) != 0) {
+        parsed = Status::InvalidArgument("");
+      } else {
+        auto tmpl = env.Parse("{{ " + trimmed + " }}", spec.where);
+        parsed = tmpl.status();
+        if (tmpl.ok()) {
+          jinja::Context ctx;
+          FillRenderContext(&ctx, &st, t);
+          parsed = env.Render(**tmpl, ctx).status();
+        }
+      }
+      if (!parsed.ok() || st.refs.size() + st.sources.size() != 1) {
+        return Status::InvalidArgument(spec.where + ": unit test '" + spec.name + "': given input '" + input +
+                                       "' must be a ref('...'), a source('...', '...') or this" +
+                                       (parsed.message().empty() ? "" : " (" + parsed.message() + ")"));
+      }
+      const Node* target = !st.refs.empty() ? lp->manifest.FindRefable(st.refs[0].name, st.refs[0].package)
+                                            : lp->manifest.FindSource(st.sources[0].source, st.sources[0].table);
+      if (target == nullptr) {
+        return Status::InvalidArgument(spec.where + ": unit test '" + spec.name + "': given input " + trimmed +
+                                       " names no model, seed, snapshot or source");
+      }
+      spec.input_ids.push_back(target->unique_id);
+    }
+    std::string id = t.unique_id;
+    Status s = lp->manifest.Add(std::move(t));
+    if (s.code() == Status::Code::kAlreadyExists) {
+      return Status::InvalidArgument(spec.where + ": two unit tests named '" + spec.name + "' for model '" +
+                                     spec.model + "'");
+    }
+    STRATA_RETURN_IF_ERROR(s);
+    lp->unit_tests[id] = std::move(spec);
+  }
+
   // Where each node lives: generate_schema_name / generate_alias_name (overridable macros).
   for (const auto& [id, node_const] : lp->manifest.nodes()) {
     Node* n = lp->manifest.FindMutable(id);
-    if (n->type == NodeType::kSource || n->type == NodeType::kTest) continue;
+    if (n->type == NodeType::kSource || n->type == NodeType::kTest || n->type == NodeType::kUnitTest) continue;
     jinja::Context ctx;
     Value node_value = Value::MakeDict();
     node_value.as_dict().Set(std::string_view("name"), Value(n->name));
@@ -450,14 +517,28 @@ Result<std::string> LoadedProject::CallMacro(const std::string& name, std::vecto
   return v.Str();
 }
 
-Result<std::string> LoadedProject::Compile(const Node& node, bool is_incremental) const {
+Result<std::string> LoadedProject::Compile(const Node& node, bool is_incremental,
+                                           const RenderOverrides* overrides) const {
   RenderState state;
   state.mode = RenderMode::kCompile;
   state.node = const_cast<Node*>(&node);
   state.manifest = &manifest;
   state.is_incremental = is_incremental;
+  state.overrides = overrides;
   jinja::Context ctx;
   FillRenderContext(&ctx, &state, node);
+  if (overrides != nullptr) {
+    auto it = overrides->relations.find("this");
+    if (it != overrides->relations.end()) ctx.Set("this", MakeRelation("", "", it->second));
+    for (const auto& [name, value] : overrides->macros.items()) {
+      if (name == "is_incremental") {
+        state.is_incremental = value.is_boolean() ? value.get<bool>() : false;
+        continue;
+      }
+      Value v = JsonToValue(value);
+      ctx.Set(name, Value::Function(name, [v](jinja::CallContext&, const jinja::Args&) -> Result<Value> { return v; }));
+    }
+  }
   std::string sql;
   if (node.type == NodeType::kTest && !node.test_name.empty()) {
     // A generic test: call test_<name>(model=..., column_name=..., **kwargs).

@@ -45,13 +45,14 @@ struct LoadedProject {
   Manifest manifest;
   Graph graph;
   std::map<std::string, std::shared_ptr<jinja::Template>> templates;  // by unique id
-  std::vector<UnitTestSpec> unit_tests;
+  std::map<std::string, UnitTestSpec> unit_tests;  // by the unit test node's unique id
 
   static Result<std::unique_ptr<LoadedProject>> Load(const LoadOptions& options);
 
   // Renders a node's SQL for execution. `is_incremental` answers is_incremental().
-  // Ephemeral models it references are inlined as CTEs.
-  Result<std::string> Compile(const Node& node, bool is_incremental) const;
+  // Ephemeral models it references are inlined as CTEs. A unit test passes `overrides`: its
+  // inputs replace refs, sources and `this`, and its vars, env vars and macros win.
+  Result<std::string> Compile(const Node& node, bool is_incremental, const RenderOverrides* overrides = nullptr) const;
 
   // Calls a (dispatchable) macro by name with positional arguments; returns its text.
   Result<std::string> CallMacro(const std::string& name, std::vector<jinja::Value> args) const;

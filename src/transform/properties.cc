@@ -212,6 +212,24 @@ Status ParseProperties(const std::string& project_name, const std::string& rel_p
     spec.given = yu["given"] ? YamlToJson(yu["given"]) : json::array();
     spec.expect = YamlToJson(yu["expect"]);
     if (yu["overrides"]) spec.overrides = YamlToJson(yu["overrides"]);
+    if (yu["config"]) spec.config = YamlToJson(yu["config"]);
+    STRATA_RETURN_IF_ERROR(u.CheckKeys({"name", "model", "description", "given", "expect", "overrides", "config",
+                                        "versions"}));
+    if (yu["overrides"]) STRATA_RETURN_IF_ERROR(u["overrides"].CheckKeys({"macros", "vars", "env_vars"}));
+    std::vector<ConfigNode> givens;
+    if (yu["given"]) {
+      STRATA_ASSIGN_OR_RETURN(givens, u["given"].Items());
+    }
+    for (const auto& g : givens) {
+      STRATA_RETURN_IF_ERROR(g.CheckKeys({"input", "rows", "format", "fixture"}));
+      STRATA_ASSIGN_OR_RETURN(std::string input, g.RequiredString("input"));
+      (void)input;
+      STRATA_ASSIGN_OR_RETURN(std::string format, g.String("format", "dict"));
+      if (format != "dict" && format != "csv" && format != "sql") {
+        return g["format"].Error("format must be dict, csv or sql, not '" + format + "'");
+      }
+    }
+    STRATA_RETURN_IF_ERROR(u["expect"].CheckKeys({"rows", "format", "fixture"}));
     out->unit_tests.push_back(std::move(spec));
   }
   return Status::OK();

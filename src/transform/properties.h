@@ -43,7 +43,9 @@ struct UnitTestSpec {
   nlohmann::json given = nlohmann::json::array();   // [{input: "ref('x')", rows: [...], format: dict|csv|sql}]
   nlohmann::json expect = nlohmann::json::object();  // {rows: [...], format}
   nlohmann::json overrides = nlohmann::json::object();
+  nlohmann::json config = nlohmann::json::object();  // tags, meta, enabled
   std::string description;
+  std::vector<std::string> input_ids;  // per `given`: the input's unique id, or "this" (set by the loader)
 };
 
 struct Properties {

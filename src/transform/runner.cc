@@ -10,6 +10,7 @@
 
 #include "core/file.h"
 #include "transform/materialize.h"
+#include "transform/unit_test_runner.h"
 
 namespace strata::transform {
 
@@ -46,12 +47,12 @@ namespace {
 bool VerbRuns(Verb verb, NodeType type) {
   switch (verb) {
     case Verb::kRun: return type == NodeType::kModel;
-    case Verb::kTest: return type == NodeType::kTest;
+    case Verb::kTest: return type == NodeType::kTest || type == NodeType::kUnitTest;
     case Verb::kSeed: return type == NodeType::kSeed;
     case Verb::kSnapshot: return type == NodeType::kSnapshot;
     case Verb::kCompile: return type == NodeType::kModel || type == NodeType::kTest || type == NodeType::kSnapshot;
     case Verb::kBuild:
-    case Verb::kList: return type != NodeType::kSource && type != NodeType::kUnitTest;
+    case Verb::kList: return type != NodeType::kSource;
   }
   return false;
 }
@@ -77,9 +78,16 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
   // wait for that node's tests.
   std::map<std::string, std::set<std::string>> waits;
   std::map<std::string, std::set<std::string>> releases;
+  // A unit test runs on fixtures before its model is built: it waits for the model's parents
+  // (so their relations give the fixtures' column types), and in build the model waits for it.
   for (const auto& id : todo) {
-    for (const auto& p : graph.Parents(id)) {
+    const Node* n = manifest.Find(id);
+    const std::string& anchor = n->type == NodeType::kUnitTest ? n->attached_node : id;
+    for (const auto& p : graph.Parents(anchor)) {
       if (todo.count(p)) waits[id].insert(p);
+    }
+    if (n->type == NodeType::kUnitTest && options.verb == Verb::kBuild && todo.count(n->attached_node)) {
+      waits[n->attached_node].insert(id);
     }
   }
   if (options.verb == Verb::kBuild) {
@@ -88,7 +96,8 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
       if (t->type != NodeType::kTest) continue;
       for (const auto& tested : t->depends_on) {
         for (const auto& child : graph.Children(tested)) {
-          if (child != id && todo.count(child) && manifest.Find(child)->type != NodeType::kTest) {
+          NodeType child_type = manifest.Find(child)->type;
+          if (child != id && todo.count(child) && child_type != NodeType::kTest && child_type != NodeType::kUnitTest) {
             // A child that the test itself depends on would deadlock; relationships tests
             // depend on two models, so only wait where there is no path back.
             if (!graph.Ancestors(id).count(child)) waits[child].insert(id);
@@ -141,17 +150,30 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
     }
   };
 
-  Status worker_error;
+  // Nothing ready, nothing running, nodes left: their waits form a cycle. A planning bug, but
+  // it must end the run with an error, never hang it.
+  Status stalled;
+  size_t running = 0;
   auto worker = [&]() {
     std::unique_ptr<duck::Connection> conn;
     for (;;) {
       std::string id;
       {
         std::unique_lock<std::mutex> lock(mu);
-        cv.wait(lock, [&] { return stop || !ready.empty() || remaining == 0; });
+        cv.wait(lock, [&] { return stop || !ready.empty() || remaining == 0 || running == 0; });
+        if (!stop && ready.empty() && remaining > 0 && running == 0) {
+          std::string left;
+          for (const auto& t : todo) {
+            if (!done.count(t)) left += (left.empty() ? "" : ", ") + manifest.Find(t)->name;
+          }
+          stalled = Status::Internal("the run plan stalled with nodes waiting on each other: " + left);
+          stop = true;
+          cv.notify_all();
+        }
         if (stop || (ready.empty() && remaining == 0)) return;
         id = ready.back();
         ready.pop_back();
+        ++running;
       }
       const Node& node = *manifest.Find(id);
       NodeResult r;
@@ -174,7 +196,10 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
             conn = std::move(*c);
           }
         }
-        if (s.ok()) s = Materialize(*project_, conn.get(), node, options.full_refresh, &r);
+        if (s.ok()) {
+          s = node.type == NodeType::kUnitTest ? RunUnitTest(*project_, conn.get(), node, &r)
+                                               : Materialize(*project_, conn.get(), node, options.full_refresh, &r);
+        }
         if (!s.ok()) {
           r.status = "error";
           r.message = s.message();
@@ -187,6 +212,7 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
         results.results.push_back(r);
         if (options.on_result) options.on_result(r);
         finish(id, ok);
+        --running;
         if (!ok && options.fail_fast) stop = true;
       }
       cv.notify_all();
@@ -195,13 +221,14 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
   std::vector<std::thread> pool;
   for (int i = 0; i < threads; ++i) pool.emplace_back(worker);
   for (auto& t : pool) t.join();
+  if (!stalled.ok()) return stalled;
   results.elapsed = Since(start);
   return results;
 }
 
 Status Runner::WriteArtifacts(const RunResults* results, const RunOptions& options) const {
   std::string target = project_->project.root + "/" + project_->project.target_path;
-  json nodes = json::object(), sources = json::object();
+  json nodes = json::object(), sources = json::object(), unit_tests = json::object();
   for (const auto& [id, n] : project_->manifest.nodes()) {
     json j = {{"unique_id", id},
               {"resource_type", NodeTypeName(n.type)},
@@ -223,7 +250,16 @@ Status Runner::WriteArtifacts(const RunResults* results, const RunOptions& optio
       j["column_name"] = n.column_name;
       j["test_metadata"] = {{"name", n.test_name}, {"kwargs", n.test_kwargs}};
     }
-    (n.type == NodeType::kSource ? sources : nodes)[id] = j;
+    if (n.type == NodeType::kUnitTest) {
+      j["model"] = project_->manifest.Find(n.attached_node)->name;
+      auto it = project_->unit_tests.find(id);
+      if (it != project_->unit_tests.end()) {
+        j["given"] = it->second.given;
+        j["expect"] = it->second.expect;
+        j["overrides"] = it->second.overrides;
+      }
+    }
+    (n.type == NodeType::kSource ? sources : n.type == NodeType::kUnitTest ? unit_tests : nodes)[id] = j;
   }
   json parent_map = json::object(), child_map = json::object();
   for (const auto& id : project_->graph.Nodes()) {
@@ -239,6 +275,7 @@ Status Runner::WriteArtifacts(const RunResults* results, const RunOptions& optio
                      {"invocation_id", project_->settings.invocation_id}}},
                    {"nodes", nodes},
                    {"sources", sources},
+                   {"unit_tests", unit_tests},
                    {"parent_map", parent_map},
                    {"child_map", child_map}};
   STRATA_RETURN_IF_ERROR(WriteFileAtomic(target + "/manifest.json", manifest.dump(2) + "\n"));
@@ -257,7 +294,7 @@ Status Runner::WriteArtifacts(const RunResults* results, const RunOptions& optio
     if (n != nullptr && !r.compiled_sql.empty()) {
       std::string dir = options.verb == Verb::kCompile ? "/compiled/" : "/run/";
       std::string path = n->path;
-      if (n->type == NodeType::kTest && !n->test_name.empty()) {
+      if ((n->type == NodeType::kTest && !n->test_name.empty()) || n->type == NodeType::kUnitTest) {
         path = path.substr(0, path.rfind('/') + 1) + n->name + ".sql";
       }
       STRATA_RETURN_IF_ERROR(WriteFileAtomic(target + dir + project_->project.name + "/" + path, r.compiled_sql + "\n"));
