@@ -102,7 +102,9 @@ int RunVerb(Verb verb, const DbtFlags& f, Output& out, json* doc) {
   std::mutex mu;
   ro.on_result = [&](const transform::NodeResult& r) {
     ++index;
-    std::string what = r.resource_type == "model" ? r.materialized + " model" : r.resource_type;
+    std::string what = r.resource_type == "model" ? r.materialized + " model"
+                       : verb == Verb::kFreshness  ? "freshness of source"
+                                                   : r.resource_type;
     std::string status = r.status;
     for (auto& c : status) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     std::string line = std::to_string(index) + " " + status + " " + what + " " + r.name;
@@ -144,6 +146,8 @@ void AddVerb(CLI::App* app, Verb verb, const std::string& help) {
   sub->add_flag("--json", f->json, "Print one JSON document");
   if (verb != Verb::kList && verb != Verb::kCompile) {
     sub->add_option("--threads", f->threads, "Parallel nodes (default: the profile's threads)");
+  }
+  if (verb != Verb::kList && verb != Verb::kCompile && verb != Verb::kFreshness) {
     sub->add_flag("--full-refresh", f->full_refresh, "Rebuild incremental models and seeds from scratch");
     sub->add_flag("-x,--fail-fast", f->fail_fast, "Stop at the first failure");
   }
@@ -173,6 +177,9 @@ void RegisterTransformCommands(CLI::App* app) {
   AddVerb(app, Verb::kSeed, "Load CSV seeds");
   AddVerb(app, Verb::kSnapshot, "Run snapshots (SCD Type 2)");
   AddVerb(app, Verb::kList, "List the selected nodes");
+  CLI::App* source = app->add_subcommand("source", "Source commands (freshness)");
+  source->require_subcommand(1);
+  AddVerb(source, Verb::kFreshness, "Check the freshness of sources that declare it (target/sources.json)");
 }
 
 }  // namespace strata::cli

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "core/file.h"
 #include "testing.h"
 #include "transform/loader.h"
 #include "transform/runner.h"
@@ -41,6 +42,7 @@ shop:
     LoadOptions lo;
     lo.project_dir = dir_.path();
     lo.full_refresh = full_refresh;
+    lo.run_started_at = run_started_at_;
     auto p = LoadedProject::Load(lo);
     if (!p.ok()) return p.status();
     project_ = std::move(*p);
@@ -82,6 +84,7 @@ shop:
   }
 
   TempDir dir_;
+  std::string run_started_at_;  // "" = now
   std::unique_ptr<LoadedProject> project_;
   std::unique_ptr<duck::Database> db_;
 };
@@ -254,6 +257,68 @@ TEST_F(EngineTest, ErrorsNameFileLineAndColumn) {
   r = Run(Verb::kRun);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("dependency cycle: model.shop."), std::string::npos) << r.status().message();
+}
+
+TEST_F(EngineTest, SourceFreshnessWarnsAndErrorsByAgeOfTheNewestRow) {
+  WriteText(dir_.Sub("seeds/raw_events.csv"), "id,loaded_at\n1,2024-03-01 09:00:00\n2,2024-03-01 10:00:00\n");
+  WriteText(dir_.Sub("seeds/raw_payments.csv"),
+            "id,kind,paid_at\n1,card,2024-03-01 12:10:00\n2,cash,2024-03-01 12:29:00\n3,card,2024-03-01 08:00:00\n");
+  WriteText(dir_.Sub("models/sources.yml"), R"(
+version: 2
+sources:
+  - name: app
+    schema: main
+    loaded_at_field: loaded_at
+    freshness:
+      warn_after: {count: 1, period: hour}
+      error_after: {count: 1, period: day}
+    tables:
+      - name: events
+        identifier: raw_events
+      - name: payments
+        identifier: raw_payments
+        loaded_at_field: paid_at
+        freshness:
+          error_after: {count: 30, period: minute}
+          filter: "kind = 'card'"
+      - name: unchecked
+        identifier: raw_events
+        freshness: null
+)");
+  ASSERT_TRUE(Run(Verb::kSeed).ok());
+  // 12:30: events' newest row (10:00) is 2h30m old: over warn_after (1 hour), under error_after.
+  // payments: the newest card payment (12:10; the 12:29 cash one is filtered out) is 20 min old.
+  run_started_at_ = "2024-03-01 12:30:00";
+  auto r = Run(Verb::kFreshness);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->results.size(), 2u);  // `unchecked` declares no freshness
+  const NodeResult* events = Result_(*r, "events");
+  EXPECT_EQ(events->status, "warn") << events->message;
+  EXPECT_EQ(events->freshness["max_loaded_at"], "2024-03-01 10:00:00");
+  EXPECT_EQ(events->freshness["max_loaded_at_time_ago_in_s"], 9000);
+  EXPECT_NE(events->message.find("2h 30m old (warn_after 1 hour)"), std::string::npos) << events->message;
+  EXPECT_EQ(Result_(*r, "payments")->status, "pass") << Result_(*r, "payments")->message;
+  EXPECT_EQ(Result_(*r, "payments")->freshness["max_loaded_at_time_ago_in_s"], 1200);
+  EXPECT_TRUE(std::filesystem::exists(dir_.Sub("target/sources.json")));
+
+  // Next day 11:00: events are 25 h old (error); the card payment 22h50m (error after 30 min).
+  run_started_at_ = "2024-03-02 11:00:00";
+  r = Run(Verb::kFreshness);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(Result_(*r, "events")->status, "error");
+  EXPECT_NE(Result_(*r, "events")->message.find("1d 1h old (error_after 1 day)"), std::string::npos);
+  EXPECT_EQ(Result_(*r, "payments")->status, "error");
+  EXPECT_FALSE(r->success());
+
+  // A period dbt does not know is an error naming the source.
+  std::string yml = *ReadFile(dir_.Sub("models/sources.yml"));
+  yml.replace(yml.find("period: minute"), 14, "period: week");
+  WriteText(dir_.Sub("models/sources.yml"), yml);
+  r = Run(Verb::kFreshness);
+  ASSERT_TRUE(r.ok());
+  EXPECT_NE(Result_(*r, "payments")->message.find("source 'app.payments': freshness.error_after.period is 'week'"),
+            std::string::npos)
+      << Result_(*r, "payments")->message;
 }
 
 // dbt 1.8 unit tests: fixtures replace the model's inputs (typed like the real relations),

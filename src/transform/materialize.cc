@@ -442,4 +442,84 @@ Status Materialize(const LoadedProject& project, duck::Connection* conn, const N
   return s;
 }
 
+Status CheckFreshness(const LoadedProject& project, duck::Connection* conn, const Node& source, NodeResult* r) {
+  r->materialized = "freshness";
+  auto error = [r](const std::string& message) {
+    r->status = "error";
+    r->message = message;
+    return Status::OK();
+  };
+  const json& f = source.config["freshness"];
+  std::string where = source.path + ": source '" + source.fqn[source.fqn.size() - 2] + "." + source.name + "'";
+  std::string field = source.config.value("loaded_at_field", std::string());
+  if (field.empty()) return error(where + " declares freshness but no loaded_at_field");
+  // Thresholds in seconds; a missing one never fires.
+  auto threshold = [&](const char* key, int64_t* seconds, std::string* text) -> Status {
+    *seconds = -1;
+    if (!f.is_object() || !f.contains(key) || f[key].is_null()) return Status::OK();
+    const json& t = f[key];
+    if (!t.is_object() || !t.contains("count") || !t["count"].is_number_integer() || !t.contains("period") ||
+        !t["period"].is_string()) {
+      return Status::InvalidArgument(where + ": freshness." + key + " must be {count: <integer>, period: minute|hour|day}");
+    }
+    std::string period = t["period"].get<std::string>();
+    int64_t unit = period == "minute" ? 60 : period == "hour" ? 3600 : period == "day" ? 86400 : 0;
+    if (unit == 0) {
+      return Status::InvalidArgument(where + ": freshness." + key + ".period is '" + period +
+                                     "' (expected minute, hour or day)");
+    }
+    int64_t count = t["count"].get<int64_t>();
+    *seconds = count * unit;
+    *text = std::to_string(count) + " " + period + (count == 1 ? "" : "s");
+    return Status::OK();
+  };
+  int64_t warn_s, error_s;
+  std::string warn_text, error_text;
+  if (Status s = threshold("warn_after", &warn_s, &warn_text); !s.ok()) return error(s.message());
+  if (Status s = threshold("error_after", &error_s, &error_text); !s.ok()) return error(s.message());
+  json criteria = {{"warn_after", f.value("warn_after", json())}, {"error_after", f.value("error_after", json())}};
+  std::string filter = f.is_object() && f.contains("filter") && f["filter"].is_string() ? f["filter"].get<std::string>() : "";
+
+  std::string relation = RelationText(source.database, source.schema, source.alias.empty() ? source.name : source.alias);
+  auto sql = project.CallMacro("collect_freshness", {Value(relation), Value(field), Value(filter)});
+  if (!sql.ok()) return error(sql.status().message());
+  r->compiled_sql = *sql;
+  auto q = conn->Query(*sql);
+  if (!q.ok()) return error(where + ": " + q.status().message());
+  std::string now_text = project.settings.run_started_at.substr(0, 19);
+  auto now = ParseTimestamp(now_text);
+  if (!now.ok()) return Status::Internal("run_started_at: " + now.status().message());
+  r->freshness = {{"snapshotted_at", now_text}, {"criteria", criteria}};
+  if (q->rows.empty() || !q->rows[0][0]) {
+    r->freshness["max_loaded_at"] = nullptr;
+    return error(where + ": no rows" + std::string(filter.empty() ? "" : " matching the filter") +
+                 ", so no loaded_at value to measure");
+  }
+  std::string max_text = *q->rows[0][0];
+  auto max = ParseTimestamp(max_text);
+  if (!max.ok()) return error(where + ": max(" + field + ") = '" + max_text + "' is not a timestamp");
+  int64_t age = *now - *max;
+  r->freshness["max_loaded_at"] = max_text.substr(0, 19);
+  r->freshness["max_loaded_at_time_ago_in_s"] = age;
+  auto human = [](int64_t s) {
+    std::string sign = s < 0 ? "-" : "";
+    s = std::abs(s);
+    if (s >= 86400) return sign + std::to_string(s / 86400) + "d " + std::to_string(s % 86400 / 3600) + "h";
+    if (s >= 3600) return sign + std::to_string(s / 3600) + "h " + std::to_string(s % 3600 / 60) + "m";
+    return sign + std::to_string(s / 60) + "m " + std::to_string(s % 60) + "s";
+  };
+  std::string said = "newest " + field + " " + max_text.substr(0, 19) + " is " + human(age) + " old";
+  if (error_s >= 0 && age > error_s) {
+    r->status = "error";
+    r->message = "stale: " + said + " (error_after " + error_text + ")";
+  } else if (warn_s >= 0 && age > warn_s) {
+    r->status = "warn";
+    r->message = "stale: " + said + " (warn_after " + warn_text + ")";
+  } else {
+    r->status = "pass";
+    r->message = said;
+  }
+  return Status::OK();
+}
+
 }  // namespace strata::transform

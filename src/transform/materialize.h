@@ -18,4 +18,9 @@ namespace strata::transform {
 Status Materialize(const LoadedProject& project, duck::Connection* conn, const Node& node, bool full_refresh,
                    NodeResult* result);
 
+// Source freshness as in `dbt source freshness`: the age of the newest `loaded_at_field`
+// value, measured from the invocation's run_started_at, against the source's warn_after and
+// error_after. status pass | warn | error (stale, or the query failed).
+Status CheckFreshness(const LoadedProject& project, duck::Connection* conn, const Node& source, NodeResult* result);
+
 }  // namespace strata::transform

@@ -25,6 +25,7 @@ const char* VerbName(Verb verb) {
     case Verb::kSeed: return "seed";
     case Verb::kSnapshot: return "snapshot";
     case Verb::kList: return "ls";
+    case Verb::kFreshness: return "freshness";
   }
   return "?";
 }
@@ -50,6 +51,7 @@ bool VerbRuns(Verb verb, NodeType type) {
     case Verb::kTest: return type == NodeType::kTest || type == NodeType::kUnitTest;
     case Verb::kSeed: return type == NodeType::kSeed;
     case Verb::kSnapshot: return type == NodeType::kSnapshot;
+    case Verb::kFreshness: return type == NodeType::kSource;
     case Verb::kCompile: return type == NodeType::kModel || type == NodeType::kTest || type == NodeType::kSnapshot;
     case Verb::kBuild:
     case Verb::kList: return type != NodeType::kSource;
@@ -71,7 +73,12 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
   std::set<std::string> todo;
   for (const auto& id : selected) {
     const Node* n = manifest.Find(id);
-    if (n != nullptr && VerbRuns(options.verb, n->type)) todo.insert(id);
+    if (n == nullptr || !VerbRuns(options.verb, n->type)) continue;
+    // Freshness checks the sources that declare it (dbt skips the others).
+    if (options.verb == Verb::kFreshness && (!n->config.contains("freshness") || n->config["freshness"].is_null())) {
+      continue;
+    }
+    todo.insert(id);
   }
 
   // Waits: a node waits for its selected parents; in build, children of a tested node also
@@ -197,8 +204,9 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
           }
         }
         if (s.ok()) {
-          s = node.type == NodeType::kUnitTest ? RunUnitTest(*project_, conn.get(), node, &r)
-                                               : Materialize(*project_, conn.get(), node, options.full_refresh, &r);
+          s = node.type == NodeType::kUnitTest      ? RunUnitTest(*project_, conn.get(), node, &r)
+              : options.verb == Verb::kFreshness ? CheckFreshness(*project_, conn.get(), node, &r)
+                                                 : Materialize(*project_, conn.get(), node, options.full_refresh, &r);
         }
         if (!s.ok()) {
           r.status = "error";
@@ -280,6 +288,25 @@ Status Runner::WriteArtifacts(const RunResults* results, const RunOptions& optio
                    {"child_map", child_map}};
   STRATA_RETURN_IF_ERROR(WriteFileAtomic(target + "/manifest.json", manifest.dump(2) + "\n"));
   if (results == nullptr) return Status::OK();
+
+  if (options.verb == Verb::kFreshness) {  // dbt writes target/sources.json for this verb
+    json fr = json::array();
+    for (const auto& r : results->results) {
+      json j = r.freshness.is_object() ? r.freshness : json::object();
+      j["unique_id"] = r.unique_id;
+      j["status"] = r.freshness.is_object() && r.freshness.contains("max_loaded_at") ? r.status : "runtime error";
+      j["execution_time"] = r.seconds;
+      if (!r.message.empty()) j["message"] = r.message;
+      fr.push_back(j);
+    }
+    json doc = {{"metadata",
+                 {{"dbt_schema_version", "https://schemas.getdbt.com/dbt/sources/v3.json"},
+                  {"generator", "strata"},
+                  {"invocation_id", project_->settings.invocation_id}}},
+                {"elapsed_time", results->elapsed},
+                {"results", fr}};
+    return WriteFileAtomic(target + "/sources.json", doc.dump(2) + "\n");
+  }
 
   json rr = json::array();
   for (const auto& r : results->results) {

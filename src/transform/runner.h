@@ -19,7 +19,7 @@
 
 namespace strata::transform {
 
-enum class Verb { kCompile, kRun, kBuild, kTest, kSeed, kSnapshot, kList };
+enum class Verb { kCompile, kRun, kBuild, kTest, kSeed, kSnapshot, kList, kFreshness };
 
 const char* VerbName(Verb verb);
 
@@ -44,6 +44,8 @@ struct NodeResult {
   int64_t failures = -1;       // tests
   std::string compiled_sql;
   std::string materialized;
+  // Source freshness: max_loaded_at, snapshotted_at, max_loaded_at_time_ago_in_s, criteria.
+  nlohmann::json freshness;
 };
 
 struct RunResults {

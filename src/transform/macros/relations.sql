@@ -89,3 +89,15 @@ from (
 {% if limit is not none %}limit {{ limit }}{% endif %}
 ) dbt_internal_test
 {%- endmacro %}
+
+{#- Source freshness: the newest loaded_at value of a source table, as "YYYY-MM-DD HH:MM:SS". -#}
+{% macro collect_freshness(source, loaded_at_field, filter) -%}
+  {{ return(adapter.dispatch('collect_freshness')(source, loaded_at_field, filter)) }}
+{%- endmacro %}
+{% macro default__collect_freshness(source, loaded_at_field, filter) -%}
+select cast(cast(max({{ loaded_at_field }}) as timestamp) as varchar) as max_loaded_at, count(*) as row_count
+from {{ source }}
+{%- if filter %}
+where {{ filter }}
+{%- endif %}
+{%- endmacro %}
