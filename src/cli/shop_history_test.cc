@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -98,6 +100,12 @@ std::string Describe(const std::vector<Version>& versions) {
   return os.str();
 }
 
+// Recorded states that no run saw (the customer changed again before the next run).
+struct Hidden {
+  int64_t before_first_run = 0;
+  int64_t between_runs = 0;
+};
+
 // The history a once-per-run snapshot can see, from the simulator's record. A run at cutoff C
 // (the end of its day; the sources hold exactly the days before C) sees each customer's last
 // recorded state before C; the snapshot (timestamp strategy on updated_at) opens a version
@@ -105,8 +113,7 @@ std::string Describe(const std::vector<Version>& versions) {
 // dim_customers stretches the first version back to the customer's creation and ends the
 // current one at scd_far_future.
 std::map<int64_t, std::vector<Version>> ExpectedHistory(const std::string& shop_db,
-                                                        const std::vector<std::string>& cutoffs,
-                                                        int64_t* hidden_states) {
+                                                        const std::vector<std::string>& cutoffs, Hidden* hidden) {
   struct State {
     std::string segment, changed_at;
   };
@@ -123,7 +130,7 @@ std::map<int64_t, std::vector<Version>> ExpectedHistory(const std::string& shop_
   EXPECT_EQ(record.size(), created.size()) << "every customer has its initial segment recorded";
 
   std::map<int64_t, std::vector<Version>> out;
-  *hidden_states = 0;
+  *hidden = Hidden();
   for (const auto& [id, states] : record) {
     std::vector<Version> versions;
     std::string seen_at;  // changed_at of the state the latest version shows
@@ -141,9 +148,14 @@ std::map<int64_t, std::vector<Version>> ExpectedHistory(const std::string& shop_
     for (size_t i = 0; i + 1 < versions.size(); ++i) versions[i].valid_to = versions[i + 1].valid_from;
     versions.back().valid_to = kFarFuture;
     versions.back().is_current = true;
-    int64_t recorded_until_last_run = 0;
-    for (const State& s : states) recorded_until_last_run += s.changed_at < cutoffs.back();
-    *hidden_states += recorded_until_last_run - static_cast<int64_t>(versions.size());
+    int64_t before_first_run = 0, before_last_run = 0;
+    for (const State& s : states) {
+      before_first_run += s.changed_at < cutoffs.front();
+      before_last_run += s.changed_at < cutoffs.back();
+    }
+    const int64_t hidden_first = before_first_run > 1 ? before_first_run - 1 : 0;
+    hidden->before_first_run += hidden_first;
+    hidden->between_runs += before_last_run - static_cast<int64_t>(versions.size()) - hidden_first;
     out[id] = std::move(versions);
   }
   return out;
@@ -152,7 +164,7 @@ std::map<int64_t, std::vector<Version>> ExpectedHistory(const std::string& shop_
 // What the scenario exercised so far (to make sure the checks are not vacuous).
 struct Coverage {
   int64_t customers_with_history = 0;  // more than one version
-  int64_t hidden_states = 0;           // recorded states no run could see
+  Hidden hidden;                       // recorded states no run could see
   int64_t lines_of_old_versions = 0;   // order lines keyed to a customer's non-current version
   int64_t late_status_changes = 0;     // orders whose status changed after a run had loaded them
 };
@@ -161,9 +173,7 @@ struct Coverage {
 // runs so far (the latest one is the state of shop.db).
 void CheckStarSchema(const std::string& shop_db, const std::string& warehouse, const std::vector<std::string>& cutoffs,
                      Coverage* coverage) {
-  int64_t hidden = 0;
-  const auto expected = ExpectedHistory(shop_db, cutoffs, &hidden);
-  coverage->hidden_states = hidden;
+  const auto expected = ExpectedHistory(shop_db, cutoffs, &coverage->hidden);
 
   auto opened = duck::Database::Open(warehouse);
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
@@ -237,18 +247,20 @@ void CheckStarSchema(const std::string& shop_db, const std::string& warehouse, c
       SqliteRows(shop_db, "SELECT o.status, COUNT(*), COUNT(DISTINCT o.order_id), SUM(i.quantity), SUM(i.quantity * " +
                               cents("i.unit_price") + " - " + cents("i.discount_amount") +
                               ") FROM order_items i JOIN orders o USING (order_id) GROUP BY 1 ORDER BY 1");
-  Rows got_by_status = WarehouseRows(c,
-                                     "SELECT order_status, count(*), count(DISTINCT order_id), CAST(sum(quantity) AS BIGINT), "
-                                     "CAST(sum(line_revenue) * 100 AS BIGINT) FROM marts.fact_orders "
-                                     "GROUP BY 1 ORDER BY 1");
+  Rows got_by_status =
+      WarehouseRows(c,
+                    "SELECT order_status, count(*), count(DISTINCT order_id), CAST(sum(quantity) AS BIGINT), "
+                    "CAST(sum(line_revenue) * 100 AS BIGINT) FROM marts.fact_orders "
+                    "GROUP BY 1 ORDER BY 1");
   EXPECT_EQ(got_by_status, want_by_status) << "(status, lines, orders, quantity, revenue cents) per status";
   Rows want_totals = SqliteRows(shop_db,
                                 "SELECT (SELECT COUNT(*) FROM order_items), (SELECT SUM(quantity) FROM order_items), "
                                 "(SELECT SUM(" +
                                     cents("order_total") + ") FROM orders)");
-  Rows got_totals = WarehouseRows(c,
-                                  "SELECT count(*), CAST(sum(quantity) AS BIGINT), CAST(sum(line_revenue) * 100 AS BIGINT) "
-                                  "FROM marts.fact_orders");
+  Rows got_totals =
+      WarehouseRows(c,
+                    "SELECT count(*), CAST(sum(quantity) AS BIGINT), CAST(sum(line_revenue) * 100 AS BIGINT) "
+                    "FROM marts.fact_orders");
   EXPECT_EQ(got_totals, want_totals) << "(lines, quantity, revenue cents) vs shop.db's order_items and order totals";
   EXPECT_EQ(WarehouseRows(c, "SELECT count(*) - count(DISTINCT order_item_id) FROM marts.fact_orders"), Rows{{"0"}});
 
@@ -300,7 +312,6 @@ void CheckStarSchema(const std::string& shop_db, const std::string& warehouse, c
     }
   }
   EXPECT_EQ(bad_lines, 0) << "fact_orders lines that disagree with shop.db";
-  EXPECT_EQ(shop_lines.size(), got_totals.empty() ? 0 : std::stoull(got_totals[0][0]));
 
   // Orders loaded by an earlier run whose status changed since: the look-back must have re-merged them.
   if (cutoffs.size() >= 2) {
@@ -356,13 +367,15 @@ TEST(ShopHistory, DayByDayRunsMatchTheOperationalDatabase) {
   }
   // The scenario exercised what the checks are about.
   EXPECT_GT(coverage.customers_with_history, 10);
-  EXPECT_GT(coverage.hidden_states, 0);
+  EXPECT_GT(coverage.hidden.before_first_run, 0);
+  EXPECT_GT(coverage.hidden.between_runs, 0);
   EXPECT_GT(coverage.lines_of_old_versions, 0);
   EXPECT_GT(coverage.late_status_changes, 100);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::cout << "[ shop history ] " << run_days.size() << " runs over " << run_days.back() + 1 << " days in " << secs
-            << "s; " << coverage.customers_with_history << " customers with history, " << coverage.hidden_states
-            << " states between runs, " << coverage.lines_of_old_versions << " lines of earlier versions, "
+            << "s; " << coverage.customers_with_history << " customers with history, "
+            << coverage.hidden.before_first_run << " states before the first run and " << coverage.hidden.between_runs
+            << " between runs unseen, " << coverage.lines_of_old_versions << " lines of earlier versions, "
             << coverage.late_status_changes << " late status changes" << std::endl;
 }
 
