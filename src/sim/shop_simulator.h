@@ -4,6 +4,12 @@
 //   <out_dir>/shop.db          the operational database (SQLite): customers, products, orders,
 //                              order_items, each with created_at/updated_at and an index on
 //                              updated_at. Timestamps are TEXT 'YYYY-MM-DD HH:MM:SS' (UTC).
+//                              Also sim_segment_changes(customer_id, segment, changed_at): the
+//                              simulator's own record of segments, for tests only (strata.yml
+//                              does not ingest it). One row per customer at creation (changed_at
+//                              = created_at) and one per segment change (changed_at = the
+//                              updated_at written with it), committed in the same transaction as
+//                              the day's rows; a customer's last row holds customers.segment.
 //   <out_dir>/events/          the clickstream drop folder: per simulated day, four files
 //                              events-YYYY-MM-DD-NN.jsonl (NN = 00..03, one per 6-hour block of
 //                              the day a line *arrives*), each written atomically, possibly empty.
@@ -125,7 +131,8 @@ class ShopSimulator {
   // including `through`, using the options recorded in its state. If `through` is already
   // simulated: OK and nothing done (summary->days empty). kNotFound if out_dir holds no
   // simulation; kInvalidArgument if `through` is before its start; kCorruption if the database
-  // and the state file disagree (e.g. a run was killed between the two writes of a day).
+  // and the state file disagree (e.g. a run was killed between the two writes of a day) or the
+  // database predates the segment record (sim_segment_changes).
   static Status AdvanceTo(const std::string& out_dir, Date through, SimSummary* summary);
 
   // File names inside out_dir.

@@ -424,6 +424,61 @@ TEST(ShopSimulatorTest, DailySnapshotsShowValidTransitions) {
   EXPECT_GT(one_step * 10, segment_changes * 7);  // mostly one step (90% expected)
 }
 
+// The segment record (sim_segment_changes) is the ground truth of the customers' history that
+// end-to-end tests compare the warehouse with: it must agree with what the customers table shows.
+TEST(ShopSimulatorTest, SegmentRecordAgreesWithCustomers) {
+  testing::TempDir tmp;
+  const std::string out = tmp.Sub("sim");
+  SimSummary first, rest;
+  ASSERT_TRUE(ShopSimulator::Generate(Options(out, 0.3, 8, true), &first).ok());
+  // Resumed simulations keep recording.
+  ASSERT_TRUE(ShopSimulator::AdvanceTo(out, kStart + 19, &rest).ok());
+  const std::string db = ShopSimulator::DbPath(out);
+  const int64_t changes = first.total.segment_changes + rest.total.segment_changes;
+  ASSERT_GT(changes, 20);
+
+  struct Customer {
+    std::string segment, created_at, updated_at;
+  };
+  std::map<int64_t, Customer> customers;
+  ForEachRow(db, "SELECT customer_id, segment, created_at, updated_at FROM customers",
+             [&](const internal::SqliteStmt& r) {
+               customers[r.ColumnInt(0)] = {std::string(r.ColumnText(1)),
+                                            std::string(r.ColumnText(2)),
+                                            std::string(r.ColumnText(3))};
+             });
+  ASSERT_EQ(static_cast<int64_t>(customers.size()),
+            first.total.customers + rest.total.customers);
+
+  struct Record {
+    std::string segment, changed_at;
+  };
+  std::map<int64_t, std::vector<Record>> record;
+  ForEachRow(db,
+             "SELECT customer_id, segment, changed_at FROM sim_segment_changes "
+             "ORDER BY customer_id, changed_at",
+             [&](const internal::SqliteStmt& r) {
+               record[r.ColumnInt(0)].push_back(
+                   {std::string(r.ColumnText(1)), std::string(r.ColumnText(2))});
+             });
+  ASSERT_EQ(record.size(), customers.size());
+  int64_t non_initial = 0;
+  for (const auto& [id, c] : customers) {
+    SCOPED_TRACE("customer " + std::to_string(id));
+    const std::vector<Record>& rows = record[id];
+    ASSERT_FALSE(rows.empty());
+    EXPECT_EQ(rows.front().changed_at, c.created_at);  // the initial segment, at creation
+    EXPECT_EQ(rows.back().segment, c.segment);          // the last one is the current segment
+    EXPECT_EQ(rows.back().changed_at, c.updated_at);    // written with the change
+    for (size_t i = 1; i < rows.size(); ++i) {
+      EXPECT_NE(rows[i].segment, rows[i - 1].segment) << "a change changes the segment";
+      EXPECT_GT(rows[i].changed_at, rows[i - 1].changed_at);
+    }
+    non_initial += static_cast<int64_t>(rows.size()) - 1;
+  }
+  EXPECT_EQ(non_initial, changes);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Determinism.
 

@@ -57,6 +57,11 @@ CREATE TABLE order_items(
   created_at TIMESTAMP NOT NULL,
   updated_at TIMESTAMP NOT NULL);
 CREATE INDEX order_items_updated_at ON order_items(updated_at);
+CREATE TABLE sim_segment_changes(
+  customer_id INTEGER NOT NULL,
+  segment TEXT NOT NULL,
+  changed_at TIMESTAMP NOT NULL,
+  PRIMARY KEY (customer_id, changed_at));
 )sql";
 
 // Formats "YYYY-MM-DD HH:MM:SS" with a cached date prefix (timestamps of one day repeat it).
@@ -112,6 +117,16 @@ Result<ShopDb> ShopDb::Open(const std::string& path) {
   db.path_ = path;
   STRATA_ASSIGN_OR_RETURN(db.db_, SqliteDb::Open(path, /*read_only=*/false, /*create=*/false));
   STRATA_RETURN_IF_ERROR(db.Configure());
+  // Simulations made before the segment record existed cannot be extended: the record would
+  // miss their earlier history, and tests take it as complete.
+  STRATA_ASSIGN_OR_RETURN(
+      int64_t has_record,
+      db.db_.QueryInt("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND "
+                      "name = 'sim_segment_changes'"));
+  if (has_record == 0) {
+    return Status::Corruption("'" + path + "' has no sim_segment_changes table (made by an older "
+                              "strata sim); regenerate the simulation");
+  }
   STRATA_RETURN_IF_ERROR(db.PrepareStatements());
   return db;
 }
@@ -142,6 +157,9 @@ Status ShopDb::PrepareStatements() {
   STRATA_ASSIGN_OR_RETURN(
       update_segment_,
       db_.Prepare("UPDATE customers SET segment = ?2, updated_at = ?3 WHERE customer_id = ?1"));
+  STRATA_ASSIGN_OR_RETURN(record_segment_,
+                          db_.Prepare("INSERT INTO sim_segment_changes(customer_id, segment, "
+                                      "changed_at) VALUES(?1, ?2, ?3)"));
   STRATA_ASSIGN_OR_RETURN(insert_order_,
                           db_.Prepare("INSERT INTO orders(order_id, customer_id, status, "
                                       "order_total, currency, payment_method, "
@@ -210,6 +228,14 @@ Status ShopDb::LoadWorld(World* world) {
   return Status::OK();
 }
 
+Status ShopDb::RecordSegment(int64_t customer_id, uint8_t segment, const std::string& at) {
+  SqliteStmt& s = record_segment_;
+  s.BindInt(1, customer_id);
+  s.BindText(2, kSegments[segment]);
+  s.BindText(3, at);
+  return s.Run();
+}
+
 Status ShopDb::ApplyDay(const DayPlan& plan) {
   TsFormatter ts;
   STRATA_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
@@ -256,6 +282,7 @@ Status ShopDb::ApplyDay(const DayPlan& plan) {
       s.BindText(7, kSegments[c.segment]);
       s.BindText(8, ts.Format(c.created));
       STRATA_RETURN_IF_ERROR(s.Run());
+      STRATA_RETURN_IF_ERROR(RecordSegment(c.id, c.segment, ts.Format(c.created)));
     }
     for (const SegmentChange& ch : plan.segment_changes) {
       SqliteStmt& s = update_segment_;
@@ -263,6 +290,7 @@ Status ShopDb::ApplyDay(const DayPlan& plan) {
       s.BindText(2, kSegments[ch.segment]);
       s.BindText(3, ts.Format(ch.ts));
       STRATA_RETURN_IF_ERROR(s.Run());
+      STRATA_RETURN_IF_ERROR(RecordSegment(ch.id, ch.segment, ts.Format(ch.ts)));
     }
     for (const NewOrder& o : plan.orders) {
       const std::string& placed = ts.Format(o.placed);

@@ -11,9 +11,10 @@ namespace strata::sim::internal {
 
 class ShopDb {
  public:
-  // Creates a new database with the four tables and their updated_at indexes.
+  // Creates a new database with the four tables and their updated_at indexes, and the
+  // simulator's own record of segments (sim_segment_changes, see shop_simulator.h).
   static Result<ShopDb> Create(const std::string& path);
-  // Opens an existing database for writing.
+  // Opens an existing database for writing. kCorruption if it has no segment record.
   static Result<ShopDb> Open(const std::string& path);
 
   // Days applied so far (PRAGMA user_version, committed with each day).
@@ -31,10 +32,12 @@ class ShopDb {
  private:
   Status Configure();
   Status PrepareStatements();
+  // Appends (customer, segment, at) to sim_segment_changes (inside ApplyDay's transaction).
+  Status RecordSegment(int64_t customer_id, uint8_t segment, const std::string& at);
   std::string path_;
   SqliteDb db_;
   SqliteStmt insert_product_, update_product_price_, deactivate_product_, insert_customer_,
-      update_segment_, insert_order_, insert_item_, update_status_;
+      update_segment_, record_segment_, insert_order_, insert_item_, update_status_;
 };
 
 }  // namespace strata::sim::internal

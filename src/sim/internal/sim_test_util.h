@@ -26,9 +26,11 @@ inline std::string DumpDb(const std::string& path) {
   EXPECT_TRUE(db.ok()) << db.status().ToString();
   if (!db.ok()) return "";
   std::string out;
-  for (const char* table : kTables) {
-    out += std::string("## ") + table + "\n";
-    auto stmt = db->Prepare(std::string("SELECT * FROM ") + table + " ORDER BY 1");
+  std::vector<std::string> tables(std::begin(kTables), std::end(kTables));
+  tables.push_back("sim_segment_changes");  // the simulator's own record is compared too
+  for (const std::string& table : tables) {
+    out += "## " + table + "\n";
+    auto stmt = db->Prepare("SELECT * FROM " + table + " ORDER BY 1, 3");
     EXPECT_TRUE(stmt.ok());
     for (;;) {
       auto row = stmt->Step();
