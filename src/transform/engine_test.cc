@@ -340,8 +340,9 @@ class UnitTestsTest : public EngineTest {
               "where status <> 'cancelled' and amount >= {{ var('min_amount', 0) }}\ngroup by customer");
     WriteText(dir_.Sub("models/new_orders.sql"),
               "{{ config(materialized='incremental', unique_key='id') }}\n"
-              "select id, amount from {{ ref('stg_orders') }}\n"
-              "{% if is_incremental() %}where id > (select max(id) from {{ this }}){% endif %}");
+              "select id, amount, ordered_on from {{ ref('stg_orders') }}\n"
+              "{% if is_incremental() %}where ordered_on >= (select max(ordered_on) from {{ this }}) - interval '1 day'"
+              "{% endif %}");
     WriteText(dir_.Sub("models/region.sql"),
               "select '{{ env_var('SHOP_REGION', 'eu') }}' as region, count(*) as n from {{ ref('stg_orders') }}");
     WriteText(dir_.Sub("tests/fixtures/two_orders.csv"),
@@ -381,10 +382,13 @@ unit_tests:
       macros: {is_incremental: true}
     given:
       - input: ref('stg_orders')
-        rows: [{id: 1, amount: 1}, {id: 2, amount: 2}, {id: 3, amount: 3}]
+        rows:
+          - {id: 1, amount: 1, ordered_on: "2024-01-01"}
+          - {id: 2, amount: 2, ordered_on: "2024-01-04"}
+          - {id: 3, amount: 3, ordered_on: "2024-01-05"}
+      # Typed like the model's output (a DATE) even before the model was ever built.
       - input: this
-        format: sql
-        rows: "select 1 as id, cast(1 as decimal(10,2)) as amount"
+        rows: [{id: 9, ordered_on: "2024-01-05"}]
     expect:
       rows: [{id: 2, amount: 2}, {id: 3, amount: 3}]
   - name: new_orders_full
@@ -393,7 +397,8 @@ unit_tests:
       - input: ref('stg_orders')
         rows: [{id: 1, amount: 1}, {id: 2, amount: 2}]
     expect:
-      rows: [{id: 1, amount: 1}, {id: 2, amount: 2}]
+      format: sql
+      rows: "select 1 as id, 1 as amount union all select 2, 2"
   - name: region_env_var
     model: region
     overrides:

@@ -346,9 +346,16 @@ Status RunUnitTest(const LoadedProject& project, duck::Connection* conn, const N
                 "`- input: this`");
   }
 
-  // One CTE per input.
+  // One CTE per input; `this` last, as its columns may come from the model run on the others.
   std::string with;
+  std::vector<size_t> input_order;
   for (size_t i = 0; i < spec.input_ids.size(); ++i) {
+    if (spec.input_ids[i] != "this") input_order.push_back(i);
+  }
+  for (size_t i = 0; i < spec.input_ids.size(); ++i) {
+    if (spec.input_ids[i] == "this") input_order.push_back(i);
+  }
+  for (size_t i : input_order) {
     const std::string& id = spec.input_ids[i];
     const Node* input = id == "this" ? model : project.manifest.Find(id);
     std::string text = id == "this" ? "this" : InputText(*input);
@@ -362,6 +369,20 @@ Status RunUnitTest(const LoadedProject& project, duck::Connection* conn, const N
       auto cols = RelationColumns(conn, *input);
       if (!cols.ok()) return fail(where + ": " + cols.status().message());
       types = *cols;
+      // Not built yet: a model's columns are those of its SQL's output — for `this`, the model
+      // run (not incrementally) on the other inputs; for a parent model, on its real inputs.
+      if (types.empty() && input->type == NodeType::kModel) {
+        RenderOverrides full = ov;  // the model as a full refresh: no `this`, is_incremental() false
+        full.relations.erase("this");
+        full.macros.erase("is_incremental");
+        auto sql = id == "this" ? project.Compile(*model, false, &full) : project.Compile(*input, false);
+        if (sql.ok()) {
+          auto shape = conn->Query(with + "\nselect * from (\n" + StripSql(*sql) + "\n) as __dbt__unit__shape limit 0");
+          if (shape.ok()) {
+            for (size_t c = 0; c < shape->columns.size(); ++c) types.emplace_back(shape->columns[c], shape->column_types[c]);
+          }
+        }
+      }
     }
     auto sql = FixtureSql(*rows, types, where + ": given " + text);
     if (!sql.ok()) return fail(sql.status().message());
