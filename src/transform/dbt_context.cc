@@ -372,6 +372,21 @@ void InstallDbtContext(jinja::Environment* env, const ContextSettings& settings)
     return Value("");
   });
 
+  // exceptions.raise_compiler_error(msg) fails the render at the call, with the file, line,
+  // column and macro stack; exceptions.warn(msg) prints and goes on.
+  Value exceptions = Value::MakeDict();
+  exceptions.as_dict().Set("raise_compiler_error",
+                           Value::Function("raise_compiler_error", [](CallContext&, const Args& args) -> Result<Value> {
+                             STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("raise_compiler_error", {"msg"}, 1));
+                             return CallContext::Error(a[0].Str());
+                           }));
+  exceptions.as_dict().Set("warn", Value::Function("warn", [](CallContext& ctx, const Args& args) -> Result<Value> {
+                             STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("warn", {"msg"}, 1));
+                             std::cerr << "warning: " << ctx.where() << ": " << a[0].Str() << "\n";
+                             return Value("");
+                           }));
+  env->AddGlobal("exceptions", exceptions);
+
   auto docs = settings.docs;
   env->AddFunction("doc", [docs](CallContext&, const Args& args) -> Result<Value> {
     STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("doc", {"name", "name2"}, 1));

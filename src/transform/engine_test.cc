@@ -252,6 +252,25 @@ TEST_F(EngineTest, ErrorsNameFileLineAndColumn) {
   EXPECT_NE(r.status().message().find("models/report.sql:2:"), std::string::npos) << r.status().message();
   EXPECT_NE(r.status().message().find("(did you mean 'orders'?)"), std::string::npos) << r.status().message();
 
+  // A project macro that refuses its argument: the message points at the raise inside the
+  // macro and at the model line that called it.
+  WriteText(dir_.Sub("macros/cents.sql"),
+            "{% macro cents(column, scale=100) %}\n"
+            "  {%- if scale <= 0 %}{{ exceptions.raise_compiler_error('cents(): scale must be positive, got ' ~ scale) }}"
+            "{% endif -%}\n"
+            "  ({{ column }} * {{ scale }})::bigint\n"
+            "{% endmacro %}\n");
+  WriteText(dir_.Sub("models/report.sql"), "select\n  {{ cents('amount', scale=0) }} as amount_cents\nfrom {{ ref('orders') }}");
+  r = Run(Verb::kRun);  // the parse render already raises, as in dbt
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("macros/cents.sql:2:37: cents(): scale must be positive, got 0\n"
+                                      "    2 |   {%- if scale <= 0 %}{{ exceptions.raise_compiler_error("),
+            std::string::npos)
+      << r.status().message();
+  EXPECT_NE(r.status().message().find("  in macro 'cents' (macros/cents.sql:1:10)\n  called from models/report.sql:2:6"),
+            std::string::npos)
+      << r.status().message();
+
   WriteText(dir_.Sub("models/report.sql"), "select * from {{ ref('orders') }}");
   WriteText(dir_.Sub("models/orders.sql"), "select * from {{ ref('report') }}");
   r = Run(Verb::kRun);
