@@ -18,6 +18,8 @@ namespace strata {
 
 class ConfigNode {
  public:
+  // An absent node (IsNull), for members that a file may leave out.
+  ConfigNode() : node_(YAML::NodeType::Undefined), file_(std::make_shared<const std::string>("")) {}
   // Parses YAML text; `file` is used in messages. Syntax errors carry line and column.
   static Result<ConfigNode> Parse(const std::string& text, const std::string& file);
   static Result<ConfigNode> Load(const std::string& path);

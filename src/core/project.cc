@@ -61,7 +61,7 @@ Result<Project> Project::Load(const std::string& path_or_dir) {
   STRATA_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::Load(project.file));
   if (root.IsNull()) return root.Error("the project file is empty");
   if (!root.IsMap()) return root.Error("expected a map at the top level");
-  STRATA_RETURN_IF_ERROR(root.CheckKeys({"name", "lake", "warehouse", "state_dir", "sources", "transform"}));
+  STRATA_RETURN_IF_ERROR(root.CheckKeys({"name", "lake", "warehouse", "state_dir", "sources", "transform", "pipelines"}));
 
   STRATA_ASSIGN_OR_RETURN(project.name, root.RequiredString("name"));
   if (!ValidName(project.name)) {
@@ -91,6 +91,7 @@ Result<Project> Project::Load(const std::string& path_or_dir) {
 
   STRATA_ASSIGN_OR_RETURN(std::string transform, root.String("transform", ""));
   if (!transform.empty()) project.transform_dir = project.Resolve(transform);
+  project.pipelines = root["pipelines"];
   STRATA_ASSIGN_OR_RETURN(auto sources, root["sources"].Entries());
   for (auto& [name, node] : sources) {
     if (!ValidName(name)) {

@@ -7,6 +7,7 @@
 //   sources:
 //     <name>: {type: sql | http | events, ...connector settings}
 //   transform: transform            # a dbt project folder, built after each load
+//   pipelines: {<name>: {...}}      # DAGs of tasks, parsed by the orchestrate module
 //
 // Connector settings are validated by the ingest module, with the same located errors.
 #pragma once
@@ -41,6 +42,7 @@ struct Project {
   WarehouseConfig warehouse;
   std::vector<SourceConfig> sources;
   std::string transform_dir;  // the dbt project built after loading ("" = none)
+  ConfigNode pipelines;       // the `pipelines:` map, parsed by the orchestrate module
 
   // `path_or_dir` is the project file or a directory holding strata.yml.
   static Result<Project> Load(const std::string& path_or_dir);

@@ -1,0 +1,114 @@
+// Pipelines: the DAGs of tasks a project declares under `pipelines:` in strata.yml.
+//
+//   pipelines:
+//     daily:
+//       schedule: "0 6 * * *"         # 5-field cron or @daily, @hourly, ...; absent = manual only
+//       timezone: Europe/Berlin       # IANA name; default UTC
+//       start_date: 2024-01-01        # first logical date the scheduler and catchup consider
+//       catchup: true                 # run missed intervals, oldest first
+//       max_active_runs: 1            # runs of this pipeline at once (scheduler, backfill)
+//       concurrency: 4                # tasks of one run at once
+//       defaults: {retries: 2, retry_delay: 30s, retry_backoff: exponential, max_retry_delay: 10m,
+//                  retry_jitter: true, timeout: 1h}
+//       tasks:
+//         ingest_shopdb: {type: ingest, source: shopdb}
+//         load:          {type: load}
+//         build:         {type: build, select: "staging+ marts"}
+//         notify:        {type: shell, command: "echo done", after: [build], trigger_rule: all_done}
+//
+// Task types: ingest (one source into the lake), load (new lake files into raw.*), build and
+// test (the project's dbt project, with a selection), publish (promote audited marts), sql
+// (statements on the warehouse), shell (a command), noop.
+//
+// Dependencies are explicit (`after`) and implied by assets: a task that reads an asset runs
+// after every task that writes it. Built-in types declare theirs — ingest writes
+// `lake.<source>`; load reads `lake.*` and writes `raw`; build reads `raw` and writes
+// `models`; test reads `models` and writes `checks`; publish reads `models` and `checks` —
+// and any task may add `reads:`/`writes:` (globs with `*`).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/project.h"
+#include "core/status.h"
+
+namespace strata::orchestrate {
+
+enum class TaskType { kIngest, kLoad, kBuild, kTest, kPublish, kSql, kShell, kNoop };
+const char* TaskTypeName(TaskType type);
+
+// When a task may run, given its upstream tasks' final states (evaluated once all of them
+// have finished).
+enum class TriggerRule {
+  kAllSuccess,  // every upstream succeeded (default); a failure upstream -> upstream_failed
+  kAllDone,     // every upstream finished, whatever its state (clean-up, alerts)
+  kNoneFailed,  // no upstream failed (skipped ones are fine)
+  kOneFailed,   // at least one upstream failed
+  kAllFailed,   // every upstream failed
+};
+const char* TriggerRuleName(TriggerRule rule);
+
+struct RetryPolicy {
+  int retries = 0;                 // extra attempts after the first
+  double delay_seconds = 0;        // before the first retry
+  bool exponential = false;        // delay * 2^(n-1) before retry n
+  double max_delay_seconds = 3600; // cap of the computed delay
+  bool jitter = false;             // draw the delay uniformly in [delay/2, delay]
+
+  // The wait before retry `n` (1-based); `unit` in [0, 1) draws the jitter.
+  double DelayBefore(int n, double unit) const;
+};
+
+struct TaskSpec {
+  std::string id;
+  TaskType type = TaskType::kNoop;
+  std::string where;  // file:line:col of its definition
+
+  // Type-specific settings.
+  std::string source;                  // ingest
+  std::vector<std::string> tables;     // ingest: only these (empty = all)
+  std::string select, exclude;         // build, test, publish
+  bool full_refresh = false;           // ingest (sql), build
+  std::string sql;                     // sql
+  std::string command;                 // shell (run by /bin/sh -c)
+  std::map<std::string, std::string> env;  // shell: extra environment
+
+  std::vector<std::string> after;   // explicit upstream task ids
+  std::vector<std::string> reads;   // assets (globs)
+  std::vector<std::string> writes;  // assets
+  RetryPolicy retry;
+  double timeout_seconds = 0;  // per attempt; 0 = none
+  TriggerRule trigger_rule = TriggerRule::kAllSuccess;
+};
+
+struct PipelineSpec {
+  std::string name;
+  std::string where;
+  std::string schedule;   // "" = manual only
+  std::string timezone = "UTC";
+  std::string start_date; // YYYY-MM-DD or ""
+  bool catchup = false;
+  int max_active_runs = 1;
+  int concurrency = 4;
+  std::vector<TaskSpec> tasks;  // in file order
+
+  // Resolved dependencies: upstream task indexes of each task (explicit and from assets).
+  std::vector<std::vector<int>> upstream;
+
+  int FindTask(const std::string& id) const;  // -1 if absent
+};
+
+// Parses and validates every pipeline of the project (`project.pipelines`): unknown keys,
+// types and trigger rules, sources that the project does not declare, unknown tasks in
+// `after` (with "did you mean"), bad durations and cycles (with the path) are errors that
+// name file:line:col.
+Result<std::vector<PipelineSpec>> ParsePipelines(const Project& project);
+
+// "30s", "5m", "1h", "250ms", "1d" or a plain number of seconds.
+Result<double> ParseDuration(const std::string& text);
+
+}  // namespace strata::orchestrate
