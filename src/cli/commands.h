@@ -16,13 +16,10 @@ inline constexpr int kExitUsage = 2;     // bad flags or bad project file
 
 void RegisterSimCommands(CLI::App* app);       // strata sim, strata sim serve-api
 void RegisterIngestCommands(CLI::App* app);    // strata ingest
-void RegisterPipelineCommands(CLI::App* app);  // strata pipeline run
+void RegisterPipelineCommands(CLI::App* app);  // strata pipeline run | backfill
+void RegisterRunCommands(CLI::App* app);       // strata runs [show], strata logs
 void RegisterWarehouseCommands(CLI::App* app); // strata load, strata query
 void RegisterTransformCommands(CLI::App* app);  // compile, run, build, test, seed, snapshot, ls
 
-class Output;
-// `strata build` of the dbt project in `project_dir`, for `strata pipeline run`; the summary
-// goes to *doc. Returns an exit code.
-int RunTransformBuild(const std::string& project_dir, Output& out, nlohmann::json* doc);
 
 }  // namespace strata::cli

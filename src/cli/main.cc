@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   strata::cli::RegisterSimCommands(&app);
   strata::cli::RegisterIngestCommands(&app);
   strata::cli::RegisterPipelineCommands(&app);
+  strata::cli::RegisterRunCommands(&app);
   strata::cli::RegisterWarehouseCommands(&app);
   strata::cli::RegisterTransformCommands(&app);
   try {

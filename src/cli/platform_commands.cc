@@ -1,4 +1,4 @@
-// strata ingest | load | pipeline run | query: the platform's commands over a project.
+// strata ingest | load | query: the platform's commands over a project.
 #include <chrono>
 #include <cstdlib>
 #include <iomanip>
@@ -48,18 +48,6 @@ std::string Secs(double s) {
   std::ostringstream o;
   o << std::fixed << std::setprecision(s < 10 ? 2 : 1) << s << "s";
   return o.str();
-}
-
-json TableJson(const ingest::TableResult& r) {
-  return {{"source", r.source},   {"table", r.table},         {"batch_id", r.batch_id.empty() ? json() : json(r.batch_id)},
-          {"received", r.received}, {"landed", r.landed},     {"quarantined", r.quarantined},
-          {"reconciled", r.reconciled()}, {"bytes", r.bytes}, {"files", r.files},
-          {"seconds", r.seconds},   {"warnings", r.warnings}};
-}
-
-json LoadJson(const warehouse::LoadResult& r) {
-  return {{"source", r.source}, {"table", r.table}, {"relation", r.relation}, {"batches", r.batches},
-          {"files", r.files},   {"rows", r.rows},   {"seconds", r.seconds},   {"added_columns", r.added_columns}};
 }
 
 std::string TableLine(const ingest::TableResult& r) {
@@ -118,7 +106,7 @@ bool RunIngest(Output& out, Session& s, const std::vector<std::string>& sources,
     for (const auto& r : results) {
       out.Line(TableLine(r));
       for (const auto& w : r.warnings) out.Line("    warning: " + w);
-      tables.push_back(TableJson(r));
+      tables.push_back(ingest::ToJson(r));
     }
     if (!st.ok()) {
       out.Error(st.message());
@@ -148,7 +136,7 @@ bool RunLoad(Output& out, Session& s, json* doc) {
   json loads = json::array();
   int64_t total = 0;
   for (const auto& r : results) {
-    loads.push_back(LoadJson(r));
+    loads.push_back(warehouse::ToJson(r));
     total += r.rows;
   }
   if (total == 0 && st.ok()) out.Line("  nothing new to load");
@@ -243,45 +231,6 @@ void RegisterWarehouseCommands(CLI::App* app) {
       }
     });
   }
-}
-
-void RegisterPipelineCommands(CLI::App* app) {
-  CLI::App* pipeline = app->add_subcommand("pipeline", "Run the whole platform: ingest, load, build");
-  pipeline->require_subcommand(1);
-  struct Flags : CommonFlags {
-    std::string date;
-    bool full_refresh = false;
-  };
-  auto f = std::make_shared<Flags>();
-  CLI::App* run = pipeline->add_subcommand("run", "Ingest every source, load the new batches, build the dbt project");
-  AddCommon(run, f.get());
-  run->add_option("--date", f->date, "Logical date YYYY-MM-DD (default: today, UTC)");
-  run->add_flag("--full-refresh", f->full_refresh, "Extract whole tables, ignoring watermarks");
-  run->callback([f] {
-    Output out(f->json);
-    Session s = OpenProject(out, *f);
-    ingest::IngestOptions opts;
-    opts.date = ResolveDate(out, f->date);
-    opts.full_refresh = f->full_refresh;
-    json doc = {{"date", opts.date}, {"lake", s.project.lake_location}};
-    out.Line("pipeline " + s.project.name + " for " + opts.date);
-    out.Line("ingest -> " + s.project.lake_location);
-    bool ok = RunIngest(out, s, {}, opts, &doc);
-    out.Line("load -> " + s.project.warehouse.path);
-    ok = RunLoad(out, s, &doc) && ok;
-    if (!s.project.transform_dir.empty()) {
-      out.Line("build -> " + s.project.transform_dir);
-      // The dbt profile reads the warehouse from STRATA_WAREHOUSE: point it at this
-      // project's warehouse, the one just loaded.
-      ::setenv("STRATA_WAREHOUSE", s.project.warehouse.path.c_str(), 1);
-      json build;
-      ok = RunTransformBuild(s.project.transform_dir, out, &build) == kExitOk && ok;
-      doc["build"] = build;
-    }
-    doc["ok"] = ok;
-    out.Json(doc);
-    if (!ok) throw CLI::RuntimeError(kExitFailure);
-  });
 }
 
 }  // namespace strata::cli

@@ -162,13 +162,6 @@ void AddVerb(CLI::App* app, Verb verb, const std::string& help) {
 
 }  // namespace
 
-int RunTransformBuild(const std::string& project_dir, Output& out, nlohmann::json* doc) {
-  DbtFlags f;
-  f.project_dir = project_dir;
-  f.json = out.json();
-  return RunVerb(Verb::kBuild, f, out, doc);
-}
-
 void RegisterTransformCommands(CLI::App* app) {
   AddVerb(app, Verb::kCompile, "Compile models and tests to SQL (target/compiled)");
   AddVerb(app, Verb::kRun, "Build the selected models");

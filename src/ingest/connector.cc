@@ -41,4 +41,12 @@ Status IngestSource(const Project& project, lake::Lake* lake, const SourceConfig
   return s.WithContext("source '" + source.name + "'");
 }
 
+nlohmann::json ToJson(const TableResult& r) {
+  using nlohmann::json;
+  return {{"source", r.source},     {"table", r.table},     {"batch_id", r.batch_id.empty() ? json() : json(r.batch_id)},
+          {"received", r.received}, {"landed", r.landed},   {"quarantined", r.quarantined},
+          {"reconciled", r.reconciled()}, {"bytes", r.bytes}, {"files", r.files},
+          {"seconds", r.seconds},   {"warnings", r.warnings}};
+}
+
 }  // namespace strata::ingest

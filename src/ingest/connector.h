@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/project.h"
 #include "core/status.h"
 #include "lake/lake.h"
@@ -40,6 +42,9 @@ struct TableResult {
   std::vector<std::string> warnings;
   bool reconciled() const { return received == landed + quarantined; }
 };
+
+// The JSON form of a table's result (what `--json` outputs print).
+nlohmann::json ToJson(const TableResult& r);
 
 class Connector {
  public:

@@ -140,6 +140,7 @@ Result<RunOutcome> Execute(const PipelineSpec& pipeline, TaskRunner* runner, con
       TaskResult& r = out.tasks[i];
       r.ended_micros = now;
       r.rows = d.outcome.rows;
+      r.details = std::move(d.outcome.details);
       const TaskSpec& t = pipeline.tasks[i];
       std::string reason;
       std::string message = d.outcome.status.ok() ? d.outcome.summary : d.outcome.status.message();

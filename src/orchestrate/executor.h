@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/cancel.h"
 #include "core/clock.h"
 #include "core/status.h"
@@ -49,6 +51,7 @@ struct TaskOutcome {
   Status status;
   int64_t rows = -1;    // rows landed, loaded or built; -1 = not applicable
   std::string summary;  // one line for humans
+  nlohmann::json details;  // machine-readable results (per table, per node)
 };
 
 class TaskRunner {
@@ -79,6 +82,7 @@ struct TaskResult {
   int64_t rows = -1;
   int64_t started_micros = 0;  // first attempt's start, 0 if never started
   int64_t ended_micros = 0;
+  nlohmann::json details;      // the last attempt's
 };
 
 struct RunOutcome {

@@ -260,7 +260,6 @@ TEST(Pipelines, DependenciesFromAssetsAndErrorsThatNameTheSpot) {
     return ParsePipelines(*project);
   };
   auto ok = parse(
-      "      publish: {type: publish}\n"
       "      build: {type: build, select: marts}\n"
       "      ingest_db: {type: ingest, source: shopdb}\n"
       "      ingest_clicks: {type: ingest, source: clicks}\n"
@@ -278,7 +277,6 @@ TEST(Pipelines, DependenciesFromAssetsAndErrorsThatNameTheSpot) {
   EXPECT_EQ(ups("load"), (std::vector<std::string>{"ingest_clicks", "ingest_db"}));
   EXPECT_EQ(ups("build"), (std::vector<std::string>{"load"}));
   EXPECT_EQ(ups("audit"), (std::vector<std::string>{"build"}));
-  EXPECT_EQ(ups("publish"), (std::vector<std::string>{"audit", "build"}));
   EXPECT_EQ(ups("export"), (std::vector<std::string>{"build"}));
   EXPECT_TRUE(ups("ingest_db").empty());
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -203,6 +204,11 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
             conn = std::move(*c);
           }
         }
+        if (s.ok() && options.cancel != nullptr && options.cancel->cancelled()) {
+          s = Status::Aborted("cancelled: " + options.cancel->reason());
+        }
+        std::optional<CancelScope> interrupt;
+        if (conn) interrupt.emplace(options.cancel, [c = conn.get()] { c->Interrupt(); });
         if (s.ok()) {
           s = node.type == NodeType::kUnitTest      ? RunUnitTest(*project_, conn.get(), node, &r)
               : options.verb == Verb::kFreshness ? CheckFreshness(*project_, conn.get(), node, &r)
@@ -221,7 +227,7 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
         if (options.on_result) options.on_result(r);
         finish(id, ok);
         --running;
-        if (!ok && options.fail_fast) stop = true;
+        if ((!ok && options.fail_fast) || (options.cancel != nullptr && options.cancel->cancelled())) stop = true;
       }
       cv.notify_all();
     }

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/cancel.h"
 #include "core/status.h"
 #include "transform/loader.h"
 #include "transform/selector.h"
@@ -29,6 +30,8 @@ struct RunOptions {
   int threads = 0;  // 0: the profile's
   bool full_refresh = false;
   bool fail_fast = false;
+  // Stops the run when fired: running queries are interrupted, nothing new starts.
+  CancelToken* cancel = nullptr;
   // Called as each node finishes (from worker threads, serialized).
   std::function<void(const struct NodeResult&)> on_result;
 };

@@ -258,4 +258,9 @@ Status Warehouse::LoadTable(lake::Lake* lake, const std::string& source, const s
   return c->Commit();
 }
 
+nlohmann::json ToJson(const LoadResult& r) {
+  return {{"source", r.source}, {"table", r.table}, {"relation", r.relation}, {"batches", r.batches},
+          {"files", r.files},   {"rows", r.rows},   {"seconds", r.seconds},   {"added_columns", r.added_columns}};
+}
+
 }  // namespace strata::warehouse

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/project.h"
 #include "core/status.h"
 #include "lake/lake.h"
@@ -36,6 +38,9 @@ struct LoadResult {
 std::string LakeReader(const std::string& format, const std::vector<std::string>& paths,
                        const std::vector<lake::ColumnSchema>* schema);
 
+// The JSON form of a table's load result.
+nlohmann::json ToJson(const LoadResult& r);
+
 class Warehouse {
  public:
   static Result<std::unique_ptr<Warehouse>> Open(const WarehouseConfig& config);
@@ -48,6 +53,7 @@ class Warehouse {
                  const std::function<void(const LoadResult&)>& on_table = nullptr);
 
   duck::Connection* connection() { return conn_.get(); }
+  duck::Database* database() { return db_.get(); }
   const std::string& path() const { return path_; }
 
   static std::string RelationName(const std::string& source, const std::string& table) {

@@ -1,0 +1,323 @@
+// strata pipeline run | backfill, strata runs [show], strata logs: pipelines through the
+// orchestrator, and their history.
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "core/date.h"
+#include "core/file.h"
+#include "core/project.h"
+#include "orchestrate/orchestrator.h"
+
+namespace strata::cli {
+namespace {
+
+using nlohmann::json;
+using orchestrate::RunReport;
+
+[[noreturn]] void Fail(Output& out, const Status& s, int code = kExitFailure) {
+  out.Error(s.message().empty() ? s.ToString() : s.message());
+  if (out.json()) out.Json({{"ok", false}, {"error", s.message()}, {"code", Status::CodeName(s.code())}});
+  throw CLI::RuntimeError(code);
+}
+
+int UsageCode(const Status& s) {
+  return s.code() == Status::Code::kInvalidArgument || s.code() == Status::Code::kNotFound ? kExitUsage : kExitFailure;
+}
+
+// SIGINT/SIGTERM fire `token` instead of killing the process, so a run stops cleanly and
+// stays resumable. Signals are blocked in every thread started after this object.
+class SignalStop {
+ public:
+  SignalStop() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+    thread_ = std::thread([this] {
+      timespec tick{0, 100 * 1000 * 1000};
+      while (!done_) {
+        int sig = sigtimedwait(&set_, nullptr, &tick);
+        if (sig > 0) token.Cancel(sig == SIGINT ? "SIGINT" : "SIGTERM");
+      }
+    });
+  }
+  ~SignalStop() {
+    done_ = true;
+    thread_.join();
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  CancelToken token;
+
+ private:
+  sigset_t set_, old_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+std::string Micros(int64_t us) { return us == 0 ? "" : FormatTimestamp(us / 1000000); }
+
+std::string Seconds(int64_t from, int64_t to) {
+  if (from == 0 || to < from) return "";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2fs", (to - from) / 1e6);
+  return buf;
+}
+
+json RunJson(const orchestrate::RunRecord& r) {
+  return {{"run_id", r.run_id},         {"pipeline", r.pipeline},   {"logical_date", r.logical_date},
+          {"trigger", r.trigger},       {"state", r.state},         {"attempt", r.attempt},
+          {"started_at", Micros(r.started_micros)}, {"ended_at", Micros(r.ended_micros)},
+          {"seconds", r.ended_micros > r.started_micros ? (r.ended_micros - r.started_micros) / 1e6 : 0.0},
+          {"message", r.message}};
+}
+
+json TaskJson(const orchestrate::TaskRecord& t) {
+  return {{"task", t.task_id},         {"type", t.type},          {"state", t.state},
+          {"tries", t.tries},          {"rows", t.rows},          {"exit_reason", t.exit_reason},
+          {"message", t.message},      {"started_at", Micros(t.started_micros)},
+          {"ended_at", Micros(t.ended_micros)}, {"log", t.log_path}};
+}
+
+// The report of one run as the JSON document `pipeline run` prints: the run and its tasks,
+// plus per-stage details under the keys earlier versions used (sources, load, build).
+json ReportJson(const orchestrate::PipelineSpec& p, const RunReport& report) {
+  json doc = {{"date", report.run.logical_date}, {"run", RunJson(report.run)}, {"resumed", report.resumed}};
+  json tasks = json::array(), sources = json::array();
+  for (size_t i = 0; i < p.tasks.size(); ++i) {
+    const auto& t = report.outcome.tasks[i];
+    tasks.push_back({{"task", p.tasks[i].id}, {"type", orchestrate::TaskTypeName(p.tasks[i].type)},
+                     {"state", orchestrate::TaskStateName(t.state)}, {"tries", t.tries}, {"rows", t.rows},
+                     {"exit_reason", t.exit_reason}, {"message", t.message}});
+    if (t.details.is_null()) continue;
+    switch (p.tasks[i].type) {
+      case orchestrate::TaskType::kIngest: sources.push_back(t.details); break;
+      case orchestrate::TaskType::kLoad: doc["load"] = t.details; break;
+      case orchestrate::TaskType::kBuild: doc["build"] = t.details; break;
+      case orchestrate::TaskType::kTest: doc["test"] = t.details; break;
+      default: break;
+    }
+  }
+  doc["tasks"] = tasks;
+  doc["sources"] = sources;
+  doc["ok"] = report.outcome.success();
+  return doc;
+}
+
+struct RunFlags {
+  std::string project = ".";
+  std::string pipeline;
+  bool json = false;
+};
+
+void AddCommon(CLI::App* sub, RunFlags* f) {
+  sub->add_option("-p,--project", f->project, "Project file or directory holding strata.yml")->capture_default_str();
+  sub->add_option("--pipeline", f->pipeline, "Pipeline name (default: the project's only pipeline)");
+  sub->add_flag("--json", f->json, "Print one JSON document for machines");
+}
+
+Project LoadProject(Output& out, const std::string& path) {
+  auto project = Project::Load(path);
+  if (!project.ok()) Fail(out, project.status(), UsageCode(project.status()));
+  return std::move(*project);
+}
+
+}  // namespace
+
+void RegisterPipelineCommands(CLI::App* app) {
+  CLI::App* pipeline = app->add_subcommand("pipeline", "Run the project's pipelines: ingest, load, build, ...");
+  pipeline->require_subcommand(1);
+
+  struct Flags : RunFlags {
+    std::string date, from, to;
+    bool rerun_all = false;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* run = pipeline->add_subcommand("run", "Run a pipeline for one logical date (resuming an unfinished run)");
+  AddCommon(run, f.get());
+  run->add_option("--date", f->date, "Logical date YYYY-MM-DD (default: today, UTC)");
+  run->add_flag("--rerun-all", f->rerun_all, "Run every task again, even those an interrupted run finished");
+  run->callback([f] {
+    Output out(f->json);
+    Project project = LoadProject(out, f->project);
+    auto spec = orchestrate::FindPipeline(project, f->pipeline);
+    if (!spec.ok()) Fail(out, spec.status(), UsageCode(spec.status()));
+    std::string date = f->date.empty() ? Date::TodayUtc().ToString() : f->date;
+    if (auto d = Date::Parse(date); !d.ok()) Fail(out, Status::InvalidArgument("--date: " + d.status().message()), kExitUsage);
+    out.Line("pipeline " + spec->name + " of " + project.name + " for " + date);
+    SignalStop signals;
+    orchestrate::RunRequest req;
+    req.logical_date = date;
+    req.rerun_all = f->rerun_all;
+    req.stop = &signals.token;
+    req.on_line = [&out](const std::string& line) { out.Line(line); };
+    req.on_error = [&out](const std::string& line) { out.Error(line); };
+    auto report = orchestrate::RunPipeline(project, *spec, req);
+    if (!report.ok()) Fail(out, report.status());
+    json doc = ReportJson(*spec, *report);
+    out.Json(doc);
+    if (!report->outcome.success()) throw CLI::RuntimeError(kExitFailure);
+  });
+
+  auto b = std::make_shared<Flags>();
+  CLI::App* backfill = pipeline->add_subcommand(
+      "backfill", "Run a pipeline for every date in a range that has no successful run yet, oldest first");
+  AddCommon(backfill, b.get());
+  backfill->add_option("--from", b->from, "First logical date YYYY-MM-DD")->required();
+  backfill->add_option("--to", b->to, "Last logical date YYYY-MM-DD (inclusive)")->required();
+  backfill->callback([b] {
+    Output out(b->json);
+    Project project = LoadProject(out, b->project);
+    auto spec = orchestrate::FindPipeline(project, b->pipeline);
+    if (!spec.ok()) Fail(out, spec.status(), UsageCode(spec.status()));
+    auto from = Date::Parse(b->from);
+    auto to = Date::Parse(b->to);
+    if (!from.ok()) Fail(out, Status::InvalidArgument("--from: " + from.status().message()), kExitUsage);
+    if (!to.ok()) Fail(out, Status::InvalidArgument("--to: " + to.status().message()), kExitUsage);
+    if (*to < *from) Fail(out, Status::InvalidArgument("--to is before --from"), kExitUsage);
+    auto store = orchestrate::OpenRunStore(project);
+    if (!store.ok()) Fail(out, store.status());
+    SignalStop signals;
+    json runs = json::array();
+    bool ok = true;
+    int ran = 0, skipped = 0;
+    for (Date d = *from; !(*to < d); d = d + 1) {
+      if (signals.token.cancelled()) break;
+      std::string id = orchestrate::RunStore::RunId(spec->name, d.ToString());
+      auto existing = (*store)->FindRun(id);
+      if (!existing.ok()) Fail(out, existing.status());
+      if (*existing && (*existing)->state == "success") {
+        ++skipped;
+        runs.push_back({{"logical_date", d.ToString()}, {"state", "success"}, {"skipped", true}});
+        continue;
+      }
+      orchestrate::RunRequest req;
+      req.logical_date = d.ToString();
+      req.trigger = "backfill";
+      req.stop = &signals.token;
+      req.on_line = [&out](const std::string& line) { out.Line(line); };
+    req.on_error = [&out](const std::string& line) { out.Error(line); };
+      auto report = orchestrate::RunPipeline(project, *spec, req);
+      ++ran;
+      if (!report.ok()) {
+        out.Error(report.status().message());
+        runs.push_back({{"logical_date", d.ToString()}, {"state", "error"}, {"error", report.status().message()}});
+        ok = false;
+        continue;
+      }
+      ok = ok && report->outcome.success();
+      runs.push_back({{"logical_date", d.ToString()}, {"state", report->run.state}, {"run_id", report->run.run_id}});
+    }
+    out.Line("backfill " + spec->name + " " + b->from + " .. " + b->to + ": " + std::to_string(ran) + " run(s), " +
+             std::to_string(skipped) + " date(s) already successful");
+    out.Json({{"ok", ok}, {"pipeline", spec->name}, {"ran", ran}, {"skipped", skipped}, {"runs", runs}});
+    if (!ok) throw CLI::RuntimeError(kExitFailure);
+  });
+}
+
+void RegisterRunCommands(CLI::App* app) {
+  struct Flags : RunFlags {
+    int limit = 20;
+    std::string run_id, task;
+    int try_number = 0;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* runs = app->add_subcommand("runs", "Pipeline run history (newest first)");
+  AddCommon(runs, f.get());
+  runs->add_option("--limit", f->limit, "How many runs")->capture_default_str();
+  runs->callback([f, runs] {
+    if (runs->get_subcommands().size() > 0) return;
+    Output out(f->json);
+    Project project = LoadProject(out, f->project);
+    auto store = orchestrate::OpenRunStore(project);
+    if (!store.ok()) Fail(out, store.status());
+    auto list = (*store)->ListRuns(f->pipeline, f->limit);
+    if (!list.ok()) Fail(out, list.status());
+    json items = json::array();
+    for (const auto& r : *list) {
+      out.Line(r.run_id + "  " + r.state + "  attempt " + std::to_string(r.attempt) + "  " + r.trigger + "  " +
+               Micros(r.started_micros) + "  " + Seconds(r.started_micros, r.ended_micros) +
+               (r.message.empty() ? "" : "  " + r.message));
+      items.push_back(RunJson(r));
+    }
+    if (list->empty()) out.Line("no runs yet");
+    out.Json({{"ok", true}, {"runs", items}});
+  });
+
+  auto s = std::make_shared<Flags>();
+  CLI::App* show = runs->add_subcommand("show", "One run: its tasks, attempts and logs");
+  AddCommon(show, s.get());
+  show->add_option("run_id", s->run_id, "Run id (<pipeline>__<date>)")->required();
+  show->callback([s] {
+    Output out(s->json);
+    Project project = LoadProject(out, s->project);
+    auto store = orchestrate::OpenRunStore(project);
+    if (!store.ok()) Fail(out, store.status());
+    auto run = (*store)->FindRun(s->run_id);
+    if (!run.ok()) Fail(out, run.status());
+    if (!*run) Fail(out, Status::NotFound("no run '" + s->run_id + "' (see `strata runs`)"), kExitUsage);
+    auto tasks = (*store)->Tasks(s->run_id);
+    auto attempts = (*store)->Attempts(s->run_id);
+    if (!tasks.ok()) Fail(out, tasks.status());
+    if (!attempts.ok()) Fail(out, attempts.status());
+    const auto& r = **run;
+    out.Line(r.run_id + ": " + r.state + " (attempt " + std::to_string(r.attempt) + ", " + r.trigger + ", " +
+             Micros(r.started_micros) + ", " + Seconds(r.started_micros, r.ended_micros) + ")" +
+             (r.message.empty() ? "" : " " + r.message));
+    json items = json::array();
+    for (const auto& t : *tasks) {
+      out.Line("  " + t.task_id + "  " + t.state + "  tries " + std::to_string(t.tries) +
+               (t.rows >= 0 ? "  rows " + std::to_string(t.rows) : "") + "  " +
+               Seconds(t.started_micros, t.ended_micros) + (t.message.empty() ? "" : "  " + t.message));
+      json tj = TaskJson(t);
+      tj["attempts"] = json::array();
+      for (const auto& a : *attempts) {
+        if (a.task_id != t.task_id) continue;
+        tj["attempts"].push_back({{"run_attempt", a.run_attempt}, {"try", a.try_number}, {"state", a.state},
+                                  {"started_at", Micros(a.started_micros)}, {"ended_at", Micros(a.ended_micros)},
+                                  {"exit_reason", a.exit_reason}, {"message", a.message}, {"log", a.log_path}});
+      }
+      items.push_back(tj);
+    }
+    out.Json({{"ok", true}, {"run", RunJson(r)}, {"tasks", items}});
+  });
+
+  auto l = std::make_shared<Flags>();
+  CLI::App* logs = app->add_subcommand("logs", "The log of a task of a run (its latest attempt by default)");
+  AddCommon(logs, l.get());
+  logs->add_option("run_id", l->run_id, "Run id (<pipeline>__<date>)")->required();
+  logs->add_option("task", l->task, "Task id")->required();
+  logs->add_option("--try", l->try_number, "Attempt number (default: the latest)");
+  logs->callback([l] {
+    Output out(l->json);
+    Project project = LoadProject(out, l->project);
+    auto store = orchestrate::OpenRunStore(project);
+    if (!store.ok()) Fail(out, store.status());
+    auto attempts = (*store)->Attempts(l->run_id, l->task);
+    if (!attempts.ok()) Fail(out, attempts.status());
+    if (attempts->empty()) {
+      Fail(out, Status::NotFound("no attempts of task '" + l->task + "' in run '" + l->run_id + "'"), kExitUsage);
+    }
+    const orchestrate::AttemptRecord* pick = &attempts->back();
+    if (l->try_number > 0) {
+      pick = nullptr;
+      for (const auto& a : *attempts) {
+        if (a.try_number == l->try_number) pick = &a;  // the latest run attempt with that try
+      }
+      if (pick == nullptr) Fail(out, Status::NotFound("no try " + std::to_string(l->try_number)), kExitUsage);
+    }
+    auto text = ReadFile(pick->log_path);
+    if (!text.ok()) Fail(out, Status::NotFound("log " + pick->log_path + ": " + text.status().message()));
+    if (out.json()) {
+      out.Json({{"ok", true}, {"log", pick->log_path}, {"text", *text}});
+    } else {
+      std::fwrite(text->data(), 1, text->size(), stdout);
+    }
+  });
+}
+
+}  // namespace strata::cli

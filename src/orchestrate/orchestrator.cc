@@ -1,0 +1,265 @@
+#include "orchestrate/orchestrator.h"
+
+#include <unistd.h>
+
+#include <map>
+
+#include "core/date.h"
+#include "core/file.h"
+#include "lake/object_store.h"
+#include "orchestrate/platform_tasks.h"
+
+namespace strata::orchestrate {
+
+Result<std::vector<PipelineSpec>> ProjectPipelines(const Project& project) {
+  STRATA_ASSIGN_OR_RETURN(auto pipelines, ParsePipelines(project));
+  if (!pipelines.empty()) return pipelines;
+  PipelineSpec p;
+  p.name = "default";
+  p.where = project.file;
+  for (const auto& s : project.sources) {
+    TaskSpec t;
+    t.id = "ingest_" + s.name;
+    t.type = TaskType::kIngest;
+    t.source = s.name;
+    t.where = project.file;
+    p.tasks.push_back(t);
+  }
+  TaskSpec load;
+  load.id = "load";
+  load.type = TaskType::kLoad;
+  load.where = project.file;
+  p.tasks.push_back(load);
+  if (!project.transform_dir.empty()) {
+    TaskSpec build;
+    build.id = "build";
+    build.type = TaskType::kBuild;
+    build.where = project.file;
+    p.tasks.push_back(build);
+  }
+  // load after every ingest; build after load.
+  p.upstream.assign(p.tasks.size(), {});
+  for (size_t i = 0; i < project.sources.size(); ++i) p.upstream[project.sources.size()].push_back(static_cast<int>(i));
+  if (!project.transform_dir.empty()) p.upstream.back().push_back(static_cast<int>(project.sources.size()));
+  return std::vector<PipelineSpec>{p};
+}
+
+Result<PipelineSpec> FindPipeline(const Project& project, const std::string& name) {
+  STRATA_ASSIGN_OR_RETURN(auto pipelines, ProjectPipelines(project));
+  std::vector<std::string> names;
+  for (const auto& p : pipelines) {
+    if (p.name == name || (name.empty() && pipelines.size() == 1)) return p;
+    names.push_back(p.name);
+  }
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  if (name.empty()) return Status::InvalidArgument("the project has several pipelines; name one with --pipeline: " + list);
+  std::string hint = Closest(name, names);
+  return Status::InvalidArgument("no pipeline '" + name + "' in " + project.file +
+                                 (hint.empty() ? "" : " (did you mean '" + hint + "'?)") + "; pipelines: " + list);
+}
+
+Result<std::unique_ptr<RunStore>> OpenRunStore(const Project& project) {
+  return RunStore::Open(JoinPath(project.state_dir, "runs.db"));
+}
+
+Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeline, const RunRequest& request) {
+  auto say = [&](const std::string& line) {
+    if (request.on_line) request.on_line(line);
+  };
+  auto complain = [&](const std::string& line) {
+    if (request.on_error) request.on_error(line);
+    else if (request.on_line) request.on_line(line);
+  };
+  STRATA_ASSIGN_OR_RETURN(Date date, Date::Parse(request.logical_date));
+  STRATA_ASSIGN_OR_RETURN(auto store, OpenRunStore(project));
+  const std::string run_id = RunStore::RunId(pipeline.name, date.ToString());
+  auto lock = FileLock::Acquire(JoinPath(project.state_dir, "locks/run-" + run_id + ".lock"), /*wait=*/false);
+  if (!lock.ok()) {
+    if (lock.status().code() == Status::Code::kAborted) {
+      return Status::Aborted("run " + run_id + " is already running in another process");
+    }
+    return lock.status();
+  }
+
+  RunReport report;
+  STRATA_ASSIGN_OR_RETURN(auto existing, store->FindRun(run_id));
+  std::vector<TaskState> initial(pipeline.tasks.size(), TaskState::kNone);
+  if (existing && (existing->state == "running" || existing->state == "interrupted" || existing->state == "failed") &&
+      !request.rerun_all) {
+    // We hold the lock, so a "running" run is one whose process died.
+    report.resumed_from = existing->state == "failed" ? "failed" : "interrupted";
+    STRATA_ASSIGN_OR_RETURN(auto tasks, store->Tasks(run_id));
+    for (const auto& t : tasks) {
+      int i = pipeline.FindTask(t.task_id);
+      if (i >= 0 && t.state == "success") {
+        initial[i] = TaskState::kSuccess;
+        report.resumed = true;
+      }
+    }
+    if (existing->state == "running") {
+      existing->state = "interrupted";
+      existing->message = "the process running it (pid " + std::to_string(existing->pid) + ") stopped before it finished";
+      STRATA_RETURN_IF_ERROR(store->PutRun(*existing));
+    }
+  }
+
+  RunRecord& run = report.run;
+  run.run_id = run_id;
+  run.pipeline = pipeline.name;
+  run.logical_date = date.ToString();
+  run.interval_start = date.StartEpochSeconds();
+  run.interval_end = (date + 1).StartEpochSeconds();
+  run.trigger = request.trigger;
+  run.state = "running";
+  run.attempt = existing ? existing->attempt + 1 : 1;
+  run.started_micros = request.clock->NowMicros();
+  run.pid = getpid();
+  STRATA_RETURN_IF_ERROR(store->PutRun(run));
+
+  std::vector<TaskRecord> records(pipeline.tasks.size());
+  for (size_t i = 0; i < pipeline.tasks.size(); ++i) {
+    TaskRecord& t = records[i];
+    t.run_id = run_id;
+    t.task_id = pipeline.tasks[i].id;
+    t.type = TaskTypeName(pipeline.tasks[i].type);
+    t.state = TaskStateName(initial[i]);
+    if (initial[i] == TaskState::kSuccess) {
+      STRATA_ASSIGN_OR_RETURN(auto old, store->Tasks(run_id));
+      for (const auto& o : old) {
+        if (o.task_id == t.task_id) t = o;
+      }
+    }
+    STRATA_RETURN_IF_ERROR(store->PutTask(t));
+  }
+  if (report.resumed) {
+    std::string kept;
+    for (size_t i = 0; i < initial.size(); ++i) {
+      if (initial[i] == TaskState::kSuccess) kept += (kept.empty() ? "" : ", ") + pipeline.tasks[i].id;
+    }
+    say("resuming " + report.resumed_from + " run " + run_id + "; already done: " + kept);
+  }
+
+  RunContext ctx;
+  ctx.run_id = run_id;
+  ctx.pipeline = pipeline.name;
+  ctx.logical_date = run.logical_date;
+  ctx.interval_start = run.interval_start;
+  ctx.interval_end = run.interval_end;
+
+  std::unique_ptr<lake::Lake> lake;
+  std::unique_ptr<PlatformTasks> platform;
+  TaskRunner* runner = request.runner;
+  if (runner == nullptr) {
+    STRATA_ASSIGN_OR_RETURN(auto objects, lake::OpenObjectStore(project.lake_location));
+    lake = std::make_unique<lake::Lake>(std::move(objects));
+    platform = std::make_unique<PlatformTasks>(&project, lake.get());
+    runner = platform.get();
+  }
+
+  Status store_error;  // the first failure to record history; the run goes on, then reports it
+  auto keep_first = [&store_error](Status s) {
+    if (store_error.ok() && !s.ok()) store_error = std::move(s);
+  };
+  ExecutorOptions eo;
+  eo.clock = request.clock;
+  eo.initial = initial;
+  eo.stop = request.stop;
+  eo.jitter_seed = std::hash<std::string>()(run_id) + run.attempt;
+  eo.log_path = [&](const TaskSpec& t, int try_number) {
+    return JoinPath(project.state_dir, "logs/" + pipeline.name + "/" + run.logical_date + "/" + t.id + "/attempt-" +
+                                           std::to_string(run.attempt) + "-try-" + std::to_string(try_number) + ".log");
+  };
+  eo.on_event = [&](const TaskEvent& e) {
+    TaskRecord& t = records[e.task];
+    const std::string& id = pipeline.tasks[e.task].id;
+    t.state = TaskStateName(e.state);
+    t.tries = e.try_number;
+    AttemptRecord a;
+    a.run_id = run_id;
+    a.task_id = id;
+    a.run_attempt = run.attempt;
+    a.try_number = e.try_number;
+    a.state = t.state;
+    switch (e.state) {
+      case TaskState::kRunning:
+        if (t.started_micros == 0 || e.try_number == 1) t.started_micros = e.at_micros;
+        t.log_path = e.log_path;
+        t.exit_reason.clear();
+        t.message.clear();
+        a.started_micros = e.at_micros;
+        a.log_path = e.log_path;
+        keep_first(store->PutAttempt(a));
+        say("  " + id + " started (try " + std::to_string(e.try_number) + ")");
+        break;
+      case TaskState::kSuccess:
+      case TaskState::kFailed:
+      case TaskState::kUpForRetry: {
+        t.ended_micros = e.at_micros;
+        t.rows = e.rows;
+        t.exit_reason = e.exit_reason;
+        t.message = e.message;
+        // Complete the attempt row started above.
+        auto attempts = store->Attempts(run_id, id);
+        if (attempts.ok()) {
+          for (const auto& old : *attempts) {
+            if (old.run_attempt == run.attempt && old.try_number == e.try_number) a = old;
+          }
+        }
+        a.state = t.state;
+        a.ended_micros = e.at_micros;
+        a.rows = e.rows;
+        a.exit_reason = e.exit_reason;
+        a.message = e.message;
+        keep_first(store->PutAttempt(a));
+        double secs = (e.at_micros - a.started_micros) / 1e6;
+        char buf[32];
+        std::snprintf(buf, sizeof(buf), "%.2fs", secs);
+        if (e.state == TaskState::kSuccess) {
+          say("  " + id + " succeeded in " + buf + (e.message.empty() ? "" : ": " + e.message));
+        } else if (e.state == TaskState::kUpForRetry) {
+          double wait = (e.retry_at_micros - e.at_micros) / 1e6;
+          std::snprintf(buf, sizeof(buf), "%.1fs", wait);
+          say("  " + id + " failed (" + e.exit_reason + "), retrying in " + buf + ": " + e.message);
+        } else {
+          complain("  " + id + " FAILED (" + e.exit_reason + ") after " + std::to_string(e.try_number) + " tr" +
+              (e.try_number == 1 ? "y" : "ies") + ": " + e.message);
+        }
+        break;
+      }
+      case TaskState::kUpstreamFailed:
+      case TaskState::kSkipped:
+        t.message = e.message;
+        say("  " + id + " " + TaskStateName(e.state) + ": " + e.message);
+        break;
+      default: break;
+    }
+    keep_first(store->PutTask(t));
+  };
+  say("run " + run_id + " (attempt " + std::to_string(run.attempt) + ")");
+  auto outcome = Execute(pipeline, runner, ctx, eo);
+  run.ended_micros = request.clock->NowMicros();
+  if (!outcome.ok()) {
+    run.state = "failed";
+    run.message = outcome.status().message();
+    (void)store->PutRun(run);  // the executor's error is the one to report
+    return outcome.status();
+  }
+  report.outcome = std::move(*outcome);
+  run.state = report.outcome.stopped ? "interrupted" : report.outcome.success() ? "success" : "failed";
+  if (run.state == "failed") {
+    std::string failed;
+    for (size_t i = 0; i < pipeline.tasks.size(); ++i) {
+      if (report.outcome.tasks[i].state == TaskState::kFailed) failed += (failed.empty() ? "" : ", ") + pipeline.tasks[i].id;
+    }
+    run.message = "failed tasks: " + failed;
+  } else if (run.state == "interrupted") {
+    run.message = "stopped: " + (request.stop ? request.stop->reason() : std::string());
+  }
+  STRATA_RETURN_IF_ERROR(store->PutRun(run));
+  STRATA_RETURN_IF_ERROR(store_error);
+  say("run " + run_id + " " + run.state + (run.message.empty() ? "" : " (" + run.message + ")"));
+  return report;
+}
+
+}  // namespace strata::orchestrate

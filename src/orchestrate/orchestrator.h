@@ -1,0 +1,54 @@
+// Orchestrator: runs a pipeline for a logical date with its history — the entry point of
+// `strata pipeline run | backfill`, and later of the scheduler.
+//
+// A run holds a lock file per (pipeline, date) while it runs, so two processes never run the
+// same date at once. The history (RunStore) says what happened before: a run found
+// "running" whose lock is free was killed (SIGKILL, power loss) — it is marked interrupted
+// and resumed from its first unfinished task; a failed run is resumed the same way; a
+// successful run, run again, runs every task again (each task is idempotent for its date).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/cancel.h"
+#include "core/clock.h"
+#include "core/project.h"
+#include "orchestrate/executor.h"
+#include "orchestrate/pipeline.h"
+#include "orchestrate/run_store.h"
+
+namespace strata::orchestrate {
+
+// The project's pipelines, or when it declares none, the implied one named "default":
+// ingest every source (in parallel), load, then build the dbt project if there is one.
+Result<std::vector<PipelineSpec>> ProjectPipelines(const Project& project);
+// The pipeline named `name`; "" picks the only one (or "default").
+Result<PipelineSpec> FindPipeline(const Project& project, const std::string& name);
+
+struct RunRequest {
+  std::string logical_date;        // YYYY-MM-DD
+  std::string trigger = "manual";  // manual | scheduled | backfill
+  bool rerun_all = false;          // ignore what an earlier attempt of this run finished
+  Clock* clock = Clock::Real();
+  CancelToken* stop = nullptr;
+  TaskRunner* runner = nullptr;    // nullptr: PlatformTasks on the project
+  // Progress lines for humans (task started, finished, retried, ...), and failures.
+  std::function<void(const std::string&)> on_line;
+  std::function<void(const std::string&)> on_error;
+};
+
+struct RunReport {
+  RunRecord run;
+  RunOutcome outcome;
+  bool resumed = false;  // an earlier attempt's successful tasks were kept
+  std::string resumed_from;  // its state then: interrupted | failed
+};
+
+Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeline, const RunRequest& request);
+
+// The run history of the project (<state_dir>/runs.db).
+Result<std::unique_ptr<RunStore>> OpenRunStore(const Project& project);
+
+}  // namespace strata::orchestrate

@@ -1,0 +1,279 @@
+#include "orchestrate/platform_tasks.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "core/date.h"
+#include "core/file.h"
+#include "ingest/connector.h"
+#include "transform/loader.h"
+#include "transform/runner.h"
+
+extern char** environ;
+
+namespace strata::orchestrate {
+
+using nlohmann::json;
+
+namespace {
+
+TaskOutcome Failed(const Status& s, json details = json()) {
+  TaskOutcome o;
+  o.status = s;
+  o.details = std::move(details);
+  return o;
+}
+
+void ReplaceAll(std::string* s, const std::string& from, const std::string& to) {
+  for (size_t pos = 0; (pos = s->find(from, pos)) != std::string::npos; pos += to.size()) s->replace(pos, from.size(), to);
+}
+
+}  // namespace
+
+std::string ExpandRunMacros(const std::string& text, const RunContext& run) {
+  std::string out = text;
+  const std::pair<std::string, std::string> vars[] = {
+      {"ds", run.logical_date},
+      {"logical_date", run.logical_date},
+      {"data_interval_start", FormatTimestamp(run.interval_start)},
+      {"data_interval_end", FormatTimestamp(run.interval_end)},
+      {"run_id", run.run_id}};
+  for (const auto& [name, value] : vars) {
+    ReplaceAll(&out, "{{ " + name + " }}", value);
+    ReplaceAll(&out, "{{" + name + "}}", value);
+  }
+  return out;
+}
+
+Result<warehouse::Warehouse*> PlatformTasks::Warehouse() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!warehouse_) {
+    STRATA_ASSIGN_OR_RETURN(warehouse_, warehouse::Warehouse::Open(project_->warehouse));
+  }
+  return warehouse_.get();
+}
+
+TaskOutcome PlatformTasks::Run(const Attempt& a) {
+  std::ofstream file;
+  if (!a.log_path.empty()) {
+    std::filesystem::create_directories(std::filesystem::path(a.log_path).parent_path());
+    file.open(a.log_path, std::ios::app);
+  }
+  std::ostringstream discard;
+  std::ostream& log = file.is_open() ? static_cast<std::ostream&>(file) : discard;
+  log << "task " << a.task->id << " (" << TaskTypeName(a.task->type) << ") of run " << a.run->run_id << ", try "
+      << a.try_number << ", logical date " << a.run->logical_date << "\n";
+  if (a.cancel != nullptr && a.cancel->cancelled()) return Failed(Status::Aborted("cancelled before it started"));
+  TaskOutcome o;
+  switch (a.task->type) {
+    case TaskType::kIngest: o = Ingest(a, log); break;
+    case TaskType::kLoad: o = Load(a, log); break;
+    case TaskType::kBuild:
+    case TaskType::kTest: o = Dbt(a, log); break;
+    case TaskType::kSql: o = Sql(a, log); break;
+    case TaskType::kShell: o = Shell(a, log); break;
+    case TaskType::kNoop: break;
+    case TaskType::kPublish:
+      o = Failed(Status::InvalidArgument("task '" + a.task->id + "': publish is not supported yet"));
+      break;
+  }
+  log << (o.status.ok() ? "ok" : "FAILED: " + o.status.message()) << (o.summary.empty() ? "" : ": " + o.summary)
+      << "\n";
+  return o;
+}
+
+TaskOutcome PlatformTasks::Ingest(const Attempt& a, std::ostream& log) {
+  const SourceConfig* src = project_->FindSource(a.task->source);
+  if (src == nullptr) return Failed(Status::InvalidArgument("no source '" + a.task->source + "'"));
+  ingest::IngestOptions opts;
+  opts.date = a.run->logical_date;
+  opts.tables = a.task->tables;
+  opts.full_refresh = a.task->full_refresh;
+  std::vector<ingest::TableResult> results;
+  auto t0 = std::chrono::steady_clock::now();
+  Status st = ingest::IngestSource(*project_, lake_, *src, opts, &results);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  json tables = json::array();
+  int64_t landed = 0, quarantined = 0;
+  for (const auto& r : results) {
+    landed += r.landed;
+    quarantined += r.quarantined;
+    log << "  " << r.source << "." << r.table << ": received " << r.received << ", landed " << r.landed
+        << ", quarantined " << r.quarantined << (r.batch_id.empty() ? " (nothing new)" : " in batch " + r.batch_id)
+        << "\n";
+    for (const auto& w : r.warnings) log << "    warning: " << w << "\n";
+    tables.push_back(ingest::ToJson(r));
+  }
+  json details = {{"source", src->name}, {"type", src->type}, {"ok", st.ok()}, {"seconds", secs},
+                  {"error", st.ok() ? json() : json(st.message())}, {"tables", tables}};
+  if (!st.ok()) return Failed(st, details);
+  TaskOutcome o;
+  o.rows = landed;
+  o.summary = std::to_string(landed) + " records landed, " + std::to_string(quarantined) + " quarantined";
+  o.details = details;
+  return o;
+}
+
+TaskOutcome PlatformTasks::Load(const Attempt& a, std::ostream& log) {
+  auto wh = Warehouse();
+  if (!wh.ok()) return Failed(wh.status());
+  std::lock_guard<std::mutex> lock(load_mu_);
+  CancelScope interrupt(a.cancel, [w = *wh] { w->connection()->Interrupt(); });
+  std::vector<warehouse::LoadResult> results;
+  Status st = (*wh)->LoadRaw(lake_, &results);
+  json tables = json::array();
+  int64_t rows = 0;
+  for (const auto& r : results) {
+    rows += r.rows;
+    if (r.files > 0) log << "  " << r.relation << ": +" << r.rows << " rows from " << r.files << " file(s)\n";
+    tables.push_back(warehouse::ToJson(r));
+  }
+  json details = {{"warehouse", project_->warehouse.path}, {"ok", st.ok()}, {"tables", tables},
+                  {"error", st.ok() ? json() : json(st.message())}};
+  if (!st.ok()) return Failed(st, details);
+  TaskOutcome o;
+  o.rows = rows;
+  o.summary = rows == 0 ? "nothing new to load" : std::to_string(rows) + " rows loaded";
+  o.details = details;
+  return o;
+}
+
+TaskOutcome PlatformTasks::Dbt(const Attempt& a, std::ostream& log) {
+  auto wh = Warehouse();
+  if (!wh.ok()) return Failed(wh.status());
+  transform::LoadOptions lo;
+  lo.project_dir = project_->transform_dir;
+  lo.full_refresh = a.task->full_refresh;
+  auto loaded = transform::LoadedProject::Load(lo);
+  if (!loaded.ok()) return Failed(loaded.status());
+  transform::Runner runner(loaded->get(), (*wh)->database());
+  transform::RunOptions ro;
+  ro.verb = a.task->type == TaskType::kBuild ? transform::Verb::kBuild : transform::Verb::kTest;
+  if (!a.task->select.empty()) ro.selection.select = {a.task->select};
+  if (!a.task->exclude.empty()) ro.selection.exclude = {a.task->exclude};
+  ro.full_refresh = a.task->full_refresh;
+  ro.cancel = a.cancel;
+  ro.on_result = [&log](const transform::NodeResult& r) {
+    log << "  " << r.status << " " << r.resource_type << " " << r.name;
+    if (r.rows_affected >= 0) log << " (" << r.rows_affected << " rows)";
+    if (r.failures > 0) log << " (" << r.failures << " failing)";
+    log << "\n";
+    if (!r.message.empty() && r.status != "success" && r.status != "pass") log << "    " << r.message << "\n";
+  };
+  auto results = runner.Execute(ro);
+  if (!results.ok()) return Failed(results.status());
+  Status written = runner.WriteArtifacts(&*results, ro);
+  if (!written.ok()) log << "  writing artifacts: " << written.message() << "\n";
+  json rs = json::array();
+  std::string failing;
+  int64_t rows = 0;
+  for (const auto& r : results->results) {
+    rs.push_back({{"unique_id", r.unique_id}, {"status", r.status}, {"message", r.message}, {"seconds", r.seconds},
+                  {"rows_affected", r.rows_affected}, {"failures", r.failures}});
+    if (r.status == "error" || r.status == "fail") failing += (failing.empty() ? "" : ", ") + r.name;
+    if (r.rows_affected > 0) rows += r.rows_affected;
+  }
+  json details = {{"ok", results->success()}, {"elapsed", results->elapsed}, {"results", rs}};
+  std::string counts = std::to_string(results->Count("success") + results->Count("pass")) + " ok, " +
+                       std::to_string(results->Count("warn")) + " warn, " + std::to_string(results->Count("error")) +
+                       " error, " + std::to_string(results->Count("fail")) + " fail, " +
+                       std::to_string(results->Count("skipped")) + " skipped";
+  if (a.cancel != nullptr && a.cancel->cancelled()) return Failed(Status::Aborted("cancelled"), details);
+  if (!results->success()) return Failed(Status::Internal(counts + "; failing: " + failing), details);
+  TaskOutcome o;
+  o.rows = rows;
+  o.summary = counts;
+  o.details = details;
+  return o;
+}
+
+TaskOutcome PlatformTasks::Sql(const Attempt& a, std::ostream& log) {
+  auto wh = Warehouse();
+  if (!wh.ok()) return Failed(wh.status());
+  auto conn = (*wh)->database()->Connect();
+  if (!conn.ok()) return Failed(conn.status());
+  CancelScope interrupt(a.cancel, [c = conn->get()] { c->Interrupt(); });
+  std::string sql = ExpandRunMacros(a.task->sql, *a.run);
+  log << sql << "\n";
+  auto r = (*conn)->Query(sql);
+  if (!r.ok()) return Failed(r.status());
+  TaskOutcome o;
+  o.rows = r->rows_changed;
+  o.summary = r->rows_changed > 0 ? std::to_string(r->rows_changed) + " rows changed" : "done";
+  return o;
+}
+
+TaskOutcome PlatformTasks::Shell(const Attempt& a, std::ostream& log) {
+  std::string command = ExpandRunMacros(a.task->command, *a.run);
+  log << "$ " << command << "\n";
+  log.flush();
+  // The child's environment: ours, the run's identity, then the task's own variables.
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  env.push_back("STRATA_RUN_ID=" + a.run->run_id);
+  env.push_back("STRATA_LOGICAL_DATE=" + a.run->logical_date);
+  env.push_back("STRATA_TASK=" + a.task->id);
+  env.push_back("STRATA_TRY=" + std::to_string(a.try_number));
+  for (const auto& [k, v] : a.task->env) env.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  std::string out = a.log_path.empty() ? "/dev/null" : a.log_path;
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);  // its own process group, so a kill reaches its children
+  std::string sh = "/bin/sh", dash_c = "-c";
+  char* argv[] = {sh.data(), dash_c.data(), command.data(), nullptr};
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, "/bin/sh", &actions, &attr, argv, envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return Failed(Status::IOError("cannot start /bin/sh: " + std::string(strerror(rc))));
+
+  std::atomic<bool> killed{false};
+  CancelScope kill_group(a.cancel, [pid, &killed] {
+    killed = true;
+    ::kill(-pid, SIGTERM);
+  });
+  int status = 0;
+  auto terminated_at = std::chrono::steady_clock::time_point::max();
+  for (;;) {
+    pid_t w = waitpid(pid, &status, WNOHANG);
+    if (w == pid) break;
+    if (w < 0 && errno != EINTR) return Failed(Status::IOError("waitpid: " + std::string(strerror(errno))));
+    if (killed && terminated_at == std::chrono::steady_clock::time_point::max()) {
+      terminated_at = std::chrono::steady_clock::now();
+    }
+    // A group that ignores SIGTERM for 2 s gets SIGKILL.
+    if (killed && std::chrono::steady_clock::now() - terminated_at > std::chrono::seconds(2)) ::kill(-pid, SIGKILL);
+    std::this_thread::sleep_for(std::chrono::milliseconds(killed ? 10 : 5));
+  }
+  if (killed) ::kill(-pid, SIGKILL);  // whatever of the group is left
+  if (killed) return Failed(Status::Aborted("command stopped (" + a.cancel->reason() + ")"));
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    TaskOutcome o;
+    o.summary = "exit code 0";
+    return o;
+  }
+  std::string how = WIFEXITED(status) ? "exit code " + std::to_string(WEXITSTATUS(status))
+                                      : "killed by signal " + std::to_string(WTERMSIG(status));
+  return Failed(Status::Internal("command failed with " + how + (a.log_path.empty() ? "" : " (log: " + a.log_path + ")")));
+}
+
+}  // namespace strata::orchestrate

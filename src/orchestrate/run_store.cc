@@ -1,0 +1,225 @@
+#include "orchestrate/run_store.h"
+
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <functional>
+
+#include "core/file.h"
+
+namespace strata::orchestrate {
+
+namespace {
+
+constexpr const char* kSchema = R"(
+CREATE TABLE IF NOT EXISTS runs (
+  run_id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, logical_date TEXT NOT NULL,
+  interval_start INTEGER, interval_end INTEGER, trigger TEXT, state TEXT NOT NULL, attempt INTEGER,
+  started_micros INTEGER, ended_micros INTEGER, pid INTEGER, message TEXT,
+  UNIQUE (pipeline, logical_date));
+CREATE TABLE IF NOT EXISTS task_instances (
+  run_id TEXT NOT NULL, task_id TEXT NOT NULL, type TEXT, state TEXT NOT NULL, tries INTEGER,
+  started_micros INTEGER, ended_micros INTEGER, rows INTEGER, exit_reason TEXT, message TEXT, log_path TEXT,
+  PRIMARY KEY (run_id, task_id));
+CREATE TABLE IF NOT EXISTS attempts (
+  run_id TEXT NOT NULL, task_id TEXT NOT NULL, run_attempt INTEGER NOT NULL, try_number INTEGER NOT NULL,
+  state TEXT NOT NULL, started_micros INTEGER, ended_micros INTEGER, rows INTEGER, exit_reason TEXT,
+  message TEXT, log_path TEXT,
+  PRIMARY KEY (run_id, task_id, run_attempt, try_number));
+CREATE INDEX IF NOT EXISTS runs_by_start ON runs (started_micros);
+)";
+
+// A prepared statement with positional binds; finalized on scope exit.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const std::string& sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st_, nullptr) != SQLITE_OK) error_ = sqlite3_errmsg(db);
+  }
+  ~Stmt() { sqlite3_finalize(st_); }
+  Stmt& Bind(const std::string& v) {
+    if (st_) sqlite3_bind_text(st_, ++n_, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& Bind(int64_t v) {
+    if (st_) sqlite3_bind_int64(st_, ++n_, v);
+    return *this;
+  }
+  Status Run() {
+    if (!error_.empty()) return Status::Internal("runs.db: " + error_);
+    int rc = sqlite3_step(st_);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return Status::Internal(std::string("runs.db: ") + sqlite3_errmsg(db_));
+    return Status::OK();
+  }
+  // Calls `row` for each result row.
+  Status Each(const std::function<void(Stmt&)>& row) {
+    if (!error_.empty()) return Status::Internal("runs.db: " + error_);
+    int rc;
+    while ((rc = sqlite3_step(st_)) == SQLITE_ROW) row(*this);
+    if (rc != SQLITE_DONE) return Status::Internal(std::string("runs.db: ") + sqlite3_errmsg(db_));
+    return Status::OK();
+  }
+  std::string Text(int i) const {
+    const unsigned char* t = sqlite3_column_text(st_, i);
+    return t == nullptr ? "" : reinterpret_cast<const char*>(t);
+  }
+  int64_t Int(int i) const { return sqlite3_column_int64(st_, i); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* st_ = nullptr;
+  std::string error_;
+  int n_ = 0;
+};
+
+constexpr const char* kRunColumns =
+    "run_id, pipeline, logical_date, interval_start, interval_end, trigger, state, attempt, started_micros, "
+    "ended_micros, pid, message";
+
+RunRecord ReadRun(Stmt& s) {
+  RunRecord r;
+  r.run_id = s.Text(0);
+  r.pipeline = s.Text(1);
+  r.logical_date = s.Text(2);
+  r.interval_start = s.Int(3);
+  r.interval_end = s.Int(4);
+  r.trigger = s.Text(5);
+  r.state = s.Text(6);
+  r.attempt = static_cast<int>(s.Int(7));
+  r.started_micros = s.Int(8);
+  r.ended_micros = s.Int(9);
+  r.pid = s.Int(10);
+  r.message = s.Text(11);
+  return r;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RunStore>> RunStore::Open(const std::string& path) {
+  STRATA_RETURN_IF_ERROR(MakeDirs(std::filesystem::path(path).parent_path().string()));
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return Status::IOError("cannot open the run history " + path + ": " + msg);
+  }
+  std::unique_ptr<RunStore> store(new RunStore(db));
+  sqlite3_busy_timeout(db, 10000);
+  STRATA_RETURN_IF_ERROR(store->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"));
+  Status s = store->Exec(kSchema);
+  if (!s.ok()) return Status::Corruption(path + ": " + s.message());
+  return store;
+}
+
+RunStore::~RunStore() { sqlite3_close(db_); }
+
+Status RunStore::Exec(const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return Status::Internal("runs.db: " + msg);
+  }
+  return Status::OK();
+}
+
+Result<std::optional<RunRecord>> RunStore::FindRun(const std::string& run_id) {
+  Stmt s(db_, std::string("SELECT ") + kRunColumns + " FROM runs WHERE run_id = ?");
+  s.Bind(run_id);
+  std::optional<RunRecord> out;
+  STRATA_RETURN_IF_ERROR(s.Each([&](Stmt& row) { out = ReadRun(row); }));
+  return out;
+}
+
+Status RunStore::PutRun(const RunRecord& r) {
+  Stmt s(db_, std::string("INSERT OR REPLACE INTO runs (") + kRunColumns + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+  s.Bind(r.run_id).Bind(r.pipeline).Bind(r.logical_date).Bind(r.interval_start).Bind(r.interval_end);
+  s.Bind(r.trigger).Bind(r.state).Bind(static_cast<int64_t>(r.attempt)).Bind(r.started_micros).Bind(r.ended_micros);
+  s.Bind(r.pid).Bind(r.message);
+  return s.Run();
+}
+
+Status RunStore::PutTask(const TaskRecord& t) {
+  Stmt s(db_,
+         "INSERT OR REPLACE INTO task_instances (run_id, task_id, type, state, tries, started_micros, ended_micros, "
+         "rows, exit_reason, message, log_path) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+  s.Bind(t.run_id).Bind(t.task_id).Bind(t.type).Bind(t.state).Bind(static_cast<int64_t>(t.tries));
+  s.Bind(t.started_micros).Bind(t.ended_micros).Bind(t.rows).Bind(t.exit_reason).Bind(t.message).Bind(t.log_path);
+  return s.Run();
+}
+
+Status RunStore::PutAttempt(const AttemptRecord& a) {
+  Stmt s(db_,
+         "INSERT OR REPLACE INTO attempts (run_id, task_id, run_attempt, try_number, state, started_micros, "
+         "ended_micros, rows, exit_reason, message, log_path) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+  s.Bind(a.run_id).Bind(a.task_id).Bind(static_cast<int64_t>(a.run_attempt)).Bind(static_cast<int64_t>(a.try_number));
+  s.Bind(a.state).Bind(a.started_micros).Bind(a.ended_micros).Bind(a.rows).Bind(a.exit_reason).Bind(a.message);
+  s.Bind(a.log_path);
+  return s.Run();
+}
+
+Result<std::vector<RunRecord>> RunStore::ListRuns(const std::string& pipeline, int limit) {
+  std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs";
+  if (!pipeline.empty()) sql += " WHERE pipeline = ?";
+  sql += " ORDER BY logical_date DESC, pipeline";
+  if (limit > 0) sql += " LIMIT " + std::to_string(limit);
+  Stmt s(db_, sql);
+  if (!pipeline.empty()) s.Bind(pipeline);
+  std::vector<RunRecord> out;
+  STRATA_RETURN_IF_ERROR(s.Each([&](Stmt& row) { out.push_back(ReadRun(row)); }));
+  return out;
+}
+
+Result<std::vector<TaskRecord>> RunStore::Tasks(const std::string& run_id) {
+  Stmt s(db_,
+         "SELECT run_id, task_id, type, state, tries, started_micros, ended_micros, rows, exit_reason, message, "
+         "log_path FROM task_instances WHERE run_id = ? ORDER BY started_micros = 0, started_micros, task_id");
+  s.Bind(run_id);
+  std::vector<TaskRecord> out;
+  STRATA_RETURN_IF_ERROR(s.Each([&](Stmt& row) {
+    TaskRecord t;
+    t.run_id = row.Text(0);
+    t.task_id = row.Text(1);
+    t.type = row.Text(2);
+    t.state = row.Text(3);
+    t.tries = static_cast<int>(row.Int(4));
+    t.started_micros = row.Int(5);
+    t.ended_micros = row.Int(6);
+    t.rows = row.Int(7);
+    t.exit_reason = row.Text(8);
+    t.message = row.Text(9);
+    t.log_path = row.Text(10);
+    out.push_back(std::move(t));
+  }));
+  return out;
+}
+
+Result<std::vector<AttemptRecord>> RunStore::Attempts(const std::string& run_id, const std::string& task_id) {
+  std::string sql =
+      "SELECT run_id, task_id, run_attempt, try_number, state, started_micros, ended_micros, rows, exit_reason, "
+      "message, log_path FROM attempts WHERE run_id = ?";
+  if (!task_id.empty()) sql += " AND task_id = ?";
+  sql += " ORDER BY run_attempt, started_micros, task_id, try_number";
+  Stmt s(db_, sql);
+  s.Bind(run_id);
+  if (!task_id.empty()) s.Bind(task_id);
+  std::vector<AttemptRecord> out;
+  STRATA_RETURN_IF_ERROR(s.Each([&](Stmt& row) {
+    AttemptRecord a;
+    a.run_id = row.Text(0);
+    a.task_id = row.Text(1);
+    a.run_attempt = static_cast<int>(row.Int(2));
+    a.try_number = static_cast<int>(row.Int(3));
+    a.state = row.Text(4);
+    a.started_micros = row.Int(5);
+    a.ended_micros = row.Int(6);
+    a.rows = row.Int(7);
+    a.exit_reason = row.Text(8);
+    a.message = row.Text(9);
+    a.log_path = row.Text(10);
+    out.push_back(std::move(a));
+  }));
+  return out;
+}
+
+}  // namespace strata::orchestrate

@@ -1,0 +1,91 @@
+// RunStore: the run history — pipeline runs, their task instances and every attempt — in
+// SQLite (<state_dir>/runs.db, WAL mode), written by the process that runs the pipeline and
+// read by `strata runs`, the scheduler and the web UI.
+//
+// A run is identified by (pipeline, logical date): run_id = "<pipeline>__<YYYY-MM-DD>", so
+// there can never be two runs for one logical date; running a date again starts a new
+// attempt of the same run (`runs.attempt` counts them) and keeps every task attempt.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+struct sqlite3;
+
+namespace strata::orchestrate {
+
+struct RunRecord {
+  std::string run_id;
+  std::string pipeline;
+  std::string logical_date;
+  int64_t interval_start = 0;  // epoch seconds
+  int64_t interval_end = 0;
+  std::string trigger;  // manual | scheduled | backfill
+  std::string state;    // queued | running | success | failed | interrupted
+  int attempt = 0;      // times the run was started
+  int64_t started_micros = 0;
+  int64_t ended_micros = 0;
+  int64_t pid = 0;
+  std::string message;
+};
+
+struct TaskRecord {
+  std::string run_id;
+  std::string task_id;
+  std::string type;
+  std::string state;  // TaskStateName()
+  int tries = 0;
+  int64_t started_micros = 0;
+  int64_t ended_micros = 0;
+  int64_t rows = -1;
+  std::string exit_reason;
+  std::string message;
+  std::string log_path;  // the latest attempt's
+};
+
+struct AttemptRecord {
+  std::string run_id;
+  std::string task_id;
+  int run_attempt = 0;  // which start of the run
+  int try_number = 0;
+  std::string state;  // running, then success | failed | up_for_retry
+  int64_t started_micros = 0;
+  int64_t ended_micros = 0;
+  int64_t rows = -1;
+  std::string exit_reason;
+  std::string message;
+  std::string log_path;
+};
+
+class RunStore {
+ public:
+  static Result<std::unique_ptr<RunStore>> Open(const std::string& path);
+  ~RunStore();
+  RunStore(const RunStore&) = delete;
+  RunStore& operator=(const RunStore&) = delete;
+
+  static std::string RunId(const std::string& pipeline, const std::string& logical_date) {
+    return pipeline + "__" + logical_date;
+  }
+
+  Result<std::optional<RunRecord>> FindRun(const std::string& run_id);
+  Status PutRun(const RunRecord& run);  // insert or replace
+  Status PutTask(const TaskRecord& task);
+  Status PutAttempt(const AttemptRecord& attempt);
+
+  // Newest first; `pipeline` "" = all; `limit` <= 0 = no limit.
+  Result<std::vector<RunRecord>> ListRuns(const std::string& pipeline, int limit);
+  Result<std::vector<TaskRecord>> Tasks(const std::string& run_id);
+  Result<std::vector<AttemptRecord>> Attempts(const std::string& run_id, const std::string& task_id = "");
+
+ private:
+  explicit RunStore(sqlite3* db) : db_(db) {}
+  Status Exec(const std::string& sql);
+  sqlite3* db_;
+};
+
+}  // namespace strata::orchestrate
