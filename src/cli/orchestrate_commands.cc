@@ -174,43 +174,30 @@ void RegisterPipelineCommands(CLI::App* app) {
     Project project = LoadProject(out, b->project);
     auto spec = orchestrate::FindPipeline(project, b->pipeline);
     if (!spec.ok()) Fail(out, spec.status(), UsageCode(spec.status()));
-    auto from = Date::Parse(b->from);
-    auto to = Date::Parse(b->to);
-    if (!from.ok()) Fail(out, Status::InvalidArgument("--from: " + from.status().message()), kExitUsage);
-    if (!to.ok()) Fail(out, Status::InvalidArgument("--to: " + to.status().message()), kExitUsage);
-    if (*to < *from) Fail(out, Status::InvalidArgument("--to is before --from"), kExitUsage);
-    auto store = orchestrate::OpenRunStore(project);
-    if (!store.ok()) Fail(out, store.status());
     SignalStop signals;
+    orchestrate::RunRequest req;
+    req.stop = &signals.token;
+    req.on_line = [&out](const std::string& line) { out.Line(line); };
+    req.on_error = [&out](const std::string& line) { out.Error(line); };
+    auto dates = orchestrate::Backfill(project, *spec, b->from, b->to, req);
+    if (!dates.ok()) Fail(out, dates.status(), UsageCode(dates.status()));
     json runs = json::array();
     bool ok = true;
     int ran = 0, skipped = 0;
-    for (Date d = *from; !(*to < d); d = d + 1) {
-      if (signals.token.cancelled()) break;
-      std::string id = orchestrate::RunStore::RunId(spec->name, d.ToString());
-      auto existing = (*store)->FindRun(id);
-      if (!existing.ok()) Fail(out, existing.status());
-      if (*existing && (*existing)->state == "success") {
+    for (const auto& d : *dates) {
+      if (d.skipped) {
         ++skipped;
-        runs.push_back({{"logical_date", d.ToString()}, {"state", "success"}, {"skipped", true}});
-        continue;
-      }
-      orchestrate::RunRequest req;
-      req.logical_date = d.ToString();
-      req.trigger = "backfill";
-      req.stop = &signals.token;
-      req.on_line = [&out](const std::string& line) { out.Line(line); };
-    req.on_error = [&out](const std::string& line) { out.Error(line); };
-      auto report = orchestrate::RunPipeline(project, *spec, req);
-      ++ran;
-      if (!report.ok()) {
-        out.Error(report.status().message());
-        runs.push_back({{"logical_date", d.ToString()}, {"state", "error"}, {"error", report.status().message()}});
+        runs.push_back({{"logical_date", d.logical_date}, {"state", "success"}, {"skipped", true}});
+      } else if (!d.status.ok()) {
+        ++ran;
         ok = false;
-        continue;
+        out.Error(d.logical_date + ": " + d.status.message());
+        runs.push_back({{"logical_date", d.logical_date}, {"state", "error"}, {"error", d.status.message()}});
+      } else {
+        ++ran;
+        ok = ok && d.report.outcome.success();
+        runs.push_back({{"logical_date", d.logical_date}, {"state", d.report.run.state}, {"run_id", d.report.run.run_id}});
       }
-      ok = ok && report->outcome.success();
-      runs.push_back({{"logical_date", d.ToString()}, {"state", report->run.state}, {"run_id", report->run.run_id}});
     }
     out.Line("backfill " + spec->name + " " + b->from + " .. " + b->to + ": " + std::to_string(ran) + " run(s), " +
              std::to_string(skipped) + " date(s) already successful");

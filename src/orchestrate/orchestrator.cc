@@ -262,4 +262,34 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
   return report;
 }
 
+Result<std::vector<BackfillDate>> Backfill(const Project& project, const PipelineSpec& pipeline,
+                                           const std::string& from, const std::string& to, RunRequest request) {
+  STRATA_ASSIGN_OR_RETURN(Date first, Date::Parse(from));
+  STRATA_ASSIGN_OR_RETURN(Date last, Date::Parse(to));
+  if (last < first) return Status::InvalidArgument("backfill: " + to + " is before " + from);
+  STRATA_ASSIGN_OR_RETURN(auto store, OpenRunStore(project));
+  std::vector<BackfillDate> out;
+  request.trigger = "backfill";
+  for (Date d = first; !(last < d); d = d + 1) {
+    if (request.stop != nullptr && request.stop->cancelled()) break;
+    BackfillDate item;
+    item.logical_date = d.ToString();
+    STRATA_ASSIGN_OR_RETURN(auto existing, store->FindRun(RunStore::RunId(pipeline.name, item.logical_date)));
+    if (existing && existing->state == "success") {
+      item.skipped = true;
+      item.report.run = *existing;
+    } else {
+      request.logical_date = item.logical_date;
+      auto report = RunPipeline(project, pipeline, request);
+      if (report.ok()) {
+        item.report = std::move(*report);
+      } else {
+        item.status = report.status();
+      }
+    }
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
 }  // namespace strata::orchestrate

@@ -48,6 +48,19 @@ struct RunReport {
 
 Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeline, const RunRequest& request);
 
+// Runs every date in [from, to] that has no successful run yet, oldest first, one after the
+// other (each run resumes what an earlier attempt finished). `request` is the template
+// (its logical_date is ignored, its trigger becomes "backfill"). Stops early when
+// request.stop fires. Dates already successful are listed as skipped.
+struct BackfillDate {
+  std::string logical_date;
+  bool skipped = false;  // already successful
+  Status status;         // why the run could not be attempted
+  RunReport report;
+};
+Result<std::vector<BackfillDate>> Backfill(const Project& project, const PipelineSpec& pipeline,
+                                           const std::string& from, const std::string& to, RunRequest request);
+
 // The run history of the project (<state_dir>/runs.db).
 Result<std::unique_ptr<RunStore>> OpenRunStore(const Project& project);
 

@@ -1,0 +1,188 @@
+// Pipelines run for real (shell commands, SQL on DuckDB) with their history: timeouts that
+// stop processes and queries, retries recorded as attempts with logs, resume of a stopped
+// run, and a 10-day backfill where two days fail and are then re-run alone.
+#include "orchestrate/orchestrator.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "core/file.h"
+#include "testing.h"
+
+namespace strata::orchestrate {
+namespace {
+
+using testing::TempDir;
+using testing::WriteText;
+
+class OrchestratorTest : public ::testing::Test {
+ protected:
+  // A project with one pipeline `p` whose tasks are `tasks_yaml` (the tasks: map).
+  PipelineSpec Make(const std::string& tasks_yaml) {
+    WriteText(dir_.Sub("strata.yml"), "name: t\nwarehouse: {type: duckdb, path: wh.duckdb}\n"
+                                      "pipelines:\n  p:\n    concurrency: 2\n    tasks:\n" + tasks_yaml);
+    auto project = Project::Load(dir_.path());
+    EXPECT_TRUE(project.ok()) << project.status().ToString();
+    project_ = *project;
+    auto p = FindPipeline(project_, "p");
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    return p.ok() ? *p : PipelineSpec{};
+  }
+  Result<RunReport> Run(const PipelineSpec& p, const std::string& date, CancelToken* stop = nullptr) {
+    RunRequest r;
+    r.logical_date = date;
+    r.stop = stop;
+    return RunPipeline(project_, p, r);
+  }
+  std::string Path(const std::string& name) { return dir_.Sub(name); }
+  int Lines(const std::string& name) {
+    auto text = ReadFile(Path(name));
+    if (!text.ok()) return 0;
+    return static_cast<int>(std::count(text->begin(), text->end(), '\n'));
+  }
+
+  TempDir dir_;
+  Project project_;
+};
+
+TEST_F(OrchestratorTest, ShellTimeoutKillsTheWholeProcessGroup) {
+  // The command starts a background sleep (a grandchild) and waits: a timeout must end both.
+  PipelineSpec p = Make("      slow: {type: shell, timeout: 300ms, command: 'sleep 30 & echo $! > " + Path("pid") +
+                        "; wait'}\n");
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = Run(p, "2024-01-01");
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->run.state, "failed");
+  EXPECT_EQ(r->outcome.tasks[0].exit_reason, "timeout");
+  EXPECT_LT(secs, 10);
+  auto pid = ReadFile(Path("pid"));
+  ASSERT_TRUE(pid.ok());
+  int child = std::stoi(*pid);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Gone, or a zombie waiting for init to reap it (orphans are reparented): not running.
+  auto stat = ReadFile("/proc/" + std::to_string(child) + "/stat");
+  bool alive = stat.ok() && stat->find(") Z ") == std::string::npos;
+  EXPECT_FALSE(alive) << "the background sleep " << child << " survived the timeout: " << stat.value();
+}
+
+TEST_F(OrchestratorTest, SqlTimeoutInterruptsTheQuery) {
+  PipelineSpec p = Make(
+      "      heavy: {type: sql, timeout: 300ms, sql: 'select count(*) from range(1000000000000) a'}\n"
+      "      quick: {type: sql, sql: 'create table t as select 42 as answer'}\n");
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = Run(p, "2024-01-01");
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->outcome.tasks[0].state, TaskState::kFailed);
+  EXPECT_EQ(r->outcome.tasks[0].exit_reason, "timeout");
+  EXPECT_EQ(r->outcome.tasks[1].state, TaskState::kSuccess);
+  EXPECT_LT(secs, 10);  // a trillion-row count, stopped
+}
+
+TEST_F(OrchestratorTest, RetriesAreRecordedAsAttemptsWithLogs) {
+  // Fails on its first two tries (counting in a file), then succeeds.
+  PipelineSpec p = Make("      flaky: {type: shell, retries: 2, retry_delay: 10ms, command: 'echo try >> " +
+                        Path("tries") + "; test $(wc -l < " + Path("tries") + ") -ge 3 || { echo boom; exit 3; }'}\n");
+  auto r = Run(p, "2024-01-02");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->run.state, "success");
+  auto store = OpenRunStore(project_);
+  ASSERT_TRUE(store.ok());
+  auto attempts = (*store)->Attempts("p__2024-01-02", "flaky");
+  ASSERT_TRUE(attempts.ok());
+  ASSERT_EQ(attempts->size(), 3u);
+  EXPECT_EQ((*attempts)[0].state, "up_for_retry");
+  EXPECT_EQ((*attempts)[0].exit_reason, "error");
+  EXPECT_NE((*attempts)[0].message.find("exit code 3"), std::string::npos) << (*attempts)[0].message;
+  EXPECT_EQ((*attempts)[2].state, "success");
+  auto log = ReadFile((*attempts)[0].log_path);
+  ASSERT_TRUE(log.ok()) << (*attempts)[0].log_path;
+  EXPECT_NE(log->find("boom"), std::string::npos) << *log;  // the command's own output
+  auto run = (*store)->FindRun("p__2024-01-02");
+  ASSERT_TRUE(run.ok() && run->has_value());
+  EXPECT_EQ((*run)->state, "success");
+  EXPECT_EQ((*run)->attempt, 1);
+}
+
+TEST_F(OrchestratorTest, AStoppedRunResumesFromItsFirstUnfinishedTask) {
+  PipelineSpec p = Make(
+      "      a: {type: shell, command: 'echo a >> " + Path("a") + "'}\n"
+      "      b: {type: shell, after: [a], command: 'echo b >> " + Path("b") + "; sleep 20'}\n"
+      "      c: {type: shell, after: [b], command: 'echo c >> " + Path("c") + "'}\n");
+  CancelToken stop;
+  std::thread stopper([&] {
+    while (Lines("b") == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    stop.Cancel("SIGTERM");
+  });
+  auto r = Run(p, "2024-01-03", &stop);
+  stopper.join();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->run.state, "interrupted");
+  EXPECT_EQ(Lines("c"), 0);
+  // The rerun keeps a (done), runs b again and then c.
+  p = Make("      a: {type: shell, command: 'echo a >> " + Path("a") + "'}\n"
+           "      b: {type: shell, after: [a], command: 'echo b >> " + Path("b") + "'}\n"
+           "      c: {type: shell, after: [b], command: 'echo c >> " + Path("c") + "'}\n");
+  r = Run(p, "2024-01-03");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->resumed);
+  EXPECT_EQ(r->resumed_from, "interrupted");
+  EXPECT_EQ(r->run.state, "success");
+  EXPECT_EQ(r->run.attempt, 2);
+  EXPECT_EQ(Lines("a"), 1);  // not redone
+  EXPECT_EQ(Lines("b"), 2);
+  EXPECT_EQ(Lines("c"), 1);
+  // A second process cannot run the same date while this one holds it.
+  auto lock = FileLock::Acquire(JoinPath(project_.state_dir, "locks/run-p__2024-01-04.lock"), false);
+  ASSERT_TRUE(lock.ok());
+  auto busy = Run(p, "2024-01-04");
+  ASSERT_FALSE(busy.ok());
+  EXPECT_NE(busy.status().message().find("run p__2024-01-04 is already running"), std::string::npos);
+}
+
+TEST_F(OrchestratorTest, BackfillRunsMissingAndFailedDatesOnly) {
+  // Days listed in `bad` fail; every successful run appends its date to `done`.
+  WriteText(Path("bad"), "2024-01-04\n2024-01-07\n");
+  PipelineSpec p = Make("      work: {type: shell, command: 'grep -qx {{ ds }} " + Path("bad") +
+                        " && exit 1; echo {{ ds }} >> " + Path("done") + "'}\n");
+  RunRequest req;
+  auto first = Backfill(project_, p, "2024-01-01", "2024-01-10", req);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_EQ(first->size(), 10u);
+  std::vector<std::string> failed;
+  for (const auto& d : *first) {
+    EXPECT_FALSE(d.skipped);
+    if (d.report.run.state != "success") failed.push_back(d.logical_date);
+  }
+  EXPECT_EQ(failed, (std::vector<std::string>{"2024-01-04", "2024-01-07"}));
+  EXPECT_EQ(Lines("done"), 8);
+  // Fixed: the second backfill runs exactly the two failed days, oldest first.
+  WriteText(Path("bad"), "");
+  auto second = Backfill(project_, p, "2024-01-01", "2024-01-10", req);
+  ASSERT_TRUE(second.ok());
+  std::vector<std::string> ran;
+  for (const auto& d : *second) {
+    if (!d.skipped) ran.push_back(d.logical_date + ":" + d.report.run.state);
+  }
+  EXPECT_EQ(ran, (std::vector<std::string>{"2024-01-04:success", "2024-01-07:success"}));
+  auto done = ReadFile(Path("done"));
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(done->substr(done->size() - 22), "2024-01-04\n2024-01-07\n");
+  // A third backfill has nothing to do; the history has one run per date.
+  auto third = Backfill(project_, p, "2024-01-01", "2024-01-10", req);
+  ASSERT_TRUE(third.ok());
+  for (const auto& d : *third) EXPECT_TRUE(d.skipped) << d.logical_date;
+  auto store = OpenRunStore(project_);
+  ASSERT_TRUE(store.ok());
+  auto runs = (*store)->ListRuns("p", 0);
+  ASSERT_TRUE(runs.ok());
+  EXPECT_EQ(runs->size(), 10u);
+}
+
+}  // namespace
+}  // namespace strata::orchestrate
