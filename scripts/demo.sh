@@ -33,6 +33,10 @@ for ((i = 0; i < days; i++)); do
 done
 
 echo
+echo "== run history (strata runs; details: strata runs show <run_id>, strata logs <run_id> <task>)"
+"$strata" runs --limit 5
+
+echo
 echo "== rerun of the last day: lands nothing new"
 "$strata" pipeline run --date "$day" | grep -E "nothing new|landed" || true
 
