@@ -164,6 +164,10 @@ bool PlausibleZoneName(std::string_view name) {
 constexpr int64_t kMinYear = 1;
 constexpr int64_t kMaxYear = 9999;
 constexpr int64_t kSearchYears = 400;  // the Gregorian cycle: a valid schedule ticks within it
+// 0001-01-01 00:00:00Z and 9999-12-31 23:59:59Z, widened by two days for any UTC offset.
+// Clamping arguments to this keeps civil-year arithmetic far from overflow.
+constexpr int64_t kEarliest = -62135596800 - 2 * 86400;
+constexpr int64_t kLatest = 253402300799 + 2 * 86400;
 
 bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
@@ -367,12 +371,14 @@ std::optional<absl::CivilMinute> Schedule::PreviousNamed(absl::CivilMinute c, ab
 }
 
 std::optional<int64_t> Schedule::Next(int64_t after) const {
-  if (kind_ != Kind::kCron) return std::nullopt;
+  if (kind_ != Kind::kCron || after >= kLatest) return std::nullopt;
+  after = std::max(after, kEarliest);
   return elapsed_time() ? NextElapsed(after) : NextWallClock(after);
 }
 
 std::optional<int64_t> Schedule::Previous(int64_t before) const {
-  if (kind_ != Kind::kCron) return std::nullopt;
+  if (kind_ != Kind::kCron || before <= kEarliest) return std::nullopt;
+  before = std::min(before, kLatest);
   return elapsed_time() ? PreviousElapsed(before) : PreviousWallClock(before);
 }
 

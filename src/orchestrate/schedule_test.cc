@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <set>
 
 #include "core/date.h"
@@ -273,6 +274,19 @@ TEST(ScheduleUtc, CommonSchedules) {
   // Twice a day in the last quarter: 06:30 and 18:30 from Oct 1.
   EXPECT_EQ(UtcTicks(Must("30 6,18 * 10-12 *"), Utc(2024, 9, 30), Utc(2024, 10, 2)),
             (std::vector<std::string>{"2024-10-01 06:30:00", "2024-10-01 18:30:00"}));
+}
+
+TEST(ScheduleUtc, SupportedRangeIsYears1To9999) {
+  const Schedule s = Must("0 0 * * *");
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max(), kMin = std::numeric_limits<int64_t>::min();
+  EXPECT_EQ(s.Next(kMax), std::nullopt);
+  EXPECT_EQ(s.Previous(kMin), std::nullopt);
+  EXPECT_EQ(Ts(s.Next(kMin)), "0001-01-01 00:00:00");
+  EXPECT_EQ(Ts(s.Previous(kMax)), "9999-12-31 00:00:00");
+  EXPECT_EQ(s.Next(Utc(9999, 12, 31)), std::nullopt);
+  EXPECT_TRUE(s.Ticks(kMax - 100, kMax).empty());
+  EXPECT_TRUE(s.Intervals(kMax - 100, kMax).empty());
+  EXPECT_FALSE(s.IsTick(kMin));
 }
 
 TEST(ScheduleUtc, LeapDay) {
