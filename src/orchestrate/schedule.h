@@ -29,12 +29,13 @@
 //    hour did not happen); named times inside an overlap tick at both occurrences. With a
 //    one-hour shift, `0 * * * *` ticks once per real hour and `*/15 * * * *` every 15 real
 //    minutes, across both transitions. Where the shift is not a whole hour
-//    (Australia/Lord_Howe, 30 min) local :00 alignment wins: hourly ticks are 90 minutes
-//    apart once at each transition.
+//    (Australia/Lord_Howe, 30 min) the local reading still decides: `0 * * * *` has one
+//    90-minute step at each transition and `30 * * * *` one 30-minute step, while
+//    `*/30 * * * *` keeps a steady 30-minute beat.
 //
-// Instants are UTC epoch seconds. Results are limited to local years 1..9999 and to 400
-// years from the argument; outside that Next/Previous return nullopt.
-// A Schedule is an immutable value: cheap to copy, thread-safe.
+// Instants are UTC epoch seconds. Ticks are searched in local years 1..9999 and at most
+// 400 years (one Gregorian cycle) from the argument; beyond that Next/Previous return
+// nullopt. A Schedule is an immutable value: cheap to copy, safe to share between threads.
 #pragma once
 
 #include <cstdint>
@@ -43,6 +44,7 @@
 #include <string_view>
 #include <vector>
 
+#include <absl/time/civil_time.h>
 #include <absl/time/time.h>
 
 #include "core/status.h"

@@ -560,10 +560,30 @@ TEST(ScheduleLordHowe, ElapsedSchedules) {
   // Local 2024 (both ends at +11: 2023-12-31 13:00Z to 2024-12-31 13:00Z) is 8784 real
   // hours; its :00 readings are 8784 civil hours minus 02:00 on 10-06 = 8783.
   EXPECT_EQ(hourly.Ticks(Utc(2023, 12, 31, 13), Utc(2024, 12, 31, 13)).size(), 8783u);
+  // At half past: one 30-minute step per transition. April: 01:30 +11 = 14:30Z and 01:30
+  // +10:30 = 15:00Z both happen. October: 01:30 +10:30 = 15:00Z, then 02:30 +11 = 15:30Z.
+  const Schedule half_past = Must("30 * * * *", "Australia/Lord_Howe");
+  EXPECT_EQ(UtcTicks(half_past, Utc(2024, 4, 6, 14), Utc(2024, 4, 6, 16, 1)),
+            (std::vector<std::string>{"2024-04-06 14:30:00", "2024-04-06 15:00:00", "2024-04-06 16:00:00"}));
+  EXPECT_EQ(UtcTicks(half_past, Utc(2024, 10, 5, 14), Utc(2024, 10, 5, 16, 31)),
+            (std::vector<std::string>{"2024-10-05 14:00:00", "2024-10-05 15:00:00", "2024-10-05 15:30:00",
+                                      "2024-10-05 16:30:00"}));
   // Every 30 minutes keeps a 30-minute beat: 01:30 runs twice in April, 02:00 never in October.
   const auto half = Must("*/30 * * * *", "Australia/Lord_Howe").Ticks(Utc(2023, 12, 31, 13), Utc(2024, 12, 31, 13));
   ASSERT_EQ(half.size(), 17568u);
   for (size_t i = 1; i < half.size(); ++i) ASSERT_EQ(half[i] - half[i - 1], 1800);
+}
+
+TEST(ScheduleApia, AWholeSkippedDay) {
+  // Pacific/Apia skipped 2011-12-30: 2011-12-29 23:59:59 -10 was followed by 2011-12-31
+  // 00:00 +14 (at 2011-12-30 10:00Z). Daily at noon: 12-29 12:00 -10 = 22:00Z; the named
+  // 12-30 12:00 never happened -> the first instant after the gap, 12-30 10:00Z; 12-31
+  // 12:00 +14 = 12-30 22:00Z.
+  EXPECT_EQ(UtcTicks(Must("0 12 * * *", "Pacific/Apia"), Utc(2011, 12, 29), Utc(2011, 12, 31)),
+            (std::vector<std::string>{"2011-12-29 22:00:00", "2011-12-30 10:00:00", "2011-12-30 22:00:00"}));
+  // Hourly follows real time straight through: 23:00 -10 = 09:00Z, 00:00 +14 = 10:00Z.
+  EXPECT_EQ(UtcTicks(Must("0 * * * *", "Pacific/Apia"), Utc(2011, 12, 30, 9), Utc(2011, 12, 30, 11)),
+            (std::vector<std::string>{"2011-12-30 09:00:00", "2011-12-30 10:00:00"}));
 }
 
 // --- day-of-month / day-of-week -------------------------------------------------------------
