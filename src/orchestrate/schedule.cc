@@ -6,8 +6,6 @@
 #include <limits>
 #include <utility>
 
-#include <absl/time/civil_time.h>
-
 namespace strata::orchestrate {
 namespace {
 
@@ -15,9 +13,9 @@ namespace {
 
 struct FieldSpec {
   const char* name;
-  int min;       // smallest accepted value
-  int max;       // largest accepted value (7 for day-of-week: Sunday again)
-  int star_max;  // where `*` and `N/S` end (6 for day-of-week)
+  int min;                   // smallest accepted value
+  int max;                   // largest accepted value (7 for day-of-week: Sunday again)
+  int star_max;              // where `*` and `N/S` end (6 for day-of-week)
   const char* const* names;  // three-letter names of min.., or nullptr
   const char* names_hint;    // "JAN-DEC"
 };
@@ -27,10 +25,8 @@ constexpr const char* kMonthNames[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
 constexpr const char* kDayNames[] = {"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"};
 
 constexpr FieldSpec kFields[5] = {
-    {"minute", 0, 59, 59, nullptr, nullptr},
-    {"hour", 0, 23, 23, nullptr, nullptr},
-    {"day-of-month", 1, 31, 31, nullptr, nullptr},
-    {"month", 1, 12, 12, kMonthNames, "JAN-DEC"},
+    {"minute", 0, 59, 59, nullptr, nullptr},        {"hour", 0, 23, 23, nullptr, nullptr},
+    {"day-of-month", 1, 31, 31, nullptr, nullptr},  {"month", 1, 12, 12, kMonthNames, "JAN-DEC"},
     {"day-of-week", 0, 7, 6, kDayNames, "SUN-SAT"},
 };
 constexpr int kDayOfWeek = 4;
@@ -40,7 +36,7 @@ struct Preset {
   const char* cron;
 };
 constexpr Preset kPresets[] = {
-    {"@hourly", "0 * * * *"},  {"@daily", "0 0 * * *"},   {"@midnight", "0 0 * * *"}, {"@weekly", "0 0 * * 0"},
+    {"@hourly", "0 * * * *"},  {"@daily", "0 0 * * *"},  {"@midnight", "0 0 * * *"}, {"@weekly", "0 0 * * 0"},
     {"@monthly", "0 0 1 * *"}, {"@yearly", "0 0 1 1 *"}, {"@annually", "0 0 1 1 *"},
 };
 
@@ -142,8 +138,9 @@ class FieldParser {
       for (int i = 0; i <= f.star_max - f.min; ++i) {
         if (upper == f.names[i]) return f.min + i;
       }
-      return FieldError(f, pos, "\"" + std::string(tok) + "\" is neither a number " + Range(f.min, f.max) +
-                                    " nor a name " + f.names_hint);
+      return FieldError(
+          f, pos,
+          "\"" + std::string(tok) + "\" is neither a number " + Range(f.min, f.max) + " nor a name " + f.names_hint);
     }
     return FieldError(f, pos, "\"" + std::string(tok) + "\" is not a number " + Range(f.min, f.max));
   }
@@ -176,7 +173,7 @@ int DaysInMonth(int64_t y, int m) {
   return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
 }
 
-int CronWeekday(absl::CivilDay d) {  // 0 = Sunday
+int CronWeekday(absl::CivilDay d) {                        // 0 = Sunday
   return (static_cast<int>(absl::GetWeekday(d)) + 1) % 7;  // absl: Monday = 0
 }
 
@@ -203,8 +200,9 @@ Result<Schedule> Schedule::Parse(std::string_view expr, std::string_view time_zo
   FieldParser parser(expr);
   Schedule s;
   const size_t first = expr.find_first_not_of(" \t");
-  const std::string_view trimmed =
-      first == std::string_view::npos ? std::string_view() : expr.substr(first, expr.find_last_not_of(" \t") - first + 1);
+  const std::string_view trimmed = first == std::string_view::npos
+                                       ? std::string_view()
+                                       : expr.substr(first, expr.find_last_not_of(" \t") - first + 1);
   s.expression_ = std::string(trimmed);
 
   if (time_zone.empty()) time_zone = "UTC";
@@ -253,8 +251,7 @@ Result<Schedule> Schedule::Parse(std::string_view expr, std::string_view time_zo
     i = end;
   }
   if (count != 5) {
-    return parser.Error("expected 5 fields (minute hour day-of-month month day-of-week), got " +
-                        std::to_string(count));
+    return parser.Error("expected 5 fields (minute hour day-of-month month day-of-week), got " + std::to_string(count));
   }
   uint64_t bits[5];
   for (int f = 0; f < 5; ++f) {
@@ -285,8 +282,8 @@ Result<Schedule> Schedule::Parse(std::string_view expr, std::string_view time_zo
     }
     if (!possible) {
       return parser.FieldError(kFields[2], positions[2],
-                               "\"" + std::string(fields[2]) + "\" never occurs in month \"" +
-                                   std::string(fields[3]) + "\", so the schedule never runs");
+                               "\"" + std::string(fields[2]) + "\" never occurs in month \"" + std::string(fields[3]) +
+                                   "\", so the schedule never runs");
     }
   }
   return s;
@@ -451,8 +448,7 @@ std::optional<int64_t> Schedule::PreviousElapsed(int64_t before) const {
   for (bool first = true;; first = false) {
     const absl::Time probe = t0 - absl::Seconds(1);
     const absl::TimeZone::CivilInfo info = zone_.At(probe);
-    const absl::CivilMinute start =
-        std::min(absl::CivilMinute(info.cs), absl::CivilMinute(kMaxYear, 12, 31, 23, 59));
+    const absl::CivilMinute start = std::min(absl::CivilMinute(info.cs), absl::CivilMinute(kMaxYear, 12, 31, 23, 59));
     if (first) lo = SearchStart(start);
     const auto named = PreviousNamed(start, lo);
     if (!named) return std::nullopt;
@@ -494,8 +490,7 @@ std::vector<int64_t> Schedule::Ticks(int64_t from, int64_t to) const {
 
 std::vector<Interval> Schedule::Intervals(int64_t from, int64_t to) const {
   std::vector<Interval> out;
-  const std::vector<int64_t> ticks =
-      Ticks(from, to == std::numeric_limits<int64_t>::max() ? to : to + 1);
+  const std::vector<int64_t> ticks = Ticks(from, to == std::numeric_limits<int64_t>::max() ? to : to + 1);
   for (size_t i = 1; i < ticks.size(); ++i) out.push_back({ticks[i - 1], ticks[i]});
   return out;
 }

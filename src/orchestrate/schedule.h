@@ -116,12 +116,12 @@ class Schedule {
   std::string expression_ = "none";
   std::string zone_name_ = "UTC";
   absl::TimeZone zone_;
-  uint64_t minutes_ = 0;       // bits 0..59
-  uint32_t hours_ = 0;         // bits 0..23
-  uint32_t days_ = 0;          // bits 1..31
-  uint32_t months_ = 0;        // bits 1..12
-  uint32_t weekdays_ = 0;      // bits 0..6, 0 = Sunday
-  bool days_or_ = false;       // both day fields restricted: a day matches if either does
+  uint64_t minutes_ = 0;   // bits 0..59
+  uint32_t hours_ = 0;     // bits 0..23
+  uint32_t days_ = 0;      // bits 1..31
+  uint32_t months_ = 0;    // bits 1..12
+  uint32_t weekdays_ = 0;  // bits 0..6, 0 = Sunday
+  bool days_or_ = false;   // both day fields restricted: a day matches if either does
   // dow_days_[w]: the days 1..31 of a month whose 1st is weekday w that match weekdays_.
   uint32_t dow_days_[7] = {};
 };

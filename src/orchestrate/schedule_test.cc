@@ -5,7 +5,6 @@
 #include <chrono>
 #include <cstdio>
 #include <limits>
-#include <set>
 
 #include "core/date.h"
 
@@ -52,13 +51,11 @@ std::vector<std::string> UtcTicks(const Schedule& s, int64_t from, int64_t to) {
 // Hand-coded UTC offsets of the zones in 2023/2024 (from the table above): an oracle that
 // does not go through Abseil.
 int64_t BerlinOffset(int64_t t) {
-  const bool summer = (t >= Utc(2023, 3, 26, 1) && t < Utc(2023, 10, 29, 1)) ||
-                      (t >= Utc(2024, 3, 31, 1) && t < Utc(2024, 10, 27, 1));
+  const bool summer =
+      (t >= Utc(2023, 3, 26, 1) && t < Utc(2023, 10, 29, 1)) || (t >= Utc(2024, 3, 31, 1) && t < Utc(2024, 10, 27, 1));
   return summer ? 7200 : 3600;
 }
-int64_t NewYorkOffset(int64_t t) {
-  return t >= Utc(2024, 3, 10, 7) && t < Utc(2024, 11, 3, 6) ? -4 * 3600 : -5 * 3600;
-}
+int64_t NewYorkOffset(int64_t t) { return t >= Utc(2024, 3, 10, 7) && t < Utc(2024, 11, 3, 6) ? -4 * 3600 : -5 * 3600; }
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - (a % b < 0); }
 
 // --- parsing ----------------------------------------------------------------------------------
@@ -102,8 +99,7 @@ TEST(ScheduleParse, MonthAndWeekdayNamesAnyCase) {
 TEST(ScheduleParse, SundayIsZeroAndSeven) {
   // 2024-01-07 is a Sunday; 0, 7 and SUN all name it, and only it in that week.
   for (const char* expr : {"0 0 * * 0", "0 0 * * 7", "0 0 * * SUN"}) {
-    EXPECT_EQ(UtcTicks(Must(expr), Utc(2024, 1, 1), Utc(2024, 1, 8)),
-              (std::vector<std::string>{"2024-01-07 00:00:00"}))
+    EXPECT_EQ(UtcTicks(Must(expr), Utc(2024, 1, 1), Utc(2024, 1, 8)), (std::vector<std::string>{"2024-01-07 00:00:00"}))
         << expr;
   }
   // 5-7 and FRI-SUN are Friday to Sunday: Jan 5, 6, 7.
@@ -122,8 +118,8 @@ TEST(ScheduleParse, Presets) {
   };
   // Each preset ticks exactly like the cron it stands for, over two years of samples.
   for (const Case& c : {Case{"@hourly", "0 * * * *"}, Case{"@daily", "0 0 * * *"}, Case{"@midnight", "0 0 * * *"},
-                        Case{"@weekly", "0 0 * * 0"}, Case{"@monthly", "0 0 1 * *"},
-                        Case{"@yearly", "0 0 1 1 *"}, Case{"@annually", "0 0 1 1 *"}, Case{"@DAILY", "0 0 * * *"}}) {
+                        Case{"@weekly", "0 0 * * 0"}, Case{"@monthly", "0 0 1 * *"}, Case{"@yearly", "0 0 1 1 *"},
+                        Case{"@annually", "0 0 1 1 *"}, Case{"@DAILY", "0 0 * * *"}}) {
     const Schedule p = Must(c.preset, "Europe/Berlin");
     const Schedule e = Must(c.cron, "Europe/Berlin");
     EXPECT_TRUE(p.recurring());
@@ -245,9 +241,9 @@ TEST(ScheduleParse, ErrorsForShapeZoneAndImpossibleDates) {
 TEST(ScheduleUtc, NextIsStrictlyAfter) {
   const Schedule daily = Must("0 0 * * *");
   EXPECT_EQ(daily.Next(Utc(2024, 1, 1, 10)), Utc(2024, 1, 2));
-  EXPECT_EQ(daily.Next(Utc(2024, 1, 2)), Utc(2024, 1, 3));       // a tick is not after itself
+  EXPECT_EQ(daily.Next(Utc(2024, 1, 2)), Utc(2024, 1, 3));  // a tick is not after itself
   EXPECT_EQ(daily.Next(Utc(2024, 1, 2) - 1), Utc(2024, 1, 2));
-  EXPECT_EQ(daily.Previous(Utc(2024, 1, 2)), Utc(2024, 1, 1));   // nor before itself
+  EXPECT_EQ(daily.Previous(Utc(2024, 1, 2)), Utc(2024, 1, 1));  // nor before itself
   EXPECT_EQ(daily.Previous(Utc(2024, 1, 2) + 1), Utc(2024, 1, 2));
   EXPECT_TRUE(daily.IsTick(Utc(2024, 1, 2)));
   EXPECT_FALSE(daily.IsTick(Utc(2024, 1, 2) + 60));
@@ -484,8 +480,8 @@ TEST(ScheduleNewYork, DailyAt0100RunsOnceInTheRepeatedHour) {
   // first only; 11-04 01:00 EST = 06:00Z.
   EXPECT_EQ(UtcTicks(s, Utc(2024, 11, 2), Utc(2024, 11, 5)),
             (std::vector<std::string>{"2024-11-02 05:00:00", "2024-11-03 05:00:00", "2024-11-04 06:00:00"}));
-  EXPECT_EQ(s.Next(Utc(2024, 11, 3, 5, 30)), Utc(2024, 11, 4, 6));  // 01:30 EDT
-  EXPECT_EQ(s.Next(Utc(2024, 11, 3, 6, 0)), Utc(2024, 11, 4, 6));   // 01:00 EST, second pass
+  EXPECT_EQ(s.Next(Utc(2024, 11, 3, 5, 30)), Utc(2024, 11, 4, 6));      // 01:30 EDT
+  EXPECT_EQ(s.Next(Utc(2024, 11, 3, 6, 0)), Utc(2024, 11, 4, 6));       // 01:00 EST, second pass
   EXPECT_EQ(s.Previous(Utc(2024, 11, 3, 6, 59)), Utc(2024, 11, 3, 5));  // 01:59 EST
   // Spring: 03-10 01:00 EST = 06:00Z (before the gap); 03-11 01:00 EDT = 05:00Z.
   EXPECT_EQ(UtcTicks(s, Utc(2024, 3, 10), Utc(2024, 3, 12)),
@@ -650,10 +646,10 @@ TEST(ScheduleIntervals, TicksAndCatchUpIntervals) {
             (std::vector<std::string>{"2024-01-01 00:00:00", "2024-01-02 00:00:00"}));
   EXPECT_TRUE(daily.Ticks(Utc(2024, 1, 3), Utc(2024, 1, 3)).empty());
   // Catch-up from a start date to now: the complete intervals inside [from, to].
-  EXPECT_EQ(daily.Intervals(Utc(2024, 1, 1), Utc(2024, 1, 4, 12)),
-            (std::vector<Interval>{{Utc(2024, 1, 1), Utc(2024, 1, 2)},
-                                   {Utc(2024, 1, 2), Utc(2024, 1, 3)},
-                                   {Utc(2024, 1, 3), Utc(2024, 1, 4)}}));
+  EXPECT_EQ(
+      daily.Intervals(Utc(2024, 1, 1), Utc(2024, 1, 4, 12)),
+      (std::vector<Interval>{
+          {Utc(2024, 1, 1), Utc(2024, 1, 2)}, {Utc(2024, 1, 2), Utc(2024, 1, 3)}, {Utc(2024, 1, 3), Utc(2024, 1, 4)}}));
   // A start date between ticks aligns to the next tick (as Airflow does); an end on a tick
   // includes the interval ending there.
   EXPECT_EQ(daily.Intervals(Utc(2024, 1, 1, 6), Utc(2024, 1, 4)),
@@ -676,14 +672,15 @@ TEST(ScheduleConsistency, PreviousInvertsNextAroundTransitions) {
     const char* zone;
     int64_t from;
   };
-  const Case cases[] = {
-      {"30 2 * * *", "Europe/Berlin", Utc(2024, 10, 26, 22)}, {"30 2 * * *", "Europe/Berlin", Utc(2024, 3, 30, 22)},
-      {"*/10 2 * * *", "Europe/Berlin", Utc(2024, 10, 26, 22)},
-      {"*/10 2 * * *", "Europe/Berlin", Utc(2024, 3, 30, 22)},
-      {"0 * * * *", "America/New_York", Utc(2024, 11, 3, 2)}, {"0 * * * *", "America/New_York", Utc(2024, 3, 10, 3)},
-      {"*/30 * * * *", "Australia/Lord_Howe", Utc(2024, 4, 6, 10)},
-      {"15 2 * * *", "Australia/Lord_Howe", Utc(2024, 10, 4, 10)},
-      {"45 1 * * *", "Australia/Lord_Howe", Utc(2024, 4, 5, 10)}};
+  const Case cases[] = {{"30 2 * * *", "Europe/Berlin", Utc(2024, 10, 26, 22)},
+                        {"30 2 * * *", "Europe/Berlin", Utc(2024, 3, 30, 22)},
+                        {"*/10 2 * * *", "Europe/Berlin", Utc(2024, 10, 26, 22)},
+                        {"*/10 2 * * *", "Europe/Berlin", Utc(2024, 3, 30, 22)},
+                        {"0 * * * *", "America/New_York", Utc(2024, 11, 3, 2)},
+                        {"0 * * * *", "America/New_York", Utc(2024, 3, 10, 3)},
+                        {"*/30 * * * *", "Australia/Lord_Howe", Utc(2024, 4, 6, 10)},
+                        {"15 2 * * *", "Australia/Lord_Howe", Utc(2024, 10, 4, 10)},
+                        {"45 1 * * *", "Australia/Lord_Howe", Utc(2024, 4, 5, 10)}};
   for (const Case& c : cases) {
     const Schedule s = Must(c.expr, c.zone);
     for (int64_t t = c.from; t < c.from + 3 * 86400; t += 7 * 60 + 13) {
