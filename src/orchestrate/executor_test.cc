@@ -250,10 +250,10 @@ TEST(Executor, ResumeKeepsSucceededTasksAndStopCancelsRunningOnes) {
 
 TEST(Pipelines, DependenciesFromAssetsAndErrorsThatNameTheSpot) {
   testing::TempDir dir;
-  auto parse = [&](const std::string& tasks) -> Result<std::vector<PipelineSpec>> {
+  auto parse = [&](const std::string& tasks, const std::string& extra = "") -> Result<std::vector<PipelineSpec>> {
     testing::WriteText(dir.Sub("strata.yml"),
                        "name: t\nsources:\n  shopdb: {type: sql}\n  clicks: {type: events}\ntransform: tr\n"
-                       "pipelines:\n  daily:\n    tasks:\n" +
+                       "pipelines:\n  daily:\n" + extra + "    tasks:\n" +
                            tasks);
     auto project = Project::Load(dir.path());
     if (!project.ok()) return project.status();
@@ -303,6 +303,14 @@ TEST(Pipelines, DependenciesFromAssetsAndErrorsThatNameTheSpot) {
   bad = parse("      a: {type: noop, timeout: 5 minutes}\n");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("invalid duration '5 minutes'"), std::string::npos) << bad.status().message();
+  bad = parse("      a: {type: noop}\n", "    schedule: '0 25 * * *'\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("pipelines.daily.schedule: cron \"0 25 * * *\": hour field: 25 is out of range"),
+            std::string::npos)
+      << bad.status().message();
+  bad = parse("      a: {type: noop}\n", "    schedule: '@daily'\n    timezone: Europe/Berln\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("Europe/Berln"), std::string::npos) << bad.status().message();
   bad = parse("      a: {type: noop, trigger_rule: all_doen}\n");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("(did you mean 'all_done'?)"), std::string::npos) << bad.status().message();

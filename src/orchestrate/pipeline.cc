@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/date.h"
+#include "orchestrate/schedule.h"
 
 namespace strata::orchestrate {
 
@@ -337,6 +338,9 @@ Result<std::vector<PipelineSpec>> ParsePipelines(const Project& project) {
     STRATA_RETURN_IF_ERROR(node.CheckKeys(keys));
     STRATA_ASSIGN_OR_RETURN(p.schedule, node.String("schedule", ""));
     STRATA_ASSIGN_OR_RETURN(p.timezone, node.String("timezone", "UTC"));
+    if (auto sched = Schedule::Parse(p.schedule.empty() ? "none" : p.schedule, p.timezone); !sched.ok()) {
+      return node[p.schedule.empty() || node.Has("schedule") ? "schedule" : "timezone"].Error(sched.status().message());
+    }
     STRATA_ASSIGN_OR_RETURN(p.start_date, node.String("start_date", ""));
     if (!p.start_date.empty()) {
       auto d = Date::Parse(p.start_date);
