@@ -18,6 +18,7 @@ void RegisterSimCommands(CLI::App* app);       // strata sim, strata sim serve-a
 void RegisterIngestCommands(CLI::App* app);    // strata ingest
 void RegisterPipelineCommands(CLI::App* app);  // strata pipeline run | backfill
 void RegisterRunCommands(CLI::App* app);       // strata runs [show], strata logs
+void RegisterSchedulerCommand(CLI::App* app);  // strata scheduler
 void RegisterWarehouseCommands(CLI::App* app); // strata load, strata query
 void RegisterTransformCommands(CLI::App* app);  // compile, run, build, test, seed, snapshot, ls
 

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   strata::cli::RegisterIngestCommands(&app);
   strata::cli::RegisterPipelineCommands(&app);
   strata::cli::RegisterRunCommands(&app);
+  strata::cli::RegisterSchedulerCommand(&app);
   strata::cli::RegisterWarehouseCommands(&app);
   strata::cli::RegisterTransformCommands(&app);
   try {

@@ -12,6 +12,7 @@
 #include "core/file.h"
 #include "core/project.h"
 #include "orchestrate/orchestrator.h"
+#include "orchestrate/scheduler.h"
 
 namespace strata::cli {
 namespace {
@@ -203,6 +204,30 @@ void RegisterPipelineCommands(CLI::App* app) {
              std::to_string(skipped) + " date(s) already successful");
     out.Json({{"ok", ok}, {"pipeline", spec->name}, {"ran", ran}, {"skipped", skipped}, {"runs", runs}});
     if (!ok) throw CLI::RuntimeError(kExitFailure);
+  });
+}
+
+void RegisterSchedulerCommand(CLI::App* app) {
+  struct Flags : RunFlags {
+    bool once = false;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* sched = app->add_subcommand(
+      "scheduler", "Start pipeline runs when their schedules say they are due (until SIGTERM)");
+  sched->add_option("-p,--project", f->project, "Project file or directory holding strata.yml")->capture_default_str();
+  sched->add_flag("--once", f->once, "Run what is due now, then exit");
+  sched->callback([f] {
+    Output out(false);
+    Project project = LoadProject(out, f->project);
+    auto pipelines = orchestrate::ParsePipelines(project);
+    if (!pipelines.ok()) Fail(out, pipelines.status(), UsageCode(pipelines.status()));
+    SignalStop signals;
+    orchestrate::SchedulerOptions o;
+    o.stop = &signals.token;
+    o.on_line = [&out](const std::string& line) { out.Line(line); };
+    orchestrate::Scheduler scheduler(&project, std::move(*pipelines), o);
+    Status s = f->once ? scheduler.RunDue().status() : scheduler.Serve();
+    if (!s.ok()) Fail(out, s);
   });
 }
 

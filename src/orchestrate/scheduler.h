@@ -1,0 +1,58 @@
+// Scheduler: starts pipeline runs when their schedule says they are due — the long-running
+// `strata scheduler`.
+//
+// A run is due at the end of its data interval (Airflow's rule): a daily 06:00 schedule runs
+// the interval [D 06:00, D+1 06:00) at D+1 06:00, with logical date D (the interval's start,
+// as a local date in the pipeline's time zone). With `catchup`, every interval since
+// `start_date` that has no run yet is due, oldest first; without it, only the latest. A date
+// that already has a run is never started twice — except a run whose process died
+// (interrupted), which the scheduler resumes. Logical dates are days: a schedule that ticks
+// several times a day runs the first interval of each day.
+//
+// Time comes from the Clock: tests step a FakeClock through daylight-saving transitions.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/cancel.h"
+#include "core/clock.h"
+#include "core/project.h"
+#include "orchestrate/orchestrator.h"
+#include "orchestrate/pipeline.h"
+
+namespace strata::orchestrate {
+
+struct DueRun {
+  std::string pipeline;
+  std::string logical_date;  // YYYY-MM-DD, local to the pipeline's zone
+  int64_t due_at = 0;        // the tick ending its interval (epoch seconds)
+};
+
+struct SchedulerOptions {
+  Clock* clock = Clock::Real();
+  CancelToken* stop = nullptr;     // SIGTERM: finish nothing new, stop running tasks cleanly
+  TaskRunner* runner = nullptr;    // nullptr: the platform's tasks
+  std::function<void(const std::string&)> on_line;
+};
+
+class Scheduler {
+ public:
+  Scheduler(const Project* project, std::vector<PipelineSpec> pipelines, SchedulerOptions options)
+      : project_(project), pipelines_(std::move(pipelines)), options_(std::move(options)) {}
+
+  // Runs due at the clock's current time, oldest first, per pipeline.
+  Result<std::vector<DueRun>> Due();
+  // Starts (and waits for) every due run; returns them with their reports.
+  Result<std::vector<RunReport>> RunDue();
+  // Loops RunDue() and sleeping until the next tick, until `stop` fires.
+  Status Serve();
+
+ private:
+  const Project* project_;
+  std::vector<PipelineSpec> pipelines_;
+  SchedulerOptions options_;
+};
+
+}  // namespace strata::orchestrate

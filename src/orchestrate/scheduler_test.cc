@@ -1,0 +1,181 @@
+// The scheduler on a fake clock: runs start when their interval ends, catch-up runs the
+// missed dates oldest first, a date never runs twice, and a daily job in Europe/Berlin runs
+// once per day across both daylight-saving transitions. Expected instants are worked out by
+// hand in the comments.
+#include "orchestrate/scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+
+#include "core/date.h"
+#include "testing.h"
+
+namespace strata::orchestrate {
+namespace {
+
+// Records which logical dates ran, and when (fake clock, epoch seconds).
+class Recorder : public TaskRunner {
+ public:
+  explicit Recorder(Clock* clock) : clock_(clock) {}
+  TaskOutcome Run(const Attempt& a) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    runs.emplace_back(a.run->logical_date, clock_->NowSeconds());
+    return TaskOutcome{};
+  }
+  std::vector<std::pair<std::string, int64_t>> runs;
+
+ private:
+  Clock* clock_;
+  std::mutex mu_;
+};
+
+int64_t At(const std::string& ts) { return *ParseTimestamp(ts); }
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Scheduler> Make(const std::string& pipeline_yaml) {
+    testing::WriteText(dir_.Sub("strata.yml"), "name: t\npipelines:\n  p:\n" + pipeline_yaml +
+                                                   "    tasks:\n      work: {type: noop}\n");
+    auto project = Project::Load(dir_.path());
+    EXPECT_TRUE(project.ok()) << project.status().ToString();
+    project_ = *project;
+    auto pipelines = ParsePipelines(project_);
+    EXPECT_TRUE(pipelines.ok()) << pipelines.status().ToString();
+    SchedulerOptions o;
+    o.clock = &clock_;
+    o.runner = &recorder_;
+    return std::make_unique<Scheduler>(&project_, *pipelines, o);
+  }
+  std::vector<std::string> Dates(const std::vector<DueRun>& due) {
+    std::vector<std::string> out;
+    for (const auto& d : due) out.push_back(d.logical_date);
+    return out;
+  }
+
+  testing::TempDir dir_;
+  Project project_;
+  FakeClock clock_{0};
+  Recorder recorder_{&clock_};
+};
+
+TEST_F(SchedulerTest, RunsAtTheEndOfEachIntervalCatchesUpAndNeverTwice) {
+  auto s = Make("    schedule: '0 6 * * *'\n    start_date: 2024-01-01\n    catchup: true\n");
+  // The interval [01-01 06:00, 01-02 06:00) ends at 01-02 06:00: not due a minute before.
+  clock_.Set(At("2024-01-02 05:59:00") * 1000000);
+  auto due = s->Due();
+  ASSERT_TRUE(due.ok()) << due.status().ToString();
+  EXPECT_TRUE(due->empty());
+  clock_.Set(At("2024-01-02 06:00:00") * 1000000);
+  auto ran = s->RunDue();
+  ASSERT_TRUE(ran.ok()) << ran.status().ToString();
+  ASSERT_EQ(ran->size(), 1u);
+  EXPECT_EQ((*ran)[0].run.logical_date, "2024-01-01");
+  EXPECT_EQ((*ran)[0].run.trigger, "scheduled");
+  // Same instant again: nothing (no second run for a date).
+  ran = s->RunDue();
+  ASSERT_TRUE(ran.ok());
+  EXPECT_TRUE(ran->empty());
+  // Down for three days: catch-up runs 01-02, 01-03, 01-04, oldest first.
+  clock_.Set(At("2024-01-05 07:00:00") * 1000000);
+  ran = s->RunDue();
+  ASSERT_TRUE(ran.ok());
+  std::vector<std::string> dates;
+  for (const auto& r : *ran) dates.push_back(r.run.logical_date);
+  EXPECT_EQ(dates, (std::vector<std::string>{"2024-01-02", "2024-01-03", "2024-01-04"}));
+  EXPECT_EQ(recorder_.runs.size(), 4u);
+}
+
+TEST_F(SchedulerTest, WithoutCatchupOnlyTheLatestIntervalRuns) {
+  auto s = Make("    schedule: '@daily'\n    start_date: 2024-01-01\n    catchup: false\n");
+  clock_.Set(At("2024-01-10 00:30:00") * 1000000);  // latest complete interval: [01-09, 01-10)
+  auto due = s->Due();
+  ASSERT_TRUE(due.ok());
+  EXPECT_EQ(Dates(*due), (std::vector<std::string>{"2024-01-09"}));
+}
+
+TEST_F(SchedulerTest, AnInterruptedRunIsDueAgainAFinishedOneIsNot) {
+  auto s = Make("    schedule: '@daily'\n    start_date: 2024-01-01\n    catchup: true\n");
+  auto store = OpenRunStore(project_);
+  ASSERT_TRUE(store.ok());
+  RunRecord dead;
+  dead.run_id = "p__2024-01-01";
+  dead.pipeline = "p";
+  dead.logical_date = "2024-01-01";
+  dead.state = "running";  // its process died: nobody holds its lock
+  ASSERT_TRUE((*store)->PutRun(dead).ok());
+  RunRecord failed = dead;
+  failed.run_id = "p__2024-01-02";
+  failed.logical_date = "2024-01-02";
+  failed.state = "failed";  // failures wait for a person (or a backfill)
+  ASSERT_TRUE((*store)->PutRun(failed).ok());
+  clock_.Set(At("2024-01-04 00:00:00") * 1000000);
+  auto due = s->Due();
+  ASSERT_TRUE(due.ok());
+  EXPECT_EQ(Dates(*due), (std::vector<std::string>{"2024-01-01", "2024-01-03"}));
+}
+
+// Steps the clock in 5-minute steps from `from` to `to`, running what is due at each step;
+// returns (logical date, run start) in order.
+std::vector<std::pair<std::string, int64_t>> Step(Scheduler* s, FakeClock* clock, Recorder* rec, int64_t from,
+                                                  int64_t to) {
+  for (int64_t t = from; t <= to; t += 300) {
+    clock->Set(t * 1000000);
+    auto r = s->RunDue();
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+  }
+  return rec->runs;
+}
+
+TEST_F(SchedulerTest, DailyInBerlinRunsOncePerDayAcrossBothDstTransitions) {
+  auto s = Make("    schedule: '30 2 * * *'\n    timezone: Europe/Berlin\n    catchup: false\n");
+  // Spring: 2024-03-31 02:00 CET jumps to 03:00 CEST, so 02:30 does not exist that day.
+  //   tick 03-30 02:30 CET  = 03-30 01:30Z  -> ends the interval of 03-29
+  //   tick 03-31 03:00 CEST = 03-31 01:00Z  (first instant after the gap) -> 03-30
+  //   tick 04-01 02:30 CEST = 04-01 00:30Z -> 03-31
+  // Starting at 03-30 00:00Z without catch-up, the latest complete interval (of 03-28) runs
+  // at once.
+  auto runs = Step(s.get(), &clock_, &recorder_, At("2024-03-30 00:00:00"), At("2024-04-01 12:00:00"));
+  ASSERT_EQ(runs.size(), 4u);
+  EXPECT_EQ(runs[0], std::make_pair(std::string("2024-03-28"), At("2024-03-30 00:00:00")));
+  EXPECT_EQ(runs[1], std::make_pair(std::string("2024-03-29"), At("2024-03-30 01:30:00")));
+  EXPECT_EQ(runs[2], std::make_pair(std::string("2024-03-30"), At("2024-03-31 01:00:00")));
+  EXPECT_EQ(runs[3], std::make_pair(std::string("2024-03-31"), At("2024-04-01 00:30:00")));
+  // Autumn: 2024-10-27 03:00 CEST falls back to 02:00 CET, so 02:30 happens twice
+  // (00:30Z and 01:30Z); the daily job runs at the first only.
+  //   tick 10-26 02:30 CEST = 10-26 00:30Z -> 10-25
+  //   tick 10-27 02:30 CEST = 10-27 00:30Z -> 10-26 (not again at 01:30Z)
+  //   tick 10-28 02:30 CET  = 10-28 01:30Z -> 10-27
+  recorder_.runs.clear();
+  runs = Step(s.get(), &clock_, &recorder_, At("2024-10-26 00:00:00"), At("2024-10-28 12:00:00"));
+  ASSERT_EQ(runs.size(), 4u);
+  EXPECT_EQ(runs[0], std::make_pair(std::string("2024-10-24"), At("2024-10-26 00:00:00")));
+  EXPECT_EQ(runs[1], std::make_pair(std::string("2024-10-25"), At("2024-10-26 00:30:00")));
+  EXPECT_EQ(runs[2], std::make_pair(std::string("2024-10-26"), At("2024-10-27 00:30:00")));
+  EXPECT_EQ(runs[3], std::make_pair(std::string("2024-10-27"), At("2024-10-28 01:30:00")));
+}
+
+TEST_F(SchedulerTest, ServeStopsOnRequest) {
+  auto s0 = Make("    schedule: '@hourly'\n    catchup: false\n");
+  CancelToken stop;
+  SchedulerOptions o;
+  o.clock = &clock_;
+  o.runner = &recorder_;
+  o.stop = &stop;
+  int lines = 0;
+  o.on_line = [&](const std::string& line) {
+    // Stop after the scheduler has run a date (the fake clock advances while it sleeps).
+    if (line.find(" success") != std::string::npos && ++lines >= 1) stop.Cancel("SIGTERM");
+  };
+  auto pipelines = ParsePipelines(project_);
+  ASSERT_TRUE(pipelines.ok());
+  Scheduler s(&project_, *pipelines, o);
+  clock_.Set(At("2024-05-01 10:30:00") * 1000000);
+  ASSERT_TRUE(s.Serve().ok());
+  EXPECT_TRUE(stop.cancelled());
+  ASSERT_FALSE(recorder_.runs.empty());
+  EXPECT_EQ(recorder_.runs[0].first, "2024-05-01");  // [09:00, 10:00) of 05-01
+}
+
+}  // namespace
+}  // namespace strata::orchestrate
