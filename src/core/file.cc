@@ -66,7 +66,7 @@ Status SyncDir(const std::string& path) {
   return Status::OK();
 }
 
-Status WriteFileAtomic(const std::string& path, std::string_view data) {
+Status WriteFileAtomic(const std::string& path, std::string_view data, Durability durability) {
   std::string dir = std::filesystem::path(path).parent_path().string();
   if (!dir.empty()) STRATA_RETURN_IF_ERROR(MakeDirs(dir));
   std::string tmp = path + TempSuffix();
@@ -86,7 +86,7 @@ Status WriteFileAtomic(const std::string& path, std::string_view data) {
     p += n;
     left -= static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0) {
+  if (durability == Durability::kDurable && ::fsync(fd) != 0) {
     Status s = Errno("cannot fsync", tmp);
     ::close(fd);
     ::unlink(tmp.c_str());
@@ -98,7 +98,7 @@ Status WriteFileAtomic(const std::string& path, std::string_view data) {
     ::unlink(tmp.c_str());
     return s;
   }
-  return SyncDir(dir);
+  return durability == Durability::kDurable ? SyncDir(dir) : Status::OK();
 }
 
 Result<FileLock> FileLock::Acquire(const std::string& path, bool wait) {

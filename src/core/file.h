@@ -10,10 +10,16 @@ namespace strata {
 
 Result<std::string> ReadFile(const std::string& path);
 
-// Writes `data` to `path` atomically and durably: a temporary file in the same directory,
-// fsync, rename over `path`, fsync of the directory. Readers see the old or the new content,
-// never a mix. Parent directories are created.
-Status WriteFileAtomic(const std::string& path, std::string_view data);
+enum class Durability {
+  kDurable,   // fsync the file and its directory: survives power loss (state, manifests)
+  kAtomicOnly,  // no fsync: readers still see old or new, but a crash may lose it (artifacts)
+};
+
+// Writes `data` to `path` atomically (and by default durably): a temporary file in the same
+// directory, fsync, rename over `path`, fsync of the directory. Readers see the old or the
+// new content, never a mix. Parent directories are created.
+Status WriteFileAtomic(const std::string& path, std::string_view data,
+                       Durability durability = Durability::kDurable);
 
 // Creates `path` and its parents (like mkdir -p).
 Status MakeDirs(const std::string& path);

@@ -292,7 +292,7 @@ Status Runner::WriteArtifacts(const RunResults* results, const RunOptions& optio
                    {"unit_tests", unit_tests},
                    {"parent_map", parent_map},
                    {"child_map", child_map}};
-  STRATA_RETURN_IF_ERROR(WriteFileAtomic(target + "/manifest.json", manifest.dump(2) + "\n"));
+  STRATA_RETURN_IF_ERROR(WriteFileAtomic(target + "/manifest.json", manifest.dump(2) + "\n", Durability::kAtomicOnly));
   if (results == nullptr) return Status::OK();
 
   if (options.verb == Verb::kFreshness) {  // dbt writes target/sources.json for this verb
@@ -311,7 +311,7 @@ Status Runner::WriteArtifacts(const RunResults* results, const RunOptions& optio
                   {"invocation_id", project_->settings.invocation_id}}},
                 {"elapsed_time", results->elapsed},
                 {"results", fr}};
-    return WriteFileAtomic(target + "/sources.json", doc.dump(2) + "\n");
+    return WriteFileAtomic(target + "/sources.json", doc.dump(2) + "\n", Durability::kAtomicOnly);
   }
 
   json rr = json::array();
@@ -330,7 +330,9 @@ Status Runner::WriteArtifacts(const RunResults* results, const RunOptions& optio
       if ((n->type == NodeType::kTest && !n->test_name.empty()) || n->type == NodeType::kUnitTest) {
         path = path.substr(0, path.rfind('/') + 1) + n->name + ".sql";
       }
-      STRATA_RETURN_IF_ERROR(WriteFileAtomic(target + dir + project_->project.name + "/" + path, r.compiled_sql + "\n"));
+      // Debugging artifacts, rewritten every run: atomic, but not worth an fsync each.
+      STRATA_RETURN_IF_ERROR(WriteFileAtomic(target + dir + project_->project.name + "/" + path, r.compiled_sql + "\n",
+                                             Durability::kAtomicOnly));
     }
   }
   json doc = {{"metadata",
@@ -340,7 +342,7 @@ Status Runner::WriteArtifacts(const RunResults* results, const RunOptions& optio
               {"args", {{"which", VerbName(options.verb)}}},
               {"elapsed_time", results->elapsed},
               {"results", rr}};
-  return WriteFileAtomic(target + "/run_results.json", doc.dump(2) + "\n");
+  return WriteFileAtomic(target + "/run_results.json", doc.dump(2) + "\n", Durability::kAtomicOnly);
 }
 
 }  // namespace strata::transform
