@@ -179,24 +179,38 @@ PY
   cp -r "$root/examples/shop/transform" "$dir/transform"
   rm -rf "$dir/transform/target" "$dir/transform/logs"
   fresh() { rm -f "$1" "$1.wal"; cp "$wh" "$1"; }
-  # A first build writes the artifacts the baseline script is made from (and warms up both sides).
-  fresh "$dir/strata.duckdb"
-  STRATA_WAREHOUSE="$dir/strata.duckdb" "$strata" build --project-dir "$dir/transform" > "$dir/build0.log"
-  python3 "$root/bench/build_baseline.py" "$dir/transform/target" "$dir/baseline.sql" "$dir/baseline_labels.json"
-  fresh "$dir/duck.duckdb"
-  "$duckdb_script" --db "$dir/duck.duckdb" --script "$dir/baseline.sql" > /dev/null
-  python3 "$root/bench/reps.py" --reps "$reps" --log "$dir/build.log" \
-    --side strata --setup "$(declare -f fresh); wh='$wh'; fresh '$dir/strata.duckdb'" \
-    --cmd "STRATA_WAREHOUSE='$dir/strata.duckdb' '$strata' build --project-dir '$dir/transform' --json > '$dir/build.json'" \
-    --side duckdb --setup "$(declare -f fresh); wh='$wh'; fresh '$dir/duck.duckdb'" \
-    --cmd "'$duckdb_script' --db '$dir/duck.duckdb' --script '$dir/baseline.sql' > '$dir/duck.json'" \
-    > "$dir/build_times.json"
+  # Alternating strata, DuckDB, strata, DuckDB, ...; strata's first build also writes the
+  # artifacts (target/run_results.json) the baseline script is made from.
+  timed() {  # SIDE REP SETUP CMD
+    python3 "$root/bench/reps.py" --reps 1 --log "$dir/build.log" --side "$1" --setup "$3" --cmd "$4" \
+      > "$dir/t_$1_$(printf %02d "$2").json"
+  }
+  for ((rep = 0; rep < reps; rep++)); do
+    timed strata "$rep" "$(declare -f fresh); wh='$wh'; fresh '$dir/strata.duckdb'" \
+      "STRATA_WAREHOUSE='$dir/strata.duckdb' '$strata' build --project-dir '$dir/transform' --json > '$dir/build.json'"
+    if ((rep == 0)); then
+      python3 "$root/bench/build_baseline.py" "$dir/transform/target" "$dir/baseline.sql" "$dir/baseline_labels.json"
+    fi
+    timed duckdb "$rep" "$(declare -f fresh); wh='$wh'; fresh '$dir/duck.duckdb'" \
+      "'$duckdb_script' --db '$dir/duck.duckdb' --script '$dir/baseline.sql' > '$dir/duck.json'"
+  done
+  python3 -c 'import glob, json, statistics, sys
+d = sys.argv[1]
+out = {}
+for side in ("strata", "duckdb"):
+    runs = [json.load(open(f))[side] for f in sorted(glob.glob(f"{d}/t_{side}_*.json"))]
+    t = [r["times"][0] for r in runs]
+    c = [r["cpu"][0] for r in runs]
+    out[side] = {"times": t, "median": statistics.median(t), "cpu": c, "cpu_median": statistics.median(c)}
+print(json.dumps(out))' "$dir" > "$dir/build_times.json"
 
   python3 - "$scale" "$wh_load_s" "$(du -b "$wh" | cut -f1)" "$dir/build_times.json" "$dir/build.json" \
     "$dir/duck.json" "$dir/baseline_labels.json" "$dir/transform/target" >> "$out.tmp" <<'PY'
 import collections, json, sys
 scale, load_s, wh_bytes = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
 times, build, duck = json.load(open(sys.argv[4])), json.load(open(sys.argv[5])), json.load(open(sys.argv[6]))
+s_t, d_t = times["strata"], times["duckdb"]
+ratio = s_t["median"] / max(d_t["median"], 1e-9)
 labels, target = json.load(open(sys.argv[7])), sys.argv[8]
 manifest = json.load(open(f"{target}/manifest.json"))["nodes"]
 run = {r["unique_id"]: r for r in json.load(open(f"{target}/run_results.json"))["results"]}
@@ -208,11 +222,11 @@ status = collections.Counter(r["status"] for r in build["results"])
 # The baseline's test counts must equal strata's failures: both did the same work.
 base_counts = {labels[i]: v for i, v in enumerate(duck["first_values"]) if labels[i].startswith("test.")}
 mismatch = [u for u, v in base_counts.items() if run[u].get("failures") is not None and run[u]["failures"] != v]
-s_t, d_t = times["strata"], times["duckdb"]
-ratio = s_t["median"] / max(d_t["median"], 1e-9)
 print(f"### Transform build: `strata build` vs the same SQL as one DuckDB script\n")
-print(f"`strata load` of the lake into a fresh warehouse: {load_s:.2f} s ({wh_bytes/1e6:.0f} MB); each side "
-      f"then works on its own fresh copy of that file (copied before the timer starts).\n")
+print(f"`strata load` of the lake into a fresh warehouse: {load_s:.2f} s ({wh_bytes/1e6:.0f} MB). Then "
+      f"{len(s_t['times'])} alternating repetitions (strata, DuckDB, strata, ...), each side on its own fresh copy "
+      "of that file (copied before the timer starts); strata's first build also writes the run_results.json "
+      "the baseline script is made from.\n")
 print(f"The shop's dbt project (examples/shop/transform): {len(run)} nodes run ("
       + ", ".join(f"{v} {k}" for k, v in sorted(kinds.items())) + "); strata: "
       + ", ".join(f"{v} {k}" for k, v in sorted(status.items()))
