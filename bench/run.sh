@@ -16,8 +16,10 @@
 #      repetitions, whole-process wall time (bench/reps.py). Target <= 1.1x.
 #
 # BENCH_SCALES (default "1 100"), BENCH_REPS (3), BENCH_COMPILE_REPS (7).
-# Runtime on the 2-core bench machine: about 8 minutes with the defaults, most of it scale
-# 100's simulation, ingestion and load benchmark.
+# Runtime on the shared 2-core bench machine: about 30 minutes with the defaults, of which
+# scale 100's transform build is about half (6 builds of ~1.5-4 min each: the shop's tests
+# re-read the 5M-event staging view), sim + ingest + load benchmark + load about a third, and
+# the compile benchmark about a minute. BENCH_SCALES=1 takes about 3 minutes.
 set -euo pipefail
 
 build="${1:-build}"
@@ -36,6 +38,7 @@ cleanup() { [[ -n "$api_pid" ]] && kill "$api_pid" 2>/dev/null; rm -rf "$work"; 
 trap cleanup EXIT
 
 now() { date +%s.%N; }
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }  # the shared machine's load: context for the timings
 secs() { python3 -c "print(f'{$2 - $1:.2f}')"; }
 
 {
@@ -56,13 +59,16 @@ python3 "$root/bench/gen_dbt_project.py" "$gen" --models 1000 > /dev/null
 export BENCH_WAREHOUSE="$work/dbt1k.duckdb"  # the profile's path; ls and compile never open it
 "$strata" ls --project-dir "$gen" --json > "$work/ls.json"  # warm-up, and the node counts
 echo "bench: transform compile: strata ls and strata compile, $compile_reps reps" >&2
+load_before="$(loadavg)"
 python3 "$root/bench/reps.py" --reps "$compile_reps" --log "$work/compile.log" \
   --side ls --cmd "'$strata' ls --project-dir '$gen' > /dev/null" \
   --side compile --cmd "'$strata' compile --project-dir '$gen'" > "$work/compile_times.json"
 
-python3 - "$gen" "$work/ls.json" "$work/compile_times.json" "$work/compile.log" >> "$out.tmp" <<'PY'
+python3 - "$gen" "$work/ls.json" "$work/compile_times.json" "$work/compile.log" "$load_before" "$(loadavg)" \
+  >> "$out.tmp" <<'PY'
 import collections, json, os, re, statistics, sys
 gen, ls, times, log = sys.argv[1], json.load(open(sys.argv[2])), json.load(open(sys.argv[3])), open(sys.argv[4]).read()
+load_before, load_after = sys.argv[5], sys.argv[6]
 files = [os.path.join(d, f) for d, _, fs in os.walk(gen) if "/target" not in d for f in fs]
 nbytes = sum(os.path.getsize(f) for f in files)
 kinds = collections.Counter(n["resource_type"] for n in ls["nodes"])
@@ -83,7 +89,7 @@ print(f"`bench/gen_dbt_project.py` (deterministic): {len(files)} files, {nbytes/
       "unique/not_null/accepted_values/relationships/custom generic tests.\n")
 print(f"Whole-process wall time, median of {len(times['ls']['times'])} runs (min-max), and the CPU time "
       "(user + system) the process used (on a shared machine, wall time above CPU time is mostly waiting: for "
-      "the disk, or for a core):\n")
+      f"the disk, or for a core; load average 1/5/15 min before: {load_before}, after: {load_after}):\n")
 print("| command | what it does | wall s | CPU s |")
 print("|---|---|---:|---:|")
 for k, what in [("ls", "parse: read files, YAML, parse-render every node, DAG; print the node list"),
@@ -185,6 +191,7 @@ PY
     python3 "$root/bench/reps.py" --reps 1 --log "$dir/build.log" --side "$1" --setup "$3" --cmd "$4" \
       > "$dir/t_$1_$(printf %02d "$2").json"
   }
+  load_before="$(loadavg)"
   for ((rep = 0; rep < reps; rep++)); do
     timed strata "$rep" "$(declare -f fresh); wh='$wh'; fresh '$dir/strata.duckdb'" \
       "STRATA_WAREHOUSE='$dir/strata.duckdb' '$strata' build --project-dir '$dir/transform' --json > '$dir/build.json'"
@@ -205,13 +212,15 @@ for side in ("strata", "duckdb"):
 print(json.dumps(out))' "$dir" > "$dir/build_times.json"
 
   python3 - "$scale" "$wh_load_s" "$(du -b "$wh" | cut -f1)" "$dir/build_times.json" "$dir/build.json" \
-    "$dir/duck.json" "$dir/baseline_labels.json" "$dir/transform/target" >> "$out.tmp" <<'PY'
-import collections, json, sys
+    "$dir/duck.json" "$dir/baseline_labels.json" "$dir/transform/target" "$load_before" "$(loadavg)" \
+    >> "$out.tmp" <<'PY'
+import collections, json, statistics, sys
 scale, load_s, wh_bytes = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
 times, build, duck = json.load(open(sys.argv[4])), json.load(open(sys.argv[5])), json.load(open(sys.argv[6]))
 s_t, d_t = times["strata"], times["duckdb"]
 ratio = s_t["median"] / max(d_t["median"], 1e-9)
 labels, target = json.load(open(sys.argv[7])), sys.argv[8]
+load_before, load_after = sys.argv[9], sys.argv[10]
 manifest = json.load(open(f"{target}/manifest.json"))["nodes"]
 run = {r["unique_id"]: r for r in json.load(open(f"{target}/run_results.json"))["results"]}
 kinds = collections.Counter()
@@ -241,7 +250,13 @@ print(f"| DuckDB C API, one script, one connection | **{d_t['median']:.2f}** | "
       f"{', '.join(f'{t:.2f}' for t in d_t['times'])} | {d_t['cpu_median']:.2f} | open {duck['open_s']:.2f} s, "
       f"statements {duck['execute_s']:.2f} s, close {duck['close_s']:.2f} s |")
 verdict = "meets" if ratio <= 1.1 else "MISSES"
-print(f"\n**Ratio: {ratio:.2f}x** (target <= 1.1x: {verdict}).\n")
+pairs = [a / max(b, 1e-9) for a, b in zip(s_t["times"], d_t["times"])]
+cpu_ratio = s_t["cpu_median"] / max(d_t["cpu_median"], 1e-9)
+print(f"\n**Ratio: {ratio:.2f}x** (medians of wall time; target <= 1.1x: {verdict}). Run by run (each strata "
+      f"build against the DuckDB run right after it): {', '.join(f'{p:.2f}x' for p in pairs)}, median "
+      f"{statistics.median(pairs):.2f}x. CPU time: {cpu_ratio:.2f}x. Load average 1/5/15 min before: "
+      f"{load_before}, after: {load_after} (2 cores, shared: the spread between runs is mostly other work on "
+      "the machine).\n")
 print("What the baseline includes: process start, opening the file, and the statements a hand-written "
       "script needs for the same result, with strata's compiled SQL verbatim (`bench/build_baseline.py`, "
       "from target/run_results.json): CREATE SCHEMA, CREATE OR REPLACE VIEW/TABLE AS <compiled select> in the "
