@@ -16,10 +16,11 @@
 #      repetitions, whole-process wall time (bench/reps.py). Target <= 1.1x.
 #
 # BENCH_SCALES (default "1 100"), BENCH_REPS (3), BENCH_COMPILE_REPS (7).
-# Runtime on the shared 2-core bench machine: about 30 minutes with the defaults, of which
-# scale 100's transform build is about half (6 builds of ~1.5-4 min each: the shop's tests
-# re-read the 5M-event staging view), sim + ingest + load benchmark + load about a third, and
-# the compile benchmark about a minute. BENCH_SCALES=1 takes about 3 minutes.
+# Runtime on the shared 2-core bench machine: 20-31 minutes with the defaults (measured:
+# 19.6 and 31.0), depending on what else runs there. Scale 100's transform build is about
+# half of it (6 builds of 1.2-4.7 min: the shop's tests re-read the 5M-event staging view),
+# sim + ingest + load benchmark + strata load about a third, the compile benchmark about a
+# minute. BENCH_SCALES=1 takes about 3 minutes.
 set -euo pipefail
 
 build="${1:-build}"
