@@ -1,15 +1,36 @@
 #!/usr/bin/env bash
-# make bench: whole-command timings at several scales, and the warehouse load against
-# DuckDB's own readers over the same lake files (ratios measured in the same run).
-# Writes bench/results/latest.md. BENCH_SCALES (default "1 100") and BENCH_REPS (3).
+# make bench: whole-command timings, each against a reference measured or cited in the same
+# report. Writes bench/results/latest.md.
+#
+#   1. Transform compile (once): bench/gen_dbt_project.py writes a deterministic 1,000-model
+#      dbt project (staging/intermediate/marts, sources, macros, YAML properties with ~3,000
+#      generic tests) in a temp dir; `strata ls` (parse only) and `strata compile` (parse +
+#      render every model/test + artifacts) are timed as whole processes, median of
+#      BENCH_COMPILE_REPS. Target < 0.5 s; reference: dbt-core's published parse times (cited).
+#   2. Per scale in BENCH_SCALES: sim, ingest, the warehouse load against DuckDB's own readers
+#      over the same lake files (bench/load_bench), then `strata load` leaves a loaded
+#      warehouse and the shop's dbt project (examples/shop/transform, copied to the temp dir)
+#      is built on a copy of it with `strata build`, against the SQL that build executed,
+#      rewritten as one plain DuckDB script (bench/build_baseline.py) and run by DuckDB's C
+#      API alone (bench/duckdb_script) on another copy. Medians of BENCH_REPS alternating
+#      repetitions, whole-process wall time (bench/reps.py). Target <= 1.1x.
+#
+# BENCH_SCALES (default "1 100"), BENCH_REPS (3), BENCH_COMPILE_REPS (7).
+# Runtime on the shared 2-core bench machine: 20-31 minutes with the defaults (measured:
+# 19.6 and 31.0), depending on what else runs there. Scale 100's transform build is about
+# half of it (6 builds of 1.2-4.7 min: the shop's tests re-read the 5M-event staging view),
+# sim + ingest + load benchmark + strata load about a third, the compile benchmark about a
+# minute. BENCH_SCALES=1 takes about 3 minutes.
 set -euo pipefail
 
 build="${1:-build}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 strata="$root/$build/strata"
 load_bench="$root/$build/bench/load_bench"
+duckdb_script="$root/$build/bench/duckdb_script"
 scales="${BENCH_SCALES:-1 100}"
 reps="${BENCH_REPS:-3}"
+compile_reps="${BENCH_COMPILE_REPS:-7}"
 out="$root/bench/results/latest.md"
 mkdir -p "$root/bench/results"
 work="$(mktemp -d)"
@@ -18,6 +39,7 @@ cleanup() { [[ -n "$api_pid" ]] && kill "$api_pid" 2>/dev/null; rm -rf "$work"; 
 trap cleanup EXIT
 
 now() { date +%s.%N; }
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }  # the shared machine's load: context for the timings
 secs() { python3 -c "print(f'{$2 - $1:.2f}')"; }
 
 {
@@ -30,6 +52,79 @@ secs() { python3 -c "print(f'{$2 - $1:.2f}')"; }
   echo
 } > "$out.tmp"
 
+
+# --- 1. Transform compile of a generated 1,000-model project ---------------------------------
+echo "bench: transform compile: generating a 1,000-model dbt project" >&2
+gen="$work/dbt1k"
+python3 "$root/bench/gen_dbt_project.py" "$gen" --models 1000 > /dev/null
+export BENCH_WAREHOUSE="$work/dbt1k.duckdb"  # the profile's path; ls and compile never open it
+"$strata" ls --project-dir "$gen" --json > "$work/ls.json"  # warm-up, and the node counts
+echo "bench: transform compile: strata ls and strata compile, $compile_reps reps" >&2
+load_before="$(loadavg)"
+python3 "$root/bench/reps.py" --reps "$compile_reps" --log "$work/compile.log" \
+  --side ls --cmd "'$strata' ls --project-dir '$gen' > /dev/null" \
+  --side compile --cmd "'$strata' compile --project-dir '$gen'" > "$work/compile_times.json"
+
+python3 - "$gen" "$work/ls.json" "$work/compile_times.json" "$work/compile.log" "$load_before" "$(loadavg)" \
+  >> "$out.tmp" <<'PY'
+import collections, json, os, re, statistics, sys
+gen, ls, times, log = sys.argv[1], json.load(open(sys.argv[2])), json.load(open(sys.argv[3])), open(sys.argv[4]).read()
+load_before, load_after = sys.argv[5], sys.argv[6]
+files = [os.path.join(d, f) for d, _, fs in os.walk(gen) if "/target" not in d for f in fs]
+nbytes = sum(os.path.getsize(f) for f in files)
+kinds = collections.Counter(n["resource_type"] for n in ls["nodes"])
+models = [n for n in ls["nodes"] if n["resource_type"] == "model"]
+layers = collections.Counter(n["fqn"].split(".")[1] for n in models)
+ymls = sum(f.endswith(".yml") for f in files) - 2
+macros = sum(open(f).read().count("{% macro") for f in files if "/macros/" in f)
+parse = [float(x) for x in re.findall(r"parsed in ([0-9.]+)s", log)]
+render = [float(x) for x in re.findall(r"^Done in ([0-9.]+)s", log, re.M)]
+ls_s, comp_s = times["ls"]["median"], times["compile"]["median"]
+print("## Transform compile: a generated 1,000-model dbt project\n")
+print(f"`bench/gen_dbt_project.py` (deterministic): {len(files)} files, {nbytes/1e6:.1f} MB: "
+      f"{kinds['model']:,} models ({', '.join(f'{v} {k}' for k, v in sorted(layers.items()))}), "
+      f"{kinds['source']} sources, {kinds['test']:,} tests (generic from {ymls} YAML files, and singular), "
+      f"{kinds['snapshot']} snapshots, {kinds['seed']} seed, {macros} project macros, docs blocks. Models use "
+      "`config()`, `ref()` (1-4 each), `source()`, `var()`, `if`/`for`, `is_incremental()`, `{{ this }}` and "
+      "macros (one dispatched per adapter); YAML has descriptions (some `{{ doc() }}`), columns and "
+      "unique/not_null/accepted_values/relationships/custom generic tests.\n")
+print(f"Whole-process wall time, median of {len(times['ls']['times'])} runs (min-max), and the CPU time "
+      "(user + system) the process used (on a shared machine, wall time above CPU time is mostly waiting: for "
+      f"the disk, or for a core; load average 1/5/15 min before: {load_before}, after: {load_after}):\n")
+print("| command | what it does | wall s | CPU s |")
+print("|---|---|---:|---:|")
+for k, what in [("ls", "parse: read files, YAML, parse-render every node, DAG; print the node list"),
+                ("compile", "parse, then render every model, test and snapshot; write target/ "
+                            "(compiled SQL files, manifest.json, run_results.json)")]:
+    t = times[k]["times"]
+    print(f"| `strata {k}` | {what} | **{times[k]['median']:.3f}** ({min(t):.3f}-{max(t):.3f}) | "
+          f"{times[k]['cpu_median']:.3f} |")
+if parse and render:
+    print(f"\nInside `strata compile` (its own log lines, medians): parse {statistics.median(parse):.3f} s, "
+          f"rendering {kinds['model'] + kinds['test'] + kinds['snapshot']:,} nodes {statistics.median(render):.3f} s; "
+          f"the rest ({comp_s - statistics.median(parse) - statistics.median(render):.3f} s) is process start, "
+          "writing target/ and exit.\n")
+verdict = "meets" if comp_s < 0.5 else "MISSES"
+print(f"**`strata compile`: {comp_s:.3f} s (target < 0.5 s: {verdict}).**\n")
+print("Reference (cited, not measured: dbt is not installed here, and these are other, unpublished "
+      "synthetic projects on other hardware): dbt Labs, *Parser, Better, Faster, Stronger: A peek at the "
+      "new dbt engine* (2025-02-19), <https://docs.getdbt.com/blog/faster-project-parsing-with-rust>: "
+      "for a 20,000-model project dbt-core's cold parse \"takes well over a minute\" and a partial parse "
+      "with no changed files \"about 12 seconds\"; 100,000 models take dbt-core \"almost 20 minutes\"; the "
+      "Rust-based dbt Fusion engine parses 10,000 models \"in under 600ms\" and 20,000 in \"about a second\". "
+      "The post's text gives no 1,000-model figure (only its charts do). Scaled linearly to 1,000 models "
+      "(an assumption): dbt-core cold parse > 3 s (> 60 s / 20), no-change partial parse ~0.6 s, Fusion "
+      "< 0.06 s. A real project for scale: dbt-core issue "
+      "<https://github.com/dbt-labs/dbt-core/issues/10374> reports a full parse of a 2,367-file project in "
+      "25.0 s (`load_all_elapsed`, dbt 1.7).\n")
+print(f"| comparison | ratio |")
+print("|---|---:|")
+print(f"| `strata ls` / dbt-core cold parse (> 3 s, scaled) | < {ls_s / 3:.2f}x |")
+print(f"| `strata ls` / dbt-core partial parse, nothing changed (~0.6 s, scaled) | {ls_s / 0.6:.2f}x |")
+print(f"| `strata ls` / dbt Fusion parse (< 0.06 s, scaled) | > {ls_s / 0.06:.1f}x |\n")
+PY
+
+# --- 2. Per scale: sim, ingest, load, transform build -------------------------------------
 for scale in $scales; do
   dir="$work/s$scale"
   mkdir -p "$dir/project"
@@ -79,6 +174,109 @@ verdict = "meets" if total <= 1.2 else "MISSES"
 print(f"\n**Total: strata {load['strata_total_s']:.2f} s vs DuckDB {load['duckdb_total_s']:.2f} s = {total:.2f}x** "
       f"(target <= 1.2x: {verdict}). Small tables are dominated by fixed per-table costs "
       f"(transaction, bookkeeping insert, commit).\n")
+PY
+
+  # The transform build needs a loaded warehouse: load_bench leaves none, `strata load` does.
+  echo "bench: scale $scale: strata load, then the transform build (strata vs DuckDB script, $reps reps)" >&2
+  t0=$(now)
+  "$strata" load --project "$dir/project" --json > "$dir/load_cli.json"
+  t1=$(now)
+  wh_load_s=$(secs "$t0" "$t1")
+  wh="$dir/project/warehouse/shop.duckdb"
+  cp -r "$root/examples/shop/transform" "$dir/transform"
+  rm -rf "$dir/transform/target" "$dir/transform/logs"
+  fresh() { rm -f "$1" "$1.wal"; cp "$wh" "$1"; }
+  # Alternating strata, DuckDB, strata, DuckDB, ...; strata's first build also writes the
+  # artifacts (target/run_results.json) the baseline script is made from.
+  timed() {  # SIDE REP SETUP CMD
+    python3 "$root/bench/reps.py" --reps 1 --log "$dir/build.log" --side "$1" --setup "$3" --cmd "$4" \
+      > "$dir/t_$1_$(printf %02d "$2").json"
+  }
+  load_before="$(loadavg)"
+  for ((rep = 0; rep < reps; rep++)); do
+    timed strata "$rep" "$(declare -f fresh); wh='$wh'; fresh '$dir/strata.duckdb'" \
+      "STRATA_WAREHOUSE='$dir/strata.duckdb' '$strata' build --project-dir '$dir/transform' --json > '$dir/build.json'"
+    if ((rep == 0)); then
+      python3 "$root/bench/build_baseline.py" "$dir/transform/target" "$dir/baseline.sql" "$dir/baseline_labels.json"
+    fi
+    timed duckdb "$rep" "$(declare -f fresh); wh='$wh'; fresh '$dir/duck.duckdb'" \
+      "'$duckdb_script' --db '$dir/duck.duckdb' --script '$dir/baseline.sql' > '$dir/duck.json'"
+  done
+  python3 -c 'import glob, json, statistics, sys
+d = sys.argv[1]
+out = {}
+for side in ("strata", "duckdb"):
+    runs = [json.load(open(f))[side] for f in sorted(glob.glob(f"{d}/t_{side}_*.json"))]
+    t = [r["times"][0] for r in runs]
+    c = [r["cpu"][0] for r in runs]
+    out[side] = {"times": t, "median": statistics.median(t), "cpu": c, "cpu_median": statistics.median(c)}
+print(json.dumps(out))' "$dir" > "$dir/build_times.json"
+
+  python3 - "$scale" "$wh_load_s" "$(du -b "$wh" | cut -f1)" "$dir/build_times.json" "$dir/build.json" \
+    "$dir/duck.json" "$dir/baseline_labels.json" "$dir/transform/target" "$load_before" "$(loadavg)" \
+    >> "$out.tmp" <<'PY'
+import collections, json, statistics, sys
+scale, load_s, wh_bytes = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+times, build, duck = json.load(open(sys.argv[4])), json.load(open(sys.argv[5])), json.load(open(sys.argv[6]))
+s_t, d_t = times["strata"], times["duckdb"]
+ratio = s_t["median"] / max(d_t["median"], 1e-9)
+labels, target = json.load(open(sys.argv[7])), sys.argv[8]
+load_before, load_after = sys.argv[9], sys.argv[10]
+manifest = json.load(open(f"{target}/manifest.json"))["nodes"]
+run = {r["unique_id"]: r for r in json.load(open(f"{target}/run_results.json"))["results"]}
+kinds = collections.Counter()
+for uid in run:
+    n = manifest[uid]
+    kinds[n["resource_type"] if n["resource_type"] != "model" else n["config"].get("materialized") + " model"] += 1
+status = collections.Counter(r["status"] for r in build["results"])
+# The baseline's test counts must equal strata's failures: both did the same work.
+base_counts = {labels[i]: v for i, v in enumerate(duck["first_values"]) if labels[i].startswith("test.")}
+mismatch = [u for u, v in base_counts.items() if run[u].get("failures") is not None and run[u]["failures"] != v]
+print(f"### Transform build: `strata build` vs the same SQL as one DuckDB script\n")
+print(f"`strata load` of the lake into a fresh warehouse: {load_s:.2f} s ({wh_bytes/1e6:.0f} MB). Then "
+      f"{len(s_t['times'])} alternating repetitions (strata, DuckDB, strata, ...), each side on its own fresh copy "
+      "of that file (copied before the timer starts); strata's first build also writes the run_results.json "
+      "the baseline script is made from.\n")
+print(f"The shop's dbt project (examples/shop/transform): {len(run)} nodes run ("
+      + ", ".join(f"{v} {k}" for k, v in sorted(kinds.items())) + "); strata: "
+      + ", ".join(f"{v} {k}" for k, v in sorted(status.items()))
+      + f"; baseline: {duck['statements']} statements, test counts "
+      + ("equal to strata's failures" if not mismatch else f"DIFFER for {len(mismatch)} tests") + ".\n")
+print("| side | median wall s (whole process) | runs | CPU s (median) | inside the process (last run) |")
+print("|---|---:|---|---:|---|")
+print(f"| `strata build` (profile threads: 2) | **{s_t['median']:.2f}** | "
+      f"{', '.join(f'{t:.2f}' for t in s_t['times'])} | {s_t['cpu_median']:.2f} | "
+      f"runner {build['elapsed']:.2f} s |")
+print(f"| DuckDB C API, one script, one connection | **{d_t['median']:.2f}** | "
+      f"{', '.join(f'{t:.2f}' for t in d_t['times'])} | {d_t['cpu_median']:.2f} | open {duck['open_s']:.2f} s, "
+      f"statements {duck['execute_s']:.2f} s, close {duck['close_s']:.2f} s |")
+verdict = "meets" if ratio <= 1.1 else "MISSES"
+pairs = [a / max(b, 1e-9) for a, b in zip(s_t["times"], d_t["times"])]
+cpu_ratio = s_t["cpu_median"] / max(d_t["cpu_median"], 1e-9)
+print(f"\n**Ratio: {ratio:.2f}x** (medians of wall time; target <= 1.1x: {verdict}). Run by run (each strata "
+      f"build against the DuckDB run right after it): {', '.join(f'{p:.2f}x' for p in pairs)}, median "
+      f"{statistics.median(pairs):.2f}x. CPU time: {cpu_ratio:.2f}x. Load average 1/5/15 min before: "
+      f"{load_before}, after: {load_after} (2 cores, shared: the spread between runs is mostly other work on "
+      "the machine).\n")
+print("What the baseline includes: process start, opening the file, and the statements a hand-written "
+      "script needs for the same result, with strata's compiled SQL verbatim (`bench/build_baseline.py`, "
+      "from target/run_results.json): CREATE SCHEMA, CREATE OR REPLACE VIEW/TABLE AS <compiled select> in the "
+      "order strata finished the nodes (the incremental model's first build is a full build), the seed's "
+      "read_csv, the snapshot's first version (CREATE TABLE AS the compiled select plus dbt's four SCD2 "
+      "columns), every test as `select count(*) from (<compiled test>)`, on one connection, one after "
+      "another; and closing the file (DuckDB checkpoints). What it leaves out, which `strata build` also "
+      "does: parsing the project and rendering Jinja; information_schema lookups before each relation; "
+      "building tables beside the old one and swapping them in a transaction (create, drop, rename); the "
+      "snapshot's staging table and duplicate-key check; the tests' warn/error thresholds; scheduling two "
+      "nodes at a time (profile threads: 2) on two connections; writing target/ (manifest.json, "
+      "run_results.json, compiled SQL). DuckDB parallelizes each statement itself on both sides.\n")
+per_node = collections.defaultdict(float)
+for i, sec in enumerate(duck["statement_seconds"]):
+    per_node[labels[i]] += sec
+top = sorted(run.values(), key=lambda r: -r["execution_time"])[:6]
+print("Slowest nodes (last runs): " + "; ".join(
+    f"{manifest[r['unique_id']]['name']} {r['execution_time']:.2f} s vs {per_node.get(r['unique_id'], 0):.2f} s"
+    for r in top) + ".\n")
 PY
   rm -rf "$dir"
 done
