@@ -55,6 +55,8 @@ class ConfigNode {
 
   // "file:line:col: path" of this node (or of its parent, for a missing key).
   std::string Where() const;
+  // The underlying YAML node (for code that converts whole subtrees, e.g. to JSON).
+  const YAML::Node& yaml() const { return node_; }
   Status Error(const std::string& message) const;
   const std::string& path() const { return path_; }
 

@@ -118,7 +118,7 @@ Status ParseProperties(const std::string& project_name, const std::string& rel_p
   STRATA_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::Load(abs_path));
   if (root.IsNull()) return Status::OK();
   if (!root.IsMap()) return root.Error("expected a map (version, models, sources, ...)");
-  YAML::Node y = YAML::LoadFile(abs_path);
+  const YAML::Node y = root.yaml();  // parsed once; the ConfigNode view adds locations
   STRATA_RETURN_IF_ERROR(root.CheckKeys({"version", "models", "sources", "seeds", "snapshots", "macros", "exposures",
                                          "metrics", "semantic_models", "saved_queries", "analyses", "unit_tests",
                                          "data_tests", "groups"}));
