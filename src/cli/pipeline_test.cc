@@ -194,8 +194,17 @@ TEST(CrashRecovery, KilledRunsThenRerunEqualUninterrupted) {
       auto r = shop.Run(project, {"pipeline", "run", "--date", day, "--json"});
       ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.out << r.err;
       json doc = json::parse(r.out);
+      // A rerun after a kill resumes: tasks the killed run finished are not run again, so
+      // only the ones that ran report details; every ingest and the load must end successful.
+      for (const auto& t : doc["tasks"]) {
+        if (t["type"] != "build") {
+          ASSERT_EQ(t["state"], "success") << t.dump();
+        }
+      }
       for (const auto& s : doc["sources"]) ASSERT_TRUE(s["ok"].get<bool>()) << s.dump();
-      ASSERT_TRUE(doc["load"]["ok"].get<bool>()) << doc["load"].dump();
+      if (doc.contains("load")) {
+        ASSERT_TRUE(doc["load"]["ok"].get<bool>()) << doc["load"].dump();
+      }
     }
   };
   std::string reference = tmp.Sub("reference");
