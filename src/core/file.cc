@@ -68,9 +68,12 @@ Status SyncDir(const std::string& path) {
 
 Status WriteFileAtomic(const std::string& path, std::string_view data, Durability durability) {
   std::string dir = std::filesystem::path(path).parent_path().string();
-  if (!dir.empty()) STRATA_RETURN_IF_ERROR(MakeDirs(dir));
   std::string tmp = path + TempSuffix();
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == ENOENT && !dir.empty()) {  // parents are created only when missing
+    STRATA_RETURN_IF_ERROR(MakeDirs(dir));
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  }
   if (fd < 0) return Errno("cannot create", tmp);
   const char* p = data.data();
   size_t left = data.size();
