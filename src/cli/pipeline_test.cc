@@ -145,6 +145,30 @@ TEST(Pipeline, ReconcilesIsIdempotentAndExtractsOnlyChanges) {
   EXPECT_EQ(TableOf(d1, "catalog", "products")["received"].get<int64_t>(),
             SqliteCount(db, "SELECT count(*) FROM products"));
 
+  // The run is in the history, with its tasks, attempts and logs.
+  auto runs = shop.Run(project, {"runs", "--json"});
+  ASSERT_EQ(runs.exit_code, 0) << runs.err;
+  json rj = json::parse(runs.out);
+  ASSERT_EQ(rj["runs"].size(), 1u) << runs.out;
+  EXPECT_EQ(rj["runs"][0]["run_id"], "daily__2024-01-01");
+  EXPECT_EQ(rj["runs"][0]["state"], "success");
+  auto show = shop.Run(project, {"runs", "show", "daily__2024-01-01", "--json"});
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  json sj = json::parse(show.out);
+  std::map<std::string, std::string> states;
+  for (const auto& t : sj["tasks"]) states[t["task"]] = t["state"];
+  EXPECT_EQ(states, (std::map<std::string, std::string>{{"ingest_shopdb", "success"},
+                                                        {"ingest_catalog", "success"},
+                                                        {"ingest_clickstream", "success"},
+                                                        {"load", "success"},
+                                                        {"build", "success"}}));
+  auto log = shop.Run(project, {"logs", "daily__2024-01-01", "load"});
+  ASSERT_EQ(log.exit_code, 0) << log.err;
+  EXPECT_NE(log.out.find("raw.shopdb_orders: +"), std::string::npos) << log.out;
+  auto missing = shop.Run(project, {"runs", "show", "daily__1999-01-01"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("no run 'daily__1999-01-01'"), std::string::npos) << missing.err;
+
   // Rerun of the same day: nothing new anywhere.
   auto again = shop.Run(project, {"pipeline", "run", "--date", "2024-01-01", "--json"});
   ASSERT_EQ(again.exit_code, 0) << again.err;
