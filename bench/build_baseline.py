@@ -39,7 +39,8 @@ def main():
     target, out_sql, out_labels = sys.argv[1:4]
     manifest = json.load(open(f"{target}/manifest.json"))
     results = json.load(open(f"{target}/run_results.json"))
-    nodes = manifest["nodes"]
+    nodes = dict(manifest["nodes"])
+    nodes.update(manifest.get("unit_tests", {}))  # dbt 1.8 keeps unit tests apart
     stmts, labels = [], []
     schemas = set()
 
@@ -62,7 +63,8 @@ def main():
         kind = node["resource_type"]
         cfg = node.get("config", {})
         m = cfg.get("materialized", "view")
-        if kind == "test":
+        if kind in ("test", "unit_test"):
+            # A unit test's compiled code is its whole comparison query (fixtures included).
             add(f"SELECT count(*) FROM (\n{sql}\n) dbt_internal_test", uid)
         elif kind == "seed":
             schema(node, uid)

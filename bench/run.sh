@@ -222,7 +222,8 @@ s_t, d_t = times["strata"], times["duckdb"]
 ratio = s_t["median"] / max(d_t["median"], 1e-9)
 labels, target = json.load(open(sys.argv[7])), sys.argv[8]
 load_before, load_after = sys.argv[9], sys.argv[10]
-manifest = json.load(open(f"{target}/manifest.json"))["nodes"]
+_m = json.load(open(f"{target}/manifest.json"))
+manifest = {**_m["nodes"], **_m.get("unit_tests", {})}
 run = {r["unique_id"]: r for r in json.load(open(f"{target}/run_results.json"))["results"]}
 kinds = collections.Counter()
 for uid in run:
@@ -230,7 +231,7 @@ for uid in run:
     kinds[n["resource_type"] if n["resource_type"] != "model" else n["config"].get("materialized") + " model"] += 1
 status = collections.Counter(r["status"] for r in build["results"])
 # The baseline's test counts must equal strata's failures: both did the same work.
-base_counts = {labels[i]: v for i, v in enumerate(duck["first_values"]) if labels[i].startswith("test.")}
+base_counts = {labels[i]: v for i, v in enumerate(duck["first_values"]) if labels[i].startswith(("test.", "unit_test."))}
 mismatch = [u for u, v in base_counts.items() if run[u].get("failures") is not None and run[u]["failures"] != v]
 print(f"### Transform build: `strata build` vs the same SQL as one DuckDB script\n")
 print(f"`strata load` of the lake into a fresh warehouse: {load_s:.2f} s ({wh_bytes/1e6:.0f} MB). Then "
