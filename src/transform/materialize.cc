@@ -13,6 +13,16 @@ namespace strata::transform {
 using jinja::Value;
 using nlohmann::json;
 
+Result<std::vector<std::pair<std::string, std::string>>> Columns(duck::Connection* c, const std::string& schema,
+                                                                 const std::string& name) {
+  STRATA_ASSIGN_OR_RETURN(auto r, c->Query("SELECT column_name, data_type FROM information_schema.columns WHERE "
+                                           "table_schema = " + duck::QuoteLiteral(schema) + " AND table_name = " +
+                                           duck::QuoteLiteral(name) + " ORDER BY ordinal_position"));
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& row : r.rows) out.emplace_back(*row[0], *row[1]);
+  return out;
+}
+
 namespace {
 
 std::string Ident(const std::string& s) { return duck::QuoteIdent(s); }
@@ -32,15 +42,6 @@ Result<std::string> RelationKind(duck::Connection* c, const std::string& schema,
   return *r.rows[0][0] == "VIEW" ? std::string("view") : std::string("table");
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> Columns(duck::Connection* c, const std::string& schema,
-                                                                 const std::string& name) {
-  STRATA_ASSIGN_OR_RETURN(auto r, c->Query("SELECT column_name, data_type FROM information_schema.columns WHERE "
-                                           "table_schema = " + duck::QuoteLiteral(schema) + " AND table_name = " +
-                                           duck::QuoteLiteral(name) + " ORDER BY ordinal_position"));
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& row : r.rows) out.emplace_back(*row[0], *row[1]);
-  return out;
-}
 
 int64_t CountFrom(const duck::QueryResult& r) {
   if (r.rows_changed > 0) return r.rows_changed;

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/status.h"
 #include "transform/loader.h"
@@ -11,6 +13,10 @@
 #include "warehouse/duckdb.h"
 
 namespace strata::transform {
+
+// The columns of relation schema.name as (name, type), in order; empty if it does not exist.
+Result<std::vector<std::pair<std::string, std::string>>> Columns(duck::Connection* c, const std::string& schema,
+                                                                 const std::string& name);
 
 // Runs `node` on `conn`, filling `result` (status, rows, failures, compiled SQL).
 // Expected failures (SQL errors, failing tests) are reported in `result`, not as a Status;

@@ -7,6 +7,7 @@
 
 #include "core/file.h"
 #include "transform/dbt_context.h"
+#include "transform/materialize.h"
 
 namespace strata::transform {
 
@@ -17,6 +18,11 @@ namespace {
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
+}
+
+std::string StripSql(std::string sql) {
+  while (!sql.empty() && (std::isspace(static_cast<unsigned char>(sql.back())) || sql.back() == ';')) sql.pop_back();
+  return sql;
 }
 
 // Rows of a `given` or `expect` entry. Values are JSON (dict rows) or strings/nulls (CSV).
@@ -55,9 +61,7 @@ Result<Fixture> ReadRows(const LoadedProject& p, const json& entry, const std::s
     } else {
       return Status::InvalidArgument(where + ": format sql needs `rows` as a SQL query (or a `fixture`)");
     }
-    while (!f.sql.empty() && (std::isspace(static_cast<unsigned char>(f.sql.back())) || f.sql.back() == ';')) {
-      f.sql.pop_back();
-    }
+    f.sql = StripSql(std::move(f.sql));
     return f;
   }
   auto add_column = [&f](const std::string& name) {
@@ -140,11 +144,11 @@ std::string Literal(const json& v, bool from_csv, bool typed) {
   return duck::QuoteLiteral(v.dump());  // lists and maps: their JSON text
 }
 
-using Columns = std::vector<std::pair<std::string, std::string>>;  // (name, type)
+using ColumnList = std::vector<std::pair<std::string, std::string>>;  // (name, type)
 
 // The SELECT producing the fixture's rows. With `types` (the relation's columns), every column
 // of the relation is produced, cast to its type, NULL when the row leaves it out.
-Result<std::string> FixtureSql(const Fixture& f, const Columns& types, const std::string& what) {
+Result<std::string> FixtureSql(const Fixture& f, const ColumnList& types, const std::string& what) {
   if (f.is_sql) return f.sql;
   std::vector<std::pair<std::string, std::string>> cols = types;
   if (types.empty()) {
@@ -186,32 +190,11 @@ Result<std::string> FixtureSql(const Fixture& f, const Columns& types, const std
   return sql;
 }
 
-Result<Columns> RelationColumns(duck::Connection* c, const Node& n) {
-  std::string name = n.alias.empty() ? n.name : n.alias;
-  STRATA_ASSIGN_OR_RETURN(auto r, c->Query("SELECT column_name, data_type FROM information_schema.columns WHERE "
-                                           "table_schema = " + duck::QuoteLiteral(n.schema) + " AND table_name = " +
-                                           duck::QuoteLiteral(name) + " ORDER BY ordinal_position"));
-  Columns out;
-  for (const auto& row : r.rows) out.emplace_back(*row[0], *row[1]);
-  return out;
-}
-
 std::string InputText(const Node& n) {
   if (n.type == NodeType::kSource && n.fqn.size() >= 2) {
     return "source('" + n.fqn[n.fqn.size() - 2] + "', '" + n.name + "')";
   }
   return "ref('" + n.name + "')";
-}
-
-std::string Sanitize(const std::string& s) {
-  std::string out;
-  for (char c : s) out.push_back(std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
-  return out;
-}
-
-std::string StripSql(std::string sql) {
-  while (!sql.empty() && (std::isspace(static_cast<unsigned char>(sql.back())) || sql.back() == ';')) sql.pop_back();
-  return sql;
 }
 
 // A fixed-width table of the differing rows, "+" for rows the model produced that were not
@@ -359,14 +342,14 @@ Status RunUnitTest(const LoadedProject& project, duck::Connection* conn, const N
     const std::string& id = spec.input_ids[i];
     const Node* input = id == "this" ? model : project.manifest.Find(id);
     std::string text = id == "this" ? "this" : InputText(*input);
-    std::string cte = "__dbt__unit__" + (id == "this" ? std::string("this") : Sanitize(input->name)) + "_" +
-                      std::to_string(i);
+    // Quoted wherever it appears, so any name makes a valid identifier.
+    std::string cte = "__dbt__unit__" + (id == "this" ? std::string("this") : input->name) + "_" + std::to_string(i);
     ov.relations[id] = cte;
     auto rows = ReadRows(project, spec.given[i], where + ", given " + text);
     if (!rows.ok()) return fail(rows.status().message());
-    Columns types;
+    ColumnList types;
     if (!rows->is_sql) {
-      auto cols = RelationColumns(conn, *input);
+      auto cols = Columns(conn, input->schema, input->alias.empty() ? input->name : input->alias);
       if (!cols.ok()) return fail(where + ": " + cols.status().message());
       types = *cols;
       // Not built yet: a model's columns are those of its SQL's output — for `this`, the model
@@ -401,13 +384,13 @@ Status RunUnitTest(const LoadedProject& project, duck::Connection* conn, const N
     r->compiled_sql = with + "\nselect * from " + actual;
     return fail(where + ": the model's SQL failed on the given rows: " + shape.status().message());
   }
-  Columns out_cols;
+  ColumnList out_cols;
   for (size_t c = 0; c < shape->columns.size(); ++c) out_cols.emplace_back(shape->columns[c], shape->column_types[c]);
 
   // The expected rows, typed like the output columns they name.
   auto expected = ReadRows(project, spec.expect, where + ", expect");
   if (!expected.ok()) return fail(expected.status().message());
-  Columns cols;
+  ColumnList cols;
   std::string expected_sql;
   if (expected->is_sql) {
     auto e = conn->Query(with + "\nselect * from (\n" + expected->sql + "\n) as e limit 0");
