@@ -37,10 +37,8 @@ Result<std::vector<PipelineSpec>> ProjectPipelines(const Project& project) {
     build.where = project.file;
     p.tasks.push_back(build);
   }
-  // load after every ingest; build after load.
-  p.upstream.assign(p.tasks.size(), {});
-  for (size_t i = 0; i < project.sources.size(); ++i) p.upstream[project.sources.size()].push_back(static_cast<int>(i));
-  if (!project.transform_dir.empty()) p.upstream.back().push_back(static_cast<int>(project.sources.size()));
+  for (auto& t : p.tasks) AddImpliedAssets(&t);  // load after every ingest, build after load
+  STRATA_RETURN_IF_ERROR(ResolveDependencies(&p));
   return std::vector<PipelineSpec>{p};
 }
 
@@ -85,15 +83,17 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
   RunReport report;
   STRATA_ASSIGN_OR_RETURN(auto existing, store->FindRun(run_id));
   std::vector<TaskState> initial(pipeline.tasks.size(), TaskState::kNone);
+  std::vector<TaskRecord> records(pipeline.tasks.size());
   if (existing && (existing->state == "running" || existing->state == "interrupted" || existing->state == "failed") &&
       !request.rerun_all) {
     // We hold the lock, so a "running" run is one whose process died.
     report.resumed_from = existing->state == "failed" ? "failed" : "interrupted";
     STRATA_ASSIGN_OR_RETURN(auto tasks, store->Tasks(run_id));
-    for (const auto& t : tasks) {
+    for (auto& t : tasks) {
       int i = pipeline.FindTask(t.task_id);
       if (i >= 0 && t.state == "success") {
         initial[i] = TaskState::kSuccess;
+        records[i] = std::move(t);  // kept as the earlier attempt left it
         report.resumed = true;
       }
     }
@@ -117,18 +117,14 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
   run.pid = getpid();
   STRATA_RETURN_IF_ERROR(store->PutRun(run));
 
-  std::vector<TaskRecord> records(pipeline.tasks.size());
   for (size_t i = 0; i < pipeline.tasks.size(); ++i) {
     TaskRecord& t = records[i];
-    t.run_id = run_id;
-    t.task_id = pipeline.tasks[i].id;
-    t.type = TaskTypeName(pipeline.tasks[i].type);
-    t.state = TaskStateName(initial[i]);
-    if (initial[i] == TaskState::kSuccess) {
-      STRATA_ASSIGN_OR_RETURN(auto old, store->Tasks(run_id));
-      for (const auto& o : old) {
-        if (o.task_id == t.task_id) t = o;
-      }
+    if (initial[i] != TaskState::kSuccess) {
+      t = TaskRecord();
+      t.run_id = run_id;
+      t.task_id = pipeline.tasks[i].id;
+      t.type = TaskTypeName(pipeline.tasks[i].type);
+      t.state = TaskStateName(initial[i]);
     }
     STRATA_RETURN_IF_ERROR(store->PutTask(t));
   }
@@ -170,23 +166,25 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
     return JoinPath(project.state_dir, "logs/" + pipeline.name + "/" + run.logical_date + "/" + t.id + "/attempt-" +
                                            std::to_string(run.attempt) + "-try-" + std::to_string(try_number) + ".log");
   };
+  std::vector<AttemptRecord> attempts(pipeline.tasks.size());  // each task's current attempt
   eo.on_event = [&](const TaskEvent& e) {
     TaskRecord& t = records[e.task];
     const std::string& id = pipeline.tasks[e.task].id;
     t.state = TaskStateName(e.state);
     t.tries = e.try_number;
-    AttemptRecord a;
-    a.run_id = run_id;
-    a.task_id = id;
-    a.run_attempt = run.attempt;
-    a.try_number = e.try_number;
-    a.state = t.state;
+    AttemptRecord& a = attempts[e.task];
     switch (e.state) {
       case TaskState::kRunning:
         if (t.started_micros == 0 || e.try_number == 1) t.started_micros = e.at_micros;
         t.log_path = e.log_path;
         t.exit_reason.clear();
         t.message.clear();
+        a = AttemptRecord();
+        a.run_id = run_id;
+        a.task_id = id;
+        a.run_attempt = run.attempt;
+        a.try_number = e.try_number;
+        a.state = t.state;
         a.started_micros = e.at_micros;
         a.log_path = e.log_path;
         keep_first(store->PutAttempt(a));
@@ -199,13 +197,7 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
         t.rows = e.rows;
         t.exit_reason = e.exit_reason;
         t.message = e.message;
-        // Complete the attempt row started above.
-        auto attempts = store->Attempts(run_id, id);
-        if (attempts.ok()) {
-          for (const auto& old : *attempts) {
-            if (old.run_attempt == run.attempt && old.try_number == e.try_number) a = old;
-          }
-        }
+        // Complete the attempt row written when it started.
         a.state = t.state;
         a.ended_micros = e.at_micros;
         a.rows = e.rows;

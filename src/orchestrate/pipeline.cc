@@ -1,5 +1,7 @@
 #include "orchestrate/pipeline.h"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -72,27 +74,6 @@ Result<double> ParseDuration(const std::string& text) {
 }
 
 namespace {
-
-// `*` matches any run of characters.
-bool Glob(const std::string& pattern, const std::string& s) {
-  size_t p = 0, i = 0, star = std::string::npos, mark = 0;
-  while (i < s.size()) {
-    if (p < pattern.size() && pattern[p] == s[i]) {
-      ++p;
-      ++i;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = i;
-    } else if (star != std::string::npos) {
-      p = star + 1;
-      i = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
 
 Result<double> DurationAt(const ConfigNode& node, const std::string& key, double def) {
   if (!node.Has(key)) return def;
@@ -215,13 +196,9 @@ Result<TaskSpec> ParseTask(const Project& project, const std::string& id, const 
       }
       STRATA_ASSIGN_OR_RETURN(t.tables, ListAt(node, "tables"));
       STRATA_ASSIGN_OR_RETURN(t.full_refresh, node.Bool("full_refresh", false));
-      t.writes.push_back("lake." + t.source);
       break;
     }
-    case TaskType::kLoad:
-      t.reads.push_back("lake.*");
-      t.writes.push_back("raw");
-      break;
+    case TaskType::kLoad: break;
     case TaskType::kBuild:
     case TaskType::kTest:
     case TaskType::kPublish: {
@@ -232,16 +209,6 @@ Result<TaskSpec> ParseTask(const Project& project, const std::string& id, const 
       }
       if (project.transform_dir.empty()) {
         return node.Error(std::string("a ") + TaskTypeName(t.type) + " task needs the project's `transform:` folder");
-      }
-      if (t.type == TaskType::kBuild) {
-        t.reads.push_back("raw");
-        t.writes.push_back("models");
-      } else if (t.type == TaskType::kTest) {
-        t.reads.push_back("models");
-        t.writes.push_back("checks");
-      } else {
-        t.reads.push_back("models");
-        t.reads.push_back("checks");
       }
       break;
     }
@@ -261,10 +228,38 @@ Result<TaskSpec> ParseTask(const Project& project, const std::string& id, const 
     }
     case TaskType::kNoop: break;
   }
+  AddImpliedAssets(&t);
   return t;
 }
 
-// Upstream indexes from `after` and from assets; then a cycle check that reports the path.
+
+}  // namespace
+
+void AddImpliedAssets(TaskSpec* t) {
+  switch (t->type) {
+    case TaskType::kIngest: t->writes.push_back("lake." + t->source); break;
+    case TaskType::kLoad:
+      t->reads.push_back("lake.*");
+      t->writes.push_back("raw");
+      break;
+    case TaskType::kBuild:
+      t->reads.push_back("raw");
+      t->writes.push_back("models");
+      break;
+    case TaskType::kTest:
+      t->reads.push_back("models");
+      t->writes.push_back("checks");
+      break;
+    case TaskType::kPublish:
+      t->reads.push_back("models");
+      t->reads.push_back("checks");
+      break;
+    case TaskType::kSql:
+    case TaskType::kShell:
+    case TaskType::kNoop: break;
+  }
+}
+
 Status ResolveDependencies(PipelineSpec* p) {
   size_t n = p->tasks.size();
   p->upstream.assign(n, {});
@@ -290,7 +285,9 @@ Status ResolveDependencies(PipelineSpec* p) {
       for (size_t j = 0; j < n; ++j) {
         if (j == i) continue;
         for (const auto& w : p->tasks[j].writes) {
-          if (Glob(r, w) || Glob(w, r)) ups.insert(static_cast<int>(j));
+          if (::fnmatch(r.c_str(), w.c_str(), 0) == 0 || ::fnmatch(w.c_str(), r.c_str(), 0) == 0) {
+            ups.insert(static_cast<int>(j));
+          }
         }
       }
     }
@@ -322,8 +319,6 @@ Status ResolveDependencies(PipelineSpec* p) {
   }
   return Status::OK();
 }
-
-}  // namespace
 
 Result<std::vector<PipelineSpec>> ParsePipelines(const Project& project) {
   std::vector<PipelineSpec> out;

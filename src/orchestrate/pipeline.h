@@ -108,6 +108,13 @@ struct PipelineSpec {
 // name file:line:col.
 Result<std::vector<PipelineSpec>> ParsePipelines(const Project& project);
 
+// Adds the assets a built-in task type reads and writes (see the top of this file).
+void AddImpliedAssets(TaskSpec* task);
+
+// Fills `upstream` from `after` and from assets (a task reading an asset runs after every task
+// writing it; `*` globs), and rejects unknown tasks and cycles (with the path).
+Status ResolveDependencies(PipelineSpec* pipeline);
+
 // "30s", "5m", "1h", "250ms", "1d" or a plain number of seconds.
 Result<double> ParseDuration(const std::string& text);
 
