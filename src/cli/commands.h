@@ -7,12 +7,20 @@
 
 #include <string>
 
+#include "core/status.h"
+
 namespace strata::cli {
 
 // Exit codes shared by every command.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;   // the work failed (bad data, source down, ...)
 inline constexpr int kExitUsage = 2;     // bad flags or bad project file
+
+class Output;
+// Reports `s` (on stderr, and as {"ok": false, ...} with --json) and exits with `code`.
+[[noreturn]] void Fail(Output& out, const Status& s, int code = kExitFailure);
+// kExitUsage for bad input (invalid argument, not found), kExitFailure otherwise.
+int UsageCode(const Status& s);
 
 void RegisterSimCommands(CLI::App* app);       // strata sim, strata sim serve-api
 void RegisterIngestCommands(CLI::App* app);    // strata ingest

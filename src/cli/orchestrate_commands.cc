@@ -20,16 +20,6 @@ namespace {
 using nlohmann::json;
 using orchestrate::RunReport;
 
-[[noreturn]] void Fail(Output& out, const Status& s, int code = kExitFailure) {
-  out.Error(s.message().empty() ? s.ToString() : s.message());
-  if (out.json()) out.Json({{"ok", false}, {"error", s.message()}, {"code", Status::CodeName(s.code())}});
-  throw CLI::RuntimeError(code);
-}
-
-int UsageCode(const Status& s) {
-  return s.code() == Status::Code::kInvalidArgument || s.code() == Status::Code::kNotFound ? kExitUsage : kExitFailure;
-}
-
 // SIGINT/SIGTERM fire `token` instead of killing the process, so a run stops cleanly and
 // stays resumable. Signals are blocked in every thread started after this object.
 class SignalStop {
@@ -125,6 +115,14 @@ Project LoadProject(Output& out, const std::string& path) {
   auto project = Project::Load(path);
   if (!project.ok()) Fail(out, project.status(), UsageCode(project.status()));
   return std::move(*project);
+}
+
+// The run history of the project at `path`.
+std::unique_ptr<orchestrate::RunStore> OpenHistory(Output& out, const std::string& path) {
+  Project project = LoadProject(out, path);
+  auto store = orchestrate::OpenRunStore(project);
+  if (!store.ok()) Fail(out, store.status());
+  return std::move(*store);
 }
 
 }  // namespace
@@ -244,10 +242,8 @@ void RegisterRunCommands(CLI::App* app) {
   runs->callback([f, runs] {
     if (runs->get_subcommands().size() > 0) return;
     Output out(f->json);
-    Project project = LoadProject(out, f->project);
-    auto store = orchestrate::OpenRunStore(project);
-    if (!store.ok()) Fail(out, store.status());
-    auto list = (*store)->ListRuns(f->pipeline, f->limit);
+    auto store = OpenHistory(out, f->project);
+    auto list = store->ListRuns(f->pipeline, f->limit);
     if (!list.ok()) Fail(out, list.status());
     json items = json::array();
     for (const auto& r : *list) {
@@ -266,14 +262,12 @@ void RegisterRunCommands(CLI::App* app) {
   show->add_option("run_id", s->run_id, "Run id (<pipeline>__<date>)")->required();
   show->callback([s] {
     Output out(s->json);
-    Project project = LoadProject(out, s->project);
-    auto store = orchestrate::OpenRunStore(project);
-    if (!store.ok()) Fail(out, store.status());
-    auto run = (*store)->FindRun(s->run_id);
+    auto store = OpenHistory(out, s->project);
+    auto run = store->FindRun(s->run_id);
     if (!run.ok()) Fail(out, run.status());
     if (!*run) Fail(out, Status::NotFound("no run '" + s->run_id + "' (see `strata runs`)"), kExitUsage);
-    auto tasks = (*store)->Tasks(s->run_id);
-    auto attempts = (*store)->Attempts(s->run_id);
+    auto tasks = store->Tasks(s->run_id);
+    auto attempts = store->Attempts(s->run_id);
     if (!tasks.ok()) Fail(out, tasks.status());
     if (!attempts.ok()) Fail(out, attempts.status());
     const auto& r = **run;
@@ -306,10 +300,8 @@ void RegisterRunCommands(CLI::App* app) {
   logs->add_option("--try", l->try_number, "Attempt number (default: the latest)");
   logs->callback([l] {
     Output out(l->json);
-    Project project = LoadProject(out, l->project);
-    auto store = orchestrate::OpenRunStore(project);
-    if (!store.ok()) Fail(out, store.status());
-    auto attempts = (*store)->Attempts(l->run_id, l->task);
+    auto store = OpenHistory(out, l->project);
+    auto attempts = store->Attempts(l->run_id, l->task);
     if (!attempts.ok()) Fail(out, attempts.status());
     if (attempts->empty()) {
       Fail(out, Status::NotFound("no attempts of task '" + l->task + "' in run '" + l->run_id + "'"), kExitUsage);

@@ -1,5 +1,7 @@
 #include "cli/output.h"
 
+#include "cli/commands.h"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -41,6 +43,16 @@ void Output::Error(const std::string& text) {
 void Output::Json(const nlohmann::json& doc) {
   if (!json_) return;
   std::cout << doc.dump(2) << std::endl;
+}
+
+void Fail(Output& out, const Status& s, int code) {
+  out.Error(s.message().empty() ? s.ToString() : s.message());
+  if (out.json()) out.Json({{"ok", false}, {"error", s.message()}, {"code", Status::CodeName(s.code())}});
+  throw CLI::RuntimeError(code);
+}
+
+int UsageCode(const Status& s) {
+  return s.code() == Status::Code::kInvalidArgument || s.code() == Status::Code::kNotFound ? kExitUsage : kExitFailure;
 }
 
 }  // namespace strata::cli

@@ -27,17 +27,6 @@ void AddCommon(CLI::App* sub, CommonFlags* f) {
   sub->add_flag("--json", f->json, "Print one JSON document for machines");
 }
 
-[[noreturn]] void Fail(Output& out, const Status& s, int code = kExitFailure) {
-  out.Error(s.message().empty() ? s.ToString() : s.message());
-  if (out.json()) out.Json({{"ok", false}, {"error", s.message()}, {"code", Status::CodeName(s.code())}});
-  throw CLI::RuntimeError(code);
-}
-
-int UsageCode(const Status& s) {
-  return s.code() == Status::Code::kInvalidArgument || s.code() == Status::Code::kNotFound ? kExitUsage
-                                                                                            : kExitFailure;
-}
-
 std::string Num(int64_t n) {
   std::string s = std::to_string(n);
   for (int i = static_cast<int>(s.size()) - 3; i > (n < 0 ? 1 : 0); i -= 3) s.insert(static_cast<size_t>(i), ",");
