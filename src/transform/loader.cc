@@ -323,6 +323,19 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
     }
   }
 
+  // Renders a YAML expression such as `ref('dim_customers')` in parse mode for `node`, so
+  // that `state` records the refs and sources it names.
+  auto record_refs = [&](const std::string& expr, const std::string& where, Node* node, RenderState* state) -> Status {
+    STRATA_ASSIGN_OR_RETURN(auto tmpl, env.Parse("{{ " + expr + " }}", where));
+    jinja::Context ctx;
+    state->mode = RenderMode::kParse;
+    state->node = node;
+    FillRenderContext(&ctx, state, *node);
+    Status rendered = env.Render(*tmpl, ctx).status();
+    state->node = nullptr;
+    return rendered;
+  };
+
   // Generic tests from YAML.
   auto add_test = [&](const std::string& attached, const TestSpec& spec, const std::string& yml) -> Status {
     const Node* target = lp->manifest.Find(attached);
@@ -352,13 +365,8 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
       if (!v.is_string()) continue;
       std::string s = v.get<std::string>();
       if (s.find("ref(") == std::string::npos && s.find("source(") == std::string::npos) continue;
-      STRATA_ASSIGN_OR_RETURN(auto tmpl, env.Parse("{{ " + s + " }}", spec.where));
-      jinja::Context ctx;
-      state.node = &t;
-      FillRenderContext(&ctx, &state, t);
-      STRATA_RETURN_IF_ERROR(env.Render(*tmpl, ctx).status());
+      STRATA_RETURN_IF_ERROR(record_refs(s, spec.where, &t, &state));
     }
-    state.node = nullptr;
     Status s = lp->manifest.Add(std::move(t));
     if (s.code() == Status::Code::kAlreadyExists) return Status::InvalidArgument(spec.where + ": " + s.message());
     return s;
@@ -440,20 +448,9 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
         continue;
       }
       RenderState st;
-      st.mode = RenderMode::kParse;
-      st.node = &t;
-      Status parsed = Status::OK();
-      if (trimmed.rfind("ref(", 0) != 0 && trimmed.rfind("source(", 0) != 0) {
-        parsed = Status::InvalidArgument("");
-      } else {
-        auto tmpl = env.Parse("{{ " + trimmed + " }}", spec.where);
-        parsed = tmpl.status();
-        if (tmpl.ok()) {
-          jinja::Context ctx;
-          FillRenderContext(&ctx, &st, t);
-          parsed = env.Render(**tmpl, ctx).status();
-        }
-      }
+      Status parsed = trimmed.rfind("ref(", 0) != 0 && trimmed.rfind("source(", 0) != 0
+                          ? Status::InvalidArgument("")
+                          : record_refs(trimmed, spec.where, &t, &st);
       if (!parsed.ok() || st.refs.size() + st.sources.size() != 1) {
         return Status::InvalidArgument(spec.where + ": unit test '" + spec.name + "': given input '" + input +
                                        "' must be a ref('...'), a source('...', '...') or this" +
