@@ -68,10 +68,8 @@ Result<RenderState*> StateOf(CallContext& ctx) {
 
 // The unit test's overrides of the render in progress; nullptr outside unit tests.
 const RenderOverrides* OverridesOf(CallContext& ctx) {
-  Value v = ctx.Lookup(kStateVar);
-  if (!v.is_object()) return nullptr;
-  const auto* h = dynamic_cast<const StateHandle*>(&v.as_object());
-  return h == nullptr ? nullptr : h->state->overrides;
+  auto state = StateOf(ctx);
+  return state.ok() ? (*state)->overrides : nullptr;
 }
 
 }  // namespace
