@@ -5,7 +5,6 @@
 #include <mutex>
 #include <sstream>
 
-#include <yaml-cpp/yaml.h>
 
 #include "cli/commands.h"
 #include "cli/output.h"
@@ -51,11 +50,9 @@ int RunVerb(Verb verb, const DbtFlags& f, Output& out, json* doc) {
   lo.target = f.target;
   lo.full_refresh = f.full_refresh;
   if (!f.vars.empty()) {
-    try {
-      lo.cli_vars = transform::YamlToJson(YAML::Load(f.vars));
-    } catch (const YAML::Exception& e) {
-      return fail(Status::InvalidArgument("--vars: not valid YAML/JSON: " + e.msg), kExitUsage);
-    }
+    auto vars = ConfigNode::Parse(f.vars, "--vars");
+    if (!vars.ok()) return fail(vars.status(), kExitUsage);  // "--vars:1:5: invalid YAML: ..."
+    lo.cli_vars = vars->ToJson();
     if (!lo.cli_vars.is_object()) return fail(Status::InvalidArgument("--vars must be a mapping"), kExitUsage);
   }
   auto t0 = std::chrono::steady_clock::now();

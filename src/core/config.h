@@ -10,31 +10,48 @@
 #include <string>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 #include "core/status.h"
 
 namespace strata {
 
+namespace yaml {
+struct Value;
+struct Document;
+}  // namespace yaml
+
+// A position in a YAML file, 0-based; line < 0 when unknown.
+struct YamlMark {
+  int line = -1;
+  int column = -1;
+  bool is_null() const { return line < 0; }
+};
+
 class ConfigNode {
  public:
   // An absent node (IsNull), for members that a file may leave out.
-  ConfigNode() : node_(YAML::NodeType::Undefined), file_(std::make_shared<const std::string>("")) {}
-  // Parses YAML text; `file` is used in messages. Syntax errors carry line and column.
+  ConfigNode() = default;
+  // Parses YAML text (the first document; anchors, aliases and `<<` merge keys resolved);
+  // `file` is used in messages. Syntax errors carry line and column.
   static Result<ConfigNode> Parse(const std::string& text, const std::string& file);
   static Result<ConfigNode> Load(const std::string& path);
 
-  bool IsMap() const { return node_.IsMap(); }
-  bool IsList() const { return node_.IsSequence(); }
-  bool IsScalar() const { return node_.IsScalar(); }
-  bool IsNull() const { return !node_.IsDefined() || node_.IsNull(); }
-  bool Has(const std::string& key) const { return node_.IsMap() && node_[key].IsDefined(); }
+  bool IsMap() const;
+  bool IsList() const;
+  bool IsScalar() const;
+  // Absent, empty, `~` or `null`.
+  bool IsNull() const;
+  // The key is present in this map (also when its value is null).
+  bool Has(const std::string& key) const;
 
   // A child by key (a missing key yields a null node whose messages name the parent).
   ConfigNode operator[](const std::string& key) const;
   // Map entries in file order, or list items (named "[i]").
   Result<std::vector<std::pair<std::string, ConfigNode>>> Entries() const;
   Result<std::vector<ConfigNode>> Items() const;
+  // Number of list items or map entries (0 for anything else).
+  size_t size() const;
 
   Result<std::string> String() const;
   Result<int64_t> Int() const;
@@ -53,21 +70,26 @@ class ConfigNode {
   // Fails on keys not in `allowed`, with a "did you mean" when one is close.
   Status CheckKeys(const std::vector<std::string>& allowed) const;
 
+  // The whole subtree as JSON, with YAML 1.2 core-schema typing of plain scalars (true/false,
+  // null, integers, floats); quoted scalars stay strings. No ${VAR} expansion. Absent is null.
+  nlohmann::json ToJson() const;
+
   // "file:line:col: path" of this node (or of its parent, for a missing key).
   std::string Where() const;
-  // The underlying YAML node (for code that converts whole subtrees, e.g. to JSON).
-  const YAML::Node& yaml() const { return node_; }
   Status Error(const std::string& message) const;
   const std::string& path() const { return path_; }
 
  private:
-  ConfigNode(YAML::Node node, std::shared_ptr<const std::string> file, std::string path, YAML::Mark mark)
-      : node_(std::move(node)), file_(std::move(file)), path_(std::move(path)), mark_(mark) {}
+  ConfigNode(std::shared_ptr<const yaml::Document> doc, const yaml::Value* node, std::string path, YamlMark mark)
+      : doc_(std::move(doc)), node_(node), path_(std::move(path)), mark_(mark) {}
+  ConfigNode Child(const yaml::Value* node, std::string path, YamlMark mark) const {
+    return ConfigNode(doc_, node, std::move(path), mark);
+  }
   const char* KindName() const;
-  YAML::Node node_;
-  std::shared_ptr<const std::string> file_;
+  std::shared_ptr<const yaml::Document> doc_;  // owns every node, and the file name
+  const yaml::Value* node_ = nullptr;          // nullptr when absent
   std::string path_;
-  YAML::Mark mark_;  // of the node itself, or of its parent when the node is missing
+  YamlMark mark_;  // of the node itself, or of its parent when the node is missing
 };
 
 // Expands ${NAME} and ${NAME:-default}; an unset NAME without default is an error naming it.

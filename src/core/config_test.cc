@@ -104,3 +104,57 @@ TEST(Project, ClearErrorsForBadProjects) {
 
 }  // namespace
 }  // namespace strata
+
+namespace strata {
+namespace {
+
+TEST(ConfigNode, ScalarsAreTypedOnlyWhenPlain) {
+  auto r = ConfigNode::Parse(
+      "a: 1\nb: '1'\nc: true\nd: \"true\"\ne: ~\nf:\ng: 2.5\nh: -3\ni: hello\nj: ''\nk: !!str 7\n", "t.yml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  nlohmann::json j = r->ToJson();
+  EXPECT_EQ(j, nlohmann::json::parse(R"({"a":1,"b":"1","c":true,"d":"true","e":null,"f":null,"g":2.5,"h":-3,
+                                         "i":"hello","j":"","k":"7"})"));
+  EXPECT_TRUE((*r)["f"].IsNull());
+  EXPECT_TRUE(r->Has("f"));  // present, though null
+  EXPECT_FALSE(r->Has("z"));
+  EXPECT_FALSE((*r)["j"].IsNull());
+}
+
+TEST(ConfigNode, AnchorsAliasesAndMergeKeys) {
+  auto r = ConfigNode::Parse(
+      "base: &base {materialized: table, tags: [a, b]}\n"
+      "m1:\n  <<: *base\n  materialized: view\n"
+      "m2: *base\n"
+      "m3:\n  <<: [*base, {schema: s}]\n",
+      "t.yml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  nlohmann::json j = r->ToJson();
+  EXPECT_EQ(j["m1"], nlohmann::json::parse(R"({"materialized":"view","tags":["a","b"]})"));
+  EXPECT_EQ(j["m2"], j["base"]);
+  EXPECT_EQ(j["m3"], nlohmann::json::parse(R"({"materialized":"table","tags":["a","b"],"schema":"s"})"));
+  EXPECT_EQ(*(*r)["m1"].String("materialized", ""), "view");
+}
+
+TEST(ConfigNode, LastDuplicateKeyWinsAndPositionsAreKept) {
+  auto r = ConfigNode::Parse("a: 1\nlist:\n  - x\n  - {k: v}\na: 2\n", "t.yml");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*(*r)["a"].Int(), 2);
+  auto items = (*r)["list"].Items();
+  ASSERT_TRUE(items.ok());
+  ASSERT_EQ(items->size(), 2u);
+  EXPECT_EQ((*items)[1]["k"].Where(), "t.yml:4:9: list[1].k");
+  EXPECT_EQ((*items)[1]["missing"].Where(), "t.yml:4:5: list[1].missing");  // the parent's position
+}
+
+TEST(ConfigNode, EmptyDocumentAndUnknownAlias) {
+  auto empty = ConfigNode::Parse("", "e.yml");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->IsNull());
+  auto bad = ConfigNode::Parse("a: *nope\n", "b.yml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("b.yml:1:4: invalid YAML"), std::string::npos) << bad.status().message();
+}
+
+}  // namespace
+}  // namespace strata

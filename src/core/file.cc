@@ -104,6 +104,29 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, Durabilit
   return durability == Durability::kDurable ? SyncDir(dir) : Status::OK();
 }
 
+Result<bool> WriteFileIfChanged(const std::string& path, std::string_view data) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    struct stat st;
+    bool same = ::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) == data.size();
+    if (same) {
+      std::string old(data.size(), '\0');
+      size_t got = 0;
+      while (got < old.size()) {
+        ssize_t n = ::read(fd, old.data() + got, old.size() - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += static_cast<size_t>(n);
+      }
+      same = got == old.size() && old == data;
+    }
+    ::close(fd);
+    if (same) return false;
+  }
+  STRATA_RETURN_IF_ERROR(WriteFileAtomic(path, data, Durability::kAtomicOnly));
+  return true;
+}
+
 Result<FileLock> FileLock::Acquire(const std::string& path, bool wait) {
   std::string dir = std::filesystem::path(path).parent_path().string();
   if (!dir.empty()) STRATA_RETURN_IF_ERROR(MakeDirs(dir));

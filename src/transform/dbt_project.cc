@@ -23,42 +23,6 @@ bool IsConfigKey(const std::string& key) {
   return kKeys.count(key) > 0;
 }
 
-json YamlToJson(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null: return nullptr;
-    case YAML::NodeType::Sequence: {
-      json arr = json::array();
-      for (const auto& item : node) arr.push_back(YamlToJson(item));
-      return arr;
-    }
-    case YAML::NodeType::Map: {
-      json obj = json::object();
-      for (auto it = node.begin(); it != node.end(); ++it) obj[it->first.Scalar()] = YamlToJson(it->second);
-      return obj;
-    }
-    case YAML::NodeType::Scalar: {
-      const std::string& s = node.Scalar();
-      if (node.Tag() == "!") return s;  // quoted scalar: always a string
-      if (s == "true" || s == "True" || s == "TRUE") return true;
-      if (s == "false" || s == "False" || s == "FALSE") return false;
-      if (s == "null" || s == "Null" || s == "NULL" || s == "~") return nullptr;
-      if (!s.empty()) {
-        char* end = nullptr;
-        errno = 0;
-        long long i = std::strtoll(s.c_str(), &end, 10);
-        if (*end == '\0' && errno == 0 && (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-')) {
-          return static_cast<int64_t>(i);
-        }
-        double d = std::strtod(s.c_str(), &end);
-        if (*end == '\0' && (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-' || s[0] == '.')) return d;
-      }
-      return s;
-    }
-  }
-  return nullptr;
-}
-
 namespace {
 
 std::string NormalizeKey(const std::string& key) {
@@ -155,14 +119,13 @@ Result<DbtProject> DbtProject::Load(const std::string& dir) {
   STRATA_ASSIGN_OR_RETURN(p.macro_paths, PathList(root, "macro-paths", p.macro_paths));
   STRATA_ASSIGN_OR_RETURN(p.test_paths, PathList(root, "test-paths", p.test_paths));
   STRATA_ASSIGN_OR_RETURN(p.target_path, root.String("target-path", p.target_path));
-  YAML::Node y = YAML::LoadFile(file);
-  if (y["vars"]) p.vars = YamlToJson(y["vars"]);
-  if (y["models"]) p.models = YamlToJson(y["models"]);
-  if (y["seeds"]) p.seeds = YamlToJson(y["seeds"]);
-  if (y["snapshots"]) p.snapshots = YamlToJson(y["snapshots"]);
-  if (y["tests"]) p.tests = YamlToJson(y["tests"]);
-  if (y["data_tests"]) MergeConfig(&p.tests, YamlToJson(y["data_tests"]));
-  if (y["unit_tests"]) p.unit_tests = YamlToJson(y["unit_tests"]);
+  if (root.Has("vars")) p.vars = root["vars"].ToJson();
+  if (root.Has("models")) p.models = root["models"].ToJson();
+  if (root.Has("seeds")) p.seeds = root["seeds"].ToJson();
+  if (root.Has("snapshots")) p.snapshots = root["snapshots"].ToJson();
+  if (root.Has("tests")) p.tests = root["tests"].ToJson();
+  if (root.Has("data_tests")) MergeConfig(&p.tests, root["data_tests"].ToJson());
+  if (root.Has("unit_tests")) p.unit_tests = root["unit_tests"].ToJson();
   return p;
 }
 
@@ -235,8 +198,7 @@ Result<Profile> LoadProfile(const DbtProject& project, const std::string& profil
   STRATA_ASSIGN_OR_RETURN(out.schema, value("schema", "main"));
   STRATA_ASSIGN_OR_RETURN(std::string threads, value("threads", "1"));
   out.threads = std::max(1, std::atoi(threads.c_str()));
-  YAML::Node raw = YAML::LoadFile(file)[project.profile_name]["outputs"][out.target];
-  out.settings = YamlToJson(raw);
+  out.settings = t.ToJson();
   return out;
 }
 

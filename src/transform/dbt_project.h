@@ -74,9 +74,6 @@ Result<Profile> LoadProfile(const DbtProject& project, const std::string& profil
 // Keys are normalized: a leading '+' is dropped, and `pre_hook` is `pre-hook`.
 void MergeConfig(nlohmann::json* base, const nlohmann::json& over);
 
-// The YAML subtree as JSON (scalars typed as YAML 1.2 core: int, float, bool, null, string).
-nlohmann::json YamlToJson(const YAML::Node& node);
-
 // Config keys dbt recognizes without the '+' prefix in dbt_project.yml.
 bool IsConfigKey(const std::string& key);
 

@@ -52,16 +52,18 @@ Status ParseTests(const ConfigNode& node, const std::string& column, std::vector
 }
 
 // Fills kwargs/config of tests parsed by ParseTests from the raw YAML (with typed values).
-void FillTestArgs(const YAML::Node& node, std::vector<TestSpec>* tests, size_t first) {
+void FillTestArgs(const ConfigNode& node, std::vector<TestSpec>* tests, size_t first) {
   size_t i = first;
   for (const char* key : {"tests", "data_tests"}) {
-    const YAML::Node& list = node[key];
-    if (!list || !list.IsSequence()) continue;
-    for (const auto& item : list) {
+    ConfigNode list = node[key];
+    if (!list.IsList()) continue;
+    auto items = list.Items();
+    for (const auto& item : *items) {
       if (i >= tests->size()) return;
       TestSpec& t = (*tests)[i++];
       if (!item.IsMap()) continue;
-      json args = YamlToJson(item.size() == 1 ? item.begin()->second : item);
+      auto entries = item.Entries();
+      json args = entries->size() == 1 ? (*entries)[0].second.ToJson() : item.ToJson();
       if (!args.is_object()) continue;
       // dbt 1.10's `arguments:` nests the test's arguments.
       if (args.contains("arguments") && args["arguments"].is_object()) {
@@ -89,7 +91,7 @@ void FillTestArgs(const YAML::Node& node, std::vector<TestSpec>* tests, size_t f
   }
 }
 
-Status ParseColumns(const ConfigNode& node, const YAML::Node& ynode, json* columns, std::vector<TestSpec>* tests) {
+Status ParseColumns(const ConfigNode& node, json* columns, std::vector<TestSpec>* tests) {
   ConfigNode cols = node["columns"];
   if (cols.IsNull()) return Status::OK();
   STRATA_ASSIGN_OR_RETURN(auto items, cols.Items());
@@ -101,12 +103,12 @@ Status ParseColumns(const ConfigNode& node, const YAML::Node& ynode, json* colum
     col["description"] = desc;
     STRATA_ASSIGN_OR_RETURN(std::string dtype, c.String("data_type", ""));
     if (!dtype.empty()) col["data_type"] = dtype;
-    if (ynode["columns"][i]["meta"]) col["meta"] = YamlToJson(ynode["columns"][i]["meta"]);
-    if (ynode["columns"][i]["quote"]) col["quote"] = YamlToJson(ynode["columns"][i]["quote"]);
+    if (c.Has("meta")) col["meta"] = c["meta"].ToJson();
+    if (c.Has("quote")) col["quote"] = c["quote"].ToJson();
     (*columns)[name] = col;
     size_t first = tests->size();
     STRATA_RETURN_IF_ERROR(ParseTests(c, name, tests));
-    FillTestArgs(ynode["columns"][i], tests, first);
+    FillTestArgs(c, tests, first);
   }
   return Status::OK();
 }
@@ -118,7 +120,6 @@ Status ParseProperties(const std::string& project_name, const std::string& rel_p
   STRATA_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::Load(abs_path));
   if (root.IsNull()) return Status::OK();
   if (!root.IsMap()) return root.Error("expected a map (version, models, sources, ...)");
-  const YAML::Node y = root.yaml();  // parsed once; the ConfigNode view adds locations
   STRATA_RETURN_IF_ERROR(root.CheckKeys({"version", "models", "sources", "seeds", "snapshots", "macros", "exposures",
                                          "metrics", "semantic_models", "saved_queries", "analyses", "unit_tests",
                                          "data_tests", "groups"}));
@@ -127,17 +128,15 @@ Status ParseProperties(const std::string& project_name, const std::string& rel_p
   STRATA_ASSIGN_OR_RETURN(auto sources, root["sources"].Items());
   for (size_t si = 0; si < sources.size(); ++si) {
     const ConfigNode& s = sources[si];
-    const YAML::Node& ys = y["sources"][si];
     STRATA_ASSIGN_OR_RETURN(std::string src_name, s.RequiredString("name"));
     STRATA_ASSIGN_OR_RETURN(std::string schema, s.String("schema", src_name));
     STRATA_ASSIGN_OR_RETURN(std::string database, s.String("database", ""));
     STRATA_ASSIGN_OR_RETURN(std::string src_desc, s.String("description", ""));
-    json src_freshness = ys["freshness"] ? YamlToJson(ys["freshness"]) : json();
+    json src_freshness = s.Has("freshness") ? s["freshness"].ToJson() : json();
     STRATA_ASSIGN_OR_RETURN(std::string src_loaded_at, s.String("loaded_at_field", ""));
     STRATA_ASSIGN_OR_RETURN(auto tables, s["tables"].Items());
     for (size_t ti = 0; ti < tables.size(); ++ti) {
       const ConfigNode& t = tables[ti];
-      const YAML::Node& yt = ys["tables"][ti];
       Node n;
       n.type = NodeType::kSource;
       STRATA_ASSIGN_OR_RETURN(n.name, t.RequiredString("name"));
@@ -161,13 +160,13 @@ Status ParseProperties(const std::string& project_name, const std::string& rel_p
       STRATA_ASSIGN_OR_RETURN(n.description, t.String("description", src_desc));
       STRATA_ASSIGN_OR_RETURN(std::string loaded_at, t.String("loaded_at_field", src_loaded_at));
       if (!loaded_at.empty()) n.config["loaded_at_field"] = loaded_at;
-      json freshness = yt["freshness"] ? YamlToJson(yt["freshness"]) : src_freshness;
+      json freshness = t.Has("freshness") ? t["freshness"].ToJson() : src_freshness;
       if (!freshness.is_null()) n.config["freshness"] = freshness;
       std::vector<TestSpec> tests;
-      STRATA_RETURN_IF_ERROR(ParseColumns(t, yt, &n.columns, &tests));
+      STRATA_RETURN_IF_ERROR(ParseColumns(t, &n.columns, &tests));
       size_t first = tests.size();
       STRATA_RETURN_IF_ERROR(ParseTests(t, "", &tests));
-      FillTestArgs(yt, &tests, first);
+      FillTestArgs(t, &tests, first);
       for (auto& test : tests) out->source_tests.emplace_back(n.unique_id, std::move(test));
       out->sources.push_back(std::move(n));
     }
@@ -178,21 +177,20 @@ Status ParseProperties(const std::string& project_name, const std::string& rel_p
     STRATA_ASSIGN_OR_RETURN(auto items, root[resource].Items());
     for (size_t i = 0; i < items.size(); ++i) {
       const ConfigNode& m = items[i];
-      const YAML::Node& ym = y[resource][i];
       Patch p;
       p.resource = resource;
       p.file = rel_path;
       p.where = m.Where();
       STRATA_ASSIGN_OR_RETURN(p.name, m.RequiredString("name"));
       STRATA_ASSIGN_OR_RETURN(p.description, m.String("description", ""));
-      if (ym["config"]) p.config = YamlToJson(ym["config"]);
+      if (m.Has("config")) p.config = m["config"].ToJson();
       for (const char* key : {"docs", "meta"}) {
-        if (ym[key]) p.config[key] = YamlToJson(ym[key]);
+        if (m.Has(key)) p.config[key] = m[key].ToJson();
       }
-      STRATA_RETURN_IF_ERROR(ParseColumns(m, ym, &p.columns, &p.tests));
+      STRATA_RETURN_IF_ERROR(ParseColumns(m, &p.columns, &p.tests));
       size_t first = p.tests.size();
       STRATA_RETURN_IF_ERROR(ParseTests(m, "", &p.tests));
-      FillTestArgs(ym, &p.tests, first);
+      FillTestArgs(m, &p.tests, first);
       out->patches.push_back(std::move(p));
     }
   }
@@ -201,23 +199,22 @@ Status ParseProperties(const std::string& project_name, const std::string& rel_p
   STRATA_ASSIGN_OR_RETURN(auto units, root["unit_tests"].Items());
   for (size_t i = 0; i < units.size(); ++i) {
     const ConfigNode& u = units[i];
-    const YAML::Node& yu = y["unit_tests"][i];
     UnitTestSpec spec;
     spec.file = rel_path;
     spec.where = u.Where();
     STRATA_ASSIGN_OR_RETURN(spec.name, u.RequiredString("name"));
     STRATA_ASSIGN_OR_RETURN(spec.model, u.RequiredString("model"));
     STRATA_ASSIGN_OR_RETURN(spec.description, u.String("description", ""));
-    if (!yu["expect"]) return u.Error("a unit test needs 'expect'");
-    spec.given = yu["given"] ? YamlToJson(yu["given"]) : json::array();
-    spec.expect = YamlToJson(yu["expect"]);
-    if (yu["overrides"]) spec.overrides = YamlToJson(yu["overrides"]);
-    if (yu["config"]) spec.config = YamlToJson(yu["config"]);
+    if (!u.Has("expect")) return u.Error("a unit test needs 'expect'");
+    spec.given = u.Has("given") ? u["given"].ToJson() : json::array();
+    spec.expect = u["expect"].ToJson();
+    if (u.Has("overrides")) spec.overrides = u["overrides"].ToJson();
+    if (u.Has("config")) spec.config = u["config"].ToJson();
     STRATA_RETURN_IF_ERROR(u.CheckKeys({"name", "model", "description", "given", "expect", "overrides", "config",
                                         "versions"}));
-    if (yu["overrides"]) STRATA_RETURN_IF_ERROR(u["overrides"].CheckKeys({"macros", "vars", "env_vars"}));
+    if (u.Has("overrides")) STRATA_RETURN_IF_ERROR(u["overrides"].CheckKeys({"macros", "vars", "env_vars"}));
     std::vector<ConfigNode> givens;
-    if (yu["given"]) {
+    if (u.Has("given")) {
       STRATA_ASSIGN_OR_RETURN(givens, u["given"].Items());
     }
     for (const auto& g : givens) {

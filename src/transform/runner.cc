@@ -242,7 +242,15 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
 
 Status Runner::WriteArtifacts(const RunResults* results, const RunOptions& options) const {
   std::string target = project_->project.root + "/" + project_->project.target_path;
-  json nodes = json::object(), sources = json::object(), unit_tests = json::object();
+  // Streamed node by node, compact as dbt writes it: building one DOM for the whole manifest
+  // and dumping it cost more than compiling a 1,000-model project.
+  std::string nodes, sources, unit_tests;
+  auto append = [](std::string* out, const std::string& key, const json& value) {
+    out->append(out->empty() ? "{" : ",");
+    out->append(json(key).dump());
+    out->push_back(':');
+    out->append(value.dump());
+  };
   for (const auto& [id, n] : project_->manifest.nodes()) {
     json j = {{"unique_id", id},
               {"resource_type", NodeTypeName(n.type)},
@@ -273,26 +281,23 @@ Status Runner::WriteArtifacts(const RunResults* results, const RunOptions& optio
         j["overrides"] = it->second.overrides;
       }
     }
-    (n.type == NodeType::kSource ? sources : n.type == NodeType::kUnitTest ? unit_tests : nodes)[id] = j;
+    append(n.type == NodeType::kSource ? &sources : n.type == NodeType::kUnitTest ? &unit_tests : &nodes, id, j);
   }
-  json parent_map = json::object(), child_map = json::object();
+  std::string parent_map, child_map;
   for (const auto& id : project_->graph.Nodes()) {
-    parent_map[id] = json(std::vector<std::string>(project_->graph.Parents(id).begin(),
-                                                   project_->graph.Parents(id).end()));
-    child_map[id] = json(std::vector<std::string>(project_->graph.Children(id).begin(),
-                                                  project_->graph.Children(id).end()));
+    append(&parent_map, id, json(project_->graph.Parents(id)));
+    append(&child_map, id, json(project_->graph.Children(id)));
   }
-  json manifest = {{"metadata",
-                    {{"dbt_schema_version", "https://schemas.getdbt.com/dbt/manifest/v11.json"},
-                     {"generator", "strata"},
-                     {"project_name", project_->project.name},
-                     {"invocation_id", project_->settings.invocation_id}}},
-                   {"nodes", nodes},
-                   {"sources", sources},
-                   {"unit_tests", unit_tests},
-                   {"parent_map", parent_map},
-                   {"child_map", child_map}};
-  STRATA_RETURN_IF_ERROR(WriteFileAtomic(target + "/manifest.json", manifest.dump(2) + "\n", Durability::kAtomicOnly));
+  json metadata = {{"dbt_schema_version", "https://schemas.getdbt.com/dbt/manifest/v11.json"},
+                   {"generator", "strata"},
+                   {"project_name", project_->project.name},
+                   {"invocation_id", project_->settings.invocation_id}};
+  auto close = [](std::string s) { return s.empty() ? std::string("{}") : s + "}"; };
+  std::string manifest = "{\"metadata\":" + metadata.dump() + ",\"nodes\":" + close(std::move(nodes)) +
+                         ",\"sources\":" + close(std::move(sources)) + ",\"unit_tests\":" +
+                         close(std::move(unit_tests)) + ",\"parent_map\":" + close(std::move(parent_map)) +
+                         ",\"child_map\":" + close(std::move(child_map)) + "}\n";
+  STRATA_RETURN_IF_ERROR(WriteFileAtomic(target + "/manifest.json", manifest, Durability::kAtomicOnly));
   if (results == nullptr) return Status::OK();
 
   if (options.verb == Verb::kFreshness) {  // dbt writes target/sources.json for this verb
@@ -314,35 +319,38 @@ Status Runner::WriteArtifacts(const RunResults* results, const RunOptions& optio
     return WriteFileAtomic(target + "/sources.json", doc.dump(2) + "\n", Durability::kAtomicOnly);
   }
 
-  json rr = json::array();
+  std::string rr;
   for (const auto& r : results->results) {
     const Node* n = project_->manifest.Find(r.unique_id);
-    rr.push_back({{"unique_id", r.unique_id},
-                  {"status", r.status},
-                  {"message", r.message},
-                  {"execution_time", r.seconds},
-                  {"failures", r.failures < 0 ? json() : json(r.failures)},
-                  {"adapter_response", {{"rows_affected", r.rows_affected < 0 ? json() : json(r.rows_affected)}}},
-                  {"compiled_code", r.compiled_sql}});
+    rr.append(rr.empty() ? "[" : ",");
+    rr.append(json({{"unique_id", r.unique_id},
+                    {"status", r.status},
+                    {"message", r.message},
+                    {"execution_time", r.seconds},
+                    {"failures", r.failures < 0 ? json() : json(r.failures)},
+                    {"adapter_response", {{"rows_affected", r.rows_affected < 0 ? json() : json(r.rows_affected)}}},
+                    {"compiled_code", r.compiled_sql}})
+                  .dump());
     if (n != nullptr && !r.compiled_sql.empty()) {
       std::string dir = options.verb == Verb::kCompile ? "/compiled/" : "/run/";
       std::string path = n->path;
       if ((n->type == NodeType::kTest && !n->test_name.empty()) || n->type == NodeType::kUnitTest) {
         path = path.substr(0, path.rfind('/') + 1) + n->name + ".sql";
       }
-      // Debugging artifacts, rewritten every run: atomic, but not worth an fsync each.
-      STRATA_RETURN_IF_ERROR(WriteFileAtomic(target + dir + project_->project.name + "/" + path, r.compiled_sql + "\n",
-                                             Durability::kAtomicOnly));
+      // Debugging artifacts, rewritten every run: atomic, not worth an fsync each, and left
+      // alone when unchanged (most of them, when re-compiling after an edit).
+      STRATA_RETURN_IF_ERROR(
+          WriteFileIfChanged(target + dir + project_->project.name + "/" + path, r.compiled_sql + "\n").status());
     }
   }
-  json doc = {{"metadata",
-               {{"dbt_schema_version", "https://schemas.getdbt.com/dbt/run-results/v6.json"},
-                {"generator", "strata"},
-                {"invocation_id", project_->settings.invocation_id}}},
-              {"args", {{"which", VerbName(options.verb)}}},
-              {"elapsed_time", results->elapsed},
-              {"results", rr}};
-  return WriteFileAtomic(target + "/run_results.json", doc.dump(2) + "\n", Durability::kAtomicOnly);
+  json rr_metadata = {{"dbt_schema_version", "https://schemas.getdbt.com/dbt/run-results/v6.json"},
+                      {"generator", "strata"},
+                      {"invocation_id", project_->settings.invocation_id}};
+  json args = {{"which", VerbName(options.verb)}};
+  std::string doc = "{\"metadata\":" + rr_metadata.dump() + ",\"args\":" + args.dump() +
+                    ",\"elapsed_time\":" + json(results->elapsed).dump() + ",\"results\":" +
+                    (rr.empty() ? std::string("[]") : rr + "]") + "}\n";
+  return WriteFileAtomic(target + "/run_results.json", doc, Durability::kAtomicOnly);
 }
 
 }  // namespace strata::transform
