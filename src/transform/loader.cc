@@ -1,5 +1,7 @@
 #include "transform/loader.h"
 
+#include "core/parallel.h"
+
 #include <algorithm>
 #include <ctime>
 #include <filesystem>
@@ -8,6 +10,7 @@
 #include "core/file.h"
 #include "core/date.h"
 #include "core/hash.h"
+#include "core/parallel.h"
 #include "transform/builtin_macros.h"
 #include "transform/jinja/call_context.h"
 #include "transform/jinja/callable.h"
@@ -157,14 +160,14 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
   std::map<std::string, RenderState> states;
   std::map<std::string, json> file_configs;
   auto parse_render = [&](Node& node, const std::shared_ptr<jinja::Template>& tmpl) -> Status {
-    RenderState& state = states[node.unique_id];
+    RenderState& state = states.at(node.unique_id);
     state.mode = RenderMode::kParse;
     state.node = &node;
     jinja::Context ctx;
     FillRenderContext(&ctx, &state, node);
     STRATA_RETURN_IF_ERROR(env.Render(*tmpl, ctx).status());
-    file_configs[node.unique_id] = state.config;
-    lp->templates[node.unique_id] = tmpl;
+    file_configs.at(node.unique_id) = state.config;
+    lp->templates.at(node.unique_id) = tmpl;
     return Status::OK();
   };
   std::vector<Node> pending;
@@ -247,8 +250,18 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
       }
     }
   }
-  for (const auto& rel : yml_files) {
-    STRATA_RETURN_IF_ERROR(ParseProperties(proj.name, rel, root + "/" + rel, &props));
+  {  // files parse independently (in parallel), then merge in file order
+    std::vector<std::string> files(yml_files.begin(), yml_files.end());
+    std::vector<Properties> parsed(files.size());
+    STRATA_RETURN_IF_ERROR(ParallelFor(files.size(), CpuThreads(), [&](size_t i) {
+      return ParseProperties(proj.name, files[i], root + "/" + files[i], &parsed[i]);
+    }));
+    for (auto& p : parsed) {
+      std::move(p.sources.begin(), p.sources.end(), std::back_inserter(props.sources));
+      std::move(p.source_tests.begin(), p.source_tests.end(), std::back_inserter(props.source_tests));
+      std::move(p.patches.begin(), p.patches.end(), std::back_inserter(props.patches));
+      std::move(p.unit_tests.begin(), p.unit_tests.end(), std::back_inserter(props.unit_tests));
+    }
   }
 
   // Parse-render the SQL nodes; add them.
@@ -256,17 +269,26 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
     std::string id = n.unique_id;
     STRATA_RETURN_IF_ERROR(lp->manifest.Add(std::move(n)));
   }
+  // Templates parse and render independently: in parallel, into entries made beforehand.
+  std::vector<Node*> to_render;
   for (const auto& [id, node_const] : lp->manifest.nodes()) {
     Node* n = lp->manifest.FindMutable(id);
     if (n->type == NodeType::kSeed) continue;
+    to_render.push_back(n);
+    states[id];
+    file_configs[id];
+    lp->templates[id];
+  }
+  STRATA_RETURN_IF_ERROR(ParallelFor(to_render.size(), CpuThreads(), [&](size_t i) -> Status {
+    Node* n = to_render[i];
     std::shared_ptr<jinja::Template> tmpl;
     if (n->type == NodeType::kSnapshot) {
-      tmpl = bodies[id];
+      tmpl = bodies.at(n->unique_id);
     } else {
       STRATA_ASSIGN_OR_RETURN(tmpl, env.Parse(n->raw_code, n->path));
     }
-    STRATA_RETURN_IF_ERROR(parse_render(*n, tmpl));
-  }
+    return parse_render(*n, tmpl);
+  }));
   for (auto& s : props.sources) STRATA_RETURN_IF_ERROR(lp->manifest.Add(s));
 
   // Patches: YAML description, columns and config (folder < YAML < config()).

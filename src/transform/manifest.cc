@@ -40,7 +40,13 @@ Status Manifest::Add(Node node) {
     return Status::AlreadyExists("two nodes have the unique id '" + id + "': " + it->second.path + " and " +
                                  node.path);
   }
-  nodes_.emplace(id, std::move(node));
+  const Node& added = nodes_.emplace(id, std::move(node)).first->second;
+  if (added.type == NodeType::kModel || added.type == NodeType::kSeed || added.type == NodeType::kSnapshot) {
+    refable_by_name_[added.name].push_back(id);
+  }
+  if (added.type == NodeType::kSource && added.fqn.size() >= 2) {
+    source_by_name_.emplace(added.fqn[added.fqn.size() - 2] + std::string(1, '\0') + added.name, id);
+  }
   return Status::OK();
 }
 
@@ -55,24 +61,23 @@ Node* Manifest::FindMutable(const std::string& unique_id) {
 }
 
 const Node* Manifest::FindRefable(const std::string& name, const std::string& package) const {
-  for (NodeType t : {NodeType::kModel, NodeType::kSeed, NodeType::kSnapshot}) {
-    for (const auto& [id, node] : nodes_) {
-      if (node.type == t && node.name == name && (package.empty() || node.package == package) && node.enabled()) {
-        return &node;
-      }
+  auto it = refable_by_name_.find(name);
+  if (it == refable_by_name_.end()) return nullptr;
+  const Node* best = nullptr;  // a model before a seed before a snapshot; then by unique id
+  for (const std::string& id : it->second) {
+    const Node* node = Find(id);
+    if ((!package.empty() && node->package != package) || !node->enabled()) continue;
+    if (best == nullptr || node->type < best->type ||
+        (node->type == best->type && node->unique_id < best->unique_id)) {
+      best = node;
     }
   }
-  return nullptr;
+  return best;
 }
 
 const Node* Manifest::FindSource(const std::string& source, const std::string& table) const {
-  for (const auto& [id, node] : nodes_) {
-    if (node.type == NodeType::kSource && node.fqn.size() >= 2 && node.fqn[node.fqn.size() - 2] == source &&
-        node.name == table) {
-      return &node;
-    }
-  }
-  return nullptr;
+  auto it = source_by_name_.find(source + std::string(1, '\0') + table);
+  return it == source_by_name_.end() ? nullptr : Find(it->second);
 }
 
 std::vector<std::string> Manifest::RefableNames() const {

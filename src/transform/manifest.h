@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -69,6 +70,9 @@ class Manifest {
 
  private:
   std::map<std::string, Node> nodes_;
+  // Unique ids by name, so that resolving refs is not a scan of every node.
+  std::unordered_map<std::string, std::vector<std::string>> refable_by_name_;
+  std::unordered_map<std::string, std::string> source_by_name_;  // "source\0table"
 };
 
 }  // namespace strata::transform

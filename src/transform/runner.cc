@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -10,6 +11,8 @@
 #include <thread>
 
 #include "core/file.h"
+#include "core/json_writer.h"
+#include "core/parallel.h"
 #include "transform/materialize.h"
 #include "transform/unit_test_runner.h"
 
@@ -131,7 +134,9 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
   bool stop = false;
 
   int threads = options.threads > 0 ? options.threads : std::max(1, project_->profile.threads);
-  if (options.verb == Verb::kCompile || options.verb == Verb::kList) threads = 1;
+  // Compiling touches no warehouse: every core helps (the profile's threads bound connections).
+  if (options.verb == Verb::kCompile) threads = std::max(threads, CpuThreads());
+  if (options.verb == Verb::kList) threads = 1;
 
   // Marks `id` finished; releases or skips its dependents. Caller holds `mu`.
   std::function<void(const std::string&, bool)> finish = [&](const std::string& id, bool ok) {
@@ -240,65 +245,94 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
   return results;
 }
 
-Status Runner::WriteArtifacts(const RunResults* results, const RunOptions& options) const {
-  std::string target = project_->project.root + "/" + project_->project.target_path;
-  // Streamed node by node, compact as dbt writes it: building one DOM for the whole manifest
-  // and dumping it cost more than compiling a 1,000-model project.
-  std::string nodes, sources, unit_tests;
-  auto append = [](std::string* out, const std::string& key, const json& value) {
-    out->append(out->empty() ? "{" : ",");
-    out->append(json(key).dump());
-    out->push_back(':');
-    out->append(value.dump());
-  };
-  for (const auto& [id, n] : project_->manifest.nodes()) {
-    json j = {{"unique_id", id},
-              {"resource_type", NodeTypeName(n.type)},
-              {"name", n.name},
-              {"package_name", n.package},
-              {"path", n.path},
-              {"original_file_path", n.path},
-              {"fqn", n.fqn},
-              {"database", n.database},
-              {"schema", n.schema},
-              {"alias", n.alias},
-              {"config", n.config},
-              {"tags", n.tags},
-              {"description", n.description},
-              {"columns", n.columns},
-              {"depends_on", {{"nodes", n.depends_on}}}};
+namespace {
+
+// target/manifest.json.
+Status WriteManifest(const LoadedProject& project, const std::string& target) {
+  // Written straight to text, compact as dbt writes it, one section per pass over the nodes:
+  // a DOM of the whole manifest dumped by nlohmann::json cost more than compiling the project.
+  const Manifest& manifest = project.manifest;
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("metadata");
+  w.BeginObject();
+  w.Member("dbt_schema_version", "https://schemas.getdbt.com/dbt/manifest/v11.json");
+  w.Member("generator", "strata");
+  w.Member("project_name", project.project.name);
+  w.Member("invocation_id", project.settings.invocation_id);
+  w.EndObject();
+  auto write_node = [&](const std::string& id, const Node& n) {
+    w.Key(id);
+    w.BeginObject();
+    w.Member("unique_id", id);
+    w.Member("resource_type", NodeTypeName(n.type));
+    w.Member("name", n.name);
+    w.Member("package_name", n.package);
+    w.Member("path", n.path);
+    w.Member("original_file_path", n.path);
+    w.Key("fqn");
+    w.StringArray(n.fqn);
+    w.Member("database", n.database);
+    w.Member("schema", n.schema);
+    w.Member("alias", n.alias);
+    w.Member("config", n.config);
+    w.Key("tags");
+    w.StringArray(n.tags);
+    w.Member("description", n.description);
+    w.Member("columns", n.columns);
+    w.Key("depends_on");
+    w.BeginObject();
+    w.Key("nodes");
+    w.StringArray(n.depends_on);
+    w.EndObject();
     if (n.type == NodeType::kTest) {
-      j["attached_node"] = n.attached_node;
-      j["column_name"] = n.column_name;
-      j["test_metadata"] = {{"name", n.test_name}, {"kwargs", n.test_kwargs}};
+      w.Member("attached_node", n.attached_node);
+      w.Member("column_name", n.column_name);
+      w.Key("test_metadata");
+      w.BeginObject();
+      w.Member("name", n.test_name);
+      w.Member("kwargs", n.test_kwargs);
+      w.EndObject();
     }
     if (n.type == NodeType::kUnitTest) {
-      j["model"] = project_->manifest.Find(n.attached_node)->name;
-      auto it = project_->unit_tests.find(id);
-      if (it != project_->unit_tests.end()) {
-        j["given"] = it->second.given;
-        j["expect"] = it->second.expect;
-        j["overrides"] = it->second.overrides;
+      w.Member("model", manifest.Find(n.attached_node)->name);
+      auto it = project.unit_tests.find(id);
+      if (it != project.unit_tests.end()) {
+        w.Member("given", it->second.given);
+        w.Member("expect", it->second.expect);
+        w.Member("overrides", it->second.overrides);
       }
     }
-    append(n.type == NodeType::kSource ? &sources : n.type == NodeType::kUnitTest ? &unit_tests : &nodes, id, j);
+    w.EndObject();
+  };
+  for (const char* section : {"nodes", "sources", "unit_tests"}) {
+    w.Key(section);
+    w.BeginObject();
+    for (const auto& [id, n] : manifest.nodes()) {
+      const char* in = n.type == NodeType::kSource ? "sources" : n.type == NodeType::kUnitTest ? "unit_tests" : "nodes";
+      if (in == section) write_node(id, n);
+    }
+    w.EndObject();
   }
-  std::string parent_map, child_map;
-  for (const auto& id : project_->graph.Nodes()) {
-    append(&parent_map, id, json(project_->graph.Parents(id)));
-    append(&child_map, id, json(project_->graph.Children(id)));
+  for (bool parents : {true, false}) {
+    w.Key(parents ? "parent_map" : "child_map");
+    w.BeginObject();
+    for (const auto& id : project.graph.Nodes()) {
+      w.Key(id);
+      w.StringArray(parents ? project.graph.Parents(id) : project.graph.Children(id));
+    }
+    w.EndObject();
   }
-  json metadata = {{"dbt_schema_version", "https://schemas.getdbt.com/dbt/manifest/v11.json"},
-                   {"generator", "strata"},
-                   {"project_name", project_->project.name},
-                   {"invocation_id", project_->settings.invocation_id}};
-  auto close = [](std::string s) { return s.empty() ? std::string("{}") : s + "}"; };
-  std::string manifest = "{\"metadata\":" + metadata.dump() + ",\"nodes\":" + close(std::move(nodes)) +
-                         ",\"sources\":" + close(std::move(sources)) + ",\"unit_tests\":" +
-                         close(std::move(unit_tests)) + ",\"parent_map\":" + close(std::move(parent_map)) +
-                         ",\"child_map\":" + close(std::move(child_map)) + "}\n";
-  STRATA_RETURN_IF_ERROR(WriteFileAtomic(target + "/manifest.json", manifest, Durability::kAtomicOnly));
-  if (results == nullptr) return Status::OK();
+  w.EndObject();
+  std::string text = w.Take();
+  text.push_back('\n');
+  return WriteFileAtomic(target + "/manifest.json", text, Durability::kAtomicOnly);
+}
+
+// target/run_results.json (or sources.json) and the compiled SQL of each node.
+Status WriteResults(const LoadedProject& project, const std::string& target, const RunResults& results_ref,
+                    const RunOptions& options) {
+  const RunResults* results = &results_ref;
 
   if (options.verb == Verb::kFreshness) {  // dbt writes target/sources.json for this verb
     json fr = json::array();
@@ -313,44 +347,77 @@ Status Runner::WriteArtifacts(const RunResults* results, const RunOptions& optio
     json doc = {{"metadata",
                  {{"dbt_schema_version", "https://schemas.getdbt.com/dbt/sources/v3.json"},
                   {"generator", "strata"},
-                  {"invocation_id", project_->settings.invocation_id}}},
+                  {"invocation_id", project.settings.invocation_id}}},
                 {"elapsed_time", results->elapsed},
                 {"results", fr}};
     return WriteFileAtomic(target + "/sources.json", doc.dump(2) + "\n", Durability::kAtomicOnly);
   }
 
-  std::string rr;
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("metadata");
+  w.BeginObject();
+  w.Member("dbt_schema_version", "https://schemas.getdbt.com/dbt/run-results/v6.json");
+  w.Member("generator", "strata");
+  w.Member("invocation_id", project.settings.invocation_id);
+  w.EndObject();
+  w.Key("args");
+  w.BeginObject();
+  w.Member("which", VerbName(options.verb));
+  w.EndObject();
+  w.Key("elapsed_time");
+  w.Double(results->elapsed);
+  w.Key("results");
+  w.BeginArray();
+  std::vector<std::pair<std::string, const std::string*>> files;  // compiled SQL per node
   for (const auto& r : results->results) {
-    const Node* n = project_->manifest.Find(r.unique_id);
-    rr.append(rr.empty() ? "[" : ",");
-    rr.append(json({{"unique_id", r.unique_id},
-                    {"status", r.status},
-                    {"message", r.message},
-                    {"execution_time", r.seconds},
-                    {"failures", r.failures < 0 ? json() : json(r.failures)},
-                    {"adapter_response", {{"rows_affected", r.rows_affected < 0 ? json() : json(r.rows_affected)}}},
-                    {"compiled_code", r.compiled_sql}})
-                  .dump());
+    w.BeginObject();
+    w.Member("unique_id", r.unique_id);
+    w.Member("status", r.status);
+    w.Member("message", r.message);
+    w.Key("execution_time");
+    w.Double(r.seconds);
+    w.Key("failures");
+    r.failures < 0 ? w.Null() : w.Int(r.failures);
+    w.Key("adapter_response");
+    w.BeginObject();
+    w.Key("rows_affected");
+    r.rows_affected < 0 ? w.Null() : w.Int(r.rows_affected);
+    w.EndObject();
+    w.Member("compiled_code", r.compiled_sql);
+    w.EndObject();
+    const Node* n = project.manifest.Find(r.unique_id);
     if (n != nullptr && !r.compiled_sql.empty()) {
       std::string dir = options.verb == Verb::kCompile ? "/compiled/" : "/run/";
       std::string path = n->path;
       if ((n->type == NodeType::kTest && !n->test_name.empty()) || n->type == NodeType::kUnitTest) {
         path = path.substr(0, path.rfind('/') + 1) + n->name + ".sql";
       }
-      // Debugging artifacts, rewritten every run: atomic, not worth an fsync each, and left
-      // alone when unchanged (most of them, when re-compiling after an edit).
-      STRATA_RETURN_IF_ERROR(
-          WriteFileIfChanged(target + dir + project_->project.name + "/" + path, r.compiled_sql + "\n").status());
+      files.emplace_back(target + dir + project.project.name + "/" + path, &r.compiled_sql);
     }
   }
-  json rr_metadata = {{"dbt_schema_version", "https://schemas.getdbt.com/dbt/run-results/v6.json"},
-                      {"generator", "strata"},
-                      {"invocation_id", project_->settings.invocation_id}};
-  json args = {{"which", VerbName(options.verb)}};
-  std::string doc = "{\"metadata\":" + rr_metadata.dump() + ",\"args\":" + args.dump() +
-                    ",\"elapsed_time\":" + json(results->elapsed).dump() + ",\"results\":" +
-                    (rr.empty() ? std::string("[]") : rr + "]") + "}\n";
+  w.EndArray();
+  w.EndObject();
+  // Debugging artifacts, rewritten every run: atomic, not worth an fsync each, and left alone
+  // when unchanged (most of them, when re-compiling after an edit).
+  STRATA_RETURN_IF_ERROR(ParallelFor(files.size(), CpuThreads(), [&](size_t i) {
+    return WriteFileIfChanged(files[i].first, *files[i].second + "\n").status();
+  }));
+  std::string doc = w.Take();
+  doc.push_back('\n');
   return WriteFileAtomic(target + "/run_results.json", doc, Durability::kAtomicOnly);
+}
+
+}  // namespace
+
+Status Runner::WriteArtifacts(const RunResults* results, const RunOptions& options) const {
+  std::string target = project_->project.root + "/" + project_->project.target_path;
+  if (results == nullptr) return WriteManifest(*project_, target);
+  // Serializing the manifest takes as long as writing the results: do both at once.
+  auto manifest = std::async(std::launch::async, [&] { return WriteManifest(*project_, target); });
+  Status written = WriteResults(*project_, target, *results, options);
+  Status manifest_written = manifest.get();
+  return manifest_written.ok() ? written : manifest_written;
 }
 
 }  // namespace strata::transform

@@ -170,7 +170,7 @@ class Dict {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
-  static constexpr size_t kIndexThreshold = 8;
+  static constexpr size_t kIndexThreshold = 32;  // below it a scan beats building a hash index
   void Reindex();
   std::vector<std::pair<Value, Value>> entries_;
   std::unordered_map<std::string, size_t, Hash, std::equal_to<>> index_;  // string keys, when large
