@@ -151,12 +151,12 @@ Result<RunOutcome> Execute(const PipelineSpec& pipeline, TaskRunner* runner, con
         reason = "cancelled";
         message = "cancelled: " + tokens[i]->reason();
       } else if (!d.outcome.status.ok()) {
-        reason = "error";
+        reason = d.outcome.final ? "blocked" : "error";
       }
       r.exit_reason = reason;
       if (reason.empty()) {
         emit(i, TaskState::kSuccess, message, "", d.outcome.rows);
-      } else if (reason != "cancelled" && r.tries <= t.retry.retries) {
+      } else if (reason != "cancelled" && reason != "blocked" && r.tries <= t.retry.retries) {
         double delay = t.retry.DelayBefore(r.tries, Unit(options.jitter_seed, i, r.tries));
         retry_at[i] = now + static_cast<int64_t>(delay * 1e6);
         emit(i, TaskState::kUpForRetry, message, reason, d.outcome.rows, retry_at[i]);

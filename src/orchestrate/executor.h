@@ -52,6 +52,9 @@ struct TaskOutcome {
   int64_t rows = -1;    // rows landed, loaded or built; -1 = not applicable
   std::string summary;  // one line for humans
   nlohmann::json details;  // machine-readable results (per table, per node)
+  // A failure that a retry cannot change (a publish blocked by failing checks): the task
+  // fails at once with exit reason "blocked", whatever its retries.
+  bool final = false;
 };
 
 class TaskRunner {
@@ -68,7 +71,7 @@ struct TaskEvent {
   int try_number = 0;
   int64_t at_micros = 0;
   std::string message;        // failures: the error; retries: when and why
-  std::string exit_reason;    // finished attempts: "" (ok), "error", "timeout", "cancelled"
+  std::string exit_reason;    // finished attempts: "" (ok), "error", "blocked", "timeout", "cancelled"
   int64_t rows = -1;
   int64_t retry_at_micros = 0;  // up_for_retry: when the next attempt may start
   std::string log_path;

@@ -12,6 +12,7 @@
 
 #include "core/file.h"
 #include "testing.h"
+#include "warehouse/duckdb.h"
 
 namespace strata::orchestrate {
 namespace {
@@ -182,6 +183,142 @@ TEST_F(OrchestratorTest, BackfillRunsMissingAndFailedDatesOnly) {
   auto runs = (*store)->ListRuns("p", 0);
   ASSERT_TRUE(runs.ok());
   EXPECT_EQ(runs->size(), 10u);
+}
+
+}  // namespace
+}  // namespace strata::orchestrate
+
+namespace strata::orchestrate {
+namespace {
+
+// Write-audit-publish on a real dbt project: the day's rows are written by a sql task, the
+// model is built without its tests, and publish audits it before promoting it.
+class PublishTest : public OrchestratorTest {
+ protected:
+  PipelineSpec MakeWap(const std::string& publish_extra = "") {
+    WriteText(dir_.Sub("transform/dbt_project.yml"), "name: wap\nprofile: wap\nmodels:\n  wap:\n    +schema: marts\n");
+    WriteText(dir_.Sub("transform/profiles.yml"),
+              "wap:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: ../wh.duckdb, schema: main}\n");
+    WriteText(dir_.Sub("transform/models/orders_mart.sql"),
+              "select order_id, amount, note from raw_orders\n");
+    WriteText(dir_.Sub("transform/models/orders_mart.yml"),
+              "version: 2\nmodels:\n  - name: orders_mart\n    description: One row per order.\n"
+              "    columns:\n      - name: order_id\n        description: The order's id.\n        tests: [unique]\n"
+              "      - name: amount\n        tests: [not_null]\n"
+              "      - name: note\n        tests:\n          - not_null:\n              config: {severity: warn}\n");
+    std::string yml = "name: t\nwarehouse: {type: duckdb, path: wh.duckdb}\ntransform: transform\n"
+                      "pipelines:\n  p:\n    tasks:\n"
+                      "      write: {type: sql, sql: \"create table if not exists raw_orders(order_id int, amount int,"
+                      " note varchar, day varchar); insert into raw_orders select * from day_rows where day = "
+                      "'{{ ds }}'\"}\n"
+                      "      build: {type: build, select: orders_mart, exclude: 'resource_type:test', after: [write]}\n"
+                      "      publish: {type: publish, select: orders_mart, schema: analytics, retries: 3" +
+                      publish_extra + "}\n";
+    WriteText(dir_.Sub("strata.yml"), yml);
+    auto project = Project::Load(dir_.path());
+    EXPECT_TRUE(project.ok()) << project.status().ToString();
+    project_ = *project;
+    auto p = FindPipeline(project_, "p");
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    return p.ok() ? *p : PipelineSpec{};
+  }
+  // Rows of the day_rows table the sql task copies from: (order_id, amount, note, day).
+  void Seed(const std::string& values) {
+    auto db = duck::Database::Open(Path("wh.duckdb"));
+    ASSERT_TRUE(db.ok());
+    auto conn = (*db)->Connect();
+    ASSERT_TRUE((*conn)
+                    ->Execute("create table if not exists day_rows(order_id int, amount int, note varchar, day varchar);"
+                              "insert into day_rows values " + values)
+                    .ok());
+  }
+  std::string Query(const std::string& sql) {
+    auto db = duck::Database::Open(Path("wh.duckdb"));
+    if (!db.ok()) return "open failed: " + db.status().message();
+    auto conn = (*db)->Connect();
+    auto r = (*conn)->Query(sql);
+    if (!r.ok()) return "error: " + r.status().message();
+    std::string out;
+    for (const auto& row : r->rows) {
+      for (size_t i = 0; i < row.size(); ++i) out += (i ? "|" : "") + row[i].value_or("NULL");
+      out += "\n";
+    }
+    return out;
+  }
+  int Task(const PipelineSpec& p, const std::string& id) { return p.FindTask(id); }
+};
+
+TEST_F(PublishTest, BlockedPublishKeepsThePreviousVersionAndNamesTheChecks) {
+  PipelineSpec p = MakeWap();
+  Seed("(1, 10, 'a', '2024-01-01'), (2, 20, 'b', '2024-01-01'),"   // day 1: clean
+       "(3, NULL, 'c', '2024-01-02'), (2, 25, 'd', '2024-01-02'),"  // day 2: a null amount, a duplicate id
+       "(4, 40, NULL, '2024-01-03')");                              // day 3: only a warn-severity failure
+  auto day1 = Run(p, "2024-01-01");
+  ASSERT_TRUE(day1.ok()) << day1.status().ToString();
+  EXPECT_EQ(day1->run.state, "success");
+  EXPECT_EQ(Query("select order_id, amount from analytics.orders_mart order by 1"), "1|10\n2|20\n");
+  EXPECT_EQ(Query("select relation, row_count, logical_date from analytics._strata_publications"),
+            "orders_mart|2|2024-01-01\n");
+  // Descriptions travel with the data, for BI tools.
+  EXPECT_EQ(Query("select comment from duckdb_tables() where schema_name = 'analytics' and table_name = 'orders_mart'"),
+            "One row per order.\n");
+  EXPECT_EQ(Query("select comment from duckdb_columns() where schema_name = 'analytics' and column_name = 'order_id'"),
+            "The order's id.\n");
+
+  auto day2 = Run(p, "2024-01-02");
+  ASSERT_TRUE(day2.ok()) << day2.status().ToString();
+  EXPECT_EQ(day2->run.state, "failed");
+  const TaskResult& pub = day2->outcome.tasks[Task(p, "publish")];
+  EXPECT_EQ(TaskStateName(pub.state), std::string("failed"));
+  EXPECT_EQ(pub.exit_reason, "blocked");
+  EXPECT_EQ(pub.tries, 1) << "a blocked publish is not retried";
+  EXPECT_NE(pub.message.find("not_null_orders_mart_amount (1 failing rows)"), std::string::npos) << pub.message;
+  EXPECT_NE(pub.message.find("unique_orders_mart_order_id (1 failing rows)"), std::string::npos) << pub.message;
+  EXPECT_NE(pub.message.find("keeps its previous version"), std::string::npos) << pub.message;
+  EXPECT_EQ(pub.details["blocked_by"].size(), 2u) << pub.details.dump();
+  // The staging build has the bad rows; the published schema still has day 1.
+  EXPECT_EQ(Query("select count(*) from main_marts.orders_mart"), "4\n");
+  EXPECT_EQ(Query("select order_id, amount from analytics.orders_mart order by 1"), "1|10\n2|20\n");
+  EXPECT_EQ(Query("select count(*) from analytics._strata_publications"), "1\n");
+
+  // Fix the data (delete the bad rows); day 3 adds a row that only fails a warn test.
+  ASSERT_EQ(Query("delete from raw_orders where day = '2024-01-02'"), "2\n");  // rows deleted
+  auto day3 = Run(p, "2024-01-03");
+  ASSERT_TRUE(day3.ok()) << day3.status().ToString();
+  EXPECT_EQ(day3->run.state, "success");
+  const TaskResult& pub3 = day3->outcome.tasks[Task(p, "publish")];
+  EXPECT_NE(pub3.message.find("1 warning: not_null_orders_mart_note (1 failing rows)"), std::string::npos)
+      << pub3.message;
+  EXPECT_EQ(pub3.details["warnings"].size(), 1u);
+  EXPECT_EQ(Query("select order_id, amount from analytics.orders_mart order by 1"), "1|10\n2|20\n4|40\n");
+  EXPECT_EQ(Query("select logical_date from analytics._strata_publications order by published_at"),
+            "2024-01-01\n2024-01-03\n");
+}
+
+TEST_F(PublishTest, ConfigurationErrorsAreCaughtBeforeRunning) {
+  WriteText(dir_.Sub("transform/dbt_project.yml"), "name: wap\nprofile: wap\n");
+  WriteText(dir_.Sub("strata.yml"), "name: t\nwarehouse: {type: duckdb, path: wh.duckdb}\ntransform: transform\n"
+                                    "pipelines:\n  p:\n    tasks:\n      publish: {type: publish, schema: analytics}\n");
+  auto project = Project::Load(dir_.path());
+  ASSERT_TRUE(project.ok()) << project.status().ToString();
+  auto p = FindPipeline(*project, "p");
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("strata.yml:7:7: pipelines.p.tasks.publish: a publish task needs `select`"),
+            std::string::npos)
+      << p.status().message();
+}
+
+TEST_F(PublishTest, PublishingIntoTheBuildSchemaIsRefused) {
+  PipelineSpec p = MakeWap();
+  p.tasks[Task(p, "publish")].publish_schema = "main_marts";
+  Seed("(1, 10, 'a', '2024-01-01')");
+  auto r = Run(p, "2024-01-01");
+  ASSERT_TRUE(r.ok());
+  const TaskResult& pub = r->outcome.tasks[Task(p, "publish")];
+  EXPECT_EQ(TaskStateName(pub.state), std::string("failed"));
+  EXPECT_NE(pub.message.find("is built in schema 'main_marts', the schema it would be published to"),
+            std::string::npos)
+      << pub.message;
 }
 
 }  // namespace

@@ -156,10 +156,6 @@ Result<TaskSpec> ParseTask(const Project& project, const std::string& id, const 
   t.where = node.Where();
   if (!node.IsMap()) return node.Error("a task is a map with a `type` (ingest, load, build, test, publish, sql, shell, noop)");
   STRATA_ASSIGN_OR_RETURN(t.type, ParseType(node));
-  if (t.type == TaskType::kPublish) {
-    // Write-audit-publish lands with the publish step; until then say so rather than guess.
-    return node["type"].Error("task type 'publish' (write-audit-publish) is not supported yet");
-  }
   std::vector<std::string> keys = {"type", "after", "reads", "writes", "trigger_rule"};
   keys.insert(keys.end(), kRetryKeys.begin(), kRetryKeys.end());
   switch (t.type) {
@@ -169,10 +165,8 @@ Result<TaskSpec> ParseTask(const Project& project, const std::string& id, const 
     case TaskType::kBuild:
       keys.insert(keys.end(), {"select", "exclude", "full_refresh"});
       break;
-    case TaskType::kTest:
-    case TaskType::kPublish:
-      keys.insert(keys.end(), {"select", "exclude"});
-      break;
+    case TaskType::kTest: keys.insert(keys.end(), {"select", "exclude"}); break;
+    case TaskType::kPublish: keys.insert(keys.end(), {"select", "exclude", "schema", "audit"}); break;
     case TaskType::kSql: keys.push_back("sql"); break;
     case TaskType::kShell: keys.insert(keys.end(), {"command", "env"}); break;
     case TaskType::kLoad:
@@ -206,6 +200,13 @@ Result<TaskSpec> ParseTask(const Project& project, const std::string& id, const 
       STRATA_ASSIGN_OR_RETURN(t.exclude, node.String("exclude", ""));
       if (t.type == TaskType::kBuild) {
         STRATA_ASSIGN_OR_RETURN(t.full_refresh, node.Bool("full_refresh", false));
+      }
+      if (t.type == TaskType::kPublish) {
+        // Publishing everything by default would put staging models in front of users.
+        if (t.select.empty()) return node.Error("a publish task needs `select`: the relations to publish (e.g. marts)");
+        STRATA_ASSIGN_OR_RETURN(t.publish_schema, node.String("schema", t.publish_schema));
+        if (t.publish_schema.empty()) return node["schema"].Error("the schema to publish to cannot be empty");
+        STRATA_ASSIGN_OR_RETURN(t.audit, node.Bool("audit", true));
       }
       if (project.transform_dir.empty()) {
         return node.Error(std::string("a ") + TaskTypeName(t.type) + " task needs the project's `transform:` folder");

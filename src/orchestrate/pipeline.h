@@ -14,11 +14,14 @@
 //         ingest_shopdb: {type: ingest, source: shopdb}
 //         load:          {type: load}
 //         build:         {type: build, select: "staging+ marts"}
+//         publish:       {type: publish, select: "marts", schema: analytics}  # audit, then promote
 //         notify:        {type: shell, command: "echo done", after: [build], trigger_rule: all_done}
 //
 // Task types: ingest (one source into the lake), load (new lake files into raw.*), build and
-// test (the project's dbt project, with a selection), publish (promote audited marts), sql
-// (statements on the warehouse), shell (a command), noop.
+// test (the project's dbt project, with a selection), publish (write-audit-publish: run the
+// tests of the selected relations, and only if no error-severity test fails copy them into
+// `schema` in one transaction; see transform/publish.h), sql (statements on the warehouse),
+// shell (a command), noop.
 //
 // Dependencies are explicit (`after`) and implied by assets: a task that reads an asset runs
 // after every task that writes it. Built-in types declare theirs — ingest writes
@@ -72,6 +75,8 @@ struct TaskSpec {
   std::string source;                  // ingest
   std::vector<std::string> tables;     // ingest: only these (empty = all)
   std::string select, exclude;         // build, test, publish
+  std::string publish_schema = "analytics";  // publish: where users and dashboards read
+  bool audit = true;                   // publish: run the published relations' tests first
   bool full_refresh = false;           // ingest (sql), build
   std::string sql;                     // sql
   std::string command;                 // shell (run by /bin/sh -c)

@@ -16,6 +16,7 @@
 #include "core/file.h"
 #include "ingest/connector.h"
 #include "transform/loader.h"
+#include "transform/publish.h"
 #include "transform/runner.h"
 
 extern char** environ;
@@ -82,9 +83,7 @@ TaskOutcome PlatformTasks::Run(const Attempt& a) {
     case TaskType::kSql: o = Sql(a, log); break;
     case TaskType::kShell: o = Shell(a, log); break;
     case TaskType::kNoop: break;
-    case TaskType::kPublish:
-      o = Failed(Status::InvalidArgument("task '" + a.task->id + "': publish is not supported yet"));
-      break;
+    case TaskType::kPublish: o = Publish(a, log); break;
   }
   log << (o.status.ok() ? "ok" : "FAILED: " + o.status.message()) << (o.summary.empty() ? "" : ": " + o.summary)
       << "\n";
@@ -192,6 +191,62 @@ TaskOutcome PlatformTasks::Dbt(const Attempt& a, std::ostream& log) {
   TaskOutcome o;
   o.rows = rows;
   o.summary = counts;
+  o.details = details;
+  return o;
+}
+
+TaskOutcome PlatformTasks::Publish(const Attempt& a, std::ostream& log) {
+  auto wh = Warehouse();
+  if (!wh.ok()) return Failed(wh.status());
+  transform::LoadOptions lo;
+  lo.project_dir = project_->transform_dir;
+  auto loaded = transform::LoadedProject::Load(lo);
+  if (!loaded.ok()) return Failed(loaded.status());
+  transform::PublishOptions po;
+  po.selection.select = {a.task->select};
+  if (!a.task->exclude.empty()) po.selection.exclude = {a.task->exclude};
+  po.schema = a.task->publish_schema;
+  po.audit = a.task->audit;
+  po.run_id = a.run->run_id;
+  po.logical_date = a.run->logical_date;
+  po.cancel = a.cancel;
+  po.on_result = [&log](const transform::NodeResult& r) {
+    log << "  audit " << r.status << " " << r.name;
+    if (r.failures > 0) log << " (" << r.failures << " failing)";
+    log << "\n";
+    if (!r.message.empty() && r.status != "pass") log << "    " << r.message << "\n";
+  };
+  auto report = transform::Publish(**loaded, (*wh)->database(), po);
+  if (!report.ok()) return Failed(report.status());
+  auto checks = [](const std::vector<transform::NodeResult>& results) {
+    json out = json::array();
+    for (const auto& r : results) {
+      out.push_back({{"unique_id", r.unique_id}, {"name", r.name}, {"status", r.status}, {"failures", r.failures},
+                     {"message", r.message}});
+    }
+    return out;
+  };
+  json relations = json::array();
+  int64_t rows = 0;
+  for (const auto& r : report->relations) {
+    relations.push_back({{"unique_id", r.unique_id}, {"from", r.from}, {"to", r.to}, {"rows", r.rows}});
+    rows += r.rows;
+    log << "  published " << r.to << " from " << r.from << " (" << r.rows << " rows)\n";
+  }
+  json details = {{"published", report->published}, {"schema", po.schema},     {"audited", report->audited},
+                  {"relations", relations},          {"blocked_by", checks(report->blocking)},
+                  {"warnings", checks(report->warnings)}};
+  if (!report->published) {
+    // The previous version stays published; retrying cannot change failing data.
+    TaskOutcome o = Failed(Status::Aborted("publish " + report->Summary() + "; " + po.schema +
+                                           " keeps its previous version"),
+                           details);
+    o.final = true;
+    return o;
+  }
+  TaskOutcome o;
+  o.rows = rows;
+  o.summary = report->Summary();
   o.details = details;
   return o;
 }

@@ -1,6 +1,6 @@
 // PlatformTasks: the TaskRunner that does real work — ingest a source into the lake, load new
-// lake files into raw.*, build or test the dbt project, run SQL on the warehouse, run a
-// shell command — for one pipeline run.
+// lake files into raw.*, build or test the dbt project, publish audited relations, run SQL
+// on the warehouse, run a shell command — for one pipeline run.
 //
 // Tasks of a run share one open warehouse (DuckDB allows one writer process, and in-process
 // tasks share its Database). Cancellation (timeouts, stop): DuckDB work is interrupted
@@ -30,6 +30,7 @@ class PlatformTasks : public TaskRunner {
   TaskOutcome Ingest(const Attempt& a, std::ostream& log);
   TaskOutcome Load(const Attempt& a, std::ostream& log);
   TaskOutcome Dbt(const Attempt& a, std::ostream& log);
+  TaskOutcome Publish(const Attempt& a, std::ostream& log);
   TaskOutcome Sql(const Attempt& a, std::ostream& log);
   TaskOutcome Shell(const Attempt& a, std::ostream& log);
 

@@ -1,0 +1,59 @@
+// Write-audit-publish: promotes audited relations to the schema that users and dashboards
+// read.
+//
+// The project builds into its own schemas as usual; those are the staging area ("write").
+// Publish then runs every test of the selected relations there ("audit"; unit tests are
+// left out: they do not look at the data) and, only when no error-severity test failed or
+// errored, copies each selected relation into the published schema in ONE transaction
+// ("publish"): readers of the published schema see the previous version or the new one,
+// never a mix. A blocked publish changes nothing and names the tests that blocked it;
+// warn-severity failures publish and are reported. Each publication is recorded in
+// <schema>._strata_publications (relation, rows, run, logical date, time).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/cancel.h"
+#include "core/status.h"
+#include "transform/loader.h"
+#include "transform/runner.h"
+#include "transform/selector.h"
+#include "warehouse/duckdb.h"
+
+namespace strata::transform {
+
+struct PublishOptions {
+  SelectOptions selection;             // what to publish: models, seeds, snapshots (not ephemeral)
+  std::string schema = "analytics";    // the published schema
+  bool audit = true;                   // run the selected relations' tests first
+  std::string run_id, logical_date;    // recorded with each publication
+  CancelToken* cancel = nullptr;
+  std::function<void(const NodeResult&)> on_result;  // each audit test as it finishes
+};
+
+struct PublishedRelation {
+  std::string unique_id;
+  std::string from;  // the built relation
+  std::string to;    // the published one
+  int64_t rows = 0;
+};
+
+struct PublishReport {
+  bool published = false;
+  std::vector<NodeResult> blocking;  // error-severity tests that failed, or errored
+  std::vector<NodeResult> warnings;  // warn-severity failures (published anyway)
+  int audited = 0;                   // tests run
+  std::vector<PublishedRelation> relations;
+  // "published 4 relations (12,345 rows); 1 warning" or "blocked by 2 failing checks: ...".
+  std::string Summary() const;
+};
+
+// Audits then publishes. An error (kInvalidArgument: nothing selected, a selected relation
+// not built yet; kAborted: cancelled; others: the warehouse) leaves the published schema
+// as it was. A blocked publish is not an error: check `published`.
+Result<PublishReport> Publish(const LoadedProject& project, duck::Database* db, const PublishOptions& options);
+
+}  // namespace strata::transform
