@@ -49,10 +49,14 @@ for t in $("$strata" query "SELECT table_name FROM duckdb_tables() WHERE schema_
   printf "%-24s %10s\n" "raw.$t" "$("$strata" query "SELECT count(*) FROM raw.$t" | tail -n 1)"
 done
 echo
-printf "%-24s %10s\n" "mart" "rows"
+echo "marts are built in 'marts' and, once their tests pass, published to 'analytics' (what dashboards read)"
+printf "%-24s %10s %12s\n" "mart" "built" "published"
 for t in dim_customers dim_products dim_date fact_orders fct_sessions mart_funnel_daily; do
-  printf "%-24s %10s\n" "marts.$t" "$("$strata" query "SELECT count(*) FROM marts.$t" | tail -n 1)"
+  printf "%-24s %10s %12s\n" "$t" "$("$strata" query "SELECT count(*) FROM marts.$t" | tail -n 1)" \
+    "$("$strata" query "SELECT count(*) FROM analytics.$t" | tail -n 1)"
 done
+echo "last publications (analytics._strata_publications):"
+"$strata" query "SELECT logical_date, count(*) AS relations, sum(row_count) AS row_count FROM analytics._strata_publications GROUP BY 1 ORDER BY 1 DESC LIMIT 3"
 echo
 echo "quarantine: $(find lake/quarantine -type f 2>/dev/null | wc -l) file(s); e.g.:"
 find lake/quarantine -type f 2>/dev/null | head -n 1 | xargs -r head -n 2

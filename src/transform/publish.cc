@@ -50,9 +50,10 @@ std::string PublishReport::Summary() const {
   }
   int64_t rows = 0;
   for (const auto& r : relations) rows += r.rows;
+  std::string audit = audited == 0 ? " (not audited)"
+                                    : " after " + std::to_string(audited) + " check" + (audited == 1 ? "" : "s");
   return "published " + std::to_string(relations.size()) + " relation" + (relations.size() == 1 ? "" : "s") + " (" +
-         Thousands(rows) + " rows) after " + std::to_string(audited) + " passing check" + (audited == 1 ? "" : "s") +
-         warn;
+         Thousands(rows) + " rows)" + audit + warn;
 }
 
 Result<PublishReport> Publish(const LoadedProject& project, duck::Database* db, const PublishOptions& options) {

@@ -62,6 +62,15 @@ std::string TypeName(duckdb_logical_type type) {
   return out;
 }
 
+std::string U128ToString(unsigned __int128 v) {
+  std::string digits;
+  do {
+    digits.push_back(static_cast<char>('0' + static_cast<int>(v % 10)));
+    v /= 10;
+  } while (v != 0);
+  return std::string(digits.rbegin(), digits.rend());
+}
+
 std::string FormatDouble(double v) {
   char buf[40];
   std::snprintf(buf, sizeof buf, "%.17g", v);
@@ -158,6 +167,17 @@ Result<QueryResult> Materialize(duckdb_result* res) {
           case DUCKDB_TYPE_USMALLINT: cell = std::to_string(static_cast<uint16_t*>(data)[r]); break;
           case DUCKDB_TYPE_UINTEGER: cell = std::to_string(static_cast<uint32_t*>(data)[r]); break;
           case DUCKDB_TYPE_UBIGINT: cell = std::to_string(static_cast<uint64_t*>(data)[r]); break;
+          case DUCKDB_TYPE_HUGEINT: {  // sum() of BIGINTs, for one
+            const duckdb_hugeint& h = static_cast<duckdb_hugeint*>(data)[r];
+            __int128 v = static_cast<__int128>((static_cast<unsigned __int128>(h.upper) << 64) | h.lower);
+            cell = v < 0 ? "-" + U128ToString(-static_cast<unsigned __int128>(v)) : U128ToString(v);
+            break;
+          }
+          case DUCKDB_TYPE_UHUGEINT: {
+            const duckdb_uhugeint& h = static_cast<duckdb_uhugeint*>(data)[r];
+            cell = U128ToString((static_cast<unsigned __int128>(h.upper) << 64) | h.lower);
+            break;
+          }
           case DUCKDB_TYPE_VARCHAR:
           case DUCKDB_TYPE_BLOB: {
             duckdb_string_t* s = &static_cast<duckdb_string_t*>(data)[r];

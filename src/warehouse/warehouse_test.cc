@@ -147,6 +147,20 @@ TEST(DuckDbWrapper, QueryTypesPreparedAndAppender) {
   EXPECT_EQ(duck::QuoteLiteral("it's"), "'it''s'");
 }
 
+TEST(DuckDbWrapper, HugeIntegersRenderExactly) {
+  auto db = *duck::Database::Open("");
+  auto c = *db->Connect();
+  // The expected digits are 2^100 and -(2^127), written out independently.
+  auto r = c->Query("SELECT sum(x), 1::HUGEINT << 100, (-170141183460469231731687303715884105728)::HUGEINT, "
+                    "340282366920938463463374607431768211455::UHUGEINT FROM (VALUES (1::BIGINT), (2::BIGINT)) v(x)");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->column_types[0], "HUGEINT");
+  EXPECT_EQ(*r->rows[0][0], "3");
+  EXPECT_EQ(*r->rows[0][1], "1267650600228229401496703205376");
+  EXPECT_EQ(*r->rows[0][2], "-170141183460469231731687303715884105728");
+  EXPECT_EQ(*r->rows[0][3], "340282366920938463463374607431768211455");
+}
+
 TEST(DuckDbWrapper, InterruptStopsARunningQuery) {
   auto db = *duck::Database::Open("", {{"threads", "1"}});
   auto c = *db->Connect();
