@@ -162,6 +162,25 @@ void RegisterPipelineCommands(CLI::App* app) {
     if (!report->outcome.success()) throw CLI::RuntimeError(kExitFailure);
   });
 
+  auto t = std::make_shared<Flags>();
+  CLI::App* trigger = pipeline->add_subcommand(
+      "trigger", "Queue a run for one logical date; the scheduler (strata scheduler) starts it");
+  AddCommon(trigger, t.get());
+  trigger->add_option("--date", t->date, "Logical date YYYY-MM-DD (default: today, UTC)");
+  trigger->callback([t] {
+    Output out(t->json);
+    Project project = LoadProject(out, t->project);
+    auto spec = orchestrate::FindPipeline(project, t->pipeline);
+    if (!spec.ok()) Fail(out, spec.status(), UsageCode(spec.status()));
+    std::string date = t->date.empty() ? Date::TodayUtc().ToString() : t->date;
+    if (auto d = Date::Parse(date); !d.ok()) Fail(out, Status::InvalidArgument("--date: " + d.status().message()), kExitUsage);
+    auto run = orchestrate::TriggerRun(project, *spec, date);
+    if (!run.ok()) Fail(out, run.status(), UsageCode(run.status()));
+    out.Line("queued " + run->run_id + ": `strata scheduler` starts it (`strata runs show " + run->run_id +
+             "` follows it)");
+    out.Json({{"ok", true}, {"run", RunJson(*run)}});
+  });
+
   auto b = std::make_shared<Flags>();
   CLI::App* backfill = pipeline->add_subcommand(
       "backfill", "Run a pipeline for every date in a range that has no successful run yet, oldest first");
@@ -217,7 +236,7 @@ void RegisterSchedulerCommand(CLI::App* app) {
   sched->callback([f] {
     Output out(false);
     Project project = LoadProject(out, f->project);
-    auto pipelines = orchestrate::ParsePipelines(project);
+    auto pipelines = orchestrate::ProjectPipelines(project);  // the implied one can be triggered
     if (!pipelines.ok()) Fail(out, pipelines.status(), UsageCode(pipelines.status()));
     SignalStop signals;
     orchestrate::SchedulerOptions o;

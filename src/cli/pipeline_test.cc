@@ -306,3 +306,35 @@ TEST(Cli, BadProjectFilesAndUnreachableSourcesGiveClearErrors) {
 
 }  // namespace
 }  // namespace strata
+
+namespace strata {
+namespace {
+
+TEST(Cli, TriggerQueuesARunThatTheSchedulerStarts) {
+  testing::TempDir dir;
+  testing::WriteText(dir.Sub("strata.yml"),
+                     "name: t\npipelines:\n  p:\n    tasks:\n      hello: {type: shell, command: 'echo hi from {{ ds }}'}\n");
+  auto trigger = RunCommand({StrataBinary(), "pipeline", "trigger", "-p", dir.path(), "--date", "2024-02-03", "--json"});
+  ASSERT_EQ(trigger.exit_code, 0) << trigger.out << trigger.err;
+  json tj = json::parse(trigger.out);
+  EXPECT_EQ(tj["run"]["state"], "queued");
+  EXPECT_EQ(tj["run"]["run_id"], "p__2024-02-03");
+  auto again = RunCommand({StrataBinary(), "pipeline", "trigger", "-p", dir.path(), "--date", "2024-02-03"});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("already queued"), std::string::npos) << again.err;
+
+  auto sched = RunCommand({StrataBinary(), "scheduler", "--once", "-p", dir.path()});
+  ASSERT_EQ(sched.exit_code, 0) << sched.out << sched.err;
+  EXPECT_NE(sched.out.find("p for 2024-02-03 was triggered"), std::string::npos) << sched.out;
+  auto runs = RunCommand({StrataBinary(), "runs", "-p", dir.path(), "--json"});
+  ASSERT_EQ(runs.exit_code, 0) << runs.err;
+  json rj = json::parse(runs.out);
+  ASSERT_EQ(rj["runs"].size(), 1u) << runs.out;
+  EXPECT_EQ(rj["runs"][0]["state"], "success");
+  EXPECT_EQ(rj["runs"][0]["trigger"], "manual");
+  auto log = RunCommand({StrataBinary(), "logs", "-p", dir.path(), "p__2024-02-03", "hello"});
+  EXPECT_NE(log.out.find("hi from 2024-02-03"), std::string::npos) << log.out << log.err;
+}
+
+}  // namespace
+}  // namespace strata

@@ -61,6 +61,34 @@ Result<std::unique_ptr<RunStore>> OpenRunStore(const Project& project) {
   return RunStore::Open(JoinPath(project.state_dir, "runs.db"));
 }
 
+Result<RunRecord> TriggerRun(const Project& project, const PipelineSpec& pipeline, const std::string& logical_date,
+                             Clock* clock) {
+  STRATA_ASSIGN_OR_RETURN(Date date, Date::Parse(logical_date));
+  STRATA_ASSIGN_OR_RETURN(auto store, OpenRunStore(project));
+  const std::string run_id = RunStore::RunId(pipeline.name, date.ToString());
+  // Holding the date's lock while queueing: a run cannot start or finish in between.
+  auto lock = FileLock::Acquire(JoinPath(project.state_dir, "locks/run-" + run_id + ".lock"), /*wait=*/false);
+  if (!lock.ok()) {
+    if (lock.status().code() == Status::Code::kAborted) {
+      return Status::AlreadyExists("run " + run_id + " is running now");
+    }
+    return lock.status();
+  }
+  STRATA_ASSIGN_OR_RETURN(auto existing, store->FindRun(run_id));
+  if (existing && existing->state == "queued") return Status::AlreadyExists("run " + run_id + " is already queued");
+  RunRecord run = existing ? *existing : RunRecord();
+  run.run_id = run_id;
+  run.pipeline = pipeline.name;
+  run.logical_date = date.ToString();
+  run.interval_start = date.StartEpochSeconds();
+  run.interval_end = (date + 1).StartEpochSeconds();
+  run.trigger = "manual";
+  run.state = "queued";
+  run.message = "queued at " + FormatTimestamp(clock->NowSeconds()) + " UTC; the scheduler starts it";
+  STRATA_RETURN_IF_ERROR(store->PutRun(run));
+  return run;
+}
+
 Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeline, const RunRequest& request) {
   auto say = [&](const std::string& line) {
     if (request.on_line) request.on_line(line);

@@ -61,6 +61,13 @@ struct BackfillDate {
 Result<std::vector<BackfillDate>> Backfill(const Project& project, const PipelineSpec& pipeline,
                                            const std::string& from, const std::string& to, RunRequest request);
 
+// Queues a run of `pipeline` for `logical_date` for the scheduler to start on its next
+// look (Airflow's "trigger"; `strata pipeline run` runs in the foreground instead). The run
+// is recorded as queued with trigger "manual"; a date already queued, or running in a live
+// process, is kAlreadyExists.
+Result<RunRecord> TriggerRun(const Project& project, const PipelineSpec& pipeline, const std::string& logical_date,
+                             Clock* clock = Clock::Real());
+
 // The run history of the project (<state_dir>/runs.db).
 Result<std::unique_ptr<RunStore>> OpenRunStore(const Project& project);
 

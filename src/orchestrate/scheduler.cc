@@ -9,6 +9,10 @@
 
 namespace strata::orchestrate {
 
+namespace {
+constexpr int64_t kTriggerPollSeconds = 5;
+}  // namespace
+
 Result<std::vector<DueRun>> Scheduler::Due() {
   const int64_t now = options_.clock->NowSeconds();
   STRATA_ASSIGN_OR_RETURN(auto store, OpenRunStore(*project_));
@@ -45,6 +49,18 @@ Result<std::vector<DueRun>> Scheduler::Due() {
       out.push_back(d);
     }
   }
+  // Triggered runs, oldest logical date first.
+  STRATA_ASSIGN_OR_RETURN(auto runs, store->ListRuns("", 0));
+  std::vector<DueRun> queued;
+  for (const auto& r : runs) {
+    if (r.state != "queued") continue;
+    bool known = false;
+    for (const auto& p : pipelines_) known = known || p.name == r.pipeline;
+    if (known) queued.push_back({r.pipeline, r.logical_date, 0, r.trigger});
+  }
+  std::sort(queued.begin(), queued.end(),
+            [](const DueRun& a, const DueRun& b) { return a.logical_date < b.logical_date; });
+  out.insert(out.end(), queued.begin(), queued.end());
   return out;
 }
 
@@ -57,10 +73,13 @@ Result<std::vector<RunReport>> Scheduler::RunDue() {
     for (const auto& p : pipelines_) {
       if (p.name == d.pipeline) spec = &p;
     }
-    if (options_.on_line) options_.on_line("scheduler: " + d.pipeline + " for " + d.logical_date + " is due");
+    if (options_.on_line) {
+      options_.on_line("scheduler: " + d.pipeline + " for " + d.logical_date +
+                       (d.trigger == "scheduled" ? " is due" : " was triggered"));
+    }
     RunRequest req;
     req.logical_date = d.logical_date;
-    req.trigger = "scheduled";
+    req.trigger = d.trigger;
     req.clock = options_.clock;
     req.stop = options_.stop;
     req.runner = options_.runner;
@@ -90,7 +109,7 @@ Status Scheduler::Serve() {
     STRATA_RETURN_IF_ERROR(RunDue().status());
     // Sleep until the earliest next tick, in slices so that a stop is noticed.
     int64_t now = options_.clock->NowSeconds();
-    int64_t wake = now + 3600;
+    int64_t wake = now + kTriggerPollSeconds;  // triggered runs are found by polling the history
     for (const auto& p : pipelines_) {
       if (p.schedule.empty()) continue;
       STRATA_ASSIGN_OR_RETURN(Schedule sched, Schedule::Parse(p.schedule, p.timezone));

@@ -9,6 +9,9 @@
 // (interrupted), which the scheduler resumes. Logical dates are days: a schedule that ticks
 // several times a day runs the first interval of each day.
 //
+// Runs queued by `strata pipeline trigger` (TriggerRun) are due at once, whatever the
+// schedule, and are looked for at least every few seconds while serving.
+//
 // Time comes from the Clock: tests step a FakeClock through daylight-saving transitions.
 #pragma once
 
@@ -27,7 +30,8 @@ namespace strata::orchestrate {
 struct DueRun {
   std::string pipeline;
   std::string logical_date;  // YYYY-MM-DD, local to the pipeline's zone
-  int64_t due_at = 0;        // the tick ending its interval (epoch seconds)
+  int64_t due_at = 0;        // the tick ending its interval (epoch seconds); queued runs: 0
+  std::string trigger = "scheduled";  // or "manual": queued by `strata pipeline trigger`
 };
 
 struct SchedulerOptions {

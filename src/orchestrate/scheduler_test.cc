@@ -179,3 +179,48 @@ TEST_F(SchedulerTest, ServeStopsOnRequest) {
 
 }  // namespace
 }  // namespace strata::orchestrate
+
+namespace strata::orchestrate {
+namespace {
+
+TEST_F(SchedulerTest, TriggeredRunsStartOnTheNextLookOnceEach) {
+  // A pipeline without a schedule runs only when triggered.
+  auto s = Make("");
+  clock_.Set(At("2024-03-10 12:00:00") * 1000000);
+  auto none = s->Due();
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+
+  auto queued = TriggerRun(project_, FindPipeline(project_, "p").value(), "2024-03-05", &clock_);
+  ASSERT_TRUE(queued.ok()) << queued.status().ToString();
+  EXPECT_EQ(queued->state, "queued");
+  ASSERT_TRUE(TriggerRun(project_, FindPipeline(project_, "p").value(), "2024-03-01", &clock_).ok());
+  auto twice = TriggerRun(project_, FindPipeline(project_, "p").value(), "2024-03-05", &clock_);
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.status().code(), Status::Code::kAlreadyExists);
+  EXPECT_NE(twice.status().message().find("already queued"), std::string::npos);
+
+  auto due = s->Due();
+  ASSERT_TRUE(due.ok());
+  EXPECT_EQ(Dates(*due), (std::vector<std::string>{"2024-03-01", "2024-03-05"}));  // oldest first
+  EXPECT_EQ((*due)[0].trigger, "manual");
+  auto ran = s->RunDue();
+  ASSERT_TRUE(ran.ok()) << ran.status().ToString();
+  ASSERT_EQ(ran->size(), 2u);
+  EXPECT_EQ((*ran)[0].run.trigger, "manual");
+  EXPECT_EQ((*ran)[0].run.state, "success");
+  EXPECT_EQ(recorder_.runs.size(), 2u);
+  auto again = s->Due();
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->empty()) << "a triggered run starts once";
+
+  // Triggering a finished date queues it again: a deliberate re-run.
+  ASSERT_TRUE(TriggerRun(project_, FindPipeline(project_, "p").value(), "2024-03-05", &clock_).ok());
+  auto rerun = s->RunDue();
+  ASSERT_TRUE(rerun.ok());
+  ASSERT_EQ(rerun->size(), 1u);
+  EXPECT_EQ((*rerun)[0].run.attempt, 2);
+}
+
+}  // namespace
+}  // namespace strata::orchestrate
