@@ -61,18 +61,28 @@ class Shop {
   std::unique_ptr<testing::SimApi> api_;
 };
 
-// Row count and a content checksum of every raw table (loaded_at excluded).
+// Row count and a content checksum of every table in `schemas` (bookkeeping columns that
+// record when, not what, excluded: loaded_at, and the publication log).
+std::map<std::string, std::string> Fingerprint(const std::string& project_dir, const std::vector<std::string>& schemas);
+
 std::map<std::string, std::string> RawFingerprint(const std::string& project_dir) {
+  return Fingerprint(project_dir, {"raw"});
+}
+
+std::map<std::string, std::string> Fingerprint(const std::string& project_dir, const std::vector<std::string>& schemas) {
   std::map<std::string, std::string> out;
   auto db = duck::Database::Open(project_dir + "/warehouse/shop.duckdb");
   EXPECT_TRUE(db.ok()) << db.status().ToString();
   if (!db.ok()) return out;
   auto c = *(*db)->Connect();
-  auto tables = c->Query("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw' ORDER BY 1");
+  std::string in;
+  for (const auto& s : schemas) in += (in.empty() ? "'" : ", '") + s + "'";
+  auto tables = c->Query("SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN (" + in +
+                         ") AND table_name <> '_strata_publications' ORDER BY 1, 2");
   for (const auto& row : tables->rows) {
-    std::string t = *row[0];
-    std::string rel = "raw." + duck::QuoteIdent(t);
-    std::string src = t == "_strata_loaded_files"
+    std::string t = schemas.size() == 1 ? *row[1] : *row[0] + "." + *row[1];
+    std::string rel = duck::QuoteIdent(*row[0]) + "." + duck::QuoteIdent(*row[1]);
+    std::string src = *row[1] == "_strata_loaded_files"
                           ? "(SELECT * EXCLUDE (loaded_at) FROM " + rel + ")"
                           : rel;
     auto r = c->Query("SELECT count(*) || ' rows, md5 ' || coalesce(md5(string_agg(CAST(x AS VARCHAR), chr(10) "
@@ -237,10 +247,15 @@ TEST(CrashRecovery, KilledRunsThenRerunEqualUninterrupted) {
   run_days(reference);
   auto want = RawFingerprint(reference);
   ASSERT_EQ(want.size(), 7u);  // six raw tables + the loaded-files record
+  // And what was built from them: staging tables, the snapshot, the marts, and what was published.
+  const std::vector<std::string> built = {"marts", "snapshots", "analytics"};
+  auto want_built = Fingerprint(reference, built);
+  ASSERT_GE(want_built.size(), 6u);
 
   const std::vector<std::string> points = {"sql_part_done:2",  "sql_part_done:3",  "before_manifest:1",
                                            "before_manifest:5", "http_page_done:1", "events_file_done:2",
-                                           "load_before_commit:1", "load_before_commit:4"};
+                                           "load_before_commit:1", "load_before_commit:4", "node_done:3",
+                                           "node_done:60"};
   for (const auto& point : points) {
     SCOPED_TRACE(point);
     std::string project = tmp.Sub("crash-" + point.substr(0, point.find(':')) + point.substr(point.find(':') + 1));
@@ -249,6 +264,7 @@ TEST(CrashRecovery, KilledRunsThenRerunEqualUninterrupted) {
     EXPECT_EQ(killed.exit_code, 128 + 9) << "expected a SIGKILL at " << point << "\n" << killed.out << killed.err;
     run_days(project);
     EXPECT_EQ(RawFingerprint(project), want);
+    EXPECT_EQ(Fingerprint(project, built), want_built);
   }
 
   // SIGKILL at arbitrary moments, several times in a row, then let it finish.
@@ -268,6 +284,7 @@ TEST(CrashRecovery, KilledRunsThenRerunEqualUninterrupted) {
   }
   run_days(project);
   EXPECT_EQ(RawFingerprint(project), want) << "after " << kills << " random kills";
+  EXPECT_EQ(Fingerprint(project, built), want_built) << "after " << kills << " random kills";
 }
 
 TEST(Cli, BadProjectFilesAndUnreachableSourcesGiveClearErrors) {
@@ -309,6 +326,40 @@ TEST(Cli, BadProjectFilesAndUnreachableSourcesGiveClearErrors) {
 
 namespace strata {
 namespace {
+
+// A publish killed just before its commit publishes nothing; the rerun resumes at publish
+// (the build it audits is kept) and publishes.
+TEST(CrashRecovery, KilledPublishLeavesThePreviousVersion) {
+  testing::TempDir dir;
+  testing::WriteText(dir.Sub("transform/dbt_project.yml"), "name: wap\nprofile: wap\n");
+  testing::WriteText(dir.Sub("transform/profiles.yml"),
+                     "wap:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: ../wh.duckdb, schema: main}\n");
+  testing::WriteText(dir.Sub("transform/models/daily.sql"), "select * from day_rows\n");
+  testing::WriteText(dir.Sub("transform/models/daily.yml"),
+                     "version: 2\nmodels:\n  - name: daily\n    columns:\n      - name: d\n        tests: [not_null]\n");
+  testing::WriteText(dir.Sub("strata.yml"),
+                     "name: t\nwarehouse: {type: duckdb, path: wh.duckdb}\ntransform: transform\npipelines:\n  p:\n"
+                     "    tasks:\n"
+                     "      write: {type: sql, sql: \"create or replace table day_rows as select '{{ ds }}' as d\"}\n"
+                     "      build: {type: build, after: [write]}\n"
+                     "      publish: {type: publish, select: daily, schema: analytics}\n");
+  auto run = [&](const std::string& date, const std::vector<std::string>& env = {}) {
+    return RunCommand({StrataBinary(), "pipeline", "run", "-p", dir.path(), "--date", date}, env);
+  };
+  auto published = [&]() {
+    auto q = RunCommand({StrataBinary(), "query", "-p", dir.path(), "SELECT d FROM analytics.daily"});
+    return q.exit_code == 0 ? q.out : "error: " + q.err;
+  };
+  ASSERT_EQ(run("2024-05-01").exit_code, 0);
+  EXPECT_NE(published().find("2024-05-01"), std::string::npos) << published();
+  auto killed = run("2024-05-02", {"STRATA_CRASH_AT=publish_before_commit:1"});
+  ASSERT_EQ(killed.exit_code, 128 + 9) << killed.out << killed.err;
+  EXPECT_NE(published().find("2024-05-01"), std::string::npos) << "a killed publish changed the published data";
+  auto rerun = run("2024-05-02");
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.out << rerun.err;
+  EXPECT_NE(rerun.out.find("resum"), std::string::npos) << rerun.out;
+  EXPECT_NE(published().find("2024-05-02"), std::string::npos) << published();
+}
 
 TEST(Cli, TriggerQueuesARunThatTheSchedulerStarts) {
   testing::TempDir dir;

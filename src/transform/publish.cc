@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include "core/file.h"
+
 #include "transform/dbt_context.h"
 
 namespace strata::transform {
@@ -161,6 +163,7 @@ Result<PublishReport> Publish(const LoadedProject& project, duck::Database* db, 
                                  "recording the publication of " + n.name));
       report.relations.push_back({n.unique_id, t.from, options.schema + "." + t.table, rows});
     }
+    CrashPoint("publish_before_commit");  // crash tests: a kill here must publish nothing
     return conn->Commit();
   };
   Status s = publish();

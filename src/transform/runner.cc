@@ -223,6 +223,7 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
           r.status = "error";
           r.message = s.message();
         }
+        CrashPoint("node_done");  // crash tests: the node's work is committed, nothing else
       }
       r.seconds = Since(t0);
       bool ok = r.status == "success" || r.status == "pass" || r.status == "warn";
