@@ -295,6 +295,26 @@ TEST_F(PublishTest, BlockedPublishKeepsThePreviousVersionAndNamesTheChecks) {
             "2024-01-01\n2024-01-03\n");
 }
 
+TEST_F(PublishTest, BuildSeesTheRunAsDbtVars) {
+  WriteText(dir_.Sub("transform/dbt_project.yml"), "name: wap\nprofile: wap\n");
+  WriteText(dir_.Sub("transform/profiles.yml"),
+            "wap:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: ../wh.duckdb, schema: main}\n");
+  WriteText(dir_.Sub("transform/models/interval.sql"),
+            "select '{{ var(\"ds\") }}' as ds, '{{ var(\"data_interval_start\") }}' as s, "
+            "'{{ var(\"data_interval_end\") }}' as e, '{{ var(\"run_id\") }}' as r, {{ var(\"k\") }} as k\n");
+  WriteText(dir_.Sub("strata.yml"), "name: t\nwarehouse: {type: duckdb, path: wh.duckdb}\ntransform: transform\n"
+                                    "pipelines:\n  p:\n    tasks:\n      build: {type: build, vars: {k: 7}}\n");
+  auto project = Project::Load(dir_.path());
+  ASSERT_TRUE(project.ok()) << project.status().ToString();
+  project_ = *project;
+  auto p = FindPipeline(project_, "p");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  auto r = Run(*p, "2024-02-29");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->run.state, "success") << r->outcome.tasks[0].message;
+  EXPECT_EQ(Query("select * from main.interval"), "2024-02-29|2024-02-29 00:00:00|2024-03-01 00:00:00|p__2024-02-29|7\n");
+}
+
 TEST_F(PublishTest, ConfigurationErrorsAreCaughtBeforeRunning) {
   WriteText(dir_.Sub("transform/dbt_project.yml"), "name: wap\nprofile: wap\n");
   WriteText(dir_.Sub("strata.yml"), "name: t\nwarehouse: {type: duckdb, path: wh.duckdb}\ntransform: transform\n"

@@ -163,10 +163,10 @@ Result<TaskSpec> ParseTask(const Project& project, const std::string& id, const 
       keys.insert(keys.end(), {"source", "tables", "full_refresh"});
       break;
     case TaskType::kBuild:
-      keys.insert(keys.end(), {"select", "exclude", "full_refresh"});
+      keys.insert(keys.end(), {"select", "exclude", "full_refresh", "vars"});
       break;
-    case TaskType::kTest: keys.insert(keys.end(), {"select", "exclude"}); break;
-    case TaskType::kPublish: keys.insert(keys.end(), {"select", "exclude", "schema", "audit"}); break;
+    case TaskType::kTest: keys.insert(keys.end(), {"select", "exclude", "vars"}); break;
+    case TaskType::kPublish: keys.insert(keys.end(), {"select", "exclude", "schema", "audit", "vars"}); break;
     case TaskType::kSql: keys.push_back("sql"); break;
     case TaskType::kShell: keys.insert(keys.end(), {"command", "env"}); break;
     case TaskType::kLoad:
@@ -198,6 +198,10 @@ Result<TaskSpec> ParseTask(const Project& project, const std::string& id, const 
     case TaskType::kPublish: {
       STRATA_ASSIGN_OR_RETURN(t.select, node.String("select", ""));
       STRATA_ASSIGN_OR_RETURN(t.exclude, node.String("exclude", ""));
+      if (node.Has("vars")) {
+        if (!node["vars"].IsMap()) return node["vars"].Error("vars must be a map of dbt vars");
+        t.vars = node["vars"].ToJson();
+      }
       if (t.type == TaskType::kBuild) {
         STRATA_ASSIGN_OR_RETURN(t.full_refresh, node.Bool("full_refresh", false));
       }

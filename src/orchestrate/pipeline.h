@@ -13,7 +13,7 @@
 //       tasks:
 //         ingest_shopdb: {type: ingest, source: shopdb}
 //         load:          {type: load}
-//         build:         {type: build, select: "staging+ marts"}
+//         build:         {type: build, select: "staging+ marts", vars: {lookback_days: 3}}
 //         publish:       {type: publish, select: "marts", schema: analytics}  # audit, then promote
 //         notify:        {type: shell, command: "echo done", after: [build], trigger_rule: all_done}
 //
@@ -22,6 +22,10 @@
 // tests of the selected relations, and only if no error-severity test fails copy them into
 // `schema` in one transaction; see transform/publish.h), sql (statements on the warehouse),
 // shell (a command), noop.
+//
+// build, test and publish see the run as dbt vars: {{ var('ds') }} (the logical date),
+// var('data_interval_start'), var('data_interval_end') (UTC timestamps), var('run_id');
+// a task's `vars:` add to them.
 //
 // Dependencies are explicit (`after`) and implied by assets: a task that reads an asset runs
 // after every task that writes it. Built-in types declare theirs — ingest writes
@@ -34,6 +38,8 @@
 #include <map>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "core/config.h"
 #include "core/project.h"
@@ -77,6 +83,8 @@ struct TaskSpec {
   std::string select, exclude;         // build, test, publish
   std::string publish_schema = "analytics";  // publish: where users and dashboards read
   bool audit = true;                   // publish: run the published relations' tests first
+  nlohmann::json vars = nlohmann::json::object();  // build, test, publish: dbt vars on top of the
+                                       // run's own (ds, logical_date, data_interval_start/end, run_id)
   bool full_refresh = false;           // ingest (sql), build
   std::string sql;                     // sql
   std::string command;                 // shell (run by /bin/sh -c)

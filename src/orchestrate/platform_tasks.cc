@@ -38,6 +38,18 @@ void ReplaceAll(std::string* s, const std::string& from, const std::string& to) 
   for (size_t pos = 0; (pos = s->find(from, pos)) != std::string::npos; pos += to.size()) s->replace(pos, from.size(), to);
 }
 
+// The run's identity as dbt vars, so that models can process the run's interval:
+// {{ var('ds') }}, var('data_interval_start'), ... (Airflow's names; a task's `vars:` win).
+json RunVars(const Attempt& a) {
+  json vars = {{"ds", a.run->logical_date},
+               {"logical_date", a.run->logical_date},
+               {"data_interval_start", FormatTimestamp(a.run->interval_start)},
+               {"data_interval_end", FormatTimestamp(a.run->interval_end)},
+               {"run_id", a.run->run_id}};
+  for (const auto& [k, v] : a.task->vars.items()) vars[k] = v;
+  return vars;
+}
+
 }  // namespace
 
 std::string ExpandRunMacros(const std::string& text, const RunContext& run) {
@@ -152,6 +164,7 @@ TaskOutcome PlatformTasks::Dbt(const Attempt& a, std::ostream& log) {
   transform::LoadOptions lo;
   lo.project_dir = project_->transform_dir;
   lo.full_refresh = a.task->full_refresh;
+  lo.cli_vars = RunVars(a);
   auto loaded = transform::LoadedProject::Load(lo);
   if (!loaded.ok()) return Failed(loaded.status());
   transform::Runner runner(loaded->get(), (*wh)->database());
@@ -200,6 +213,7 @@ TaskOutcome PlatformTasks::Publish(const Attempt& a, std::ostream& log) {
   if (!wh.ok()) return Failed(wh.status());
   transform::LoadOptions lo;
   lo.project_dir = project_->transform_dir;
+  lo.cli_vars = RunVars(a);
   auto loaded = transform::LoadedProject::Load(lo);
   if (!loaded.ok()) return Failed(loaded.status());
   transform::PublishOptions po;
