@@ -134,6 +134,7 @@ void RegisterPipelineCommands(CLI::App* app) {
   struct Flags : RunFlags {
     std::string date, from, to;
     bool rerun_all = false;
+    int parallel = 0;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* run = pipeline->add_subcommand("run", "Run a pipeline for one logical date (resuming an unfinished run)");
@@ -187,6 +188,8 @@ void RegisterPipelineCommands(CLI::App* app) {
   AddCommon(backfill, b.get());
   backfill->add_option("--from", b->from, "First logical date YYYY-MM-DD")->required();
   backfill->add_option("--to", b->to, "Last logical date YYYY-MM-DD (inclusive)")->required();
+  backfill->add_option("--parallel", b->parallel,
+                       "Runs at once (default: the pipeline's max_active_runs, 1 unless set); they share the warehouse");
   backfill->callback([b] {
     Output out(b->json);
     Project project = LoadProject(out, b->project);
@@ -197,7 +200,7 @@ void RegisterPipelineCommands(CLI::App* app) {
     req.stop = &signals.token;
     req.on_line = [&out](const std::string& line) { out.Line(line); };
     req.on_error = [&out](const std::string& line) { out.Error(line); };
-    auto dates = orchestrate::Backfill(project, *spec, b->from, b->to, req);
+    auto dates = orchestrate::Backfill(project, *spec, b->from, b->to, req, b->parallel);
     if (!dates.ok()) Fail(out, dates.status(), UsageCode(dates.status()));
     json runs = json::array();
     bool ok = true;

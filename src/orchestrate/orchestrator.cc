@@ -2,7 +2,10 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include "core/date.h"
 #include "core/file.h"
@@ -283,15 +286,15 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
 }
 
 Result<std::vector<BackfillDate>> Backfill(const Project& project, const PipelineSpec& pipeline,
-                                           const std::string& from, const std::string& to, RunRequest request) {
+                                           const std::string& from, const std::string& to, RunRequest request,
+                                           int parallel) {
   STRATA_ASSIGN_OR_RETURN(Date first, Date::Parse(from));
   STRATA_ASSIGN_OR_RETURN(Date last, Date::Parse(to));
   if (last < first) return Status::InvalidArgument("backfill: " + to + " is before " + from);
   STRATA_ASSIGN_OR_RETURN(auto store, OpenRunStore(project));
   std::vector<BackfillDate> out;
-  request.trigger = "backfill";
+  std::vector<size_t> todo;  // indexes into `out`, oldest first
   for (Date d = first; !(last < d); d = d + 1) {
-    if (request.stop != nullptr && request.stop->cancelled()) break;
     BackfillDate item;
     item.logical_date = d.ToString();
     STRATA_ASSIGN_OR_RETURN(auto existing, store->FindRun(RunStore::RunId(pipeline.name, item.logical_date)));
@@ -299,17 +302,63 @@ Result<std::vector<BackfillDate>> Backfill(const Project& project, const Pipelin
       item.skipped = true;
       item.report.run = *existing;
     } else {
-      request.logical_date = item.logical_date;
-      auto report = RunPipeline(project, pipeline, request);
+      todo.push_back(out.size());
+    }
+    out.push_back(std::move(item));
+  }
+  request.trigger = "backfill";
+  int workers = std::max(1, std::min<int>(parallel > 0 ? parallel : pipeline.max_active_runs,
+                                           static_cast<int>(todo.size())));
+  // Concurrent runs share one set of platform tasks (one open warehouse) and print in turn.
+  std::unique_ptr<lake::Lake> lake;
+  std::unique_ptr<PlatformTasks> platform;
+  std::mutex print_mu;
+  if (workers > 1) {
+    if (request.runner == nullptr) {
+      STRATA_ASSIGN_OR_RETURN(auto objects, lake::OpenObjectStore(project.lake_location));
+      lake = std::make_unique<lake::Lake>(std::move(objects));
+      platform = std::make_unique<PlatformTasks>(&project, lake.get());
+      request.runner = platform.get();
+    }
+    for (auto* f : {&request.on_line, &request.on_error}) {
+      if (*f) {
+        *f = [inner = *f, &print_mu](const std::string& line) {
+          std::lock_guard<std::mutex> lock(print_mu);
+          inner(line);
+        };
+      }
+    }
+  }
+  std::atomic<size_t> next{0};
+  auto work = [&]() {
+    for (;;) {
+      if (request.stop != nullptr && request.stop->cancelled()) return;
+      size_t k = next.fetch_add(1);
+      if (k >= todo.size()) return;
+      BackfillDate& item = out[todo[k]];
+      RunRequest r = request;
+      r.logical_date = item.logical_date;
+      auto report = RunPipeline(project, pipeline, r);
       if (report.ok()) {
         item.report = std::move(*report);
       } else {
         item.status = report.status();
       }
     }
-    out.push_back(std::move(item));
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < workers; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  // Dates never started (a stop) are left out, as before.
+  size_t started = std::min(next.load(), todo.size());
+  std::vector<bool> keep(out.size(), true);
+  for (size_t k = started; k < todo.size(); ++k) keep[todo[k]] = false;
+  std::vector<BackfillDate> result;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (keep[i]) result.push_back(std::move(out[i]));
   }
-  return out;
+  return result;
 }
 
 }  // namespace strata::orchestrate

@@ -48,10 +48,13 @@ struct RunReport {
 
 Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeline, const RunRequest& request);
 
-// Runs every date in [from, to] that has no successful run yet, oldest first, one after the
-// other (each run resumes what an earlier attempt finished). `request` is the template
-// (its logical_date is ignored, its trigger becomes "backfill"). Stops early when
-// request.stop fires. Dates already successful are listed as skipped.
+// Runs every date in [from, to] that has no successful run yet, oldest first (each run
+// resumes what an earlier attempt finished). `request` is the template (its logical_date is
+// ignored, its trigger becomes "backfill"). Stops early when request.stop fires. Dates
+// already successful are listed as skipped. Up to `parallel` runs at once (0: the
+// pipeline's max_active_runs, which defaults to 1); runs at once share one warehouse, so
+// use it for pipelines whose dates are independent — not for incremental models that must
+// see the days in order.
 struct BackfillDate {
   std::string logical_date;
   bool skipped = false;  // already successful
@@ -59,7 +62,8 @@ struct BackfillDate {
   RunReport report;
 };
 Result<std::vector<BackfillDate>> Backfill(const Project& project, const PipelineSpec& pipeline,
-                                           const std::string& from, const std::string& to, RunRequest request);
+                                           const std::string& from, const std::string& to, RunRequest request,
+                                           int parallel = 0);
 
 // Queues a run of `pipeline` for `logical_date` for the scheduler to start on its next
 // look (Airflow's "trigger"; `strata pipeline run` runs in the foreground instead). The run

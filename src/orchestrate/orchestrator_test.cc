@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "core/file.h"
 #include "testing.h"
@@ -183,6 +185,50 @@ TEST_F(OrchestratorTest, BackfillRunsMissingAndFailedDatesOnly) {
   auto runs = (*store)->ListRuns("p", 0);
   ASSERT_TRUE(runs.ok());
   EXPECT_EQ(runs->size(), 10u);
+}
+
+// Counts how many attempts run at once.
+class Overlap : public TaskRunner {
+ public:
+  TaskOutcome Run(const Attempt& a) override {
+    int now = ++active_;
+    int seen = max_.load();
+    while (now > seen && !max_.compare_exchange_weak(seen, now)) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    --active_;
+    TaskOutcome o;
+    if (a.run->logical_date == "2024-02-04") o.status = Status::Internal("bad day");
+    return o;
+  }
+  int max() const { return max_.load(); }
+
+ private:
+  std::atomic<int> active_{0}, max_{0};
+};
+
+TEST_F(OrchestratorTest, BackfillRunsSeveralDatesAtOnceUpToTheLimit) {
+  PipelineSpec p = Make("      work: {type: noop}\n");
+  Overlap overlap;
+  RunRequest req;
+  req.runner = &overlap;
+  auto r = Backfill(project_, p, "2024-02-01", "2024-02-07", req, /*parallel=*/3);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->size(), 7u);
+  EXPECT_GE(overlap.max(), 2);
+  EXPECT_LE(overlap.max(), 3);
+  for (const auto& d : *r) {
+    EXPECT_EQ(d.report.run.state, d.logical_date == "2024-02-04" ? "failed" : "success") << d.logical_date;
+  }
+  // Sequential by default (max_active_runs 1): the failed day alone runs again.
+  Overlap again;
+  req.runner = &again;
+  auto second = Backfill(project_, p, "2024-02-01", "2024-02-07", req);
+  ASSERT_TRUE(second.ok());
+  int ran = 0;
+  for (const auto& d : *second) ran += d.skipped ? 0 : 1;
+  EXPECT_EQ(ran, 1);
+  EXPECT_EQ(again.max(), 1);
 }
 
 }  // namespace
