@@ -49,4 +49,10 @@ nlohmann::json ToJson(const TableResult& r) {
           {"seconds", r.seconds},   {"warnings", r.warnings}};
 }
 
+Status CheckCancelled(const IngestOptions& options, const std::string& where) {
+  if (options.cancel == nullptr || !options.cancel->cancelled()) return Status::OK();
+  return Status::Aborted("ingest cancelled (" + options.cancel->reason() + ") " + where +
+                         "; its batch was not committed");
+}
+
 }  // namespace strata::ingest

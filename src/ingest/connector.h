@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/cancel.h"
 #include "core/project.h"
 #include "core/status.h"
 #include "lake/lake.h"
@@ -26,7 +27,13 @@ struct IngestOptions {
   std::vector<std::string> tables;  // only these tables/endpoints; empty = all
   // Called with (table, rows read so far) while extracting; may be empty.
   std::function<void(const std::string& table, int64_t rows)> on_progress;
+  // Checked after every page, file and part: when fired, the table's batch is abandoned
+  // uncommitted (nothing lands; a rerun starts it again) and IngestSource returns kAborted.
+  const CancelToken* cancel = nullptr;
 };
+
+// kAborted when options.cancel has fired.
+Status CheckCancelled(const IngestOptions& options, const std::string& where);
 
 // Reconciliation for one table: received == landed + quarantined, always.
 struct TableResult {

@@ -155,6 +155,7 @@ class EventsConnector : public Connector {
       files_detail.push_back({{"file", name}, {"lines", file_received}, {"quarantined", file_rejected}});
       if (options.on_progress) options.on_progress(s_.table, result.received);
       CrashPoint("events_file_done");
+      STRATA_RETURN_IF_ERROR(CheckCancelled(options, "after file " + name));
     }
     STRATA_RETURN_IF_ERROR(finish_part());
     result.quarantined = batch->quarantined();

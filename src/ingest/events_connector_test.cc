@@ -96,6 +96,37 @@ TEST_F(EventsTest, FilesAreConsumedOnceAndRerunIsANoOp) {
   EXPECT_EQ((**lake_->Latest("clicks", "events")).files[0].key.find("dt=2024-01-02") != std::string::npos, true);
 }
 
+TEST_F(EventsTest, CancellingMidSourceCommitsNothingAndARerunLandsEverythingOnce) {
+  for (const char* f : {"a", "b", "c"}) {
+    testing::WriteText(dir_.Sub(std::string("drop/") + f + ".jsonl"),
+                       std::string(R"({"event_id":")") + f +
+                           R"(","event_type":"page_view","occurred_at":"2024-01-01 10:00:00","session_id":"s1"})" "\n");
+  }
+  CancelToken cancel;
+  std::vector<TableResult> results;
+  IngestOptions opts;
+  opts.date = "2024-01-01";
+  opts.cancel = &cancel;
+  int files = 0;
+  opts.on_progress = [&](const std::string&, int64_t) {
+    if (++files == 1) cancel.Cancel("timeout");  // after the first of three files
+  };
+  Status s = IngestSource(project_, lake_.get(), project_.sources[0], opts, &results);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), Status::Code::kAborted);
+  EXPECT_NE(s.message().find("ingest cancelled (timeout) after file a.jsonl"), std::string::npos) << s.message();
+  auto latest = lake_->Latest("clicks", "events");
+  ASSERT_TRUE(latest.ok());
+  EXPECT_FALSE(latest->has_value()) << "a cancelled batch was committed";
+
+  auto rerun = Ingest("2024-01-01");
+  ASSERT_TRUE(rerun.ok()) << rerun.status().ToString();
+  EXPECT_EQ((*rerun)[0].landed, 3);
+  auto again = Ingest("2024-01-01");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)[0].received, 0) << "files were consumed twice";
+}
+
 TEST_F(EventsTest, MissingDropFolderIsAClearError) {
   std::filesystem::remove_all(dir_.Sub("drop"));
   auto r = Ingest("2024-01-01");

@@ -173,6 +173,7 @@ class HttpConnector : public Connector {
       }
       if (options.on_progress) options.on_progress(e.name, result.received);
       CrashPoint("http_page_done");
+      STRATA_RETURN_IF_ERROR(CheckCancelled(options, "after a page of " + e.name));
       if (e.pagination == "cursor") {
         if (!body.contains(e.next_cursor_field) || body[e.next_cursor_field].is_null() || records.empty()) break;
         cursor = body[e.next_cursor_field].is_string() ? body[e.next_cursor_field].get<std::string>()

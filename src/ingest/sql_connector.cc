@@ -269,6 +269,7 @@ class SqlConnector : public Connector {
       result.bytes += info.size;
       ++result.files;
       CrashPoint("sql_part_done");
+      STRATA_RETURN_IF_ERROR(CheckCancelled(options, "after a part of " + result.table));
       STRATA_RETURN_IF_ERROR(conn->Execute("DELETE FROM stage"));
       STRATA_ASSIGN_OR_RETURN(app, conn->CreateAppender("main", "stage"));
       staged = 0;

@@ -109,6 +109,7 @@ TaskOutcome PlatformTasks::Ingest(const Attempt& a, std::ostream& log) {
   opts.date = a.run->logical_date;
   opts.tables = a.task->tables;
   opts.full_refresh = a.task->full_refresh;
+  opts.cancel = a.cancel;
   std::vector<ingest::TableResult> results;
   auto t0 = std::chrono::steady_clock::now();
   Status st = ingest::IngestSource(*project_, lake_, *src, opts, &results);

@@ -5,7 +5,8 @@
 // Tasks of a run share one open warehouse (DuckDB allows one writer process, and in-process
 // tasks share its Database). Cancellation (timeouts, stop): DuckDB work is interrupted
 // through the connection; a shell command's whole process group gets SIGTERM, then SIGKILL
-// after a grace period; ingestion checks the token before it starts a source.
+// after a grace period; ingestion checks it after every page, file and part (an abandoned
+// batch is never committed).
 #pragma once
 
 #include <memory>
