@@ -3,6 +3,10 @@
 #include <charconv>
 #include <cmath>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 namespace strata {
 
 void JsonWriter::Separate() {
@@ -39,12 +43,36 @@ void JsonWriter::String(std::string_view s) {
   Escaped(s);
 }
 
+namespace {
+
+// The index of the first byte of s[from..] that JSON must escape (a control character, '"'
+// or '\\'), or s.size(). Compiled SQL and descriptions are long runs of plain text, so
+// this scans 16 bytes at a time where SSE2 is available (every x86-64).
+size_t NextToEscape(std::string_view s, size_t from) {
+  size_t i = from;
+#ifdef __SSE2__
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), max_control = _mm_set1_epi8(0x1f);
+  for (; i + 16 <= s.size(); i += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+    __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, max_control), v);  // v <= 0x1f, unsigned
+    __m128i hit = _mm_or_si128(control, _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
+    if (int mask = _mm_movemask_epi8(hit); mask != 0) return i + static_cast<size_t>(__builtin_ctz(mask));
+  }
+#endif
+  for (; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == '"' || c == '\\') return i;  // UTF-8 passes through as is
+  }
+  return s.size();
+}
+
+}  // namespace
+
 void JsonWriter::Escaped(std::string_view s) {
   out_.push_back('"');
   size_t run = 0;  // start of the current run of bytes that need no escaping
-  for (size_t i = 0; i < s.size(); ++i) {
+  for (size_t i = NextToEscape(s, 0); i < s.size(); i = NextToEscape(s, i + 1)) {
     unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;  // UTF-8 passes through as is
     out_.append(s.data() + run, i - run);
     run = i + 1;
     switch (c) {

@@ -18,6 +18,27 @@ TEST(JsonWriter, RoundTripsThroughAJsonParser) {
   EXPECT_EQ(w.str(), v.dump());  // compact, same key order (nlohmann sorts keys)
 }
 
+TEST(JsonWriter, EscapesLikeNlohmannAtEveryPosition) {
+  // Strings of every length up to 70 with one special byte at every position, around and
+  // across the 16-byte blocks of the fast path; high (UTF-8) bytes must pass through.
+  const std::string specials = std::string("\"\\\n\t\x01\x1f", 6);
+  for (size_t len = 1; len <= 70; ++len) {
+    for (size_t pos = 0; pos < len; ++pos) {
+      for (char special : specials) {
+        std::string text(len, 'a');
+        if (len > 3 && pos < len - 3) text.replace(len - 3, 2, "\xc3\xa9");  // é, left whole
+        text[pos] = special;
+        JsonWriter w;
+        w.String(text);
+        ASSERT_EQ(nlohmann::json::parse(w.str()).get<std::string>(), text) << len << " " << pos;
+        if (static_cast<unsigned char>(special) >= 0x20 || special == '\n' || special == '\t') {
+          ASSERT_EQ(w.str(), nlohmann::json(text).dump()) << len << " " << pos;
+        }
+      }
+    }
+  }
+}
+
 TEST(JsonWriter, ObjectsArraysAndMembers) {
   JsonWriter w;
   w.BeginObject();

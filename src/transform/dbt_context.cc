@@ -285,7 +285,7 @@ jinja::Value MakeRelation(const std::string& database, const std::string& schema
 void FillRenderContext(jinja::Context* ctx, RenderState* state, const Node& node) {
   ctx->Set(kStateVar, Value::FromObject(std::make_shared<StateHandle>(state)));
   ctx->Set("this", MakeRelation(node.database, node.schema, node.alias.empty() ? node.name : node.alias));
-  ctx->Set("model", NodeToValue(node));
+  ctx->SetLazy("model", [&node] { return NodeToValue(node); });  // a copy of config and columns: rarely read
   ctx->Set("execute", Value(state->mode == RenderMode::kCompile));
 }
 

@@ -76,6 +76,13 @@ const Value* Context::Find(std::string_view name) const {
   for (const Context* c = this; c != nullptr; c = c->parent_) {
     auto it = c->vars_.find(name);
     if (it != c->vars_.end()) return &it->second;
+    auto lazy = c->lazy_.find(name);
+    if (lazy != c->lazy_.end()) {
+      Value v = lazy->second();
+      std::string key = lazy->first;
+      c->lazy_.erase(lazy);
+      return &(c->vars_[std::move(key)] = std::move(v));
+    }
   }
   return nullptr;
 }
@@ -83,6 +90,7 @@ const Value* Context::Find(std::string_view name) const {
 void Context::CollectNames(std::vector<std::string>* out) const {
   for (const Context* c = this; c != nullptr; c = c->parent_) {
     for (const auto& [k, v] : c->vars_) out->push_back(k);
+    for (const auto& [k, v] : c->lazy_) out->push_back(k);
   }
 }
 

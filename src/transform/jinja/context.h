@@ -5,6 +5,7 @@
 // small per-render Context whose parent holds the shared, per-project variables).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -22,6 +23,10 @@ class Context {
   explicit Context(const Context* parent) : parent_(parent) {}
 
   void Set(std::string name, Value value) { vars_[std::move(name)] = std::move(value); }
+  // A variable built on its first lookup, then kept: for values that are costly to build and
+  // that most templates never read (dbt's `model`). Lookups stay single-threaded, as a
+  // Context belongs to one render.
+  void SetLazy(std::string name, std::function<Value()> make) { lazy_[std::move(name)] = std::move(make); }
   // This context's variable, else its parent's; nullptr when absent.
   const Value* Find(std::string_view name) const;
   // Names visible through this context (for "did you mean").
@@ -33,7 +38,10 @@ class Context {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
   const Context* parent_ = nullptr;
-  std::unordered_map<std::string, Value, Hash, std::equal_to<>> vars_;
+  // Mutable for lazy variables, which move from lazy_ into vars_ when first found (element
+  // addresses of an unordered_map survive rehashing, so returned pointers stay valid).
+  mutable std::unordered_map<std::string, Value, Hash, std::equal_to<>> vars_;
+  mutable std::unordered_map<std::string, std::function<Value()>, Hash, std::equal_to<>> lazy_;
 };
 
 }  // namespace strata::jinja

@@ -113,6 +113,26 @@ TEST(JinjaEnvironment, MacrosSeeGlobalsAndVariablesAtCallTime) {
   EXPECT_EQ(RenderOrDie(env, "{{ src() }}", prod), "analytics.orders in prod");
 }
 
+TEST(JinjaEnvironment, LazyVariablesAreBuiltOnFirstUseOnly) {
+  Environment env;
+  auto defs = env.ParseDefinitions("{% macro name() %}{{ model.name }}{% endmacro %}", "macros/m.sql");
+  ASSERT_TRUE(defs.ok());
+  env.AddMacros(*defs);
+  int built = 0;
+  auto make = [&built] {
+    ++built;
+    return Value::MakeDict({{"name", Value("orders")}});
+  };
+  Context unused;
+  unused.SetLazy("model", make);
+  EXPECT_EQ(RenderOrDie(env, "select 1", unused), "select 1");
+  EXPECT_EQ(built, 0);
+  Context used;
+  used.SetLazy("model", make);
+  EXPECT_EQ(RenderOrDie(env, "{{ model.name }} {{ name() }} {{ model['name'] }}", used), "orders orders orders");
+  EXPECT_EQ(built, 1);
+}
+
 TEST(JinjaEnvironment, MacroNamespaceForPackages) {
   Environment env;
   auto defs = env.ParseDefinitions("{% macro surrogate_key(cols) %}md5({{ cols|join(\" || '-' || \") }}){% endmacro %}",
