@@ -127,6 +127,24 @@ std::unique_ptr<orchestrate::RunStore> OpenHistory(Output& out, const std::strin
 
 }  // namespace
 
+// The project, the pipeline named by the flags, and the logical date (`date`, default today
+// in UTC) of a command about one run; usage errors exit.
+struct DatedRun {
+  Project project;
+  orchestrate::PipelineSpec spec;
+  std::string date;
+};
+DatedRun ResolveDated(Output& out, const RunFlags& f, const std::string& date) {
+  DatedRun r;
+  r.project = LoadProject(out, f.project);
+  auto spec = orchestrate::FindPipeline(r.project, f.pipeline);
+  if (!spec.ok()) Fail(out, spec.status(), UsageCode(spec.status()));
+  r.spec = std::move(*spec);
+  r.date = date.empty() ? Date::TodayUtc().ToString() : date;
+  if (auto d = Date::Parse(r.date); !d.ok()) Fail(out, Status::InvalidArgument("--date: " + d.status().message()), kExitUsage);
+  return r;
+}
+
 void RegisterPipelineCommands(CLI::App* app) {
   CLI::App* pipeline = app->add_subcommand("pipeline", "Run the project's pipelines: ingest, load, build, ...");
   pipeline->require_subcommand(1);
@@ -143,12 +161,8 @@ void RegisterPipelineCommands(CLI::App* app) {
   run->add_flag("--rerun-all", f->rerun_all, "Run every task again, even those an interrupted run finished");
   run->callback([f] {
     Output out(f->json);
-    Project project = LoadProject(out, f->project);
-    auto spec = orchestrate::FindPipeline(project, f->pipeline);
-    if (!spec.ok()) Fail(out, spec.status(), UsageCode(spec.status()));
-    std::string date = f->date.empty() ? Date::TodayUtc().ToString() : f->date;
-    if (auto d = Date::Parse(date); !d.ok()) Fail(out, Status::InvalidArgument("--date: " + d.status().message()), kExitUsage);
-    out.Line("pipeline " + spec->name + " of " + project.name + " for " + date);
+    auto [project, spec, date] = ResolveDated(out, *f, f->date);
+    out.Line("pipeline " + spec.name + " of " + project.name + " for " + date);
     SignalStop signals;
     orchestrate::RunRequest req;
     req.logical_date = date;
@@ -156,9 +170,9 @@ void RegisterPipelineCommands(CLI::App* app) {
     req.stop = &signals.token;
     req.on_line = [&out](const std::string& line) { out.Line(line); };
     req.on_error = [&out](const std::string& line) { out.Error(line); };
-    auto report = orchestrate::RunPipeline(project, *spec, req);
+    auto report = orchestrate::RunPipeline(project, spec, req);
     if (!report.ok()) Fail(out, report.status());
-    json doc = ReportJson(*spec, *report);
+    json doc = ReportJson(spec, *report);
     out.Json(doc);
     if (!report->outcome.success()) throw CLI::RuntimeError(kExitFailure);
   });
@@ -170,12 +184,8 @@ void RegisterPipelineCommands(CLI::App* app) {
   trigger->add_option("--date", t->date, "Logical date YYYY-MM-DD (default: today, UTC)");
   trigger->callback([t] {
     Output out(t->json);
-    Project project = LoadProject(out, t->project);
-    auto spec = orchestrate::FindPipeline(project, t->pipeline);
-    if (!spec.ok()) Fail(out, spec.status(), UsageCode(spec.status()));
-    std::string date = t->date.empty() ? Date::TodayUtc().ToString() : t->date;
-    if (auto d = Date::Parse(date); !d.ok()) Fail(out, Status::InvalidArgument("--date: " + d.status().message()), kExitUsage);
-    auto run = orchestrate::TriggerRun(project, *spec, date);
+    auto [project, spec, date] = ResolveDated(out, *t, t->date);
+    auto run = orchestrate::TriggerRun(project, spec, date);
     if (!run.ok()) Fail(out, run.status(), UsageCode(run.status()));
     out.Line("queued " + run->run_id + ": `strata scheduler` starts it (`strata runs show " + run->run_id +
              "` follows it)");

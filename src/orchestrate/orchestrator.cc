@@ -64,19 +64,30 @@ Result<std::unique_ptr<RunStore>> OpenRunStore(const Project& project) {
   return RunStore::Open(JoinPath(project.state_dir, "runs.db"));
 }
 
+namespace {
+
+// The lock a run holds while it runs: kAborted when another process holds it.
+Result<FileLock> LockRun(const Project& project, const std::string& run_id) {
+  auto lock = FileLock::Acquire(JoinPath(project.state_dir, "locks/run-" + run_id + ".lock"), /*wait=*/false);
+  if (!lock.ok() && lock.status().code() == Status::Code::kAborted) {
+    return Status::Aborted("run " + run_id + " is already running in another process");
+  }
+  return lock;
+}
+
+}  // namespace
+
 Result<RunRecord> TriggerRun(const Project& project, const PipelineSpec& pipeline, const std::string& logical_date,
                              Clock* clock) {
   STRATA_ASSIGN_OR_RETURN(Date date, Date::Parse(logical_date));
   STRATA_ASSIGN_OR_RETURN(auto store, OpenRunStore(project));
   const std::string run_id = RunStore::RunId(pipeline.name, date.ToString());
   // Holding the date's lock while queueing: a run cannot start or finish in between.
-  auto lock = FileLock::Acquire(JoinPath(project.state_dir, "locks/run-" + run_id + ".lock"), /*wait=*/false);
-  if (!lock.ok()) {
-    if (lock.status().code() == Status::Code::kAborted) {
-      return Status::AlreadyExists("run " + run_id + " is running now");
-    }
-    return lock.status();
+  auto lock = LockRun(project, run_id);
+  if (!lock.ok() && lock.status().code() == Status::Code::kAborted) {
+    return Status::AlreadyExists(lock.status().message());
   }
+  STRATA_RETURN_IF_ERROR(lock.status());
   STRATA_ASSIGN_OR_RETURN(auto existing, store->FindRun(run_id));
   if (existing && existing->state == "queued") return Status::AlreadyExists("run " + run_id + " is already queued");
   RunRecord run = existing ? *existing : RunRecord();
@@ -103,13 +114,7 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
   STRATA_ASSIGN_OR_RETURN(Date date, Date::Parse(request.logical_date));
   STRATA_ASSIGN_OR_RETURN(auto store, OpenRunStore(project));
   const std::string run_id = RunStore::RunId(pipeline.name, date.ToString());
-  auto lock = FileLock::Acquire(JoinPath(project.state_dir, "locks/run-" + run_id + ".lock"), /*wait=*/false);
-  if (!lock.ok()) {
-    if (lock.status().code() == Status::Code::kAborted) {
-      return Status::Aborted("run " + run_id + " is already running in another process");
-    }
-    return lock.status();
-  }
+  STRATA_ASSIGN_OR_RETURN(FileLock lock, LockRun(project, run_id));
 
   RunReport report;
   STRATA_ASSIGN_OR_RETURN(auto existing, store->FindRun(run_id));

@@ -28,6 +28,10 @@ class OrchestratorTest : public ::testing::Test {
   PipelineSpec Make(const std::string& tasks_yaml) {
     WriteText(dir_.Sub("strata.yml"), "name: t\nwarehouse: {type: duckdb, path: wh.duckdb}\n"
                                       "pipelines:\n  p:\n    concurrency: 2\n    tasks:\n" + tasks_yaml);
+    return Load();
+  }
+  // The project in dir_ and its pipeline `p`.
+  PipelineSpec Load() {
     auto project = Project::Load(dir_.path());
     EXPECT_TRUE(project.ok()) << project.status().ToString();
     project_ = *project;
@@ -261,12 +265,7 @@ class PublishTest : public OrchestratorTest {
                       "      publish: {type: publish, select: orders_mart, schema: analytics, retries: 3" +
                       publish_extra + "}\n";
     WriteText(dir_.Sub("strata.yml"), yml);
-    auto project = Project::Load(dir_.path());
-    EXPECT_TRUE(project.ok()) << project.status().ToString();
-    project_ = *project;
-    auto p = FindPipeline(project_, "p");
-    EXPECT_TRUE(p.ok()) << p.status().ToString();
-    return p.ok() ? *p : PipelineSpec{};
+    return Load();
   }
   // Rows of the day_rows table the sql task copies from: (order_id, amount, note, day).
   void Seed(const std::string& values) {
@@ -350,12 +349,7 @@ TEST_F(PublishTest, BuildSeesTheRunAsDbtVars) {
             "'{{ var(\"data_interval_end\") }}' as e, '{{ var(\"run_id\") }}' as r, {{ var(\"k\") }} as k\n");
   WriteText(dir_.Sub("strata.yml"), "name: t\nwarehouse: {type: duckdb, path: wh.duckdb}\ntransform: transform\n"
                                     "pipelines:\n  p:\n    tasks:\n      build: {type: build, vars: {k: 7}}\n");
-  auto project = Project::Load(dir_.path());
-  ASSERT_TRUE(project.ok()) << project.status().ToString();
-  project_ = *project;
-  auto p = FindPipeline(project_, "p");
-  ASSERT_TRUE(p.ok()) << p.status().ToString();
-  auto r = Run(*p, "2024-02-29");
+  auto r = Run(Load(), "2024-02-29");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_EQ(r->run.state, "success") << r->outcome.tasks[0].message;
   EXPECT_EQ(Query("select * from main.interval"), "2024-02-29|2024-02-29 00:00:00|2024-03-01 00:00:00|p__2024-02-29|7\n");
