@@ -105,12 +105,18 @@ Result<RunOutcome> Execute(const PipelineSpec& pipeline, TaskRunner* runner, con
     main_cv.notify_all();
   });
 
+  bool round_has_events = false;
+  auto end_round = [&] {
+    if (round_has_events && options.on_round) options.on_round();
+    round_has_events = false;
+  };
   auto emit = [&](int i, TaskState s, std::string message = "", std::string reason = "", int64_t rows = -1,
                   int64_t at_retry = 0, std::string log = "") {
     state[i] = s;
     out.tasks[i].state = s;
     if (!message.empty() || IsTerminal(s)) out.tasks[i].message = message;
     if (!options.on_event) return;
+    round_has_events = true;
     TaskEvent e;
     e.task = i;
     e.state = s;
@@ -250,6 +256,7 @@ Result<RunOutcome> Execute(const PipelineSpec& pipeline, TaskRunner* runner, con
       }
     }
 
+    end_round();
     bool all_terminal = std::all_of(state.begin(), state.end(), IsTerminal);
     if (running == 0 && (all_terminal || stopping)) break;
     int64_t next_event = INT64_MAX;

@@ -99,6 +99,9 @@ struct ExecutorOptions {
   int concurrency = 0;  // 0: the pipeline's
   // Called for every state change, serialized, on the executor's thread.
   std::function<void(const TaskEvent&)> on_event;
+  // Called after each round of state changes, before the executor waits for work to finish:
+  // where a history commits a round's events together (one disk flush, not one per event).
+  std::function<void()> on_round;
   // Resume: tasks whose state here is success keep it and are not run again.
   std::vector<TaskState> initial;
   // The log file of an attempt (may be empty).

@@ -153,6 +153,7 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
   run.pid = getpid();
   STRATA_RETURN_IF_ERROR(store->PutRun(run));
 
+  STRATA_RETURN_IF_ERROR(store->Begin());  // every task's row in one transaction
   for (size_t i = 0; i < pipeline.tasks.size(); ++i) {
     TaskRecord& t = records[i];
     if (initial[i] != TaskState::kSuccess) {
@@ -162,8 +163,12 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
       t.type = TaskTypeName(pipeline.tasks[i].type);
       t.state = TaskStateName(initial[i]);
     }
-    STRATA_RETURN_IF_ERROR(store->PutTask(t));
+    if (Status s = store->PutTask(t); !s.ok()) {
+      (void)store->Rollback();
+      return s;
+    }
   }
+  STRATA_RETURN_IF_ERROR(store->Commit());
   if (report.resumed) {
     std::string kept;
     for (size_t i = 0; i < initial.size(); ++i) {
@@ -199,11 +204,23 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
   eo.stop = request.stop;
   eo.jitter_seed = std::hash<std::string>()(run_id) + run.attempt;
   eo.log_path = [&](const TaskSpec& t, int try_number) {
+    if (t.type == TaskType::kNoop && request.runner == nullptr) return std::string();  // nothing to log
     return JoinPath(project.state_dir, "logs/" + pipeline.name + "/" + run.logical_date + "/" + t.id + "/attempt-" +
                                            std::to_string(run.attempt) + "-try-" + std::to_string(try_number) + ".log");
   };
   std::vector<AttemptRecord> attempts(pipeline.tasks.size());  // each task's current attempt
+  // A round of events is one transaction: one flush per round, not one per state change
+  // (on a disk that takes 0.3 ms to sync, per-event commits cost about 1 ms per task).
+  bool in_round = false;
+  eo.on_round = [&] {
+    if (in_round) keep_first(store->Commit());
+    in_round = false;
+  };
   eo.on_event = [&](const TaskEvent& e) {
+    if (!in_round) {
+      keep_first(store->Begin());
+      in_round = true;
+    }
     TaskRecord& t = records[e.task];
     const std::string& id = pipeline.tasks[e.task].id;
     t.state = TaskStateName(e.state);
@@ -266,6 +283,7 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
   };
   say("run " + run_id + " (attempt " + std::to_string(run.attempt) + ")");
   auto outcome = Execute(pipeline, runner, ctx, eo);
+  eo.on_round();  // an executor error can end a round early
   run.ended_micros = request.clock->NowMicros();
   if (!outcome.ok()) {
     run.state = "failed";

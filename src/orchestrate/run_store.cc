@@ -222,4 +222,8 @@ Result<std::vector<AttemptRecord>> RunStore::Attempts(const std::string& run_id,
   return out;
 }
 
+Status RunStore::Begin() { return Exec("BEGIN IMMEDIATE"); }
+Status RunStore::Commit() { return Exec("COMMIT"); }
+Status RunStore::Rollback() { return Exec("ROLLBACK"); }
+
 }  // namespace strata::orchestrate

@@ -73,6 +73,10 @@ class RunStore {
   }
 
   Result<std::optional<RunRecord>> FindRun(const std::string& run_id);
+  // Groups the writes until Commit() in one transaction (one flush to disk).
+  Status Begin();
+  Status Commit();
+  Status Rollback();
   Status PutRun(const RunRecord& run);  // insert or replace
   Status PutTask(const TaskRecord& task);
   Status PutAttempt(const AttemptRecord& attempt);
