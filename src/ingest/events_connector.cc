@@ -1,7 +1,9 @@
 // events connector: JSONL files from a drop folder.
 //
 // Files are consumed whole and at most once (their names and sizes are kept in the
-// manifest state). Every line is checked: parseable JSON object, required fields present,
+// manifest state). A file whose name carries a date (YYYY-MM-DD) after the run's logical
+// date waits for that date's run, so that a backfill replays the days in order instead of
+// landing every day's events on the first date. Every line is checked: parseable JSON object, required fields present,
 // a known event type, a valid timestamp. Accepted lines land byte for byte in zstd JSONL
 // parts; rejected lines go to quarantine with file, line and reason.
 #include <fnmatch.h>
@@ -18,7 +20,24 @@
 #include "lake/jsonl_writer.h"
 
 namespace strata::ingest::internal {
+
 namespace {
+
+// The first YYYY-MM-DD in a file name ("events-2024-01-04-00.jsonl"), or "".
+std::string DateInName(const std::string& name) {
+  auto digits = [&](size_t at, size_t n) {
+    for (size_t k = at; k < at + n; ++k) {
+      if (!std::isdigit(static_cast<unsigned char>(name[k]))) return false;
+    }
+    return true;
+  };
+  for (size_t i = 0; i + 10 <= name.size(); ++i) {
+    if (digits(i, 4) && name[i + 4] == '-' && digits(i + 5, 2) && name[i + 7] == '-' && digits(i + 8, 2)) {
+      return name.substr(i, 10);
+    }
+  }
+  return "";
+}
 
 namespace fs = std::filesystem;
 using Kind = JsonSchemaBuilder::Kind;
@@ -87,6 +106,10 @@ class EventsConnector : public Connector {
                                     "); it is not ingested again");
         }
         continue;
+      }
+      if (!options.date.empty()) {
+        std::string dated = DateInName(name);
+        if (!dated.empty() && dated > options.date) continue;  // a later run's file
       }
       names.push_back(name);
     }

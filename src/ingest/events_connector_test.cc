@@ -127,6 +127,24 @@ TEST_F(EventsTest, CancellingMidSourceCommitsNothingAndARerunLandsEverythingOnce
   EXPECT_EQ((*again)[0].received, 0) << "files were consumed twice";
 }
 
+TEST_F(EventsTest, FilesDatedAfterTheRunWaitForTheirDate) {
+  auto line = [](const std::string& id) {
+    return R"({"event_id":")" + id + R"(","event_type":"page_view","occurred_at":"2024-01-01 10:00:00","session_id":"s"})" "\n";
+  };
+  testing::WriteText(dir_.Sub("drop/events-2024-01-01-23.jsonl"), line("a"));
+  testing::WriteText(dir_.Sub("drop/events-2024-01-02-00.jsonl"), line("b"));
+  testing::WriteText(dir_.Sub("drop/undated.jsonl"), line("c"));
+  auto day1 = Ingest("2024-01-01");
+  ASSERT_TRUE(day1.ok()) << day1.status().ToString();
+  EXPECT_EQ((*day1)[0].landed, 2);  // the day's file and the undated one
+  auto day2 = Ingest("2024-01-02");
+  ASSERT_TRUE(day2.ok());
+  EXPECT_EQ((*day2)[0].landed, 1);
+  auto again = Ingest("2024-01-02");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)[0].received, 0);
+}
+
 TEST_F(EventsTest, MissingDropFolderIsAClearError) {
   std::filesystem::remove_all(dir_.Sub("drop"));
   auto r = Ingest("2024-01-01");
