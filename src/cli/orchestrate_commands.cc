@@ -321,7 +321,23 @@ void RegisterRunCommands(CLI::App* app) {
       }
       items.push_back(tj);
     }
-    out.Json({{"ok", true}, {"run", RunJson(r)}, {"tasks", items}});
+    auto alerts = store->Alerts(s->run_id);
+    if (!alerts.ok()) Fail(out, alerts.status());
+    json sent = json::array();
+    for (const auto& a : *alerts) {
+      std::string about = a.task_id.empty() ? "run" : a.task_id;
+      out.Line("  alert " + a.event + " (" + about + ") to " + a.target + ": " +
+               (a.ok ? "sent" : "FAILED: " + a.error) + "  " + Micros(a.at_micros));
+      sent.push_back({{"run_attempt", a.run_attempt},
+                      {"event", a.event},
+                      {"task", a.task_id.empty() ? json() : json(a.task_id)},
+                      {"target", a.target},
+                      {"ok", a.ok},
+                      {"tries", a.tries},
+                      {"error", a.error},
+                      {"at", Micros(a.at_micros)}});
+    }
+    out.Json({{"ok", true}, {"run", RunJson(r)}, {"tasks", items}, {"alerts", sent}});
   });
 
   auto l = std::make_shared<Flags>();

@@ -348,6 +348,12 @@ Result<std::string> ConfigNode::String() const {
   return expanded;
 }
 
+Result<std::string> ConfigNode::RawString() const {
+  if (node_ == nullptr) return Error("is required");
+  if (node_->kind != Kind::kScalar) return Error(std::string("expected a string, got ") + KindName());
+  return node_->scalar;
+}
+
 Result<int64_t> ConfigNode::Int() const {
   STRATA_ASSIGN_OR_RETURN(std::string s, String());
   char* end = nullptr;

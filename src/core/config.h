@@ -58,6 +58,8 @@ class ConfigNode {
   Result<double> Double() const;
   Result<bool> Bool() const;
   Result<std::vector<std::string>> StringList() const;
+  // A scalar as written, without ${VAR} expansion (for values resolved later, e.g. secrets).
+  Result<std::string> RawString() const;
 
   // The value or `def` when the key is absent; a present value of the wrong type is an error.
   Result<std::string> String(const std::string& key, const std::string& def) const;

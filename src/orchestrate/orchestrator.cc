@@ -60,6 +60,22 @@ Result<PipelineSpec> FindPipeline(const Project& project, const std::string& nam
                                  (hint.empty() ? "" : " (did you mean '" + hint + "'?)") + "; pipelines: " + list);
 }
 
+namespace {
+
+// The alert events a task's state change counts as, most specific first (see alerts.h).
+std::vector<AlertEvent> TaskAlertEvents(const TaskSpec& task, const TaskEvent& e) {
+  std::vector<AlertEvent> out;
+  bool failed = e.state == TaskState::kFailed && e.exit_reason != "cancelled";  // cancelled: the run was stopped
+  if (task.type == TaskType::kPublish && (failed || e.state == TaskState::kUpstreamFailed)) {
+    out.push_back(AlertEvent::kPublishBlocked);
+  }
+  if (failed && e.try_number > 1) out.push_back(AlertEvent::kRetryExhausted);
+  if (failed) out.push_back(AlertEvent::kFailure);
+  return out;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<RunStore>> OpenRunStore(const Project& project) {
   return RunStore::Open(JoinPath(project.state_dir, "runs.db"));
 }
@@ -198,6 +214,60 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
   auto keep_first = [&store_error](Status s) {
     if (store_error.ok() && !s.ok()) store_error = std::move(s);
   };
+
+  // Alerts go out from the dispatcher's thread; their results are recorded and reported from
+  // this one (on the next task event, and when the run ends).
+  const std::string run_logs = JoinPath(project.state_dir, "logs/" + pipeline.name + "/" + run.logical_date);
+  std::unique_ptr<AlertDispatcher> alerts;
+  if (!pipeline.alerts.empty()) {
+    for (const auto& a : pipeline.alerts) {
+      std::string missing;
+      for (const auto& name : a.MissingEnv()) missing += (missing.empty() ? "" : ", ") + name;
+      if (!missing.empty()) {
+        complain("  alert " + a.Target() + " (" + a.where + ") needs environment variable(s) " + missing +
+                 ", which are not set: it will fail when sent");
+      }
+    }
+    alerts = std::make_unique<AlertDispatcher>(&pipeline.alerts, JoinPath(run_logs, "alerts.log"));
+  }
+  auto alert = [&](const std::vector<AlertEvent>& events, const std::string& task, const std::string& state,
+                   int try_number, const std::string& error, const std::string& log_path, int64_t at_micros) {
+    if (!alerts || events.empty()) return;
+    AlertMessage m;
+    m.pipeline = pipeline.name;
+    m.run_id = run_id;
+    m.logical_date = run.logical_date;
+    m.task = task;
+    m.state = state;
+    m.try_number = try_number;
+    m.error = error;
+    m.log_path = log_path;
+    m.at_micros = at_micros;
+    alerts->Post(events, m);
+  };
+  auto record_alerts = [&] {
+    if (!alerts) return;
+    for (const AlertResult& r : alerts->TakeFinished()) {
+      AlertRecord a;
+      a.run_id = run_id;
+      a.run_attempt = run.attempt;
+      a.event = AlertEventName(r.message.event);
+      a.task_id = r.message.task;
+      a.target = r.target;
+      a.ok = r.ok;
+      a.tries = r.tries;
+      a.error = r.error;
+      a.at_micros = r.at_micros;
+      Status s = store->AddAlert(a);  // an alert's history is not worth failing the run for
+      if (!s.ok()) complain("  could not record an alert: " + s.message());
+      std::string what = "  alert " + a.event + " (" + (a.task_id.empty() ? "run" : a.task_id) + ") to " + a.target;
+      if (r.ok) {
+        say(what + " sent");
+      } else {
+        complain(what + " FAILED: " + r.error);
+      }
+    }
+  };
   ExecutorOptions eo;
   eo.clock = request.clock;
   eo.initial = initial;
@@ -205,8 +275,8 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
   eo.jitter_seed = std::hash<std::string>()(run_id) + run.attempt;
   eo.log_path = [&](const TaskSpec& t, int try_number) {
     if (t.type == TaskType::kNoop && request.runner == nullptr) return std::string();  // nothing to log
-    return JoinPath(project.state_dir, "logs/" + pipeline.name + "/" + run.logical_date + "/" + t.id + "/attempt-" +
-                                           std::to_string(run.attempt) + "-try-" + std::to_string(try_number) + ".log");
+    return JoinPath(run_logs,
+                    t.id + "/attempt-" + std::to_string(run.attempt) + "-try-" + std::to_string(try_number) + ".log");
   };
   std::vector<AttemptRecord> attempts(pipeline.tasks.size());  // each task's current attempt
   // A round of events is one transaction: one flush per round, not one per state change
@@ -280,15 +350,27 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
       default: break;
     }
     keep_first(store->PutTask(t));
+    alert(TaskAlertEvents(pipeline.tasks[e.task], e), id, t.state, e.try_number, e.message, t.log_path, e.at_micros);
+    record_alerts();
   };
   say("run " + run_id + " (attempt " + std::to_string(run.attempt) + ")");
   auto outcome = Execute(pipeline, runner, ctx, eo);
   eo.on_round();  // an executor error can end a round early
   run.ended_micros = request.clock->NowMicros();
+  // Sends the run's own alert, then waits for every queued one (each bounded by its timeout).
+  auto finish_alerts = [&] {
+    if (run.state == "success" || run.state == "failed") {
+      alert({run.state == "success" ? AlertEvent::kSuccess : AlertEvent::kFailure}, "", run.state, 0, run.message, "",
+            run.ended_micros);
+    }
+    if (alerts) alerts->Wait();
+    record_alerts();
+  };
   if (!outcome.ok()) {
     run.state = "failed";
     run.message = outcome.status().message();
     (void)store->PutRun(run);  // the executor's error is the one to report
+    finish_alerts();
     return outcome.status();
   }
   report.outcome = std::move(*outcome);
@@ -303,6 +385,7 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
     run.message = "stopped: " + (request.stop ? request.stop->reason() : std::string());
   }
   STRATA_RETURN_IF_ERROR(store->PutRun(run));
+  finish_alerts();
   STRATA_RETURN_IF_ERROR(store_error);
   say("run " + run_id + " " + run.state + (run.message.empty() ? "" : " (" + run.message + ")"));
   return report;

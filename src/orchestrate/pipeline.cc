@@ -367,6 +367,7 @@ Result<std::vector<PipelineSpec>> ParsePipelines(const Project& project) {
       p.tasks.push_back(std::move(t));
     }
     STRATA_RETURN_IF_ERROR(ResolveDependencies(&p));
+    STRATA_ASSIGN_OR_RETURN(p.alerts, ParseAlerts(node["alerts"]));
     out.push_back(std::move(p));
   }
   return out;

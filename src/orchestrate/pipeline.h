@@ -16,6 +16,28 @@
 //         build:         {type: build, select: "staging+ marts", vars: {lookback_days: 3}}
 //         publish:       {type: publish, select: "marts", schema: analytics}  # audit, then promote
 //         notify:        {type: shell, command: "echo done", after: [build], trigger_rule: all_done}
+//       alerts:                       # see alerts.h for the events and what counts as each
+//         - on: [failure, retry_exhausted, publish_blocked, success]  # default: all but success
+//           webhook: https://hooks.example.com/strata                 # POSTs the JSON below
+//           headers: {Authorization: "Bearer ${ALERT_TOKEN}"}         # ${VAR} resolved when sending
+//           timeout: 10s              # the whole delivery, 3 tries included (default 10s)
+//         - on: [failure]
+//           command: 'notify-send "$STRATA_ALERT_SUMMARY"'  # /bin/sh -c; the JSON on stdin
+//
+// Alerts: a JSON webhook (HTTP POST) or a command per entry, sent from a background thread (a
+// slow or dead endpoint never fails the run nor holds up its tasks; before it returns, the run
+// waits for the queue, each delivery bounded by its timeout, and an endpoint that did not
+// answer is skipped for a minute). The JSON: {"event", "pipeline", "run_id", "logical_date",
+// "task" (null for the run), "state", "try", "error", "log_path", "link" ($STRATA_UI_URL +
+// "/runs/<run_id>#task=<task>"), "summary", "at" (UTC ISO 8601)}.
+// Commands get it on stdin and as STRATA_ALERT_EVENT, STRATA_ALERT_SUMMARY, STRATA_ALERT_LINK,
+// STRATA_ALERT_ERROR, STRATA_PIPELINE, STRATA_RUN_ID, STRATA_LOGICAL_DATE, STRATA_TASK,
+// STRATA_TRY, STRATA_STATE, STRATA_LOG_PATH; their output goes to the run's alerts.log (next
+// to its task logs). Secrets stay in the environment: webhook URLs and header values keep
+// ${VAR} unresolved until sending (an unset one is a warning when the run starts and an error
+// when sending), and logs, errors and the run store never show header values, credentials or
+// query strings. Every delivery is recorded in the run store (`strata runs show`). To share
+// alerts between pipelines, use a YAML anchor (`alerts: &alerts [...]`, then `alerts: *alerts`).
 //
 // Task types: ingest (one source into the lake), load (new lake files into raw.*), build and
 // test (the project's dbt project, with a selection), publish (write-audit-publish: run the
@@ -44,6 +66,7 @@
 #include "core/config.h"
 #include "core/project.h"
 #include "core/status.h"
+#include "orchestrate/alerts.h"
 
 namespace strata::orchestrate {
 
@@ -108,6 +131,7 @@ struct PipelineSpec {
   int max_active_runs = 1;
   int concurrency = 4;
   std::vector<TaskSpec> tasks;  // in file order
+  std::vector<AlertSpec> alerts;
 
   // Resolved dependencies: upstream task indexes of each task (explicit and from assets).
   std::vector<std::vector<int>> upstream;
@@ -117,8 +141,8 @@ struct PipelineSpec {
 
 // Parses and validates every pipeline of the project (`project.pipelines`): unknown keys,
 // types and trigger rules, sources that the project does not declare, unknown tasks in
-// `after` (with "did you mean"), bad durations and cycles (with the path) are errors that
-// name file:line:col.
+// `after` (with "did you mean"), bad durations, cycles (with the path) and bad alerts are
+// errors that name file:line:col.
 Result<std::vector<PipelineSpec>> ParsePipelines(const Project& project);
 
 // Adds the assets a built-in task type reads and writes (see the top of this file).

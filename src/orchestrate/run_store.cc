@@ -26,6 +26,10 @@ CREATE TABLE IF NOT EXISTS attempts (
   state TEXT NOT NULL, started_micros INTEGER, ended_micros INTEGER, rows INTEGER, exit_reason TEXT,
   message TEXT, log_path TEXT,
   PRIMARY KEY (run_id, task_id, run_attempt, try_number));
+CREATE TABLE IF NOT EXISTS alerts (
+  run_id TEXT NOT NULL, run_attempt INTEGER, event TEXT NOT NULL, task_id TEXT, target TEXT, ok INTEGER,
+  tries INTEGER, error TEXT, at_micros INTEGER);
+CREATE INDEX IF NOT EXISTS alerts_by_run ON alerts (run_id);
 CREATE INDEX IF NOT EXISTS runs_by_start ON runs (started_micros);
 )";
 
@@ -158,6 +162,15 @@ Status RunStore::PutAttempt(const AttemptRecord& a) {
   return s.Run();
 }
 
+Status RunStore::AddAlert(const AlertRecord& a) {
+  Stmt s(db_,
+         "INSERT INTO alerts (run_id, run_attempt, event, task_id, target, ok, tries, error, at_micros) "
+         "VALUES (?,?,?,?,?,?,?,?,?)");
+  s.Bind(a.run_id).Bind(static_cast<int64_t>(a.run_attempt)).Bind(a.event).Bind(a.task_id).Bind(a.target);
+  s.Bind(static_cast<int64_t>(a.ok)).Bind(static_cast<int64_t>(a.tries)).Bind(a.error).Bind(a.at_micros);
+  return s.Run();
+}
+
 Result<std::vector<RunRecord>> RunStore::ListRuns(const std::string& pipeline, int limit) {
   std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs";
   if (!pipeline.empty()) sql += " WHERE pipeline = ?";
@@ -225,5 +238,27 @@ Result<std::vector<AttemptRecord>> RunStore::Attempts(const std::string& run_id,
 Status RunStore::Begin() { return Exec("BEGIN IMMEDIATE"); }
 Status RunStore::Commit() { return Exec("COMMIT"); }
 Status RunStore::Rollback() { return Exec("ROLLBACK"); }
+
+Result<std::vector<AlertRecord>> RunStore::Alerts(const std::string& run_id) {
+  Stmt s(db_,
+         "SELECT run_id, run_attempt, event, task_id, target, ok, tries, error, at_micros FROM alerts "
+         "WHERE run_id = ? ORDER BY rowid");
+  s.Bind(run_id);
+  std::vector<AlertRecord> out;
+  STRATA_RETURN_IF_ERROR(s.Each([&](Stmt& row) {
+    AlertRecord a;
+    a.run_id = row.Text(0);
+    a.run_attempt = static_cast<int>(row.Int(1));
+    a.event = row.Text(2);
+    a.task_id = row.Text(3);
+    a.target = row.Text(4);
+    a.ok = row.Int(5) != 0;
+    a.tries = static_cast<int>(row.Int(6));
+    a.error = row.Text(7);
+    a.at_micros = row.Int(8);
+    out.push_back(std::move(a));
+  }));
+  return out;
+}
 
 }  // namespace strata::orchestrate

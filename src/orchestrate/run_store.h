@@ -61,6 +61,20 @@ struct AttemptRecord {
   std::string log_path;
 };
 
+// One alert delivery (see alerts.h): which event, about which task, to where, and whether it
+// arrived. `target` and `error` never hold secrets.
+struct AlertRecord {
+  std::string run_id;
+  int run_attempt = 0;
+  std::string event;    // failure | retry_exhausted | publish_blocked | success
+  std::string task_id;  // "" = the whole run
+  std::string target;   // "webhook https://host/path" or "command"
+  bool ok = false;
+  int tries = 0;
+  std::string error;
+  int64_t at_micros = 0;
+};
+
 class RunStore {
  public:
   static Result<std::unique_ptr<RunStore>> Open(const std::string& path);
@@ -80,11 +94,14 @@ class RunStore {
   Status PutRun(const RunRecord& run);  // insert or replace
   Status PutTask(const TaskRecord& task);
   Status PutAttempt(const AttemptRecord& attempt);
+  Status AddAlert(const AlertRecord& alert);  // appends
 
   // Newest first; `pipeline` "" = all; `limit` <= 0 = no limit.
   Result<std::vector<RunRecord>> ListRuns(const std::string& pipeline, int limit);
   Result<std::vector<TaskRecord>> Tasks(const std::string& run_id);
   Result<std::vector<AttemptRecord>> Attempts(const std::string& run_id, const std::string& task_id = "");
+  // In the order they were sent.
+  Result<std::vector<AlertRecord>> Alerts(const std::string& run_id);
 
  private:
   explicit RunStore(sqlite3* db) : db_(db) {}
