@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench_util.h"
 #include "core/project.h"
 #include "lake/lake.h"
 #include "warehouse/duckdb.h"
@@ -29,19 +30,10 @@ using nlohmann::json;
 
 namespace {
 
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+using bench::Median;
+using bench::Now;
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
-
-[[noreturn]] void Die(const Status& s) {
-  std::cerr << "load_bench: " << s.ToString() << "\n";
-  std::exit(1);
-}
+[[noreturn]] void Die(const Status& s) { bench::Die("load_bench", s); }
 
 }  // namespace
 

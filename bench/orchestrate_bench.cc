@@ -29,6 +29,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench_util.h"
 #include "core/date.h"
 #include "core/project.h"
 #include "orchestrate/executor.h"
@@ -41,19 +42,10 @@ using nlohmann::json;
 
 namespace {
 
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+using bench::Median;
+using bench::Now;
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
-
-[[noreturn]] void Die(const Status& s) {
-  std::cerr << "orchestrate_bench: " << s.ToString() << "\n";
-  std::exit(1);
-}
+[[noreturn]] void Die(const Status& s) { bench::Die("orchestrate_bench", s); }
 
 class NoopRunner : public TaskRunner {
  public:
