@@ -2,13 +2,12 @@
 
 #include <unistd.h>
 
-#include <atomic>
 #include <map>
 #include <mutex>
-#include <thread>
 
 #include "core/date.h"
 #include "core/file.h"
+#include "core/parallel.h"
 #include "lake/object_store.h"
 #include "orchestrate/platform_tasks.h"
 
@@ -399,7 +398,7 @@ Result<std::vector<BackfillDate>> Backfill(const Project& project, const Pipelin
   if (last < first) return Status::InvalidArgument("backfill: " + to + " is before " + from);
   STRATA_ASSIGN_OR_RETURN(auto store, OpenRunStore(project));
   std::vector<BackfillDate> out;
-  std::vector<size_t> todo;  // indexes into `out`, oldest first
+  std::vector<size_t> pending;  // indexes into `out`, oldest first
   for (Date d = first; !(last < d); d = d + 1) {
     BackfillDate item;
     item.logical_date = d.ToString();
@@ -408,13 +407,13 @@ Result<std::vector<BackfillDate>> Backfill(const Project& project, const Pipelin
       item.skipped = true;
       item.report.run = *existing;
     } else {
-      todo.push_back(out.size());
+      pending.push_back(out.size());
     }
     out.push_back(std::move(item));
   }
   request.trigger = "backfill";
   int workers = std::max(1, std::min<int>(parallel > 0 ? parallel : pipeline.max_active_runs,
-                                           static_cast<int>(todo.size())));
+                                           static_cast<int>(pending.size())));
   // Concurrent runs share one set of platform tasks (one open warehouse) and print in turn.
   std::unique_ptr<lake::Lake> lake;
   std::unique_ptr<PlatformTasks> platform;
@@ -435,31 +434,24 @@ Result<std::vector<BackfillDate>> Backfill(const Project& project, const Pipelin
       }
     }
   }
-  std::atomic<size_t> next{0};
-  auto work = [&]() {
-    for (;;) {
-      if (request.stop != nullptr && request.stop->cancelled()) return;
-      size_t k = next.fetch_add(1);
-      if (k >= todo.size()) return;
-      BackfillDate& item = out[todo[k]];
-      RunRequest r = request;
-      r.logical_date = item.logical_date;
-      auto report = RunPipeline(project, pipeline, r);
-      if (report.ok()) {
-        item.report = std::move(*report);
-      } else {
-        item.status = report.status();
-      }
+  std::vector<char> ran(pending.size(), 0);  // not vector<bool>: threads set distinct items
+  (void)ParallelFor(pending.size(), workers, [&](size_t k) {
+    if (request.stop != nullptr && request.stop->cancelled()) return Status::OK();
+    ran[k] = 1;
+    BackfillDate& item = out[pending[k]];
+    RunRequest r = request;
+    r.logical_date = item.logical_date;
+    auto report = RunPipeline(project, pipeline, r);
+    if (report.ok()) {
+      item.report = std::move(*report);
+    } else {
+      item.status = report.status();  // reported per date; the other dates still run
     }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < workers; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
+    return Status::OK();
+  });
   // Dates never started (a stop) are left out, as before.
-  size_t started = std::min(next.load(), todo.size());
   std::vector<bool> keep(out.size(), true);
-  for (size_t k = started; k < todo.size(); ++k) keep[todo[k]] = false;
+  for (size_t k = 0; k < pending.size(); ++k) keep[pending[k]] = ran[k] != 0;
   std::vector<BackfillDate> result;
   for (size_t i = 0; i < out.size(); ++i) {
     if (keep[i]) result.push_back(std::move(out[i]));

@@ -5,6 +5,7 @@
 #include "core/file.h"
 
 #include "transform/dbt_context.h"
+#include "transform/materialize.h"
 
 namespace strata::transform {
 
@@ -117,10 +118,8 @@ Result<PublishReport> Publish(const LoadedProject& project, duck::Database* db, 
   STRATA_ASSIGN_OR_RETURN(auto conn, db->Connect());
   CancelScope interrupt(options.cancel, [c = conn.get()] { c->Interrupt(); });
   for (const auto& t : targets) {
-    STRATA_ASSIGN_OR_RETURN(auto exists, conn->Query("SELECT count(*) FROM information_schema.tables WHERE table_schema = " +
-                                                     QuoteLiteral(t.node->schema) + " AND table_name = " +
-                                                     QuoteLiteral(t.table)));
-    if (!exists.Scalar().has_value() || *exists.Scalar() == "0") {
+    STRATA_ASSIGN_OR_RETURN(auto built, Columns(conn.get(), t.node->schema, t.table));
+    if (built.empty()) {
       return Status::InvalidArgument("'" + t.node->name + "' has not been built (no relation " + t.from +
                                      "): build it before publishing");
     }
@@ -145,8 +144,8 @@ Result<PublishReport> Publish(const LoadedProject& project, duck::Database* db, 
         STRATA_RETURN_IF_ERROR(Run(conn.get(), "COMMENT ON TABLE " + t.to + " IS " + QuoteLiteral(n.description),
                                    "commenting " + n.name));
       }
-      STRATA_ASSIGN_OR_RETURN(auto shape, conn->Query("SELECT * FROM " + t.to + " LIMIT 0"));
-      for (const auto& column : shape.columns) {
+      STRATA_ASSIGN_OR_RETURN(auto columns, Columns(conn.get(), options.schema, t.table));
+      for (const auto& [column, type] : columns) {
         if (!n.columns.contains(column)) continue;
         std::string description = n.columns[column].value("description", "");
         if (description.empty()) continue;
