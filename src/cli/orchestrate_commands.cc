@@ -127,8 +127,8 @@ std::unique_ptr<orchestrate::RunStore> OpenHistory(Output& out, const std::strin
 
 }  // namespace
 
-// The project, the pipeline named by the flags, and the logical date (`date`, default today
-// in UTC) of a command about one run; usage errors exit.
+// The project, the pipeline named by the flags, and the run `date` names (a date or time, see
+// orchestrate/calendar.h; "" = the current run) of a command about one run; usage errors exit.
 struct DatedRun {
   Project project;
   orchestrate::PipelineSpec spec;
@@ -140,10 +140,17 @@ DatedRun ResolveDated(Output& out, const RunFlags& f, const std::string& date) {
   auto spec = orchestrate::FindPipeline(r.project, f.pipeline);
   if (!spec.ok()) Fail(out, spec.status(), UsageCode(spec.status()));
   r.spec = std::move(*spec);
-  r.date = date.empty() ? Date::TodayUtc().ToString() : date;
-  if (auto d = Date::Parse(r.date); !d.ok()) Fail(out, Status::InvalidArgument("--date: " + d.status().message()), kExitUsage);
+  auto calendar = orchestrate::RunCalendar::For(r.spec);
+  if (!calendar.ok()) Fail(out, calendar.status(), kExitUsage);
+  auto when = calendar->Resolve(date, Clock::Real()->NowSeconds());
+  if (!when.ok()) Fail(out, Status::InvalidArgument("--date: " + when.status().message()), kExitUsage);
+  r.date = when->key;
   return r;
 }
+
+constexpr const char* kDateHelp =
+    "Logical date YYYY-MM-DD (default: today in the pipeline's time zone); for a pipeline that runs several "
+    "times a day, the start of one interval: YYYY-MM-DDTHH:MM (local) or ...Z (UTC)";
 
 void RegisterPipelineCommands(CLI::App* app) {
   CLI::App* pipeline = app->add_subcommand("pipeline", "Run the project's pipelines: ingest, load, build, ...");
@@ -157,7 +164,7 @@ void RegisterPipelineCommands(CLI::App* app) {
   auto f = std::make_shared<Flags>();
   CLI::App* run = pipeline->add_subcommand("run", "Run a pipeline for one logical date (resuming an unfinished run)");
   AddCommon(run, f.get());
-  run->add_option("--date", f->date, "Logical date YYYY-MM-DD (default: today, UTC)");
+  run->add_option("--date", f->date, kDateHelp);
   run->add_flag("--rerun-all", f->rerun_all, "Run every task again, even those an interrupted run finished");
   run->callback([f] {
     Output out(f->json);
@@ -181,7 +188,7 @@ void RegisterPipelineCommands(CLI::App* app) {
   CLI::App* trigger = pipeline->add_subcommand(
       "trigger", "Queue a run for one logical date; the scheduler (strata scheduler) starts it");
   AddCommon(trigger, t.get());
-  trigger->add_option("--date", t->date, "Logical date YYYY-MM-DD (default: today, UTC)");
+  trigger->add_option("--date", t->date, kDateHelp);
   trigger->callback([t] {
     Output out(t->json);
     auto [project, spec, date] = ResolveDated(out, *t, t->date);
@@ -196,8 +203,8 @@ void RegisterPipelineCommands(CLI::App* app) {
   CLI::App* backfill = pipeline->add_subcommand(
       "backfill", "Run a pipeline for every date in a range that has no successful run yet, oldest first");
   AddCommon(backfill, b.get());
-  backfill->add_option("--from", b->from, "First logical date YYYY-MM-DD")->required();
-  backfill->add_option("--to", b->to, "Last logical date YYYY-MM-DD (inclusive)")->required();
+  backfill->add_option("--from", b->from, "First logical date YYYY-MM-DD (or time YYYY-MM-DDTHH:MM[Z])")->required();
+  backfill->add_option("--to", b->to, "Last logical date YYYY-MM-DD, inclusive (or time)")->required();
   backfill->add_option("--parallel", b->parallel,
                        "Runs at once (default: the pipeline's max_active_runs, 1 unless set); they share the warehouse");
   backfill->callback([b] {
@@ -231,7 +238,7 @@ void RegisterPipelineCommands(CLI::App* app) {
       }
     }
     out.Line("backfill " + spec->name + " " + b->from + " .. " + b->to + ": " + std::to_string(ran) + " run(s), " +
-             std::to_string(skipped) + " date(s) already successful");
+             std::to_string(skipped) + " already successful");
     out.Json({{"ok", ok}, {"pipeline", spec->name}, {"ran", ran}, {"skipped", skipped}, {"runs", runs}});
     if (!ok) throw CLI::RuntimeError(kExitFailure);
   });

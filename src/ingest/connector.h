@@ -23,6 +23,9 @@ namespace strata::ingest {
 
 struct IngestOptions {
   std::string date;                 // logical date YYYY-MM-DD: the dt= partition
+  // sql: rows whose cursor is at or after this instant (epoch seconds; the run's data
+  // interval end) wait for a later run; 0 = the end of `date` (UTC).
+  int64_t until = 0;
   bool full_refresh = false;        // sql: extract whole tables, ignoring the watermark
   std::vector<std::string> tables;  // only these tables/endpoints; empty = all
   // Called with (table, rows read so far) while extracting; may be empty.

@@ -206,7 +206,7 @@ class SqlConnector : public Connector {
     std::string upper;
     if (!t.cursor.empty() && !options.date.empty()) {
       STRATA_ASSIGN_OR_RETURN(Date d, Date::Parse(options.date));
-      upper = FormatTimestamp((d + 1).StartEpochSeconds());
+      upper = FormatTimestamp(options.until != 0 ? options.until : (d + 1).StartEpochSeconds());
       where.push_back(qc + " < ?3");
     }
     std::string bounded;

@@ -33,7 +33,9 @@ bool IsTerminal(TaskState state);
 struct RunContext {
   std::string run_id;
   std::string pipeline;
-  std::string logical_date;   // YYYY-MM-DD: the lake partition and the build's date
+  std::string logical_date;   // the run's logical date or time (calendar.h): YYYY-MM-DD, or
+                              // YYYY-MM-DDTHH:MMZ for pipelines that run several times a day
+  std::string ds;             // YYYY-MM-DD: local date of the interval start, the lake partition
   int64_t interval_start = 0; // data interval [start, end), epoch seconds
   int64_t interval_end = 0;
 };

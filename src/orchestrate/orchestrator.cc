@@ -90,14 +90,24 @@ Result<FileLock> LockRun(const Project& project, const std::string& run_id) {
   return lock;
 }
 
+// Names `run` after `when`: run id, pipeline, logical date and data interval.
+void SetRunIdentity(RunRecord* run, const PipelineSpec& pipeline, const LogicalRun& when) {
+  run->run_id = RunStore::RunId(pipeline.name, when.key);
+  run->pipeline = pipeline.name;
+  run->logical_date = when.key;
+  run->interval_start = when.start;
+  run->interval_end = when.end;
+}
+
 }  // namespace
 
 Result<RunRecord> TriggerRun(const Project& project, const PipelineSpec& pipeline, const std::string& logical_date,
                              Clock* clock) {
-  STRATA_ASSIGN_OR_RETURN(Date date, Date::Parse(logical_date));
+  STRATA_ASSIGN_OR_RETURN(RunCalendar calendar, RunCalendar::For(pipeline));
+  STRATA_ASSIGN_OR_RETURN(LogicalRun when, calendar.Resolve(logical_date, clock->NowSeconds()));
   STRATA_ASSIGN_OR_RETURN(auto store, OpenRunStore(project));
-  const std::string run_id = RunStore::RunId(pipeline.name, date.ToString());
-  // Holding the date's lock while queueing: a run cannot start or finish in between.
+  const std::string run_id = RunStore::RunId(pipeline.name, when.key);
+  // Holding the run's lock while queueing: it cannot start or finish in between.
   auto lock = LockRun(project, run_id);
   if (!lock.ok() && lock.status().code() == Status::Code::kAborted) {
     return Status::AlreadyExists(lock.status().message());
@@ -106,11 +116,7 @@ Result<RunRecord> TriggerRun(const Project& project, const PipelineSpec& pipelin
   STRATA_ASSIGN_OR_RETURN(auto existing, store->FindRun(run_id));
   if (existing && existing->state == "queued") return Status::AlreadyExists("run " + run_id + " is already queued");
   RunRecord run = existing ? *existing : RunRecord();
-  run.run_id = run_id;
-  run.pipeline = pipeline.name;
-  run.logical_date = date.ToString();
-  run.interval_start = date.StartEpochSeconds();
-  run.interval_end = (date + 1).StartEpochSeconds();
+  SetRunIdentity(&run, pipeline, when);
   run.trigger = "manual";
   run.state = "queued";
   run.message = "queued at " + FormatTimestamp(clock->NowSeconds()) + " UTC; the scheduler starts it";
@@ -126,9 +132,10 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
     if (request.on_error) request.on_error(line);
     else if (request.on_line) request.on_line(line);
   };
-  STRATA_ASSIGN_OR_RETURN(Date date, Date::Parse(request.logical_date));
+  STRATA_ASSIGN_OR_RETURN(RunCalendar calendar, RunCalendar::For(pipeline));
+  STRATA_ASSIGN_OR_RETURN(LogicalRun when, calendar.Resolve(request.logical_date, request.clock->NowSeconds()));
   STRATA_ASSIGN_OR_RETURN(auto store, OpenRunStore(project));
-  const std::string run_id = RunStore::RunId(pipeline.name, date.ToString());
+  const std::string run_id = RunStore::RunId(pipeline.name, when.key);
   STRATA_ASSIGN_OR_RETURN(FileLock lock, LockRun(project, run_id));
 
   RunReport report;
@@ -156,11 +163,7 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
   }
 
   RunRecord& run = report.run;
-  run.run_id = run_id;
-  run.pipeline = pipeline.name;
-  run.logical_date = date.ToString();
-  run.interval_start = date.StartEpochSeconds();
-  run.interval_end = (date + 1).StartEpochSeconds();
+  SetRunIdentity(&run, pipeline, when);
   run.trigger = request.trigger;
   run.state = "running";
   run.attempt = existing ? existing->attempt + 1 : 1;
@@ -196,6 +199,7 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
   ctx.run_id = run_id;
   ctx.pipeline = pipeline.name;
   ctx.logical_date = run.logical_date;
+  ctx.ds = when.ds;
   ctx.interval_start = run.interval_start;
   ctx.interval_end = run.interval_end;
 
@@ -393,15 +397,15 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
 Result<std::vector<BackfillDate>> Backfill(const Project& project, const PipelineSpec& pipeline,
                                            const std::string& from, const std::string& to, RunRequest request,
                                            int parallel) {
-  STRATA_ASSIGN_OR_RETURN(Date first, Date::Parse(from));
-  STRATA_ASSIGN_OR_RETURN(Date last, Date::Parse(to));
-  if (last < first) return Status::InvalidArgument("backfill: " + to + " is before " + from);
+  STRATA_ASSIGN_OR_RETURN(RunCalendar calendar, RunCalendar::For(pipeline));
+  auto runs = calendar.Between(from, to);
+  if (!runs.ok()) return Status::InvalidArgument("backfill: " + runs.status().message());
   STRATA_ASSIGN_OR_RETURN(auto store, OpenRunStore(project));
   std::vector<BackfillDate> out;
   std::vector<size_t> pending;  // indexes into `out`, oldest first
-  for (Date d = first; !(last < d); d = d + 1) {
+  for (const LogicalRun& when : *runs) {
     BackfillDate item;
-    item.logical_date = d.ToString();
+    item.logical_date = when.key;
     STRATA_ASSIGN_OR_RETURN(auto existing, store->FindRun(RunStore::RunId(pipeline.name, item.logical_date)));
     if (existing && existing->state == "success") {
       item.skipped = true;

@@ -15,6 +15,7 @@
 #include "core/cancel.h"
 #include "core/clock.h"
 #include "core/project.h"
+#include "orchestrate/calendar.h"
 #include "orchestrate/executor.h"
 #include "orchestrate/pipeline.h"
 #include "orchestrate/run_store.h"
@@ -28,7 +29,7 @@ Result<std::vector<PipelineSpec>> ProjectPipelines(const Project& project);
 Result<PipelineSpec> FindPipeline(const Project& project, const std::string& name);
 
 struct RunRequest {
-  std::string logical_date;        // YYYY-MM-DD
+  std::string logical_date;        // a date or time as calendar.h reads them; "" = the current run
   std::string trigger = "manual";  // manual | scheduled | backfill
   bool rerun_all = false;          // ignore what an earlier attempt of this run finished
   Clock* clock = Clock::Real();
@@ -48,15 +49,16 @@ struct RunReport {
 
 Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeline, const RunRequest& request);
 
-// Runs every date in [from, to] that has no successful run yet, oldest first (each run
-// resumes what an earlier attempt finished). `request` is the template (its logical_date is
-// ignored, its trigger becomes "backfill"). Stops early when request.stop fires. Dates
-// already successful are listed as skipped. Up to `parallel` runs at once (0: the
+// Runs every run of the pipeline's calendar (calendar.h) whose interval starts in [from, to]
+// — each date, or for a schedule that ticks several times a day each interval — that has no
+// successful run yet, oldest first (each run resumes what an earlier attempt finished).
+// `request` is the template (its logical_date is ignored, its trigger becomes "backfill").
+// Stops early when request.stop fires. Runs already successful are listed as skipped. Up to `parallel` runs at once (0: the
 // pipeline's max_active_runs, which defaults to 1); runs at once share one warehouse, so
 // use it for pipelines whose dates are independent — not for incremental models that must
 // see the days in order.
 struct BackfillDate {
-  std::string logical_date;
+  std::string logical_date;  // the run's key
   bool skipped = false;  // already successful
   Status status;         // why the run could not be attempted
   RunReport report;
@@ -65,7 +67,7 @@ Result<std::vector<BackfillDate>> Backfill(const Project& project, const Pipelin
                                            const std::string& from, const std::string& to, RunRequest request,
                                            int parallel = 0);
 
-// Queues a run of `pipeline` for `logical_date` for the scheduler to start on its next
+// Queues a run of `pipeline` for `logical_date` (a date or time, calendar.h) for the scheduler to start on its next
 // look (Airflow's "trigger"; `strata pipeline run` runs in the foreground instead). The run
 // is recorded as queued with trigger "manual"; a date already queued, or running in a live
 // process, is kAlreadyExists.

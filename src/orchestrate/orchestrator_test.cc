@@ -191,6 +191,41 @@ TEST_F(OrchestratorTest, BackfillRunsMissingAndFailedDatesOnly) {
   EXPECT_EQ(runs->size(), 10u);
 }
 
+TEST_F(OrchestratorTest, AnHourlyPipelineRunsAndBackfillsIntervalByInterval) {
+  WriteText(dir_.Sub("strata.yml"),
+            "name: t\nwarehouse: {type: duckdb, path: wh.duckdb}\npipelines:\n  p:\n    schedule: '0 * * * *'\n"
+            "    timezone: America/New_York\n    tasks:\n      work: {type: shell, command: 'echo "
+            "$STRATA_RUN_ID $STRATA_DS $STRATA_DATA_INTERVAL_START $STRATA_DATA_INTERVAL_END >> " + Path("seen") + "'}\n");
+  PipelineSpec p = Load();
+  // Three intervals, given by their local starts (EST = UTC-5): 23:00 on 01-01 to 01:00 on 01-02.
+  RunRequest req;
+  auto runs = Backfill(project_, p, "2024-01-01T23:00", "2024-01-02T01:00", req);
+  ASSERT_TRUE(runs.ok()) << runs.status().ToString();
+  ASSERT_EQ(runs->size(), 3u);
+  for (const auto& r : *runs) EXPECT_EQ(r.report.run.state, "success") << r.logical_date;
+  EXPECT_EQ(ReadFile(Path("seen")).value(),
+            "p__2024-01-02T04:00Z 2024-01-01 2024-01-02 04:00:00 2024-01-02 05:00:00\n"
+            "p__2024-01-02T05:00Z 2024-01-02 2024-01-02 05:00:00 2024-01-02 06:00:00\n"
+            "p__2024-01-02T06:00Z 2024-01-02 2024-01-02 06:00:00 2024-01-02 07:00:00\n");
+  // The same interval by its UTC key is the same run; a whole day backfills its 24 hours,
+  // skipping the two already done.
+  auto again = Run(p, "2024-01-02T05:00Z");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->run.run_id, "p__2024-01-02T05:00Z");
+  EXPECT_EQ(again->run.attempt, 2);
+  auto day = Backfill(project_, p, "2024-01-02", "2024-01-02", req);
+  ASSERT_TRUE(day.ok());
+  ASSERT_EQ(day->size(), 24u);
+  int skipped = 0;
+  for (const auto& r : *day) skipped += r.skipped ? 1 : 0;
+  EXPECT_EQ(skipped, 2);
+  EXPECT_EQ(Lines("seen"), 3 + 1 + 22);
+  // A date alone does not name one of its runs.
+  auto date = Run(p, "2024-01-02");
+  ASSERT_FALSE(date.ok());
+  EXPECT_NE(date.status().message().find("2024-01-02T05:00Z"), std::string::npos) << date.status().message();
+}
+
 // Counts how many attempts run at once.
 class Overlap : public TaskRunner {
  public:

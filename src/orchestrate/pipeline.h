@@ -3,6 +3,7 @@
 //   pipelines:
 //     daily:
 //       schedule: "0 6 * * *"         # 5-field cron or @daily, @hourly, ...; absent = manual only
+//                                     # (how runs are named and what each covers: calendar.h)
 //       timezone: Europe/Berlin       # IANA name; default UTC
 //       start_date: 2024-01-01        # first logical date the scheduler and catchup consider
 //       catchup: true                 # run missed intervals, oldest first
@@ -45,9 +46,13 @@
 // `schema` in one transaction; see transform/publish.h), sql (statements on the warehouse),
 // shell (a command), noop.
 //
-// build, test and publish see the run as dbt vars: {{ var('ds') }} (the logical date),
-// var('data_interval_start'), var('data_interval_end') (UTC timestamps), var('run_id');
-// a task's `vars:` add to them.
+// build, test and publish see the run as dbt vars: {{ var('ds') }} (the local date of the
+// interval start, YYYY-MM-DD), var('logical_date') (the run's date, or its UTC start time
+// for pipelines that run several times a day), var('data_interval_start'),
+// var('data_interval_end') (UTC timestamps), var('run_id'); a task's `vars:` add to them.
+// Shell tasks get them as STRATA_DS, STRATA_LOGICAL_DATE, STRATA_DATA_INTERVAL_START,
+// STRATA_DATA_INTERVAL_END and STRATA_RUN_ID. Ingest tasks land in the `ds` partition, and
+// the sql connector takes rows whose cursor is before the interval's end.
 //
 // Dependencies are explicit (`after`) and implied by assets: a task that reads an asset runs
 // after every task that writes it. Built-in types declare theirs — ingest writes

@@ -41,7 +41,7 @@ void ReplaceAll(std::string* s, const std::string& from, const std::string& to) 
 // The run's identity as dbt vars, so that models can process the run's interval:
 // {{ var('ds') }}, var('data_interval_start'), ... (Airflow's names; a task's `vars:` win).
 json RunVars(const Attempt& a) {
-  json vars = {{"ds", a.run->logical_date},
+  json vars = {{"ds", a.run->ds},
                {"logical_date", a.run->logical_date},
                {"data_interval_start", FormatTimestamp(a.run->interval_start)},
                {"data_interval_end", FormatTimestamp(a.run->interval_end)},
@@ -55,7 +55,7 @@ json RunVars(const Attempt& a) {
 std::string ExpandRunMacros(const std::string& text, const RunContext& run) {
   std::string out = text;
   const std::pair<std::string, std::string> vars[] = {
-      {"ds", run.logical_date},
+      {"ds", run.ds},
       {"logical_date", run.logical_date},
       {"data_interval_start", FormatTimestamp(run.interval_start)},
       {"data_interval_end", FormatTimestamp(run.interval_end)},
@@ -109,7 +109,8 @@ TaskOutcome PlatformTasks::Ingest(const Attempt& a, std::ostream& log) {
   const SourceConfig* src = project_->FindSource(a.task->source);
   if (src == nullptr) return Failed(Status::InvalidArgument("no source '" + a.task->source + "'"));
   ingest::IngestOptions opts;
-  opts.date = a.run->logical_date;
+  opts.date = a.run->ds;
+  opts.until = a.run->interval_end;
   opts.tables = a.task->tables;
   opts.full_refresh = a.task->full_refresh;
   opts.cancel = a.cancel;
@@ -294,6 +295,9 @@ TaskOutcome PlatformTasks::Shell(const Attempt& a, std::ostream& log) {
   for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
   env.push_back("STRATA_RUN_ID=" + a.run->run_id);
   env.push_back("STRATA_LOGICAL_DATE=" + a.run->logical_date);
+  env.push_back("STRATA_DS=" + a.run->ds);
+  env.push_back("STRATA_DATA_INTERVAL_START=" + FormatTimestamp(a.run->interval_start));
+  env.push_back("STRATA_DATA_INTERVAL_END=" + FormatTimestamp(a.run->interval_end));
   env.push_back("STRATA_TASK=" + a.task->id);
   env.push_back("STRATA_TRY=" + std::to_string(a.try_number));
   for (const auto& [k, v] : a.task->env) env.push_back(k + "=" + v);

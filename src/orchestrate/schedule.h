@@ -38,6 +38,7 @@
 // nullopt. A Schedule is an immutable value: cheap to copy, safe to share between threads.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -80,6 +81,10 @@ class Schedule {
   const std::string& time_zone() const { return zone_name_; }
   // True when the hour field names every hour (see "Ticks" above).
   bool elapsed_time() const { return hours_ == kAllHours; }
+  // True when the schedule can tick more than once on a local day (several named minutes
+  // or hours: @hourly, "*/15 * * * *", "0 6,18 * * *"); false for daily and coarser.
+  bool sub_daily() const { return recurring() && std::popcount(minutes_) * std::popcount(hours_) > 1; }
+  const absl::TimeZone& zone() const { return zone_; }
 
   // The first tick strictly after `after`; nullopt if none (or not recurring).
   std::optional<int64_t> Next(int64_t after) const;

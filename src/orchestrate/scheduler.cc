@@ -1,10 +1,12 @@
 #include "orchestrate/scheduler.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "core/date.h"
 #include "core/file.h"
+#include "orchestrate/calendar.h"
 #include "orchestrate/schedule.h"
 
 namespace strata::orchestrate {
@@ -19,27 +21,36 @@ Result<std::vector<DueRun>> Scheduler::Due() {
   std::vector<DueRun> out;
   for (const auto& p : pipelines_) {
     if (p.schedule.empty()) continue;
-    STRATA_ASSIGN_OR_RETURN(Schedule sched, Schedule::Parse(p.schedule, p.timezone));
+    STRATA_ASSIGN_OR_RETURN(RunCalendar calendar, RunCalendar::For(p));
+    const Schedule& sched = calendar.schedule();
     if (!sched.recurring()) continue;
-    // Intervals from a day before start_date's UTC midnight (any zone's local midnight is
-    // within it), kept when their local logical date is on or after start_date.
-    int64_t from = now - 2 * 86400;  // without start_date: the recent past only
+    // Without a start date there is nothing to catch up from: the latest interval only.
+    // With one, intervals from its local midnight, kept when their local date is on or
+    // after it.
+    int64_t from = now - 2 * 86400;
     if (!p.start_date.empty()) {
       STRATA_ASSIGN_OR_RETURN(Date start, Date::Parse(p.start_date));
-      from = start.StartEpochSeconds() - 86400;
+      from = calendar.DayStart(start);
     }
     std::vector<Interval> intervals = sched.Intervals(from, now);
     std::vector<DueRun> due;
-    std::set<std::string> dates;
+    std::set<std::string> keys;
     for (const auto& iv : intervals) {
-      std::string date = sched.FormatLocal(iv.start).substr(0, 10);
-      if (!p.start_date.empty() && date < p.start_date) continue;
-      if (!dates.insert(date).second) continue;  // a later interval of the same day
-      due.push_back({p.name, date, iv.end});
+      LogicalRun run = calendar.ForInterval(iv);
+      if (!p.start_date.empty() && run.ds < p.start_date) continue;
+      if (!keys.insert(run.key).second) continue;
+      due.push_back({p.name, run.key, iv.end});
     }
-    if (!p.catchup && !due.empty()) due.erase(due.begin(), due.end() - 1);
+    if ((!p.catchup || p.start_date.empty()) && !due.empty()) due.erase(due.begin(), due.end() - 1);
+    if (due.empty()) continue;
+    // The pipeline's history in one query, not one per interval (an hourly pipeline caught
+    // up over a year has thousands).
+    STRATA_ASSIGN_OR_RETURN(auto history, store->ListRuns(p.name, 0));
+    std::map<std::string, const RunRecord*> by_id;
+    for (const auto& r : history) by_id.emplace(r.run_id, &r);
     for (const auto& d : due) {
-      STRATA_ASSIGN_OR_RETURN(auto existing, store->FindRun(RunStore::RunId(p.name, d.logical_date)));
+      auto it = by_id.find(RunStore::RunId(p.name, d.logical_date));
+      const RunRecord* existing = it == by_id.end() ? nullptr : it->second;
       if (existing && existing->state != "interrupted" && existing->state != "running") continue;
       if (existing && existing->state == "running") {
         // Running elsewhere (its lock is held) is not due; a dead process's run is.

@@ -3,11 +3,11 @@
 //
 // A run is due at the end of its data interval (Airflow's rule): a daily 06:00 schedule runs
 // the interval [D 06:00, D+1 06:00) at D+1 06:00, with logical date D (the interval's start,
-// as a local date in the pipeline's time zone). With `catchup`, every interval since
-// `start_date` that has no run yet is due, oldest first; without it, only the latest. A date
-// that already has a run is never started twice — except a run whose process died
-// (interrupted), which the scheduler resumes. Logical dates are days: a schedule that ticks
-// several times a day runs the first interval of each day.
+// as a local date in the pipeline's time zone); an hourly schedule runs [06:00, 07:00) at
+// 07:00 as run 2024-01-01T06:00Z (calendar.h names runs). With `catchup` and a
+// `start_date`, every interval since the start date that has no run yet is due, oldest
+// first; otherwise only the latest. A run that already exists is never started twice —
+// except one whose process died (interrupted), which the scheduler resumes.
 //
 // Runs queued by `strata pipeline trigger` (TriggerRun) are due at once, whatever the
 // schedule, and are looked for at least every few seconds while serving.
@@ -29,7 +29,7 @@ namespace strata::orchestrate {
 
 struct DueRun {
   std::string pipeline;
-  std::string logical_date;  // YYYY-MM-DD, local to the pipeline's zone
+  std::string logical_date;  // the run's key (calendar.h): a local date, or a UTC start time
   int64_t due_at = 0;        // the tick ending its interval (epoch seconds); queued runs: 0
   std::string trigger = "scheduled";  // or "manual": queued by `strata pipeline trigger`
 };

@@ -86,6 +86,30 @@ TEST_F(SchedulerTest, RunsAtTheEndOfEachIntervalCatchesUpAndNeverTwice) {
   EXPECT_EQ(recorder_.runs.size(), 4u);
 }
 
+TEST_F(SchedulerTest, AnHourlyPipelineRunsEveryIntervalOnceEach) {
+  auto s = Make("    schedule: '@hourly'\n    timezone: Europe/Berlin\n    start_date: 2024-10-27\n    catchup: true\n");
+  // Local midnight of 10-27 is 10-26 22:00Z; at 10-27 01:30Z three intervals of 10-27 have
+  // ended, the last starting at 02:00 CEST; the next starts at 02:00 again (CET).
+  clock_.Set(At("2024-10-27 01:30:00") * 1000000);
+  auto ran = s->RunDue();
+  ASSERT_TRUE(ran.ok()) << ran.status().ToString();
+  std::vector<std::string> keys;
+  for (const auto& r : *ran) keys.push_back(r.run.logical_date);
+  EXPECT_EQ(keys, (std::vector<std::string>{"2024-10-26T22:00Z", "2024-10-26T23:00Z", "2024-10-27T00:00Z"}));
+  ASSERT_EQ(ran->size(), 3u);
+  EXPECT_EQ((*ran)[2].run.run_id, "p__2024-10-27T00:00Z");
+  EXPECT_EQ((*ran)[2].run.interval_start, At("2024-10-27 00:00:00"));
+  EXPECT_EQ((*ran)[2].run.interval_end, At("2024-10-27 01:00:00"));
+  // Nothing twice; the next interval is due when it ends.
+  ran = s->RunDue();
+  ASSERT_TRUE(ran.ok());
+  EXPECT_TRUE(ran->empty());
+  clock_.Set(At("2024-10-27 02:00:00") * 1000000);
+  auto due = s->Due();
+  ASSERT_TRUE(due.ok());
+  EXPECT_EQ(Dates(*due), (std::vector<std::string>{"2024-10-27T01:00Z"}));
+}
+
 TEST_F(SchedulerTest, WithoutCatchupOnlyTheLatestIntervalRuns) {
   auto s = Make("    schedule: '@daily'\n    start_date: 2024-01-01\n    catchup: false\n");
   clock_.Set(At("2024-01-10 00:30:00") * 1000000);  // latest complete interval: [01-09, 01-10)
@@ -174,7 +198,7 @@ TEST_F(SchedulerTest, ServeStopsOnRequest) {
   ASSERT_TRUE(s.Serve().ok());
   EXPECT_TRUE(stop.cancelled());
   ASSERT_FALSE(recorder_.runs.empty());
-  EXPECT_EQ(recorder_.runs[0].first, "2024-05-01");  // [09:00, 10:00) of 05-01
+  EXPECT_EQ(recorder_.runs[0].first, "2024-05-01T09:00Z");  // [09:00, 10:00) of 05-01
 }
 
 }  // namespace
