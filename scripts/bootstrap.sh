@@ -14,8 +14,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libyaml-dev nlohmann-json3-dev libsimdjson-dev libfmt-dev
   libcurl4-openssl-dev libsqlite3-dev libzstd-dev libssl-dev libcpp-httplib-dev zlib1g-dev libbrotli-dev
-  libabsl-dev tzdata
-  sqlite3 zstd
+  libabsl-dev tzdata libpq-dev
+  sqlite3 zstd postgresql-15
 )
 missing=()
 for p in "${packages[@]}"; do

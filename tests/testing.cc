@@ -1,5 +1,7 @@
 #include "testing.h"
 
+#include <gtest/gtest.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -186,6 +188,52 @@ std::string SourceDir() {
 #else
   return ".";
 #endif
+}
+
+namespace {
+std::string PgStateDir() {
+#ifdef STRATA_PG_STATE_DIR
+  return STRATA_PG_STATE_DIR;
+#else
+  return "pgtest";
+#endif
+}
+}  // namespace
+
+const PgServer* Postgres() {
+  static const PgServer* server = []() -> const PgServer* {
+    const std::string state = PgStateDir();
+    std::ifstream in(state + "/conninfo.env");
+    if (!in) return nullptr;
+    auto* s = new PgServer();
+    s->state_dir = state;
+    std::string line;
+    while (std::getline(in, line)) {
+      const size_t eq = line.find('=');
+      if (eq == std::string::npos) continue;
+      const std::string k = line.substr(0, eq), v = line.substr(eq + 1);
+      if (k == "STRATA_TEST_PG_HOST") s->host = v;
+      if (k == "STRATA_TEST_PG_PORT") s->port = std::atoi(v.c_str());
+      if (k == "STRATA_TEST_PG_SOCKET") s->socket = v;
+      if (k == "STRATA_TEST_PG_USER") s->user = v;
+      if (k == "STRATA_TEST_PG_PASSWORD") s->password = v;
+      if (k == "STRATA_TEST_PG_DBNAME") s->dbname = v;
+    }
+    return s;
+  }();
+  if (server == nullptr) {
+    ADD_FAILURE() << "no PostgreSQL test cluster (" << PgStateDir()
+                  << "/conninfo.env is missing): run the tests through ctest, which starts one (the `pg` fixture), "
+                     "or start one by hand: scripts/pg_test_cluster.sh start "
+                  << PgStateDir();
+  }
+  return server;
+}
+
+bool PgCluster(const std::string& action) {
+  CommandResult r = RunCommand({"bash", SourceDir() + "/scripts/pg_test_cluster.sh", action, PgStateDir()});
+  if (r.exit_code != 0) ADD_FAILURE() << "pg_test_cluster.sh " << action << " failed: " << r.err;
+  return r.exit_code == 0;
 }
 
 std::string Slurp(const std::string& path) {

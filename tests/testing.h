@@ -66,6 +66,23 @@ class SimApi {
   std::string url_;
 };
 
+// The throwaway PostgreSQL cluster `ctest` starts for the test run (the `pg` fixture, see
+// scripts/pg_test_cluster.sh). Postgres() reads it; when there is none, the calling test fails
+// with a message saying how to start one (tests are never skipped for a missing server).
+struct PgServer {
+  std::string host;      // 127.0.0.1
+  int port = 0;
+  std::string socket;    // Unix socket folder
+  std::string user;      // `strata`, with a password, CREATEDB
+  std::string password;
+  std::string dbname;    // strata_test, owned by `user`
+  std::string state_dir; // for scripts/pg_test_cluster.sh kill|restart <state_dir>
+};
+// nullptr (after adding a test failure) when the cluster is not running.
+const PgServer* Postgres();
+// Runs scripts/pg_test_cluster.sh <action> for the test cluster (kill, restart); true on success.
+bool PgCluster(const std::string& action);
+
 // Path of the built `strata` binary and of the source tree.
 std::string StrataBinary();
 std::string SourceDir();

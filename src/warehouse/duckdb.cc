@@ -210,11 +210,6 @@ Result<QueryResult> Materialize(duckdb_result* res) {
 
 }  // namespace
 
-Cell QueryResult::Scalar() const {
-  if (rows.empty() || rows[0].empty()) return std::nullopt;
-  return rows[0][0];
-}
-
 // --- Database ------------------------------------------------------------------------------
 
 Result<std::unique_ptr<Database>> Database::Open(const std::string& path,

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "warehouse/query_result.h"
 
 // Opaque C handles (defined in duckdb.h, which only duckdb.cc includes).
 struct _duckdb_database;
@@ -44,20 +45,9 @@ class Database {
   _duckdb_database* db_ = nullptr;
 };
 
-// One result value rendered as text (NULL is nullopt). Used for small metadata queries;
-// bulk data never goes through this path.
-using Cell = std::optional<std::string>;
-using Row = std::vector<Cell>;
-
-struct QueryResult {
-  std::vector<std::string> columns;
-  std::vector<std::string> column_types;  // DuckDB type names, e.g. "BIGINT"
-  std::vector<Row> rows;
-  int64_t rows_changed = 0;  // for INSERT/UPDATE/DELETE
-
-  // The single value of a one-row, one-column result (nullopt if empty or NULL).
-  Cell Scalar() const;
-};
+using Cell = sql::Cell;
+using Row = sql::Row;
+using QueryResult = sql::QueryResult;  // column_types are DuckDB type names, e.g. "BIGINT"
 
 class PreparedStatement;
 class Appender;

@@ -1,0 +1,30 @@
+// The result of a small query, as every warehouse engine returns it: values rendered as text.
+// Used for metadata and checks; bulk data moves through the engines (COPY, read_parquet),
+// never through these rows.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace strata::sql {
+
+// One value rendered as text (NULL is nullopt).
+using Cell = std::optional<std::string>;
+using Row = std::vector<Cell>;
+
+struct QueryResult {
+  std::vector<std::string> columns;
+  std::vector<std::string> column_types;  // the engine's type names, e.g. "BIGINT", "int8"
+  std::vector<Row> rows;
+  int64_t rows_changed = 0;  // for INSERT/UPDATE/DELETE
+
+  // The single value of a one-row, one-column result (nullopt if empty or NULL).
+  Cell Scalar() const {
+    if (rows.empty() || rows[0].empty()) return std::nullopt;
+    return rows[0][0];
+  }
+};
+
+}  // namespace strata::sql
