@@ -86,11 +86,14 @@ int RunVerb(Verb verb, const DbtFlags& f, Output& out, json* doc) {
   }
 
   out.Line("Found " + std::to_string(p.manifest.nodes().size()) + " nodes in " + p.project.name + " (parsed in " +
-           Fixed(parse_s) + "s); target '" + p.profile.target + "' (" + p.profile.type + ": " + p.profile.path + ")");
-  std::unique_ptr<duck::Database> db;
+           Fixed(parse_s) + "s); target '" + p.profile.target + "' (" + p.profile.type + ": " +
+           (p.profile.type == "postgres" ? p.profile.user + "@" + p.profile.host + ":" + std::to_string(p.profile.port) +
+                                               "/" + p.profile.database
+                                         : p.profile.path) +
+           ")");
+  std::unique_ptr<warehouse::Engine> db;
   if (verb != Verb::kCompile) {
-    std::map<std::string, std::string> settings;
-    auto opened = duck::Database::Open(p.profile.path == ":memory:" ? "" : p.profile.path, settings);
+    auto opened = transform::OpenTarget(p.profile);
     if (!opened.ok()) return fail(opened.status(), kExitFailure);
     db = std::move(*opened);
   }

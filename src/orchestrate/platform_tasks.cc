@@ -163,6 +163,17 @@ TaskOutcome PlatformTasks::Load(const Attempt& a, std::ostream& log) {
   return o;
 }
 
+namespace {
+
+// The warehouse a dbt task runs on: the profile's PostgreSQL server, or for a duckdb target
+// the project's open warehouse (one DuckDB file is opened once per process).
+Result<std::unique_ptr<warehouse::Engine>> DbtTarget(const transform::LoadedProject& p, warehouse::Warehouse* wh) {
+  if (p.profile.type == "postgres") return transform::OpenTarget(p.profile);
+  return warehouse::DuckDbEngine(wh->database(), wh->path());
+}
+
+}  // namespace
+
 TaskOutcome PlatformTasks::Dbt(const Attempt& a, std::ostream& log) {
   auto wh = Warehouse();
   if (!wh.ok()) return Failed(wh.status());
@@ -172,7 +183,9 @@ TaskOutcome PlatformTasks::Dbt(const Attempt& a, std::ostream& log) {
   lo.cli_vars = RunVars(a);
   auto loaded = transform::LoadedProject::Load(lo);
   if (!loaded.ok()) return Failed(loaded.status());
-  transform::Runner runner(loaded->get(), (*wh)->database());
+  auto engine = DbtTarget(**loaded, *wh);
+  if (!engine.ok()) return Failed(engine.status());
+  transform::Runner runner(loaded->get(), engine->get());
   transform::RunOptions ro;
   ro.verb = a.task->type == TaskType::kBuild ? transform::Verb::kBuild : transform::Verb::kTest;
   if (!a.task->select.empty()) ro.selection.select = {a.task->select};
@@ -235,7 +248,9 @@ TaskOutcome PlatformTasks::Publish(const Attempt& a, std::ostream& log) {
     log << "\n";
     if (!r.message.empty() && r.status != "pass") log << "    " << r.message << "\n";
   };
-  auto report = transform::Publish(**loaded, (*wh)->database(), po);
+  auto engine = DbtTarget(**loaded, *wh);
+  if (!engine.ok()) return Failed(engine.status());
+  auto report = transform::Publish(**loaded, engine->get(), po);
   if (!report.ok()) return Failed(report.status());
   auto checks = [](const std::vector<transform::NodeResult>& results) {
     json out = json::array();

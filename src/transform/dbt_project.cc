@@ -187,18 +187,54 @@ Result<Profile> LoadProfile(const DbtProject& project, const std::string& profil
     return render(raw, t[key].Where());
   };
   STRATA_ASSIGN_OR_RETURN(out.type, value("type", ""));
-  if (out.type != "duckdb") {
-    return t["type"].Error("unsupported target type '" + out.type + "' (this build supports: duckdb)");
+  if (out.type != "duckdb" && out.type != "postgres") {
+    return t["type"].Error("unsupported target type '" + out.type + "' (this build supports: duckdb, postgres)");
   }
-  STRATA_ASSIGN_OR_RETURN(std::string path, value("path", ":memory:"));
-  out.path = path == ":memory:" || path.empty() || fs::path(path).is_absolute()
-                 ? path
-                 : (fs::path(project.root) / path).lexically_normal().string();
-  STRATA_ASSIGN_OR_RETURN(out.database, value("database", ""));
-  STRATA_ASSIGN_OR_RETURN(out.schema, value("schema", "main"));
+  auto number = [&](const std::string& key, int def, int lo, int hi, int* into) -> Status {
+    STRATA_ASSIGN_OR_RETURN(std::string text, value(key, std::to_string(def)));
+    char* end = nullptr;
+    long v = std::strtol(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || v < lo || v > hi) {
+      return t[key].Error(key + " must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) +
+                          ", not '" + text + "'");
+    }
+    *into = static_cast<int>(v);
+    return Status::OK();
+  };
+  if (out.type == "duckdb") {
+    STRATA_ASSIGN_OR_RETURN(std::string path, value("path", ":memory:"));
+    out.path = path == ":memory:" || path.empty() || fs::path(path).is_absolute()
+                   ? path
+                   : (fs::path(project.root) / path).lexically_normal().string();
+    STRATA_ASSIGN_OR_RETURN(out.database, value("database", ""));
+    STRATA_ASSIGN_OR_RETURN(out.schema, value("schema", "main"));
+  } else {
+    STRATA_ASSIGN_OR_RETURN(out.host, value("host", "127.0.0.1"));
+    STRATA_ASSIGN_OR_RETURN(out.user, value("user", ""));
+    STRATA_ASSIGN_OR_RETURN(std::string dbname, value("dbname", ""));
+    if (dbname.empty()) {
+      STRATA_ASSIGN_OR_RETURN(dbname, value("database", ""));
+    }
+    if (dbname.empty()) return t.Error("a postgres target needs 'dbname'");
+    out.database = dbname;
+    STRATA_ASSIGN_OR_RETURN(out.schema, value("schema", "public"));
+    STRATA_ASSIGN_OR_RETURN(out.sslmode, value("sslmode", "prefer"));
+    STRATA_RETURN_IF_ERROR(number("port", 5432, 1, 65535, &out.port));
+    STRATA_RETURN_IF_ERROR(number("connect_timeout", 10, 1, 3600, &out.connect_timeout));
+    if (!t["password"].IsNull()) {
+      STRATA_ASSIGN_OR_RETURN(std::string raw, t.String("password", ""));
+      if (raw.find("env_var(") == std::string::npos) {
+        return t["password"].Error(
+            "the password must come from the environment, not the profile: password: \"{{ env_var('" +
+            std::string("DBT_PG_PASSWORD") + "') }}\"");
+      }
+      STRATA_ASSIGN_OR_RETURN(out.password, value("password", ""));
+    }
+  }
   STRATA_ASSIGN_OR_RETURN(std::string threads, value("threads", "1"));
   out.threads = std::max(1, std::atoi(threads.c_str()));
   out.settings = t.ToJson();
+  if (out.settings.is_object()) out.settings.erase("password");  // never kept beside the rest
   return out;
 }
 

@@ -28,15 +28,23 @@ namespace strata::transform {
 // Renders Jinja in YAML values (profiles.yml's env_var(), vars). Identity when empty.
 using TextRenderer = std::function<Result<std::string>(const std::string& text, const std::string& where)>;
 
+// A profiles.yml target. DuckDB: {type: duckdb, path, schema, threads}. PostgreSQL (as in
+// dbt-postgres): {type: postgres, host, port, user, password, dbname, schema, sslmode,
+// connect_timeout, threads}; the password only through the environment,
+// password: "{{ env_var('SHOP_PG_PASSWORD') }}" (or none: libpq's PGPASSWORD, ~/.pgpass).
 struct Profile {
   std::string name;
   std::string target;   // selected target name
-  std::string type;     // "duckdb" (postgres comes later)
+  std::string type;     // "duckdb" or "postgres"
   std::string path;     // duckdb: database file, absolute (relative paths are from the project root)
-  std::string database;
+  std::string database; // postgres: the dbname
   std::string schema = "main";
   int threads = 1;
-  nlohmann::json settings = nlohmann::json::object();  // the target's other keys
+  // postgres
+  std::string host, user, password, sslmode;
+  int port = 5432;
+  int connect_timeout = 10;
+  nlohmann::json settings = nlohmann::json::object();  // the target's other keys (password removed)
 };
 
 struct DbtProject {

@@ -8,7 +8,7 @@
 #include "testing.h"
 #include "transform/loader.h"
 #include "transform/runner.h"
-#include "warehouse/duckdb.h"
+#include "warehouse/session.h"
 
 namespace strata::transform {
 namespace {
@@ -47,7 +47,7 @@ shop:
     if (!p.ok()) return p.status();
     project_ = std::move(*p);
     db_.reset();
-    auto db = duck::Database::Open(project_->profile.path);
+    auto db = OpenTarget(project_->profile);
     if (!db.ok()) return db.status();
     db_ = std::move(*db);
     Runner runner(project_.get(), db_.get());
@@ -86,7 +86,7 @@ shop:
   TempDir dir_;
   std::string run_started_at_;  // "" = now
   std::unique_ptr<LoadedProject> project_;
-  std::unique_ptr<duck::Database> db_;
+  std::unique_ptr<warehouse::Engine> db_;
 };
 
 using V = std::vector<std::string>;

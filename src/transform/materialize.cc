@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <map>
 #include <set>
 
 #include "core/date.h"
@@ -13,7 +14,7 @@ namespace strata::transform {
 using jinja::Value;
 using nlohmann::json;
 
-Result<std::vector<std::pair<std::string, std::string>>> Columns(duck::Connection* c, const std::string& schema,
+Result<std::vector<std::pair<std::string, std::string>>> Columns(warehouse::Session* c, const std::string& schema,
                                                                  const std::string& name) {
   STRATA_ASSIGN_OR_RETURN(auto r, c->Query("SELECT column_name, data_type FROM information_schema.columns WHERE "
                                            "table_schema = " + duck::QuoteLiteral(schema) + " AND table_name = " +
@@ -34,7 +35,7 @@ std::string Rel(const Node& n, const std::string& identifier) {
 Value RelValue(const Node& n, const std::string& identifier) { return MakeRelation(n.database, n.schema, identifier); }
 
 // "table", "view" or "" when the relation does not exist.
-Result<std::string> RelationKind(duck::Connection* c, const std::string& schema, const std::string& name) {
+Result<std::string> RelationKind(warehouse::Session* c, const std::string& schema, const std::string& name) {
   STRATA_ASSIGN_OR_RETURN(auto r, c->Query("SELECT table_type FROM information_schema.tables WHERE table_schema = " +
                                            duck::QuoteLiteral(schema) + " AND table_name = " +
                                            duck::QuoteLiteral(name)));
@@ -43,7 +44,7 @@ Result<std::string> RelationKind(duck::Connection* c, const std::string& schema,
 }
 
 
-int64_t CountFrom(const duck::QueryResult& r) {
+int64_t CountFrom(const sql::QueryResult& r) {
   if (r.rows_changed > 0) return r.rows_changed;
   if (!r.rows.empty() && !r.rows[0].empty() && r.rows[0][0]) {
     try {
@@ -74,7 +75,7 @@ Value StrList(const std::vector<std::string>& xs) {
 
 class Materializer {
  public:
-  Materializer(const LoadedProject& p, duck::Connection* c, const Node& n, bool full_refresh, NodeResult* r)
+  Materializer(const LoadedProject& p, warehouse::Session* c, const Node& n, bool full_refresh, NodeResult* r)
       : p_(p), c_(c), n_(n), full_refresh_(full_refresh), r_(r) {
     now_ = p.settings.run_started_at.empty() ? FormatTimestamp(static_cast<int64_t>(std::time(nullptr)))
                                              : p.settings.run_started_at;
@@ -138,6 +139,11 @@ class Materializer {
     STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("drop_relation", {RelValue(n_, tmp), Value("table")})));
     STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("create_table_as", {RelValue(n_, tmp), Value(sql)})));
     r_->rows_affected = CountFrom(last_);
+    return Swap(tmp);
+  }
+
+  // Replaces the node's relation with table `tmp`, in one transaction.
+  Status Swap(const std::string& tmp) {
     STRATA_ASSIGN_OR_RETURN(std::string kind, RelationKind(c_, n_.schema, alias()));
     STRATA_RETURN_IF_ERROR(c_->Begin());
     Status s = Status::OK();
@@ -261,19 +267,24 @@ class Materializer {
     return Status::OK();
   }
 
+  // A seed loads its CSV beside the old table (the engine infers the column types; the
+  // seed's column_types win), then swaps it in atomically.
   Status Seed() {
     STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("create_schema", {Value(Ident(n_.schema))})));
-    std::string types;
+    std::map<std::string, std::string> types;
     if (n_.config.contains("column_types") && n_.config["column_types"].is_object()) {
       for (const auto& [k, v] : n_.config["column_types"].items()) {
-        types += (types.empty() ? "" : ", ") + duck::QuoteLiteral(k) + ": " + duck::QuoteLiteral(v.get<std::string>());
+        if (v.is_string()) types[k] = v.get<std::string>();
       }
     }
     std::string delim = n_.config.value("delimiter", std::string(","));
-    std::string sql = "select * from read_csv(" + duck::QuoteLiteral(n_.raw_code) + ", header = true, delim = " +
-                      duck::QuoteLiteral(delim) + (types.empty() ? "" : ", types = {" + types + "}") + ")";
-    r_->compiled_sql = sql;
-    STRATA_RETURN_IF_ERROR(BuildAndSwap(sql));
+    if (delim.size() != 1) return Fail("delimiter must be one character, not '" + delim + "'");
+    r_->compiled_sql = "-- seed " + n_.raw_code;
+    std::string tmp = alias() + "__strata_tmp";
+    STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("drop_relation", {RelValue(n_, tmp), Value("table")})));
+    STRATA_ASSIGN_OR_RETURN(int64_t rows, c_->CreateTableFromCsv(n_.schema, tmp, n_.raw_code, delim[0], types));
+    r_->rows_affected = rows;
+    STRATA_RETURN_IF_ERROR(Swap(tmp));
     r_->status = "success";
     return Status::OK();
   }
@@ -420,18 +431,18 @@ class Materializer {
   }
 
   const LoadedProject& p_;
-  duck::Connection* c_;
+  warehouse::Session* c_;
   const Node& n_;
   bool full_refresh_;
   NodeResult* r_;
-  duck::QueryResult last_;
+  sql::QueryResult last_;
   std::string executed_;
   std::string now_;
 };
 
 }  // namespace
 
-Status Materialize(const LoadedProject& project, duck::Connection* conn, const Node& node, bool full_refresh,
+Status Materialize(const LoadedProject& project, warehouse::Session* conn, const Node& node, bool full_refresh,
                    NodeResult* result) {
   Materializer m(project, conn, node, full_refresh, result);
   Status s = m.Run();
@@ -443,7 +454,7 @@ Status Materialize(const LoadedProject& project, duck::Connection* conn, const N
   return s;
 }
 
-Status CheckFreshness(const LoadedProject& project, duck::Connection* conn, const Node& source, NodeResult* r) {
+Status CheckFreshness(const LoadedProject& project, warehouse::Session* conn, const Node& source, NodeResult* r) {
   r->materialized = "freshness";
   auto error = [r](const std::string& message) {
     r->status = "error";

@@ -34,7 +34,7 @@ struct Target {
 };
 
 // Runs `sql` on `conn`, naming what it was doing on failure.
-Status Run(duck::Connection* conn, const std::string& sql, const std::string& what) {
+Status Run(warehouse::Session* conn, const std::string& sql, const std::string& what) {
   return conn->Execute(sql).WithContext(what);
 }
 
@@ -59,7 +59,7 @@ std::string PublishReport::Summary() const {
          Thousands(rows) + " rows)" + audit + warn;
 }
 
-Result<PublishReport> Publish(const LoadedProject& project, duck::Database* db, const PublishOptions& options) {
+Result<PublishReport> Publish(const LoadedProject& project, warehouse::Engine* db, const PublishOptions& options) {
   if (options.schema.empty()) return Status::InvalidArgument("publish needs a schema to publish to");
 
   // What to publish: the selected relations themselves (tests are audited below).

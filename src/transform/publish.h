@@ -21,7 +21,7 @@
 #include "transform/loader.h"
 #include "transform/runner.h"
 #include "transform/selector.h"
-#include "warehouse/duckdb.h"
+#include "warehouse/session.h"
 
 namespace strata::transform {
 
@@ -54,6 +54,6 @@ struct PublishReport {
 // Audits then publishes. An error (kInvalidArgument: nothing selected, a selected relation
 // not built yet; kAborted: cancelled; others: the warehouse) leaves the published schema
 // as it was. A blocked publish is not an error: check `published`.
-Result<PublishReport> Publish(const LoadedProject& project, duck::Database* db, const PublishOptions& options);
+Result<PublishReport> Publish(const LoadedProject& project, warehouse::Engine* db, const PublishOptions& options);
 
 }  // namespace strata::transform

@@ -69,6 +69,21 @@ double Since(std::chrono::steady_clock::time_point t) {
 
 }  // namespace
 
+Result<std::unique_ptr<warehouse::Engine>> OpenTarget(const Profile& profile) {
+  if (profile.type == "postgres") {
+    pg::ConnectOptions o;
+    o.host = profile.host;
+    o.port = profile.port;
+    o.user = profile.user;
+    o.password = profile.password;
+    o.dbname = profile.database;
+    o.sslmode = profile.sslmode;
+    o.connect_timeout_seconds = profile.connect_timeout;
+    return warehouse::OpenPostgres(o);
+  }
+  return warehouse::OpenDuckDb(profile.path);
+}
+
 Result<RunResults> Runner::Execute(const RunOptions& options) {
   auto start = std::chrono::steady_clock::now();
   const Manifest& manifest = project_->manifest;
@@ -168,7 +183,7 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
   Status stalled;
   size_t running = 0;
   auto worker = [&]() {
-    std::unique_ptr<duck::Connection> conn;
+    std::unique_ptr<warehouse::Session> conn;
     for (;;) {
       std::string id;
       {

@@ -16,7 +16,7 @@
 #include "core/status.h"
 #include "transform/loader.h"
 #include "transform/selector.h"
-#include "warehouse/duckdb.h"
+#include "warehouse/session.h"
 
 namespace strata::transform {
 
@@ -58,10 +58,14 @@ struct RunResults {
   int Count(const std::string& status) const;
 };
 
+// Opens the warehouse the profile's target names: its DuckDB file, or a connection to its
+// PostgreSQL server (checked at once, so a wrong host or password fails before any node).
+Result<std::unique_ptr<warehouse::Engine>> OpenTarget(const Profile& profile);
+
 class Runner {
  public:
   // `project` and `db` must outlive the runner.
-  Runner(const LoadedProject* project, duck::Database* db) : project_(project), db_(db) {}
+  Runner(const LoadedProject* project, warehouse::Engine* db) : project_(project), db_(db) {}
 
   Result<RunResults> Execute(const RunOptions& options);
 
@@ -70,7 +74,7 @@ class Runner {
 
  private:
   const LoadedProject* project_;
-  duck::Database* db_;
+  warehouse::Engine* db_;
 };
 
 }  // namespace strata::transform

@@ -5,7 +5,7 @@
 #include "testing.h"
 #include "transform/loader.h"
 #include "transform/runner.h"
-#include "warehouse/duckdb.h"
+#include "warehouse/session.h"
 
 namespace strata::transform {
 namespace {
@@ -37,7 +37,7 @@ class SnapshotTest : public ::testing::Test {
     ASSERT_TRUE(p.ok()) << p.status().ToString();
     project_ = std::move(*p);
     db_.reset();
-    db_ = std::move(*duck::Database::Open(project_->profile.path));
+    db_ = std::move(*OpenTarget(project_->profile));
     Runner runner(project_.get(), db_.get());
     RunOptions ro;
     ro.verb = Verb::kSnapshot;
@@ -72,7 +72,7 @@ class SnapshotTest : public ::testing::Test {
 
   TempDir dir_;
   std::unique_ptr<LoadedProject> project_;
-  std::unique_ptr<duck::Database> db_;
+  std::unique_ptr<warehouse::Engine> db_;
   NodeResult last_;
 };
 

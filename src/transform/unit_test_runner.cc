@@ -199,7 +199,7 @@ std::string InputText(const Node& n) {
 
 // A fixed-width table of the differing rows, "+" for rows the model produced that were not
 // expected, "-" for expected rows it did not produce.
-std::string DiffTable(const duck::QueryResult& r, size_t max_rows) {
+std::string DiffTable(const sql::QueryResult& r, size_t max_rows) {
   std::vector<size_t> width(r.columns.size(), 0);
   for (size_t c = 0; c < r.columns.size(); ++c) width[c] = c == 0 ? 1 : r.columns[c].size();
   size_t n = std::min(r.rows.size(), max_rows);
@@ -292,7 +292,7 @@ Result<std::vector<std::vector<std::optional<std::string>>>> ParseCsv(const std:
   return rows;
 }
 
-Status RunUnitTest(const LoadedProject& project, duck::Connection* conn, const Node& node, NodeResult* r) {
+Status RunUnitTest(const LoadedProject& project, warehouse::Session* conn, const Node& node, NodeResult* r) {
   auto fail = [r](const std::string& message) {
     r->status = "error";
     r->message = message;

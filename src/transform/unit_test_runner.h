@@ -13,13 +13,13 @@
 #include "core/status.h"
 #include "transform/loader.h"
 #include "transform/runner.h"
-#include "warehouse/duckdb.h"
+#include "warehouse/session.h"
 
 namespace strata::transform {
 
 // Runs the unit test `node` on `conn`, filling `result`: status pass or fail with the
 // differing rows in the message, or error (unknown column, missing input, SQL error).
-Status RunUnitTest(const LoadedProject& project, duck::Connection* conn, const Node& node, NodeResult* result);
+Status RunUnitTest(const LoadedProject& project, warehouse::Session* conn, const Node& node, NodeResult* result);
 
 // Splits CSV text into rows of fields (RFC 4180 quoting; "" inside quotes is a quote). An
 // unquoted empty field is nullopt (NULL); a quoted one is the empty string.
