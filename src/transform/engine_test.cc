@@ -2,7 +2,10 @@
 // below was worked out by hand from the fixture, not copied from the engine's output.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
+#include <functional>
 
 #include "core/file.h"
 #include "testing.h"
@@ -16,7 +19,7 @@ namespace {
 using strata::testing::TempDir;
 using strata::testing::WriteText;
 
-class EngineTest : public ::testing::Test {
+class EngineTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     WriteText(dir_.Sub("dbt_project.yml"), R"(
@@ -30,12 +33,60 @@ models:
       +materialized: table
       +schema: marts
 )");
-    WriteText(dir_.Sub("profiles.yml"), R"(
+    if (GetParam() == "postgres") {
+      // Each test in its own schemas of the shared test cluster.
+      const testing::PgServer* pg = testing::Postgres();
+      ASSERT_NE(pg, nullptr);
+      std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+      name = name.substr(0, name.find('/'));
+      schema_ = "e" + std::to_string(std::hash<std::string>()(name) % 100000000) + "_" + std::to_string(getpid());
+      setenv("STRATA_TEST_PG_PASSWORD", pg->password.c_str(), 1);
+      WriteText(dir_.Sub("profiles.yml"), "shop:\n  target: dev\n  outputs:\n    dev: {type: postgres, host: " + pg->host +
+                                              ", port: " + std::to_string(pg->port) + ", user: " + pg->user +
+                                              ", password: \"{{ env_var('STRATA_TEST_PG_PASSWORD') }}\", dbname: " +
+                                              pg->dbname + ", schema: " + schema_ + ", threads: 2}\n");
+    } else {
+      WriteText(dir_.Sub("profiles.yml"), R"(
 shop:
   target: dev
   outputs:
     dev: {type: duckdb, path: "{{ env_var('STRATA_TEST_WH', 'wh.duckdb') }}", threads: 2}
 )");
+    }
+  }
+  void TearDown() override {
+    if (GetParam() != "postgres" || !db_) return;
+    auto c = db_->Connect();
+    if (!c.ok()) return;
+    auto schemas = (*c)->Query("SELECT nspname FROM pg_namespace WHERE nspname LIKE '" + schema_ + "%'");
+    if (!schemas.ok()) return;
+    for (const auto& row : schemas->rows) (void)(*c)->Execute("DROP SCHEMA IF EXISTS \"" + *row[0] + "\" CASCADE");
+  }
+
+  // The target schema ("main" on DuckDB); "{S}" in SQL text stands for it.
+  std::string S(const std::string& suffix = "") const { return schema_ + suffix; }
+  std::string Sql(std::string sql) const {
+    for (size_t pos; (pos = sql.find("{S}")) != std::string::npos;) sql.replace(pos, 3, schema_);
+    return sql;
+  }
+  // Runs statements on the warehouse directly (test data the models read).
+  void Exec(const std::string& sql) {
+    if (!db_) {
+      auto e = OpenTarget(LoadProfileOnly());
+      ASSERT_TRUE(e.ok()) << e.status().ToString();
+      db_ = std::move(*e);
+    }
+    auto c = db_->Connect();
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    Status st = (*c)->Execute(Sql(sql));
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
+  Profile LoadProfileOnly() {
+    LoadOptions lo;
+    lo.project_dir = dir_.path();
+    auto p = LoadedProject::Load(lo);
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    return p.ok() ? (*p)->profile : Profile();
   }
 
   Result<RunResults> Run(Verb verb, std::vector<std::string> select = {}, bool full_refresh = false) {
@@ -64,7 +115,7 @@ shop:
 
   std::vector<std::string> Rows(const std::string& sql) {
     auto c = *db_->Connect();
-    auto r = c->Query(sql);
+    auto r = c->Query(Sql(sql));
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     std::vector<std::string> out;
     if (!r.ok()) return out;
@@ -87,11 +138,12 @@ shop:
   std::string run_started_at_;  // "" = now
   std::unique_ptr<LoadedProject> project_;
   std::unique_ptr<warehouse::Engine> db_;
+  std::string schema_ = "main";
 };
 
 using V = std::vector<std::string>;
 
-TEST_F(EngineTest, SeedsViewsTablesEphemeralAndConfigPrecedence) {
+TEST_P(EngineTest, SeedsViewsTablesEphemeralAndConfigPrecedence) {
   WriteText(dir_.Sub("seeds/raw_orders.csv"), "id,customer,amount\n1,ann,10.00\n2,bob,20.50\n3,ann,5.25\n");
   WriteText(dir_.Sub("seeds/_seeds.yml"),
             "version: 2\nseeds:\n  - name: raw_orders\n    config:\n      column_types: {amount: 'decimal(10,2)'}\n");
@@ -113,11 +165,11 @@ TEST_F(EngineTest, SeedsViewsTablesEphemeralAndConfigPrecedence) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   for (const auto& x : r->results) EXPECT_NE(x.status, "error") << x.name << ": " << x.message;
   // ann: 10.00 + 5.25 = 15.25, net 15.25 * 0.9 = 13.725 -> 13.73 (round half away); bob: 20.50, 18.45.
-  EXPECT_EQ(Rows("select customer, revenue, cast(net as double) from main_marts.customer_revenue order by 1"),
+  EXPECT_EQ(Rows("select customer, revenue, cast(net as double precision) from {S}_marts.customer_revenue order by 1"),
             (V{"ann|15.25|13.73", "bob|20.50|18.45"}));
   EXPECT_EQ(Rows("select table_schema, table_name, table_type from information_schema.tables "
-                 "where table_name in ('stg_customers', 'customer_revenue', 'stg_orders', 'raw_orders') order by 2"),
-            (V{"main_marts|customer_revenue|BASE TABLE", "main|raw_orders|BASE TABLE", "main|stg_customers|VIEW"}));
+                 "where table_schema like '{S}%' and table_name in ('stg_customers', 'customer_revenue', 'stg_orders', 'raw_orders') order by 2"),
+            (V{S("_marts") + "|customer_revenue|BASE TABLE", S() + "|raw_orders|BASE TABLE", S() + "|stg_customers|VIEW"}));
   const NodeResult* rev = Result_(*r, "customer_revenue");
   ASSERT_NE(rev, nullptr);
   EXPECT_NE(rev->compiled_sql.find("__dbt__cte__stg_orders as ("), std::string::npos) << rev->compiled_sql;
@@ -125,8 +177,15 @@ TEST_F(EngineTest, SeedsViewsTablesEphemeralAndConfigPrecedence) {
   EXPECT_TRUE(std::filesystem::exists(dir_.Sub("target/run_results.json")));
 }
 
-TEST_F(EngineTest, IncrementalStrategies) {
-  WriteText(dir_.Sub("models/events.sql"), "select * from read_csv('" + dir_.Sub("events.csv") + "', header=true)");
+TEST_P(EngineTest, IncrementalStrategies) {
+  // The models read a table the test rewrites between runs.
+  WriteText(dir_.Sub("models/events.sql"), Sql("select * from {S}_src.events"));
+  auto events = [&](const std::string& values) {
+    Exec("create schema if not exists {S}_src; "
+         "create table if not exists {S}_src.events (k1 varchar, k2 integer, v varchar, ts integer); "
+         "delete from {S}_src.events; "
+         "insert into {S}_src.events values " + values);
+  };
   auto incremental = [&](const std::string& name, const std::string& config) {
     WriteText(dir_.Sub("models/" + name + ".sql"),
               "{{ config(materialized='incremental', " + config + ") }}\n"
@@ -136,43 +195,43 @@ TEST_F(EngineTest, IncrementalStrategies) {
   incremental("inc_append", "incremental_strategy='append'");
   incremental("inc_merge", "incremental_strategy='merge', unique_key=['k1', 'k2']");
   incremental("inc_delins", "incremental_strategy='delete+insert', unique_key=['k1', 'k2']");
-  WriteText(dir_.Sub("events.csv"), "k1,k2,v,ts\na,1,first,1\na,2,first,2\nb,1,first,3\n");
+  events("('a', 1, 'first', 1), ('a', 2, 'first', 2), ('b', 1, 'first', 3)");
   auto r1 = Run(Verb::kRun);
   ASSERT_TRUE(r1.ok()) << r1.status().ToString();
   for (const auto& x : r1->results) EXPECT_EQ(x.status, "success") << x.name << ": " << x.message;
 
   // Run 2: (a,2) updated late (ts 3, inside the look-back of 1), (b,2) new; (a,1) unchanged.
   // The window is ts > 3 - 1 = 2, so rows with ts 3 and 4 arrive: (b,1,first,3), (a,2,second,3), (b,2,new,4).
-  WriteText(dir_.Sub("events.csv"), "k1,k2,v,ts\na,1,first,1\na,2,second,3\nb,1,first,3\nb,2,new,4\n");
+  events("('a', 1, 'first', 1), ('a', 2, 'second', 3), ('b', 1, 'first', 3), ('b', 2, 'new', 4)");
   auto r2 = Run(Verb::kRun);
   ASSERT_TRUE(r2.ok());
   for (const auto& x : r2->results) EXPECT_EQ(x.status, "success") << x.name << ": " << x.message;
   // append: 3 old + 3 arriving rows.
-  EXPECT_EQ(Rows("select k1, k2, v from main.inc_append order by all"),
+  EXPECT_EQ(Rows("select k1, k2, v from {S}.inc_append order by 1, 2, 3"),
             (V{"a|1|first", "a|2|first", "a|2|second", "b|1|first", "b|1|first", "b|2|new"}));
   // merge and delete+insert on the composite key: one row per key, latest values.
   V merged{"a|1|first", "a|2|second", "b|1|first", "b|2|new"};
-  EXPECT_EQ(Rows("select k1, k2, v from main.inc_merge order by all"), merged);
-  EXPECT_EQ(Rows("select k1, k2, v from main.inc_delins order by all"), merged);
+  EXPECT_EQ(Rows("select k1, k2, v from {S}.inc_merge order by 1, 2, 3"), merged);
+  EXPECT_EQ(Rows("select k1, k2, v from {S}.inc_delins order by 1, 2, 3"), merged);
 
   // A duplicate key in a merge batch is an error, and the table keeps its rows.
-  WriteText(dir_.Sub("events.csv"), "k1,k2,v,ts\na,1,x,9\na,1,y,9\n");
+  events("('a', 1, 'x', 9), ('a', 1, 'y', 9)");
   auto r3 = Run(Verb::kRun, {"inc_merge"});
   ASSERT_TRUE(r3.ok());
   const NodeResult* m = Result_(*r3, "inc_merge");
   ASSERT_NE(m, nullptr);
   EXPECT_EQ(m->status, "error");
   EXPECT_NE(m->message.find("unique key more than once"), std::string::npos) << m->message;
-  EXPECT_EQ(Rows("select k1, k2, v from main.inc_merge order by all"), merged);
+  EXPECT_EQ(Rows("select k1, k2, v from {S}.inc_merge order by 1, 2, 3"), merged);
 
   // delete+insert accepts it (both rows replace key (a,1)).
   auto r4 = Run(Verb::kRun, {"inc_delins"});
   ASSERT_TRUE(r4.ok());
-  EXPECT_EQ(Rows("select k1, k2, v from main.inc_delins order by all"),
+  EXPECT_EQ(Rows("select k1, k2, v from {S}.inc_delins order by 1, 2, 3"),
             (V{"a|1|x", "a|1|y", "a|2|second", "b|1|first", "b|2|new"}));
 }
 
-TEST_F(EngineTest, SchemaChangePolicies) {
+TEST_P(EngineTest, SchemaChangePolicies) {
   auto model = [&](const std::string& policy, const std::string& select) {
     WriteText(dir_.Sub("models/inc_" + policy + ".sql"),
               "{{ config(materialized='incremental', unique_key='id', on_schema_change='" + policy + "') }}\n" +
@@ -191,16 +250,16 @@ TEST_F(EngineTest, SchemaChangePolicies) {
   EXPECT_NE(Result_(*r, "inc_fail")->message.find("new: new_col; removed: old_col"), std::string::npos)
       << Result_(*r, "inc_fail")->message;
   // ignore: only the shared column (id) is inserted.
-  EXPECT_EQ(Rows("select id, old_col from main.inc_ignore order by id"), (V{"1|a", "2|NULL"}));
-  EXPECT_EQ(Rows("select id, old_col, new_col from main.inc_append_new_columns order by id"),
+  EXPECT_EQ(Rows("select id, old_col from {S}.inc_ignore order by id"), (V{"1|a", "2|NULL"}));
+  EXPECT_EQ(Rows("select id, old_col, new_col from {S}.inc_append_new_columns order by id"),
             (V{"1|a|NULL", "2|NULL|b"}));
-  EXPECT_EQ(Rows("select id, new_col from main.inc_sync_all_columns order by id"), (V{"1|NULL", "2|b"}));
-  EXPECT_EQ(Rows("select count(*) from information_schema.columns where table_name = 'inc_sync_all_columns' "
+  EXPECT_EQ(Rows("select id, new_col from {S}.inc_sync_all_columns order by id"), (V{"1|NULL", "2|b"}));
+  EXPECT_EQ(Rows("select count(*) from information_schema.columns where table_name = 'inc_sync_all_columns' and table_schema = '{S}' "
                  "and column_name = 'old_col'"),
             V{"0"});
 }
 
-TEST_F(EngineTest, TestsSeverityAndBuildSkipsDownstreamOfAFailingTest) {
+TEST_P(EngineTest, TestsSeverityAndBuildSkipsDownstreamOfAFailingTest) {
   WriteText(dir_.Sub("models/base.sql"), "select * from (values (1, 'x'), (1, 'y'), (2, null)) t(id, label)");
   WriteText(dir_.Sub("models/downstream.sql"), "select count(*) as n from {{ ref('base') }}");
   WriteText(dir_.Sub("models/other.sql"), "select 1 as id");
@@ -244,7 +303,7 @@ models:
   EXPECT_FALSE(r->success());
 }
 
-TEST_F(EngineTest, ErrorsNameFileLineAndColumn) {
+TEST_P(EngineTest, ErrorsNameFileLineAndColumn) {
   WriteText(dir_.Sub("models/orders.sql"), "select 1 as id");
   WriteText(dir_.Sub("models/report.sql"), "select *\nfrom {{ ref('order') }}");
   auto r = Run(Verb::kRun);
@@ -278,15 +337,15 @@ TEST_F(EngineTest, ErrorsNameFileLineAndColumn) {
   EXPECT_NE(r.status().message().find("dependency cycle: model.shop."), std::string::npos) << r.status().message();
 }
 
-TEST_F(EngineTest, SourceFreshnessWarnsAndErrorsByAgeOfTheNewestRow) {
+TEST_P(EngineTest, SourceFreshnessWarnsAndErrorsByAgeOfTheNewestRow) {
   WriteText(dir_.Sub("seeds/raw_events.csv"), "id,loaded_at\n1,2024-03-01 09:00:00\n2,2024-03-01 10:00:00\n");
   WriteText(dir_.Sub("seeds/raw_payments.csv"),
             "id,kind,paid_at\n1,card,2024-03-01 12:10:00\n2,cash,2024-03-01 12:29:00\n3,card,2024-03-01 08:00:00\n");
-  WriteText(dir_.Sub("models/sources.yml"), R"(
+  WriteText(dir_.Sub("models/sources.yml"), Sql(R"(
 version: 2
 sources:
   - name: app
-    schema: main
+    schema: {S}
     loaded_at_field: loaded_at
     freshness:
       warn_after: {count: 1, period: hour}
@@ -303,7 +362,7 @@ sources:
       - name: unchecked
         identifier: raw_events
         freshness: null
-)");
+)"));
   ASSERT_TRUE(Run(Verb::kSeed).ok());
   // 12:30: events' newest row (10:00) is 2h30m old: over warn_after (1 hour), under error_after.
   // payments: the newest card payment (12:10; the 12:29 cash one is filtered out) is 20 min old.
@@ -431,7 +490,7 @@ unit_tests:
   }
 };
 
-TEST_F(UnitTestsTest, PassFailAndBlockTheirModelInBuild) {
+TEST_P(UnitTestsTest, PassFailAndBlockTheirModelInBuild) {
   // A wrong expectation: ann's one order is 10.00, not 11.00.
   WriteText(dir_.Sub("models/_unit_wrong.yml"), R"(
 version: 2
@@ -462,9 +521,9 @@ unit_tests:
   EXPECT_NE(wrong->message.find("- | ann      | 11"), std::string::npos) << wrong->message;
   // The model it tests is skipped and never built; the other models are built.
   EXPECT_EQ(Result_(*r, "customer_totals")->status, "skipped");
-  EXPECT_EQ(Rows("select count(*) from information_schema.tables where table_name = 'customer_totals'"), V{"0"});
+  EXPECT_EQ(Rows("select count(*) from information_schema.tables where table_name = 'customer_totals' and table_schema like '{S}%'"), V{"0"});
   EXPECT_EQ(Result_(*r, "new_orders")->status, "success");
-  EXPECT_EQ(Rows("select id, amount from main.new_orders order by id"), (V{"1|10.00", "2|20.50"}));
+  EXPECT_EQ(Rows("select id, amount from {S}.new_orders order by id"), (V{"1|10.00", "2|20.50"}));
   // Unit tests ran before their models: each model finishes after its unit tests.
   size_t pos_model = 0, pos_unit = 0;
   for (size_t i = 0; i < r->results.size(); ++i) {
@@ -480,7 +539,7 @@ unit_tests:
   r = Run(Verb::kBuild);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->success());
-  EXPECT_EQ(Rows("select customer, orders, total from main_marts.customer_totals"), V{"ann|1|10.00"});
+  EXPECT_EQ(Rows("select customer, orders, total from {S}_marts.customer_totals"), V{"ann|1|10.00"});
 
   // `test -s test_type:unit` runs only the unit tests, and builds nothing.
   r = Run(Verb::kTest, {"test_type:unit"});
@@ -493,7 +552,7 @@ unit_tests:
   EXPECT_EQ(r->Count("pass"), 2);
 }
 
-TEST_F(UnitTestsTest, MistakesGetClearErrors) {
+TEST_P(UnitTestsTest, MistakesGetClearErrors) {
   ASSERT_TRUE(Run(Verb::kBuild).ok());
   WriteText(dir_.Sub("models/_unit_bad.yml"), R"(
 version: 2
@@ -566,6 +625,11 @@ unit_tests:
             std::string::npos)
       << bad.status().message();
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, EngineTest, ::testing::Values("duckdb", "postgres"),
+                         [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
+INSTANTIATE_TEST_SUITE_P(Engines, UnitTestsTest, ::testing::Values("duckdb", "postgres"),
+                         [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
 
 }  // namespace
 }  // namespace strata::transform

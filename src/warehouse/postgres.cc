@@ -88,6 +88,8 @@ sql::QueryResult ToQueryResult(const PGresult* r) {
     for (int c = 0; c < cols; ++c) {
       if (PQgetisnull(r, i, c)) {
         row.emplace_back(std::nullopt);
+      } else if (PQftype(r, c) == 16) {  // booleans read as DuckDB writes them: true / false
+        row.emplace_back(std::string(PQgetvalue(r, i, c)[0] == 't' ? "true" : "false"));
       } else {
         row.emplace_back(std::string(PQgetvalue(r, i, c), PQgetlength(r, i, c)));
       }
@@ -219,7 +221,16 @@ Status Connection::Execute(std::string_view sql) {
   return Error(r.get(), sql);
 }
 
-Result<sql::QueryResult> Connection::Query(std::string_view sql) { return Query(sql, {}); }
+Result<sql::QueryResult> Connection::Query(std::string_view sql) {
+  // The simple query protocol: several statements may be sent at once (they run as one
+  // implicit transaction); the last one's rows are returned.
+  const std::string text(sql);
+  ResultPtr r(PQexec(conn_, text.c_str()));
+  if (r == nullptr) return Error(nullptr, sql);
+  const ExecStatusType st = PQresultStatus(r.get());
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) return Error(r.get(), sql);
+  return ToQueryResult(r.get());
+}
 
 Result<sql::QueryResult> Connection::Query(std::string_view sql, const std::vector<std::optional<std::string>>& params) {
   const std::string text(sql);

@@ -53,7 +53,9 @@ class Connection {
 
   // Runs one or more statements (the simple query protocol), discarding results.
   Status Execute(std::string_view sql);
-  // Runs one statement and returns its rows as text.
+  // Values are PostgreSQL's text forms, except booleans: "true" / "false", as DuckDB's.
+  // Runs one or more statements (as one implicit transaction, unless they hold their own
+  // BEGIN/COMMIT) and returns the last one's rows as text.
   Result<sql::QueryResult> Query(std::string_view sql);
   // With parameters $1, $2, ... (nullopt is NULL), sent separately from the SQL text.
   Result<sql::QueryResult> Query(std::string_view sql, const std::vector<std::optional<std::string>>& params);

@@ -58,7 +58,7 @@ TEST_F(PostgresTest, QueriesReturnTextValuesTypesAndNulls) {
   EXPECT_EQ(row[0], "42");
   EXPECT_EQ(row[1], "it's");
   EXPECT_FALSE(row[2].has_value());
-  EXPECT_EQ(row[3], "t");
+  EXPECT_EQ(row[3], "true");
   EXPECT_EQ(row[4], "2024-01-02");
   EXPECT_EQ(row[5], "2024-01-02 01:04:05+00");  // sessions run in UTC
   EXPECT_EQ(row[6], "1.50");
@@ -66,7 +66,7 @@ TEST_F(PostgresTest, QueriesReturnTextValuesTypesAndNulls) {
   auto p = conn_->Query("SELECT $1::int + 1, $2::text IS NULL", {std::string("41"), std::nullopt});
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_EQ(p->rows[0][0], "42");
-  EXPECT_EQ(p->rows[0][1], "t");
+  EXPECT_EQ(p->rows[0][1], "true");
 
   ASSERT_TRUE(conn_->Execute("CREATE TABLE t (a int); INSERT INTO t VALUES (1), (2), (3)").ok());
   auto u = conn_->Query("UPDATE t SET a = a + 1 WHERE a > 1");

@@ -101,3 +101,12 @@ from {{ source }}
 where {{ filter }}
 {%- endif %}
 {%- endmacro %}
+
+{#- PostgreSQL cannot "create or replace" a view whose columns changed: replace it in one
+    implicit transaction (both statements are sent together), so readers never miss it. -#}
+{% macro postgres__create_view_as(relation, sql) -%}
+drop view if exists {{ relation }} cascade;
+create view {{ relation }} as (
+{{ sql }}
+)
+{%- endmacro %}
