@@ -1,6 +1,10 @@
 // SCD Type 2 snapshots on hand-written fixtures. Each case's expected history was worked out
 // by hand: the source table changes between runs, and the runs have fixed timestamps.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <functional>
+#include <optional>
 
 #include "testing.h"
 #include "transform/loader.h"
@@ -14,22 +18,45 @@ using strata::testing::TempDir;
 using strata::testing::WriteText;
 using V = std::vector<std::string>;
 
-class SnapshotTest : public ::testing::Test {
+// "01 10:00" (day, hour and minute) of a timestamp rendered "2024-01-01 10:00:00"; NULL -> "current".
+std::string DayTime(const std::optional<std::string>& ts) { return ts ? ts->substr(8, 2) + " " + ts->substr(11, 5) : "current"; }
+
+class SnapshotTest : public ::testing::TestWithParam<std::string> {
  protected:
-  void Project(const std::string& config) {
-    WriteText(dir_.Sub("dbt_project.yml"), "name: snap\nprofile: snap\n");
-    WriteText(dir_.Sub("profiles.yml"),
-              "snap:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: wh.duckdb}\n");
-    WriteText(dir_.Sub("snapshots/customers_snapshot.sql"),
-              "{% snapshot customers_snapshot %}\n{{ config(" + config +
-                  ") }}\nselect * from read_csv('" + dir_.Sub("src.csv") +
-                  "', header=true, types={'id': 'INTEGER', 'segment': 'VARCHAR', 'city': 'VARCHAR', "
-                  "'updated_at': 'TIMESTAMP'})\n{% endsnapshot %}\n");
+  void SetUp() override {
+    if (GetParam() == "postgres") {
+      const testing::PgServer* pg = testing::Postgres();
+      ASSERT_NE(pg, nullptr);
+      std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+      name = name.substr(0, name.find('/'));
+      schema_ = "s" + std::to_string(std::hash<std::string>()(name) % 100000000) + "_" + std::to_string(getpid());
+      setenv("STRATA_TEST_PG_PASSWORD", pg->password.c_str(), 1);
+      profile_ = "{type: postgres, host: " + pg->host + ", port: " + std::to_string(pg->port) + ", user: " + pg->user +
+                 ", password: \"{{ env_var('STRATA_TEST_PG_PASSWORD') }}\", dbname: " + pg->dbname + ", schema: " +
+                 schema_ + "}";
+    }
+  }
+  void TearDown() override {
+    if (GetParam() != "postgres" || !db_) return;
+    auto c = db_->Connect();
+    if (!c.ok()) return;
+    for (const auto& sch : {schema_, schema_ + "_snapshots"}) (void)(*c)->Execute("DROP SCHEMA IF EXISTS " + sch + " CASCADE");
   }
 
-  // Writes the source rows ("id,segment,city,updated_at" lines) and snapshots at `now`.
+  void Project(std::string config) {
+    // Snapshots land in <snapshots_>; the source is table <schema_>.src, which Snap() rewrites.
+    config.replace(config.find("'snapshots'"), 11, "'" + Snapshots() + "'");
+    WriteText(dir_.Sub("dbt_project.yml"), "name: snap\nprofile: snap\n");
+    WriteText(dir_.Sub("profiles.yml"), "snap:\n  target: dev\n  outputs:\n    dev: " + profile_ + "\n");
+    WriteText(dir_.Sub("snapshots/customers_snapshot.sql"),
+              "{% snapshot customers_snapshot %}\n{{ config(" + config + ") }}\nselect * from " + schema_ +
+                  ".src\n{% endsnapshot %}\n");
+  }
+  std::string Snapshots() const { return GetParam() == "postgres" ? schema_ + "_snapshots" : "snapshots"; }
+
+  // Writes the source rows ("id,segment,city,updated_at" lines; an empty field is NULL) and
+  // snapshots at `now`.
   void Snap(const std::string& rows, const std::string& now) {
-    WriteText(dir_.Sub("src.csv"), "id,segment,city,updated_at\n" + rows);
     LoadOptions lo;
     lo.project_dir = dir_.path();
     lo.run_started_at = now;
@@ -37,7 +64,29 @@ class SnapshotTest : public ::testing::Test {
     ASSERT_TRUE(p.ok()) << p.status().ToString();
     project_ = std::move(*p);
     db_.reset();
-    db_ = std::move(*OpenTarget(project_->profile));
+    auto db = OpenTarget(project_->profile);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(*db);
+    std::string values;
+    size_t start = 0;
+    for (size_t nl; (nl = rows.find('\n', start)) != std::string::npos; start = nl + 1) {
+      std::vector<std::string> f;
+      std::string line = rows.substr(start, nl - start);
+      for (size_t a = 0, b;; a = b + 1) {
+        b = line.find(',', a);
+        f.push_back(line.substr(a, b == std::string::npos ? std::string::npos : b - a));
+        if (b == std::string::npos) break;
+      }
+      auto text = [](const std::string& v) { return v.empty() ? std::string("NULL") : "'" + v + "'"; };
+      values += std::string(values.empty() ? "" : ", ") + "(" + f[0] + ", " + text(f[1]) + ", " + text(f[2]) +
+                ", cast(" + text(f[3]) + " as timestamp))";
+    }
+    auto c = db_->Connect();
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    Status st = (*c)->Execute("create schema if not exists " + schema_ + "; create table if not exists " + schema_ +
+                              ".src (id integer, segment varchar, city varchar, updated_at timestamp); delete from " +
+                              schema_ + ".src; insert into " + schema_ + ".src values " + values);
+    ASSERT_TRUE(st.ok()) << st.ToString();
     Runner runner(project_.get(), db_.get());
     RunOptions ro;
     ro.verb = Verb::kSnapshot;
@@ -47,36 +96,39 @@ class SnapshotTest : public ::testing::Test {
     last_ = r->results[0];
   }
 
-  V History() {
+  // Rows of the snapshot as "col|col|...|valid_from|valid_to", the validity as DayTime().
+  V History(const std::string& columns = "id, segment, city") {
     auto c = *db_->Connect();
-    auto r = c->Query(
-        "select id, segment, city, strftime(dbt_valid_from, '%d %H:%M'), "
-        "coalesce(strftime(dbt_valid_to, '%d %H:%M'), 'current') from snapshots.customers_snapshot "
-        "order by id, dbt_valid_from");
+    auto r = c->Query("select " + columns + ", cast(dbt_valid_from as varchar), cast(dbt_valid_to as varchar) from " +
+                      Snapshots() + ".customers_snapshot order by id, dbt_valid_from");
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     V out;
+    if (!r.ok()) return out;
     for (const auto& row : r->rows) {
       std::string line;
-      for (size_t i = 0; i < row.size(); ++i) line += (i ? "|" : "") + row[i].value_or("NULL");
-      out.push_back(line);
+      for (size_t i = 0; i + 2 < row.size(); ++i) line += (i ? "|" : "") + row[i].value_or("NULL");
+      out.push_back(line + "|" + DayTime(row[row.size() - 2]) + "|" + DayTime(row.back()));
     }
     return out;
   }
 
   int64_t CurrentPerKeyMax() {
     auto c = *db_->Connect();
-    auto r = c->Query("select coalesce(max(n), 0) from (select count(*) n from snapshots.customers_snapshot "
-                      "where dbt_valid_to is null group by id)");
-    return std::stoll(*r->Scalar());
+    auto r = c->Query("select coalesce(max(n), 0) from (select count(*) n from " + Snapshots() +
+                      ".customers_snapshot where dbt_valid_to is null group by id) per_key");
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? std::stoll(*r->Scalar()) : -1;
   }
 
+  std::string schema_ = "main";
+  std::string profile_ = "{type: duckdb, path: wh.duckdb}";
   TempDir dir_;
   std::unique_ptr<LoadedProject> project_;
   std::unique_ptr<warehouse::Engine> db_;
   NodeResult last_;
 };
 
-TEST_F(SnapshotTest, TimestampStrategyEveryCase) {
+TEST_P(SnapshotTest, TimestampStrategyEveryCase) {
   Project("target_schema='snapshots', unique_key='id', strategy='timestamp', updated_at='updated_at', "
           "invalidate_hard_deletes=True");
   Snap("1,bronze,Oslo,2024-01-01 10:00:00\n2,silver,Rome,2024-01-01 11:00:00\n3,gold,Lima,2024-01-01 12:00:00\n",
@@ -107,7 +159,7 @@ TEST_F(SnapshotTest, TimestampStrategyEveryCase) {
   EXPECT_EQ(CurrentPerKeyMax(), 1);
 }
 
-TEST_F(SnapshotTest, CheckStrategyIsNullSafeAndIgnoresUncheckedColumns) {
+TEST_P(SnapshotTest, CheckStrategyIsNullSafeAndIgnoresUncheckedColumns) {
   Project("target_schema='snapshots', unique_key='id', strategy='check', check_cols=['segment']");
   Snap("1,bronze,Oslo,2024-01-01 10:00:00\n2,,Rome,2024-01-01 11:00:00\n", "2024-01-01 23:00:00");
   // 1: only the unchecked city changes -> no version. 2: NULL -> NULL is no change.
@@ -122,7 +174,7 @@ TEST_F(SnapshotTest, CheckStrategyIsNullSafeAndIgnoresUncheckedColumns) {
                        }));
 }
 
-TEST_F(SnapshotTest, HardDeletesNewRecordMarksAndReopens) {
+TEST_P(SnapshotTest, HardDeletesNewRecordMarksAndReopens) {
   Project("target_schema='snapshots', unique_key='id', strategy='timestamp', updated_at='updated_at', "
           "hard_deletes='new_record'");
   Snap("1,bronze,Oslo,2024-01-01 10:00:00\n2,silver,Rome,2024-01-01 11:00:00\n", "2024-01-01 23:00:00");
@@ -130,13 +182,7 @@ TEST_F(SnapshotTest, HardDeletesNewRecordMarksAndReopens) {
   Snap("2,silver,Rome,2024-01-01 11:00:00\n", "2024-01-03 23:00:00");  // still deleted: no new rows
   Snap("1,gold,Oslo,2024-01-04 09:00:00\n2,silver,Rome,2024-01-01 11:00:00\n", "2024-01-04 23:00:00");  // back
   ASSERT_EQ(last_.status, "success") << last_.message;
-  auto c = *db_->Connect();
-  auto r = c->Query("select id, segment, dbt_is_deleted, strftime(dbt_valid_from, '%d %H:%M'), "
-                    "coalesce(strftime(dbt_valid_to, '%d %H:%M'), 'current') from snapshots.customers_snapshot "
-                    "order by id, dbt_valid_from");
-  ASSERT_TRUE(r.ok()) << r.status().ToString();
-  V got;
-  for (const auto& row : r->rows) got.push_back(*row[0] + "|" + *row[1] + "|" + *row[2] + "|" + *row[3] + "|" + *row[4]);
+  V got = History("id, segment, dbt_is_deleted");
   EXPECT_EQ(got, (V{
                      "1|bronze|False|01 10:00|02 23:00",
                      "1|bronze|True|02 23:00|04 09:00",
@@ -146,12 +192,15 @@ TEST_F(SnapshotTest, HardDeletesNewRecordMarksAndReopens) {
   EXPECT_EQ(CurrentPerKeyMax(), 1);
 }
 
-TEST_F(SnapshotTest, DuplicateKeysInTheSourceAreRefused) {
+TEST_P(SnapshotTest, DuplicateKeysInTheSourceAreRefused) {
   Project("target_schema='snapshots', unique_key='id', strategy='timestamp', updated_at='updated_at'");
   Snap("1,bronze,Oslo,2024-01-01 10:00:00\n1,silver,Oslo,2024-01-01 11:00:00\n", "2024-01-01 23:00:00");
   EXPECT_EQ(last_.status, "error");
   EXPECT_NE(last_.message.find("more than once"), std::string::npos) << last_.message;
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, SnapshotTest, ::testing::Values("duckdb", "postgres"),
+                         [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
 
 }  // namespace
 }  // namespace strata::transform
