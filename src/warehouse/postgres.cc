@@ -245,13 +245,29 @@ Result<sql::QueryResult> Connection::Query(std::string_view sql, const std::vect
   return ToQueryResult(r.get());
 }
 
-Result<int64_t> Connection::CopyIn(std::string_view copy_sql, const std::function<Result<bool>(std::string*)>& fill) {
+Status Connection::StartCopy(std::string_view copy_sql, int expected) {
   const std::string text(copy_sql);
-  {
-    ResultPtr r(PQexec(conn_, text.c_str()));
-    if (r == nullptr) return Error(nullptr, copy_sql);
-    if (PQresultStatus(r.get()) != PGRES_COPY_IN) return Error(r.get(), copy_sql);
+  ResultPtr r(PQexec(conn_, text.c_str()));
+  if (r == nullptr) return Error(nullptr, copy_sql);
+  if (PQresultStatus(r.get()) != expected) return Error(r.get(), copy_sql);
+  return Status::OK();
+}
+
+Result<int64_t> Connection::FinishCopy(Status failed, std::string_view copy_sql) {
+  int64_t rows = 0;
+  while (ResultPtr r{PQgetResult(conn_)}) {
+    if (PQresultStatus(r.get()) == PGRES_COMMAND_OK) {
+      rows = CommandRows(r.get());
+    } else if (failed.ok()) {
+      failed = Error(r.get(), copy_sql);
+    }
   }
+  if (!failed.ok()) return failed;
+  return rows;
+}
+
+Result<int64_t> Connection::CopyIn(std::string_view copy_sql, const std::function<Result<bool>(std::string*)>& fill) {
+  STRATA_RETURN_IF_ERROR(StartCopy(copy_sql, PGRES_COPY_IN));
   std::string buffer;
   Status failed;
   for (;;) {
@@ -274,25 +290,11 @@ Result<int64_t> Connection::CopyIn(std::string_view copy_sql, const std::functio
   // Ending with an error message makes the server abort the COPY: none of its rows stay.
   const std::string reason = failed.ok() ? std::string() : "strata: " + failed.message().substr(0, 200);
   if (PQputCopyEnd(conn_, failed.ok() ? nullptr : reason.c_str()) != 1 && failed.ok()) failed = Error(nullptr, copy_sql);
-  int64_t rows = 0;
-  while (ResultPtr r{PQgetResult(conn_)}) {
-    if (PQresultStatus(r.get()) == PGRES_COMMAND_OK) {
-      rows = CommandRows(r.get());
-    } else if (failed.ok()) {
-      failed = Error(r.get(), copy_sql);
-    }
-  }
-  if (!failed.ok()) return failed;
-  return rows;
+  return FinishCopy(std::move(failed), copy_sql);
 }
 
 Result<int64_t> Connection::CopyOut(std::string_view copy_sql, const std::function<Status(std::string_view)>& sink) {
-  const std::string text(copy_sql);
-  {
-    ResultPtr r(PQexec(conn_, text.c_str()));
-    if (r == nullptr) return Error(nullptr, copy_sql);
-    if (PQresultStatus(r.get()) != PGRES_COPY_OUT) return Error(r.get(), copy_sql);
-  }
+  STRATA_RETURN_IF_ERROR(StartCopy(copy_sql, PGRES_COPY_OUT));
   Status failed;
   for (;;) {
     char* data = nullptr;
@@ -306,16 +308,7 @@ Result<int64_t> Connection::CopyOut(std::string_view copy_sql, const std::functi
     if (n == -2 && failed.ok()) failed = Error(nullptr, copy_sql);
     break;  // -1: done (the result follows), -2: error
   }
-  int64_t rows = 0;
-  while (ResultPtr r{PQgetResult(conn_)}) {
-    if (PQresultStatus(r.get()) == PGRES_COMMAND_OK) {
-      rows = CommandRows(r.get());
-    } else if (failed.ok()) {
-      failed = Error(r.get(), copy_sql);
-    }
-  }
-  if (!failed.ok()) return failed;
-  return rows;
+  return FinishCopy(std::move(failed), copy_sql);
 }
 
 std::string QuoteIdent(std::string_view name) {

@@ -86,6 +86,10 @@ class Connection {
   Connection() = default;
   // The Status for the failed result `res` (or the connection's error when null), for `sql`.
   Status Error(const void* res, std::string_view sql) const;
+  // Sends a COPY statement and checks the server entered `expected` (PGRES_COPY_IN/OUT).
+  Status StartCopy(std::string_view copy_sql, int expected);
+  // Reads the COPY's final result: the rows copied, or the first failure.
+  Result<int64_t> FinishCopy(Status failed, std::string_view copy_sql);
 
   ConnectOptions options_;
   pg_conn* conn_ = nullptr;
