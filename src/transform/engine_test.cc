@@ -269,7 +269,9 @@ models:
   - name: base
     columns:
       - name: id
-        tests: [unique]
+        tests:
+          - unique:
+              config: {store_failures: true}
       - name: label
         tests:
           - not_null:
@@ -289,6 +291,8 @@ models:
   ASSERT_NE(uniq, nullptr);
   EXPECT_EQ(uniq->status, "fail");
   EXPECT_EQ(uniq->failures, 1);
+  // store_failures keeps the failing rows in <target schema>_dbt_test__audit.
+  EXPECT_EQ(Rows("select unique_field, n_records from {S}_dbt_test__audit.unique_base_id"), V{"1|2"});
   // not_null(label) finds one NULL, severity warn.
   EXPECT_EQ(Result_(*r, "not_null_base_label")->status, "warn");
   EXPECT_EQ(Result_(*r, "not_null_base_label")->failures, 1);

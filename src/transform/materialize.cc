@@ -423,9 +423,10 @@ class Materializer {
                                             r_->status + " if " + (r_->status == "fail" ? error_if : warn_if);
     if (n_.config.value("store_failures", false) && r_->failures > 0) {
       std::string schema = p_.profile.schema + "_dbt_test__audit";
-      STRATA_RETURN_IF_ERROR(Exec(Result<std::string>("create schema if not exists " + Ident(schema))));
-      STRATA_RETURN_IF_ERROR(Exec(Result<std::string>("create or replace table " + Ident(schema) + "." +
-                                                      Ident(n_.name) + " as (" + sql + ")")));
+      Value audit = MakeRelation("", schema, n_.name);
+      STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("create_schema", {Value(Ident(schema))})));
+      STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("drop_relation", {audit, Value("table")})));
+      STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("create_table_as", {audit, Value(sql)})));
     }
     return Status::OK();
   }
