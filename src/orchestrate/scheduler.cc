@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "core/date.h"
@@ -24,15 +25,19 @@ Result<std::vector<DueRun>> Scheduler::Due() {
     STRATA_ASSIGN_OR_RETURN(RunCalendar calendar, RunCalendar::For(p));
     const Schedule& sched = calendar.schedule();
     if (!sched.recurring()) continue;
-    // Without a start date there is nothing to catch up from: the latest interval only.
-    // With one, intervals from its local midnight, kept when their local date is on or
-    // after it.
-    int64_t from = now - 2 * 86400;
-    if (!p.start_date.empty()) {
+    // With catchup and a start date: every interval since the start date's local midnight
+    // (kept when its local date is on or after it). Otherwise only the latest complete
+    // interval, found directly (a weekly or monthly schedule has none in the last days, and a
+    // per-minute one started years ago has millions).
+    std::vector<Interval> intervals;
+    if (p.catchup && !p.start_date.empty()) {
       STRATA_ASSIGN_OR_RETURN(Date start, Date::Parse(p.start_date));
-      from = calendar.DayStart(start);
+      intervals = sched.Intervals(calendar.DayStart(start), now);
+    } else {
+      const auto end = sched.IsTick(now) ? std::optional<int64_t>(now) : sched.Previous(now);
+      const auto start = end ? sched.Previous(*end) : std::nullopt;
+      if (start) intervals.push_back({*start, *end});
     }
-    std::vector<Interval> intervals = sched.Intervals(from, now);
     std::vector<DueRun> due;
     std::set<std::string> keys;
     for (const auto& iv : intervals) {
@@ -41,7 +46,6 @@ Result<std::vector<DueRun>> Scheduler::Due() {
       if (!keys.insert(run.key).second) continue;
       due.push_back({p.name, run.key, iv.end});
     }
-    if ((!p.catchup || p.start_date.empty()) && !due.empty()) due.erase(due.begin(), due.end() - 1);
     if (due.empty()) continue;
     // The pipeline's history in one query, not one per interval (an hourly pipeline caught
     // up over a year has thousands).

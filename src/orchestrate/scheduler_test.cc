@@ -118,6 +118,16 @@ TEST_F(SchedulerTest, WithoutCatchupOnlyTheLatestIntervalRuns) {
   EXPECT_EQ(Dates(*due), (std::vector<std::string>{"2024-01-09"}));
 }
 
+TEST_F(SchedulerTest, AWeeklyPipelineWithoutAStartDateRunsItsLatestWeek) {
+  auto s = Make("    schedule: '@weekly'\n    catchup: false\n");
+  // Sundays 00:00 UTC: 2024-01-07 and 2024-01-14. On Wednesday 01-17 the latest complete
+  // interval is [01-07, 01-14), logical date 01-07.
+  clock_.Set(At("2024-01-17 12:00:00") * 1000000);
+  auto due = s->Due();
+  ASSERT_TRUE(due.ok()) << due.status().ToString();
+  EXPECT_EQ(Dates(*due), (std::vector<std::string>{"2024-01-07"}));
+}
+
 TEST_F(SchedulerTest, AnInterruptedRunIsDueAgainAFinishedOneIsNot) {
   auto s = Make("    schedule: '@daily'\n    start_date: 2024-01-01\n    catchup: true\n");
   auto store = OpenRunStore(project_);
