@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -38,14 +39,20 @@ void ReplaceAll(std::string* s, const std::string& from, const std::string& to) 
   for (size_t pos = 0; (pos = s->find(from, pos)) != std::string::npos; pos += to.size()) s->replace(pos, from.size(), to);
 }
 
-// The run's identity as dbt vars, so that models can process the run's interval:
-// {{ var('ds') }}, var('data_interval_start'), ... (Airflow's names; a task's `vars:` win).
+// The run's identity, by Airflow's names: dbt vars ({{ var('ds') }}, ...), {{ ds }} in sql
+// and shell commands, and STRATA_DS, ... in a shell task's environment.
+std::vector<std::pair<std::string, std::string>> RunIdentity(const RunContext& run) {
+  return {{"ds", run.ds},
+          {"logical_date", run.logical_date},
+          {"data_interval_start", FormatTimestamp(run.interval_start)},
+          {"data_interval_end", FormatTimestamp(run.interval_end)},
+          {"run_id", run.run_id}};
+}
+
+// The run as dbt vars, so that models can process the run's interval; a task's `vars:` win.
 json RunVars(const Attempt& a) {
-  json vars = {{"ds", a.run->ds},
-               {"logical_date", a.run->logical_date},
-               {"data_interval_start", FormatTimestamp(a.run->interval_start)},
-               {"data_interval_end", FormatTimestamp(a.run->interval_end)},
-               {"run_id", a.run->run_id}};
+  json vars = json::object();
+  for (const auto& [name, value] : RunIdentity(*a.run)) vars[name] = value;
   for (const auto& [k, v] : a.task->vars.items()) vars[k] = v;
   return vars;
 }
@@ -54,13 +61,7 @@ json RunVars(const Attempt& a) {
 
 std::string ExpandRunMacros(const std::string& text, const RunContext& run) {
   std::string out = text;
-  const std::pair<std::string, std::string> vars[] = {
-      {"ds", run.ds},
-      {"logical_date", run.logical_date},
-      {"data_interval_start", FormatTimestamp(run.interval_start)},
-      {"data_interval_end", FormatTimestamp(run.interval_end)},
-      {"run_id", run.run_id}};
-  for (const auto& [name, value] : vars) {
+  for (const auto& [name, value] : RunIdentity(run)) {
     ReplaceAll(&out, "{{ " + name + " }}", value);
     ReplaceAll(&out, "{{" + name + "}}", value);
   }
@@ -308,11 +309,11 @@ TaskOutcome PlatformTasks::Shell(const Attempt& a, std::ostream& log) {
   // The child's environment: ours, the run's identity, then the task's own variables.
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
-  env.push_back("STRATA_RUN_ID=" + a.run->run_id);
-  env.push_back("STRATA_LOGICAL_DATE=" + a.run->logical_date);
-  env.push_back("STRATA_DS=" + a.run->ds);
-  env.push_back("STRATA_DATA_INTERVAL_START=" + FormatTimestamp(a.run->interval_start));
-  env.push_back("STRATA_DATA_INTERVAL_END=" + FormatTimestamp(a.run->interval_end));
+  for (const auto& [name, value] : RunIdentity(*a.run)) {
+    std::string upper = name;
+    for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    env.push_back("STRATA_" + upper + "=" + value);  // STRATA_DS, STRATA_RUN_ID, ...
+  }
   env.push_back("STRATA_TASK=" + a.task->id);
   env.push_back("STRATA_TRY=" + std::to_string(a.try_number));
   for (const auto& [k, v] : a.task->env) env.push_back(k + "=" + v);
