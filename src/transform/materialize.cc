@@ -44,17 +44,6 @@ Result<std::string> RelationKind(warehouse::Session* c, const std::string& schem
 }
 
 
-int64_t CountFrom(const sql::QueryResult& r) {
-  if (r.rows_changed > 0) return r.rows_changed;
-  if (!r.rows.empty() && !r.rows[0].empty() && r.rows[0][0]) {
-    try {
-      return std::stoll(*r.rows[0][0]);
-    } catch (...) {
-    }
-  }
-  return r.rows_changed;
-}
-
 std::vector<std::string> UniqueKey(const Node& node) {
   std::vector<std::string> keys;
   if (!node.config.contains("unique_key")) return keys;
@@ -138,7 +127,7 @@ class Materializer {
     std::string tmp = alias() + "__strata_tmp";
     STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("drop_relation", {RelValue(n_, tmp), Value("table")})));
     STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("create_table_as", {RelValue(n_, tmp), Value(sql)})));
-    r_->rows_affected = CountFrom(last_);
+    r_->rows_affected = last_.AffectedRows();
     return Swap(tmp);
   }
 
@@ -261,7 +250,7 @@ class Materializer {
       (void)c_->Rollback();
       return s;
     }
-    r_->rows_affected = CountFrom(last_);
+    r_->rows_affected = last_.AffectedRows();
     STRATA_RETURN_IF_ERROR(c_->Commit());
     r_->status = "success";
     return Status::OK();
@@ -336,7 +325,7 @@ class Materializer {
       STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("snapshot_create_sql", {RelValue(n_, alias()), RelValue(n_, staging),
                                                                        StrList(qkeys), StrList(cols),
                                                                        Value(updated_expr), Value(hard_deletes)})));
-      r_->rows_affected = CountFrom(last_);
+      r_->rows_affected = last_.AffectedRows();
       r_->status = "success";
       return Status::OK();
     }
@@ -370,12 +359,12 @@ class Materializer {
     Status s = Exec(p_.CallMacro("snapshot_close_changed_sql", {RelValue(n_, alias()), RelValue(n_, staging),
                                                                 StrList(qkeys), Value(changed), Value(updated_expr),
                                                                 Value(hard_deletes)}));
-    int64_t closed = s.ok() ? CountFrom(last_) : 0;
+    int64_t closed = s.ok() ? last_.AffectedRows() : 0;
     if (s.ok()) {
       s = Exec(p_.CallMacro("snapshot_insert_sql", {RelValue(n_, alias()), RelValue(n_, staging), StrList(qkeys),
                                                     StrList(cols), Value(updated_expr), Value(hard_deletes)}));
     }
-    int64_t inserted = s.ok() ? CountFrom(last_) : 0;
+    int64_t inserted = s.ok() ? last_.AffectedRows() : 0;
     if (s.ok() && hard_deletes != "ignore") {
       s = Exec(p_.CallMacro("snapshot_hard_delete_sql", {RelValue(n_, alias()), RelValue(n_, staging),
                                                          StrList(qkeys), Value(now), Value(hard_deletes),

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,18 @@ struct QueryResult {
   std::vector<std::string> column_types;  // the engine's type names, e.g. "BIGINT", "int8"
   std::vector<Row> rows;
   int64_t rows_changed = 0;  // for INSERT/UPDATE/DELETE
+
+  // The rows a statement wrote: rows_changed, or the count DuckDB returns as the first cell
+  // of a CREATE TABLE AS / INSERT result.
+  int64_t AffectedRows() const {
+    if (rows_changed > 0) return rows_changed;
+    if (!rows.empty() && !rows[0].empty() && rows[0][0]) {
+      char* end = nullptr;
+      const long long n = std::strtoll(rows[0][0]->c_str(), &end, 10);
+      if (end != rows[0][0]->c_str() && *end == '\0') return n;
+    }
+    return rows_changed;
+  }
 
   // The single value of a one-row, one-column result (nullopt if empty or NULL).
   Cell Scalar() const {

@@ -28,12 +28,11 @@ class DuckSession : public Session {
                                      char delimiter, const std::map<std::string, std::string>& types) override {
     std::string typed;
     for (const auto& [k, v] : types) typed += (typed.empty() ? "" : ", ") + duck::QuoteLiteral(k) + ": " + duck::QuoteLiteral(v);
-    STRATA_RETURN_IF_ERROR(c_->Execute("CREATE TABLE " + duck::QuoteIdent(schema) + "." + duck::QuoteIdent(table) +
-                                       " AS SELECT * FROM read_csv(" + CsvOptions(csv_path, delimiter) +
-                                       (typed.empty() ? "" : ", types = {" + typed + "}") + ")"));
-    STRATA_ASSIGN_OR_RETURN(auto n, c_->Query("SELECT count(*) FROM " + duck::QuoteIdent(schema) + "." +
-                                              duck::QuoteIdent(table)));
-    return std::stoll(n.Scalar().value_or("0"));
+    STRATA_ASSIGN_OR_RETURN(auto created, c_->Query("CREATE TABLE " + duck::QuoteIdent(schema) + "." +
+                                                    duck::QuoteIdent(table) + " AS SELECT * FROM read_csv(" +
+                                                    CsvOptions(csv_path, delimiter) +
+                                                    (typed.empty() ? "" : ", types = {" + typed + "}") + ")"));
+    return created.AffectedRows();
   }
 
  private:
