@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -228,6 +229,19 @@ const PgServer* Postgres() {
                   << PgStateDir();
   }
   return server;
+}
+
+std::string PgTestSchema(const std::string& prefix) {
+  std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  name = name.substr(0, name.find('/'));
+  return prefix + std::to_string(std::hash<std::string>()(name) % 100000000) + "_" + std::to_string(getpid());
+}
+
+std::string PgProfileTarget(const PgServer& server, const std::string& schema, int threads) {
+  setenv("STRATA_TEST_PG_PASSWORD", server.password.c_str(), 1);
+  return "{type: postgres, host: " + server.host + ", port: " + std::to_string(server.port) + ", user: " + server.user +
+         ", password: \"{{ env_var('STRATA_TEST_PG_PASSWORD') }}\", dbname: " + server.dbname + ", schema: " + schema +
+         ", threads: " + std::to_string(threads) + "}";
 }
 
 bool PgCluster(const std::string& action) {

@@ -80,6 +80,12 @@ struct PgServer {
 };
 // nullptr (after adding a test failure) when the cluster is not running.
 const PgServer* Postgres();
+// A schema name of the running test's own (tests of several binaries share the cluster):
+// `prefix`, a hash of the test's name without its parameter, and the process id.
+std::string PgTestSchema(const std::string& prefix);
+// A profiles.yml target for the cluster as a YAML flow mapping, e.g. for `dev: <here>`,
+// building into `schema`. Its password is read from STRATA_TEST_PG_PASSWORD, which this sets.
+std::string PgProfileTarget(const PgServer& server, const std::string& schema, int threads = 1);
 // Runs scripts/pg_test_cluster.sh <action> for the test cluster (kill, restart); true on success.
 bool PgCluster(const std::string& action);
 

@@ -2,10 +2,7 @@
 // below was worked out by hand from the fixture, not copied from the engine's output.
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
 #include <filesystem>
-#include <functional>
 
 #include "core/file.h"
 #include "testing.h"
@@ -37,14 +34,9 @@ models:
       // Each test in its own schemas of the shared test cluster.
       const testing::PgServer* pg = testing::Postgres();
       ASSERT_NE(pg, nullptr);
-      std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-      name = name.substr(0, name.find('/'));
-      schema_ = "e" + std::to_string(std::hash<std::string>()(name) % 100000000) + "_" + std::to_string(getpid());
-      setenv("STRATA_TEST_PG_PASSWORD", pg->password.c_str(), 1);
-      WriteText(dir_.Sub("profiles.yml"), "shop:\n  target: dev\n  outputs:\n    dev: {type: postgres, host: " + pg->host +
-                                              ", port: " + std::to_string(pg->port) + ", user: " + pg->user +
-                                              ", password: \"{{ env_var('STRATA_TEST_PG_PASSWORD') }}\", dbname: " +
-                                              pg->dbname + ", schema: " + schema_ + ", threads: 2}\n");
+      schema_ = testing::PgTestSchema("e");
+      WriteText(dir_.Sub("profiles.yml"),
+                "shop:\n  target: dev\n  outputs:\n    dev: " + testing::PgProfileTarget(*pg, schema_, 2) + "\n");
     } else {
       WriteText(dir_.Sub("profiles.yml"), R"(
 shop:

@@ -1,9 +1,7 @@
 // SCD Type 2 snapshots on hand-written fixtures. Each case's expected history was worked out
 // by hand: the source table changes between runs, and the runs have fixed timestamps.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <functional>
 #include <optional>
 
 #include "testing.h"
@@ -27,13 +25,8 @@ class SnapshotTest : public ::testing::TestWithParam<std::string> {
     if (GetParam() == "postgres") {
       const testing::PgServer* pg = testing::Postgres();
       ASSERT_NE(pg, nullptr);
-      std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-      name = name.substr(0, name.find('/'));
-      schema_ = "s" + std::to_string(std::hash<std::string>()(name) % 100000000) + "_" + std::to_string(getpid());
-      setenv("STRATA_TEST_PG_PASSWORD", pg->password.c_str(), 1);
-      profile_ = "{type: postgres, host: " + pg->host + ", port: " + std::to_string(pg->port) + ", user: " + pg->user +
-                 ", password: \"{{ env_var('STRATA_TEST_PG_PASSWORD') }}\", dbname: " + pg->dbname + ", schema: " +
-                 schema_ + "}";
+      schema_ = testing::PgTestSchema("s");
+      profile_ = testing::PgProfileTarget(*pg, schema_);
     }
   }
   void TearDown() override {
