@@ -78,7 +78,7 @@ LogicalRun RunCalendar::ForDate(Date d) const {
   return LogicalRun{ds, ds, DayStart(d), DayStart(d + 1)};
 }
 
-Result<int64_t> RunCalendar::ParseWhen(std::string_view text, bool* is_date) const {
+Result<RunCalendar::When> RunCalendar::ParseWhen(std::string_view text) const {
   const std::string quoted = "\"" + std::string(text) + "\"";
   auto bad = [&](std::string_view why) {
     return Status::InvalidArgument(quoted + ": " + std::string(why) + "; expected " + std::string(kWhenSyntax));
@@ -86,10 +86,8 @@ Result<int64_t> RunCalendar::ParseWhen(std::string_view text, bool* is_date) con
   if (text.size() <= 10) {
     auto d = Date::Parse(text);
     if (!d.ok()) return bad("not a date");
-    *is_date = true;
-    return DayStart(*d);
+    return When{DayStart(*d), *d};
   }
-  *is_date = false;
   auto d = Date::Parse(text.substr(0, 10));
   if (!d.ok()) return bad("not a date");
   size_t pos = 10;
@@ -111,7 +109,7 @@ Result<int64_t> RunCalendar::ParseWhen(std::string_view text, bool* is_date) con
                                      " (the clocks skip it); the hour after the change starts at " +
                                      schedule_.FormatLocal(absl::ToUnixSeconds(info.trans)));
     }
-    return absl::ToUnixSeconds(info.pre);  // a repeated time: its first occurrence
+    return When{absl::ToUnixSeconds(info.pre), std::nullopt};  // a repeated time: its first occurrence
   }
   int offset = 0;
   if (text[pos] == 'Z' || text[pos] == 'z') {
@@ -126,7 +124,7 @@ Result<int64_t> RunCalendar::ParseWhen(std::string_view text, bool* is_date) con
     offset = sign * (oh * 3600 + om * 60);
   }
   if (pos != text.size()) return bad("unexpected text after the time");
-  return absl::ToUnixSeconds(absl::FromCivil(civil, absl::UTCTimeZone())) - offset;
+  return When{absl::ToUnixSeconds(absl::FromCivil(civil, absl::UTCTimeZone())) - offset, std::nullopt};
 }
 
 Result<LogicalRun> RunCalendar::Resolve(std::string_view when, int64_t now) const {
@@ -139,10 +137,10 @@ Result<LogicalRun> RunCalendar::Resolve(std::string_view when, int64_t now) cons
     if (!end) return Status::InvalidArgument(where + ": schedule " + sched + " has no interval around now");
     return ForInterval({*start, *end});
   }
-  bool is_date = false;
-  STRATA_ASSIGN_OR_RETURN(int64_t t, ParseWhen(when, &is_date));
-  if (is_date) {
-    if (!by_time()) return ForDate(LocalDate(t));
+  STRATA_ASSIGN_OR_RETURN(When parsed, ParseWhen(when));
+  const int64_t t = parsed.at;
+  if (parsed.date) {
+    if (!by_time()) return ForDate(*parsed.date);
     const auto first = schedule_.Next(t - 1);
     std::string example = first ? UtcKey(*first) : std::string(when) + "T00:00Z";
     return Status::InvalidArgument(where + " runs several times a day (" + sched +
@@ -170,11 +168,11 @@ Result<LogicalRun> RunCalendar::Resolve(std::string_view when, int64_t now) cons
 }
 
 Result<std::vector<LogicalRun>> RunCalendar::Between(std::string_view from, std::string_view to, size_t limit) const {
-  bool from_date = false, to_date = false;
-  STRATA_ASSIGN_OR_RETURN(int64_t lo, ParseWhen(from, &from_date));
-  STRATA_ASSIGN_OR_RETURN(int64_t hi, ParseWhen(to, &to_date));
-  if (to_date) hi = DayStart(LocalDate(hi) + 1);  // the whole last day
-  else hi += 1;                                   // up to and including `to`
+  STRATA_ASSIGN_OR_RETURN(When first, ParseWhen(from));
+  STRATA_ASSIGN_OR_RETURN(When last, ParseWhen(to));
+  const int64_t lo = first.at;
+  // Dates include the whole last day; a time, up to and including itself.
+  const int64_t hi = last.date ? DayStart(*last.date + 1) : last.at + 1;
   if (hi <= lo) return Status::InvalidArgument("\"" + std::string(to) + "\" is before \"" + std::string(from) + "\"");
   std::vector<LogicalRun> out;
   auto too_many = [&] {
@@ -191,11 +189,11 @@ Result<std::vector<LogicalRun>> RunCalendar::Between(std::string_view from, std:
     }
     return out;
   }
-  if (!from_date || !to_date) {
+  if (!first.date || !last.date) {
     return Status::InvalidArgument("pipeline '" + pipeline_ +
                                    "' has no recurring schedule, so its runs are days: give dates YYYY-MM-DD");
   }
-  for (Date d = LocalDate(lo), last = LocalDate(hi - 1); d <= last; d = d + 1) {
+  for (Date d = *first.date; d <= *last.date; d = d + 1) {
     if (out.size() == limit) return too_many();
     out.push_back(ForDate(d));
   }

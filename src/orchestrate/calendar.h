@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,8 +73,12 @@ class RunCalendar {
 
   // The run named by date `d` (schedules that tick at most daily, or none).
   LogicalRun ForDate(Date d) const;
-  // Parses a date (true in *is_date) or a time, as epoch seconds (a date: its local start).
-  Result<int64_t> ParseWhen(std::string_view text, bool* is_date) const;
+  // A parsed date or time: `at` in epoch seconds (a date: the instant its local day starts).
+  struct When {
+    int64_t at = 0;
+    std::optional<Date> date;  // set when the text was a date
+  };
+  Result<When> ParseWhen(std::string_view text) const;
 
   std::string pipeline_;
   Schedule schedule_;
