@@ -1,4 +1,5 @@
-// A small RAII layer over DuckDB's C API. No other code in Strata calls the C API.
+// A small RAII layer over DuckDB's C API. Only pg_copy.cc also calls the C API (through
+// Connection::handle()), to stream result vectors into PostgreSQL.
 //
 // Errors from DuckDB become Status values (kInvalidArgument for SQL/binder/conversion errors,
 // kAborted for interrupts, kIOError otherwise), carrying DuckDB's message.
@@ -68,6 +69,10 @@ class Connection {
 
   // Asks the running query on this connection to stop; it then fails with kAborted.
   void Interrupt();
+
+  // The C API handle, for the one other file that reads DuckDB's vectors directly
+  // (pg_copy.cc, which encodes them for PostgreSQL's binary COPY).
+  _duckdb_connection* handle() { return conn_; }
 
   // Transaction helpers.
   Status Begin() { return Execute("BEGIN TRANSACTION"); }
