@@ -69,17 +69,12 @@ Status Warehouse::LoadRaw(lake::Lake* lake, std::vector<LoadResult>* results,
   return first_error;
 }
 
-namespace {
-
-// The wider of two DuckDB types for one column across batches.
-std::string Widen(const std::string& a, const std::string& b) {
+std::string WidenDuckType(const std::string& a, const std::string& b) {
   if (a == b) return a;
   auto numeric = [](const std::string& t) { return t == "BIGINT" || t == "DOUBLE" || t.rfind("DECIMAL", 0) == 0; };
   if (numeric(a) && numeric(b)) return "DOUBLE";
   return "VARCHAR";
 }
-
-}  // namespace
 
 std::string LakeReader(const std::string& format, const std::vector<std::string>& paths,
                        const std::vector<lake::ColumnSchema>* schema) {
@@ -98,43 +93,29 @@ std::string LakeReader(const std::string& format, const std::vector<std::string>
   return "read_json(" + list + ", format = 'newline_delimited', compression = 'zstd'" + cols + ", filename = true)";
 }
 
-Status Warehouse::LoadTable(lake::Lake* lake, const std::string& source, const std::string& table,
-                            LoadResult* result) {
-  duck::Connection* c = conn_.get();
-  const std::string rel = "raw." + QuoteIdent(RelationName(source, table));
-
-  STRATA_ASSIGN_OR_RETURN(auto done, c->Query("SELECT coalesce(max(sequence), 0) FROM raw._strata_loaded_files "
-                                              "WHERE source = " + QuoteLiteral(source) +
-                                              " AND table_name = " + QuoteLiteral(table)));
-  int64_t after = std::stoll(done.Scalar().value_or("0"));
-  STRATA_ASSIGN_OR_RETURN(auto manifests, lake->Manifests(source, table, after));
-  if (manifests.empty()) return Status::OK();
-
-  // The union of the new batches' schemas, in first-seen order.
-  std::vector<lake::ColumnSchema> schema;
+Result<TableLoadPlan> PlanTableLoad(lake::Lake* lake, const std::string& source, const std::string& table,
+                                    int64_t after_sequence) {
+  TableLoadPlan plan;
+  plan.source = source;
+  plan.table = table;
+  STRATA_ASSIGN_OR_RETURN(plan.manifests, lake->Manifests(source, table, after_sequence));
+  if (plan.manifests.empty()) return plan;
   std::map<std::string, size_t> pos;
-  std::string format;
-  struct FileRef {
-    const lake::Manifest* m;
-    const lake::ManifestFile* f;
-    std::string path;
-  };
-  std::vector<FileRef> files;
-  for (const auto& m : manifests) {
+  for (const auto& m : plan.manifests) {
     for (const auto& col : m.schema) {
       auto it = pos.find(col.name);
       if (it == pos.end()) {
-        pos[col.name] = schema.size();
-        schema.push_back(col);
+        pos[col.name] = plan.schema.size();
+        plan.schema.push_back(col);
       } else {
-        schema[it->second].type = Widen(schema[it->second].type, col.type);
+        plan.schema[it->second].type = WidenDuckType(plan.schema[it->second].type, col.type);
       }
     }
     for (const auto& f : m.files) {
-      if (!format.empty() && f.format != format) {
-        return Status::Corruption("batch " + m.batch_id + " mixes file formats (" + format + ", " + f.format + ")");
+      if (!plan.format.empty() && f.format != plan.format) {
+        return Status::Corruption("batch " + m.batch_id + " mixes file formats (" + plan.format + ", " + f.format + ")");
       }
-      format = f.format;
+      plan.format = f.format;
       STRATA_ASSIGN_OR_RETURN(std::string path, lake->store()->ReadablePath(f.key));
       std::error_code ec;
       auto size = fs::file_size(path, ec);
@@ -145,23 +126,49 @@ Status Warehouse::LoadTable(lake::Lake* lake, const std::string& source, const s
         return Status::Corruption("lake file " + f.key + " (batch " + m.batch_id + ") has " + std::to_string(size) +
                                   " bytes, its manifest says " + std::to_string(f.bytes));
       }
-      files.push_back({&m, &f, path});
+      plan.files.push_back({&m, &f, path});
+      plan.expected_rows += f.rows;
     }
   }
-  result->batches = static_cast<int>(manifests.size());
-  result->files = static_cast<int>(files.size());
+  STRATA_ASSIGN_OR_RETURN(std::string any, lake->store()->ReadablePath("x"));
+  plan.root_length = any.size() - 1;
+  return plan;
+}
 
-  std::string root;
-  {
-    STRATA_ASSIGN_OR_RETURN(std::string any, lake->store()->ReadablePath("x"));
-    root = any.substr(0, any.size() - 1);
+std::string TableLoadPlan::Select() const {
+  std::vector<std::string> paths;
+  for (const auto& f : files) paths.push_back(f.path);
+  std::string cols;
+  for (const auto& col : schema) cols += QuoteIdent(col.name) + ", ";
+  return "SELECT " + cols + "substr(filename, " + std::to_string(root_length + 1) + ") AS _lake_file FROM " +
+         LakeReader(format, paths, &schema);
+}
+
+Status TableLoadPlan::ExplainReadFailure(duck::Connection* c, Status error) const {
+  for (const auto& f : files) {
+    auto probe = c->Query("SELECT count(*) FROM " + LakeReader(format, {f.path}, &schema));
+    if (!probe.ok()) {
+      return Status::Corruption("lake file " + f.file->key + " (batch " + f.manifest->batch_id + " of " + source +
+                                "." + table + ") cannot be read: " + probe.status().message());
+    }
   }
+  return error;
+}
 
-  auto reader = [&](const std::vector<const FileRef*>& refs) {
-    std::vector<std::string> paths;
-    for (const auto* r : refs) paths.push_back(r->path);
-    return LakeReader(format, paths, &schema);
-  };
+Status Warehouse::LoadTable(lake::Lake* lake, const std::string& source, const std::string& table,
+                            LoadResult* result) {
+  duck::Connection* c = conn_.get();
+  const std::string rel = "raw." + QuoteIdent(RelationName(source, table));
+
+  STRATA_ASSIGN_OR_RETURN(auto done, c->Query("SELECT coalesce(max(sequence), 0) FROM raw._strata_loaded_files "
+                                              "WHERE source = " + QuoteLiteral(source) +
+                                              " AND table_name = " + QuoteLiteral(table)));
+  int64_t after = std::stoll(done.Scalar().value_or("0"));
+  STRATA_ASSIGN_OR_RETURN(TableLoadPlan plan, PlanTableLoad(lake, source, table, after));
+  if (plan.manifests.empty()) return Status::OK();
+  const auto& schema = plan.schema;
+  result->batches = static_cast<int>(plan.manifests.size());
+  result->files = static_cast<int>(plan.files.size());
 
   STRATA_RETURN_IF_ERROR(c->Begin());
   auto fail = [&](Status s) {
@@ -189,63 +196,43 @@ Status Warehouse::LoadTable(lake::Lake* lake, const std::string& source, const s
         Status s = c->Execute("ALTER TABLE " + rel + " ADD COLUMN " + QuoteIdent(col.name) + " " + col.type);
         if (!s.ok()) return fail(s);
         result->added_columns.push_back(col.name);
-      } else if (it->second != col.type && Widen(it->second, col.type) != it->second) {
+      } else if (it->second != col.type && WidenDuckType(it->second, col.type) != it->second) {
         Status s = c->Execute("ALTER TABLE " + rel + " ALTER COLUMN " + QuoteIdent(col.name) + " TYPE " +
-                              Widen(it->second, col.type));
+                              WidenDuckType(it->second, col.type));
         if (!s.ok()) return fail(s);
       }
     }
   }
 
-  std::vector<const FileRef*> refs;
-  int64_t expected = 0;
-  for (const auto& f : files) {
-    refs.push_back(&f);
-    expected += f.f->rows;
-  }
-  std::string select_cols;
-  for (const auto& col : schema) select_cols += QuoteIdent(col.name) + ", ";
-  std::string insert = "INSERT INTO " + rel + " BY NAME SELECT " + select_cols + "substr(filename, " +
-                       std::to_string(root.size() + 1) + ") AS _lake_file FROM " + reader(refs);
-  auto inserted = c->Query(insert);
+  auto inserted = c->Query("INSERT INTO " + rel + " BY NAME " + plan.Select());
   if (!inserted.ok()) {
-    Status err = inserted.status();
     (void)c->Rollback();
-    // Name the file that DuckDB could not read.
-    for (const auto& f : files) {
-      auto probe = c->Query("SELECT count(*) FROM " + reader({&f}));
-      if (!probe.ok()) {
-        return Status::Corruption("lake file " + f.f->key + " (batch " + f.m->batch_id + " of " + source + "." +
-                                  table + ") cannot be read: " + probe.status().message());
-      }
-    }
-    return err;
+    return plan.ExplainReadFailure(c, inserted.status());
   }
-  int64_t rows = inserted->rows_changed;
-  if (rows == 0 && !inserted->rows.empty() && inserted->rows[0][0]) rows = std::stoll(*inserted->rows[0][0]);
-  if (rows != expected) {
+  int64_t rows = inserted->AffectedRows();
+  if (rows != plan.expected_rows) {
     (void)c->Rollback();
     return Status::Corruption("lake files of " + source + "." + table + " hold " + std::to_string(rows) +
-                              " rows, their manifests say " + std::to_string(expected));
+                              " rows, their manifests say " + std::to_string(plan.expected_rows));
   }
   result->rows = rows;
 
   STRATA_ASSIGN_OR_RETURN(auto ins, c->Prepare("INSERT INTO raw._strata_loaded_files (file_key, source, table_name, "
                                                "batch_id, sequence, rows, sha256) VALUES (?, ?, ?, ?, ?, ?, ?)"));
-  for (const auto& f : files) {
-    Status s = ins->Bind(1, f.f->key);
+  for (const auto& f : plan.files) {
+    Status s = ins->Bind(1, f.file->key);
     if (s.ok()) s = ins->Bind(2, source);
     if (s.ok()) s = ins->Bind(3, table);
-    if (s.ok()) s = ins->Bind(4, f.m->batch_id);
-    if (s.ok()) s = ins->Bind(5, static_cast<int64_t>(f.m->sequence));
-    if (s.ok()) s = ins->Bind(6, static_cast<int64_t>(f.f->rows));
-    if (s.ok()) s = ins->Bind(7, f.f->sha256);
+    if (s.ok()) s = ins->Bind(4, f.manifest->batch_id);
+    if (s.ok()) s = ins->Bind(5, static_cast<int64_t>(f.manifest->sequence));
+    if (s.ok()) s = ins->Bind(6, static_cast<int64_t>(f.file->rows));
+    if (s.ok()) s = ins->Bind(7, f.file->sha256);
     if (s.ok()) s = ins->Execute().status();
-    if (!s.ok()) return fail(s.WithContext("recording lake file " + f.f->key));
+    if (!s.ok()) return fail(s.WithContext("recording lake file " + f.file->key));
   }
   // A batch with no data files (everything quarantined) is recorded through a marker row so
   // that its sequence counts as loaded.
-  for (const auto& m : manifests) {
+  for (const auto& m : plan.manifests) {
     if (!m.files.empty()) continue;
     std::string marker = lake::ManifestKey(source, table, m.batch_id);
     Status s = c->Execute("INSERT INTO raw._strata_loaded_files (file_key, source, table_name, batch_id, sequence, "

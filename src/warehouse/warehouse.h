@@ -17,7 +17,9 @@
 #include "core/project.h"
 #include "core/status.h"
 #include "lake/lake.h"
+#include "core/cancel.h"
 #include "warehouse/duckdb.h"
+#include "warehouse/postgres.h"
 
 namespace strata::warehouse {
 
@@ -40,6 +42,45 @@ std::string LakeReader(const std::string& format, const std::vector<std::string>
 
 // The JSON form of a table's load result.
 nlohmann::json ToJson(const LoadResult& r);
+
+// What one table's load reads: the committed lake batches after `after_sequence`, their files
+// (checked present, with the sizes their manifests record) and the union of their schemas
+// (a column's type widened when batches disagree). Shared by the DuckDB and PostgreSQL loads.
+struct TableLoadPlan {
+  struct File {
+    const lake::Manifest* manifest;
+    const lake::ManifestFile* file;
+    std::string path;  // readable local path
+  };
+  std::string source, table;
+  std::vector<lake::Manifest> manifests;  // `files` point into these: move, never copy
+  std::vector<lake::ColumnSchema> schema;
+  std::string format;
+  std::vector<File> files;
+  int64_t expected_rows = 0;
+  size_t root_length = 0;  // of the store's path prefix, stripped to get a file's lake key
+
+  // SELECT <schema columns>, _lake_file FROM <the files>, for DuckDB.
+  std::string Select() const;
+  // After a failed read of all files: probes each and names the unreadable one (kCorruption),
+  // or returns `error` when each reads on its own.
+  Status ExplainReadFailure(duck::Connection* c, Status error) const;
+};
+
+// Plans the load of source.table; no manifests after `after_sequence` gives an empty plan.
+Result<TableLoadPlan> PlanTableLoad(lake::Lake* lake, const std::string& source, const std::string& table,
+                                    int64_t after_sequence);
+
+// The wider of two DuckDB types for one column across batches.
+std::string WidenDuckType(const std::string& a, const std::string& b);
+
+// Loads every committed lake file not loaded yet into PostgreSQL, as Warehouse::LoadRaw does
+// into DuckDB: raw.<source>_<table> and raw._strata_loaded_files, each table in one
+// transaction on `pg`, its rows streamed with binary COPY from the lake files read by an
+// in-memory DuckDB. `cancel` stops the load in progress (its table keeps nothing).
+Status LoadRawToPostgres(lake::Lake* lake, pg::Connection* pg, std::vector<LoadResult>* results,
+                         const std::function<void(const LoadResult&)>& on_table = nullptr,
+                         CancelToken* cancel = nullptr);
 
 class Warehouse {
  public:

@@ -109,6 +109,125 @@ TEST_F(WarehouseTest, CorruptLakeFileNamesFileAndBatchAndLoadsNothing) {
   EXPECT_NE(s.message().find("has 5 bytes, its manifest says"), std::string::npos) << s.message();
 }
 
+// The same loads into PostgreSQL (a database of the test's own, since `raw` is fixed).
+class PgLoadTest : public WarehouseTest {
+ protected:
+  void SetUp() override {
+    WarehouseTest::SetUp();
+    const testing::PgServer* s = testing::Postgres();
+    ASSERT_NE(s, nullptr);
+    options_.host = s->host;
+    options_.port = s->port;
+    options_.user = s->user;
+    options_.password = s->password;
+    options_.dbname = s->dbname;
+    auto admin = pg::Connection::Open(options_);
+    ASSERT_TRUE(admin.ok()) << admin.status().ToString();
+    dbname_ = testing::PgTestSchema("load");
+    ASSERT_TRUE((*admin)->Execute("drop database if exists " + dbname_).ok());
+    ASSERT_TRUE((*admin)->Execute("create database " + dbname_).ok());
+    options_.dbname = dbname_;
+    auto c = pg::Connection::Open(options_);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    pg_ = std::move(*c);
+  }
+  void TearDown() override {
+    pg_.reset();
+    const testing::PgServer* s = testing::Postgres();
+    if (s == nullptr || dbname_.empty()) return;
+    options_.dbname = s->dbname;
+    auto admin = pg::Connection::Open(options_);
+    if (admin.ok()) (void)(*admin)->Execute("drop database if exists " + dbname_ + " with (force)");
+  }
+  std::string Value(const std::string& sql) {
+    auto r = pg_->Query(sql);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->Scalar().value_or("NULL") : "error";
+  }
+  pg::ConnectOptions options_;
+  std::string dbname_;
+  std::unique_ptr<pg::Connection> pg_;
+};
+
+TEST_F(PgLoadTest, EachLakeFileLoadsExactlyOnceAndDriftAddsColumns) {
+  Land("2024-01-01", {R"({"id":1,"kind":"a","at":"2024-01-01 10:00:00"})", R"({"id":2,"kind":"b","at":null})"},
+       {{"id", "BIGINT"}, {"kind", "VARCHAR"}, {"at", "TIMESTAMP"}});
+  std::vector<LoadResult> results;
+  ASSERT_TRUE(LoadRawToPostgres(lake_.get(), pg_.get(), &results).ok());
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].rows, 2);
+  EXPECT_EQ(results[0].relation, "raw.clicks_events");
+  EXPECT_EQ(Value("select format_type(atttypid, atttypmod) from pg_attribute where attrelid = "
+                  "'raw.clicks_events'::regclass and attname = 'at'"),
+            "timestamp without time zone");
+  results.clear();
+  ASSERT_TRUE(LoadRawToPostgres(lake_.get(), pg_.get(), &results).ok());
+  EXPECT_EQ(results[0].rows, 0);
+  EXPECT_EQ(Value("select count(*) from raw.clicks_events"), "2");
+
+  // A new field (schema drift) and a type widening (BIGINT, then DOUBLE ids).
+  Land("2024-01-02", {R"({"id":3,"kind":"c","app_version":"2.0"})", R"({"id":4.5,"kind":"d"})"},
+       {{"id", "DOUBLE"}, {"kind", "VARCHAR"}, {"app_version", "VARCHAR"}});
+  results.clear();
+  ASSERT_TRUE(LoadRawToPostgres(lake_.get(), pg_.get(), &results).ok());
+  EXPECT_EQ(results[0].rows, 2);
+  EXPECT_EQ(results[0].added_columns, std::vector<std::string>{"app_version"});
+  EXPECT_EQ(Value("select count(*) from raw.clicks_events"), "4");
+  EXPECT_EQ(Value("select sum(id) from raw.clicks_events"), "10.5");
+  EXPECT_EQ(Value("select count(*) from raw.clicks_events where app_version = '2.0'"), "1");
+  EXPECT_EQ(Value("select count(*) from raw._strata_loaded_files"), "2");
+  EXPECT_EQ(Value("select min(_lake_file) from raw.clicks_events"),
+            "raw/clicks/events/dt=2024-01-01/b00000001-0000.jsonl.zst");
+  EXPECT_EQ(Value("select at from raw.clicks_events where id = 1"), "2024-01-01 10:00:00");
+}
+
+TEST_F(PgLoadTest, CorruptLakeFileNamesFileAndBatchAndLoadsNothing) {
+  Land("2024-01-01", {R"({"id":1})"}, {{"id", "BIGINT"}});
+  Land("2024-01-01", {R"({"id":9})"}, {{"id", "BIGINT"}}, "other");
+  auto m2 = Land("2024-01-02", {R"({"id":2})", R"({"id":3})"}, {{"id", "BIGINT"}});
+  std::string path = dir_.Sub("lake/" + m2.files[0].key);
+  std::filesystem::permissions(path, std::filesystem::perms::owner_write, std::filesystem::perm_options::add);
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(0);
+    f.write("XXXXXXXX", 8);
+  }
+  std::vector<LoadResult> results;
+  Status s = LoadRawToPostgres(lake_.get(), pg_.get(), &results);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find(m2.files[0].key), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("batch b00000002"), std::string::npos) << s.message();
+  EXPECT_EQ(Value("select to_regclass('raw.clicks_events') is null"), "true");
+  EXPECT_EQ(Value("select count(*) from raw._strata_loaded_files where table_name = 'events'"), "0");
+  EXPECT_EQ(Value("select count(*) from raw.clicks_other"), "1");
+}
+
+TEST_F(PgLoadTest, ALoadCutOffMidCopyKeepsNothingAndTheRetryLoadsEverything) {
+  // Enough rows for several COPY round trips; cancelling mid-stream aborts the COPY.
+  std::vector<std::string> lines;
+  for (int i = 0; i < 500000; ++i) lines.push_back(R"({"id":)" + std::to_string(i) + R"(,"kind":"k"})");
+  Land("2024-01-01", lines, {{"id", "BIGINT"}, {"kind", "VARCHAR"}});
+  CancelToken cancel;
+  std::vector<LoadResult> results;
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    cancel.Cancel("test");
+  });
+  Status s = LoadRawToPostgres(lake_.get(), pg_.get(), &results, nullptr, &cancel);
+  stopper.join();
+  // Reading and sending 500,000 rows takes far longer than 30 ms.
+  ASSERT_EQ(s.code(), Status::Code::kAborted) << s.ToString();
+  EXPECT_EQ(Value("select count(*) from raw._strata_loaded_files"), "0");
+  auto rows = pg_->Query("select count(*) from raw.clicks_events");
+  if (rows.ok()) {
+    EXPECT_EQ(*rows->Scalar(), "0");
+  }
+  results.clear();
+  ASSERT_TRUE(LoadRawToPostgres(lake_.get(), pg_.get(), &results).ok());
+  EXPECT_EQ(Value("select count(*) from raw.clicks_events"), "500000");
+  EXPECT_EQ(Value("select count(distinct id) from raw.clicks_events"), "500000");
+}
+
 TEST(DuckDbWrapper, QueryTypesPreparedAndAppender) {
   auto db = *duck::Database::Open("");
   auto c = *db->Connect();
