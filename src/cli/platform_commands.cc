@@ -10,6 +10,7 @@
 #include "core/project.h"
 #include "ingest/connector.h"
 #include "lake/lake.h"
+#include "orchestrate/platform_tasks.h"
 #include "warehouse/warehouse.h"
 
 namespace strata::cli {
@@ -109,10 +110,14 @@ bool RunIngest(Output& out, Session& s, const std::vector<std::string>& sources,
 }
 
 bool RunLoad(Output& out, Session& s, json* doc) {
-  auto wh = warehouse::Warehouse::Open(s.project.warehouse);
-  if (!wh.ok()) Fail(out, wh.status());
+  std::unique_ptr<warehouse::Warehouse> wh;
+  auto open_duckdb = [&]() -> Result<warehouse::Warehouse*> {
+    STRATA_ASSIGN_OR_RETURN(wh, warehouse::Warehouse::Open(s.project.warehouse));
+    return wh.get();
+  };
   std::vector<warehouse::LoadResult> results;
-  Status st = (*wh)->LoadRaw(s.lake.get(), &results, [&](const warehouse::LoadResult& r) {
+  std::string destination;
+  Status st = orchestrate::LoadLake(s.project, s.lake.get(), open_duckdb, &results, [&](const warehouse::LoadResult& r) {
     if (r.files == 0) return;
     out.Line("  " + r.relation + ": +" + Num(r.rows) + " rows from " + std::to_string(r.files) + " file(s) in " +
              std::to_string(r.batches) + " batch(es), " + Secs(r.seconds) +
@@ -121,7 +126,7 @@ bool RunLoad(Output& out, Session& s, json* doc) {
                for (const auto& a : r.added_columns) c += (c.empty() ? "" : ", ") + a;
                return c;
              }() + ")"));
-  });
+  }, nullptr, &destination);
   json loads = json::array();
   int64_t total = 0;
   for (const auto& r : results) {
@@ -129,7 +134,7 @@ bool RunLoad(Output& out, Session& s, json* doc) {
     total += r.rows;
   }
   if (total == 0 && st.ok()) out.Line("  nothing new to load");
-  (*doc)["load"] = {{"warehouse", s.project.warehouse.path}, {"ok", st.ok()}, {"tables", loads},
+  (*doc)["load"] = {{"warehouse", destination}, {"ok", st.ok()}, {"tables", loads},
                     {"error", st.ok() ? json() : json(st.message())}};
   if (!st.ok()) {
     out.Error(st.message());
@@ -178,7 +183,7 @@ void RegisterWarehouseCommands(CLI::App* app) {
       Output out(f->json);
       Session s = OpenProject(out, *f);
       json doc;
-      out.Line("loading " + s.project.lake_location + " into " + s.project.warehouse.path);
+      out.Line("loading " + s.project.lake_location + " into the warehouse");
       bool ok = RunLoad(out, s, &doc);
       doc["ok"] = ok;
       out.Json(doc);

@@ -140,13 +140,32 @@ TaskOutcome PlatformTasks::Ingest(const Attempt& a, std::ostream& log) {
   return o;
 }
 
+Status LoadLake(const Project& project, lake::Lake* lake, const std::function<Result<warehouse::Warehouse*>()>& duckdb,
+                std::vector<warehouse::LoadResult>* results,
+                const std::function<void(const warehouse::LoadResult&)>& on_table, CancelToken* cancel,
+                std::string* destination) {
+  if (!project.transform_dir.empty()) {
+    transform::LoadOptions lo;
+    lo.project_dir = project.transform_dir;
+    STRATA_ASSIGN_OR_RETURN(auto loaded, transform::LoadedProject::Load(lo));
+    if (loaded->profile.type == "postgres") {
+      const pg::ConnectOptions options = transform::PostgresOptions(loaded->profile);
+      *destination = "postgres " + options.Describe();
+      STRATA_ASSIGN_OR_RETURN(auto conn, pg::Connection::Open(options));
+      return warehouse::LoadRawToPostgres(lake, conn.get(), results, on_table, cancel);
+    }
+  }
+  STRATA_ASSIGN_OR_RETURN(warehouse::Warehouse * wh, duckdb());
+  *destination = wh->path();
+  CancelScope interrupt(cancel, [wh] { wh->connection()->Interrupt(); });
+  return wh->LoadRaw(lake, results, on_table);
+}
+
 TaskOutcome PlatformTasks::Load(const Attempt& a, std::ostream& log) {
-  auto wh = Warehouse();
-  if (!wh.ok()) return Failed(wh.status());
   std::lock_guard<std::mutex> lock(load_mu_);
-  CancelScope interrupt(a.cancel, [w = *wh] { w->connection()->Interrupt(); });
   std::vector<warehouse::LoadResult> results;
-  Status st = (*wh)->LoadRaw(lake_, &results);
+  std::string destination;
+  Status st = LoadLake(*project_, lake_, [this] { return Warehouse(); }, &results, nullptr, a.cancel, &destination);
   json tables = json::array();
   int64_t rows = 0;
   for (const auto& r : results) {
@@ -154,7 +173,7 @@ TaskOutcome PlatformTasks::Load(const Attempt& a, std::ostream& log) {
     if (r.files > 0) log << "  " << r.relation << ": +" << r.rows << " rows from " << r.files << " file(s)\n";
     tables.push_back(warehouse::ToJson(r));
   }
-  json details = {{"warehouse", project_->warehouse.path}, {"ok", st.ok()}, {"tables", tables},
+  json details = {{"warehouse", destination}, {"ok", st.ok()}, {"tables", tables},
                   {"error", st.ok() ? json() : json(st.message())}};
   if (!st.ok()) return Failed(st, details);
   TaskOutcome o;

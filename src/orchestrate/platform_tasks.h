@@ -9,6 +9,7 @@
 // batch is never committed).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,6 +42,14 @@ class PlatformTasks : public TaskRunner {
   std::unique_ptr<warehouse::Warehouse> warehouse_;
   std::mutex load_mu_;  // the raw load uses the warehouse's own connection
 };
+
+// Loads the lake's new files into the raw schema the project's models read: the database of
+// its dbt target when that is PostgreSQL (binary COPY), else the project's DuckDB warehouse,
+// which `duckdb` opens on demand. `destination` receives where, for messages.
+Status LoadLake(const Project& project, lake::Lake* lake, const std::function<Result<warehouse::Warehouse*>()>& duckdb,
+                std::vector<warehouse::LoadResult>* results,
+                const std::function<void(const warehouse::LoadResult&)>& on_table, CancelToken* cancel,
+                std::string* destination);
 
 // Replaces {{ ds }}, {{ logical_date }}, {{ data_interval_start }}, {{ data_interval_end }},
 // {{ run_id }} in SQL and shell commands (Airflow's names).

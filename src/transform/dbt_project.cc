@@ -169,6 +169,9 @@ Result<Profile> LoadProfile(const DbtProject& project, const std::string& profil
   Profile out;
   out.name = project.profile_name;
   STRATA_ASSIGN_OR_RETURN(std::string default_target, prof.String("target", "dev"));
+  if (render && default_target.find("{{") != std::string::npos) {  // target: "{{ env_var('X', 'dev') }}"
+    STRATA_ASSIGN_OR_RETURN(default_target, render(default_target, prof["target"].Where()));
+  }
   out.target = target.empty() ? default_target : target;
   ConfigNode t = prof["outputs"][out.target];
   if (t.IsNull()) {

@@ -69,18 +69,20 @@ double Since(std::chrono::steady_clock::time_point t) {
 
 }  // namespace
 
+pg::ConnectOptions PostgresOptions(const Profile& profile) {
+  pg::ConnectOptions o;
+  o.host = profile.host;
+  o.port = profile.port;
+  o.user = profile.user;
+  o.password = profile.password;
+  o.dbname = profile.database;
+  o.sslmode = profile.sslmode;
+  o.connect_timeout_seconds = profile.connect_timeout;
+  return o;
+}
+
 Result<std::unique_ptr<warehouse::Engine>> OpenTarget(const Profile& profile) {
-  if (profile.type == "postgres") {
-    pg::ConnectOptions o;
-    o.host = profile.host;
-    o.port = profile.port;
-    o.user = profile.user;
-    o.password = profile.password;
-    o.dbname = profile.database;
-    o.sslmode = profile.sslmode;
-    o.connect_timeout_seconds = profile.connect_timeout;
-    return warehouse::OpenPostgres(o);
-  }
+  if (profile.type == "postgres") return warehouse::OpenPostgres(PostgresOptions(profile));
   return warehouse::OpenDuckDb(profile.path);
 }
 

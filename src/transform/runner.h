@@ -61,6 +61,8 @@ struct RunResults {
 // Opens the warehouse the profile's target names: its DuckDB file, or a connection to its
 // PostgreSQL server (checked at once, so a wrong host or password fails before any node).
 Result<std::unique_ptr<warehouse::Engine>> OpenTarget(const Profile& profile);
+// A postgres target's connection settings.
+pg::ConnectOptions PostgresOptions(const Profile& profile);
 
 class Runner {
  public:
