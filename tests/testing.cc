@@ -245,8 +245,10 @@ std::string PgProfileTarget(const PgServer& server, const std::string& schema, i
 }
 
 bool PgCluster(const std::string& action) {
-  CommandResult r = RunCommand({"bash", SourceDir() + "/scripts/pg_test_cluster.sh", action, PgStateDir()});
-  if (r.exit_code != 0) ADD_FAILURE() << "pg_test_cluster.sh " << action << " failed: " << r.err;
+  CommandResult r = RunCommand({"/bin/bash", SourceDir() + "/scripts/pg_test_cluster.sh", action, PgStateDir()});
+  if (r.exit_code != 0) {
+    ADD_FAILURE() << "pg_test_cluster.sh " << action << " failed (exit code " << r.exit_code << "): " << r.err;
+  }
   return r.exit_code == 0;
 }
 

@@ -61,7 +61,7 @@ Result<Project> Project::Load(const std::string& path_or_dir) {
   STRATA_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::Load(project.file));
   if (root.IsNull()) return root.Error("the project file is empty");
   if (!root.IsMap()) return root.Error("expected a map at the top level");
-  STRATA_RETURN_IF_ERROR(root.CheckKeys({"name", "lake", "warehouse", "state_dir", "sources", "transform", "pipelines"}));
+  STRATA_RETURN_IF_ERROR(root.CheckKeys({"name", "lake", "warehouse", "publish", "state_dir", "sources", "transform", "pipelines"}));
 
   STRATA_ASSIGN_OR_RETURN(project.name, root.RequiredString("name"));
   if (!ValidName(project.name)) {
@@ -87,6 +87,28 @@ Result<Project> Project::Load(const std::string& path_or_dir) {
     STRATA_ASSIGN_OR_RETURN(project.warehouse.memory_limit, wh.String("memory_limit", ""));
   } else {
     project.warehouse.path = project.Resolve("warehouse/" + project.name + ".duckdb");
+  }
+
+  ConfigNode pub = root["publish"];
+  if (!pub.IsNull()) {
+    STRATA_RETURN_IF_ERROR(
+        pub.CheckKeys({"type", "host", "port", "dbname", "user", "password_env", "sslmode", "connect_timeout"}));
+    PublishTargetConfig& t = project.publish;
+    t.where = pub.Where();
+    STRATA_ASSIGN_OR_RETURN(t.type, pub.RequiredString("type"));
+    if (t.type != "postgres") {
+      return pub["type"].Error("unknown publish target type '" + t.type + "' (this build supports: postgres)");
+    }
+    STRATA_ASSIGN_OR_RETURN(t.host, pub.String("host", t.host));
+    STRATA_ASSIGN_OR_RETURN(int64_t port, pub.Int("port", t.port));
+    if (port < 1 || port > 65535) return pub["port"].Error("port must be from 1 to 65535");
+    t.port = static_cast<int>(port);
+    STRATA_ASSIGN_OR_RETURN(t.dbname, pub.RequiredString("dbname"));
+    STRATA_ASSIGN_OR_RETURN(t.user, pub.RequiredString("user"));
+    STRATA_ASSIGN_OR_RETURN(t.password_env, pub.String("password_env", ""));
+    STRATA_ASSIGN_OR_RETURN(t.sslmode, pub.String("sslmode", t.sslmode));
+    STRATA_ASSIGN_OR_RETURN(int64_t timeout, pub.Int("connect_timeout", t.connect_timeout));
+    t.connect_timeout = static_cast<int>(timeout);
   }
 
   STRATA_ASSIGN_OR_RETURN(std::string transform, root.String("transform", ""));

@@ -27,6 +27,18 @@ struct WarehouseConfig {
   std::string memory_limit;
 };
 
+// Where the publish task puts audited marts when not in the warehouse itself: a PostgreSQL
+// server for BI tools (the lakehouse mode). The password comes from the environment
+// variable `password_env`, never from the file.
+struct PublishTargetConfig {
+  std::string type;  // "" = publish inside the warehouse; "postgres"
+  std::string host = "127.0.0.1";
+  int port = 5432;
+  std::string dbname, user, password_env, sslmode = "prefer";
+  int connect_timeout = 10;
+  std::string where;  // "strata.yml:12:3", for messages
+};
+
 struct SourceConfig {
   std::string name;
   std::string type;
@@ -40,6 +52,7 @@ struct Project {
   std::string lake_location;
   std::string state_dir;
   WarehouseConfig warehouse;
+  PublishTargetConfig publish;
   std::vector<SourceConfig> sources;
   std::string transform_dir;  // the dbt project built after loading ("" = none)
   ConfigNode pipelines;       // the `pipelines:` map, parsed by the orchestrate module

@@ -14,7 +14,9 @@
 
 #include "core/file.h"
 #include "testing.h"
+#include "transform/publish.h"
 #include "warehouse/duckdb.h"
+#include "warehouse/session.h"
 
 namespace strata::orchestrate {
 namespace {
@@ -280,24 +282,28 @@ namespace {
 // model is built without its tests, and publish audits it before promoting it.
 class PublishTest : public OrchestratorTest {
  protected:
-  PipelineSpec MakeWap(const std::string& publish_extra = "") {
+  // `top` adds top-level strata.yml settings; `models` is what build and publish select.
+  PipelineSpec MakeWap(const std::string& publish_extra = "", const std::string& top = "",
+                       const std::string& schema = "analytics", const std::string& models = "orders_mart") {
     WriteText(dir_.Sub("transform/dbt_project.yml"), "name: wap\nprofile: wap\nmodels:\n  wap:\n    +schema: marts\n");
     WriteText(dir_.Sub("transform/profiles.yml"),
               "wap:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: ../wh.duckdb, schema: main}\n");
     WriteText(dir_.Sub("transform/models/orders_mart.sql"),
               "select order_id, amount, note from raw_orders\n");
+    WriteText(dir_.Sub("transform/models/orders_summary.sql"),
+              "select count(*) as orders, sum(amount) as amount from {{ ref('orders_mart') }}\n");
     WriteText(dir_.Sub("transform/models/orders_mart.yml"),
               "version: 2\nmodels:\n  - name: orders_mart\n    description: One row per order.\n"
               "    columns:\n      - name: order_id\n        description: The order's id.\n        tests: [unique]\n"
               "      - name: amount\n        tests: [not_null]\n"
               "      - name: note\n        tests:\n          - not_null:\n              config: {severity: warn}\n");
-    std::string yml = "name: t\nwarehouse: {type: duckdb, path: wh.duckdb}\ntransform: transform\n"
+    std::string yml = "name: t\nwarehouse: {type: duckdb, path: wh.duckdb}\ntransform: transform\n" + top +
                       "pipelines:\n  p:\n    tasks:\n"
                       "      write: {type: sql, sql: \"create table if not exists raw_orders(order_id int, amount int,"
                       " note varchar, day varchar); insert into raw_orders select * from day_rows where day = "
                       "'{{ ds }}'\"}\n"
-                      "      build: {type: build, select: orders_mart, exclude: 'resource_type:test', after: [write]}\n"
-                      "      publish: {type: publish, select: orders_mart, schema: analytics, retries: 3" +
+                      "      build: {type: build, select: '" + models + "', exclude: 'resource_type:test', after: [write]}\n"
+                      "      publish: {type: publish, select: '" + models + "', schema: " + schema + ", retries: 3" +
                       publish_extra + "}\n";
     WriteText(dir_.Sub("strata.yml"), yml);
     return Load();
@@ -414,6 +420,176 @@ TEST_F(PublishTest, PublishingIntoTheBuildSchemaIsRefused) {
   EXPECT_NE(pub.message.find("is built in schema 'main_marts', the schema it would be published to"),
             std::string::npos)
       << pub.message;
+}
+
+// The lakehouse mode: the same write-audit-publish, with the marts published to PostgreSQL.
+class PgPublishTest : public PublishTest {
+ protected:
+  void SetUp() override {
+    server_ = testing::Postgres();
+    ASSERT_NE(server_, nullptr);
+    schema_ = testing::PgTestSchema("bi");
+    setenv("STRATA_TEST_PUBLISH_PASSWORD", server_->password.c_str(), 1);
+    auto c = pg::Connection::Open(Options());
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    pg_ = std::move(*c);
+    ASSERT_TRUE(pg_->Execute("drop schema if exists " + schema_ + " cascade").ok());
+  }
+  void TearDown() override {
+    auto c = pg::Connection::Open(Options());
+    if (c.ok()) (void)(*c)->Execute("drop schema if exists " + schema_ + " cascade");
+  }
+  pg::ConnectOptions Options() const {
+    pg::ConnectOptions o;
+    o.host = server_->host;
+    o.port = server_->port;
+    o.user = server_->user;
+    o.password = server_->password;
+    o.dbname = server_->dbname;
+    return o;
+  }
+  std::string PublishBlock() const {
+    return "publish: {type: postgres, host: " + server_->host + ", port: " + std::to_string(server_->port) +
+           ", dbname: " + server_->dbname + ", user: " + server_->user +
+           ", password_env: STRATA_TEST_PUBLISH_PASSWORD}\n";
+  }
+  // Rows as "a|b\n" from the PostgreSQL server (a fresh connection: the server may have
+  // been restarted).
+  std::string PgQuery(const std::string& sql) {
+    auto c = pg::Connection::Open(Options());
+    if (!c.ok()) return "connect failed: " + c.status().message();
+    auto r = (*c)->Query(sql);
+    if (!r.ok()) return "error: " + r.status().message();
+    std::string out;
+    for (const auto& row : r->rows) {
+      for (size_t i = 0; i < row.size(); ++i) out += (i ? "|" : "") + row[i].value_or("NULL");
+      out += "\n";
+    }
+    return out;
+  }
+  const testing::PgServer* server_ = nullptr;
+  std::string schema_;
+  std::unique_ptr<pg::Connection> pg_;
+};
+
+TEST_F(PgPublishTest, MartsPublishToPostgreSQLWithIndexesAndCommentsAndKeepTheLastGoodVersion) {
+  PipelineSpec p = MakeWap("", PublishBlock(), schema_);
+  Seed("(1, 10, 'a', '2024-01-01'), (2, 20, 'b', '2024-01-01'),"
+       "(3, NULL, 'c', '2024-01-02'), (2, 25, 'd', '2024-01-02'),"
+       "(4, 40, NULL, '2024-01-03')");
+  auto day1 = Run(p, "2024-01-01");
+  ASSERT_TRUE(day1.ok()) << day1.status().ToString();
+  ASSERT_EQ(day1->run.state, "success") << day1->outcome.tasks[Task(p, "publish")].message;
+  const std::string mart = schema_ + ".orders_mart";
+  EXPECT_EQ(PgQuery("select order_id, amount, note from " + mart + " order by 1"), "1|10|a\n2|20|b\n");
+  EXPECT_EQ(PgQuery("select format_type(atttypid, atttypmod) from pg_attribute where attrelid = '" + mart +
+                    "'::regclass and attnum > 0 order by attnum"),
+            "integer\ninteger\ntext\n");
+  // The unique test (error severity, audited) becomes a unique index; descriptions comments.
+  EXPECT_EQ(PgQuery("select indexname, indexdef like 'CREATE UNIQUE INDEX%(order_id)' from pg_indexes where "
+                    "schemaname = '" + schema_ + "' and tablename = 'orders_mart'"),
+            "orders_mart_order_id_key|true\n");
+  EXPECT_EQ(PgQuery("select obj_description('" + mart + "'::regclass), col_description('" + mart +
+                    "'::regclass, 1)"),
+            "One row per order.|The order's id.\n");
+  EXPECT_EQ(PgQuery("select relation, row_count, logical_date from " + schema_ + "._strata_publications"),
+            "orders_mart|2|2024-01-01\n");
+  // Nothing was published inside the DuckDB warehouse.
+  EXPECT_EQ(Query("select count(*) from duckdb_tables() where schema_name = '" + schema_ + "'"), "0\n");
+
+  // Day 2 fails its audit: PostgreSQL keeps day 1.
+  auto day2 = Run(p, "2024-01-02");
+  ASSERT_TRUE(day2.ok());
+  EXPECT_EQ(day2->run.state, "failed");
+  EXPECT_EQ(day2->outcome.tasks[Task(p, "publish")].exit_reason, "blocked");
+  EXPECT_EQ(PgQuery("select order_id, amount from " + mart + " order by 1"), "1|10\n2|20\n");
+
+  ASSERT_EQ(Query("delete from raw_orders where day = '2024-01-02'"), "2\n");
+  auto day3 = Run(p, "2024-01-03");
+  ASSERT_TRUE(day3.ok());
+  ASSERT_EQ(day3->run.state, "success") << day3->outcome.tasks[Task(p, "publish")].message;
+  EXPECT_EQ(PgQuery("select order_id, amount from " + mart + " order by 1"), "1|10\n2|20\n4|40\n");
+  // The swap renamed the new index; no staging tables or indexes are left behind.
+  EXPECT_EQ(PgQuery("select string_agg(c.relname, ',' order by c.relname) from pg_class c join pg_namespace n on "
+                    "n.oid = c.relnamespace where n.nspname = '" + schema_ + "'"),
+            "_strata_publications,orders_mart,orders_mart_order_id_key\n");
+  EXPECT_EQ(PgQuery("select logical_date from " + schema_ + "._strata_publications order by published_at"),
+            "2024-01-01\n2024-01-03\n");
+}
+
+TEST_F(PgPublishTest, AMissingPasswordVariableIsAClearError) {
+  std::string block = PublishBlock();
+  block.replace(block.find("STRATA_TEST_PUBLISH_PASSWORD"), 28, "STRATA_TEST_NO_SUCH_VARIABLE");
+  PipelineSpec p = MakeWap("", block, schema_);
+  Seed("(1, 10, 'a', '2024-01-01')");
+  auto r = Run(p, "2024-01-01");
+  ASSERT_TRUE(r.ok());
+  const TaskResult& pub = r->outcome.tasks[Task(p, "publish")];
+  EXPECT_EQ(TaskStateName(pub.state), std::string("failed"));
+  EXPECT_NE(pub.message.find("the password variable STRATA_TEST_NO_SUCH_VARIABLE is not set"), std::string::npos)
+      << pub.message;
+}
+
+// Kills the shared test server: ctest runs suites named *RunsAlone* on their own (RUN_SERIAL).
+class PgPublishRunsAlone : public PgPublishTest {};
+
+TEST_F(PgPublishRunsAlone, AServerKilledMidPublishKeepsThePreviousMartsAndTheRerunCompletes) {
+  PipelineSpec p = MakeWap("", PublishBlock(), schema_, "orders_mart orders_summary");
+  Seed("(1, 10, 'a', '2024-01-01'), (2, 20, 'b', '2024-01-01'), (3, 30, 'c', '2024-01-02')");
+  auto day1 = Run(p, "2024-01-01");
+  ASSERT_TRUE(day1.ok()) << day1.status().ToString();
+  ASSERT_EQ(day1->run.state, "success") << day1->outcome.tasks[Task(p, "publish")].message;
+  EXPECT_EQ(PgQuery("select orders, amount from " + schema_ + ".orders_summary"), "2|30\n");
+
+  // Day 2 is written and built (the pipeline without its publish task) ...
+  PipelineSpec build_only = p;
+  build_only.tasks.erase(build_only.tasks.begin() + Task(p, "publish"));
+  auto day2 = Run(build_only, "2024-01-02");
+  ASSERT_TRUE(day2.ok());
+  ASSERT_EQ(day2->run.state, "success");
+
+  // ... and its publish loses the server after the first relation is copied.
+  transform::LoadOptions lo;
+  lo.project_dir = Path("transform");
+  auto loaded = transform::LoadedProject::Load(lo);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  const pg::ConnectOptions options = Options();
+  transform::PublishOptions po;
+  po.selection.select = {"orders_mart orders_summary"};
+  po.schema = schema_;
+  po.postgres = &options;
+  int copied = 0;
+  po.on_copied = [&](const std::string&) {
+    if (copied++ == 0) {
+      ASSERT_TRUE(testing::PgCluster("kill"));
+    }
+  };
+  {
+    auto engine = warehouse::OpenDuckDb(Path("wh.duckdb"));
+    ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+    auto report = transform::Publish(**loaded, engine->get(), po);
+    ASSERT_FALSE(report.ok());
+    EXPECT_EQ(report.status().code(), Status::Code::kUnavailable) << report.status().ToString();
+    EXPECT_NE(report.status().message().find("publishing orders_summary to postgres"), std::string::npos)
+        << report.status().ToString();
+  }
+  ASSERT_TRUE(testing::PgCluster("restart"));
+  // Both marts are day 1's, together; nothing half-done is left.
+  EXPECT_EQ(PgQuery("select order_id from " + schema_ + ".orders_mart order by 1"), "1\n2\n");
+  EXPECT_EQ(PgQuery("select orders, amount from " + schema_ + ".orders_summary"), "2|30\n");
+  EXPECT_EQ(PgQuery("select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where "
+                    "n.nspname = '" + schema_ + "' and c.relname like '%strata_new%'"),
+            "0\n");
+
+  // The rerun publishes day 2.
+  po.on_copied = nullptr;
+  auto engine = warehouse::OpenDuckDb(Path("wh.duckdb"));
+  ASSERT_TRUE(engine.ok());
+  auto report = transform::Publish(**loaded, engine->get(), po);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_TRUE(report->published);
+  EXPECT_EQ(PgQuery("select order_id from " + schema_ + ".orders_mart order by 1"), "1\n2\n3\n");
+  EXPECT_EQ(PgQuery("select orders, amount from " + schema_ + ".orders_summary"), "3|60\n");
 }
 
 }  // namespace

@@ -246,6 +246,25 @@ TaskOutcome PlatformTasks::Dbt(const Attempt& a, std::ostream& log) {
   return o;
 }
 
+Result<pg::ConnectOptions> PublishTargetOptions(const PublishTargetConfig& c) {
+  pg::ConnectOptions o;
+  o.host = c.host;
+  o.port = c.port;
+  o.dbname = c.dbname;
+  o.user = c.user;
+  o.sslmode = c.sslmode;
+  o.connect_timeout_seconds = c.connect_timeout;
+  if (!c.password_env.empty()) {
+    const char* secret = std::getenv(c.password_env.c_str());
+    if (secret == nullptr) {
+      return Status::InvalidArgument(c.where + ": publish: the password variable " + c.password_env +
+                                     " is not set in the environment");
+    }
+    o.password = secret;
+  }
+  return o;
+}
+
 TaskOutcome PlatformTasks::Publish(const Attempt& a, std::ostream& log) {
   auto wh = Warehouse();
   if (!wh.ok()) return Failed(wh.status());
@@ -268,6 +287,13 @@ TaskOutcome PlatformTasks::Publish(const Attempt& a, std::ostream& log) {
     log << "\n";
     if (!r.message.empty() && r.status != "pass") log << "    " << r.message << "\n";
   };
+  pg::ConnectOptions postgres;
+  if (project_->publish.type == "postgres") {
+    auto options = PublishTargetOptions(project_->publish);
+    if (!options.ok()) return Failed(options.status());
+    postgres = *options;
+    po.postgres = &postgres;
+  }
   auto engine = DbtTarget(**loaded, *wh);
   if (!engine.ok()) return Failed(engine.status());
   auto report = transform::Publish(**loaded, engine->get(), po);
@@ -287,7 +313,8 @@ TaskOutcome PlatformTasks::Publish(const Attempt& a, std::ostream& log) {
     rows += r.rows;
     log << "  published " << r.to << " from " << r.from << " (" << r.rows << " rows)\n";
   }
-  json details = {{"published", report->published}, {"schema", po.schema},     {"audited", report->audited},
+  const std::string where = po.postgres ? "postgres " + po.postgres->Describe() + " " + po.schema : po.schema;
+  json details = {{"published", report->published}, {"schema", where}, {"audited", report->audited},
                   {"relations", relations},          {"blocked_by", checks(report->blocking)},
                   {"warnings", checks(report->warnings)}};
   if (!report->published) {

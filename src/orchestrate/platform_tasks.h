@@ -51,6 +51,10 @@ Status LoadLake(const Project& project, lake::Lake* lake, const std::function<Re
                 const std::function<void(const warehouse::LoadResult&)>& on_table, CancelToken* cancel,
                 std::string* destination);
 
+// The connection settings of the project's PostgreSQL publish target, with the password read
+// from its environment variable.
+Result<pg::ConnectOptions> PublishTargetOptions(const PublishTargetConfig& config);
+
 // Replaces {{ ds }}, {{ logical_date }}, {{ data_interval_start }}, {{ data_interval_end }},
 // {{ run_id }} in SQL and shell commands (Airflow's names).
 std::string ExpandRunMacros(const std::string& text, const RunContext& run);

@@ -1,8 +1,11 @@
 #include "transform/publish.h"
 
+#include <algorithm>
+#include <cctype>
 #include <map>
 
 #include "core/file.h"
+#include "warehouse/pg_copy.h"
 
 #include "transform/dbt_context.h"
 #include "transform/materialize.h"
@@ -38,6 +41,66 @@ Status Run(warehouse::Session* conn, const std::string& sql, const std::string& 
   return conn->Execute(sql).WithContext(what);
 }
 
+struct IndexSpec {
+  std::vector<std::string> columns;
+  bool unique = false;
+  std::string type;  // btree, hash, gin, ... ("" = btree)
+};
+
+std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// The indexes a published relation gets: its `indexes` config (dbt-postgres's form: a list
+// of {columns: [...], unique: bool, type: ...}), then one per column with a `unique` test
+// not covered already. Such an index is unique when the test has error severity and no
+// `where` (the audit then proved the column unique), plain otherwise.
+Result<std::vector<IndexSpec>> IndexesFor(const LoadedProject& project, const Node& n) {
+  std::vector<IndexSpec> out;
+  if (n.config.contains("indexes") && !n.config["indexes"].is_null()) {
+    const auto& list = n.config["indexes"];
+    if (!list.is_array()) return Status::InvalidArgument(n.name + ": config 'indexes' must be a list");
+    for (const auto& ix : list) {
+      IndexSpec spec;
+      if (!ix.is_object() || !ix.contains("columns") || !ix["columns"].is_array() || ix["columns"].empty()) {
+        return Status::InvalidArgument(n.name + ": each of 'indexes' needs 'columns', a list of column names");
+      }
+      for (const auto& c : ix["columns"]) {
+        if (!c.is_string()) return Status::InvalidArgument(n.name + ": index columns must be names");
+        spec.columns.push_back(c.get<std::string>());
+      }
+      spec.unique = ix.value("unique", false);
+      spec.type = ix.value("type", std::string());
+      out.push_back(std::move(spec));
+    }
+  }
+  for (const auto& [id, t] : project.manifest.nodes()) {
+    if (t.type != NodeType::kTest || t.attached_node != n.unique_id || t.test_name != "unique" ||
+        t.column_name.empty() || !t.enabled()) {
+      continue;
+    }
+    bool covered = std::any_of(out.begin(), out.end(), [&](const IndexSpec& s) {
+      return s.columns.size() == 1 && s.columns[0] == t.column_name;
+    });
+    if (covered) continue;
+    IndexSpec spec;
+    spec.columns = {t.column_name};
+    const bool filtered = t.config.contains("where") && !t.config["where"].is_null();
+    spec.unique = Lower(t.config.value("severity", std::string("error"))) == "error" && !filtered;
+    out.push_back(std::move(spec));
+  }
+  return out;
+}
+
+// An identifier of at most 63 bytes (PostgreSQL's limit): long names keep a prefix and a hash.
+std::string PgName(const std::string& name) {
+  if (name.size() <= 63) return name;
+  char hash[12];
+  std::snprintf(hash, sizeof hash, "_%08zx", std::hash<std::string>{}(name) & 0xffffffffu);
+  return name.substr(0, 63 - 9) + hash;
+}
+
 }  // namespace
 
 std::string PublishReport::Summary() const {
@@ -59,6 +122,122 @@ std::string PublishReport::Summary() const {
          Thousands(rows) + " rows)" + audit + warn;
 }
 
+namespace {
+
+// The lakehouse publish (PublishOptions::postgres): DuckDB relations → PostgreSQL, swapped in
+// within one transaction.
+Status PublishToPostgres(const LoadedProject& project, warehouse::Session* source, const std::vector<Target>& targets,
+                         const PublishOptions& options, PublishReport* report) {
+  duck::Connection* duck = source->duckdb();
+  if (duck == nullptr) {
+    return Status::InvalidArgument("publishing to a PostgreSQL server reads the marts from a DuckDB warehouse; this "
+                                   "project's target is " + source->engine() + ": publish inside it instead");
+  }
+  const std::string server = "postgres " + options.postgres->Describe();
+  STRATA_ASSIGN_OR_RETURN(auto pg, pg::Connection::Open(*options.postgres));
+  CancelScope cancel_pg(options.cancel, [c = pg.get()] { c->Cancel(); });
+  const std::string schema = pg::QuoteIdent(options.schema);
+  struct Staged {
+    const Target* target;
+    std::string staging;  // schema-qualified
+    std::vector<std::pair<std::string, std::string>> indexes;  // staging name, final name
+    int64_t rows = 0;
+  };
+  std::vector<Staged> staged;
+  auto publish = [&]() -> Status {
+    STRATA_RETURN_IF_ERROR(pg->Begin());
+    STRATA_RETURN_IF_ERROR(pg->Execute("create schema if not exists " + schema).WithContext("creating schema " + schema));
+    STRATA_RETURN_IF_ERROR(pg->Execute("create table if not exists " + schema +
+                                       "._strata_publications (relation text, unique_id text, built_from text, "
+                                       "row_count bigint, run_id text, logical_date text, published_at timestamptz)")
+                               .WithContext("creating the publication log"));
+    // 1. Copy each relation into a fresh table; the published ones stay readable meanwhile.
+    for (const auto& t : targets) {
+      const Node& n = *t.node;
+      const std::string what = "publishing " + n.name + " to " + server;
+      Staged s{&t, schema + "." + pg::QuoteIdent(PgName(t.table + "__strata_new")), {}, 0};
+      const std::string select = "SELECT * FROM " + t.from;
+      STRATA_ASSIGN_OR_RETURN(auto columns, warehouse::DescribeForPostgres(duck, select));
+      STRATA_RETURN_IF_ERROR(pg->Execute("drop table if exists " + s.staging + "; " +
+                                         warehouse::PostgresCreateTable(s.staging, columns))
+                                 .WithContext(what));
+      auto copied = warehouse::CopyToPostgres(duck, select, columns, pg.get(), s.staging, options.cancel);
+      if (!copied.ok()) return copied.status().WithContext(what);
+      s.rows = copied->rows;
+      // Indexes (built once on the full table, faster than maintained during the COPY).
+      STRATA_ASSIGN_OR_RETURN(auto indexes, IndexesFor(project, n));
+      for (size_t i = 0; i < indexes.size(); ++i) {
+        const IndexSpec& ix = indexes[i];
+        std::string cols, name = t.table;
+        for (const auto& c : ix.columns) {
+          cols += (cols.empty() ? "" : ", ") + pg::QuoteIdent(c);
+          name += "_" + c;
+        }
+        const std::string final_name = PgName(name + (ix.unique ? "_key" : "_idx"));
+        const std::string staging_name = PgName("_strata_new_" + std::to_string(i) + "_" + final_name);
+        STRATA_RETURN_IF_ERROR(pg->Execute(std::string("create ") + (ix.unique ? "unique " : "") + "index " +
+                                           pg::QuoteIdent(staging_name) + " on " + s.staging +
+                                           (ix.type.empty() ? "" : " using " + ix.type) + " (" + cols + ")")
+                                   .WithContext(what + ": index on (" + cols + ")"));
+        s.indexes.push_back({staging_name, final_name});
+      }
+      // Descriptions become comments, so BI tools show them.
+      std::string comments;
+      if (!n.description.empty()) {
+        comments += "comment on table " + s.staging + " is " + pg::QuoteLiteral(n.description) + ";";
+      }
+      for (const auto& c : columns) {
+        if (!n.columns.contains(c.name)) continue;
+        const std::string d = n.columns[c.name].value("description", "");
+        if (!d.empty()) {
+          comments += "comment on column " + s.staging + "." + pg::QuoteIdent(c.name) + " is " + pg::QuoteLiteral(d) + ";";
+        }
+      }
+      if (!comments.empty()) STRATA_RETURN_IF_ERROR(pg->Execute(comments).WithContext(what + ": comments"));
+      STRATA_RETURN_IF_ERROR(pg->Execute("analyze " + s.staging).WithContext(what + ": analyze"));
+      staged.push_back(std::move(s));
+      if (options.on_copied) options.on_copied(t.table);
+    }
+    // 2. The swap: drop each previous version and rename the new one in.
+    for (const auto& s : staged) {
+      const Target& t = *s.target;
+      const std::string what = "publishing " + t.node->name + " to " + server;
+      auto kind = pg->Query("select c.relkind from pg_class c join pg_namespace ns on ns.oid = c.relnamespace "
+                            "where ns.nspname = $1 and c.relname = $2",
+                            {options.schema, t.table});
+      if (!kind.ok()) return kind.status().WithContext(what);
+      if (!kind->rows.empty()) {
+        const std::string k = kind->rows[0][0].value_or("r");
+        const char* what_kind = k == "v" ? "view" : k == "m" ? "materialized view" : k == "f" ? "foreign table" : "table";
+        // No CASCADE: views that others built on a mart stop the publish (PostgreSQL names
+        // them) rather than disappearing with the old version.
+        STRATA_RETURN_IF_ERROR(pg->Execute(std::string("drop ") + what_kind + " " + t.to).WithContext(what));
+      }
+      std::string swap = "alter table " + s.staging + " rename to " + pg::QuoteIdent(t.table) + ";";
+      for (const auto& [from, to] : s.indexes) {
+        swap += "alter index " + schema + "." + pg::QuoteIdent(from) + " rename to " + pg::QuoteIdent(to) + ";";
+      }
+      swap += "insert into " + schema + "._strata_publications values (" + pg::QuoteLiteral(t.table) + ", " +
+              pg::QuoteLiteral(t.node->unique_id) + ", " + pg::QuoteLiteral(t.from) + ", " + std::to_string(s.rows) +
+              ", " + pg::QuoteLiteral(options.run_id) + ", " + pg::QuoteLiteral(options.logical_date) + ", now())";
+      STRATA_RETURN_IF_ERROR(pg->Execute(swap).WithContext(what));
+      report->relations.push_back({t.node->unique_id, t.from, options.schema + "." + t.table, s.rows});
+    }
+    CrashPoint("publish_before_commit");  // crash tests: a kill here must publish nothing
+    return pg->Commit();
+  };
+  Status s = publish();
+  if (!s.ok()) {
+    if (pg->InTransaction()) (void)pg->Rollback();
+    report->relations.clear();
+    if (options.cancel != nullptr && options.cancel->cancelled()) return Status::Aborted("publish cancelled");
+    return s;
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Result<PublishReport> Publish(const LoadedProject& project, warehouse::Engine* db, const PublishOptions& options) {
   if (options.schema.empty()) return Status::InvalidArgument("publish needs a schema to publish to");
 
@@ -73,7 +252,7 @@ Result<PublishReport> Publish(const LoadedProject& project, warehouse::Engine* d
     if (n->type != NodeType::kModel && n->type != NodeType::kSeed && n->type != NodeType::kSnapshot) continue;
     if (n->materialized() == "ephemeral") continue;
     std::string table = n->alias.empty() ? n->name : n->alias;
-    if (n->schema == options.schema) {
+    if (options.postgres == nullptr && n->schema == options.schema) {
       return Status::InvalidArgument("'" + n->name + "' is built in schema '" + options.schema +
                                      "', the schema it would be published to: publish to another schema");
     }
@@ -124,6 +303,11 @@ Result<PublishReport> Publish(const LoadedProject& project, warehouse::Engine* d
                                      "): build it before publishing");
     }
   }
+  if (options.postgres != nullptr) {
+    STRATA_RETURN_IF_ERROR(PublishToPostgres(project, conn.get(), targets, options, &report));
+    report.published = true;
+    return report;
+  }
   STRATA_RETURN_IF_ERROR(conn->Begin());
   auto publish = [&]() -> Status {
     std::string schema = QuoteIdent(options.schema);
@@ -135,8 +319,9 @@ Result<PublishReport> Publish(const LoadedProject& project, warehouse::Engine* d
                                "creating the publication log"));
     for (const auto& t : targets) {
       const Node& n = *t.node;
-      STRATA_RETURN_IF_ERROR(
-          Run(conn.get(), "CREATE OR REPLACE TABLE " + t.to + " AS SELECT * FROM " + t.from, "publishing " + n.name));
+      STRATA_RETURN_IF_ERROR(Run(conn.get(), "DROP TABLE IF EXISTS " + t.to + "; CREATE TABLE " + t.to +
+                                                 " AS SELECT * FROM " + t.from,
+                                 "publishing " + n.name));
       STRATA_ASSIGN_OR_RETURN(auto count, conn->Query("SELECT count(*) FROM " + t.to));
       int64_t rows = std::stoll(count.Scalar().value_or("0"));
       // Descriptions become comments, so BI tools show them.
@@ -158,7 +343,7 @@ Result<PublishReport> Publish(const LoadedProject& project, warehouse::Engine* d
                                  "INSERT INTO " + schema + "._strata_publications VALUES (" + QuoteLiteral(t.table) +
                                      ", " + QuoteLiteral(n.unique_id) + ", " + QuoteLiteral(t.from) + ", " +
                                      std::to_string(rows) + ", " + QuoteLiteral(options.run_id) + ", " +
-                                     QuoteLiteral(options.logical_date) + ", now()::TIMESTAMP)",
+                                     QuoteLiteral(options.logical_date) + ", CAST(now() AS TIMESTAMP))",
                                  "recording the publication of " + n.name));
       report.relations.push_back({n.unique_id, t.from, options.schema + "." + t.table, rows});
     }

@@ -8,7 +8,8 @@
 // ("publish"): readers of the published schema see the previous version or the new one,
 // never a mix. A blocked publish changes nothing and names the tests that blocked it;
 // warn-severity failures publish and are reported. Each publication is recorded in
-// <schema>._strata_publications (relation, rows, run, logical date, time).
+// <schema>._strata_publications (relation, rows, run, logical date, time). With a PostgreSQL
+// publish target, the published schema is on that server (see PublishOptions::postgres).
 #pragma once
 
 #include <cstdint>
@@ -32,6 +33,17 @@ struct PublishOptions {
   std::string run_id, logical_date;    // recorded with each publication
   CancelToken* cancel = nullptr;
   std::function<void(const NodeResult&)> on_result;  // each audit test as it finishes
+
+  // The lakehouse mode: publish to this PostgreSQL server instead of inside the warehouse
+  // (which must then be DuckDB). Each relation streams over binary COPY into a fresh table,
+  // gets its indexes (the model's `indexes` config, as dbt-postgres's, and one per column
+  // with a `unique` test) and comments (from descriptions) and is analyzed; then all are
+  // swapped in under their names and the transaction commits. Until that commit readers
+  // see the previous version, and a failure anywhere (the server lost mid-copy included)
+  // leaves it as it was.
+  const pg::ConnectOptions* postgres = nullptr;
+  // Called after each relation is copied to PostgreSQL, before the swap (for tests).
+  std::function<void(const std::string& relation)> on_copied;
 };
 
 struct PublishedRelation {

@@ -23,6 +23,7 @@ class DuckSession : public Session {
   Status Begin() override { return c_->Begin(); }
   Status Commit() override { return c_->Commit(); }
   Status Rollback() override { return c_->Rollback(); }
+  duck::Connection* duckdb() override { return c_.get(); }
 
   Result<int64_t> CreateTableFromCsv(const std::string& schema, const std::string& table, const std::string& csv_path,
                                      char delimiter, const std::map<std::string, std::string>& types) override {

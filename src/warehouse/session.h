@@ -38,6 +38,10 @@ class Session {
   // Creates table `schema`.`table` from a CSV file with a header row (dbt seeds): column
   // types as `types` says (column -> SQL type), the others inferred from the data. Replaces
   // nothing: the caller creates into a fresh name. Returns the rows loaded.
+  // The DuckDB connection behind this session, or null (PostgreSQL): for streaming a DuckDB
+  // relation elsewhere (pg_copy.h).
+  virtual duck::Connection* duckdb() { return nullptr; }
+
   virtual Result<int64_t> CreateTableFromCsv(const std::string& schema, const std::string& table,
                                              const std::string& csv_path, char delimiter,
                                              const std::map<std::string, std::string>& types) = 0;
