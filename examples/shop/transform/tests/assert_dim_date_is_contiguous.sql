@@ -13,4 +13,4 @@ select *
 from bounds
 where first_day <> cast('{{ var("calendar_start") }}' as date)
    or last_day <> cast('{{ var("calendar_end") }}' as date)
-   or days <> date_diff('day', first_day, last_day) + 1
+   or days <> (last_day - first_day) + 1

@@ -14,21 +14,21 @@ renamed as (
         trim(name)                                          as product_name,
         lower(trim(category))                               as category,
         nullif(trim(brand), '')                             as brand,
-        cast(round(price, 2) as decimal(12, 2))             as list_price,
+        cast({{ round_float('price', 2) }} as decimal(12, 2)) as list_price,
         upper(trim(currency))                               as currency,
         nullif(trim(description), '')                       as description,
         rating,
-        lower(json_extract_string(attributes, '$.color'))   as color,
-        upper(json_extract_string(attributes, '$.size'))    as size,
-        lower(json_extract_string(attributes, '$.material')) as material,
-        cast(json_extract(attributes, '$.dimensions.width_cm') as integer)  as width_cm,
-        cast(json_extract(attributes, '$.dimensions.height_cm') as integer) as height_cm,
-        cast(json_extract(attributes, '$.dimensions.depth_cm') as integer)  as depth_cm,
-        coalesce(list_contains(cast(json_extract(attributes, '$.tags') as varchar[]), 'bestseller'), false)
+        lower(attributes ->> 'color')                       as color,
+        upper(attributes ->> 'size')                        as size,
+        lower(attributes ->> 'material')                    as material,
+        cast(attributes -> 'dimensions' ->> 'width_cm' as integer)  as width_cm,
+        cast(attributes -> 'dimensions' ->> 'height_cm' as integer) as height_cm,
+        cast(attributes -> 'dimensions' ->> 'depth_cm' as integer)  as depth_cm,
+        coalesce({{ json_array_contains('attributes', 'tags', "'bestseller'") }}, false)
                                                             as is_bestseller,
         is_active,
-        strptime(created_at, '%Y-%m-%d %H:%M:%S')           as created_at,
-        strptime(updated_at, '%Y-%m-%d %H:%M:%S')           as updated_at,
+        cast(created_at as timestamp)                       as created_at,
+        cast(updated_at as timestamp)                       as updated_at,
         {{ lake_ingested_date() }}                          as ingested_date,
         {{ lake_batch_seq() }}                              as ingestion_batch,
         _lake_file                                          as lake_file
@@ -39,11 +39,16 @@ renamed as (
 latest as (
 
     select *
-    from renamed
-    qualify row_number() over (
-        partition by product_id
-        order by updated_at desc, ingestion_batch desc, lake_file desc
-    ) = 1
+    from (
+        select
+            renamed.*,
+            row_number() over (
+                partition by product_id
+                order by updated_at desc nulls last, ingestion_batch desc nulls last, lake_file desc nulls last
+            ) as row_rank
+        from renamed
+    ) as ranked
+    where row_rank = 1
 
 )
 

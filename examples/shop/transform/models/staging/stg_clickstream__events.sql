@@ -17,7 +17,7 @@ typed as (
         product_id,
         quantity,
         order_id,
-        cast(round(revenue, 2) as decimal(12, 2))   as revenue,
+        cast({{ round_float('revenue', 2) }} as decimal(12, 2)) as revenue,
         nullif(trim(page_url), '')                  as page_url,
         nullif(trim(referrer), '')                  as referrer,
         lower(nullif(trim(device), ''))             as device,
@@ -32,11 +32,16 @@ typed as (
 first_arrival as (
 
     select *
-    from typed
-    qualify row_number() over (
-        partition by event_id
-        order by ingestion_batch asc, lake_file asc
-    ) = 1
+    from (
+        select
+            typed.*,
+            row_number() over (
+                partition by event_id
+                order by ingestion_batch asc nulls last, lake_file asc nulls last
+            ) as row_rank
+        from typed
+    ) as ranked
+    where row_rank = 1
 
 )
 
@@ -65,5 +70,5 @@ select
     arrived_date,
     ingestion_batch,
     arrived_date > cast(occurred_at as date)        as is_late,
-    date_diff('day', cast(occurred_at as date), arrived_date) as arrival_delay_days
+    cast(arrived_date - cast(occurred_at as date) as bigint) as arrival_delay_days
 from first_arrival

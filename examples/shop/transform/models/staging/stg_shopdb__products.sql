@@ -27,11 +27,16 @@ renamed as (
 latest as (
 
     select *
-    from renamed
-    qualify row_number() over (
-        partition by product_id
-        order by updated_at desc, ingestion_batch desc, lake_file desc
-    ) = 1
+    from (
+        select
+            renamed.*,
+            row_number() over (
+                partition by product_id
+                order by updated_at desc nulls last, ingestion_batch desc nulls last, lake_file desc nulls last
+            ) as row_rank
+        from renamed
+    ) as ranked
+    where row_rank = 1
 
 )
 

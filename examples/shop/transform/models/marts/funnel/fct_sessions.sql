@@ -5,6 +5,29 @@ with events as (
 
 ),
 
+-- The session's first non-null device, referrer and page URL (in occurred_at order; event_id
+-- breaks ties), carried on every event of the session so the aggregation below can pick it
+-- with max(). Same values as DuckDB's arg_min(x, occurred_at), which skips null x.
+firsts as (
+
+    select
+        events.*,
+        first_value(device) over (
+            partition by session_id
+            order by device is null, occurred_at, event_id
+        )                                                           as first_device,
+        first_value(referrer) over (
+            partition by session_id
+            order by referrer is null, occurred_at, event_id
+        )                                                           as first_referrer,
+        first_value(page_url) over (
+            partition by session_id
+            order by page_url is null, occurred_at, event_id
+        )                                                           as first_page_url
+    from events
+
+),
+
 sessions as (
 
     select
@@ -14,9 +37,9 @@ sessions as (
         -- Events without customer_id belong to the session's customer too (omitted field);
         -- anonymous sessions have none at all.
         max(customer_id)                                            as customer_id,
-        arg_min(device, occurred_at) filter (where device is not null)      as device,
-        arg_min(referrer, occurred_at)                              as entry_referrer,
-        arg_min(page_url, occurred_at)                              as landing_page_url,
+        max(first_device)                                           as device,
+        max(first_referrer)                                         as entry_referrer,
+        max(first_page_url)                                         as landing_page_url,
         count(*)                                                    as event_count,
         count(*) filter (where event_type = 'page_view')            as page_view_count,
         count(*) filter (where event_type = 'product_view')         as product_view_count,
@@ -25,7 +48,7 @@ sessions as (
         max(order_id) filter (where event_type = 'purchase')        as order_id,
         sum(revenue) filter (where event_type = 'purchase')         as revenue,
         bool_or(is_late)                                            as has_late_events
-    from events
+    from firsts
     group by session_id
 
 )
@@ -36,7 +59,9 @@ select
     {{ to_date_key('session_started_at') }}                 as session_date_key,
     session_started_at,
     session_ended_at,
-    cast(date_diff('second', session_started_at, session_ended_at) as integer) as duration_seconds,
+    -- Whole seconds between the (truncated) first and last event, like date_diff('second').
+    cast(extract(epoch from date_trunc('second', session_ended_at) - date_trunc('second', session_started_at)) as integer)
+                                                            as duration_seconds,
     customer_id,
     customer_id is null                                     as is_anonymous,
     device,

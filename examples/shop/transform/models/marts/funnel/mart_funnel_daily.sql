@@ -38,10 +38,10 @@ select
     orders,
     revenue,
     sessions_with_late_events,
-    round(cast(product_view_sessions as double) / nullif(sessions, 0), 4)          as product_view_rate,
-    round(cast(add_to_cart_sessions as double) / nullif(product_view_sessions, 0), 4) as cart_rate,
-    round(cast(checkout_sessions as double) / nullif(add_to_cart_sessions, 0), 4)  as checkout_rate,
-    round(cast(purchase_sessions as double) / nullif(checkout_sessions, 0), 4)     as purchase_rate,
-    round(cast(purchase_sessions as double) / nullif(sessions, 0), 4)              as conversion_rate,
+    {{ round_float('cast(product_view_sessions as double precision) / nullif(sessions, 0)', 4) }}          as product_view_rate,
+    {{ round_float('cast(add_to_cart_sessions as double precision) / nullif(product_view_sessions, 0)', 4) }} as cart_rate,
+    {{ round_float('cast(checkout_sessions as double precision) / nullif(add_to_cart_sessions, 0)', 4) }}  as checkout_rate,
+    {{ round_float('cast(purchase_sessions as double precision) / nullif(checkout_sessions, 0)', 4) }}     as purchase_rate,
+    {{ round_float('cast(purchase_sessions as double precision) / nullif(sessions, 0)', 4) }}              as conversion_rate,
     cast(round(revenue / nullif(purchase_sessions, 0), 2) as decimal(14, 2))       as average_order_value
 from daily
