@@ -43,6 +43,7 @@ strata="$root/$build/strata"
 load_bench="$root/$build/bench/load_bench"
 duckdb_script="$root/$build/bench/duckdb_script"
 orchestrate_bench="$root/$build/bench/orchestrate_bench"
+pg_bench="$root/$build/bench/pg_bench"
 scales="${BENCH_SCALES:-1 100}"
 reps="${BENCH_REPS:-3}"
 compile_reps="${BENCH_COMPILE_REPS:-7}"
@@ -51,7 +52,12 @@ out="$root/bench/results/latest.md"
 mkdir -p "$root/bench/results"
 work="$(mktemp -d)"
 api_pid=""
-cleanup() { [[ -n "$api_pid" ]] && kill "$api_pid" 2>/dev/null; rm -rf "$work"; }
+pg_started=""
+cleanup() {
+  [[ -n "$api_pid" ]] && kill "$api_pid" 2>/dev/null
+  [[ -n "$pg_started" ]] && bash "$root/scripts/pg_test_cluster.sh" stop "$work/pg" > /dev/null 2>&1
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 now() { date +%s.%N; }
@@ -295,6 +301,75 @@ print("Slowest nodes (last runs): " + "; ".join(
     f"{manifest[r['unique_id']]['name']} {r['execution_time']:.2f} s vs {per_node.get(r['unique_id'], 0):.2f} s"
     for r in top) + ".\n")
 PY
+
+  # --- 2b. PostgreSQL, at the largest scale: raw load, marts publish, the shop build ---------
+  if [[ "$scale" == "${scales##* }" ]]; then
+    echo "bench: scale $scale: PostgreSQL (raw load and publish vs psql \\copy, $reps reps; the shop build)" >&2
+    bash "$root/scripts/pg_test_cluster.sh" start "$work/pg" > /dev/null
+    pg_started=1
+    # shellcheck disable=SC1091
+    source "$work/pg/conninfo.env"
+    export PGHOST="$STRATA_TEST_PG_HOST" PGPORT="$STRATA_TEST_PG_PORT" PGUSER="$STRATA_TEST_PG_USER" \
+      PGPASSWORD="$STRATA_TEST_PG_PASSWORD" PGDATABASE="$STRATA_TEST_PG_DBNAME"
+    export PATH="$STRATA_TEST_PG_BIN:$PATH"  # psql
+    "$pg_bench" --project "$dir/project" --warehouse "$dir/strata.duckdb" --transform "$dir/transform" \
+      --reps "$reps" > "$dir/pg.json"
+    # The shop on PostgreSQL: strata load (binary COPY) and strata build, one pass each, into a
+    # fresh database; the DuckDB build's median above is the reference.
+    psql -X -q -c "create database shop_bench" > /dev/null
+    export SHOP_TARGET=pg STRATA_PG_HOST="$PGHOST" STRATA_PG_PORT="$PGPORT" STRATA_PG_USER="$PGUSER" \
+      STRATA_PG_PASSWORD="$PGPASSWORD" STRATA_PG_DBNAME=shop_bench
+    t0=$(now)
+    "$strata" load --project "$dir/project" --json > "$dir/pg_load.json"
+    t1=$(now)
+    pg_build_rc=0
+    "$strata" build --project-dir "$dir/transform" --json > "$dir/pg_build.json" || pg_build_rc=$?
+    t2=$(now)
+    unset SHOP_TARGET STRATA_PG_HOST STRATA_PG_PORT STRATA_PG_USER STRATA_PG_PASSWORD STRATA_PG_DBNAME
+    python3 - "$scale" "$dir/pg.json" "$(secs "$t0" "$t1")" "$(secs "$t1" "$t2")" "$pg_build_rc" \
+      "$dir/pg_build.json" "$dir/build_times.json" "$(loadavg)" >> "$out.tmp" <<'PY'
+import collections, json, sys
+scale, pg = sys.argv[1], json.load(open(sys.argv[2]))
+load_s, build_s, rc = float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+try:
+    build = json.load(open(sys.argv[6]))
+except Exception:
+    build = {"results": []}
+duck = json.load(open(sys.argv[7]))["strata"]
+print(f"### PostgreSQL 15 (a local test cluster started by the bench, fsync off): scale {scale}\n")
+print("Reference: `psql \\copy ... from 'f.csv' with (format csv)` of the same rows, exported as CSV beforehand "
+      "(untimed), into the same pre-created tables, all tables in one psql process; times are psql's own "
+      "`\\timing` of each \\copy (process start and connecting excluded). Strata's side includes everything: "
+      "reading the lake files with DuckDB, encoding PostgreSQL's binary COPY, the per-table transaction and "
+      f"bookkeeping. Medians of the repetitions; load average after: {sys.argv[8]}.\n")
+def table(title, d, what):
+    print(f"#### {title}\n")
+    print(f"| relation | rows | strata s | psql \\copy s | strata rows/s | psql rows/s | ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for t in d["tables"]:
+        print(f"| {t['relation']} | {t['rows']:,} | {t['strata_s']:.3f} | {t['psql_s']:.3f} | "
+              f"{t['rows'] / max(t['strata_s'], 1e-9):,.0f} | {t['rows'] / max(t['psql_s'], 1e-9):,.0f} | "
+              f"{t['ratio']:.2f}x |")
+    verdict = "meets" if d["ratio"] >= 0.9 else "MISSES"
+    print(f"\n**{what}: {d['rows']:,} rows, strata {d['strata_total_s']:.2f} s vs psql \\copy {d['psql_total_s']:.2f} s: "
+          f"{d['ratio']:.2f}x psql's rows/s** (target >= 0.9x: {verdict}).\n")
+table("Raw load: `LoadRawToPostgres` (what `strata load` runs for a postgres target) vs psql \\copy", pg["raw_load"],
+      "Raw load")
+table("Marts publish: binary COPY from the DuckDB warehouse vs psql \\copy", pg["publish"], "Marts publish (COPY)")
+w = pg["publish"].get("whole_publish")
+if w:
+    print(f"The whole publish of `{w['relations']}` to PostgreSQL (no audit): COPY, indexes, comments, ANALYZE and "
+          f"the swap in one transaction: **{w['strata_s']:.2f} s** for {w['rows']:,} rows.\n")
+status = collections.Counter(r["status"] for r in build.get("results", []))
+print("#### The shop's build on PostgreSQL vs DuckDB\n")
+print(f"`strata load` into a fresh PostgreSQL database: {load_s:.2f} s. `strata build` (one pass, "
+      + (", ".join(f"{v} {k}" for k, v in sorted(status.items())) or f"exit code {rc}")
+      + f"): **{build_s:.1f} s** vs the DuckDB build's median above {duck['median']:.1f} s = "
+      f"**{build_s / max(duck['median'], 1e-9):.1f}x**.\n")
+PY
+    bash "$root/scripts/pg_test_cluster.sh" stop "$work/pg" > /dev/null
+    pg_started=""
+  fi
   rm -rf "$dir"
 done
 

@@ -1,4 +1,4 @@
-// sql connector: tables of an operational database (SQLite here; PostgreSQL later).
+// sql connector: tables of an operational database, SQLite driver (PostgreSQL: pg_source.cc).
 //
 // Incremental extraction by a cursor column (updated_at) with a tie-breaking key: a row is
 // new when (cursor, key) > the committed watermark. With a logical date the extraction stops
@@ -443,13 +443,14 @@ class SqlConnector : public Connector {
 
 Result<std::unique_ptr<Connector>> CreateSqlConnector(const Project& project, const SourceConfig& source) {
   const ConfigNode& n = source.node;
+  STRATA_ASSIGN_OR_RETURN(std::string driver, n.String("driver", "sqlite"));
+  if (driver == "postgres") return CreatePostgresSqlConnector(source);
+  if (driver != "sqlite") {
+    return n["driver"].Error("unsupported driver '" + driver + "' (this build supports: sqlite, postgres)");
+  }
   STRATA_RETURN_IF_ERROR(n.CheckKeys({"type", "driver", "path", "tables"}));
   SqlSettings s;
   s.source = source.name;
-  STRATA_ASSIGN_OR_RETURN(std::string driver, n.String("driver", "sqlite"));
-  if (driver != "sqlite") {
-    return n["driver"].Error("unsupported driver '" + driver + "' (this build supports: sqlite)");
-  }
   STRATA_ASSIGN_OR_RETURN(std::string path, n.RequiredString("path"));
   s.path = project.Resolve(path);
   STRATA_ASSIGN_OR_RETURN(auto tables, n["tables"].Entries());

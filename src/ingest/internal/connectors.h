@@ -12,6 +12,8 @@
 namespace strata::ingest::internal {
 
 Result<std::unique_ptr<Connector>> CreateSqlConnector(const Project& project, const SourceConfig& source);
+// driver: postgres (pg_source.cc).
+Result<std::unique_ptr<Connector>> CreatePostgresSqlConnector(const SourceConfig& source);
 Result<std::unique_ptr<Connector>> CreateHttpConnector(const Project& project, const SourceConfig& source);
 Result<std::unique_ptr<Connector>> CreateEventsConnector(const Project& project, const SourceConfig& source);
 
