@@ -4,6 +4,7 @@
 #include "ingest/connector.h"
 #include "testing.h"
 #include "warehouse/duckdb.h"
+#include "warehouse/postgres.h"
 
 namespace strata::ingest {
 namespace {
@@ -123,6 +124,124 @@ TEST_F(SqlTest, MissingDatabaseAndTableAreClearErrors) {
   r = Ingest("2024-01-01");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("table 'items': no table 'items'"), std::string::npos) << r.status().message();
+}
+
+}  // namespace
+}  // namespace strata::ingest
+
+namespace strata::ingest {
+namespace {
+
+// The PostgreSQL driver against the test cluster: a schema of the test's own holds the
+// operational table.
+class PgSourceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = testing::Postgres();
+    ASSERT_NE(server_, nullptr);
+    schema_ = testing::PgTestSchema("src");
+    setenv("STRATA_TEST_SOURCE_PASSWORD", server_->password.c_str(), 1);
+    Exec("drop schema if exists " + schema_ + " cascade; create schema " + schema_ + "; create table " + schema_ +
+         ".items (id bigint primary key, name text, price numeric(10,2), ok boolean, updated_at timestamp)");
+    testing::WriteText(dir_.Sub("strata.yml"),
+                       "name: t\nlake: lake\nsources:\n  db:\n    type: sql\n    driver: postgres\n    host: " +
+                           server_->host + "\n    port: " + std::to_string(server_->port) + "\n    dbname: " +
+                           server_->dbname + "\n    user: " + server_->user +
+                           "\n    password_env: STRATA_TEST_SOURCE_PASSWORD\n    schema: " + schema_ +
+                           "\n    tables:\n      items: {key: id, cursor: updated_at}\n");
+    auto p = Project::Load(dir_.path());
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    project_ = *p;
+    lake_ = std::make_unique<lake::Lake>(*lake::OpenObjectStore(project_.lake_location));
+  }
+  void TearDown() override {
+    if (server_ != nullptr) Exec("drop schema if exists " + schema_ + " cascade");
+  }
+  void Exec(const std::string& sql) {
+    pg::ConnectOptions o;
+    o.host = server_->host;
+    o.port = server_->port;
+    o.user = server_->user;
+    o.password = server_->password;
+    o.dbname = server_->dbname;
+    auto c = pg::Connection::Open(o);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    Status s = (*c)->Execute(sql);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  Result<TableResult> Ingest(const std::string& date, bool full = false) {
+    std::vector<TableResult> results;
+    IngestOptions opts;
+    opts.date = date;
+    opts.full_refresh = full;
+    Status s = IngestSource(project_, lake_.get(), project_.sources[0], opts, &results);
+    if (!s.ok()) return s;
+    return results.at(0);
+  }
+  // The latest batch's rows as "id|name|price|ok|updated_at" (NULL spelled out), by id.
+  std::vector<std::string> Rows() {
+    auto m = **lake_->Latest("db", "items");
+    auto db = *duck::Database::Open("");
+    auto c = *db->Connect();
+    std::vector<std::string> out;
+    for (const auto& f : m.files) {
+      auto r = c->Query("SELECT concat_ws('|', id, coalesce(name, 'NULL'), coalesce(CAST(price AS VARCHAR), 'NULL'), "
+                        "coalesce(CAST(ok AS VARCHAR), 'NULL'), updated_at) FROM read_parquet(" +
+                        duck::QuoteLiteral(project_.lake_location + "/" + f.key) + ") ORDER BY id");
+      EXPECT_TRUE(r.ok()) << r.status().ToString();
+      for (const auto& row : r->rows) out.push_back(*row[0]);
+    }
+    return out;
+  }
+  const testing::PgServer* server_ = nullptr;
+  std::string schema_;
+  testing::TempDir dir_;
+  Project project_;
+  std::unique_ptr<lake::Lake> lake_;
+};
+
+TEST_F(PgSourceTest, IncrementalByWatermarkTypedValuesAndNullCursorsQuarantined) {
+  Exec("insert into " + schema_ + ".items values "
+       "(1, 'a, \"quoted\"', 1.50, true, '2024-01-01 10:00:00'), (2, '', 2.00, false, '2024-01-01 10:00:00'),"
+       "(3, NULL, NULL, NULL, '2024-01-01 23:59:59.5'), (4, 'd', 4.00, true, '2024-01-02 08:00:00'),"
+       "(5, 'line1\nline2', 5.00, true, NULL)");
+  auto day1 = Ingest("2024-01-01");
+  ASSERT_TRUE(day1.ok()) << day1.status().ToString();
+  EXPECT_EQ(day1->landed, 3);  // row 4 is day 2's; row 5 has no cursor
+  EXPECT_EQ(day1->quarantined, 1);
+  EXPECT_EQ(Rows(), (std::vector<std::string>{"1|a, \"quoted\"|1.50|true|2024-01-01 10:00:00",
+                                              "2||2.00|false|2024-01-01 10:00:00",
+                                              "3|NULL|NULL|NULL|2024-01-01 23:59:59.5"}));
+  auto m1 = **lake_->Latest("db", "items");
+  EXPECT_EQ(m1.state["watermark"]["cursor"], "2024-01-01 23:59:59.5");
+  EXPECT_EQ(m1.state["watermark"]["key"], 3);
+  std::vector<std::string> types;
+  for (const auto& c : m1.schema) types.push_back(c.type);
+  EXPECT_EQ(types, (std::vector<std::string>{"BIGINT", "VARCHAR", "DECIMAL(10,2)", "BOOLEAN", "TIMESTAMP"}));
+  EXPECT_EQ(m1.details["driver"], "postgres");
+
+  // Day 2: row 4, and an update of row 1; the NULL-cursor row is not reported again.
+  Exec("update " + schema_ + ".items set name = 'a2', updated_at = '2024-01-02 09:00:00' where id = 1");
+  auto day2 = Ingest("2024-01-02");
+  ASSERT_TRUE(day2.ok()) << day2.status().ToString();
+  EXPECT_EQ(day2->landed, 2);
+  EXPECT_EQ(day2->quarantined, 0);
+  EXPECT_EQ(Rows(), (std::vector<std::string>{"1|a2|1.50|true|2024-01-02 09:00:00",
+                                              "4|d|4.00|true|2024-01-02 08:00:00"}));
+  // Nothing new: no batch.
+  auto again = Ingest("2024-01-02");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->received, 0);
+  EXPECT_TRUE(again->batch_id.empty());
+}
+
+TEST_F(PgSourceTest, ConnectionAndTableErrorsNameTheSourceAndServer) {
+  Exec("drop table " + schema_ + ".items");
+  auto r = Ingest("2024-01-01");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("no table"), std::string::npos) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("table 'items' of postgres"), std::string::npos) << r.status().ToString();
+  EXPECT_EQ(r.status().message().find(server_->password), std::string::npos);
 }
 
 }  // namespace

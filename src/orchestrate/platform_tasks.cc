@@ -144,7 +144,9 @@ Status LoadLake(const Project& project, lake::Lake* lake, const std::function<Re
                 std::vector<warehouse::LoadResult>* results,
                 const std::function<void(const warehouse::LoadResult&)>& on_table, CancelToken* cancel,
                 std::string* destination) {
-  if (!project.transform_dir.empty()) {
+  // Without a dbt project (none configured, or not there yet) the raw layer is the DuckDB one.
+  if (!project.transform_dir.empty() &&
+      std::filesystem::exists(std::filesystem::path(project.transform_dir) / "dbt_project.yml")) {
     transform::LoadOptions lo;
     lo.project_dir = project.transform_dir;
     STRATA_ASSIGN_OR_RETURN(auto loaded, transform::LoadedProject::Load(lo));
