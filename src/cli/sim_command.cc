@@ -11,6 +11,7 @@
 #include "core/date.h"
 #include "core/file.h"
 #include "sim/catalog_api.h"
+#include "sim/pg_mirror.h"
 #include "sim/shop_simulator.h"
 
 namespace strata::cli {
@@ -26,6 +27,8 @@ struct SimFlags {
   bool no_dirt = false;
   sim::DirtOptions dirt;
   bool json = false;
+  bool postgres = false;
+  std::string pg_schema = "shop";
 };
 
 struct ServeFlags {
@@ -88,6 +91,27 @@ void RunSim(const SimFlags& f, CLI::App* sim) {
     status = sim::ShopSimulator::Generate(options, &summary);
   }
   if (!status.ok()) Fail(ExitCodeFor(status), status.message());
+  if (f.postgres) {
+    // The server from libpq's environment variables; the password never from the command line.
+    auto env = [](const char* name, const char* def) {
+      const char* v = std::getenv(name);
+      return std::string(v != nullptr && *v != '\0' ? v : def);
+    };
+    pg::ConnectOptions o;
+    o.host = env("PGHOST", "127.0.0.1");
+    o.port = std::atoi(env("PGPORT", "5432").c_str());
+    o.user = env("PGUSER", "postgres");
+    o.password = env("PGPASSWORD", "");
+    o.dbname = env("PGDATABASE", o.user.c_str());
+    auto conn = pg::Connection::Open(o);
+    if (!conn.ok()) Fail(ExitCodeFor(conn.status()), conn.status().message());
+    auto mirrored = sim::MirrorToPostgres(f.out + "/shop.db", conn->get(), f.pg_schema);
+    if (!mirrored.ok()) Fail(ExitCodeFor(mirrored.status()), mirrored.status().message());
+    if (!f.json) {
+      std::cout << "mirrored " << mirrored->tables << " tables (" << mirrored->rows << " rows) to postgres "
+                << o.Describe() << " schema " << f.pg_schema << "\n";
+    }
+  }
   if (f.json) {
     std::cout << summary.ToJson() << std::endl;
   } else {
@@ -166,6 +190,10 @@ void RegisterSimCommands(CLI::App* app) {
   sim->add_option("--unknown-type-rate", sim_flags->dirt.unknown_type_rate,
                   "Events of unknown types")
       ->capture_default_str();
+  sim->add_flag("--postgres", sim_flags->postgres,
+                "Also keep the operational tables in PostgreSQL (server from PGHOST, PGPORT, PGUSER, "
+                "PGPASSWORD, PGDATABASE), for a sql source with driver: postgres");
+  sim->add_option("--pg-schema", sim_flags->pg_schema, "PostgreSQL schema of --postgres")->capture_default_str();
   sim->add_option("--drift-day", sim_flags->dirt.schema_drift_day,
                   "Day index from which events carry app_version (-1 = never)")
       ->capture_default_str();
