@@ -100,7 +100,7 @@ case "$cmd" in
       exit 1
     fi
     as_owner "$bindir/psql" -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q \
-      -c "CREATE ROLE strata LOGIN CREATEDB PASSWORD '$password'" \
+      -c "CREATE ROLE strata LOGIN CREATEDB CREATEROLE PASSWORD '$password'" \
       -c "CREATE DATABASE strata_test OWNER strata" >/dev/null
     cat >"$env_file" <<EOF
 STRATA_TEST_PG_HOST=127.0.0.1

@@ -73,7 +73,7 @@ struct PgServer {
   std::string host;      // 127.0.0.1
   int port = 0;
   std::string socket;    // Unix socket folder
-  std::string user;      // `strata`, with a password, CREATEDB
+  std::string user;      // `strata`, with a password, CREATEDB and CREATEROLE (permission tests)
   std::string password;
   std::string dbname;    // strata_test, owned by `user`
   std::string state_dir; // for scripts/pg_test_cluster.sh kill|restart <state_dir>

@@ -171,7 +171,8 @@ Status LoadTable(lake::Lake* lake, duck::Connection* duck, pg::Connection* pg, c
 
 Status LoadRawToPostgres(lake::Lake* lake, pg::Connection* pg, std::vector<LoadResult>* results,
                          const std::function<void(const LoadResult&)>& on_table, CancelToken* cancel) {
-  STRATA_RETURN_IF_ERROR(EnsureMetadata(pg));
+  STRATA_RETURN_IF_ERROR(EnsureMetadata(pg).WithContext("preparing the raw schema in postgres " +
+                                                       pg->options().Describe()));
   STRATA_ASSIGN_OR_RETURN(auto db, duck::Database::Open(""));
   STRATA_ASSIGN_OR_RETURN(auto duck, db->Connect());
   STRATA_ASSIGN_OR_RETURN(auto tables, lake->Tables());

@@ -228,6 +228,64 @@ TEST_F(PgLoadTest, ALoadCutOffMidCopyKeepsNothingAndTheRetryLoadsEverything) {
   EXPECT_EQ(Value("select count(distinct id) from raw.clicks_events"), "500000");
 }
 
+TEST_F(PgLoadTest, ARoleWithoutPrivilegesGetsAClearErrorAndNothingIsLoaded) {
+  Land("2024-01-01", {R"({"id":1})"}, {{"id", "BIGINT"}});
+  const std::string role = dbname_ + "_reader";
+  ASSERT_TRUE(pg_->Execute("drop role if exists " + role + "; create role " + role +
+                           " login password 'reader-secret'; revoke create on database " + dbname_ +
+                           " from public; revoke create on schema public from public")
+                  .ok());
+  pg::ConnectOptions o = options_;
+  o.user = role;
+  o.password = "reader-secret";
+  auto reader = pg::Connection::Open(o);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  std::vector<LoadResult> results;
+  Status s = LoadRawToPostgres(lake_.get(), reader->get(), &results);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("permission denied"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find("preparing the raw schema in postgres " + role + "@"), std::string::npos)
+      << s.ToString();
+  EXPECT_EQ(s.message().find("reader-secret"), std::string::npos);
+  EXPECT_EQ(Value("select to_regnamespace('raw') is null"), "true");
+  reader->reset();
+  (void)pg_->Execute("drop owned by " + role + "; drop role " + role);
+}
+
+// Kills the shared test server: ctest runs suites named *RunsAlone* on their own (RUN_SERIAL).
+class PgLoadRunsAlone : public PgLoadTest {};
+
+TEST_F(PgLoadRunsAlone, AServerKilledMidLoadKeepsWholeTablesAndTheRerunLoadsTheRest) {
+  Land("2024-01-01", {R"({"id":1})", R"({"id":2})"}, {{"id", "BIGINT"}}, "aaa");
+  std::vector<std::string> many;
+  for (int i = 0; i < 300000; ++i) many.push_back(R"({"id":)" + std::to_string(i) + "}");
+  Land("2024-01-01", many, {{"id", "BIGINT"}}, "bbb");
+  Land("2024-01-01", {R"({"id":7})"}, {{"id", "BIGINT"}}, "ccc");
+  std::vector<LoadResult> results;
+  // The first table commits; the server dies before the second's COPY is done.
+  Status s = LoadRawToPostgres(lake_.get(), pg_.get(), &results, [&](const LoadResult& r) {
+    if (r.table == "aaa") {
+      ASSERT_TRUE(testing::PgCluster("kill"));
+    }
+  });
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), Status::Code::kUnavailable) << s.ToString();
+  EXPECT_NE(s.message().find("loading raw.clicks_bbb"), std::string::npos) << s.ToString();
+  ASSERT_TRUE(testing::PgCluster("restart"));
+  auto c = pg::Connection::Open(options_);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  pg_ = std::move(*c);
+  EXPECT_EQ(Value("select count(*) from raw.clicks_aaa"), "2");
+  EXPECT_EQ(Value("select to_regclass('raw.clicks_bbb') is null"), "true");
+  EXPECT_EQ(Value("select string_agg(table_name, ',') from raw._strata_loaded_files"), "aaa");
+  results.clear();
+  ASSERT_TRUE(LoadRawToPostgres(lake_.get(), pg_.get(), &results).ok());
+  EXPECT_EQ(Value("select count(*) from raw.clicks_aaa"), "2");
+  EXPECT_EQ(Value("select count(*) from raw.clicks_bbb"), "300000");
+  EXPECT_EQ(Value("select count(*) from raw.clicks_ccc"), "1");
+  EXPECT_EQ(Value("select count(*) from raw._strata_loaded_files"), "3");
+}
+
 TEST(DuckDbWrapper, QueryTypesPreparedAndAppender) {
   auto db = *duck::Database::Open("");
   auto c = *db->Connect();
