@@ -312,6 +312,7 @@ PY
     export PGHOST="$STRATA_TEST_PG_HOST" PGPORT="$STRATA_TEST_PG_PORT" PGUSER="$STRATA_TEST_PG_USER" \
       PGPASSWORD="$STRATA_TEST_PG_PASSWORD" PGDATABASE="$STRATA_TEST_PG_DBNAME"
     export PATH="$STRATA_TEST_PG_BIN:$PATH"  # psql
+    export SHOP_TRANSFORM="$dir/transform"  # the load follows this dbt project's target
     "$pg_bench" --project "$dir/project" --warehouse "$dir/strata.duckdb" --transform "$dir/transform" \
       --reps "$reps" > "$dir/pg.json"
     # The shop on PostgreSQL: strata load (binary COPY) and strata build, one pass each, into a
@@ -325,7 +326,7 @@ PY
     pg_build_rc=0
     "$strata" build --project-dir "$dir/transform" --json > "$dir/pg_build.json" || pg_build_rc=$?
     t2=$(now)
-    unset SHOP_TARGET STRATA_PG_HOST STRATA_PG_PORT STRATA_PG_USER STRATA_PG_PASSWORD STRATA_PG_DBNAME
+    unset SHOP_TRANSFORM SHOP_TARGET STRATA_PG_HOST STRATA_PG_PORT STRATA_PG_USER STRATA_PG_PASSWORD STRATA_PG_DBNAME
     python3 - "$scale" "$dir/pg.json" "$(secs "$t0" "$t1")" "$(secs "$t1" "$t2")" "$pg_build_rc" \
       "$dir/pg_build.json" "$dir/build_times.json" "$(loadavg)" >> "$out.tmp" <<'PY'
 import collections, json, sys

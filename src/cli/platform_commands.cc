@@ -134,6 +134,7 @@ bool RunLoad(Output& out, Session& s, json* doc) {
     total += r.rows;
   }
   if (total == 0 && st.ok()) out.Line("  nothing new to load");
+  if (!destination.empty()) out.Line("  warehouse: " + destination);
   (*doc)["load"] = {{"warehouse", destination}, {"ok", st.ok()}, {"tables", loads},
                     {"error", st.ok() ? json() : json(st.message())}};
   if (!st.ok()) {

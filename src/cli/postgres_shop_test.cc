@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "core/file.h"
-#include "testing.h"
+#include "pg_testing.h"
 #include "warehouse/duckdb.h"
 #include "warehouse/postgres.h"
 
@@ -25,13 +25,7 @@ using testing::StrataBinary;
 namespace fs = std::filesystem;
 
 pg::ConnectOptions Options(const testing::PgServer& s, const std::string& dbname) {
-  pg::ConnectOptions o;
-  o.host = s.host;
-  o.port = s.port;
-  o.user = s.user;
-  o.password = s.password;
-  o.dbname = dbname;
-  return o;
+  return testing::PgOptions(s, dbname);
 }
 
 // Every lake row of source.table, as a DuckDB relation over its parquet files.

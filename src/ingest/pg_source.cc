@@ -25,10 +25,7 @@ namespace {
 
 constexpr int64_t kPartRows = 5'000'000;
 
-struct PgTable {
-  std::string name, key, cursor;
-  bool full_refresh = false;
-};
+using PgTable = SqlTableSpec;
 
 struct PgSettings {
   std::string source;
@@ -273,24 +270,7 @@ Result<std::unique_ptr<Connector>> CreatePostgresSqlConnector(const SourceConfig
     }
     s.connect.password = secret;
   }
-  STRATA_ASSIGN_OR_RETURN(auto tables, n["tables"].Entries());
-  if (tables.empty()) return n.Error("a sql source needs at least one entry under 'tables'");
-  for (auto& [name, t] : tables) {
-    PgTable pt;
-    pt.name = name;
-    if (!t.IsNull()) STRATA_RETURN_IF_ERROR(t.CheckKeys({"key", "cursor", "mode"}));
-    STRATA_ASSIGN_OR_RETURN(pt.key, t.RequiredString("key"));
-    STRATA_ASSIGN_OR_RETURN(pt.cursor, t.String("cursor", ""));
-    STRATA_ASSIGN_OR_RETURN(std::string mode, t.String("mode", pt.cursor.empty() ? "full" : "incremental"));
-    if (mode != "incremental" && mode != "full") {
-      return t["mode"].Error("expected 'incremental' or 'full', got '" + mode + "'");
-    }
-    if (mode == "incremental" && pt.cursor.empty()) {
-      return t.Error("incremental mode needs a 'cursor' column (e.g. updated_at)");
-    }
-    pt.full_refresh = mode == "full";
-    s.tables.push_back(std::move(pt));
-  }
+  STRATA_ASSIGN_OR_RETURN(s.tables, ParseSqlTables(n));
   return std::unique_ptr<Connector>(new PgSqlConnector(std::move(s)));
 }
 

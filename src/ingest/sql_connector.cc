@@ -25,12 +25,7 @@ namespace {
 
 constexpr int64_t kPartRows = 5'000'000;
 
-struct TableSettings {
-  std::string name;
-  std::string key;
-  std::string cursor;  // empty: always a full extract
-  bool full_refresh = false;
-};
+using TableSettings = SqlTableSpec;
 
 struct SqlSettings {
   std::string source;
@@ -441,22 +436,12 @@ class SqlConnector : public Connector {
 
 }  // namespace
 
-Result<std::unique_ptr<Connector>> CreateSqlConnector(const Project& project, const SourceConfig& source) {
-  const ConfigNode& n = source.node;
-  STRATA_ASSIGN_OR_RETURN(std::string driver, n.String("driver", "sqlite"));
-  if (driver == "postgres") return CreatePostgresSqlConnector(source);
-  if (driver != "sqlite") {
-    return n["driver"].Error("unsupported driver '" + driver + "' (this build supports: sqlite, postgres)");
-  }
-  STRATA_RETURN_IF_ERROR(n.CheckKeys({"type", "driver", "path", "tables"}));
-  SqlSettings s;
-  s.source = source.name;
-  STRATA_ASSIGN_OR_RETURN(std::string path, n.RequiredString("path"));
-  s.path = project.Resolve(path);
+Result<std::vector<SqlTableSpec>> ParseSqlTables(const ConfigNode& n) {
   STRATA_ASSIGN_OR_RETURN(auto tables, n["tables"].Entries());
   if (tables.empty()) return n.Error("a sql source needs at least one entry under 'tables'");
+  std::vector<SqlTableSpec> out;
   for (auto& [name, t] : tables) {
-    TableSettings ts;
+    SqlTableSpec ts;
     ts.name = name;
     if (!t.IsNull()) STRATA_RETURN_IF_ERROR(t.CheckKeys({"key", "cursor", "mode"}));
     STRATA_ASSIGN_OR_RETURN(ts.key, t.RequiredString("key"));
@@ -469,8 +454,24 @@ Result<std::unique_ptr<Connector>> CreateSqlConnector(const Project& project, co
       return t.Error("incremental mode needs a 'cursor' column (e.g. updated_at)");
     }
     ts.full_refresh = mode == "full";
-    s.tables.push_back(std::move(ts));
+    out.push_back(std::move(ts));
   }
+  return out;
+}
+
+Result<std::unique_ptr<Connector>> CreateSqlConnector(const Project& project, const SourceConfig& source) {
+  const ConfigNode& n = source.node;
+  STRATA_ASSIGN_OR_RETURN(std::string driver, n.String("driver", "sqlite"));
+  if (driver == "postgres") return CreatePostgresSqlConnector(source);
+  if (driver != "sqlite") {
+    return n["driver"].Error("unsupported driver '" + driver + "' (this build supports: sqlite, postgres)");
+  }
+  STRATA_RETURN_IF_ERROR(n.CheckKeys({"type", "driver", "path", "tables"}));
+  SqlSettings s;
+  s.source = source.name;
+  STRATA_ASSIGN_OR_RETURN(std::string path, n.RequiredString("path"));
+  s.path = project.Resolve(path);
+  STRATA_ASSIGN_OR_RETURN(s.tables, ParseSqlTables(n));
   return std::unique_ptr<Connector>(new SqlConnector(std::move(s)));
 }
 

@@ -2,7 +2,7 @@
 #include <sqlite3.h>
 
 #include "ingest/connector.h"
-#include "testing.h"
+#include "pg_testing.h"
 #include "warehouse/duckdb.h"
 #include "warehouse/postgres.h"
 
@@ -158,13 +158,7 @@ class PgSourceTest : public ::testing::Test {
     if (server_ != nullptr) Exec("drop schema if exists " + schema_ + " cascade");
   }
   void Exec(const std::string& sql) {
-    pg::ConnectOptions o;
-    o.host = server_->host;
-    o.port = server_->port;
-    o.user = server_->user;
-    o.password = server_->password;
-    o.dbname = server_->dbname;
-    auto c = pg::Connection::Open(o);
+    auto c = pg::Connection::Open(testing::PgOptions(*server_));
     ASSERT_TRUE(c.ok()) << c.status().ToString();
     Status s = (*c)->Execute(sql);
     ASSERT_TRUE(s.ok()) << s.ToString();

@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "core/file.h"
-#include "testing.h"
+#include "pg_testing.h"
 #include "transform/publish.h"
 #include "warehouse/duckdb.h"
 #include "warehouse/session.h"
@@ -439,15 +439,7 @@ class PgPublishTest : public PublishTest {
     auto c = pg::Connection::Open(Options());
     if (c.ok()) (void)(*c)->Execute("drop schema if exists " + schema_ + " cascade");
   }
-  pg::ConnectOptions Options() const {
-    pg::ConnectOptions o;
-    o.host = server_->host;
-    o.port = server_->port;
-    o.user = server_->user;
-    o.password = server_->password;
-    o.dbname = server_->dbname;
-    return o;
-  }
+  pg::ConnectOptions Options() const { return testing::PgOptions(*server_); }
   std::string PublishBlock() const {
     return "publish: {type: postgres, host: " + server_->host + ", port: " + std::to_string(server_->port) +
            ", dbname: " + server_->dbname + ", user: " + server_->user +

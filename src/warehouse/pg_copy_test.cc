@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "testing.h"
+#include "pg_testing.h"
 
 namespace strata::warehouse {
 namespace {
@@ -16,13 +16,7 @@ class PgCopyTest : public ::testing::Test {
   void SetUp() override {
     const testing::PgServer* s = testing::Postgres();
     ASSERT_NE(s, nullptr);
-    pg::ConnectOptions o;
-    o.host = s->host;
-    o.port = s->port;
-    o.user = s->user;
-    o.password = s->password;
-    o.dbname = s->dbname;
-    auto c = pg::Connection::Open(o);
+    auto c = pg::Connection::Open(testing::PgOptions(*s));
     ASSERT_TRUE(c.ok()) << c.status().ToString();
     pg_ = std::move(*c);
     schema_ = testing::PgTestSchema("pgcopy");

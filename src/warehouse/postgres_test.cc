@@ -8,21 +8,14 @@
 #include <chrono>
 #include <thread>
 
-#include "testing.h"
+#include "pg_testing.h"
 
 namespace strata::pg {
 namespace {
 
 ConnectOptions TestOptions() {
   const testing::PgServer* s = testing::Postgres();
-  ConnectOptions o;
-  if (s == nullptr) return o;
-  o.host = s->host;
-  o.port = s->port;
-  o.user = s->user;
-  o.password = s->password;
-  o.dbname = s->dbname;
-  return o;
+  return s == nullptr ? ConnectOptions() : testing::PgOptions(*s);
 }
 
 class PostgresTest : public ::testing::Test {

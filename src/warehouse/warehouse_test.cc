@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "lake/jsonl_writer.h"
-#include "testing.h"
+#include "pg_testing.h"
 
 namespace strata::warehouse {
 namespace {
@@ -116,11 +116,7 @@ class PgLoadTest : public WarehouseTest {
     WarehouseTest::SetUp();
     const testing::PgServer* s = testing::Postgres();
     ASSERT_NE(s, nullptr);
-    options_.host = s->host;
-    options_.port = s->port;
-    options_.user = s->user;
-    options_.password = s->password;
-    options_.dbname = s->dbname;
+    options_ = testing::PgOptions(*s);
     auto admin = pg::Connection::Open(options_);
     ASSERT_TRUE(admin.ok()) << admin.status().ToString();
     dbname_ = testing::PgTestSchema("load");

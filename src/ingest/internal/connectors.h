@@ -12,6 +12,16 @@
 namespace strata::ingest::internal {
 
 Result<std::unique_ptr<Connector>> CreateSqlConnector(const Project& project, const SourceConfig& source);
+// A sql source's `tables:` entry: {key, cursor, mode}.
+struct SqlTableSpec {
+  std::string name;
+  std::string key;
+  std::string cursor;  // empty: always a full extract
+  bool full_refresh = false;
+};
+// Parses the source's `tables:` map (both drivers).
+Result<std::vector<SqlTableSpec>> ParseSqlTables(const ConfigNode& source);
+
 // driver: postgres (pg_source.cc).
 Result<std::unique_ptr<Connector>> CreatePostgresSqlConnector(const SourceConfig& source);
 Result<std::unique_ptr<Connector>> CreateHttpConnector(const Project& project, const SourceConfig& source);
