@@ -11,7 +11,7 @@ a node starts only after its parents finished), the DDL a hand-written script wo
   * view model:         CREATE SCHEMA IF NOT EXISTS s; CREATE OR REPLACE VIEW s.a AS (<compiled>)
   * table/incremental:  CREATE SCHEMA IF NOT EXISTS s; CREATE OR REPLACE TABLE s.a AS (<compiled>)
                         (a first build of an incremental model is a full build)
-  * seed:               CREATE OR REPLACE TABLE s.a AS <the read_csv select strata ran>
+  * seed:               CREATE OR REPLACE TABLE s.a AS SELECT * FROM read_csv(<the seed>, <its types>)
   * snapshot:           CREATE TABLE s.a AS <compiled> plus dbt's four SCD2 columns (the first
                         version; the warehouse has no snapshot yet)
   * test:               SELECT count(*) FROM (<compiled>)
@@ -67,8 +67,15 @@ def main():
             # A unit test's compiled code is its whole comparison query (fixtures included).
             add(f"SELECT count(*) FROM (\n{sql}\n) dbt_internal_test", uid)
         elif kind == "seed":
+            # strata records "-- seed <csv path>" and loads it with DuckDB's read_csv, typed
+            # by the seed's column_types (warehouse/session.cc); the script does the same.
             schema(node, uid)
-            add(f"CREATE OR REPLACE TABLE {rel(node)} AS {sql}", uid)
+            path = sql.strip()[len("-- seed "):] if sql.strip().startswith("-- seed ") else node["original_file_path"]
+            types = cfg.get("column_types") or {}
+            typed = ", ".join(f"'{k}': '{v}'" for k, v in sorted(types.items()))
+            delim = cfg.get("delimiter", ",")
+            add(f"CREATE OR REPLACE TABLE {rel(node)} AS SELECT * FROM read_csv('{path}', header = true, "
+                f"delim = '{delim}'" + (f", types = {{{typed}}}" if typed else "") + ")", uid)
         elif kind == "snapshot":
             schema(node, uid)
             keys = cfg["unique_key"] if isinstance(cfg["unique_key"], list) else [cfg["unique_key"]]
