@@ -7,6 +7,7 @@
 #include "core/file.h"
 #include "testing.h"
 #include "transform/loader.h"
+#include "transform/publish.h"
 #include "transform/runner.h"
 #include "warehouse/session.h"
 
@@ -331,6 +332,40 @@ TEST_P(EngineTest, ErrorsNameFileLineAndColumn) {
   r = Run(Verb::kRun);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("dependency cycle: model.shop."), std::string::npos) << r.status().message();
+}
+
+TEST_P(EngineTest, PublishInsideTheWarehouseReplacesTheAuditedRelationsTogether) {
+  WriteText(dir_.Sub("models/marts/orders.sql"), "select 1 as id, 'a' as note union all select 2, 'b'\n");
+  WriteText(dir_.Sub("models/marts/orders.yml"),
+            "version: 2\nmodels:\n  - name: orders\n    description: One row per order.\n    columns:\n"
+            "      - name: id\n        description: The order's id.\n        data_tests: [unique]\n");
+  auto built = Run(Verb::kBuild);
+  ASSERT_TRUE(built.ok()) << built.status().ToString();
+  ASSERT_TRUE(built->success());
+  PublishOptions po;
+  po.selection.select = {"orders"};
+  po.schema = S("_pub");
+  po.logical_date = "2024-01-01";
+  auto report = Publish(*project_, db_.get(), po);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_TRUE(report->published);
+  EXPECT_EQ(report->audited, 1);
+  EXPECT_EQ(Rows("select id, note from {S}_pub.orders order by id"), (V{"1|a", "2|b"}));
+  EXPECT_EQ(Rows("select relation, row_count, logical_date from {S}_pub._strata_publications"), (V{"orders|2|2024-01-01"}));
+  if (GetParam() == "postgres") {
+    EXPECT_EQ(Rows("select obj_description('{S}_pub.orders'::regclass)"), V{"One row per order."});
+  } else {
+    EXPECT_EQ(Rows("select comment from duckdb_tables() where schema_name = '{S}_pub' and table_name = 'orders'"), V{"One row per order."});
+  }
+
+  // The next version replaces the published one.
+  WriteText(dir_.Sub("models/marts/orders.sql"), "select 1 as id, 'a' as note union all select 3, 'c'\n");
+  ASSERT_TRUE(Run(Verb::kBuild).ok());
+  po.logical_date = "2024-01-02";
+  report = Publish(*project_, db_.get(), po);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(Rows("select id, note from {S}_pub.orders order by id"), (V{"1|a", "3|c"}));
+  EXPECT_EQ(Rows("select count(*) from {S}_pub._strata_publications"), V{"2"});
 }
 
 TEST_P(EngineTest, SourceFreshnessWarnsAndErrorsByAgeOfTheNewestRow) {
