@@ -221,20 +221,8 @@ class PgSqlConnector : public Connector {
         new_watermark = {{"cursor", *last.rows[0][0]}, {"key", k}};
       }
     }
-    result.quarantined = batch->quarantined();
-    lake::Manifest m;
-    m.schema = cols;
-    m.records_received = result.received;
-    m.records_landed = result.landed;
-    m.state = {{"watermark", new_watermark}, {"invalid_cursors", invalid_cursors}};
-    m.details = {{"connector", "sql"},
-                 {"driver", "postgres"},
-                 {"mode", full ? "full" : "incremental"},
-                 {"from", watermark},
-                 {"until", upper.empty() ? nlohmann::json() : nlohmann::json(upper)}};
-    STRATA_RETURN_IF_ERROR(batch->Commit(std::move(m)).status());
-    result.batch_id = batch->batch_id();
-    result.seconds = SecondsSince(start);
+    STRATA_RETURN_IF_ERROR(CommitSqlBatch(batch.get(), cols, "postgres", full, watermark, new_watermark,
+                                          invalid_cursors, upper, start, &result));
     results->push_back(std::move(result));
     return Status::OK();
   }

@@ -355,22 +355,11 @@ class SqlConnector : public Connector {
     }
     STRATA_RETURN_IF_ERROR(flush_part());
     (void)app->Close();
-    result.quarantined = batch->quarantined();
-
     if (cursor_index >= 0 && !last_cursor.empty()) new_watermark = {{"cursor", last_cursor}, {"key", last_key}};
-    lake::Manifest m;
-    for (const auto& c : cols) m.schema.push_back({c.name, c.duck_type});
-    m.records_received = result.received;
-    m.records_landed = result.landed;
-    m.state = {{"watermark", new_watermark}, {"invalid_cursors", invalid_cursors}};
-    m.details = {{"connector", "sql"},
-                 {"driver", "sqlite"},
-                 {"mode", full ? "full" : "incremental"},
-                 {"from", watermark},
-                 {"until", upper.empty() ? nlohmann::json() : nlohmann::json(upper)}};
-    STRATA_RETURN_IF_ERROR(batch->Commit(std::move(m)).status());
-    result.batch_id = batch->batch_id();
-    result.seconds = SecondsSince(start);
+    std::vector<lake::ColumnSchema> schema;
+    for (const auto& c : cols) schema.push_back({c.name, c.duck_type});
+    STRATA_RETURN_IF_ERROR(CommitSqlBatch(batch.get(), std::move(schema), "sqlite", full, watermark, new_watermark,
+                                          invalid_cursors, upper, start, &result));
     results->push_back(std::move(result));
     return Status::OK();
   }
@@ -435,6 +424,27 @@ class SqlConnector : public Connector {
 };
 
 }  // namespace
+
+Status CommitSqlBatch(lake::BatchWriter* batch, std::vector<lake::ColumnSchema> schema, const std::string& driver,
+                      bool full, const nlohmann::json& from, const nlohmann::json& watermark,
+                      const nlohmann::json& invalid_cursors, const std::string& until,
+                      std::chrono::steady_clock::time_point start, TableResult* result) {
+  result->quarantined = batch->quarantined();
+  lake::Manifest m;
+  m.schema = std::move(schema);
+  m.records_received = result->received;
+  m.records_landed = result->landed;
+  m.state = {{"watermark", watermark}, {"invalid_cursors", invalid_cursors}};
+  m.details = {{"connector", "sql"},
+               {"driver", driver},
+               {"mode", full ? "full" : "incremental"},
+               {"from", from},
+               {"until", until.empty() ? nlohmann::json() : nlohmann::json(until)}};
+  STRATA_RETURN_IF_ERROR(batch->Commit(std::move(m)).status());
+  result->batch_id = batch->batch_id();
+  result->seconds = SecondsSince(start);
+  return Status::OK();
+}
 
 Result<std::vector<SqlTableSpec>> ParseSqlTables(const ConfigNode& n) {
   STRATA_ASSIGN_OR_RETURN(auto tables, n["tables"].Entries());

@@ -22,6 +22,14 @@ struct SqlTableSpec {
 // Parses the source's `tables:` map (both drivers).
 Result<std::vector<SqlTableSpec>> ParseSqlTables(const ConfigNode& source);
 
+// Commits a sql extract's batch (both drivers): its schema, counts, the watermark state for
+// the next extract and what was read (`from` the old watermark `until` the upper bound), and
+// completes `result` (quarantined, batch id, seconds since `start`).
+Status CommitSqlBatch(lake::BatchWriter* batch, std::vector<lake::ColumnSchema> schema, const std::string& driver,
+                      bool full, const nlohmann::json& from, const nlohmann::json& watermark,
+                      const nlohmann::json& invalid_cursors, const std::string& until,
+                      std::chrono::steady_clock::time_point start, TableResult* result);
+
 // driver: postgres (pg_source.cc).
 Result<std::unique_ptr<Connector>> CreatePostgresSqlConnector(const SourceConfig& source);
 Result<std::unique_ptr<Connector>> CreateHttpConnector(const Project& project, const SourceConfig& source);
