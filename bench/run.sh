@@ -14,6 +14,13 @@
 #      rewritten as one plain DuckDB script (bench/build_baseline.py) and run by DuckDB's C
 #      API alone (bench/duckdb_script) on another copy. Medians of BENCH_REPS alternating
 #      repetitions, whole-process wall time (bench/reps.py). Target <= 1.1x.
+#   2b. PostgreSQL, at the largest scale (a throwaway cluster from scripts/pg_test_cluster.sh):
+#      bench/pg_bench times the raw load (LoadRawToPostgres: DuckDB reads the lake, binary COPY)
+#      and the marts' COPY from the DuckDB warehouse against `psql \copy` of the same rows as
+#      CSV (psql's own \timing, one psql process), medians of BENCH_REPS, target >= 0.9x
+#      psql's rows/s, plus one whole lakehouse publish; then `strata load` and one `strata
+#      build` of the shop on PostgreSQL against the DuckDB build's median above. At scale 100
+#      this adds about 13 minutes, most of it the PostgreSQL build (9-11 min).
 #   3. Orchestrator overhead (once): bench/orchestrate_bench runs 1,000-task no-op DAGs (a
 #      chain and a layered DAG) through the real executor alone, and through RunPipeline with
 #      the run history (runs.db) with and without PlatformTasks' per-attempt log files; µs per
@@ -28,8 +35,8 @@
 #      not fatal.
 #
 # BENCH_SCALES (default "1 100"), BENCH_REPS (3), BENCH_COMPILE_REPS (7).
-# Runtime on the shared 2-core bench machine: 20-31 minutes with the defaults (measured:
-# 19.6 and 31.0), depending on what else runs there, plus sections 3 and 4 (2-7 minutes:
+# Runtime on the shared 2-core bench machine: 31 minutes with the defaults and section 2b
+# (measured 2026-11-27; 20-31 minutes before 2b: 19.6 and 31.0), depending on what else runs there, plus sections 3 and 4 (2-7 minutes:
 # section 3 takes under a minute on a quiet disk and up to 5 when other processes write to
 # it; section 4 about 1.5). Scale 100's transform build is about half of the total (6 builds
 # of 1.2-4.7 min: the shop's tests re-read the 5M-event staging view), sim + ingest + load
