@@ -35,12 +35,12 @@
 #      not fatal.
 #
 # BENCH_SCALES (default "1 100"), BENCH_REPS (3), BENCH_COMPILE_REPS (7).
-# Runtime on the shared 2-core bench machine: 31 minutes with the defaults and section 2b
-# (measured 2026-11-27; 20-31 minutes before 2b: 19.6 and 31.0), depending on what else runs there, plus sections 3 and 4 (2-7 minutes:
-# section 3 takes under a minute on a quiet disk and up to 5 when other processes write to
-# it; section 4 about 1.5). Scale 100's transform build is about half of the total (6 builds
-# of 1.2-4.7 min: the shop's tests re-read the 5M-event staging view), sim + ingest + load
-# benchmark + strata load about a third, the compile benchmark about a minute.
+# Runtime on the shared 2-core bench machine with the defaults: 31 minutes, everything
+# included (measured 2026-11-27; before section 2b: 19.6-31.0 minutes, depending on what else
+# runs there). Scale 100's DuckDB transform builds (6 of 1.2-4.7 min: the shop's tests re-read
+# the 5M-event staging view) and the PostgreSQL section (about 13 min) are most of it; sim +
+# ingest + load benchmark + strata load about 5 min; sections 3 and 4 take 2-7 minutes
+# (section 3 under a minute on a quiet disk, up to 5 when other processes write to it).
 # BENCH_SCALES=1 takes 2-5 minutes with sections 3 and 4 (measured: 2.0 on a quiet machine).
 set -euo pipefail
 
