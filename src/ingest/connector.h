@@ -7,6 +7,7 @@
 // a rerun after the commit finds nothing new and lands nothing.
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <string>
@@ -33,6 +34,11 @@ struct IngestOptions {
   // Checked after every page, file and part: when fired, the table's batch is abandoned
   // uncommitted (nothing lands; a rerun starts it again) and IngestSource returns kAborted.
   const CancelToken* cancel = nullptr;
+
+  // Whether `table` is to be ingested (`tables` names it, or is empty).
+  bool Wants(const std::string& table) const {
+    return tables.empty() || std::find(tables.begin(), tables.end(), table) != tables.end();
+  }
 };
 
 // kAborted when options.cancel has fired.

@@ -76,10 +76,7 @@ class EventsConnector : public Connector {
   std::vector<std::string> Tables() const override { return {s_.table}; }
 
   Status Ingest(lake::Lake* lake, const IngestOptions& options, std::vector<TableResult>* results) override {
-    if (!options.tables.empty() && std::find(options.tables.begin(), options.tables.end(), s_.table) ==
-                                       options.tables.end()) {
-      return Status::OK();
-    }
+    if (!options.Wants(s_.table)) return Status::OK();
     auto start = std::chrono::steady_clock::now();
     TableResult result;
     result.source = s_.source;

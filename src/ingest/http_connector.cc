@@ -78,10 +78,7 @@ class HttpConnector : public Connector {
   Status Ingest(lake::Lake* lake, const IngestOptions& options, std::vector<TableResult>* results) override {
     HttpClient client(s_.retry, s_.timeout_ms, s_.headers);
     for (const auto& e : s_.endpoints) {
-      if (!options.tables.empty() &&
-          std::find(options.tables.begin(), options.tables.end(), e.name) == options.tables.end()) {
-        continue;
-      }
+      if (!options.Wants(e.name)) continue;
       STRATA_RETURN_IF_ERROR(IngestEndpoint(&client, lake, e, options, results).WithContext("endpoint '" + e.name + "'"));
     }
     return Status::OK();

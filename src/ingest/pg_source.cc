@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 
@@ -66,10 +67,7 @@ class PgSqlConnector : public Connector {
     // Registering a callback is not a change of the token's state.
     CancelScope stop(const_cast<CancelToken*>(options.cancel), [c = conn.get()] { c->Cancel(); });
     for (const auto& t : s_.tables) {
-      if (!options.tables.empty() &&
-          std::find(options.tables.begin(), options.tables.end(), t.name) == options.tables.end()) {
-        continue;
-      }
+      if (!options.Wants(t.name)) continue;
       // One snapshot per table: rows, watermark and quarantine agree.
       STRATA_RETURN_IF_ERROR(conn->Execute("begin isolation level repeatable read read only"));
       Status s = IngestTable(conn.get(), lake, t, options, results);
@@ -228,8 +226,7 @@ class PgSqlConnector : public Connector {
   }
 
   static std::string TempPath(const std::string& name) {
-    const char* tmp = std::getenv("TMPDIR");
-    return std::string(tmp != nullptr ? tmp : "/tmp") + "/strata_" + std::to_string(::getpid()) + "_" + name;
+    return (std::filesystem::temp_directory_path() / ("strata_" + std::to_string(::getpid()) + "_" + name)).string();
   }
 
   PgSettings s_;

@@ -122,10 +122,7 @@ class SqlConnector : public Connector {
     }
     sqlite3_busy_timeout(db.db, 10000);
     for (const auto& t : s_.tables) {
-      if (!options.tables.empty() &&
-          std::find(options.tables.begin(), options.tables.end(), t.name) == options.tables.end()) {
-        continue;
-      }
+      if (!options.Wants(t.name)) continue;
       // One read transaction per table: a consistent snapshot of it.
       STRATA_RETURN_IF_ERROR(Exec(db.db, "BEGIN"));
       Status s = IngestTable(db.db, lake, t, options, results);
