@@ -31,17 +31,7 @@ typed as (
 
 first_arrival as (
 
-    select *
-    from (
-        select
-            typed.*,
-            row_number() over (
-                partition by event_id
-                order by ingestion_batch asc nulls last, lake_file asc nulls last
-            ) as row_rank
-        from typed
-    ) as ranked
-    where row_rank = 1
+    {{ deduplicate('typed', 'event_id', 'ingestion_batch asc nulls last, lake_file asc nulls last') }}
 
 )
 

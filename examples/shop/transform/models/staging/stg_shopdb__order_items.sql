@@ -25,17 +25,7 @@ renamed as (
 
 latest as (
 
-    select *
-    from (
-        select
-            renamed.*,
-            row_number() over (
-                partition by order_item_id
-                order by updated_at desc nulls last, ingestion_batch desc nulls last, lake_file desc nulls last
-            ) as row_rank
-        from renamed
-    ) as ranked
-    where row_rank = 1
+    {{ latest_version('renamed', 'order_item_id') }}
 
 )
 
