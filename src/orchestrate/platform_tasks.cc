@@ -149,9 +149,9 @@ Status LoadLake(const Project& project, lake::Lake* lake, const std::function<Re
       std::filesystem::exists(std::filesystem::path(project.transform_dir) / "dbt_project.yml")) {
     transform::LoadOptions lo;
     lo.project_dir = project.transform_dir;
-    STRATA_ASSIGN_OR_RETURN(auto loaded, transform::LoadedProject::Load(lo));
-    if (loaded->profile.type == "postgres") {
-      const pg::ConnectOptions options = transform::PostgresOptions(loaded->profile);
+    STRATA_ASSIGN_OR_RETURN(transform::Profile profile, transform::LoadTargetProfile(lo));
+    if (profile.type == "postgres") {
+      const pg::ConnectOptions options = transform::PostgresOptions(profile);
       *destination = "postgres " + options.Describe();
       STRATA_ASSIGN_OR_RETURN(auto conn, pg::Connection::Open(options));
       return warehouse::LoadRawToPostgres(lake, conn.get(), results, on_table, cancel);

@@ -80,27 +80,33 @@ std::string TestNodeName(const TestSpec& t, const std::string& target_name) {
   return name;
 }
 
+// The profile's target (its values may use env_var()).
+Result<Profile> LoadTarget(const DbtProject& proj, const LoadOptions& options) {
+  jinja::Environment tmp;
+  ContextSettings s;
+  s.project_name = proj.name;
+  InstallDbtContext(&tmp, s);
+  TextRenderer render = [&tmp](const std::string& text, const std::string& where) -> Result<std::string> {
+    STRATA_ASSIGN_OR_RETURN(auto t, tmp.Parse(text, where));
+    jinja::Context ctx;
+    return tmp.Render(*t, ctx);
+  };
+  return LoadProfile(proj, options.profiles_dir, options.target, render);
+}
+
 }  // namespace
+
+Result<Profile> LoadTargetProfile(const LoadOptions& options) {
+  STRATA_ASSIGN_OR_RETURN(DbtProject proj, DbtProject::Load(options.project_dir));
+  return LoadTarget(proj, options);
+}
 
 Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& options) {
   auto lp = std::make_unique<LoadedProject>();
   STRATA_ASSIGN_OR_RETURN(lp->project, DbtProject::Load(options.project_dir));
   const DbtProject& proj = lp->project;
   const std::string& root = proj.root;
-
-  // The profile (its values may use env_var()).
-  {
-    jinja::Environment tmp;
-    ContextSettings s;
-    s.project_name = proj.name;
-    InstallDbtContext(&tmp, s);
-    TextRenderer render = [&tmp](const std::string& text, const std::string& where) -> Result<std::string> {
-      STRATA_ASSIGN_OR_RETURN(auto t, tmp.Parse(text, where));
-      jinja::Context ctx;
-      return tmp.Render(*t, ctx);
-    };
-    STRATA_ASSIGN_OR_RETURN(lp->profile, LoadProfile(proj, options.profiles_dir, options.target, render));
-  }
+  STRATA_ASSIGN_OR_RETURN(lp->profile, LoadTarget(proj, options));
 
   ContextSettings& settings = lp->settings;
   settings.project_name = proj.name;

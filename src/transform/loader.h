@@ -37,6 +37,10 @@ struct LoadOptions {
   std::string run_started_at;
 };
 
+// Only the profile's selected target of the project at options.project_dir (dbt_project.yml
+// and profiles.yml; no models parsed): which warehouse the project builds in.
+Result<Profile> LoadTargetProfile(const LoadOptions& options);
+
 struct LoadedProject {
   DbtProject project;
   Profile profile;
