@@ -9,6 +9,17 @@
 namespace strata::ingest {
 namespace {
 
+// Ingests the project's first source, whose one table is the test's; returns its result.
+Result<TableResult> IngestOnlyTable(const Project& project, lake::Lake* lake, const std::string& date, bool full) {
+  std::vector<TableResult> results;
+  IngestOptions opts;
+  opts.date = date;
+  opts.full_refresh = full;
+  Status s = IngestSource(project, lake, project.sources[0], opts, &results);
+  if (!s.ok()) return s;
+  return results.at(0);
+}
+
 class SqlTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -30,13 +41,7 @@ class SqlTest : public ::testing::Test {
   }
 
   Result<TableResult> Ingest(const std::string& date, bool full = false) {
-    std::vector<TableResult> results;
-    IngestOptions opts;
-    opts.date = date;
-    opts.full_refresh = full;
-    Status s = IngestSource(project_, lake_.get(), project_.sources[0], opts, &results);
-    if (!s.ok()) return s;
-    return results.at(0);
+    return IngestOnlyTable(project_, lake_.get(), date, full);
   }
 
   // Rows of a landed parquet file, read by DuckDB, as "id:name:price" sorted.
@@ -164,13 +169,7 @@ class PgSourceTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
   Result<TableResult> Ingest(const std::string& date, bool full = false) {
-    std::vector<TableResult> results;
-    IngestOptions opts;
-    opts.date = date;
-    opts.full_refresh = full;
-    Status s = IngestSource(project_, lake_.get(), project_.sources[0], opts, &results);
-    if (!s.ok()) return s;
-    return results.at(0);
+    return IngestOnlyTable(project_, lake_.get(), date, full);
   }
   // The latest batch's rows as "id|name|price|ok|updated_at" (NULL spelled out), by id.
   std::vector<std::string> Rows() {

@@ -282,6 +282,16 @@ namespace {
 // model is built without its tests, and publish audits it before promoting it.
 class PublishTest : public OrchestratorTest {
  protected:
+  // A query's rows as "a|b\n" (NULL spelled out), or its error.
+  static std::string Text(const Result<sql::QueryResult>& r) {
+    if (!r.ok()) return "error: " + r.status().message();
+    std::string out;
+    for (const auto& row : r->rows) {
+      for (size_t i = 0; i < row.size(); ++i) out += (i ? "|" : "") + row[i].value_or("NULL");
+      out += "\n";
+    }
+    return out;
+  }
   // `top` adds top-level strata.yml settings; `models` is what build and publish select.
   PipelineSpec MakeWap(const std::string& publish_extra = "", const std::string& top = "",
                        const std::string& schema = "analytics", const std::string& models = "orders_mart") {
@@ -323,13 +333,7 @@ class PublishTest : public OrchestratorTest {
     if (!db.ok()) return "open failed: " + db.status().message();
     auto conn = (*db)->Connect();
     auto r = (*conn)->Query(sql);
-    if (!r.ok()) return "error: " + r.status().message();
-    std::string out;
-    for (const auto& row : r->rows) {
-      for (size_t i = 0; i < row.size(); ++i) out += (i ? "|" : "") + row[i].value_or("NULL");
-      out += "\n";
-    }
-    return out;
+    return Text(r);
   }
   int Task(const PipelineSpec& p, const std::string& id) { return p.FindTask(id); }
 };
@@ -451,13 +455,7 @@ class PgPublishTest : public PublishTest {
     auto c = pg::Connection::Open(Options());
     if (!c.ok()) return "connect failed: " + c.status().message();
     auto r = (*c)->Query(sql);
-    if (!r.ok()) return "error: " + r.status().message();
-    std::string out;
-    for (const auto& row : r->rows) {
-      for (size_t i = 0; i < row.size(); ++i) out += (i ? "|" : "") + row[i].value_or("NULL");
-      out += "\n";
-    }
-    return out;
+    return Text(r);
   }
   const testing::PgServer* server_ = nullptr;
   std::string schema_;

@@ -35,6 +35,16 @@ class WarehouseTest : public ::testing::Test {
     return *batch->Commit(m);
   }
 
+  // Overwrites the start of a landed file (its size unchanged); returns its path.
+  std::string CorruptKeepingSize(const std::string& key) {
+    std::string path = dir_.Sub("lake/" + key);
+    std::filesystem::permissions(path, std::filesystem::perms::owner_write, std::filesystem::perm_options::add);
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(0);
+    f.write("XXXXXXXX", 8);
+    return path;
+  }
+
   int64_t Count(Warehouse* w, const std::string& sql) {
     auto r = w->connection()->Query(sql);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
@@ -82,13 +92,7 @@ TEST_F(WarehouseTest, CorruptLakeFileNamesFileAndBatchAndLoadsNothing) {
   Land("2024-01-01", {R"({"id":9})"}, {{"id", "BIGINT"}}, "other");
   auto m2 = Land("2024-01-02", {R"({"id":2})", R"({"id":3})"}, {{"id", "BIGINT"}});
   // Corrupt the second file but keep its size, so only reading it can tell.
-  std::string path = dir_.Sub("lake/" + m2.files[0].key);
-  std::filesystem::permissions(path, std::filesystem::perms::owner_write, std::filesystem::perm_options::add);
-  {
-    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(0);
-    f.write("XXXXXXXX", 8);
-  }
+  std::string path = CorruptKeepingSize(m2.files[0].key);
   auto w = *Warehouse::Open(config_);
   std::vector<LoadResult> results;
   Status s = w->LoadRaw(lake_.get(), &results);
@@ -181,13 +185,7 @@ TEST_F(PgLoadTest, CorruptLakeFileNamesFileAndBatchAndLoadsNothing) {
   Land("2024-01-01", {R"({"id":1})"}, {{"id", "BIGINT"}});
   Land("2024-01-01", {R"({"id":9})"}, {{"id", "BIGINT"}}, "other");
   auto m2 = Land("2024-01-02", {R"({"id":2})", R"({"id":3})"}, {{"id", "BIGINT"}});
-  std::string path = dir_.Sub("lake/" + m2.files[0].key);
-  std::filesystem::permissions(path, std::filesystem::perms::owner_write, std::filesystem::perm_options::add);
-  {
-    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(0);
-    f.write("XXXXXXXX", 8);
-  }
+  CorruptKeepingSize(m2.files[0].key);
   std::vector<LoadResult> results;
   Status s = LoadRawToPostgres(lake_.get(), pg_.get(), &results);
   ASSERT_FALSE(s.ok());
