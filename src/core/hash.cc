@@ -1,6 +1,13 @@
 #include "core/hash.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <openssl/evp.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
 
 namespace strata {
 
@@ -34,6 +41,29 @@ std::string Sha256::HexDigest() {
 std::string Sha256::Of(std::string_view data) {
   Sha256 h;
   h.Update(data);
+  return h.HexDigest();
+}
+
+Result<std::string> Sha256::OfFile(const std::string& path, int64_t* size) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::IOError("cannot read '" + path + "': " + std::strerror(errno));
+  Sha256 h;
+  std::vector<char> buf(1 << 20);
+  int64_t total = 0;
+  for (;;) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Status s = Status::IOError("cannot read '" + path + "': " + std::strerror(errno));
+      ::close(fd);
+      return s;
+    }
+    if (n == 0) break;
+    h.Update(std::string_view(buf.data(), static_cast<size_t>(n)));
+    total += n;
+  }
+  ::close(fd);
+  if (size != nullptr) *size = total;
   return h.HexDigest();
 }
 

@@ -1,9 +1,12 @@
 // Streaming SHA-256, used for lake file checksums.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+
+#include "core/status.h"
 
 namespace strata {
 
@@ -19,6 +22,8 @@ class Sha256 {
   std::string HexDigest();
 
   static std::string Of(std::string_view data);
+  // The digest of a whole file, read in 1 MiB pieces; `size` (if given) receives its length.
+  static Result<std::string> OfFile(const std::string& path, int64_t* size = nullptr);
 
  private:
   struct Impl;

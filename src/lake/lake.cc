@@ -1,10 +1,12 @@
 #include "lake/lake.h"
 
 #include <ctime>
+#include <filesystem>
 #include <set>
 
 #include "core/date.h"
 #include "core/file.h"
+#include "core/hash.h"
 
 namespace strata::lake {
 
@@ -37,6 +39,26 @@ Result<std::optional<Manifest>> Lake::Latest(const std::string& source, const st
   STRATA_ASSIGN_OR_RETURN(std::string text, store_->Get(keys.back()));
   STRATA_ASSIGN_OR_RETURN(Manifest m, Manifest::Parse(text, store_->uri() + "/" + keys.back()));
   return std::optional<Manifest>(std::move(m));
+}
+
+Result<std::string> Lake::CheckedPath(const Manifest& m, const ManifestFile& f) {
+  STRATA_ASSIGN_OR_RETURN(std::string path, store_->ReadablePath(f.key));
+  const std::string what = "lake file " + f.key + " (batch " + m.batch_id + ")";
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  if (ec) return Status::Corruption(what + " is missing: " + ec.message());
+  if (static_cast<int64_t>(size) != f.bytes) {
+    return Status::Corruption(what + " has " + std::to_string(size) + " bytes, its manifest says " +
+                              std::to_string(f.bytes));
+  }
+  int64_t read = 0;
+  auto digest = Sha256::OfFile(path, &read);
+  if (!digest.ok()) return Status::Corruption(what + " cannot be read: " + digest.status().message());
+  if (*digest != f.sha256 || read != f.bytes) {
+    return Status::Corruption(what + " does not match its manifest: its SHA-256 is " + *digest +
+                              ", the manifest records " + f.sha256 + "; it was changed after it was committed");
+  }
+  return path;
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> Lake::Tables() {

@@ -27,6 +27,11 @@ class Lake {
                                           int64_t after_sequence = 0);
   // The latest committed manifest, if any.
   Result<std::optional<Manifest>> Latest(const std::string& source, const std::string& table);
+  // Checks a committed file of `m` against what the manifest records of it (present, its
+  // size, its SHA-256, which reads the whole file) and returns a local path from which the
+  // engines can read it. kCorruption names the file and its batch.
+  Result<std::string> CheckedPath(const Manifest& m, const ManifestFile& f);
+
   // Every (source, table) with at least one committed batch, sorted.
   Result<std::vector<std::pair<std::string, std::string>>> Tables();
 

@@ -70,25 +70,12 @@ class LocalWriter : public ObjectWriter {
       // file: hash and fsync what is on disk under that name now.
       ::close(fd_);
       fd_ = -1;
-      Sha256 h;
-      char buf[1 << 16];
+      STRATA_ASSIGN_OR_RETURN(info.sha256, Sha256::OfFile(staging_, &info.size));
       int rfd = ::open(staging_.c_str(), O_RDONLY | O_CLOEXEC);
-      if (rfd < 0) return Errno("cannot read", staging_);
-      for (;;) {
-        ssize_t n = ::read(rfd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-          ::close(rfd);
-          return Errno("cannot read", staging_);
-        }
-        if (n == 0) break;
-        h.Update(std::string_view(buf, static_cast<size_t>(n)));
-        info.size += n;
-      }
+      if (rfd < 0) return Errno("cannot open", staging_);
       int rc = ::fsync(rfd);
       ::close(rfd);
       if (rc != 0) return Errno("cannot fsync", staging_);
-      info.sha256 = h.HexDigest();
     }
     if (fd_ >= 0) {
       if (::fsync(fd_) != 0) return Errno("cannot fsync", staging_);

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/file.h"
+#include "core/parallel.h"
 
 namespace strata::warehouse {
 
@@ -90,7 +91,11 @@ std::string LakeReader(const std::string& format, const std::vector<std::string>
     }
     cols += "}";
   }
-  return "read_json(" + list + ", format = 'newline_delimited', compression = 'zstd'" + cols + ", filename = true)";
+  // DuckDB's default maximum_object_size (16 MB) fails on longer records, and between about
+  // 32 and 40 MB its reader spins for many minutes instead: always set it, well above what
+  // ingest accepts (ingest::kMaxRecordBytesLimit).
+  return "read_json(" + list + ", format = 'newline_delimited', compression = 'zstd'" + cols +
+         ", maximum_object_size = " + std::to_string(kMaxJsonRecordBytes) + ", filename = true)";
 }
 
 Result<TableLoadPlan> PlanTableLoad(lake::Lake* lake, const std::string& source, const std::string& table,
@@ -116,20 +121,18 @@ Result<TableLoadPlan> PlanTableLoad(lake::Lake* lake, const std::string& source,
         return Status::Corruption("batch " + m.batch_id + " mixes file formats (" + plan.format + ", " + f.format + ")");
       }
       plan.format = f.format;
-      STRATA_ASSIGN_OR_RETURN(std::string path, lake->store()->ReadablePath(f.key));
-      std::error_code ec;
-      auto size = fs::file_size(path, ec);
-      if (ec) {
-        return Status::Corruption("lake file " + f.key + " (batch " + m.batch_id + ") is missing: " + ec.message());
-      }
-      if (static_cast<int64_t>(size) != f.bytes) {
-        return Status::Corruption("lake file " + f.key + " (batch " + m.batch_id + ") has " + std::to_string(size) +
-                                  " bytes, its manifest says " + std::to_string(f.bytes));
-      }
-      plan.files.push_back({&m, &f, path});
+      plan.files.push_back({&m, &f, ""});
       plan.expected_rows += f.rows;
     }
   }
+  // Nothing read back from disk is trusted: every file is checked against its manifest's size
+  // and SHA-256 before the engine reads it (about 2 GB/s per core with SHA-NI, a fraction of
+  // what the load itself costs).
+  STRATA_RETURN_IF_ERROR(ParallelFor(plan.files.size(), CpuThreads(), [&](size_t i) -> Status {
+    auto& f = plan.files[i];
+    STRATA_ASSIGN_OR_RETURN(f.path, lake->CheckedPath(*f.manifest, *f.file));
+    return Status::OK();
+  }));
   STRATA_ASSIGN_OR_RETURN(std::string any, lake->store()->ReadablePath("x"));
   plan.root_length = any.size() - 1;
   return plan;

@@ -34,6 +34,10 @@ struct LoadResult {
   std::vector<std::string> added_columns;  // schema drift absorbed by this load
 };
 
+// The longest JSON record (line) the raw load reads: well above the most that ingest accepts
+// (ingest::kMaxRecordBytesLimit), so that anything ingest landed can be loaded.
+constexpr int64_t kMaxJsonRecordBytes = int64_t{256} << 20;
+
 // The DuckDB table function that reads lake files of one format ("parquet" or "jsonl.zst")
 // with the file name as a column. For JSON, `schema` fixes the columns (nullptr: DuckDB
 // detects them).
@@ -44,7 +48,7 @@ std::string LakeReader(const std::string& format, const std::vector<std::string>
 nlohmann::json ToJson(const LoadResult& r);
 
 // What one table's load reads: the committed lake batches after `after_sequence`, their files
-// (checked present, with the sizes their manifests record) and the union of their schemas
+// (checked against their manifests: present, same size, same SHA-256) and the union of their schemas
 // (a column's type widened when batches disagree). Shared by the DuckDB and PostgreSQL loads.
 struct TableLoadPlan {
   struct File {

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <thread>
 
+#include "core/hash.h"
 #include "lake/jsonl_writer.h"
 #include "pg_testing.h"
 
@@ -111,6 +112,71 @@ TEST_F(WarehouseTest, CorruptLakeFileNamesFileAndBatchAndLoadsNothing) {
   s = w->LoadRaw(lake_.get(), &results);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("has 5 bytes, its manifest says"), std::string::npos) << s.message();
+}
+
+// Lands one Parquet part written by DuckDB (ids 0..n-1 and their names).
+lake::Manifest LandParquet(lake::Lake* lake, const std::string& table, int n) {
+  auto batch = *lake->BeginBatch("shop", table, "2024-01-01");
+  std::string key;
+  auto writer = *batch->NewPart("parquet", &key);
+  auto db = *duck::Database::Open("");
+  auto c = *db->Connect();
+  EXPECT_TRUE(c->Execute("COPY (SELECT range AS id, 'name-' || range AS name FROM range(" + std::to_string(n) +
+                         ")) TO " + duck::QuoteLiteral(writer->staging_path()) + " (FORMAT parquet)")
+                  .ok());
+  auto info = *writer->Commit();
+  batch->AddFile({key, "parquet", n, info.size, info.sha256});
+  lake::Manifest m;
+  m.schema = {{"id", "BIGINT"}, {"name", "VARCHAR"}};
+  m.records_received = m.records_landed = n;
+  return *batch->Commit(m);
+}
+
+// The break-it campaign flipped single bytes of committed Parquet parts: half of them loaded
+// altered values without an error, because only sizes were checked.
+TEST_F(WarehouseTest, AnyChangedByteOfALakeFileFailsTheLoadAndLoadsNothing) {
+  auto m = LandParquet(lake_.get(), "customers", 3000);
+  const std::string path = dir_.Sub("lake/" + m.files[0].key);
+  std::filesystem::permissions(path, std::filesystem::perms::owner_write, std::filesystem::perm_options::add);
+  const std::string original = testing::Slurp(path);
+  ASSERT_GT(original.size(), 2000u);
+  auto w = *Warehouse::Open(config_);
+  // Ten offsets across the file: header, data pages, footer.
+  for (size_t k = 0; k < 10; ++k) {
+    size_t offset = k == 0 ? 700 : original.size() * k / 10;
+    std::string changed = original;
+    changed[offset] = static_cast<char>(changed[offset] ^ 0x01);
+    testing::WriteText(path, changed);
+    std::vector<LoadResult> results;
+    Status s = w->LoadRaw(lake_.get(), &results);
+    ASSERT_EQ(s.code(), Status::Code::kCorruption) << "offset " << offset << ": " << s.ToString();
+    EXPECT_NE(s.message().find(m.files[0].key), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("does not match its manifest"), std::string::npos) << s.message();
+    EXPECT_EQ(Count(w.get(), "SELECT count(*) FROM raw._strata_loaded_files"), 0);
+    EXPECT_EQ(Count(w.get(), "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'shop_customers'"), 0);
+  }
+  // The original bytes load, and the ledger records the checksum of what was read.
+  testing::WriteText(path, original);
+  std::vector<LoadResult> results;
+  ASSERT_TRUE(w->LoadRaw(lake_.get(), &results).ok());
+  EXPECT_EQ(Count(w.get(), "SELECT count(*) FROM raw.shop_customers"), 3000);
+  EXPECT_EQ(Count(w.get(), "SELECT sum(id) FROM raw.shop_customers"), 3000 * 2999 / 2);
+  auto sha = w->connection()->Query("SELECT sha256 FROM raw._strata_loaded_files");
+  EXPECT_EQ(*sha->Scalar(), Sha256::Of(original));
+}
+
+// The campaign's case: lines of 32 to 40 MB made DuckDB's JSON reader spin for many minutes,
+// and longer ones failed every later load. Whatever ingest accepts (up to 64 MB) loads.
+TEST_F(WarehouseTest, AFortyMegabyteRecordLoads) {
+  const std::string pad(40 << 20, 'x');
+  Land("2024-01-01", {R"({"id":1,"pad":"a"})", R"({"id":2,"pad":")" + pad + R"("})", R"({"id":3,"pad":"b"})"},
+       {{"id", "BIGINT"}, {"pad", "VARCHAR"}});
+  auto w = *Warehouse::Open(config_);
+  std::vector<LoadResult> results;
+  Status s = w->LoadRaw(lake_.get(), &results);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(Count(w.get(), "SELECT count(*) FROM raw.clicks_events"), 3);
+  EXPECT_EQ(Count(w.get(), "SELECT max(length(pad)) FROM raw.clicks_events"), 40 << 20);
 }
 
 // The same loads into PostgreSQL (a database of the test's own, since `raw` is fixed).
