@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include "core/redact.h"
+
 namespace strata::cli {
 
 Output::Output(bool json) : json_(json), tty_(::isatty(STDOUT_FILENO) == 1 && !json) {}
@@ -21,7 +23,7 @@ void Output::ClearProgress() {
 void Output::Line(const std::string& text) {
   if (json_) return;
   ClearProgress();
-  std::fputs(text.c_str(), stdout);
+  std::fputs(Redact(text).c_str(), stdout);
   std::fputc('\n', stdout);
   std::fflush(stdout);
 }
@@ -29,7 +31,7 @@ void Output::Line(const std::string& text) {
 void Output::Progress(const std::string& text) {
   if (!tty_) return;
   std::fputs("\r\033[K", stdout);
-  std::fputs(text.c_str(), stdout);
+  std::fputs(Redact(text).c_str(), stdout);
   std::fflush(stdout);
   progress_shown_ = true;
 }
@@ -37,12 +39,12 @@ void Output::Progress(const std::string& text) {
 void Output::Error(const std::string& text) {
   ClearProgress();
   std::fflush(stdout);
-  std::fputs(("error: " + text + "\n").c_str(), stderr);
+  std::fputs(("error: " + Redact(text) + "\n").c_str(), stderr);
 }
 
 void Output::Json(const nlohmann::json& doc) {
   if (!json_) return;
-  std::cout << doc.dump(2) << std::endl;
+  std::cout << Redact(doc.dump(2)) << std::endl;
 }
 
 void Fail(Output& out, const Status& s, int code) {

@@ -1,5 +1,6 @@
 // How commands talk to people and machines: plain lines, a live progress line on a
-// terminal, or one JSON document with --json.
+// terminal, or one JSON document with --json. Everything printed is redacted (core/redact.h):
+// no URL userinfo, no registered secret.
 #pragma once
 
 #include <string>

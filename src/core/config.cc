@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "core/file.h"
+#include "core/redact.h"
 
 namespace strata {
 
@@ -465,6 +466,7 @@ Result<std::string> ExpandEnv(const std::string& text) {
     }
     const char* v = std::getenv(name.c_str());
     if (v != nullptr && *v != '\0') {
+      if (LooksSecret(name)) RegisterSecret(v);  // never to be printed, wherever it ends up
       out += v;
     } else if (has_def) {
       out += def;

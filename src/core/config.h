@@ -95,7 +95,8 @@ class ConfigNode {
 };
 
 // Expands ${NAME} and ${NAME:-default}; an unset NAME without default is an error naming it.
-// "$$" is a literal "$".
+// "$$" is a literal "$". Values of variables whose names look secret (LooksSecret) are
+// registered for redaction.
 Result<std::string> ExpandEnv(const std::string& text);
 
 // Edit distance, for "did you mean" suggestions.

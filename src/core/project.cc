@@ -61,7 +61,8 @@ Result<Project> Project::Load(const std::string& path_or_dir) {
   STRATA_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::Load(project.file));
   if (root.IsNull()) return root.Error("the project file is empty");
   if (!root.IsMap()) return root.Error("expected a map at the top level");
-  STRATA_RETURN_IF_ERROR(root.CheckKeys({"name", "lake", "warehouse", "publish", "state_dir", "sources", "transform", "pipelines"}));
+  STRATA_RETURN_IF_ERROR(root.CheckKeys({"name", "lake", "warehouse", "publish", "state_dir", "lock_timeout", "sources",
+                                          "transform", "pipelines"}));
 
   STRATA_ASSIGN_OR_RETURN(project.name, root.RequiredString("name"));
   if (!ValidName(project.name)) {
@@ -71,6 +72,12 @@ Result<Project> Project::Load(const std::string& path_or_dir) {
   project.lake_location = project.Resolve(lake);
   STRATA_ASSIGN_OR_RETURN(std::string state, root.String("state_dir", ".strata"));
   project.state_dir = project.Resolve(state);
+  STRATA_ASSIGN_OR_RETURN(int64_t lock_timeout, root.Int("lock_timeout", project.lock_timeout_seconds));
+  if (lock_timeout < 0 || lock_timeout > 86400) {
+    return root["lock_timeout"].Error("expected a number of seconds from 0 to 86400");
+  }
+  project.lock_timeout_seconds = static_cast<int>(lock_timeout);
+  project.warehouse.lock_timeout_seconds = project.lock_timeout_seconds;
 
   ConfigNode wh = root["warehouse"];
   if (!wh.IsNull()) {

@@ -4,6 +4,8 @@
 //   lake: lake                      # a local folder (relative to the project) or s3://...
 //   warehouse: {type: duckdb, path: warehouse/shop.duckdb}
 //   state_dir: .strata              # locks and local state
+//   lock_timeout: 60                # seconds to wait for a warehouse or run history that another
+//                                   # process holds, before giving up (retryably)
 //   sources:
 //     <name>: {type: sql | http | events, ...connector settings}
 //   transform: transform            # a dbt project folder, built after each load
@@ -25,6 +27,9 @@ struct WarehouseConfig {
   std::string path;  // absolute
   int threads = 0;   // 0 = DuckDB's default
   std::string memory_limit;
+  // How long opening the database waits while another process holds it (DuckDB allows one
+  // writer process); the wait is reported, and running out of it is kUnavailable.
+  int lock_timeout_seconds = 60;
 };
 
 // Where the publish task puts audited marts when not in the warehouse itself: a PostgreSQL
@@ -51,6 +56,7 @@ struct Project {
   std::string name;
   std::string lake_location;
   std::string state_dir;
+  int lock_timeout_seconds = 60;  // `lock_timeout`: for the warehouse and the run history
   WarehouseConfig warehouse;
   PublishTargetConfig publish;
   std::vector<SourceConfig> sources;

@@ -49,6 +49,19 @@ nlohmann::json ToJson(const TableResult& r) {
           {"seconds", r.seconds},   {"warnings", r.warnings}};
 }
 
+namespace internal {
+
+Result<int64_t> ParseMaxRecordBytes(const ConfigNode& source) {
+  STRATA_ASSIGN_OR_RETURN(int64_t max, source.Int("max_record_bytes", kDefaultMaxRecordBytes));
+  if (max < 1 || max > kMaxRecordBytesLimit) {
+    return source["max_record_bytes"].Error("expected a size in bytes from 1 to " +
+                                            std::to_string(kMaxRecordBytesLimit) + ", got " + std::to_string(max));
+  }
+  return max;
+}
+
+}  // namespace internal
+
 Status CheckCancelled(const IngestOptions& options, const std::string& where) {
   if (options.cancel == nullptr || !options.cancel->cancelled()) return Status::OK();
   return Status::Aborted("ingest cancelled (" + options.cancel->reason() + ") " + where +

@@ -22,6 +22,13 @@
 
 namespace strata::ingest {
 
+// The largest record (an event line, an API record as landed) a JSON source accepts, unless
+// its `max_record_bytes` says otherwise; larger records are quarantined with the reason.
+// No source may set more than kMaxRecordBytesLimit: the raw load reads JSON records of up to
+// that size (warehouse::kMaxJsonRecordBytes), so whatever ingest lands, the load can read.
+constexpr int64_t kDefaultMaxRecordBytes = int64_t{8} << 20;
+constexpr int64_t kMaxRecordBytesLimit = int64_t{64} << 20;
+
 struct IngestOptions {
   std::string date;                 // logical date YYYY-MM-DD: the dt= partition
   // sql: rows whose cursor is at or after this instant (epoch seconds; the run's data

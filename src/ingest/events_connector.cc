@@ -1,14 +1,29 @@
-// events connector: JSONL files from a drop folder.
+// events connector: JSONL files from a drop folder, followed like a log shipper follows logs.
 //
-// Files are consumed whole and at most once (their names and sizes are kept in the
-// manifest state). A file whose name carries a date (YYYY-MM-DD) after the run's logical
-// date waits for that date's run, so that a backfill replays the days in order instead of
-// landing every day's events on the first date. Every line is checked: parseable JSON object, required fields present,
-// a known event type, a valid timestamp. Accepted lines land byte for byte in zstd JSONL
-// parts; rejected lines go to quarantine with file, line and reason.
+// Only complete lines are consumed: for each file the manifest state keeps the offset just
+// past the last consumed newline, the number of lines consumed and a fingerprint of the
+// file's first bytes. A later run reads what was appended after that offset, so a file still
+// being written is taken line by line as it grows and nothing appended to a consumed file is
+// lost. A last line without its newline waits for it; it is taken as the file's final line
+// only once the file has not changed for `settle_seconds` (a writer that never ends its last
+// line). A file that shrank or whose first bytes changed was replaced: it is reported, never
+// read again under that name (rename it to have it ingested as a new file).
+//
+// A file whose name carries a date (YYYY-MM-DD) after the run's logical date waits for that
+// date's run, so that a backfill replays the days in order instead of landing every day's
+// events on the first date. Every line is checked: at most `max_record_bytes` long,
+// parseable JSON object, required fields present, a known event type, a valid timestamp.
+// Accepted lines land byte for byte in zstd JSONL parts; rejected lines go to quarantine
+// with file, line and reason.
+#include <fcntl.h>
 #include <fnmatch.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <set>
 
@@ -16,6 +31,7 @@
 
 #include "core/date.h"
 #include "core/file.h"
+#include "core/hash.h"
 #include "ingest/internal/connectors.h"
 #include "lake/jsonl_writer.h"
 
@@ -54,7 +70,62 @@ struct EventsSettings {
   std::string time_field = "occurred_at";
   std::vector<std::string> required;
   std::vector<std::string> known_types;
+  int64_t max_record_bytes = kDefaultMaxRecordBytes;
+  int64_t settle_seconds = 300;
 };
+
+// How many leading bytes of a file identify it (like log shippers' fingerprints).
+constexpr int64_t kHeadBytes = 1024;
+
+// What earlier batches consumed of one file.
+struct Consumed {
+  int64_t offset = 0;  // bytes consumed: just past the last consumed line
+  int64_t lines = 0;   // lines consumed (-1: unknown, from a manifest written before lines were kept)
+  std::string head;    // SHA-256 of the first min(offset, kHeadBytes) bytes ("" if unknown)
+};
+
+Consumed ConsumedFromState(const nlohmann::json& j) {
+  Consumed c;
+  c.offset = j.value("size", int64_t{0});
+  c.lines = j.value("lines", int64_t{-1});
+  c.head = j.value("head", std::string());
+  return c;
+}
+
+// Reads [offset, end of file) of `path` into *data (with `padding` zero bytes after it).
+Status ReadFrom(const std::string& path, int64_t offset, size_t padding, std::string* data) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::IOError("cannot read '" + path + "': " + std::strerror(errno));
+  data->clear();
+  char buf[1 << 16];
+  off_t at = static_cast<off_t>(offset);
+  for (;;) {
+    ssize_t n = ::pread(fd, buf, sizeof buf, at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Status s = Status::IOError("cannot read '" + path + "': " + std::strerror(errno));
+      ::close(fd);
+      return s;
+    }
+    if (n == 0) break;
+    data->append(buf, static_cast<size_t>(n));
+    at += n;
+  }
+  ::close(fd);
+  data->append(padding, '\0');
+  return Status::OK();
+}
+
+// SHA-256 of the first min(limit, kHeadBytes) bytes of `path`.
+Result<std::string> HeadFingerprint(const std::string& path, int64_t limit) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::IOError("cannot read '" + path + "': " + std::strerror(errno));
+  char buf[kHeadBytes];
+  ssize_t n = ::pread(fd, buf, static_cast<size_t>(std::min(limit, kHeadBytes)), 0);
+  ::close(fd);
+  if (n < 0) return Status::IOError("cannot read '" + path + "': " + std::strerror(errno));
+  return Sha256::Of(std::string_view(buf, static_cast<size_t>(n)));
+}
 
 Kind KindOf(simdjson::dom::element_type t) {
   using T = simdjson::dom::element_type;
@@ -90,29 +161,45 @@ class EventsConnector : public Connector {
     if (!fs::is_directory(s_.dir, ec)) {
       return Status::Unavailable("drop folder '" + s_.dir + "' does not exist or is not a directory");
     }
-    std::vector<std::string> names;
+    // The files with something new: never seen, or grown past what was consumed.
+    struct Pending {
+      std::string name;
+      Consumed from;
+    };
+    std::vector<Pending> pending;
     for (const auto& entry : fs::directory_iterator(s_.dir, ec)) {
       if (!entry.is_regular_file()) continue;
       std::string name = entry.path().filename().string();
       if (::fnmatch(s_.pattern.c_str(), name.c_str(), 0) != 0) continue;
-      if (consumed.contains(name)) {
-        int64_t was = consumed[name].value("size", int64_t{-1});
-        if (static_cast<int64_t>(entry.file_size()) != was) {
-          result.warnings.push_back("file '" + name + "' changed after it was consumed (was " +
-                                    std::to_string(was) + " bytes, now " + std::to_string(entry.file_size()) +
-                                    "); it is not ingested again");
-        }
-        continue;
-      }
       if (!options.date.empty()) {
         std::string dated = DateInName(name);
         if (!dated.empty() && dated > options.date) continue;  // a later run's file
       }
-      names.push_back(name);
+      const int64_t size = static_cast<int64_t>(entry.file_size());
+      Consumed from;
+      if (consumed.contains(name)) {
+        from = ConsumedFromState(consumed[name]);
+        if (size < from.offset) {
+          result.warnings.push_back("file '" + name + "' shrank after it was consumed (was " +
+                                    std::to_string(from.offset) + " bytes, now " + std::to_string(size) +
+                                    "): it was replaced and is not read again; rename it to ingest it as a new file");
+          continue;
+        }
+        if (!from.head.empty()) {
+          STRATA_ASSIGN_OR_RETURN(std::string head, HeadFingerprint(JoinPath(s_.dir, name), from.offset));
+          if (head != from.head) {
+            result.warnings.push_back("file '" + name + "' was replaced after it was consumed (its first bytes "
+                                      "changed): it is not read again; rename it to ingest it as a new file");
+            continue;
+          }
+        }
+        if (size == from.offset) continue;  // nothing new
+      }
+      pending.push_back({name, from});
     }
     if (ec) return Status::IOError("cannot list drop folder '" + s_.dir + "': " + ec.message());
-    std::sort(names.begin(), names.end());
-    if (names.empty()) {
+    std::sort(pending.begin(), pending.end(), [](const Pending& a, const Pending& b) { return a.name < b.name; });
+    if (pending.empty()) {
       result.seconds = SecondsSince(start);
       results->push_back(std::move(result));
       return Status::OK();
@@ -125,6 +212,7 @@ class EventsConnector : public Connector {
     simdjson::dom::parser parser;
     std::set<std::string> known(s_.known_types.begin(), s_.known_types.end());
     nlohmann::json files_detail = nlohmann::json::array();
+    bool took_any = false;
 
     auto finish_part = [&]() -> Status {
       if (!part) return Status::OK();
@@ -137,17 +225,46 @@ class EventsConnector : public Connector {
       return Status::OK();
     };
 
-    for (const auto& name : names) {
+    for (const auto& [name, from] : pending) {
       std::string path = JoinPath(s_.dir, name);
-      STRATA_ASSIGN_OR_RETURN(std::string data, ReadFile(path));
-      const size_t file_size = data.size();
+      struct stat st;
+      if (::stat(path.c_str(), &st) != 0) {
+        return Status::IOError("cannot stat '" + path + "': " + std::strerror(errno));
+      }
       // simdjson may read up to SIMDJSON_PADDING bytes past a document: with padding at the
       // end of the buffer, every line can be parsed in place.
-      data.append(simdjson::SIMDJSON_PADDING, '\0');
-      const std::string_view content(data.data(), file_size);
+      std::string data;
+      STRATA_RETURN_IF_ERROR(ReadFrom(path, from.offset, simdjson::SIMDJSON_PADDING, &data));
+      const size_t read = data.size() - simdjson::SIMDJSON_PADDING;
+      // Complete lines end at the last newline; the rest waits for its newline, unless the file
+      // has settled (unchanged for settle_seconds, and nothing was appended while reading).
+      size_t complete = std::string_view(data.data(), read).rfind('\n');
+      complete = complete == std::string_view::npos ? 0 : complete + 1;
+      const bool settled = static_cast<int64_t>(read) + from.offset == static_cast<int64_t>(st.st_size) &&
+                           std::time(nullptr) - st.st_mtim.tv_sec >= s_.settle_seconds;
+      size_t take = complete;
+      if (complete < read) {
+        if (settled) {
+          take = read;
+        } else {
+          result.warnings.push_back("file '" + name + "' ends in a line without its newline (" +
+                                    std::to_string(read - complete) +
+                                    " bytes): it waits for the newline, or for the file to be unchanged for " +
+                                    std::to_string(s_.settle_seconds) + " s");
+        }
+      }
+      if (take == 0) continue;
+      took_any = true;
+      const std::string_view content(data.data(), take);
+      int64_t line_no = from.lines;
+      if (line_no < 0) {
+        // A state written before line numbers were kept: count the consumed lines once.
+        std::string before;
+        STRATA_RETURN_IF_ERROR(ReadFrom(path, 0, 0, &before));
+        line_no = std::count(before.begin(), before.begin() + std::min<int64_t>(from.offset, before.size()), '\n');
+      }
       int64_t file_received = 0, file_rejected = 0;
       size_t pos = 0;
-      int64_t line_no = 0;
       while (pos < content.size()) {
         size_t nl = content.find('\n', pos);
         size_t end = nl == std::string::npos ? content.size() : nl;
@@ -171,11 +288,23 @@ class EventsConnector : public Connector {
         ++result.landed;
         if (part->uncompressed_bytes() >= kPartBytes) STRATA_RETURN_IF_ERROR(finish_part());
       }
-      consumed[name] = {{"size", static_cast<int64_t>(file_size)}};
-      files_detail.push_back({{"file", name}, {"lines", file_received}, {"quarantined", file_rejected}});
+      const int64_t offset = from.offset + static_cast<int64_t>(take);
+      std::string head = from.head;
+      if (from.offset < kHeadBytes) {
+        STRATA_ASSIGN_OR_RETURN(head, HeadFingerprint(path, offset));
+      }
+      consumed[name] = {{"size", offset}, {"lines", line_no}, {"head", head}};
+      files_detail.push_back({{"file", name}, {"from", from.offset}, {"to", offset}, {"lines", file_received},
+                              {"quarantined", file_rejected}});
       if (options.on_progress) options.on_progress(s_.table, result.received);
       CrashPoint("events_file_done");
       STRATA_RETURN_IF_ERROR(CheckCancelled(options, "after file " + name));
+    }
+    if (!took_any) {
+      // Only unfinished lines: nothing to commit yet.
+      result.seconds = SecondsSince(start);
+      results->push_back(std::move(result));
+      return Status::OK();
     }
     STRATA_RETURN_IF_ERROR(finish_part());
     result.quarantined = batch->quarantined();
@@ -198,6 +327,10 @@ class EventsConnector : public Connector {
   std::string Check(simdjson::dom::parser& parser, std::string_view line, const std::set<std::string>& known,
                     JsonSchemaBuilder* schema) {
     if (line.empty()) return "empty line";
+    if (static_cast<int64_t>(line.size()) > s_.max_record_bytes) {
+      return "record of " + std::to_string(line.size()) + " bytes is over the source's max_record_bytes (" +
+             std::to_string(s_.max_record_bytes) + ")";
+    }
     simdjson::dom::element doc;
     auto error = parser.parse(line.data(), line.size(), /*realloc_if_needed=*/false).get(doc);
     if (error) return std::string("malformed JSON: ") + simdjson::error_message(error);
@@ -232,7 +365,8 @@ class EventsConnector : public Connector {
 Result<std::unique_ptr<Connector>> CreateEventsConnector(const Project& project, const SourceConfig& source) {
   const ConfigNode& n = source.node;
   STRATA_RETURN_IF_ERROR(n.CheckKeys({"type", "path", "pattern", "table", "type_field", "time_field",
-                                      "required_fields", "known_types"}));
+                                      "required_fields", "known_types", "max_record_bytes",
+                                      "settle_seconds"}));
   EventsSettings s;
   s.source = source.name;
   STRATA_ASSIGN_OR_RETURN(std::string dir, n.RequiredString("path"));
@@ -243,6 +377,9 @@ Result<std::unique_ptr<Connector>> CreateEventsConnector(const Project& project,
   STRATA_ASSIGN_OR_RETURN(s.time_field, n.String("time_field", s.time_field));
   STRATA_ASSIGN_OR_RETURN(s.required, n["required_fields"].StringList());
   STRATA_ASSIGN_OR_RETURN(s.known_types, n["known_types"].StringList());
+  STRATA_ASSIGN_OR_RETURN(s.max_record_bytes, ParseMaxRecordBytes(n));
+  STRATA_ASSIGN_OR_RETURN(s.settle_seconds, n.Int("settle_seconds", s.settle_seconds));
+  if (s.settle_seconds < 0) return n["settle_seconds"].Error("expected a number of seconds >= 0");
   if (std::find(s.required.begin(), s.required.end(), s.type_field) == s.required.end()) {
     s.required.push_back(s.type_field);
   }

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <sys/time.h>
+
 #include <filesystem>
+#include <fstream>
 
 #include "ingest/connector.h"
 #include "testing.h"
@@ -143,6 +146,126 @@ TEST_F(EventsTest, FilesDatedAfterTheRunWaitForTheirDate) {
   auto again = Ingest("2024-01-02");
   ASSERT_TRUE(again.ok());
   EXPECT_EQ((*again)[0].received, 0);
+}
+
+std::string Event(const std::string& id) {
+  return R"({"event_id":")" + id + R"(","event_type":"page_view","occurred_at":"2024-01-01 10:00:00","session_id":"s"})";
+}
+
+void Append(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::app);
+  out << text;
+}
+
+// Sets a file's modification time `seconds` into the past.
+void Age(const std::string& path, int seconds) {
+  struct timeval times[2];
+  gettimeofday(&times[0], nullptr);
+  times[0].tv_sec -= seconds;
+  times[1] = times[0];
+  ASSERT_EQ(utimes(path.c_str(), times), 0);
+}
+
+// The lines landed in the lake for clicks.events, in batch order (zstd -dc of every part).
+std::string Landed(lake::Lake* lake, const std::string& root) {
+  std::string all;
+  auto manifests = *lake->Manifests("clicks", "events");
+  for (const auto& m : manifests) {
+    for (const auto& f : m.files) all += testing::RunCommand({"/usr/bin/zstd", "-dc", root + "/" + f.key}).out;
+  }
+  return all;
+}
+
+// The campaign's case: a file still being written ended in half a line, which was quarantined
+// as malformed, and what the writer wrote afterwards was never read.
+TEST_F(EventsTest, AFileStillBeingWrittenIsFollowedLineByLineAndLosesNothing) {
+  const std::string path = dir_.Sub("drop/live.jsonl");
+  const std::string e3 = Event("e3");
+  testing::WriteText(path, Event("e1") + "\n" + Event("e2") + "\n" + e3.substr(0, 30));
+  auto first = Ingest("2024-01-01");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ((*first)[0].received, 2);
+  EXPECT_EQ((*first)[0].quarantined, 0) << "an unfinished line is not malformed";
+  ASSERT_EQ((*first)[0].warnings.size(), 1u);
+  EXPECT_NE((*first)[0].warnings[0].find("without its newline"), std::string::npos) << (*first)[0].warnings[0];
+
+  // The writer finishes the line and appends two more, the last again unfinished.
+  Append(path, e3.substr(30) + "\n" + Event("e4") + "\n" + Event("e5").substr(0, 10));
+  auto second = Ingest("2024-01-01");
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ((*second)[0].received, 2);
+  EXPECT_EQ((*second)[0].quarantined, 0);
+  // Nothing new: no batch.
+  auto idle = Ingest("2024-01-01");
+  ASSERT_TRUE(idle.ok());
+  EXPECT_TRUE((*idle)[0].batch_id.empty());
+
+  // The writer dies without ending its last line: once the file has been still for
+  // settle_seconds (300 by default), the line is taken as it is, and quarantined here
+  // because it is not whole JSON, with its line number.
+  Age(path, 301);
+  auto settled = Ingest("2024-01-01");
+  ASSERT_TRUE(settled.ok()) << settled.status().ToString();
+  EXPECT_EQ((*settled)[0].received, 1);
+  EXPECT_EQ((*settled)[0].quarantined, 1);
+  auto m = **lake_->Latest("clicks", "events");
+  std::string q = *lake_->store()->Get(m.quarantine->key);
+  EXPECT_NE(q.find(R"("position":{"file":"live.jsonl","line":5})"), std::string::npos) << q;
+
+  EXPECT_EQ(Landed(lake_.get(), project_.lake_location),
+            Event("e1") + "\n" + Event("e2") + "\n" + e3 + "\n" + Event("e4") + "\n");
+  // Lines appended to a file consumed long ago are read too, numbered on from where it was.
+  Append(path, "\n" + Event("e6") + "\n");
+  auto later = Ingest("2024-01-02");
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ((*later)[0].received, 2);  // the empty line that ends the settled one, and e6
+  EXPECT_EQ((*later)[0].landed, 1);
+}
+
+TEST_F(EventsTest, AReplacedFileIsReportedAndNotReadAgain) {
+  const std::string path = dir_.Sub("drop/a.jsonl");
+  testing::WriteText(path, Event("e1") + "\n" + Event("e2") + "\n");
+  ASSERT_TRUE(Ingest("2024-01-01").ok());
+  testing::WriteText(path, Event("x1") + "\n" + Event("x2") + "\n" + Event("x3") + "\n");
+  auto r = Ingest("2024-01-01");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ((*r)[0].received, 0);
+  ASSERT_EQ((*r)[0].warnings.size(), 1u);
+  EXPECT_NE((*r)[0].warnings[0].find("was replaced"), std::string::npos) << (*r)[0].warnings[0];
+  testing::WriteText(path, Event("y1") + "\n");
+  r = Ingest("2024-01-01");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ((*r)[0].warnings.size(), 1u);
+  EXPECT_NE((*r)[0].warnings[0].find("shrank"), std::string::npos) << (*r)[0].warnings[0];
+}
+
+// The campaign's case: a 100 MB line was accepted, and then no later load could read the lake.
+TEST_F(EventsTest, ARecordOverMaxRecordBytesIsQuarantinedWithItsSize) {
+  testing::WriteText(dir_.Sub("strata.yml"),
+                     "name: t\nlake: lake\nsources:\n  clicks:\n    type: events\n    path: drop\n"
+                     "    max_record_bytes: 1000\n");
+  project_ = *Project::Load(dir_.path());
+  std::string big = R"({"event_id":"big","event_type":"page_view","pad":")" + std::string(2000, 'x') + R"("})";
+  testing::WriteText(dir_.Sub("drop/a.jsonl"), Event("e1") + "\n" + big + "\n" + Event("e2") + "\n");
+  auto r = Ingest("2024-01-01");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)[0].landed, 2);
+  EXPECT_EQ((*r)[0].quarantined, 1);
+  auto m = **lake_->Latest("clicks", "events");
+  std::string q = *lake_->store()->Get(m.quarantine->key);
+  EXPECT_NE(q.find("record of " + std::to_string(big.size()) + " bytes is over the source's max_record_bytes (1000)"),
+            std::string::npos)
+      << q.substr(0, 300);
+  EXPECT_NE(q.find(std::string(2000, 'x')), std::string::npos) << "the record is kept whole in quarantine";
+
+  // The limit has a ceiling that the raw load can always read.
+  testing::WriteText(dir_.Sub("strata.yml"),
+                     "name: t\nlake: lake\nsources:\n  clicks:\n    type: events\n    path: drop\n"
+                     "    max_record_bytes: 1000000000\n");
+  project_ = *Project::Load(dir_.path());
+  r = Ingest("2024-01-02");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("max_record_bytes"), std::string::npos) << r.status().message();
 }
 
 TEST_F(EventsTest, MissingDropFolderIsAClearError) {

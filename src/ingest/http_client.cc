@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <thread>
 
+#include "core/redact.h"
+
 namespace strata::ingest {
 namespace {
 
@@ -14,8 +16,19 @@ struct CurlGlobal {
   CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
 };
 
+struct Body {
+  std::string* text;
+  int64_t max;
+  bool too_big = false;
+};
+
 size_t WriteBody(char* ptr, size_t size, size_t nmemb, void* userdata) {
-  static_cast<std::string*>(userdata)->append(ptr, size * nmemb);
+  auto* body = static_cast<Body*>(userdata);
+  if (static_cast<int64_t>(body->text->size() + size * nmemb) > body->max) {
+    body->too_big = true;
+    return 0;  // makes libcurl stop with CURLE_WRITE_ERROR
+  }
+  body->text->append(ptr, size * nmemb);
   return size * nmemb;
 }
 
@@ -47,13 +60,14 @@ size_t ReadHeader(char* buffer, size_t size, size_t nitems, void* userdata) {
   return size * nitems;
 }
 
-std::string WithoutQuery(const std::string& url) { return url.substr(0, url.find('?')); }
+std::string WithoutQuery(const std::string& url) { return RedactUrl(url); }
 
 }  // namespace
 
 HttpClient::HttpClient(RetryPolicy retry, int64_t timeout_ms, std::map<std::string, std::string> headers)
     : retry_(retry), timeout_ms_(timeout_ms), headers_(std::move(headers)) {
   static CurlGlobal global;
+  for (const auto& [name, value] : headers_) RegisterSecret(value);  // Authorization, API keys
   curl_ = curl_easy_init();
   jitter_state_ = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) | 1;
   sleeper_ = [](int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); };
@@ -62,6 +76,7 @@ HttpClient::HttpClient(RetryPolicy retry, int64_t timeout_ms, std::map<std::stri
 HttpClient::~HttpClient() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
 
 Result<HttpResponse> HttpClient::Get(const std::string& url) {
+  RegisterUrlPassword(url);
   CURL* curl = static_cast<CURL*>(curl_);
   HttpResponse resp;
   std::string last_error;
@@ -70,10 +85,12 @@ Result<HttpResponse> HttpClient::Get(const std::string& url) {
     resp.attempts = attempt;
     resp.body.clear();
     HeaderState hs;
+    Body body{&resp.body, max_body_bytes_};
     curl_easy_reset(curl);
     curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, WriteBody);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp.body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(max_body_bytes_));
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, ReadHeader);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &hs);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms_));
@@ -90,6 +107,11 @@ Result<HttpResponse> HttpClient::Get(const std::string& url) {
     curl_slist_free_all(hdrs);
 
     bool retryable = false;
+    if (body.too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+      resp.body.clear();
+      return Status::InvalidArgument("GET " + WithoutQuery(url) + " failed: the response body is larger than " +
+                                     std::to_string(max_body_bytes_) + " bytes (max_response_bytes)");
+    }
     if (rc != CURLE_OK) {
       last_error = curl_easy_strerror(rc);
       retryable = true;
@@ -100,7 +122,7 @@ Result<HttpResponse> HttpClient::Get(const std::string& url) {
       if (resp.status == 429 || resp.status >= 500) {
         retryable = true;
       } else {
-        std::string snippet = resp.body.substr(0, 300);
+        std::string snippet = Redact(resp.body.substr(0, 300));
         return Status::InvalidArgument("GET " + WithoutQuery(url) + " failed: " + last_error +
                                        (snippet.empty() ? "" : ": " + snippet));
       }

@@ -4,13 +4,21 @@
 // A run fetches every page after the committed watermark and lands the records of all
 // pages as one batch (one JSON record per line, zstd). The new watermark is the largest
 // incremental-field value landed. Records without the key or with an unreadable
-// incremental field are quarantined with their page and index.
+// incremental field, or longer than `max_record_bytes` as landed, are quarantined with their
+// page and index.
+//
+// Misbehaving servers end the run with an error and land nothing: a next_cursor already
+// returned (pagination that does not advance), a page number whose records repeat an earlier
+// page's, more than `max_pages` pages, or a response body over `max_response_bytes`.
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <map>
 
 #include "core/date.h"
 #include "core/file.h"
+#include "core/hash.h"
+#include "core/redact.h"
 #include "ingest/http_client.h"
 #include "ingest/internal/connectors.h"
 #include "lake/jsonl_writer.h"
@@ -35,6 +43,7 @@ struct EndpointSettings {
   std::string total_pages_field = "total_pages";
   std::string incremental_param;      // e.g. updated_since; empty = full extract every run
   std::string incremental_field;      // e.g. updated_at
+  int64_t max_pages = 100000;
 };
 
 struct HttpSettings {
@@ -43,6 +52,8 @@ struct HttpSettings {
   int64_t timeout_ms = 30000;
   RetryPolicy retry;
   std::map<std::string, std::string> headers;
+  int64_t max_record_bytes = kDefaultMaxRecordBytes;
+  int64_t max_response_bytes = int64_t{256} << 20;
   std::vector<EndpointSettings> endpoints;
 };
 
@@ -77,6 +88,7 @@ class HttpConnector : public Connector {
 
   Status Ingest(lake::Lake* lake, const IngestOptions& options, std::vector<TableResult>* results) override {
     HttpClient client(s_.retry, s_.timeout_ms, s_.headers);
+    client.set_max_body_bytes(s_.max_response_bytes);
     for (const auto& e : s_.endpoints) {
       if (!options.Wants(e.name)) continue;
       STRATA_RETURN_IF_ERROR(IngestEndpoint(&client, lake, e, options, results).WithContext("endpoint '" + e.name + "'"));
@@ -107,7 +119,14 @@ class HttpConnector : public Connector {
     int64_t pages = 0, requests = 0;
     std::string cursor;
     int64_t page = 1;
+    std::map<std::string, int64_t> seen_cursors;  // cursor -> the page that returned it
+    std::map<std::string, int64_t> seen_pages;    // digest of a page's records -> its page number
     for (;;) {
+      if (pages >= e.max_pages) {
+        return Status::InvalidArgument("more than " + std::to_string(e.max_pages) + " pages from " +
+                                       RedactUrl(s_.base_url) + e.path +
+                                       " (the endpoint's max_pages); nothing was landed");
+      }
       std::string url = s_.base_url + e.path;
       std::string sep = e.path.find('?') == std::string::npos ? "?" : "&";
       auto add = [&](const std::string& k, const std::string& v) {
@@ -125,11 +144,11 @@ class HttpConnector : public Connector {
       try {
         body = json::parse(resp.body);
       } catch (const json::exception& ex) {
-        return Status::InvalidArgument("page " + std::to_string(pages) + " of " + s_.base_url + e.path +
+        return Status::InvalidArgument("page " + std::to_string(pages) + " of " + RedactUrl(s_.base_url) + e.path +
                                        " is not valid JSON: " + ex.what());
       }
       if (!body.is_object() || !body.contains(e.records) || !body[e.records].is_array()) {
-        return Status::InvalidArgument("page " + std::to_string(pages) + " of " + s_.base_url + e.path +
+        return Status::InvalidArgument("page " + std::to_string(pages) + " of " + RedactUrl(s_.base_url) + e.path +
                                        ": expected an object with an array '" + e.records + "'");
       }
       const json& records = body[e.records];
@@ -141,7 +160,10 @@ class HttpConnector : public Connector {
         ++result.received;
         std::string text = r.dump(-1, ' ', false, json::error_handler_t::replace);
         std::string reason;
-        if (!r.is_object()) {
+        if (static_cast<int64_t>(text.size()) > s_.max_record_bytes) {
+          reason = "record of " + std::to_string(text.size()) + " bytes is over the source's max_record_bytes (" +
+                   std::to_string(s_.max_record_bytes) + ")";
+        } else if (!r.is_object()) {
           reason = "record is not a JSON object";
         } else if (!r.contains(e.key) || r[e.key].is_null()) {
           reason = "missing key field '" + e.key + "'";
@@ -176,9 +198,22 @@ class HttpConnector : public Connector {
         cursor = body[e.next_cursor_field].is_string() ? body[e.next_cursor_field].get<std::string>()
                                                        : body[e.next_cursor_field].dump();
         if (cursor.empty()) break;
+        auto [it, fresh] = seen_cursors.emplace(cursor, pages);
+        if (!fresh) {
+          return Status::InvalidArgument("page " + std::to_string(pages) + " of " + RedactUrl(s_.base_url) + e.path +
+                                         " returned " + e.next_cursor_field + " '" + cursor.substr(0, 100) +
+                                         "', which page " + std::to_string(it->second) +
+                                         " already returned: the pagination does not advance; nothing was landed");
+        }
       } else if (e.pagination == "page") {
         int64_t total = body.value(e.total_pages_field, int64_t{0});
         if (records.empty() || page >= total) break;
+        auto [it, fresh] = seen_pages.emplace(Sha256::Of(records.dump()), page);
+        if (!fresh) {
+          return Status::InvalidArgument("page " + std::to_string(page) + " of " + RedactUrl(s_.base_url) + e.path +
+                                         " holds the same records as page " + std::to_string(it->second) +
+                                         ": the server ignores '" + e.page_param + "'; nothing was landed");
+        }
         ++page;
       } else {
         break;
@@ -218,15 +253,20 @@ class HttpConnector : public Connector {
 
 Result<std::unique_ptr<Connector>> CreateHttpConnector(const Project&, const SourceConfig& source) {
   const ConfigNode& n = source.node;
-  STRATA_RETURN_IF_ERROR(n.CheckKeys({"type", "base_url", "timeout_ms", "headers", "retry", "endpoints"}));
+  STRATA_RETURN_IF_ERROR(n.CheckKeys({"type", "base_url", "timeout_ms", "headers", "retry", "endpoints",
+                                      "max_record_bytes", "max_response_bytes"}));
   HttpSettings s;
   s.source = source.name;
   STRATA_ASSIGN_OR_RETURN(s.base_url, n.RequiredString("base_url"));
   if (s.base_url.rfind("http://", 0) != 0 && s.base_url.rfind("https://", 0) != 0) {
-    return n["base_url"].Error("expected an http:// or https:// URL, got '" + s.base_url + "'");
+    return n["base_url"].Error("expected an http:// or https:// URL, got '" + RedactUrl(s.base_url) + "'");
   }
+  RegisterUrlPassword(s.base_url);
   while (!s.base_url.empty() && s.base_url.back() == '/') s.base_url.pop_back();
   STRATA_ASSIGN_OR_RETURN(s.timeout_ms, n.Int("timeout_ms", 30000));
+  STRATA_ASSIGN_OR_RETURN(s.max_record_bytes, ParseMaxRecordBytes(n));
+  STRATA_ASSIGN_OR_RETURN(s.max_response_bytes, n.Int("max_response_bytes", s.max_response_bytes));
+  if (s.max_response_bytes < 1) return n["max_response_bytes"].Error("expected a size in bytes >= 1");
   STRATA_ASSIGN_OR_RETURN(auto headers, n["headers"].Entries());
   for (auto& [k, v] : headers) {
     STRATA_ASSIGN_OR_RETURN(s.headers[k], v.String());
@@ -245,7 +285,7 @@ Result<std::unique_ptr<Connector>> CreateHttpConnector(const Project&, const Sou
   for (auto& [name, en] : endpoints) {
     STRATA_RETURN_IF_ERROR(en.CheckKeys({"path", "records", "key", "pagination", "page_size", "size_param",
                                          "cursor_param", "next_cursor_field", "page_param", "total_pages_field",
-                                         "incremental_param", "incremental_field"}));
+                                         "incremental_param", "incremental_field", "max_pages"}));
     EndpointSettings e;
     e.name = name;
     STRATA_ASSIGN_OR_RETURN(e.path, en.RequiredString("path"));
@@ -263,6 +303,8 @@ Result<std::unique_ptr<Connector>> CreateHttpConnector(const Project&, const Sou
     STRATA_ASSIGN_OR_RETURN(e.total_pages_field, en.String("total_pages_field", e.total_pages_field));
     STRATA_ASSIGN_OR_RETURN(e.incremental_param, en.String("incremental_param", ""));
     STRATA_ASSIGN_OR_RETURN(e.incremental_field, en.String("incremental_field", ""));
+    STRATA_ASSIGN_OR_RETURN(e.max_pages, en.Int("max_pages", e.max_pages));
+    if (e.max_pages < 1) return en["max_pages"].Error("expected a number of pages >= 1");
     if (!e.incremental_param.empty() && e.incremental_field.empty()) {
       return en.Error("'incremental_param' needs 'incremental_field' (the record field holding the update time)");
     }

@@ -79,6 +79,10 @@ class HttpTest : public ::testing::Test {
                            ", initial_delay_ms: 10, max_delay_ms: 2000}\n"
                            "    endpoints:\n      items: {path: /items, page_size: 2, incremental_param: "
                            "updated_since, incremental_field: updated_at}\n");
+    Reload();
+  }
+  // Reads strata.yml again.
+  void Reload() {
     project_ = *Project::Load(dir_.path());
     lake_ = std::make_unique<lake::Lake>(*lake::OpenObjectStore(project_.lake_location));
   }
@@ -236,6 +240,139 @@ TEST(HttpClient, ClientErrorsAreNotRetriedAndSecretsStayOut) {
   EXPECT_EQ(n, 1);
   EXPECT_NE(r.status().message().find("HTTP 401"), std::string::npos);
   EXPECT_EQ(r.status().message().find("s3cret"), std::string::npos) << r.status().message();
+}
+
+// A server on 127.0.0.1 whose /items answers with `handler`.
+class OneRouteServer {
+ public:
+  explicit OneRouteServer(httplib::Server::Handler handler) {
+    server_.Get("/items", std::move(handler));
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~OneRouteServer() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+// The campaign's case: an API whose next_cursor never changed was paged 1,364 times a minute
+// until the task's timeout.
+TEST_F(HttpTest, ACursorThatDoesNotAdvanceStopsTheRunAndLandsNothing) {
+  std::atomic<int> requests{0};
+  OneRouteServer api([&](const httplib::Request&, httplib::Response& res) {
+    ++requests;
+    res.set_content(R"({"data":[{"id":1,"updated_at":"2024-01-01 01:00:00"}],"next_cursor":"abc"})",
+                    "application/json");
+  });
+  Configure(api.url());
+  auto r = Ingest();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(requests, 2);
+  EXPECT_NE(r.status().message().find("page 2 of " + api.url() +
+                                      "/items returned next_cursor 'abc', which page 1 already returned"),
+            std::string::npos)
+      << r.status().message();
+  EXPECT_FALSE(lake_->Latest("api", "items")->has_value());
+}
+
+TEST_F(HttpTest, PagesAreCappedByMaxPages) {
+  std::atomic<int> requests{0};
+  OneRouteServer api([&](const httplib::Request&, httplib::Response& res) {
+    int n = ++requests;  // a fresh cursor every time: only the cap ends it
+    res.set_content(R"({"data":[{"id":)" + std::to_string(n) + R"(,"updated_at":"2024-01-01 01:00:00"}],"next_cursor":")" +
+                        std::to_string(n) + R"("})",
+                    "application/json");
+  });
+  testing::WriteText(dir_.Sub("strata.yml"),
+                     "name: t\nlake: lake\nsources:\n  api:\n    type: http\n    base_url: " + api.url() +
+                         "\n    endpoints:\n      items: {path: /items, max_pages: 5}\n");
+  Reload();
+  auto r = Ingest();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(requests, 5);
+  EXPECT_NE(r.status().message().find("more than 5 pages"), std::string::npos) << r.status().message();
+  EXPECT_FALSE(lake_->Latest("api", "items")->has_value());
+}
+
+// The campaign's case: an endless body was buffered until the timeout, or until bad_alloc.
+TEST_F(HttpTest, AResponseBodyOverMaxResponseBytesFailsCleanly) {
+  OneRouteServer api([&](const httplib::Request&, httplib::Response& res) {
+    // Chunked, so that no Content-Length announces it: the limit must hold while streaming.
+    res.set_chunked_content_provider("application/json", [](size_t offset, httplib::DataSink& sink) {
+      if (offset == 0) {
+        sink.write("{\"data\":[", 9);
+        return true;
+      }
+      std::string chunk(64 << 10, ' ');
+      return sink.write(chunk.data(), chunk.size());  // forever, until the client hangs up
+    });
+  });
+  testing::WriteText(dir_.Sub("strata.yml"),
+                     "name: t\nlake: lake\nsources:\n  api:\n    type: http\n    base_url: " + api.url() +
+                         "\n    max_response_bytes: 1000000\n    timeout_ms: 20000\n"
+                         "    endpoints:\n      items: {path: /items}\n");
+  Reload();
+  auto start = std::chrono::steady_clock::now();
+  auto r = Ingest();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("larger than 1000000 bytes (max_response_bytes)"), std::string::npos)
+      << r.status().message();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10)) << "it waited for the timeout";
+}
+
+TEST_F(HttpTest, AnOversizedRecordIsQuarantined) {
+  FakeApi api;
+  api.Add(1, "2024-01-01 01:00:00");
+  api.Add(2, "2024-01-01 02:00:00", ",\"pad\":\"" + std::string(3000, 'x') + "\"");
+  Configure(api.url());
+  std::string yml = testing::Slurp(dir_.Sub("strata.yml"));
+  yml.replace(yml.find("    endpoints:"), 0, "    max_record_bytes: 2000\n");
+  testing::WriteText(dir_.Sub("strata.yml"), yml);
+  Reload();
+  auto r = Ingest();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->landed, 1);
+  EXPECT_EQ(r->quarantined, 1);
+  auto m = **lake_->Latest("api", "items");
+  EXPECT_NE(lake_->store()->Get(m.quarantine->key)->find("is over the source's max_record_bytes (2000)"),
+            std::string::npos);
+}
+
+// The campaign's case: a password in base_url's userinfo reached stdout, logs, runs.db and
+// alerts; a server that echoes a header back put it in the error.
+TEST(HttpClient, UserinfoAndEchoedHeadersNeverReachAMessage) {
+  httplib::Server server;
+  server.Get("/x", [&](const httplib::Request& req, httplib::Response& res) {
+    res.status = 403;
+    res.set_content("denied for " + req.get_header_value("X-Api-Key") + " and " +
+                        req.get_header_value("Authorization"),
+                    "text/plain");
+  });
+  int port = server.bind_to_any_port("127.0.0.1");
+  std::thread t([&] { server.listen_after_bind(); });
+  Result<HttpResponse> r = Status::Internal("not run");
+  {
+    HttpClient client(RetryPolicy{}, 2000, {{"X-Api-Key", "key-2b7e151628aed2a6"}});
+    r = client.Get("http://reader:pa55-w0rd-9@127.0.0.1:" + std::to_string(port) + "/x");
+  }
+  server.stop();
+  t.join();
+  ASSERT_FALSE(r.ok());
+  const std::string& m = r.status().message();
+  EXPECT_NE(m.find("HTTP 403"), std::string::npos) << m;
+  EXPECT_NE(m.find("denied for ***"), std::string::npos) << m;
+  EXPECT_EQ(m.find("key-2b7e151628aed2a6"), std::string::npos) << m;
+  EXPECT_EQ(m.find("pa55-w0rd-9"), std::string::npos) << m;
+  EXPECT_EQ(m.find("cmVhZGVy"), std::string::npos) << m;  // base64 of "reader:": Basic auth echoed
+  EXPECT_NE(m.find("http://***@127.0.0.1:"), std::string::npos) << m;
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 
 #include "core/clock.h"
 #include "core/date.h"
+#include "core/redact.h"
 #include "orchestrate/pipeline.h"
 
 extern char** environ;
@@ -144,7 +145,7 @@ size_t CollectBody(char* ptr, size_t size, size_t nmemb, void* userdata) {
 
 Status PostWebhook(const AlertSpec& spec, const std::string& body, SteadyTime deadline, int* tries,
                    std::vector<std::string>* secrets) {
-  const std::string target = RedactUrl(spec.webhook);
+  const std::string target = spec.Target().substr(std::strlen("webhook "));
   auto url = Resolve(spec.webhook, secrets);
   if (!url.ok()) return Status::InvalidArgument("webhook " + target + ": " + url.status().message());
   if (!IsHttpUrl(*url)) return Status::InvalidArgument("webhook " + target + " is not an http:// or https:// URL");
@@ -404,7 +405,15 @@ const char* AlertEventName(AlertEvent event) {
 
 bool AlertSpec::Listens(AlertEvent event) const { return std::find(on.begin(), on.end(), event) != on.end(); }
 
-std::string AlertSpec::Target() const { return webhook.empty() ? "command" : "webhook " + RedactUrl(webhook); }
+std::string AlertSpec::Target() const {
+  if (webhook.empty()) return "command";
+  // Only the origin: a webhook's path is often its secret (https://hooks.slack.com/services/...).
+  std::string url = RedactUrl(webhook);
+  size_t sep = url.find("://");
+  size_t slash = url.find('/', sep == std::string::npos ? 0 : sep + 3);
+  if (slash != std::string::npos && slash + 1 < url.size()) url = url.substr(0, slash) + "/…";
+  return "webhook " + url;
+}
 
 std::vector<std::string> AlertSpec::MissingEnv() const {
   std::vector<std::string> texts = {webhook};
@@ -477,7 +486,11 @@ AlertResult DeliverAlert(const AlertSpec& spec, const AlertMessage& message, con
   AlertResult r;
   r.message = message;
   r.target = spec.Target();
-  const std::string body = message.ToJson().dump();
+  // What the alert says comes from task errors and logs: no secret leaves in it.
+  AlertMessage said = message;
+  said.error = strata::Redact(said.error);
+  said.log_path = strata::Redact(said.log_path);
+  const std::string body = said.ToJson().dump();
   SteadyTime deadline =
       std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                              std::chrono::duration<double>(spec.timeout_seconds));
@@ -491,11 +504,11 @@ AlertResult DeliverAlert(const AlertSpec& spec, const AlertMessage& message, con
       std::error_code ec;
       std::filesystem::create_directories(std::filesystem::path(log_path).parent_path(), ec);
     }
-    s = RunAlertCommand(spec, message, body, log_path, deadline);
+    s = RunAlertCommand(spec, said, body, log_path, deadline);
   }
   r.ok = s.ok();
   r.unreachable = s.code() == Status::Code::kUnavailable || s.code() == Status::Code::kAborted;
-  r.error = Scrub(s.message(), secrets);
+  r.error = strata::Redact(Scrub(s.message(), secrets));
   r.at_micros = Clock::Real()->NowMicros();
   return r;
 }

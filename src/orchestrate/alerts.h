@@ -14,7 +14,7 @@
 //
 // Secrets: webhook URLs and header values may reference ${VAR} (or ${VAR:-default}); they are
 // kept unresolved in the spec and resolved only when sending. Logs, errors and the run store
-// show webhooks without credentials, query or fragment, and with ${VAR} unresolved; header
+// show webhooks as their origin only (no credentials, path, query or fragment); header
 // values are never shown; every resolved value is scrubbed from error messages. Commands are
 // run by /bin/sh -c as written, so the shell expands their $VARS and Strata never sees them.
 #pragma once
@@ -48,8 +48,9 @@ struct AlertSpec {
   double timeout_seconds = 10;                 // the whole delivery, retries included
 
   bool Listens(AlertEvent event) const;
-  // For logs and the run store: "webhook http://host:port/path" (no user:password@, ?query
-  // or #fragment; ${VAR} left as written) or "command".
+  // For logs and the run store: "webhook http://host:port/…" (no user:password@, no path,
+  // which is often the webhook's secret, no ?query or #fragment; ${VAR} left as written) or
+  // "command".
   std::string Target() const;
   // The environment variables the spec references without a default that are not set.
   std::vector<std::string> MissingEnv() const;

@@ -76,7 +76,7 @@ std::vector<AlertEvent> TaskAlertEvents(const TaskSpec& task, const TaskEvent& e
 }  // namespace
 
 Result<std::unique_ptr<RunStore>> OpenRunStore(const Project& project) {
-  return RunStore::Open(JoinPath(project.state_dir, "runs.db"));
+  return RunStore::Open(JoinPath(project.state_dir, "runs.db"), project.lock_timeout_seconds);
 }
 
 namespace {
@@ -387,9 +387,26 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
   } else if (run.state == "interrupted") {
     run.message = "stopped: " + (request.stop ? request.stop->reason() : std::string());
   }
+  if (!store_error.ok()) {
+    // A history write failed during the run (a lock held past lock_timeout, a full disk): write
+    // every task's final record again, so that the history agrees with what happened before
+    // the run is recorded as ended; if that fails too, the run stays "running" in the history
+    // (found interrupted later) and this returns the error.
+    complain("  the run history missed an update (" + store_error.message() + "); writing it again");
+    Status repaired = store->Begin();
+    for (size_t i = 0; repaired.ok() && i < records.size(); ++i) repaired = store->PutTask(records[i]);
+    for (size_t i = 0; repaired.ok() && i < attempts.size(); ++i) {
+      if (!attempts[i].run_id.empty()) repaired = store->PutAttempt(attempts[i]);
+    }
+    repaired = repaired.ok() ? store->Commit() : (void(store->Rollback()), repaired);
+    if (!repaired.ok()) {
+      finish_alerts();
+      return store_error;
+    }
+    store_error = Status::OK();
+  }
   STRATA_RETURN_IF_ERROR(store->PutRun(run));
   finish_alerts();
-  STRATA_RETURN_IF_ERROR(store_error);
   say("run " + run_id + " " + run.state + (run.message.empty() ? "" : " (" + run.message + ")"));
   return report;
 }

@@ -15,6 +15,7 @@
 
 #include "core/date.h"
 #include "core/file.h"
+#include "core/redact.h"
 #include "ingest/connector.h"
 #include "transform/loader.h"
 #include "transform/publish.h"
@@ -76,17 +77,52 @@ Result<warehouse::Warehouse*> PlatformTasks::Warehouse() {
   return warehouse_.get();
 }
 
+namespace {
+
+// A task's log file: each line is redacted (core/redact.h) and written through at once, so
+// that a task killed mid-way leaves every line it logged before.
+class TaskLog : public std::streambuf {
+ public:
+  explicit TaskLog(const std::string& path) {
+    if (path.empty()) return;
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+    file_.open(path, std::ios::app | std::ios::binary);
+  }
+  ~TaskLog() override { sync(); }
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (c == traits_type::eof()) return traits_type::not_eof(c);
+    line_.push_back(static_cast<char>(c));
+    if (c == '\n') sync();
+    return c;
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    for (std::streamsize i = 0; i < n; ++i) overflow(traits_type::to_int_type(s[i]));
+    return n;
+  }
+  int sync() override {
+    if (line_.empty() || !file_.is_open()) return 0;
+    file_ << Redact(line_);
+    file_.flush();
+    line_.clear();
+    return 0;
+  }
+
+ private:
+  std::ofstream file_;
+  std::string line_;
+};
+
+}  // namespace
+
 TaskOutcome PlatformTasks::Run(const Attempt& a) {
   // A noop does nothing and has nothing to log: no log file (creating one costs more than
   // scheduling the task, on ext4 about half a millisecond).
   if (a.task->type == TaskType::kNoop) return TaskOutcome{};
-  std::ofstream file;
-  if (!a.log_path.empty()) {
-    std::filesystem::create_directories(std::filesystem::path(a.log_path).parent_path());
-    file.open(a.log_path, std::ios::app);
-  }
-  std::ostringstream discard;
-  std::ostream& log = file.is_open() ? static_cast<std::ostream&>(file) : discard;
+  TaskLog sink(a.log_path);
+  std::ostream log(&sink);
   log << "task " << a.task->id << " (" << TaskTypeName(a.task->type) << ") of run " << a.run->run_id << ", try "
       << a.try_number << ", logical date " << a.run->logical_date << "\n";
   if (a.cancel != nullptr && a.cancel->cancelled()) return Failed(Status::Aborted("cancelled before it started"));

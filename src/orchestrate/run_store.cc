@@ -1,11 +1,13 @@
 #include "orchestrate/run_store.h"
 
 #include <sqlite3.h>
+#include <sys/statvfs.h>
 
 #include <filesystem>
 #include <functional>
 
 #include "core/file.h"
+#include "core/redact.h"
 
 namespace strata::orchestrate {
 
@@ -33,11 +35,45 @@ CREATE INDEX IF NOT EXISTS alerts_by_run ON alerts (run_id);
 CREATE INDEX IF NOT EXISTS runs_by_start ON runs (started_micros);
 )";
 
+// What an SQLite failure means for the operator: another process holding the database past
+// the busy timeout is kUnavailable (retry later); a full disk or an I/O error is kIOError, said
+// with the free space left; damage is kCorruption; anything else is a bug.
+Status StoreError(sqlite3* db, int rc, const std::string& path) {
+  const std::string msg = sqlite3_errmsg(db);
+  const std::string where = path.empty() ? "runs.db" : path;
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Status::Unavailable(where + " is locked by another process (" + msg +
+                                 "); gave up after the project's lock_timeout");
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY: {
+      std::string hint;
+      struct statvfs fs;
+      std::string dir = std::filesystem::path(where).parent_path().string();
+      if (!dir.empty() && ::statvfs(dir.c_str(), &fs) == 0) {
+        uint64_t free_bytes = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+        hint = "; " + std::to_string(free_bytes / 1024) + " KiB free on its filesystem";
+        if (free_bytes < (uint64_t{16} << 20)) hint += ": the disk is full, free some space and run again";
+      }
+      return Status::IOError(where + ": " + msg + " (SQLite error " + std::to_string(rc) + ")" + hint);
+    }
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return Status::Corruption(where + ": " + msg);
+    default:
+      return Status::Internal(where + ": " + msg);
+  }
+}
+
 // A prepared statement with positional binds; finalized on scope exit.
 class Stmt {
  public:
-  Stmt(sqlite3* db, const std::string& sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st_, nullptr) != SQLITE_OK) error_ = sqlite3_errmsg(db);
+  Stmt(sqlite3* db, const std::string& path, const std::string& sql) : db_(db), path_(path) {
+    int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &st_, nullptr);
+    if (rc != SQLITE_OK) error_ = StoreError(db, rc, path);
   }
   ~Stmt() { sqlite3_finalize(st_); }
   Stmt& Bind(const std::string& v) {
@@ -48,18 +84,20 @@ class Stmt {
     if (st_) sqlite3_bind_int64(st_, ++n_, v);
     return *this;
   }
+  // Binds text that people read back (messages, errors): secrets are redacted first.
+  Stmt& BindMessage(const std::string& v) { return Bind(Redact(v)); }
   Status Run() {
-    if (!error_.empty()) return Status::Internal("runs.db: " + error_);
+    if (!error_.ok()) return error_;
     int rc = sqlite3_step(st_);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return Status::Internal(std::string("runs.db: ") + sqlite3_errmsg(db_));
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return StoreError(db_, rc, path_);
     return Status::OK();
   }
   // Calls `row` for each result row.
   Status Each(const std::function<void(Stmt&)>& row) {
-    if (!error_.empty()) return Status::Internal("runs.db: " + error_);
+    if (!error_.ok()) return error_;
     int rc;
     while ((rc = sqlite3_step(st_)) == SQLITE_ROW) row(*this);
-    if (rc != SQLITE_DONE) return Status::Internal(std::string("runs.db: ") + sqlite3_errmsg(db_));
+    if (rc != SQLITE_DONE) return StoreError(db_, rc, path_);
     return Status::OK();
   }
   std::string Text(int i) const {
@@ -70,8 +108,9 @@ class Stmt {
 
  private:
   sqlite3* db_;
+  std::string path_;
   sqlite3_stmt* st_ = nullptr;
-  std::string error_;
+  Status error_;
   int n_ = 0;
 };
 
@@ -98,20 +137,28 @@ RunRecord ReadRun(Stmt& s) {
 
 }  // namespace
 
-Result<std::unique_ptr<RunStore>> RunStore::Open(const std::string& path) {
+Result<std::unique_ptr<RunStore>> RunStore::Open(const std::string& path, int lock_timeout_seconds) {
   STRATA_RETURN_IF_ERROR(MakeDirs(std::filesystem::path(path).parent_path().string()));
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      nullptr) != SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    Status s = db ? StoreError(db, rc, path) : Status::IOError("cannot open the run history " + path + ": out of memory");
     sqlite3_close(db);
-    return Status::IOError("cannot open the run history " + path + ": " + msg);
+    if (path.size() > 4000) {
+      return Status::IOError("cannot open the run history: its path is " + std::to_string(path.size()) +
+                             " characters long, more than the file system allows; use a shorter state_dir (" +
+                             s.message() + ")");
+    }
+    return s.WithContext("cannot open the run history");
   }
-  std::unique_ptr<RunStore> store(new RunStore(db));
-  sqlite3_busy_timeout(db, 10000);
+  std::unique_ptr<RunStore> store(new RunStore(db, path));
+  // Every statement waits this long for a lock another process holds (a reader, a writer),
+  // then fails with kUnavailable.
+  sqlite3_busy_timeout(db, std::max(1, lock_timeout_seconds) * 1000);
   STRATA_RETURN_IF_ERROR(store->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"));
   Status s = store->Exec(kSchema);
-  if (!s.ok()) return Status::Corruption(path + ": " + s.message());
+  if (!s.ok()) return s;
   return store;
 }
 
@@ -119,16 +166,14 @@ RunStore::~RunStore() { sqlite3_close(db_); }
 
 Status RunStore::Exec(const std::string& sql) {
   char* err = nullptr;
-  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown error";
-    sqlite3_free(err);
-    return Status::Internal("runs.db: " + msg);
-  }
+  int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
+  sqlite3_free(err);
+  if (rc != SQLITE_OK) return StoreError(db_, rc, path_);
   return Status::OK();
 }
 
 Result<std::optional<RunRecord>> RunStore::FindRun(const std::string& run_id) {
-  Stmt s(db_, std::string("SELECT ") + kRunColumns + " FROM runs WHERE run_id = ?");
+  Stmt s(db_, path_, std::string("SELECT ") + kRunColumns + " FROM runs WHERE run_id = ?");
   s.Bind(run_id);
   std::optional<RunRecord> out;
   STRATA_RETURN_IF_ERROR(s.Each([&](Stmt& row) { out = ReadRun(row); }));
@@ -136,38 +181,38 @@ Result<std::optional<RunRecord>> RunStore::FindRun(const std::string& run_id) {
 }
 
 Status RunStore::PutRun(const RunRecord& r) {
-  Stmt s(db_, std::string("INSERT OR REPLACE INTO runs (") + kRunColumns + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+  Stmt s(db_, path_, std::string("INSERT OR REPLACE INTO runs (") + kRunColumns + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
   s.Bind(r.run_id).Bind(r.pipeline).Bind(r.logical_date).Bind(r.interval_start).Bind(r.interval_end);
   s.Bind(r.trigger).Bind(r.state).Bind(static_cast<int64_t>(r.attempt)).Bind(r.started_micros).Bind(r.ended_micros);
-  s.Bind(r.pid).Bind(r.message);
+  s.Bind(r.pid).BindMessage(r.message);
   return s.Run();
 }
 
 Status RunStore::PutTask(const TaskRecord& t) {
-  Stmt s(db_,
+  Stmt s(db_, path_,
          "INSERT OR REPLACE INTO task_instances (run_id, task_id, type, state, tries, started_micros, ended_micros, "
          "rows, exit_reason, message, log_path) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
   s.Bind(t.run_id).Bind(t.task_id).Bind(t.type).Bind(t.state).Bind(static_cast<int64_t>(t.tries));
-  s.Bind(t.started_micros).Bind(t.ended_micros).Bind(t.rows).Bind(t.exit_reason).Bind(t.message).Bind(t.log_path);
+  s.Bind(t.started_micros).Bind(t.ended_micros).Bind(t.rows).Bind(t.exit_reason).BindMessage(t.message).Bind(t.log_path);
   return s.Run();
 }
 
 Status RunStore::PutAttempt(const AttemptRecord& a) {
-  Stmt s(db_,
+  Stmt s(db_, path_,
          "INSERT OR REPLACE INTO attempts (run_id, task_id, run_attempt, try_number, state, started_micros, "
          "ended_micros, rows, exit_reason, message, log_path) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
   s.Bind(a.run_id).Bind(a.task_id).Bind(static_cast<int64_t>(a.run_attempt)).Bind(static_cast<int64_t>(a.try_number));
-  s.Bind(a.state).Bind(a.started_micros).Bind(a.ended_micros).Bind(a.rows).Bind(a.exit_reason).Bind(a.message);
+  s.Bind(a.state).Bind(a.started_micros).Bind(a.ended_micros).Bind(a.rows).Bind(a.exit_reason).BindMessage(a.message);
   s.Bind(a.log_path);
   return s.Run();
 }
 
 Status RunStore::AddAlert(const AlertRecord& a) {
-  Stmt s(db_,
+  Stmt s(db_, path_,
          "INSERT INTO alerts (run_id, run_attempt, event, task_id, target, ok, tries, error, at_micros) "
          "VALUES (?,?,?,?,?,?,?,?,?)");
   s.Bind(a.run_id).Bind(static_cast<int64_t>(a.run_attempt)).Bind(a.event).Bind(a.task_id).Bind(a.target);
-  s.Bind(static_cast<int64_t>(a.ok)).Bind(static_cast<int64_t>(a.tries)).Bind(a.error).Bind(a.at_micros);
+  s.Bind(static_cast<int64_t>(a.ok)).Bind(static_cast<int64_t>(a.tries)).BindMessage(a.error).Bind(a.at_micros);
   return s.Run();
 }
 
@@ -176,7 +221,7 @@ Result<std::vector<RunRecord>> RunStore::ListRuns(const std::string& pipeline, i
   if (!pipeline.empty()) sql += " WHERE pipeline = ?";
   sql += " ORDER BY logical_date DESC, pipeline";
   if (limit > 0) sql += " LIMIT " + std::to_string(limit);
-  Stmt s(db_, sql);
+  Stmt s(db_, path_, sql);
   if (!pipeline.empty()) s.Bind(pipeline);
   std::vector<RunRecord> out;
   STRATA_RETURN_IF_ERROR(s.Each([&](Stmt& row) { out.push_back(ReadRun(row)); }));
@@ -184,7 +229,7 @@ Result<std::vector<RunRecord>> RunStore::ListRuns(const std::string& pipeline, i
 }
 
 Result<std::vector<TaskRecord>> RunStore::Tasks(const std::string& run_id) {
-  Stmt s(db_,
+  Stmt s(db_, path_,
          "SELECT run_id, task_id, type, state, tries, started_micros, ended_micros, rows, exit_reason, message, "
          "log_path FROM task_instances WHERE run_id = ? ORDER BY started_micros = 0, started_micros, task_id");
   s.Bind(run_id);
@@ -213,7 +258,7 @@ Result<std::vector<AttemptRecord>> RunStore::Attempts(const std::string& run_id,
       "message, log_path FROM attempts WHERE run_id = ?";
   if (!task_id.empty()) sql += " AND task_id = ?";
   sql += " ORDER BY run_attempt, started_micros, task_id, try_number";
-  Stmt s(db_, sql);
+  Stmt s(db_, path_, sql);
   s.Bind(run_id);
   if (!task_id.empty()) s.Bind(task_id);
   std::vector<AttemptRecord> out;
@@ -240,7 +285,7 @@ Status RunStore::Commit() { return Exec("COMMIT"); }
 Status RunStore::Rollback() { return Exec("ROLLBACK"); }
 
 Result<std::vector<AlertRecord>> RunStore::Alerts(const std::string& run_id) {
-  Stmt s(db_,
+  Stmt s(db_, path_,
          "SELECT run_id, run_attempt, event, task_id, target, ok, tries, error, at_micros FROM alerts "
          "WHERE run_id = ? ORDER BY rowid");
   s.Bind(run_id);

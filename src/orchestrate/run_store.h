@@ -77,7 +77,9 @@ struct AlertRecord {
 
 class RunStore {
  public:
-  static Result<std::unique_ptr<RunStore>> Open(const std::string& path);
+  // Statements wait up to `lock_timeout_seconds` for a lock held by another process, then
+  // fail with kUnavailable. A full disk is kIOError saying so. Messages are stored redacted.
+  static Result<std::unique_ptr<RunStore>> Open(const std::string& path, int lock_timeout_seconds = 60);
   ~RunStore();
   RunStore(const RunStore&) = delete;
   RunStore& operator=(const RunStore&) = delete;
@@ -104,9 +106,10 @@ class RunStore {
   Result<std::vector<AlertRecord>> Alerts(const std::string& run_id);
 
  private:
-  explicit RunStore(sqlite3* db) : db_(db) {}
+  RunStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   Status Exec(const std::string& sql);
   sqlite3* db_;
+  std::string path_;
 };
 
 }  // namespace strata::orchestrate

@@ -79,6 +79,15 @@ Result<std::vector<DueRun>> Scheduler::Due() {
   return out;
 }
 
+namespace {
+
+// Failures that pass: a lock held by another process, a full disk, a server away.
+bool Transient(const Status& s) {
+  return s.code() == Status::Code::kUnavailable || s.code() == Status::Code::kIOError;
+}
+
+}  // namespace
+
 Result<std::vector<RunReport>> Scheduler::RunDue() {
   STRATA_ASSIGN_OR_RETURN(auto due, Due());
   std::vector<RunReport> reports;
@@ -103,6 +112,15 @@ Result<std::vector<RunReport>> Scheduler::RunDue() {
     if (!report.ok()) {
       // Another process took the date in between: not an error of the scheduler.
       if (report.status().code() == Status::Code::kAborted) continue;
+      // A run that could not start or finish its history (a locked or full run history, a
+      // warehouse held too long) is due again on the next look; the scheduler goes on.
+      if (Transient(report.status())) {
+        if (options_.on_line) {
+          options_.on_line("scheduler: " + d.pipeline + " for " + d.logical_date + " could not run: " +
+                           report.status().message() + "; it is tried again on the next look");
+        }
+        continue;
+      }
       return report.status();
     }
     reports.push_back(std::move(*report));
@@ -121,7 +139,11 @@ Status Scheduler::Serve() {
     }
   }
   while (options_.stop == nullptr || !options_.stop->cancelled()) {
-    STRATA_RETURN_IF_ERROR(RunDue().status());
+    if (Status s = RunDue().status(); !s.ok()) {
+      if (!Transient(s)) return s;
+      // The history was locked or the disk full: a later look may succeed.
+      if (options_.on_line) options_.on_line("scheduler: " + s.message() + "; looking again shortly");
+    }
     // Sleep until the earliest next tick, in slices so that a stop is noticed.
     int64_t now = options_.clock->NowSeconds();
     int64_t wake = now + kTriggerPollSeconds;  // triggered runs are found by polling the history

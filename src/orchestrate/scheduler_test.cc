@@ -6,7 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <sqlite3.h>
+
 #include <mutex>
+#include <thread>
 
 #include "core/date.h"
 #include "testing.h"
@@ -254,6 +257,84 @@ TEST_F(SchedulerTest, TriggeredRunsStartOnTheNextLookOnceEach) {
   ASSERT_TRUE(rerun.ok());
   ASSERT_EQ(rerun->size(), 1u);
   EXPECT_EQ((*rerun)[0].run.attempt, 2);
+}
+
+}  // namespace
+}  // namespace strata::orchestrate
+
+namespace strata::orchestrate {
+namespace {
+
+// The campaign's case: a 12-second lock on runs.db ("database is locked") killed the
+// scheduler, and later due runs never started.
+TEST_F(SchedulerTest, AHistoryLockedPastLockTimeoutDelaysARunButNeverStopsTheScheduler) {
+  testing::WriteText(dir_.Sub("strata.yml"), "name: t\nlock_timeout: 1\npipelines:\n  p:\n"
+                                             "    schedule: '@daily'\n    catchup: false\n"
+                                             "    tasks:\n      work: {type: noop}\n");
+  project_ = *Project::Load(dir_.path());
+  ASSERT_TRUE(OpenRunStore(project_).ok());  // creates runs.db
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open((project_.state_dir + "/runs.db").c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  CancelToken stop;
+  SchedulerOptions o;
+  o.clock = &clock_;
+  o.runner = &recorder_;
+  o.stop = &stop;
+  std::vector<std::string> lines;
+  o.on_line = [&](const std::string& line) {
+    lines.push_back(line);
+    if (line.find("could not run") != std::string::npos || line.find("looking again") != std::string::npos) {
+      sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr);  // the other process lets go
+    }
+    if (line.find(" success") != std::string::npos) stop.Cancel("test");
+  };
+  Scheduler s(&project_, *ParsePipelines(project_), o);
+  clock_.Set(At("2024-05-02 00:30:00") * 1000000);
+  Status served = s.Serve();
+  sqlite3_close(other);
+  ASSERT_TRUE(served.ok()) << served.ToString();
+  std::string all;
+  for (const auto& l : lines) all += l + "\n";
+  EXPECT_NE(all.find("is locked by another process"), std::string::npos) << all;
+  ASSERT_EQ(recorder_.runs.size(), 1u) << all;
+  EXPECT_EQ(recorder_.runs[0].first, "2024-05-01");
+  auto run = (*OpenRunStore(project_))->FindRun("p__2024-05-01");
+  ASSERT_TRUE(run.ok() && run->has_value());
+  EXPECT_EQ((*run)->state, "success");
+}
+
+TEST(RunStoreLocks, AWriterWaitsForAnotherProcessThenGivesUpRetryably) {
+  testing::TempDir dir;
+  const std::string path = dir.Sub("runs.db");
+  auto store = *RunStore::Open(path, /*lock_timeout_seconds=*/1);
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  RunRecord r;
+  r.run_id = "p__2024-01-01";
+  r.pipeline = "p";
+  r.logical_date = "2024-01-01";
+  r.state = "running";
+  r.message = "GET http://u:hunter2@api/x failed";
+  auto start = std::chrono::steady_clock::now();
+  Status s = store->PutRun(r);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(900)) << "it did not wait";
+  ASSERT_EQ(s.code(), Status::Code::kUnavailable) << s.ToString();
+  EXPECT_NE(s.message().find("locked by another process"), std::string::npos) << s.message();
+  // Released within the wait: the write goes through.
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr);
+  });
+  ASSERT_EQ(sqlite3_exec(other, "SELECT 1", nullptr, nullptr, nullptr), SQLITE_OK);
+  Status later = store->PutRun(r);
+  release.join();
+  EXPECT_TRUE(later.ok()) << later.ToString();
+  sqlite3_close(other);
+  auto back = store->FindRun(r.run_id);
+  ASSERT_TRUE(back.ok() && back->has_value());
+  EXPECT_EQ((*back)->message, "GET http://***@api/x failed");  // stored redacted
 }
 
 }  // namespace

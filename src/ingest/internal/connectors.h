@@ -49,6 +49,10 @@ class JsonSchemaBuilder {
   std::unordered_map<std::string, size_t> index_;
 };
 
+// A JSON source's `max_record_bytes` (default kDefaultMaxRecordBytes), checked against
+// kMaxRecordBytesLimit.
+Result<int64_t> ParseMaxRecordBytes(const ConfigNode& source);
+
 // Time elapsed since `start`, in seconds.
 double SecondsSince(std::chrono::steady_clock::time_point start);
 
