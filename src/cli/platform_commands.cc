@@ -112,12 +112,15 @@ bool RunIngest(Output& out, Session& s, const std::vector<std::string>& sources,
 bool RunLoad(Output& out, Session& s, json* doc) {
   std::unique_ptr<warehouse::Warehouse> wh;
   auto open_duckdb = [&]() -> Result<warehouse::Warehouse*> {
-    STRATA_ASSIGN_OR_RETURN(wh, warehouse::Warehouse::Open(s.project.warehouse));
+    warehouse::Warehouse::OpenOptions options;
+    options.on_wait = [&](const std::string& message) { out.Error(message); };
+    STRATA_ASSIGN_OR_RETURN(wh, warehouse::Warehouse::Open(s.project.warehouse, options));
     return wh.get();
   };
   std::vector<warehouse::LoadResult> results;
   std::string destination;
   Status st = orchestrate::LoadLake(s.project, s.lake.get(), open_duckdb, &results, [&](const warehouse::LoadResult& r) {
+    for (const auto& w : r.warnings) out.Line("  warning: " + r.relation + ": " + w);
     if (r.files == 0) return;
     out.Line("  " + r.relation + ": +" + Num(r.rows) + " rows from " + std::to_string(r.files) + " file(s) in " +
              std::to_string(r.batches) + " batch(es), " + Secs(r.seconds) +
@@ -202,7 +205,11 @@ void RegisterWarehouseCommands(CLI::App* app) {
     sub->callback([f] {
       Output out(f->json);
       Session s = OpenProject(out, *f);
-      auto wh = warehouse::Warehouse::Open(s.project.warehouse);
+      // Read-only: queries run beside each other and beside nothing that writes.
+      warehouse::Warehouse::OpenOptions options;
+      options.read_only = true;
+      options.on_wait = [&](const std::string& message) { out.Error(message); };
+      auto wh = warehouse::Warehouse::Open(s.project.warehouse, options);
       if (!wh.ok()) Fail(out, wh.status());
       auto r = (*wh)->connection()->Query(f->sql);
       if (!r.ok()) Fail(out, r.status());

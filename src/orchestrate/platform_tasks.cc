@@ -69,12 +69,35 @@ std::string ExpandRunMacros(const std::string& text, const RunContext& run) {
   return out;
 }
 
-Result<warehouse::Warehouse*> PlatformTasks::Warehouse() {
+Result<std::shared_ptr<warehouse::Warehouse>> PlatformTasks::Warehouse(std::ostream& log) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!warehouse_) {
-    STRATA_ASSIGN_OR_RETURN(warehouse_, warehouse::Warehouse::Open(project_->warehouse));
+  std::shared_ptr<warehouse::Warehouse> wh = warehouse_.lock();
+  // After a failed write (a full disk) DuckDB must be reopened before anything else runs on it.
+  if (wh && wh->broken()) wh.reset();
+  if (!wh) {
+    warehouse::Warehouse::OpenOptions options;
+    options.on_wait = [&log](const std::string& message) { log << "  " << message << "\n"; };
+    STRATA_ASSIGN_OR_RETURN(std::unique_ptr<warehouse::Warehouse> opened,
+                            warehouse::Warehouse::Open(project_->warehouse, options));
+    wh = std::move(opened);
+    warehouse_ = wh;
   }
-  return warehouse_.get();
+  return wh;
+}
+
+Result<std::unique_lock<std::timed_mutex>> PlatformTasks::WarehouseTurn(const Attempt& a, std::ostream& log) {
+  std::unique_lock<std::timed_mutex> turn(turn_mu_, std::defer_lock);
+  bool said = false;
+  while (!turn.try_lock_for(std::chrono::milliseconds(100))) {
+    if (a.cancel != nullptr && a.cancel->cancelled()) {
+      return Status::Aborted("cancelled while waiting for the warehouse (" + a.cancel->reason() + ")");
+    }
+    if (!said) {
+      log << "  waiting for the warehouse: another task of this process is using it\n";
+      said = true;
+    }
+  }
+  return turn;
 }
 
 namespace {
@@ -200,14 +223,21 @@ Status LoadLake(const Project& project, lake::Lake* lake, const std::function<Re
 }
 
 TaskOutcome PlatformTasks::Load(const Attempt& a, std::ostream& log) {
-  std::lock_guard<std::mutex> lock(load_mu_);
+  auto turn = WarehouseTurn(a, log);
+  if (!turn.ok()) return Failed(turn.status());
   std::vector<warehouse::LoadResult> results;
   std::string destination;
-  Status st = LoadLake(*project_, lake_, [this] { return Warehouse(); }, &results, nullptr, a.cancel, &destination);
+  std::shared_ptr<warehouse::Warehouse> held;
+  auto open = [&]() -> Result<warehouse::Warehouse*> {
+    STRATA_ASSIGN_OR_RETURN(held, Warehouse(log));
+    return held.get();
+  };
+  Status st = LoadLake(*project_, lake_, open, &results, nullptr, a.cancel, &destination);
   json tables = json::array();
   int64_t rows = 0;
   for (const auto& r : results) {
     rows += r.rows;
+    for (const auto& w : r.warnings) log << "  warning: " << r.relation << ": " << w << "\n";
     if (r.files > 0) log << "  " << r.relation << ": +" << r.rows << " rows from " << r.files << " file(s)\n";
     tables.push_back(warehouse::ToJson(r));
   }
@@ -221,27 +251,25 @@ TaskOutcome PlatformTasks::Load(const Attempt& a, std::ostream& log) {
   return o;
 }
 
-namespace {
-
-// The warehouse a dbt task runs on: the profile's PostgreSQL server, or for a duckdb target
-// the project's open warehouse (one DuckDB file is opened once per process).
-Result<std::unique_ptr<warehouse::Engine>> DbtTarget(const transform::LoadedProject& p, warehouse::Warehouse* wh) {
+Result<std::unique_ptr<warehouse::Engine>> PlatformTasks::DbtTarget(const transform::LoadedProject& p,
+                                                                     std::shared_ptr<warehouse::Warehouse>* hold,
+                                                                     std::ostream& log) {
   if (p.profile.type == "postgres") return transform::OpenTarget(p.profile);
-  return warehouse::DuckDbEngine(wh->database(), wh->path());
+  STRATA_ASSIGN_OR_RETURN(*hold, Warehouse(log));
+  return warehouse::DuckDbEngine((*hold)->database(), (*hold)->path());
 }
 
-}  // namespace
-
 TaskOutcome PlatformTasks::Dbt(const Attempt& a, std::ostream& log) {
-  auto wh = Warehouse();
-  if (!wh.ok()) return Failed(wh.status());
+  auto turn = WarehouseTurn(a, log);
+  if (!turn.ok()) return Failed(turn.status());
   transform::LoadOptions lo;
   lo.project_dir = project_->transform_dir;
   lo.full_refresh = a.task->full_refresh;
   lo.cli_vars = RunVars(a);
   auto loaded = transform::LoadedProject::Load(lo);
   if (!loaded.ok()) return Failed(loaded.status());
-  auto engine = DbtTarget(**loaded, *wh);
+  std::shared_ptr<warehouse::Warehouse> held;  // outlives the engine
+  auto engine = DbtTarget(**loaded, &held, log);
   if (!engine.ok()) return Failed(engine.status());
   transform::Runner runner(loaded->get(), engine->get());
   transform::RunOptions ro;
@@ -304,8 +332,8 @@ Result<pg::ConnectOptions> PublishTargetOptions(const PublishTargetConfig& c) {
 }
 
 TaskOutcome PlatformTasks::Publish(const Attempt& a, std::ostream& log) {
-  auto wh = Warehouse();
-  if (!wh.ok()) return Failed(wh.status());
+  auto turn = WarehouseTurn(a, log);
+  if (!turn.ok()) return Failed(turn.status());
   transform::LoadOptions lo;
   lo.project_dir = project_->transform_dir;
   lo.cli_vars = RunVars(a);
@@ -332,7 +360,8 @@ TaskOutcome PlatformTasks::Publish(const Attempt& a, std::ostream& log) {
     postgres = *options;
     po.postgres = &postgres;
   }
-  auto engine = DbtTarget(**loaded, *wh);
+  std::shared_ptr<warehouse::Warehouse> held;  // outlives the engine
+  auto engine = DbtTarget(**loaded, &held, log);
   if (!engine.ok()) return Failed(engine.status());
   auto report = transform::Publish(**loaded, engine->get(), po);
   if (!report.ok()) return Failed(report.status());
@@ -371,7 +400,9 @@ TaskOutcome PlatformTasks::Publish(const Attempt& a, std::ostream& log) {
 }
 
 TaskOutcome PlatformTasks::Sql(const Attempt& a, std::ostream& log) {
-  auto wh = Warehouse();
+  auto turn = WarehouseTurn(a, log);
+  if (!turn.ok()) return Failed(turn.status());
+  auto wh = Warehouse(log);
   if (!wh.ok()) return Failed(wh.status());
   auto conn = (*wh)->database()->Connect();
   if (!conn.ok()) return Failed(conn.status());

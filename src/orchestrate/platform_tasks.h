@@ -2,8 +2,13 @@
 // lake files into raw.*, build or test the dbt project, publish audited relations, run SQL
 // on the warehouse, run a shell command — for one pipeline run.
 //
-// Tasks of a run share one open warehouse (DuckDB allows one writer process, and in-process
-// tasks share its Database). Cancellation (timeouts, stop): DuckDB work is interrupted
+// The warehouse (DuckDB allows one writer process) is opened when a task needs it, shared by
+// the tasks of this process that use it at once, and closed when the last lets go, so that
+// other processes (`strata query`, another date's run) can use the file between tasks; it
+// is reopened after a failed write (duckdb.h). Tasks that use the warehouse run one at a
+// time per PlatformTasks, also across concurrent runs (a parallel backfill): DuckDB's catalog
+// cannot take two concurrent writers of the same schemas. Ingest and shell tasks run freely.
+// Cancellation (timeouts, stop): DuckDB work is interrupted
 // through the connection; a shell command's whole process group gets SIGTERM, then SIGKILL
 // after a grace period; ingestion checks it after every page, file and part (an abandoned
 // batch is never committed).
@@ -12,11 +17,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <ostream>
 #include <string>
 
 #include "core/project.h"
 #include "lake/lake.h"
 #include "orchestrate/executor.h"
+#include "transform/loader.h"
+#include "warehouse/session.h"
 #include "warehouse/warehouse.h"
 
 namespace strata::orchestrate {
@@ -28,19 +36,27 @@ class PlatformTasks : public TaskRunner {
   TaskOutcome Run(const Attempt& attempt) override;
 
  private:
-  Result<warehouse::Warehouse*> Warehouse();
+  // The shared warehouse handle (see above); `a` is told while another process holds it.
+  Result<std::shared_ptr<warehouse::Warehouse>> Warehouse(std::ostream& log);
+  // Waits for this object's warehouse turn (one warehouse task at a time); kAborted if the
+  // attempt is cancelled while waiting.
+  Result<std::unique_lock<std::timed_mutex>> WarehouseTurn(const Attempt& a, std::ostream& log);
   TaskOutcome Ingest(const Attempt& a, std::ostream& log);
   TaskOutcome Load(const Attempt& a, std::ostream& log);
   TaskOutcome Dbt(const Attempt& a, std::ostream& log);
   TaskOutcome Publish(const Attempt& a, std::ostream& log);
   TaskOutcome Sql(const Attempt& a, std::ostream& log);
   TaskOutcome Shell(const Attempt& a, std::ostream& log);
+  // The engine a dbt task runs on: the profile's PostgreSQL server, or for a duckdb target the
+  // shared warehouse, which `hold` keeps open while the engine lives.
+  Result<std::unique_ptr<warehouse::Engine>> DbtTarget(const transform::LoadedProject& p,
+                                                       std::shared_ptr<warehouse::Warehouse>* hold, std::ostream& log);
 
   const Project* project_;
   lake::Lake* lake_;
   std::mutex mu_;
-  std::unique_ptr<warehouse::Warehouse> warehouse_;
-  std::mutex load_mu_;  // the raw load uses the warehouse's own connection
+  std::weak_ptr<warehouse::Warehouse> warehouse_;
+  std::timed_mutex turn_mu_;  // held by the one task using the warehouse
 };
 
 // Loads the lake's new files into the raw schema the project's models read: the database of

@@ -83,7 +83,8 @@ pg::ConnectOptions PostgresOptions(const Profile& profile) {
 
 Result<std::unique_ptr<warehouse::Engine>> OpenTarget(const Profile& profile) {
   if (profile.type == "postgres") return warehouse::OpenPostgres(PostgresOptions(profile));
-  return warehouse::OpenDuckDb(profile.path);
+  // Another Strata process (a pipeline's load, a query) may hold the file for a while.
+  return warehouse::OpenDuckDb(profile.path, {}, /*lock_timeout_seconds=*/60);
 }
 
 Result<RunResults> Runner::Execute(const RunOptions& options) {

@@ -2,17 +2,32 @@
 
 #include <duckdb.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 #include "core/date.h"
 
 namespace strata::duck {
 namespace {
 
+// Whether DuckDB failed to write the database file or its WAL (see duckdb.h).
+bool IsWriteFailure(const std::string& msg) {
+  for (const char* sign : {"Failed to commit", "Could not write file", "No space left on device",
+                           "Failed to create checkpoint", "database has been invalidated", "Could not fsync",
+                           "Could not truncate"}) {
+    if (msg.find(sign) != std::string::npos) return true;
+  }
+  return false;
+}
+
 Status ErrorFrom(const char* message, duckdb_error_type type) {
   std::string msg = message ? message : "unknown DuckDB error";
+  // Fatal errors come with DuckDB's stack trace: of no use to the reader of the message.
+  if (size_t trace = msg.find("\n\nStack Trace:"); trace != std::string::npos) msg.resize(trace);
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
   switch (type) {
     case DUCKDB_ERROR_INTERRUPT:
       return Status::Aborted(msg);
@@ -212,26 +227,70 @@ Result<QueryResult> Materialize(duckdb_result* res) {
 
 // --- Database ------------------------------------------------------------------------------
 
+void Database::Health::Break(const std::string& why) {
+  std::lock_guard<std::mutex> lock(mu);
+  if (!broken.exchange(true)) reason = why;
+}
+
+std::string Database::Health::Reason() const {
+  std::lock_guard<std::mutex> lock(mu);
+  return reason;
+}
+
+Status Database::Health::Check() const {
+  if (!broken.load()) return Status::OK();
+  return Status::IOError("the DuckDB database must be reopened after a failed write (" + Reason() +
+                         "); nothing more is written through it");
+}
+
 Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
-                                                 const std::map<std::string, std::string>& config) {
-  duckdb_config cfg = nullptr;
-  if (duckdb_create_config(&cfg) != DuckDBSuccess) return Status::Internal("duckdb_create_config failed");
-  for (const auto& [k, v] : config) {
-    if (duckdb_set_config(cfg, k.c_str(), v.c_str()) != DuckDBSuccess) {
-      duckdb_destroy_config(&cfg);
-      return Status::InvalidArgument("invalid DuckDB setting " + k + "=" + v);
+                                                 const std::map<std::string, std::string>& config,
+                                                 const LockWait& wait) {
+  const auto start = std::chrono::steady_clock::now();
+  auto next_report = start + std::chrono::seconds(5);
+  for (;;) {
+    duckdb_config cfg = nullptr;
+    if (duckdb_create_config(&cfg) != DuckDBSuccess) return Status::Internal("duckdb_create_config failed");
+    for (const auto& [k, v] : config) {
+      if (duckdb_set_config(cfg, k.c_str(), v.c_str()) != DuckDBSuccess) {
+        duckdb_destroy_config(&cfg);
+        return Status::InvalidArgument("invalid DuckDB setting " + k + "=" + v);
+      }
     }
-  }
-  std::unique_ptr<Database> db(new Database());
-  char* err = nullptr;
-  duckdb_state st = duckdb_open_ext(path.empty() ? nullptr : path.c_str(), &db->db_, cfg, &err);
-  duckdb_destroy_config(&cfg);
-  if (st != DuckDBSuccess) {
+    std::unique_ptr<Database> db(new Database());
+    db->path_ = path;
+    char* err = nullptr;
+    duckdb_state st = duckdb_open_ext(path.empty() ? nullptr : path.c_str(), &db->db_, cfg, &err);
+    duckdb_destroy_config(&cfg);
+    if (st == DuckDBSuccess) return db;
     std::string msg = err ? err : "unknown error";
     if (err) duckdb_free(err);
-    return Status::IOError("cannot open DuckDB database '" + path + "': " + msg);
+    if (msg.find("Could not set lock on file") == std::string::npos) {
+      return Status::IOError("cannot open DuckDB database '" + path + "': " + msg);
+    }
+    // Held by another process: who, as DuckDB says it ("... (PID 1234) by user ...").
+    std::string holder = "another process";
+    if (size_t pid = msg.find("(PID "); pid != std::string::npos) {
+      holder = "process " + msg.substr(pid + 5, msg.find(')', pid) - pid - 5);
+      if (size_t in = msg.rfind(" held in ", pid); in != std::string::npos) {
+        holder += " (" + msg.substr(in + 9, pid - in - 10) + ")";
+      }
+    }
+    auto now = std::chrono::steady_clock::now();
+    int waited = static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(now - start).count());
+    if (now - start >= std::chrono::seconds(wait.timeout_seconds)) {
+      return Status::Unavailable("the DuckDB database '" + path + "' is in use by " + holder +
+                                 (wait.timeout_seconds > 0 ? "; waited " + std::to_string(waited) +
+                                                                 " s for it (the project's lock_timeout)"
+                                                           : "") +
+                                 "; try again when it is done");
+    }
+    if (wait.on_wait && now >= next_report) {
+      wait.on_wait(holder, waited);
+      next_report = now + std::chrono::seconds(5);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  return db;
 }
 
 Database::~Database() {
@@ -240,6 +299,7 @@ Database::~Database() {
 
 Result<std::unique_ptr<Connection>> Database::Connect() {
   std::unique_ptr<Connection> conn(new Connection());
+  conn->health_ = health_;
   if (duckdb_connect(db_, &conn->conn_) != DuckDBSuccess) {
     return Status::IOError("cannot connect to DuckDB database");
   }
@@ -260,11 +320,13 @@ Status Connection::Execute(std::string_view sql) {
 }
 
 Result<QueryResult> Connection::Query(std::string_view sql) {
+  STRATA_RETURN_IF_ERROR(health_->Check());
   duckdb_result res;
   std::string text(sql);
   if (duckdb_query(conn_, text.c_str(), &res) != DuckDBSuccess) {
     Status s = ErrorFrom(duckdb_result_error(&res), duckdb_result_error_type(&res));
     duckdb_destroy_result(&res);
+    if (IsWriteFailure(s.message())) health_->Break(s.message());
     return s;
   }
   auto out = Materialize(&res);
@@ -273,7 +335,9 @@ Result<QueryResult> Connection::Query(std::string_view sql) {
 }
 
 Result<std::unique_ptr<PreparedStatement>> Connection::Prepare(std::string_view sql) {
+  STRATA_RETURN_IF_ERROR(health_->Check());
   std::unique_ptr<PreparedStatement> ps(new PreparedStatement());
+  ps->health_ = health_;
   std::string text(sql);
   if (duckdb_prepare(conn_, text.c_str(), &ps->stmt_) != DuckDBSuccess) {
     const char* e = duckdb_prepare_error(ps->stmt_);
@@ -323,10 +387,12 @@ Status PreparedStatement::BindBool(int index, bool value) {
 Status PreparedStatement::BindNull(int index) { return BindCheck(duckdb_bind_null(stmt_, index), index); }
 
 Result<QueryResult> PreparedStatement::Execute() {
+  STRATA_RETURN_IF_ERROR(health_->Check());
   duckdb_result res;
   if (duckdb_execute_prepared(stmt_, &res) != DuckDBSuccess) {
     Status s = ErrorFrom(duckdb_result_error(&res), duckdb_result_error_type(&res));
     duckdb_destroy_result(&res);
+    if (IsWriteFailure(s.message())) health_->Break(s.message());
     return s;
   }
   auto out = Materialize(&res);

@@ -2,14 +2,25 @@
 // Connection::handle()), to stream result vectors into PostgreSQL.
 //
 // Errors from DuckDB become Status values (kInvalidArgument for SQL/binder/conversion errors,
-// kAborted for interrupts, kIOError otherwise), carrying DuckDB's message.
+// kAborted for interrupts, kIOError otherwise), carrying DuckDB's message (without its stack
+// trace).
+//
+// A failed write to the database file or its WAL (a full disk, an I/O error) leaves DuckDB's
+// in-memory WAL writer unfit: in DuckDB 1.4 the next commit in the same process can write a
+// garbled WAL record (seen: two ledger keys run together after an ENOSPC). So the first such
+// failure marks the Database broken: every later statement on any of its connections fails
+// with kIOError at once, and the owner must close it and open the file again (which replays
+// the intact part of the WAL).
 // Thread-safety: a Database may be shared by threads; a Connection and everything created
 // from it are used by one thread at a time, except Interrupt(), which any thread may call.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,12 +39,22 @@ namespace strata::duck {
 
 class Connection;
 
+// How Database::Open() treats a file that another process holds (DuckDB allows one writer
+// process, or several read-only ones).
+struct LockWait {
+  int timeout_seconds = 0;  // keep trying this long before kUnavailable
+  // Called about every 5 s while waiting, with who holds the file (DuckDB's "PID n").
+  std::function<void(const std::string& holder, int waited_seconds)> on_wait;
+};
+
 class Database {
  public:
   // Opens (or creates) the database file at `path`; "" or ":memory:" is in-memory.
-  // `config` holds DuckDB settings such as {"threads","2"}.
+  // `config` holds DuckDB settings such as {"threads","2"} or {"access_mode","READ_ONLY"}.
+  // A file held by another process is retried for `wait.timeout_seconds`, then kUnavailable.
   static Result<std::unique_ptr<Database>> Open(const std::string& path,
-                                                const std::map<std::string, std::string>& config = {});
+                                                const std::map<std::string, std::string>& config = {},
+                                                const LockWait& wait = {});
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -41,9 +62,25 @@ class Database {
   Result<std::unique_ptr<Connection>> Connect();
   static std::string LibraryVersion();
 
+  // Whether a write to the file failed (see above): then it must be closed and reopened.
+  bool broken() const { return health_->broken.load(); }
+  std::string broken_reason() const { return health_->Reason(); }
+
+  // Shared by a database and its connections.
+  struct Health {
+    std::atomic<bool> broken{false};
+    mutable std::mutex mu;
+    std::string reason;
+    void Break(const std::string& why);
+    std::string Reason() const;
+    Status Check() const;  // kIOError when broken
+  };
+
  private:
   Database() = default;
   _duckdb_database* db_ = nullptr;
+  std::string path_;
+  std::shared_ptr<Health> health_ = std::make_shared<Health>();
 };
 
 using Cell = sql::Cell;
@@ -83,6 +120,7 @@ class Connection {
   friend class Database;
   Connection() = default;
   _duckdb_connection* conn_ = nullptr;
+  std::shared_ptr<Database::Health> health_;
 };
 
 // Parameters are 1-based, as in DuckDB.
@@ -103,6 +141,7 @@ class PreparedStatement {
   friend class Connection;
   PreparedStatement() = default;
   _duckdb_prepared_statement* stmt_ = nullptr;
+  std::shared_ptr<Database::Health> health_;
 };
 
 // Fast row-wise insertion into one table. Values are cast to the column types

@@ -132,8 +132,11 @@ std::unique_ptr<Engine> DuckDbEngine(duck::Database* db, std::string path) {
   return std::make_unique<DuckEngine>(db, std::move(path));
 }
 
-Result<std::unique_ptr<Engine>> OpenDuckDb(const std::string& path, const std::map<std::string, std::string>& settings) {
-  STRATA_ASSIGN_OR_RETURN(auto db, duck::Database::Open(path == ":memory:" ? "" : path, settings));
+Result<std::unique_ptr<Engine>> OpenDuckDb(const std::string& path, const std::map<std::string, std::string>& settings,
+                                           int lock_timeout_seconds) {
+  duck::LockWait wait;
+  wait.timeout_seconds = lock_timeout_seconds;
+  STRATA_ASSIGN_OR_RETURN(auto db, duck::Database::Open(path == ":memory:" ? "" : path, settings, wait));
   duck::Database* raw = db.get();
   return std::unique_ptr<Engine>(new DuckEngine(raw, path, std::move(db)));
 }

@@ -4,8 +4,10 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <algorithm>
 
 #include "core/file.h"
+#include "core/fault.h"
 #include "core/parallel.h"
 
 namespace strata::warehouse {
@@ -14,16 +16,32 @@ namespace fs = std::filesystem;
 using duck::QuoteIdent;
 using duck::QuoteLiteral;
 
-Result<std::unique_ptr<Warehouse>> Warehouse::Open(const WarehouseConfig& config) {
+Result<std::unique_ptr<Warehouse>> Warehouse::Open(const WarehouseConfig& config, const OpenOptions& options) {
   std::unique_ptr<Warehouse> w(new Warehouse());
   w->path_ = config.path;
-  if (!config.path.empty()) STRATA_RETURN_IF_ERROR(MakeDirs(fs::path(config.path).parent_path().string()));
   std::map<std::string, std::string> settings;
   if (config.threads > 0) settings["threads"] = std::to_string(config.threads);
   if (!config.memory_limit.empty()) settings["memory_limit"] = config.memory_limit;
-  STRATA_ASSIGN_OR_RETURN(w->db_, duck::Database::Open(config.path, settings));
+  if (options.read_only) {
+    std::error_code ec;
+    if (!config.path.empty() && !fs::exists(config.path, ec)) {
+      return Status::NotFound("there is no warehouse at " + config.path + " yet: `strata load` creates it");
+    }
+    settings["access_mode"] = "READ_ONLY";
+  } else if (!config.path.empty()) {
+    STRATA_RETURN_IF_ERROR(MakeDirs(fs::path(config.path).parent_path().string()));
+  }
+  duck::LockWait wait;
+  wait.timeout_seconds = config.lock_timeout_seconds;
+  if (options.on_wait) {
+    wait.on_wait = [&](const std::string& holder, int waited) {
+      options.on_wait("waiting for the warehouse " + config.path + ", which " + holder + " holds (" +
+                      std::to_string(waited) + " s of " + std::to_string(config.lock_timeout_seconds) + " s)");
+    };
+  }
+  STRATA_ASSIGN_OR_RETURN(w->db_, duck::Database::Open(config.path, settings, wait));
   STRATA_ASSIGN_OR_RETURN(w->conn_, w->db_->Connect());
-  STRATA_RETURN_IF_ERROR(w->EnsureMetadata());
+  if (!options.read_only) STRATA_RETURN_IF_ERROR(w->EnsureMetadata());
   return w;
 }
 
@@ -38,7 +56,19 @@ Status Warehouse::EnsureMetadata() {
 
 Status Warehouse::LoadRaw(lake::Lake* lake, std::vector<LoadResult>* results,
                           const std::function<void(const LoadResult&)>& on_table) {
+  STRATA_RETURN_IF_ERROR(db_->broken() ? Status::IOError("the warehouse " + path_ + " must be reopened: " +
+                                                         db_->broken_reason())
+                                       : Status::OK());
   STRATA_ASSIGN_OR_RETURN(auto tables, lake->Tables());
+  {
+    LoadResult ledger;
+    ledger.relation = "raw._strata_loaded_files";
+    STRATA_RETURN_IF_ERROR(RemoveGarbledLedgerRows(tables, &ledger.warnings));
+    if (!ledger.warnings.empty()) {
+      if (on_table) on_table(ledger);
+      results->push_back(std::move(ledger));
+    }
+  }
   Status first_error;
   int failed = 0;
   for (const auto& [source, table] : tables) {
@@ -50,8 +80,14 @@ Status Warehouse::LoadRaw(lake::Lake* lake, std::vector<LoadResult>* results,
     Status s = LoadTable(lake, source, table, &r);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!s.ok()) {
-      // This table stays as it was; the others still load.
       if (failed++ == 0) first_error = s.WithContext("loading " + r.relation);
+      // A failed write leaves DuckDB unfit for more (duckdb.h): stop at the first one. The
+      // tables loaded before it are committed; the rest load on the next run.
+      if (db_->broken()) {
+        return first_error.WithContext("the load stopped at the first failed write (the tables before it are "
+                                       "loaded, the rest load when it is run again)");
+      }
+      // Otherwise (a corrupt lake file, say) this table stays as it was; the others still load.
       continue;
     }
     if (on_table) on_table(r);
@@ -61,13 +97,60 @@ Status Warehouse::LoadRaw(lake::Lake* lake, std::vector<LoadResult>* results,
   for (const auto& r : *results) loaded_any |= r.files > 0;
   if (loaded_any) {
     // Fold the WAL into the database file now, not in the middle of a later load or query.
+    // A checkpoint that fails loses nothing: the WAL keeps every committed load.
     Status s = conn_->Execute("CHECKPOINT");
-    if (!s.ok() && first_error.ok()) first_error = s.WithContext("checkpoint after load");
+    if (!s.ok() && first_error.ok()) first_error = s.WithContext("checkpoint after load (every table is loaded)");
   }
   if (failed > 1) {
     return first_error.WithContext(std::to_string(failed) + " tables failed to load; the first");
   }
   return first_error;
+}
+
+namespace {
+
+// Whether a ledger row is one the load writes: the batch id of its sequence, and a key under
+// its own table's folder (a data file, or the manifest marking an all-quarantined batch).
+bool WellFormedLedgerRow(const std::string& key, const std::string& source, const std::string& table,
+                         const std::string& batch_id, int64_t sequence) {
+  const std::string prefix = "raw/" + source + "/" + table + "/";
+  return batch_id == lake::BatchId(sequence) && key.compare(0, prefix.size(), prefix) == 0 &&
+         key.find(batch_id, prefix.size()) != std::string::npos;
+}
+
+}  // namespace
+
+Status Warehouse::RemoveGarbledLedgerRows(const std::vector<std::pair<std::string, std::string>>& tables,
+                                          std::vector<std::string>* warnings) {
+  // DuckDB 1.4 can replay a garbled WAL record after a failed write (duckdb.h): a ledger row
+  // that names no lake file protects nothing, and one whose (source, table) exists but whose
+  // key is wrong would hide a file from the load. Such rows are removed, and reported.
+  STRATA_ASSIGN_OR_RETURN(auto rows, conn_->Query("SELECT file_key, source, table_name, batch_id, sequence "
+                                                  "FROM raw._strata_loaded_files"));
+  std::set<std::pair<std::string, std::string>> known(tables.begin(), tables.end());
+  std::vector<std::string> garbled;
+  for (const auto& row : rows.rows) {
+    const std::string key = row[0].value_or(""), source = row[1].value_or(""), table = row[2].value_or("");
+    int64_t sequence = std::strtoll(row[4].value_or("0").c_str(), nullptr, 10);
+    if (known.count({source, table}) == 0 ||
+        !WellFormedLedgerRow(key, source, table, row[3].value_or(""), sequence)) {
+      garbled.push_back(key);
+    }
+  }
+  if (garbled.empty()) return Status::OK();
+  STRATA_RETURN_IF_ERROR(conn_->Begin());
+  STRATA_ASSIGN_OR_RETURN(auto del, conn_->Prepare("DELETE FROM raw._strata_loaded_files WHERE file_key = ?"));
+  for (const auto& key : garbled) {
+    Status st = del->Bind(1, key);
+    if (st.ok()) st = del->Execute().status();
+    if (!st.ok()) {
+      (void)conn_->Rollback();
+      return st.WithContext("removing a garbled row of raw._strata_loaded_files");
+    }
+    warnings->push_back("removed a garbled row of the loaded-files ledger (it names no lake file): '" +
+                        key.substr(0, 200) + "'; the files it stood for are checked against the raw tables");
+  }
+  return conn_->Commit();
 }
 
 std::string WidenDuckType(const std::string& a, const std::string& b) {
@@ -158,20 +241,46 @@ Status TableLoadPlan::ExplainReadFailure(duck::Connection* c, Status error) cons
   return error;
 }
 
+Result<int64_t> Warehouse::LoadedThrough(lake::Lake* lake, const std::string& source, const std::string& table,
+                                         std::set<std::string>* loaded) {
+  STRATA_ASSIGN_OR_RETURN(auto ps, conn_->Prepare("SELECT file_key, sequence FROM raw._strata_loaded_files "
+                                                  "WHERE source = ? AND table_name = ?"));
+  STRATA_RETURN_IF_ERROR(ps->Bind(1, source));
+  STRATA_RETURN_IF_ERROR(ps->Bind(2, table));
+  STRATA_ASSIGN_OR_RETURN(auto rows, ps->Execute());
+  std::map<int64_t, std::set<std::string>> by_sequence;
+  for (const auto& row : rows.rows) {
+    by_sequence[std::strtoll(row[1].value_or("0").c_str(), nullptr, 10)].insert(row[0].value_or(""));
+    loaded->insert(row[0].value_or(""));
+  }
+  // The newest batch counts as loaded only if the ledger names exactly its files; otherwise
+  // step back, and let the load sort out file by file what the raw table already holds.
+  while (!by_sequence.empty()) {
+    auto last = std::prev(by_sequence.end());
+    STRATA_ASSIGN_OR_RETURN(auto manifests, lake->Manifests(source, table, last->first - 1));
+    if (!manifests.empty() && manifests[0].sequence == last->first) {
+      std::set<std::string> expected;
+      for (const auto& f : manifests[0].files) expected.insert(f.key);
+      if (expected.empty()) expected.insert(lake::ManifestKey(source, table, manifests[0].batch_id));
+      if (expected == last->second) return last->first;
+    }
+    by_sequence.erase(last);
+  }
+  return 0;
+}
+
 Status Warehouse::LoadTable(lake::Lake* lake, const std::string& source, const std::string& table,
                             LoadResult* result) {
   duck::Connection* c = conn_.get();
   const std::string rel = "raw." + QuoteIdent(RelationName(source, table));
 
-  STRATA_ASSIGN_OR_RETURN(auto done, c->Query("SELECT coalesce(max(sequence), 0) FROM raw._strata_loaded_files "
-                                              "WHERE source = " + QuoteLiteral(source) +
-                                              " AND table_name = " + QuoteLiteral(table)));
-  int64_t after = std::stoll(done.Scalar().value_or("0"));
+  std::set<std::string> loaded;
+  STRATA_ASSIGN_OR_RETURN(int64_t after, LoadedThrough(lake, source, table, &loaded));
   STRATA_ASSIGN_OR_RETURN(TableLoadPlan plan, PlanTableLoad(lake, source, table, after));
   if (plan.manifests.empty()) return Status::OK();
+  // Files the ledger already names are never read again.
+  std::erase_if(plan.files, [&](const TableLoadPlan::File& f) { return loaded.count(f.file->key) > 0; });
   const auto& schema = plan.schema;
-  result->batches = static_cast<int>(plan.manifests.size());
-  result->files = static_cast<int>(plan.files.size());
 
   STRATA_RETURN_IF_ERROR(c->Begin());
   auto fail = [&](Status s) {
@@ -188,7 +297,8 @@ Status Warehouse::LoadTable(lake::Lake* lake, const std::string& source, const s
     std::string ddl = "CREATE TABLE " + rel + " (";
     for (const auto& col : schema) ddl += QuoteIdent(col.name) + " " + col.type + ", ";
     ddl += "_lake_file VARCHAR NOT NULL)";
-    Status s = c->Execute(ddl);
+    Status s = FailPoint("load_write");
+    if (s.ok()) s = c->Execute(ddl);
     if (!s.ok()) return fail(s);
   } else {
     std::map<std::string, std::string> have;
@@ -196,61 +306,112 @@ Status Warehouse::LoadTable(lake::Lake* lake, const std::string& source, const s
     for (const auto& col : schema) {
       auto it = have.find(col.name);
       if (it == have.end()) {
-        Status s = c->Execute("ALTER TABLE " + rel + " ADD COLUMN " + QuoteIdent(col.name) + " " + col.type);
+        Status s = FailPoint("load_write");
+        if (s.ok()) s = c->Execute("ALTER TABLE " + rel + " ADD COLUMN " + QuoteIdent(col.name) + " " + col.type);
         if (!s.ok()) return fail(s);
         result->added_columns.push_back(col.name);
       } else if (it->second != col.type && WidenDuckType(it->second, col.type) != it->second) {
-        Status s = c->Execute("ALTER TABLE " + rel + " ALTER COLUMN " + QuoteIdent(col.name) + " TYPE " +
-                              WidenDuckType(it->second, col.type));
+        Status s = FailPoint("load_write");
+        if (s.ok()) {
+          s = c->Execute("ALTER TABLE " + rel + " ALTER COLUMN " + QuoteIdent(col.name) + " TYPE " +
+                         WidenDuckType(it->second, col.type));
+        }
         if (!s.ok()) return fail(s);
       }
     }
   }
 
-  auto inserted = c->Query("INSERT INTO " + rel + " BY NAME " + plan.Select());
-  if (!inserted.ok()) {
-    (void)c->Rollback();
-    return plan.ExplainReadFailure(c, inserted.status());
+  // A file whose rows the raw table already holds was loaded, even if the ledger lost it: its
+  // ledger row is written again, its rows are not.
+  std::vector<const TableLoadPlan::File*> recorded;
+  if (!existing.rows.empty() && !plan.files.empty()) {
+    std::string keys;
+    for (const auto& f : plan.files) keys += (keys.empty() ? "" : ", ") + QuoteLiteral(f.file->key);
+    auto present = c->Query("SELECT _lake_file, count(*) FROM " + rel + " WHERE _lake_file IN (" + keys +
+                            ") GROUP BY _lake_file");
+    if (!present.ok()) return fail(present.status());
+    std::map<std::string, int64_t> held;
+    for (const auto& row : present->rows) held[*row[0]] = std::stoll(*row[1]);
+    for (const auto& f : plan.files) {
+      auto it = held.find(f.file->key);
+      if (it == held.end()) continue;
+      if (it->second != f.file->rows) {
+        return fail(Status::Corruption(rel + " holds " + std::to_string(it->second) + " rows of lake file " +
+                                       f.file->key + ", which has " + std::to_string(f.file->rows) +
+                                       ", and the ledger does not list it: the table needs repair by hand"));
+      }
+      recorded.push_back(&f);
+      result->warnings.push_back("lake file " + f.file->key + " was loaded but missing from the ledger: "
+                                 "recorded again, not loaded twice");
+    }
   }
-  int64_t rows = inserted->AffectedRows();
-  if (rows != plan.expected_rows) {
-    (void)c->Rollback();
-    return Status::Corruption("lake files of " + source + "." + table + " hold " + std::to_string(rows) +
-                              " rows, their manifests say " + std::to_string(plan.expected_rows));
+  std::vector<const TableLoadPlan::File*> to_load;
+  int64_t expected_rows = 0;
+  for (const auto& f : plan.files) {
+    if (std::find(recorded.begin(), recorded.end(), &f) != recorded.end()) continue;
+    to_load.push_back(&f);
+    expected_rows += f.file->rows;
   }
-  result->rows = rows;
+  result->batches = static_cast<int>(plan.manifests.size());
+  result->files = static_cast<int>(to_load.size());
+
+  if (!to_load.empty()) {
+    TableLoadPlan reading = plan;  // only the files to read
+    reading.files.clear();
+    for (const auto* f : to_load) reading.files.push_back(*f);
+    Status s = FailPoint("load_write");
+    if (!s.ok()) return fail(s);
+    auto inserted = c->Query("INSERT INTO " + rel + " BY NAME " + reading.Select());
+    if (!inserted.ok()) {
+      (void)c->Rollback();
+      return reading.ExplainReadFailure(c, inserted.status());
+    }
+    int64_t rows = inserted->AffectedRows();
+    if (rows != expected_rows) {
+      (void)c->Rollback();
+      return Status::Corruption("lake files of " + source + "." + table + " hold " + std::to_string(rows) +
+                                " rows, their manifests say " + std::to_string(expected_rows));
+    }
+    result->rows = rows;
+  }
 
   STRATA_ASSIGN_OR_RETURN(auto ins, c->Prepare("INSERT INTO raw._strata_loaded_files (file_key, source, table_name, "
                                                "batch_id, sequence, rows, sha256) VALUES (?, ?, ?, ?, ?, ?, ?)"));
-  for (const auto& f : plan.files) {
-    Status s = ins->Bind(1, f.file->key);
+  auto record = [&](const std::string& key, const lake::Manifest& m, int64_t rows, const std::string& sha) {
+    Status s = FailPoint("load_write");
+    if (s.ok()) s = ins->Bind(1, key);
     if (s.ok()) s = ins->Bind(2, source);
     if (s.ok()) s = ins->Bind(3, table);
-    if (s.ok()) s = ins->Bind(4, f.manifest->batch_id);
-    if (s.ok()) s = ins->Bind(5, static_cast<int64_t>(f.manifest->sequence));
-    if (s.ok()) s = ins->Bind(6, static_cast<int64_t>(f.file->rows));
-    if (s.ok()) s = ins->Bind(7, f.file->sha256);
+    if (s.ok()) s = ins->Bind(4, m.batch_id);
+    if (s.ok()) s = ins->Bind(5, static_cast<int64_t>(m.sequence));
+    if (s.ok()) s = ins->Bind(6, rows);
+    if (s.ok()) s = ins->Bind(7, sha);
     if (s.ok()) s = ins->Execute().status();
-    if (!s.ok()) return fail(s.WithContext("recording lake file " + f.file->key));
+    return s.WithContext("recording lake file " + key);
+  };
+  for (const auto& f : plan.files) {
+    Status s = record(f.file->key, *f.manifest, f.file->rows, f.file->sha256);
+    if (!s.ok()) return fail(s);
   }
   // A batch with no data files (everything quarantined) is recorded through a marker row so
   // that its sequence counts as loaded.
   for (const auto& m : plan.manifests) {
     if (!m.files.empty()) continue;
     std::string marker = lake::ManifestKey(source, table, m.batch_id);
-    Status s = c->Execute("INSERT INTO raw._strata_loaded_files (file_key, source, table_name, batch_id, sequence, "
-                          "rows, sha256) VALUES (" + QuoteLiteral(marker) + ", " + QuoteLiteral(source) + ", " +
-                          QuoteLiteral(table) + ", " + QuoteLiteral(m.batch_id) + ", " +
-                          std::to_string(m.sequence) + ", 0, '')");
+    if (loaded.count(marker)) continue;
+    Status s = record(marker, m, 0, "");
     if (!s.ok()) return fail(s);
   }
   CrashPoint("load_before_commit");
+  Status s = FailPoint("load_write");
+  if (!s.ok()) return fail(s);
   return c->Commit();
 }
 
 nlohmann::json ToJson(const LoadResult& r) {
   return {{"source", r.source}, {"table", r.table}, {"relation", r.relation}, {"batches", r.batches},
-          {"files", r.files},   {"rows", r.rows},   {"seconds", r.seconds},   {"added_columns", r.added_columns}};
+          {"files", r.files},   {"rows", r.rows},   {"seconds", r.seconds},   {"added_columns", r.added_columns},
+          {"warnings", r.warnings}};
 }
 
 }  // namespace strata::warehouse

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,7 @@ struct LoadResult {
   int64_t rows = 0;
   double seconds = 0;
   std::vector<std::string> added_columns;  // schema drift absorbed by this load
+  std::vector<std::string> warnings;       // ledger repairs (see Warehouse::LoadRaw)
 };
 
 // The longest JSON record (line) the raw load reads: well above the most that ingest accepts
@@ -88,16 +90,35 @@ Status LoadRawToPostgres(lake::Lake* lake, pg::Connection* pg, std::vector<LoadR
 
 class Warehouse {
  public:
-  static Result<std::unique_ptr<Warehouse>> Open(const WarehouseConfig& config);
+  struct OpenOptions {
+    // For readers (`strata query`): nothing is written, several readers may share the file,
+    // and a read-only file system will do. A warehouse that does not exist yet is kNotFound.
+    bool read_only = false;
+    // Told about every 5 s while another process holds the file (waiting config.lock_timeout_seconds).
+    std::function<void(const std::string& message)> on_wait;
+  };
+  // Opens the project's DuckDB warehouse, waiting while another process holds it (up to the
+  // project's lock_timeout, then kUnavailable: retrying later may succeed).
+  static Result<std::unique_ptr<Warehouse>> Open(const WarehouseConfig& config, const OpenOptions& options);
+  static Result<std::unique_ptr<Warehouse>> Open(const WarehouseConfig& config) { return Open(config, OpenOptions()); }
 
   // Loads every committed lake file not loaded yet, table by table, each table in one
   // transaction. A corrupt or missing lake file fails that table's load (naming the file and
-  // batch) and leaves the table as it was; the other tables still load. Returns the first
-  // failure. `results` and `on_table` cover the tables that loaded.
+  // batch) and leaves the table as it was; the other tables still load. A failed write (a
+  // full disk) stops the load at once and breaks the database (duckdb.h): reopen the
+  // warehouse before using it again. Returns the first failure. `results` and `on_table`
+  // cover the tables that loaded.
+  //
+  // The ledger is checked before it is trusted: rows that name no lake file of their table
+  // are removed, a batch counts as loaded only when the ledger names exactly its files, and a
+  // file whose rows the raw table already holds is recorded again instead of loaded twice.
+  // Each repair is reported in the results' warnings.
   Status LoadRaw(lake::Lake* lake, std::vector<LoadResult>* results,
                  const std::function<void(const LoadResult&)>& on_table = nullptr);
 
   duck::Connection* connection() { return conn_.get(); }
+  // Whether a write failed and the warehouse must be closed and opened again (duckdb.h).
+  bool broken() const { return db_->broken(); }
   duck::Database* database() { return db_.get(); }
   const std::string& path() const { return path_; }
 
@@ -109,6 +130,12 @@ class Warehouse {
   Warehouse() = default;
   Status EnsureMetadata();
   Status LoadTable(lake::Lake* lake, const std::string& source, const std::string& table, LoadResult* result);
+  Status RemoveGarbledLedgerRows(const std::vector<std::pair<std::string, std::string>>& tables,
+                                 std::vector<std::string>* warnings);
+  // The newest sequence of (source, table) that the ledger shows loaded whole; `loaded`
+  // receives every file key the ledger names for the table.
+  Result<int64_t> LoadedThrough(lake::Lake* lake, const std::string& source, const std::string& table,
+                                std::set<std::string>* loaded);
   std::string path_;
   std::unique_ptr<duck::Database> db_;
   std::unique_ptr<duck::Connection> conn_;
