@@ -16,6 +16,9 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;   // the work failed (bad data, source down, ...)
 inline constexpr int kExitUsage = 2;     // bad flags or bad project file
 
+// The most --threads a command accepts.
+inline constexpr int kMaxThreads = 256;
+
 class Output;
 // Reports `s` (on stderr, and as {"ok": false, ...} with --json) and exits with `code`.
 [[noreturn]] void Fail(Output& out, const Status& s, int code = kExitFailure);

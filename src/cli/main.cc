@@ -2,6 +2,9 @@
 // (see commands.h); this file only wires them up.
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
+#include <exception>
+
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
@@ -18,7 +21,12 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    const int code = app.exit(e);  // prints the message (or the help)
+    // CLI11's own codes for bad flags (100 and up) become ours: 2, a usage error.
+    return code >= 100 ? strata::cli::kExitUsage : code;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: internal error (a bug in strata): %s\n", e.what());
+    return strata::cli::kExitFailure;
   }
   return 0;
 }

@@ -118,10 +118,13 @@ Project LoadProject(Output& out, const std::string& path) {
 }
 
 // The run history of the project at `path`.
+// Runs whose process died show as interrupted, not running.
 std::unique_ptr<orchestrate::RunStore> OpenHistory(Output& out, const std::string& path) {
   Project project = LoadProject(out, path);
   auto store = orchestrate::OpenRunStore(project);
   if (!store.ok()) Fail(out, store.status());
+  auto marked = orchestrate::MarkDeadRunsInterrupted(project, store->get());
+  if (!marked.ok()) out.Error("could not mark dead runs interrupted: " + marked.status().message());
   return std::move(*store);
 }
 
@@ -206,7 +209,8 @@ void RegisterPipelineCommands(CLI::App* app) {
   backfill->add_option("--from", b->from, "First logical date YYYY-MM-DD (or time YYYY-MM-DDTHH:MM[Z])")->required();
   backfill->add_option("--to", b->to, "Last logical date YYYY-MM-DD, inclusive (or time)")->required();
   backfill->add_option("--parallel", b->parallel,
-                       "Runs at once (default: the pipeline's max_active_runs, 1 unless set); they share the warehouse");
+                       "Runs at once (default: the pipeline's max_active_runs, 1 unless set); they share the warehouse")
+      ->check(CLI::Range(1, 64));
   backfill->callback([b] {
     Output out(b->json);
     Project project = LoadProject(out, b->project);
@@ -352,7 +356,7 @@ void RegisterRunCommands(CLI::App* app) {
   AddCommon(logs, l.get());
   logs->add_option("run_id", l->run_id, "Run id (<pipeline>__<date>)")->required();
   logs->add_option("task", l->task, "Task id")->required();
-  logs->add_option("--try", l->try_number, "Attempt number (default: the latest)");
+  logs->add_option("--try", l->try_number, "Attempt number (default: the latest)")->check(CLI::PositiveNumber);
   logs->callback([l] {
     Output out(l->json);
     auto store = OpenHistory(out, l->project);

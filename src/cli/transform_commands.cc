@@ -129,8 +129,12 @@ int RunVerb(Verb verb, const DbtFlags& f, Output& out, json* doc) {
     rs.push_back({{"unique_id", r.unique_id}, {"status", r.status}, {"message", r.message},
                   {"seconds", r.seconds}, {"rows_affected", r.rows_affected}, {"failures", r.failures}});
   }
-  *doc = {{"ok", results->success()}, {"elapsed", results->elapsed}, {"results", rs}};
-  return results->success() ? kExitOk : kExitFailure;
+  // Artifacts that could not be written (a read-only or full target/) fail the command: tools
+  // that read run_results.json would otherwise see the previous run's.
+  const bool ok = results->success() && written.ok();
+  *doc = {{"ok", ok}, {"elapsed", results->elapsed}, {"results", rs}};
+  if (!written.ok()) (*doc)["error"] = "writing artifacts: " + written.message();
+  return ok ? kExitOk : kExitFailure;
 }
 
 void AddVerb(CLI::App* app, Verb verb, const std::string& help) {
@@ -145,7 +149,8 @@ void AddVerb(CLI::App* app, Verb verb, const std::string& help) {
   sub->add_option("--exclude", f->exclude, "Exclusion (dbt syntax)");
   sub->add_flag("--json", f->json, "Print one JSON document");
   if (verb != Verb::kList && verb != Verb::kCompile) {
-    sub->add_option("--threads", f->threads, "Parallel nodes (default: the profile's threads)");
+    sub->add_option("--threads", f->threads, "Parallel nodes (default: the profile's threads)")
+        ->check(CLI::Range(1, kMaxThreads));
   }
   if (verb != Verb::kList && verb != Verb::kCompile && verb != Verb::kFreshness) {
     sub->add_flag("--full-refresh", f->full_refresh, "Rebuild incremental models and seeds from scratch");

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <deque>
+#include <optional>
 #include <unordered_map>
 
 #include "core/file.h"
@@ -89,11 +90,61 @@ void ApplyMerges(Value* map) {
   map->entries.insert(map->entries.end(), merged.begin(), merged.end());
 }
 
+// Nesting deeper than this is refused: no configuration needs it, and libyaml takes quadratic
+// time on deep flow nesting ("[[[[..." 100,000 levels deep: most of a minute).
+constexpr int kMaxDepth = 200;
+
+// The first place where flow collections ([ and {) nest deeper than kMaxDepth, found in one
+// pass before libyaml sees the text. Quoted scalars and comments are skipped.
+std::optional<YamlMark> TooDeep(const std::string& text) {
+  int depth = 0, line = 0, column = 0;
+  char quote = 0;
+  bool comment = false;
+  char prev = '\n';
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n') {
+      ++line;
+      column = 0;
+      comment = false;
+      prev = c;
+      continue;
+    }
+    ++column;
+    if (comment) continue;
+    if (quote != 0) {
+      if (c == quote) {
+        if (quote == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
+          ++i;  // '' inside a single-quoted scalar
+          ++column;
+        } else {
+          quote = 0;
+        }
+      } else if (c == '\\' && quote == '"') {
+        ++i;
+        ++column;
+      }
+    } else if (c == '#' && (prev == ' ' || prev == '\t' || prev == '\n')) {
+      comment = true;
+    } else if ((c == '"' || c == '\'') && (prev == ' ' || prev == '\t' || prev == '\n' || prev == '[' ||
+                                          prev == '{' || prev == ',' || prev == ':')) {
+      quote = c;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxDepth) return YamlMark{line, column - 1};
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+    prev = c;
+  }
+  return std::nullopt;
+}
+
 class Builder {
  public:
-  explicit Builder(yaml::Document* doc) : doc_(doc) {}
+  Builder(yaml::Document* doc, bool unique_keys) : doc_(doc), unique_keys_(unique_keys) {}
 
   Status Run(const std::string& text) {
+    if (auto at = TooDeep(text)) return TooDeepError(*at);
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser)) return Status::Internal("cannot initialize the YAML parser");
     yaml_parser_set_input_string(&parser, reinterpret_cast<const unsigned char*>(text.data()), text.size());
@@ -120,6 +171,27 @@ class Builder {
     if (p.context != nullptr) msg = std::string(p.context) + ": " + msg;
     return Status::InvalidArgument(doc_->file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) +
                                    ": invalid YAML: " + msg);
+  }
+
+  Status TooDeepError(const YamlMark& m) const {
+    return Status::InvalidArgument(doc_->file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) +
+                                   ": invalid YAML: nested more than " + std::to_string(kMaxDepth) + " levels deep");
+  }
+
+  // A map's keys must differ (with unique_keys_): a second `lake:` silently replacing the first
+  // is how a project ends up reading the wrong folder.
+  Status CheckUniqueKeys(const Value* map) const {
+    std::unordered_map<std::string, const Value*> seen;
+    for (const auto& [key, value] : map->entries) {
+      if (key->kind != Kind::kScalar || (!key->quoted && key->scalar == "<<")) continue;
+      auto [it, fresh] = seen.emplace(key->scalar, key);
+      if (fresh) continue;
+      return Status::InvalidArgument(doc_->file + ":" + std::to_string(key->mark.line + 1) + ":" +
+                                     std::to_string(key->mark.column + 1) + ": duplicate key '" + key->scalar +
+                                     "' (first at line " + std::to_string(it->second->mark.line + 1) + ", column " +
+                                     std::to_string(it->second->mark.column + 1) + ")");
+    }
+    return Status::OK();
   }
 
   Value* New(Kind kind, const yaml_mark_t& mark, const yaml_char_t* anchor) {
@@ -173,15 +245,19 @@ class Builder {
         return Status::OK();
       }
       case YAML_SEQUENCE_START_EVENT:
-        stack_.push_back({New(Kind::kList, ev.start_mark, ev.data.sequence_start.anchor), nullptr});
+      case YAML_MAPPING_START_EVENT: {
+        if (static_cast<int>(stack_.size()) >= kMaxDepth) return TooDeepError(MarkOf(ev.start_mark));
+        bool list = ev.type == YAML_SEQUENCE_START_EVENT;
+        stack_.push_back({New(list ? Kind::kList : Kind::kMap, ev.start_mark,
+                              list ? ev.data.sequence_start.anchor : ev.data.mapping_start.anchor),
+                          nullptr});
         return Status::OK();
-      case YAML_MAPPING_START_EVENT:
-        stack_.push_back({New(Kind::kMap, ev.start_mark, ev.data.mapping_start.anchor), nullptr});
-        return Status::OK();
+      }
       case YAML_SEQUENCE_END_EVENT:
       case YAML_MAPPING_END_EVENT: {
         Value* v = stack_.back().node;
         stack_.pop_back();
+        if (v->kind == Kind::kMap && unique_keys_) STRATA_RETURN_IF_ERROR(CheckUniqueKeys(v));
         if (v->kind == Kind::kMap) ApplyMerges(v);
         Attach(v);
         return Status::OK();
@@ -200,6 +276,7 @@ class Builder {
     const Value* key;  // a map's key awaiting its value
   };
   yaml::Document* doc_;
+  bool unique_keys_;
   std::vector<Frame> stack_;
   std::unordered_map<std::string, const Value*> anchors_;
 };
@@ -247,10 +324,10 @@ std::string ChildPath(const std::string& parent, const std::string& key) {
 
 }  // namespace
 
-Result<ConfigNode> ConfigNode::Parse(const std::string& text, const std::string& file) {
+Result<ConfigNode> ConfigNode::Parse(const std::string& text, const std::string& file, bool unique_keys) {
   auto doc = std::make_shared<yaml::Document>();
   doc->file = file;
-  STRATA_RETURN_IF_ERROR(Builder(doc.get()).Run(text));
+  STRATA_RETURN_IF_ERROR(Builder(doc.get(), unique_keys).Run(text));
   if (doc->root == nullptr) {  // an empty file is a null document
     Value& v = doc->values.emplace_back();
     v.mark = {0, 0};
@@ -261,7 +338,7 @@ Result<ConfigNode> ConfigNode::Parse(const std::string& text, const std::string&
   return ConfigNode(std::move(doc), root, "", mark);
 }
 
-Result<ConfigNode> ConfigNode::Load(const std::string& path) {
+Result<ConfigNode> ConfigNode::Load(const std::string& path, bool unique_keys) {
   auto text = ReadFile(path);
   if (!text.ok()) {
     if (text.status().code() == Status::Code::kNotFound) {
@@ -269,7 +346,7 @@ Result<ConfigNode> ConfigNode::Load(const std::string& path) {
     }
     return text.status();
   }
-  return Parse(*text, path);
+  return Parse(*text, path, unique_keys);
 }
 
 bool ConfigNode::IsMap() const { return node_ != nullptr && node_->kind == Kind::kMap; }

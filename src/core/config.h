@@ -34,8 +34,10 @@ class ConfigNode {
   ConfigNode() = default;
   // Parses YAML text (the first document; anchors, aliases and `<<` merge keys resolved);
   // `file` is used in messages. Syntax errors carry line and column.
-  static Result<ConfigNode> Parse(const std::string& text, const std::string& file);
-  static Result<ConfigNode> Load(const std::string& path);
+  // With `unique_keys`, a key repeated in one map is an error naming both places (otherwise
+  // the last wins, as in PyYAML, which dbt uses). Nesting deeper than 200 levels is an error.
+  static Result<ConfigNode> Parse(const std::string& text, const std::string& file, bool unique_keys = false);
+  static Result<ConfigNode> Load(const std::string& path, bool unique_keys = false);
 
   bool IsMap() const;
   bool IsList() const;

@@ -58,7 +58,7 @@ Result<Project> Project::Load(const std::string& path_or_dir) {
   Project project;
   project.file = p.lexically_normal().string();
   project.dir = p.parent_path().lexically_normal().string();
-  STRATA_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::Load(project.file));
+  STRATA_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::Load(project.file, /*unique_keys=*/true));
   if (root.IsNull()) return root.Error("the project file is empty");
   if (!root.IsMap()) return root.Error("expected a map at the top level");
   STRATA_RETURN_IF_ERROR(root.CheckKeys({"name", "lake", "warehouse", "publish", "state_dir", "lock_timeout", "sources",

@@ -101,6 +101,33 @@ void SetRunIdentity(RunRecord* run, const PipelineSpec& pipeline, const LogicalR
 
 }  // namespace
 
+Result<int> MarkDeadRunsInterrupted(const Project& project, RunStore* store) {
+  STRATA_ASSIGN_OR_RETURN(auto runs, store->ListRuns("", 0));
+  int marked = 0;
+  for (const auto& listed : runs) {
+    if (listed.state != "running") continue;
+    auto lock = LockRun(project, listed.run_id);
+    if (!lock.ok()) continue;  // alive (or its lock file cannot be made: leave it)
+    // Holding its lock: whoever wrote "running" held it too and is gone. Read it again, as it
+    // may have ended between the listing and the lock.
+    STRATA_ASSIGN_OR_RETURN(auto run, store->FindRun(listed.run_id));
+    if (!run || run->state != "running") continue;
+    run->state = "interrupted";
+    run->message = "the process running it (pid " + std::to_string(run->pid) + ") stopped before it finished";
+    STRATA_RETURN_IF_ERROR(store->PutRun(*run));
+    STRATA_ASSIGN_OR_RETURN(auto tasks, store->Tasks(run->run_id));
+    for (auto& t : tasks) {
+      if (t.state != "running") continue;
+      t.state = "failed";  // as Airflow treats a zombie task
+      t.exit_reason = "killed";
+      t.message = "its process stopped while it ran";
+      STRATA_RETURN_IF_ERROR(store->PutTask(t));
+    }
+    ++marked;
+  }
+  return marked;
+}
+
 Result<RunRecord> TriggerRun(const Project& project, const PipelineSpec& pipeline, const std::string& logical_date,
                              Clock* clock) {
   STRATA_ASSIGN_OR_RETURN(RunCalendar calendar, RunCalendar::For(pipeline));

@@ -77,4 +77,9 @@ Result<RunRecord> TriggerRun(const Project& project, const PipelineSpec& pipelin
 // The run history of the project (<state_dir>/runs.db).
 Result<std::unique_ptr<RunStore>> OpenRunStore(const Project& project);
 
+// Runs recorded "running" whose process is gone (SIGKILL, power loss: their lock is free) are
+// marked interrupted, as their next attempt would, so that the history tells the truth.
+// Returns how many were.
+Result<int> MarkDeadRunsInterrupted(const Project& project, RunStore* store);
+
 }  // namespace strata::orchestrate

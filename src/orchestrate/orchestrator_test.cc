@@ -385,6 +385,34 @@ TEST_F(PublishTest, BlockedPublishKeepsThePreviousVersionAndNamesTheChecks) {
             "2024-01-01\n2024-01-03\n");
 }
 
+// The campaign's case: rerunning an older date republished the current marts (built from
+// every date loaded so far) labelled with that older date.
+TEST_F(PublishTest, ARerunOfAPastDateNeverMovesThePublishedDataBack) {
+  PipelineSpec p = MakeWap();
+  Seed("(1, 10, 'a', '2024-01-01'), (2, 20, 'b', '2024-01-02')");
+  for (const char* day : {"2024-01-01", "2024-01-02"}) {
+    auto r = Run(p, day);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    std::string why;
+    for (const auto& t : r->outcome.tasks) why += t.message + "\n";
+    ASSERT_EQ(r->run.state, "success") << why;
+  }
+  EXPECT_EQ(Query("select logical_date, row_count from analytics._strata_publications order by published_at"),
+            "2024-01-01|1\n2024-01-02|2\n");
+  auto rerun = Run(p, "2024-01-01");
+  ASSERT_TRUE(rerun.ok()) << rerun.status().ToString();
+  EXPECT_EQ(rerun->run.state, "success");
+  const TaskResult& pub = rerun->outcome.tasks[Task(p, "publish")];
+  EXPECT_NE(pub.message.find("not published: the schema holds the publication of 2024-01-02"), std::string::npos)
+      << pub.message;
+  EXPECT_EQ(pub.details["superseded_by"], "2024-01-02");
+  // Nothing was relabelled: the log has the two publications it had.
+  EXPECT_EQ(Query("select logical_date, row_count from analytics._strata_publications order by published_at"),
+            "2024-01-01|1\n2024-01-02|2\n");
+  EXPECT_EQ(Query("select count(*) from analytics.orders_mart"), "2\n");
+  EXPECT_EQ(pub.details["audited"], 0) << "nothing to publish, nothing to audit";
+}
+
 TEST_F(PublishTest, BuildSeesTheRunAsDbtVars) {
   WriteText(dir_.Sub("transform/dbt_project.yml"), "name: wap\nprofile: wap\n");
   WriteText(dir_.Sub("transform/profiles.yml"),

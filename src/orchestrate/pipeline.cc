@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <functional>
 #include <set>
@@ -325,11 +326,26 @@ Status ResolveDependencies(PipelineSpec* p) {
   return Status::OK();
 }
 
+namespace {
+
+// Pipeline and task names become file names (logs/<pipeline>/<date>/<task>/, locks): letters,
+// digits, '_' and '-', so that no name can reach outside the state folder.
+Status CheckFileName(const ConfigNode& node, const char* what, const std::string& name) {
+  bool ok = !name.empty() && name.size() <= 100 && name[0] != '-';
+  for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-');
+  if (ok) return Status::OK();
+  return node.Error("'" + name + "' is not a valid " + what +
+                    " name: use up to 100 letters, digits, '_' and '-' (it names files in the state folder)");
+}
+
+}  // namespace
+
 Result<std::vector<PipelineSpec>> ParsePipelines(const Project& project) {
   std::vector<PipelineSpec> out;
   if (project.pipelines.IsNull()) return out;
   STRATA_ASSIGN_OR_RETURN(auto entries, project.pipelines.Entries());
   for (const auto& [name, node] : entries) {
+    STRATA_RETURN_IF_ERROR(CheckFileName(node, "pipeline", name));
     PipelineSpec p;
     p.name = name;
     p.where = node.Where();
@@ -363,6 +379,7 @@ Result<std::vector<PipelineSpec>> ParsePipelines(const Project& project) {
     STRATA_ASSIGN_OR_RETURN(auto tasks, node["tasks"].Entries());
     if (tasks.empty()) return node["tasks"].Error("a pipeline needs at least one task");
     for (const auto& [id, tnode] : tasks) {
+      STRATA_RETURN_IF_ERROR(CheckFileName(tnode, "task", id));
       STRATA_ASSIGN_OR_RETURN(TaskSpec t, ParseTask(project, id, tnode, retry, timeout));
       p.tasks.push_back(std::move(t));
     }

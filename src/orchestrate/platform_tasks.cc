@@ -382,8 +382,16 @@ TaskOutcome PlatformTasks::Publish(const Attempt& a, std::ostream& log) {
   }
   const std::string where = po.postgres ? "postgres " + po.postgres->Describe() + " " + po.schema : po.schema;
   json details = {{"published", report->published}, {"schema", where}, {"audited", report->audited},
+                  {"superseded_by", report->superseded_by.empty() ? json() : json(report->superseded_by)},
                   {"relations", relations},          {"blocked_by", checks(report->blocking)},
                   {"warnings", checks(report->warnings)}};
+  if (!report->superseded_by.empty()) {
+    log << "  " << report->Summary() << "\n";
+    TaskOutcome o;
+    o.summary = report->Summary();
+    o.details = details;
+    return o;
+  }
   if (!report->published) {
     // The previous version stays published; retrying cannot change failing data.
     TaskOutcome o = Failed(Status::Aborted("publish " + report->Summary() + "; " + po.schema +

@@ -145,10 +145,11 @@ Result<std::unique_ptr<RunStore>> RunStore::Open(const std::string& path, int lo
   if (rc != SQLITE_OK) {
     Status s = db ? StoreError(db, rc, path) : Status::IOError("cannot open the run history " + path + ": out of memory");
     sqlite3_close(db);
-    if (path.size() > 4000) {
-      return Status::IOError("cannot open the run history: its path is " + std::to_string(path.size()) +
-                             " characters long, more than the file system allows; use a shorter state_dir (" +
-                             s.message() + ")");
+    if (path.size() >= 512) {  // SQLite's unix VFS refuses longer paths (MAX_PATHNAME)
+      return Status::InvalidArgument("cannot open the run history " + path + ": its path is " +
+                                     std::to_string(path.size()) +
+                                     " characters long and SQLite opens files of at most 511; set state_dir in "
+                                     "strata.yml to a shorter path (e.g. state_dir: /var/lib/strata/<project>)");
     }
     return s.WithContext("cannot open the run history");
   }

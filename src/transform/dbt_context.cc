@@ -6,6 +6,7 @@
 
 #include "core/config.h"
 #include "core/date.h"
+#include "core/redact.h"
 #include "transform/jinja/call_context.h"
 #include "transform/jinja/callable.h"
 
@@ -352,14 +353,23 @@ void InstallDbtContext(jinja::Environment* env, const ContextSettings& settings)
                               (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
   });
 
-  env->AddFunction("env_var", [](CallContext& ctx, const Args& args) -> Result<Value> {
+  env->AddFunction("env_var", [allow_secret = settings.allow_secret_env](CallContext& ctx, const Args& args)
+                                  -> Result<Value> {
     STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("env_var", {"var", "default"}, 1));
-    if (const RenderOverrides* o = OverridesOf(ctx); o != nullptr && o->env_vars.contains(a[0].Str())) {
-      const json& v = o->env_vars[a[0].Str()];
+    const std::string name = a[0].Str();
+    if (name.rfind("DBT_ENV_SECRET_", 0) == 0 && !allow_secret) {
+      return CallContext::Error("secret env vars are allowed only in profiles.yml: '" + name +
+                                "' would be written into target/ and logs here");
+    }
+    if (const RenderOverrides* o = OverridesOf(ctx); o != nullptr && o->env_vars.contains(name)) {
+      const json& v = o->env_vars[name];
       return Value(v.is_string() ? v.get<std::string>() : v.dump());
     }
-    const char* v = std::getenv(a[0].Str().c_str());
-    if (v != nullptr) return Value(std::string(v));
+    const char* v = std::getenv(name.c_str());
+    if (v != nullptr) {
+      if (name.rfind("DBT_ENV_SECRET_", 0) == 0 || LooksSecret(name)) RegisterSecret(v);  // never printed
+      return Value(std::string(v));
+    }
     if (!a[1].is_undefined()) return a[1];
     return CallContext::Error("env var required but not provided: '" + a[0].Str() + "'");
   });

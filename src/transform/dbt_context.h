@@ -62,6 +62,9 @@ struct ContextSettings {
   std::string run_started_at;  // "YYYY-MM-DD HH:MM:SS.ffffff"
   std::string invocation_id;
   std::shared_ptr<std::map<std::string, std::string>> docs;  // {% docs %} blocks by name
+  // Only profiles.yml may read DBT_ENV_SECRET_* variables (as in dbt): anywhere else their
+  // values would end up in target/ and logs.
+  bool allow_secret_env = false;
 };
 
 // A JSON value (YAML configs, vars) as a template value.

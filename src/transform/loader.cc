@@ -85,6 +85,7 @@ Result<Profile> LoadTarget(const DbtProject& proj, const LoadOptions& options) {
   jinja::Environment tmp;
   ContextSettings s;
   s.project_name = proj.name;
+  s.allow_secret_env = true;  // profiles.yml is where secrets belong
   InstallDbtContext(&tmp, s);
   TextRenderer render = [&tmp](const std::string& text, const std::string& where) -> Result<std::string> {
     STRATA_ASSIGN_OR_RETURN(auto t, tmp.Parse(text, where));

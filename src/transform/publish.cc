@@ -108,6 +108,11 @@ std::string PublishReport::Summary() const {
                                       : "; " + std::to_string(warnings.size()) + " warning" +
                                             (warnings.size() == 1 ? "" : "s") + ": ";
   for (size_t i = 0; i < warnings.size(); ++i) warn += (i ? ", " : "") + Describe(warnings[i]);
+  if (!superseded_by.empty()) {
+    return "not published: the schema holds the publication of " + superseded_by +
+           ", a later logical date (a rerun of a past date never moves published data back; rerun " +
+           superseded_by + " to publish again)";
+  }
   if (!published) {
     std::string out = "blocked by " + std::to_string(blocking.size()) + " failing check" +
                       (blocking.size() == 1 ? "" : "s") + ": ";
@@ -238,6 +243,28 @@ Status PublishToPostgres(const LoadedProject& project, warehouse::Session* sourc
 
 }  // namespace
 
+namespace {
+
+// The latest logical date published in options.schema ("" if none yet).
+Result<std::string> NewestPublication(warehouse::Engine* db, const PublishOptions& options) {
+  if (options.postgres != nullptr) {
+    STRATA_ASSIGN_OR_RETURN(auto pg, pg::Connection::Open(*options.postgres));
+    const std::string log = pg::QuoteIdent(options.schema) + "._strata_publications";
+    STRATA_ASSIGN_OR_RETURN(auto exists, pg->Query("select to_regclass(" + pg::QuoteLiteral(log) + ") is not null"));
+    if (exists.Scalar() != "true") return std::string();
+    STRATA_ASSIGN_OR_RETURN(auto newest, pg->Query("select coalesce(max(logical_date), '') from " + log));
+    return newest.Scalar().value_or("");
+  }
+  STRATA_ASSIGN_OR_RETURN(auto conn, db->Connect());
+  STRATA_ASSIGN_OR_RETURN(auto columns, Columns(conn.get(), options.schema, "_strata_publications"));
+  if (columns.empty()) return std::string();
+  STRATA_ASSIGN_OR_RETURN(auto newest, conn->Query("SELECT coalesce(max(logical_date), '') FROM " +
+                                                   QuoteIdent(options.schema) + "._strata_publications"));
+  return newest.Scalar().value_or("");
+}
+
+}  // namespace
+
 Result<PublishReport> Publish(const LoadedProject& project, warehouse::Engine* db, const PublishOptions& options) {
   if (options.schema.empty()) return Status::InvalidArgument("publish needs a schema to publish to");
 
@@ -271,6 +298,16 @@ Result<PublishReport> Publish(const LoadedProject& project, warehouse::Engine* d
   }
 
   PublishReport report;
+  // The warehouse holds the data of every date loaded so far, whatever date this run is: a
+  // rerun of an older date must not publish it labelled as that date. Publications only move
+  // forward in logical date.
+  if (!options.logical_date.empty()) {
+    STRATA_ASSIGN_OR_RETURN(std::string newest, NewestPublication(db, options));
+    if (!newest.empty() && newest > options.logical_date) {
+      report.superseded_by = newest;
+      return report;
+    }
+  }
   // Audit: every test of the selected relations, on the data just built.
   if (options.audit) {
     Runner runner(&project, db);

@@ -30,7 +30,9 @@ struct PublishOptions {
   SelectOptions selection;             // what to publish: models, seeds, snapshots (not ephemeral)
   std::string schema = "analytics";    // the published schema
   bool audit = true;                   // run the selected relations' tests first
-  std::string run_id, logical_date;    // recorded with each publication
+  // Recorded with each publication. A logical date older than the newest one published in
+  // `schema` publishes nothing (see PublishReport::superseded_by).
+  std::string run_id, logical_date;
   CancelToken* cancel = nullptr;
   std::function<void(const NodeResult&)> on_result;  // each audit test as it finishes
 
@@ -55,6 +57,10 @@ struct PublishedRelation {
 
 struct PublishReport {
   bool published = false;
+  // A rerun of a past date does not move the published data back: when the schema already
+  // holds a publication of a later logical date, nothing is audited or published and this
+  // names that date (`published` is false, `blocking` empty).
+  std::string superseded_by;
   std::vector<NodeResult> blocking;  // error-severity tests that failed, or errored
   std::vector<NodeResult> warnings;  // warn-severity failures (published anyway)
   int audited = 0;                   // tests run

@@ -155,6 +155,8 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
   // Compiling touches no warehouse: every core helps (the profile's threads bound connections).
   if (options.verb == Verb::kCompile) threads = std::max(threads, CpuThreads());
   if (options.verb == Verb::kList) threads = 1;
+  // No more workers than nodes (a profile may say threads: 100000).
+  threads = std::max(1, std::min<int>({threads, static_cast<int>(todo.size()), 256}));
 
   // Marks `id` finished; releases or skips its dependents. Caller holds `mu`.
   std::function<void(const std::string&, bool)> finish = [&](const std::string& id, bool ok) {
