@@ -31,6 +31,7 @@ void RegisterPipelineCommands(CLI::App* app);  // strata pipeline run | backfill
 void RegisterRunCommands(CLI::App* app);       // strata runs [show], strata logs
 void RegisterSchedulerCommand(CLI::App* app);  // strata scheduler
 void RegisterWarehouseCommands(CLI::App* app); // strata load, strata query
+void RegisterLakeCommands(CLI::App* app);      // strata lake batches | quarantine-batch
 void RegisterTransformCommands(CLI::App* app);  // compile, run, build, test, seed, snapshot, ls
 
 

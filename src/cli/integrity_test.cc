@@ -266,5 +266,67 @@ TEST(Locks, ReadersShareTheWarehouseAndWritersWaitForIt) {
   EXPECT_NE(r.err.find("try again"), std::string::npos) << r.err;
 }
 
+// The campaign's case: a batch no load could read blocked every later load, and there was no
+// supported way out. `strata lake quarantine-batch` sets it aside with an audit record.
+TEST(PoisonedBatch, IsSetAsideWithAnAuditRecordAndLaterLoadsGoOn) {
+  testing::TempDir tmp;
+  testing::WriteText(tmp.Sub("p/strata.yml"), "name: p\nwarehouse: {type: duckdb, path: wh.duckdb}\n"
+                                              "sources:\n  clicks:\n    type: events\n    path: drop\n");
+  auto events = [](int day, int n) {
+    std::string text;
+    for (int i = 0; i < n; ++i) {
+      text += R"({"event_id":"d)" + std::to_string(day) + "-" + std::to_string(i) +
+              R"(","event_type":"page_view","occurred_at":"2024-01-0)" + std::to_string(day) + R"( 10:00:00"})" "\n";
+    }
+    return text;
+  };
+  auto strata = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), StrataBinary());
+    args.push_back("-p");
+    args.push_back(tmp.Sub("p"));
+    return RunCommand(args);
+  };
+  testing::WriteText(tmp.Sub("p/drop/events-2024-01-01.jsonl"), events(1, 3));
+  ASSERT_EQ(strata({"ingest", "--date", "2024-01-01"}).exit_code, 0);
+  ASSERT_EQ(strata({"load"}).exit_code, 0);
+  testing::WriteText(tmp.Sub("p/drop/events-2024-01-02.jsonl"), events(2, 2));
+  ASSERT_EQ(strata({"ingest", "--date", "2024-01-02"}).exit_code, 0);
+  // Batch 2's only file is damaged after it was committed.
+  const std::string part = tmp.Sub("p/lake/raw/clicks/events/dt=2024-01-02/b00000002-0000.jsonl.zst");
+  std::string bytes = testing::Slurp(part);
+  ASSERT_FALSE(bytes.empty());
+  bytes[bytes.size() / 2] ^= 0x20;
+  std::filesystem::permissions(part, std::filesystem::perms::owner_write, std::filesystem::perm_options::add);
+  testing::WriteText(part, bytes);
+  auto blocked = strata({"load"});
+  EXPECT_EQ(blocked.exit_code, 1);
+  EXPECT_NE(blocked.err.find("strata lake quarantine-batch clicks.events b00000002"), std::string::npos) << blocked.err;
+
+  auto aside = strata({"lake", "quarantine-batch", "clicks.events", "b00000002", "--reason", "damaged part"});
+  ASSERT_EQ(aside.exit_code, 0) << aside.err;
+  EXPECT_NE(aside.out.find("set aside batch b00000002 of clicks.events (1 file(s), 2 rows)"), std::string::npos)
+      << aside.out;
+  const std::string record = testing::Slurp(tmp.Sub("p/lake/raw/clicks/events/_set_aside/b00000002.json"));
+  EXPECT_NE(record.find("\"reason\": \"damaged part\""), std::string::npos) << record;
+  EXPECT_FALSE(std::filesystem::exists(part));
+  EXPECT_EQ(testing::Slurp(tmp.Sub("p/lake/quarantine/clicks/events/set_aside/b00000002/b00000002-0000.jsonl.zst")),
+            bytes)
+      << "the file is moved aside as it was, not deleted";
+  EXPECT_EQ(strata({"lake", "quarantine-batch", "clicks.events", "b00000002", "--reason", "again"}).exit_code, 0)
+      << "setting a batch aside twice is harmless";
+
+  // Ingestion goes on after the batch, and loads skip it.
+  testing::WriteText(tmp.Sub("p/drop/events-2024-01-03.jsonl"), events(3, 4));
+  ASSERT_EQ(strata({"ingest", "--date", "2024-01-03"}).exit_code, 0);
+  auto load = strata({"load"});
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+  auto count = strata({"query", "SELECT count(*), count(DISTINCT _lake_file) FROM raw.clicks_events"});
+  EXPECT_NE(count.out.find("7\t2"), std::string::npos) << count.out;
+  auto batches = strata({"lake", "batches", "clicks.events"});
+  EXPECT_NE(batches.out.find("b00000002\t2024-01-02\t1\t2\t"), std::string::npos) << batches.out;
+  EXPECT_NE(batches.out.find("set aside"), std::string::npos) << batches.out;
+  EXPECT_EQ(strata({"load"}).out.find("rows from"), std::string::npos) << "nothing is loaded twice";
+}
+
 }  // namespace
 }  // namespace strata

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   strata::cli::RegisterRunCommands(&app);
   strata::cli::RegisterSchedulerCommand(&app);
   strata::cli::RegisterWarehouseCommands(&app);
+  strata::cli::RegisterLakeCommands(&app);
   strata::cli::RegisterTransformCommands(&app);
   try {
     app.parse(argc, argv);

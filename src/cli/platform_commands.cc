@@ -235,4 +235,95 @@ void RegisterWarehouseCommands(CLI::App* app) {
   }
 }
 
+namespace {
+
+// "source.table" → (source, table); a usage error otherwise.
+std::pair<std::string, std::string> SplitTable(Output& out, const std::string& name) {
+  size_t dot = name.find('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == name.size()) {
+    Fail(out, Status::InvalidArgument("expected <source>.<table>, got '" + name + "'"), kExitUsage);
+  }
+  return {name.substr(0, dot), name.substr(dot + 1)};
+}
+
+}  // namespace
+
+void RegisterLakeCommands(CLI::App* app) {
+  CLI::App* lake_cmd = app->add_subcommand("lake", "Inspect the lake; set a poisoned batch aside");
+  lake_cmd->require_subcommand(1);
+  {
+    struct Flags : CommonFlags {
+      std::string table;
+    };
+    auto f = std::make_shared<Flags>();
+    CLI::App* sub = lake_cmd->add_subcommand("batches", "List committed batches (of one <source>.<table>, or all)");
+    AddCommon(sub, f.get());
+    sub->add_option("table", f->table, "<source>.<table>");
+    sub->callback([f] {
+      Output out(f->json);
+      Session s = OpenProject(out, *f);
+      std::vector<std::pair<std::string, std::string>> tables;
+      if (f->table.empty()) {
+        auto all = s.lake->Tables();
+        if (!all.ok()) Fail(out, all.status());
+        tables = *all;
+      } else {
+        tables.push_back(SplitTable(out, f->table));
+      }
+      json doc = json::array();
+      out.Line("table\tbatch\tdate\tfiles\trows\tbytes\tquarantined\tstate");
+      for (const auto& [source, table] : tables) {
+        auto manifests = s.lake->Manifests(source, table);
+        if (!manifests.ok()) Fail(out, manifests.status());
+        auto aside = s.lake->SetAsideBatches(source, table);
+        if (!aside.ok()) Fail(out, aside.status());
+        for (const auto& m : *manifests) {
+          int64_t rows = 0, bytes = 0;
+          for (const auto& file : m.files) {
+            rows += file.rows;
+            bytes += file.bytes;
+          }
+          const bool set_aside = aside->count(m.batch_id) > 0;
+          out.Line(source + "." + table + "\t" + m.batch_id + "\t" + m.logical_date + "\t" +
+                   std::to_string(m.files.size()) + "\t" + Num(rows) + "\t" + Num(bytes) + "\t" +
+                   Num(m.records_quarantined) + "\t" + (set_aside ? "set aside" : "committed"));
+          doc.push_back({{"source", source}, {"table", table}, {"batch_id", m.batch_id}, {"date", m.logical_date},
+                         {"files", m.files.size()}, {"rows", rows}, {"bytes", bytes},
+                         {"quarantined", m.records_quarantined}, {"set_aside", set_aside}});
+        }
+      }
+      out.Json({{"batches", doc}});
+    });
+  }
+  {
+    struct Flags : CommonFlags {
+      std::string table, batch, reason;
+    };
+    auto f = std::make_shared<Flags>();
+    CLI::App* sub = lake_cmd->add_subcommand(
+        "quarantine-batch",
+        "Set a committed batch aside so that loads skip it: its files move to quarantine/, with an audit record");
+    AddCommon(sub, f.get());
+    sub->add_option("table", f->table, "<source>.<table>")->required();
+    sub->add_option("batch", f->batch, "Batch id, e.g. b00000012 (see `strata lake batches`)")->required();
+    sub->add_option("--reason", f->reason, "Why (kept in the audit record)")->required();
+    sub->callback([f] {
+      Output out(f->json);
+      Session s = OpenProject(out, *f);
+      auto [source, table] = SplitTable(out, f->table);
+      auto record = s.lake->SetAsideBatch(source, table, f->batch, f->reason);
+      if (!record.ok()) Fail(out, record.status(), UsageCode(record.status()));
+      int64_t rows = 0;
+      for (const auto& m : (*record)["moved"]) rows += m.value("rows", int64_t{0});
+      out.Line("set aside batch " + f->batch + " of " + source + "." + table + " (" +
+               std::to_string((*record)["moved"].size()) + " file(s), " + Num(rows) + " rows): files under quarantine/" +
+               source + "/" + table + "/set_aside/" + f->batch + "/, audit record " +
+               lake::SetAsideKey(source, table, f->batch));
+      out.Line("later loads skip it; rows already loaded from it stay in the warehouse (raw." +
+               warehouse::Warehouse::RelationName(source, table) + ", _lake_file names them)");
+      out.Json({{"ok", true}, {"record", *record}});
+    });
+  }
+}
+
 }  // namespace strata::cli

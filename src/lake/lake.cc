@@ -1,5 +1,6 @@
 #include "lake/lake.h"
 
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <set>
@@ -59,6 +60,61 @@ Result<std::string> Lake::CheckedPath(const Manifest& m, const ManifestFile& f) 
                               ", the manifest records " + f.sha256 + "; it was changed after it was committed");
   }
   return path;
+}
+
+Result<nlohmann::json> Lake::SetAsideBatch(const std::string& source, const std::string& table,
+                                           const std::string& batch_id, const std::string& reason) {
+  const std::string record_key = SetAsideKey(source, table, batch_id);
+  nlohmann::json record;
+  STRATA_ASSIGN_OR_RETURN(bool recorded, store_->Exists(record_key));
+  if (recorded) {
+    STRATA_ASSIGN_OR_RETURN(std::string text, store_->Get(record_key));
+    record = nlohmann::json::parse(text, nullptr, false);
+    if (record.is_discarded()) return Status::Corruption(store_->uri() + "/" + record_key + " is not valid JSON");
+  } else {
+    const std::string manifest_key = ManifestKey(source, table, batch_id);
+    STRATA_ASSIGN_OR_RETURN(bool exists, store_->Exists(manifest_key));
+    if (!exists) {
+      return Status::NotFound("no committed batch " + batch_id + " of " + source + "." + table + " (no " +
+                              manifest_key + ")");
+    }
+    STRATA_ASSIGN_OR_RETURN(std::string text, store_->Get(manifest_key));
+    STRATA_ASSIGN_OR_RETURN(Manifest m, Manifest::Parse(text, store_->uri() + "/" + manifest_key));
+    const char* user = std::getenv("USER");
+    record = {{"batch_id", batch_id},
+              {"source", source},
+              {"table", table},
+              {"reason", reason},
+              {"set_aside_at", FormatTimestamp(static_cast<int64_t>(std::time(nullptr)))},
+              {"by", user != nullptr ? user : ""},
+              {"manifest", nlohmann::json::parse(text)},
+              {"moved", nlohmann::json::array()}};
+    for (const auto& f : m.files) {
+      const std::string name = f.key.substr(f.key.rfind('/') + 1);
+      record["moved"].push_back({{"from", f.key},
+                                 {"to", "quarantine/" + source + "/" + table + "/set_aside/" + batch_id + "/" + name},
+                                 {"rows", f.rows},
+                                 {"sha256", f.sha256}});
+    }
+    // The record first: from here on no load reads the batch, moved or not.
+    STRATA_RETURN_IF_ERROR(store_->Put(record_key, record.dump(2) + "\n").status());
+  }
+  for (const auto& move : record["moved"]) {
+    STRATA_RETURN_IF_ERROR(store_->Move(move["from"].get<std::string>(), move["to"].get<std::string>()));
+  }
+  return record;
+}
+
+Result<std::set<std::string>> Lake::SetAsideBatches(const std::string& source, const std::string& table) {
+  const std::string prefix = "raw/" + source + "/" + table + "/_set_aside/";
+  STRATA_ASSIGN_OR_RETURN(auto objects, store_->List(prefix));
+  std::set<std::string> out;
+  for (const auto& o : objects) {
+    if (o.key.size() > prefix.size() + 5 && o.key.compare(o.key.size() - 5, 5, ".json") == 0) {
+      out.insert(o.key.substr(prefix.size(), o.key.size() - prefix.size() - 5));
+    }
+  }
+  return out;
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> Lake::Tables() {

@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -31,6 +32,18 @@ class Lake {
   // size, its SHA-256, which reads the whole file) and returns a local path from which the
   // engines can read it. kCorruption names the file and its batch.
   Result<std::string> CheckedPath(const Manifest& m, const ManifestFile& f);
+
+  // Sets a committed batch aside, for a batch that cannot be loaded (an operator's way out of
+  // a poisoned batch: `strata lake quarantine-batch`). An audit record is written first
+  // (SetAsideKey: who, when, why, the manifest, where each file went), then each data file
+  // moves under quarantine/<source>/<table>/set_aside/<batch>/. From the record on, loads skip
+  // the batch; its manifest and the connector state stay, so ingestion goes on after it.
+  // Nothing is edited in place or deleted. Run again after an interruption, it completes the
+  // moves. Returns the record (JSON).
+  Result<nlohmann::json> SetAsideBatch(const std::string& source, const std::string& table,
+                                       const std::string& batch_id, const std::string& reason);
+  // The batch ids of (source, table) that were set aside.
+  Result<std::set<std::string>> SetAsideBatches(const std::string& source, const std::string& table);
 
   // Every (source, table) with at least one committed batch, sorted.
   Result<std::vector<std::pair<std::string, std::string>>> Tables();

@@ -175,6 +175,20 @@ class LocalObjectStore : public ObjectStore {
     return Status::OK();
   }
 
+  Status Move(const std::string& from, const std::string& to) override {
+    STRATA_RETURN_IF_ERROR(ValidateKey(from));
+    STRATA_RETURN_IF_ERROR(ValidateKey(to));
+    const std::string src = JoinPath(root_, from), dst = JoinPath(root_, to);
+    STRATA_RETURN_IF_ERROR(MakeDirs(fs::path(dst).parent_path().string()));
+    if (::renameat2(AT_FDCWD, src.c_str(), AT_FDCWD, dst.c_str(), RENAME_NOREPLACE) != 0) {
+      if (errno == ENOENT && ::access(dst.c_str(), F_OK) == 0) return Status::OK();  // moved before
+      if (errno == EEXIST) return Status::AlreadyExists("object '" + to + "' already exists and is immutable");
+      return Errno("cannot move '" + from + "' to", dst);
+    }
+    STRATA_RETURN_IF_ERROR(SyncDir(fs::path(dst).parent_path().string()));
+    return SyncDir(fs::path(src).parent_path().string());
+  }
+
   Result<std::string> ReadablePath(const std::string& key) override {
     STRATA_RETURN_IF_ERROR(ValidateKey(key));
     return JoinPath(root_, key);

@@ -98,6 +98,10 @@ std::string ManifestKey(const std::string& source, const std::string& table, con
   return ManifestPrefix(source, table) + batch_id + ".json";
 }
 
+std::string SetAsideKey(const std::string& source, const std::string& table, const std::string& batch_id) {
+  return "raw/" + source + "/" + table + "/_set_aside/" + batch_id + ".json";
+}
+
 std::string QuarantineKey(const std::string& source, const std::string& table, const std::string& date,
                           const std::string& batch_id) {
   return "quarantine/" + source + "/" + table + "/dt=" + date + "/" + batch_id + ".jsonl";

@@ -55,6 +55,8 @@ struct Manifest {
 //   raw/<source>/<table>/dt=YYYY-MM-DD/<batch>-<part>.<ext>   data (immutable)
 //   raw/<source>/<table>/_manifests/<batch>.json               manifest (written last)
 //   quarantine/<source>/<table>/dt=YYYY-MM-DD/<batch>.jsonl     rejected records
+//   raw/<source>/<table>/_set_aside/<batch>.json               an operator set the batch aside
+//   quarantine/<source>/<table>/set_aside/<batch>/<file>        ... and its data files
 std::string BatchId(int64_t sequence);
 std::string DataKey(const std::string& source, const std::string& table, const std::string& date,
                     const std::string& batch_id, int part, const std::string& ext);
@@ -62,5 +64,6 @@ std::string ManifestPrefix(const std::string& source, const std::string& table);
 std::string ManifestKey(const std::string& source, const std::string& table, const std::string& batch_id);
 std::string QuarantineKey(const std::string& source, const std::string& table, const std::string& date,
                           const std::string& batch_id);
+std::string SetAsideKey(const std::string& source, const std::string& table, const std::string& batch_id);
 
 }  // namespace strata::lake

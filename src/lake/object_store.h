@@ -51,6 +51,10 @@ class ObjectStore {
   // Removes an object; OK if it does not exist. Only for garbage that was never committed
   // to a manifest (leftovers of failed attempts).
   virtual Status Delete(const std::string& key) = 0;
+  // Moves a committed object to a new key (which must not exist), for an operator setting a
+  // batch aside (Lake::SetAsideBatch); never part of a connector's or a load's work. OK when
+  // `from` is already gone and `to` exists (a move done before).
+  virtual Status Move(const std::string& from, const std::string& to) = 0;
   // A local filesystem path from which the engines (DuckDB) can read the object.
   virtual Result<std::string> ReadablePath(const std::string& key) = 0;
 };

@@ -155,9 +155,7 @@ Status LoadTable(lake::Lake* lake, duck::Connection* duck, pg::Connection* pg, c
               std::to_string(rows) + ", " + QuoteLiteral(sha) + ")";
   };
   for (const auto& f : plan->files) add(f.file->key, *f.manifest, f.file->rows, f.file->sha256);
-  for (const auto& m : plan->manifests) {
-    if (m.files.empty()) add(lake::ManifestKey(source, table, m.batch_id), m, 0, "");
-  }
+  for (const auto& [m, marker] : plan->markers) add(marker, *m, 0, "");
   Status s = pg->Execute("insert into raw._strata_loaded_files (file_key, source, table_name, batch_id, sequence, "
                          "rows, sha256) values " + values);
   if (!s.ok()) return fail(s.WithContext("recording the loaded lake files"));
@@ -192,6 +190,7 @@ Status LoadRawToPostgres(lake::Lake* lake, pg::Connection* pg, std::vector<LoadR
       if (s.code() == Status::Code::kUnavailable || s.code() == Status::Code::kAborted) {
         return s.WithContext("loading " + r.relation);
       }
+      if (s.code() == Status::Code::kCorruption) s = WithSetAsideHint(s, source, table);
       if (failed++ == 0) first_error = s.WithContext("loading " + r.relation);
       continue;
     }

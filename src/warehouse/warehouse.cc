@@ -54,6 +54,14 @@ Status Warehouse::EnsureMetadata() {
       "  sha256 VARCHAR NOT NULL, loaded_at TIMESTAMP NOT NULL DEFAULT current_timestamp);");
 }
 
+Status WithSetAsideHint(const Status& s, const std::string& source, const std::string& table) {
+  size_t at = s.message().find("(batch ");
+  if (at == std::string::npos) return s;
+  const std::string batch = s.message().substr(at + 7, s.message().find_first_of(" )", at + 7) - at - 7);
+  return Status::Corruption(s.message() + " (if the file cannot be restored, set the batch aside: strata lake "
+                            "quarantine-batch " + source + "." + table + " " + batch + " --reason '...')");
+}
+
 Status Warehouse::LoadRaw(lake::Lake* lake, std::vector<LoadResult>* results,
                           const std::function<void(const LoadResult&)>& on_table) {
   STRATA_RETURN_IF_ERROR(db_->broken() ? Status::IOError("the warehouse " + path_ + " must be reopened: " +
@@ -80,6 +88,7 @@ Status Warehouse::LoadRaw(lake::Lake* lake, std::vector<LoadResult>* results,
     Status s = LoadTable(lake, source, table, &r);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!s.ok()) {
+      if (s.code() == Status::Code::kCorruption) s = WithSetAsideHint(s, source, table);
       if (failed++ == 0) first_error = s.WithContext("loading " + r.relation);
       // A failed write leaves DuckDB unfit for more (duckdb.h): stop at the first one. The
       // tables loaded before it are committed; the rest load on the next run.
@@ -188,8 +197,14 @@ Result<TableLoadPlan> PlanTableLoad(lake::Lake* lake, const std::string& source,
   plan.table = table;
   STRATA_ASSIGN_OR_RETURN(plan.manifests, lake->Manifests(source, table, after_sequence));
   if (plan.manifests.empty()) return plan;
+  STRATA_ASSIGN_OR_RETURN(auto set_aside, lake->SetAsideBatches(source, table));
   std::map<std::string, size_t> pos;
   for (const auto& m : plan.manifests) {
+    if (set_aside.count(m.batch_id) > 0) {
+      plan.markers.emplace_back(&m, lake::SetAsideKey(source, table, m.batch_id));
+      continue;
+    }
+    if (m.files.empty()) plan.markers.emplace_back(&m, lake::ManifestKey(source, table, m.batch_id));
     for (const auto& col : m.schema) {
       auto it = pos.find(col.name);
       if (it == pos.end()) {
@@ -255,14 +270,21 @@ Result<int64_t> Warehouse::LoadedThrough(lake::Lake* lake, const std::string& so
   }
   // The newest batch counts as loaded only if the ledger names exactly its files; otherwise
   // step back, and let the load sort out file by file what the raw table already holds.
+  STRATA_ASSIGN_OR_RETURN(auto set_aside, lake->SetAsideBatches(source, table));
   while (!by_sequence.empty()) {
     auto last = std::prev(by_sequence.end());
     STRATA_ASSIGN_OR_RETURN(auto manifests, lake->Manifests(source, table, last->first - 1));
     if (!manifests.empty() && manifests[0].sequence == last->first) {
+      const lake::Manifest& m = manifests[0];
       std::set<std::string> expected;
-      for (const auto& f : manifests[0].files) expected.insert(f.key);
-      if (expected.empty()) expected.insert(lake::ManifestKey(source, table, manifests[0].batch_id));
-      if (expected == last->second) return last->first;
+      if (set_aside.count(m.batch_id) > 0) {
+        // Set aside, perhaps after it was loaded: its marker is what counts.
+        if (last->second.count(lake::SetAsideKey(source, table, m.batch_id)) > 0) return last->first;
+      } else {
+        for (const auto& f : m.files) expected.insert(f.key);
+        if (expected.empty()) expected.insert(lake::ManifestKey(source, table, m.batch_id));
+        if (expected == last->second) return last->first;
+      }
     }
     by_sequence.erase(last);
   }
@@ -393,13 +415,11 @@ Status Warehouse::LoadTable(lake::Lake* lake, const std::string& source, const s
     Status s = record(f.file->key, *f.manifest, f.file->rows, f.file->sha256);
     if (!s.ok()) return fail(s);
   }
-  // A batch with no data files (everything quarantined) is recorded through a marker row so
-  // that its sequence counts as loaded.
-  for (const auto& m : plan.manifests) {
-    if (!m.files.empty()) continue;
-    std::string marker = lake::ManifestKey(source, table, m.batch_id);
+  // A batch with no data files (everything quarantined, or set aside) is recorded through a
+  // marker row so that its sequence counts as loaded.
+  for (const auto& [m, marker] : plan.markers) {
     if (loaded.count(marker)) continue;
-    Status s = record(marker, m, 0, "");
+    Status s = record(marker, *m, 0, "");
     if (!s.ok()) return fail(s);
   }
   CrashPoint("load_before_commit");

@@ -63,6 +63,9 @@ struct TableLoadPlan {
   std::vector<lake::ColumnSchema> schema;
   std::string format;
   std::vector<File> files;
+  // Batches recorded as loaded without reading a file: everything quarantined (the manifest's
+  // key), or set aside by an operator (lake::SetAsideKey).
+  std::vector<std::pair<const lake::Manifest*, std::string>> markers;
   int64_t expected_rows = 0;
   size_t root_length = 0;  // of the store's path prefix, stripped to get a file's lake key
 
@@ -76,6 +79,10 @@ struct TableLoadPlan {
 // Plans the load of source.table; no manifests after `after_sequence` gives an empty plan.
 Result<TableLoadPlan> PlanTableLoad(lake::Lake* lake, const std::string& source, const std::string& table,
                                     int64_t after_sequence);
+
+// A load's corruption error naming a batch, with the operator's way out added (strata lake
+// quarantine-batch).
+Status WithSetAsideHint(const Status& s, const std::string& source, const std::string& table);
 
 // The wider of two DuckDB types for one column across batches.
 std::string WidenDuckType(const std::string& a, const std::string& b);
