@@ -163,6 +163,7 @@ void RegisterPipelineCommands(CLI::App* app) {
     std::string date, from, to;
     bool rerun_all = false;
     int parallel = 0;
+    bool every_interval = false;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* run = pipeline->add_subcommand("run", "Run a pipeline for one logical date (resuming an unfinished run)");
@@ -211,6 +212,9 @@ void RegisterPipelineCommands(CLI::App* app) {
   backfill->add_option("--parallel", b->parallel,
                        "Runs at once (default: the pipeline's max_active_runs, 1 unless set); they share the warehouse")
       ->check(CLI::Range(1, 64));
+  backfill->add_flag("--every-interval", b->every_interval,
+                     "Run each missing interval, even for a pipeline with sql sources (which otherwise catches up "
+                     "in one run: see the README)");
   backfill->callback([b] {
     Output out(b->json);
     Project project = LoadProject(out, b->project);
@@ -221,15 +225,19 @@ void RegisterPipelineCommands(CLI::App* app) {
     req.stop = &signals.token;
     req.on_line = [&out](const std::string& line) { out.Line(line); };
     req.on_error = [&out](const std::string& line) { out.Error(line); };
-    auto dates = orchestrate::Backfill(project, *spec, b->from, b->to, req, b->parallel);
+    auto dates = orchestrate::Backfill(project, *spec, b->from, b->to, req, b->parallel, b->every_interval);
     if (!dates.ok()) Fail(out, dates.status(), UsageCode(dates.status()));
     json runs = json::array();
     bool ok = true;
-    int ran = 0, skipped = 0;
+    int ran = 0, skipped = 0, covered = 0;
     for (const auto& d : *dates) {
-      if (d.skipped) {
+      if (!d.covered_by.empty()) {
+        ++covered;
+        out.Line("  " + d.logical_date + " covered by " + d.covered_by);
+        runs.push_back({{"logical_date", d.logical_date}, {"state", "covered"}, {"covered_by", d.covered_by}});
+      } else if (d.skipped) {
         ++skipped;
-        runs.push_back({{"logical_date", d.logical_date}, {"state", "success"}, {"skipped", true}});
+        runs.push_back({{"logical_date", d.logical_date}, {"state", d.report.run.state}, {"skipped", true}});
       } else if (!d.status.ok()) {
         ++ran;
         ok = false;
@@ -242,8 +250,10 @@ void RegisterPipelineCommands(CLI::App* app) {
       }
     }
     out.Line("backfill " + spec->name + " " + b->from + " .. " + b->to + ": " + std::to_string(ran) + " run(s), " +
-             std::to_string(skipped) + " already successful");
-    out.Json({{"ok", ok}, {"pipeline", spec->name}, {"ran", ran}, {"skipped", skipped}, {"runs", runs}});
+             (covered > 0 ? std::to_string(covered) + " covered by the catch-up run, " : std::string()) +
+             std::to_string(skipped) + " already done");
+    out.Json({{"ok", ok},           {"pipeline", spec->name}, {"ran", ran}, {"skipped", skipped},
+              {"covered", covered}, {"runs", runs}});
     if (!ok) throw CLI::RuntimeError(kExitFailure);
   });
 }

@@ -38,6 +38,9 @@ struct RunContext {
   std::string ds;             // YYYY-MM-DD: local date of the interval start, the lake partition
   int64_t interval_start = 0; // data interval [start, end), epoch seconds
   int64_t interval_end = 0;
+  // Current-state sources (sql) extract rows changed before this instant; 0 = interval_end.
+  // A catch-up run (orchestrator.h) sets it to the time it starts.
+  int64_t extract_until = 0;
 };
 
 // One attempt of one task, as a TaskRunner sees it.

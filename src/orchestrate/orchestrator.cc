@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 
@@ -101,6 +102,24 @@ void SetRunIdentity(RunRecord* run, const PipelineSpec& pipeline, const LogicalR
 
 }  // namespace
 
+bool HasCurrentStateSources(const Project& project, const PipelineSpec& pipeline) {
+  for (const auto& t : pipeline.tasks) {
+    if (t.type != TaskType::kIngest) continue;
+    const SourceConfig* src = project.FindSource(t.source);
+    if (src != nullptr && src->type == "sql") return true;
+  }
+  return false;
+}
+
+namespace {
+
+// Records the runs named by `keys` as covered by the catch-up run `by` (see orchestrator.h).
+// A run that is running in another process is left alone.
+Status MarkCovered(const Project& project, const PipelineSpec& pipeline, const std::vector<std::string>& keys,
+                   const RunRecord& by, RunStore* store, Clock* clock);
+
+}  // namespace
+
 Result<int> MarkDeadRunsInterrupted(const Project& project, RunStore* store) {
   STRATA_ASSIGN_OR_RETURN(auto runs, store->ListRuns("", 0));
   int marked = 0;
@@ -150,6 +169,34 @@ Result<RunRecord> TriggerRun(const Project& project, const PipelineSpec& pipelin
   STRATA_RETURN_IF_ERROR(store->PutRun(run));
   return run;
 }
+
+namespace {
+
+Status MarkCovered(const Project& project, const PipelineSpec& pipeline, const std::vector<std::string>& keys,
+                   const RunRecord& by, RunStore* store, Clock* clock) {
+  STRATA_ASSIGN_OR_RETURN(RunCalendar calendar, RunCalendar::For(pipeline));
+  for (const auto& key : keys) {
+    STRATA_ASSIGN_OR_RETURN(LogicalRun when, calendar.Resolve(key, clock->NowSeconds()));
+    const std::string run_id = RunStore::RunId(pipeline.name, when.key);
+    auto lock = LockRun(project, run_id);
+    if (!lock.ok()) continue;  // running elsewhere: it records its own outcome
+    STRATA_ASSIGN_OR_RETURN(auto existing, store->FindRun(run_id));
+    if (existing && existing->state == "success") continue;
+    RunRecord run = existing ? *existing : RunRecord();
+    SetRunIdentity(&run, pipeline, when);
+    run.trigger = by.trigger;
+    run.state = "covered";
+    run.started_micros = by.started_micros;
+    run.ended_micros = by.ended_micros;
+    run.pid = 0;
+    run.message = "covered by catch-up run " + by.run_id +
+                  " (its sources keep only current state: it extracted every change up to its start)";
+    STRATA_RETURN_IF_ERROR(store->PutRun(run));
+  }
+  return Status::OK();
+}
+
+}  // namespace
 
 Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeline, const RunRequest& request) {
   auto say = [&](const std::string& line) {
@@ -229,6 +276,13 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
   ctx.ds = when.ds;
   ctx.interval_start = run.interval_start;
   ctx.interval_end = run.interval_end;
+  if (request.catch_up) {
+    ctx.extract_until = request.clock->NowSeconds();
+    say("catch-up run: sql sources are extracted up to " + FormatTimestamp(ctx.extract_until) + " UTC" +
+        (request.covers.empty() ? std::string()
+                                : ", covering " + request.covers.front() +
+                                      (request.covers.size() > 1 ? " .. " + request.covers.back() : std::string())));
+  }
 
   std::unique_ptr<lake::Lake> lake;
   std::unique_ptr<PlatformTasks> platform;
@@ -432,7 +486,15 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
     }
     store_error = Status::OK();
   }
+  if (request.catch_up && run.state == "success" && !request.covers.empty()) {
+    run.message = "catch-up run covering " + request.covers.front() +
+                  (request.covers.size() > 1 ? " .. " + request.covers.back() : std::string()) +
+                  "; sql sources extracted up to " + FormatTimestamp(ctx.extract_until) + " UTC";
+  }
   STRATA_RETURN_IF_ERROR(store->PutRun(run));
+  if (request.catch_up && run.state == "success") {
+    STRATA_RETURN_IF_ERROR(MarkCovered(project, pipeline, request.covers, run, store.get(), request.clock));
+  }
   finish_alerts();
   say("run " + run_id + " " + run.state + (run.message.empty() ? "" : " (" + run.message + ")"));
   return report;
@@ -440,7 +502,7 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
 
 Result<std::vector<BackfillDate>> Backfill(const Project& project, const PipelineSpec& pipeline,
                                            const std::string& from, const std::string& to, RunRequest request,
-                                           int parallel) {
+                                           int parallel, bool every_interval) {
   STRATA_ASSIGN_OR_RETURN(RunCalendar calendar, RunCalendar::For(pipeline));
   auto runs = calendar.Between(from, to);
   if (!runs.ok()) return Status::InvalidArgument("backfill: " + runs.status().message());
@@ -451,7 +513,7 @@ Result<std::vector<BackfillDate>> Backfill(const Project& project, const Pipelin
     BackfillDate item;
     item.logical_date = when.key;
     STRATA_ASSIGN_OR_RETURN(auto existing, store->FindRun(RunStore::RunId(pipeline.name, item.logical_date)));
-    if (existing && existing->state == "success") {
+    if (existing && (existing->state == "success" || existing->state == "covered")) {
       item.skipped = true;
       item.report.run = *existing;
     } else {
@@ -460,6 +522,31 @@ Result<std::vector<BackfillDate>> Backfill(const Project& project, const Pipelin
     out.push_back(std::move(item));
   }
   request.trigger = "backfill";
+  if (!every_interval && pending.size() > 1 && HasCurrentStateSources(project, pipeline)) {
+    // One catch-up run for the newest; the older ones are covered by it when it succeeds.
+    BackfillDate& newest = out[pending.back()];
+    RunRequest r = request;
+    r.logical_date = newest.logical_date;
+    r.catch_up = true;
+    for (size_t k = 0; k + 1 < pending.size(); ++k) r.covers.push_back(out[pending[k]].logical_date);
+    auto report = RunPipeline(project, pipeline, r);
+    if (!report.ok()) {
+      newest.status = report.status();
+      return std::vector<BackfillDate>{newest};
+    }
+    newest.report = std::move(*report);
+    if (newest.report.run.state != "success") return std::vector<BackfillDate>{newest};
+    std::vector<BackfillDate> result;
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (std::find(pending.begin(), pending.end() - 1, i) != pending.end() - 1) {
+        out[i].covered_by = newest.report.run.run_id;
+        auto covered = store->FindRun(RunStore::RunId(pipeline.name, out[i].logical_date));
+        if (covered.ok() && covered->has_value()) out[i].report.run = **covered;
+      }
+      result.push_back(std::move(out[i]));
+    }
+    return result;
+  }
   int workers = std::max(1, std::min<int>(parallel > 0 ? parallel : pipeline.max_active_runs,
                                            static_cast<int>(pending.size())));
   // Concurrent runs share one set of platform tasks (one open warehouse) and print in turn.

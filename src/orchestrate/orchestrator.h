@@ -28,10 +28,25 @@ Result<std::vector<PipelineSpec>> ProjectPipelines(const Project& project);
 // The pipeline named `name`; "" picks the only one (or "default").
 Result<PipelineSpec> FindPipeline(const Project& project, const std::string& name);
 
+// Catch-up after an outage. A sql source keeps only each row's current state, and a run
+// extracts the rows changed before its interval's end. Run date by date after an outage, the
+// earlier dates miss every row changed since (an order's customer, updated later, is invisible
+// to the order's date) and their tests fail. So when a backfill, or the scheduler's catch-up,
+// finds several intervals to run for a pipeline that ingests a sql source, it runs one
+// catch-up run, for the newest of them, whose sql extracts reach the time it starts; when it
+// succeeds, the older intervals are recorded as runs in state "covered", naming it. Event files
+// of the covered dates land in the catch-up run's partition. `strata pipeline backfill
+// --every-interval` runs each interval instead.
+bool HasCurrentStateSources(const Project& project, const PipelineSpec& pipeline);
+
 struct RunRequest {
   std::string logical_date;        // a date or time as calendar.h reads them; "" = the current run
   std::string trigger = "manual";  // manual | scheduled | backfill
   bool rerun_all = false;          // ignore what an earlier attempt of this run finished
+  // A catch-up run (above): it extracts current-state sources up to its start, and once it
+  // succeeds, the runs named here (older logical dates) are recorded as covered by it.
+  bool catch_up = false;
+  std::vector<std::string> covers;
   Clock* clock = Clock::Real();
   CancelToken* stop = nullptr;
   TaskRunner* runner = nullptr;    // nullptr: PlatformTasks on the project
@@ -59,13 +74,16 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
 // see the days in order.
 struct BackfillDate {
   std::string logical_date;  // the run's key
-  bool skipped = false;  // already successful
+  bool skipped = false;  // already successful (or covered)
+  std::string covered_by;  // covered by this catch-up run (then `report.run` is the covered record)
   Status status;         // why the run could not be attempted
   RunReport report;
 };
+// With `every_interval` false and a pipeline that ingests current-state sources, several runs
+// to do become one catch-up run (see above).
 Result<std::vector<BackfillDate>> Backfill(const Project& project, const PipelineSpec& pipeline,
                                            const std::string& from, const std::string& to, RunRequest request,
-                                           int parallel = 0);
+                                           int parallel = 0, bool every_interval = false);
 
 // Queues a run of `pipeline` for `logical_date` (a date or time, calendar.h) for the scheduler to start on its next
 // look (Airflow's "trigger"; `strata pipeline run` runs in the foreground instead). The run

@@ -413,6 +413,31 @@ TEST_F(PublishTest, ARerunOfAPastDateNeverMovesThePublishedDataBack) {
   EXPECT_EQ(pub.details["audited"], 0) << "nothing to publish, nothing to audit";
 }
 
+// The campaign's case: `pipeline backfill --parallel 2|3` failed runs that should succeed
+// (catalog write-write conflicts, "Cannot CHECKPOINT", creating schema analytics at once).
+TEST_F(PublishTest, AParallelBackfillRunsEveryDateCorrectly) {
+  PipelineSpec p = MakeWap();
+  std::string rows;
+  for (int day = 1; day <= 6; ++day) {
+    rows += std::string(rows.empty() ? "" : ", ") + "(" + std::to_string(day) + ", " + std::to_string(day * 10) +
+            ", 'n', '2024-01-0" + std::to_string(day) + "')";
+  }
+  Seed(rows);
+  RunRequest req;
+  auto dates = Backfill(project_, p, "2024-01-01", "2024-01-06", req, /*parallel=*/3);
+  ASSERT_TRUE(dates.ok()) << dates.status().ToString();
+  ASSERT_EQ(dates->size(), 6u);
+  for (const auto& d : *dates) {
+    ASSERT_TRUE(d.status.ok()) << d.logical_date << ": " << d.status.ToString();
+    std::string why;
+    for (const auto& t : d.report.outcome.tasks) why += t.message + "\n";
+    EXPECT_EQ(d.report.run.state, "success") << d.logical_date << ":\n" << why;
+  }
+  EXPECT_EQ(Query("select count(*), sum(amount) from main_marts.orders_mart"), "6|210\n");
+  // The published data is the newest date's, and only newer dates replaced older ones.
+  EXPECT_EQ(Query("select max(logical_date) from analytics._strata_publications"), "2024-01-06\n");
+}
+
 TEST_F(PublishTest, BuildSeesTheRunAsDbtVars) {
   WriteText(dir_.Sub("transform/dbt_project.yml"), "name: wap\nprofile: wap\n");
   WriteText(dir_.Sub("transform/profiles.yml"),

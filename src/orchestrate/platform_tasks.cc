@@ -170,7 +170,7 @@ TaskOutcome PlatformTasks::Ingest(const Attempt& a, std::ostream& log) {
   if (src == nullptr) return Failed(Status::InvalidArgument("no source '" + a.task->source + "'"));
   ingest::IngestOptions opts;
   opts.date = a.run->ds;
-  opts.until = a.run->interval_end;
+  opts.until = a.run->extract_until > 0 ? a.run->extract_until : a.run->interval_end;
   opts.tables = a.task->tables;
   opts.full_refresh = a.task->full_refresh;
   opts.cancel = a.cancel;

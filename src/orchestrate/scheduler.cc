@@ -40,11 +40,12 @@ Result<std::vector<DueRun>> Scheduler::Due() {
     }
     std::vector<DueRun> due;
     std::set<std::string> keys;
+    const bool collapse = HasCurrentStateSources(*project_, p);
     for (const auto& iv : intervals) {
       LogicalRun run = calendar.ForInterval(iv);
       if (!p.start_date.empty() && run.ds < p.start_date) continue;
       if (!keys.insert(run.key).second) continue;
-      due.push_back({p.name, run.key, iv.end});
+      due.push_back({p.name, run.key, iv.end, "scheduled", {}});
     }
     if (due.empty()) continue;
     // The pipeline's history in one query, not one per interval (an hourly pipeline caught
@@ -61,6 +62,14 @@ Result<std::vector<DueRun>> Scheduler::Due() {
         auto lock = FileLock::Acquire(JoinPath(project_->state_dir, "locks/run-" + existing->run_id + ".lock"), false);
         if (!lock.ok()) continue;
       }
+      if (collapse && !out.empty() && out.back().pipeline == p.name && out.back().trigger == "scheduled") {
+        // One catch-up run for the newest interval covers the older ones.
+        DueRun newer = d;
+        newer.covers = std::move(out.back().covers);
+        newer.covers.push_back(out.back().logical_date);
+        out.back() = std::move(newer);
+        continue;
+      }
       out.push_back(d);
     }
   }
@@ -71,7 +80,7 @@ Result<std::vector<DueRun>> Scheduler::Due() {
     if (r.state != "queued") continue;
     bool known = false;
     for (const auto& p : pipelines_) known = known || p.name == r.pipeline;
-    if (known) queued.push_back({r.pipeline, r.logical_date, 0, r.trigger});
+    if (known) queued.push_back({r.pipeline, r.logical_date, 0, r.trigger, {}});
   }
   std::sort(queued.begin(), queued.end(),
             [](const DueRun& a, const DueRun& b) { return a.logical_date < b.logical_date; });
@@ -99,11 +108,15 @@ Result<std::vector<RunReport>> Scheduler::RunDue() {
     }
     if (options_.on_line) {
       options_.on_line("scheduler: " + d.pipeline + " for " + d.logical_date +
-                       (d.trigger == "scheduled" ? " is due" : " was triggered"));
+                       (d.trigger == "scheduled" ? " is due" : " was triggered") +
+                       (d.covers.empty() ? "" : " (a catch-up run covering " + std::to_string(d.covers.size()) +
+                                                     " earlier interval(s))"));
     }
     RunRequest req;
     req.logical_date = d.logical_date;
     req.trigger = d.trigger;
+    req.catch_up = !d.covers.empty();
+    req.covers = d.covers;
     req.clock = options_.clock;
     req.stop = options_.stop;
     req.runner = options_.runner;

@@ -7,7 +7,8 @@
 // 07:00 as run 2024-01-01T06:00Z (calendar.h names runs). With `catchup` and a
 // `start_date`, every interval since the start date that has no run yet is due, oldest
 // first; otherwise only the latest. A run that already exists is never started twice —
-// except one whose process died (interrupted), which the scheduler resumes.
+// except one whose process died (interrupted), which the scheduler resumes. Several due
+// intervals of a pipeline that ingests a sql source become one catch-up run (orchestrator.h).
 //
 // Runs queued by `strata pipeline trigger` (TriggerRun) are due at once, whatever the
 // schedule, and are looked for at least every few seconds while serving.
@@ -32,6 +33,8 @@ struct DueRun {
   std::string logical_date;  // the run's key (calendar.h): a local date, or a UTC start time
   int64_t due_at = 0;        // the tick ending its interval (epoch seconds); queued runs: 0
   std::string trigger = "scheduled";  // or "manual": queued by `strata pipeline trigger`
+  // A catch-up run (orchestrator.h): the older due intervals it covers, oldest first.
+  std::vector<std::string> covers;
 };
 
 struct SchedulerOptions {
