@@ -637,3 +637,39 @@ TEST_F(PgPublishRunsAlone, AServerKilledMidPublishKeepsThePreviousMartsAndTheRer
 
 }  // namespace
 }  // namespace strata::orchestrate
+
+namespace strata::orchestrate {
+namespace {
+
+// The campaign's case: a full disk under the state folder said only "runs.db: disk I/O error".
+// (A tmpfs is mounted: root only; ctest runs *RunsAlone* suites one at a time.)
+TEST(FullStateDiskRunsAlone, AFullStateFolderSaysTheDiskIsFull) {
+  testing::TempDir dir;
+  std::filesystem::create_directories(dir.Sub("p/state"));
+  auto mounted = testing::RunCommand({"/bin/mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dir.Sub("p/state")});
+  if (mounted.exit_code != 0) GTEST_SKIP() << "cannot mount a tmpfs here (" << mounted.err << "): needs root";
+  struct Unmount {
+    std::string path;
+    ~Unmount() { (void)testing::RunCommand({"/bin/umount", "-l", path}); }
+  } unmount{dir.Sub("p/state")};
+  testing::WriteText(dir.Sub("p/strata.yml"), "name: p\nstate_dir: state\npipelines:\n  d:\n    tasks:\n"
+                                              "      t: {type: noop}\n");
+  auto project = Project::Load(dir.Sub("p"));
+  ASSERT_TRUE(project.ok());
+  auto pipeline = FindPipeline(*project, "d");
+  RunRequest req;
+  req.logical_date = "2024-01-01";
+  ASSERT_TRUE(RunPipeline(*project, *pipeline, req).ok());
+  const auto free_bytes = std::filesystem::space(dir.Sub("p/state")).available;
+  auto fill = testing::RunCommand(
+      {"/usr/bin/fallocate", "-l", std::to_string(free_bytes), dir.Sub("p/state/filler")});
+  ASSERT_EQ(fill.exit_code, 0) << fill.err;
+  req.logical_date = "2024-01-02";
+  auto run = RunPipeline(*project, *pipeline, req);
+  ASSERT_FALSE(run.ok());
+  EXPECT_EQ(run.status().code(), Status::Code::kIOError) << run.status().ToString();
+  EXPECT_NE(run.status().message().find("the disk is full"), std::string::npos) << run.status().message();
+}
+
+}  // namespace
+}  // namespace strata::orchestrate
