@@ -323,6 +323,16 @@ void CheckStarSchema(const std::string& shop_db, const std::string& warehouse, c
   }
 }
 
+// A copy of examples/shop/strata.yml in `project`, and the environment that points it at the
+// simulated sources in `sim` and the catalog API at `api_url`.
+std::vector<std::string> MakeShopProject(const std::string& project, const std::string& sim,
+                                         const std::string& api_url) {
+  std::filesystem::create_directories(project);
+  std::filesystem::copy_file(testing::SourceDir() + "/examples/shop/strata.yml", project + "/strata.yml");
+  return {"SHOP_DB=" + sim + "/shop.db", "SHOP_EVENTS=" + sim + "/events", "SHOP_API_URL=" + api_url,
+          "SHOP_TRANSFORM=" + testing::SourceDir() + "/examples/shop/transform"};
+}
+
 TEST(ShopHistory, DayByDayRunsMatchTheOperationalDatabase) {
   const auto started = std::chrono::steady_clock::now();
   testing::TempDir tmp;
@@ -336,11 +346,7 @@ TEST(ShopHistory, DayByDayRunsMatchTheOperationalDatabase) {
       RunCommand({StrataBinary(), "sim", "--out", sim, "--scale", "1", "--days", "3", "--start", start.ToString()});
   ASSERT_EQ(gen.exit_code, 0) << gen.err;
   testing::SimApi api(sim);
-  std::filesystem::create_directories(project);
-  std::filesystem::copy_file(testing::SourceDir() + "/examples/shop/strata.yml", project + "/strata.yml");
-  const std::vector<std::string> env = {"SHOP_DB=" + shop_db, "SHOP_EVENTS=" + sim + "/events",
-                                        "SHOP_API_URL=" + api.url(),
-                                        "SHOP_TRANSFORM=" + testing::SourceDir() + "/examples/shop/transform"};
+  const std::vector<std::string> env = MakeShopProject(project, sim, api.url());
 
   // Run days (day index from `start`). Days 6 and 7 (indexes 5, 6) have no run: the run of day 8
   // sees their changes at once.
@@ -418,11 +424,7 @@ TEST(ShopOutage, ABackfillAfterAnOutageCatchesUpInOneRunThatPassesEveryTest) {
   auto gen = RunCommand({StrataBinary(), "sim", "--out", sim, "--scale", "0.2", "--days", "1", "--start", "2024-01-01"});
   ASSERT_EQ(gen.exit_code, 0) << gen.err;
   testing::SimApi api(sim);
-  std::filesystem::create_directories(project);
-  std::filesystem::copy_file(testing::SourceDir() + "/examples/shop/strata.yml", project + "/strata.yml");
-  const std::vector<std::string> env = {"SHOP_DB=" + shop_db, "SHOP_EVENTS=" + sim + "/events",
-                                        "SHOP_API_URL=" + api.url(),
-                                        "SHOP_TRANSFORM=" + testing::SourceDir() + "/examples/shop/transform"};
+  const std::vector<std::string> env = MakeShopProject(project, sim, api.url());
   auto day1 = RunCommand({StrataBinary(), "pipeline", "run", "-p", project, "--date", "2024-01-01"}, env);
   ASSERT_EQ(day1.exit_code, 0) << day1.out << day1.err;
   // Five days of business while the platform is down.

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <random>
+#include <vector>
 
 namespace strata {
 namespace {
@@ -156,6 +157,26 @@ FileLock& FileLock::operator=(FileLock&& other) noexcept {
 
 FileLock::~FileLock() {
   if (fd_ >= 0) ::close(fd_);  // closing the descriptor releases the flock
+}
+
+Status ReadChunks(const std::string& path, int64_t offset, const std::function<void(std::string_view)>& fn) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::IOError("cannot read '" + path + "': " + std::strerror(errno));
+  std::vector<char> buf(1 << 20);
+  for (off_t at = static_cast<off_t>(offset);;) {
+    ssize_t n = ::pread(fd, buf.data(), buf.size(), at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Status s = Status::IOError("cannot read '" + path + "': " + std::strerror(errno));
+      ::close(fd);
+      return s;
+    }
+    if (n == 0) break;
+    fn(std::string_view(buf.data(), static_cast<size_t>(n)));
+    at += n;
+  }
+  ::close(fd);
+  return Status::OK();
 }
 
 std::string JoinPath(std::string_view a, std::string_view b) {

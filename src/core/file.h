@@ -1,6 +1,8 @@
 // Small, durable filesystem helpers used by every module that writes state.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -9,6 +11,9 @@
 namespace strata {
 
 Result<std::string> ReadFile(const std::string& path);
+
+// Reads `path` from byte `offset` to its end in pieces of up to 1 MiB, passing each to `fn`.
+Status ReadChunks(const std::string& path, int64_t offset, const std::function<void(std::string_view)>& fn);
 
 enum class Durability {
   kDurable,   // fsync the file and its directory: survives power loss (state, manifests)

@@ -1,13 +1,8 @@
 #include "core/hash.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <openssl/evp.h>
 
-#include <cerrno>
-#include <cstring>
-#include <vector>
+#include "core/file.h"
 
 namespace strata {
 
@@ -45,24 +40,12 @@ std::string Sha256::Of(std::string_view data) {
 }
 
 Result<std::string> Sha256::OfFile(const std::string& path, int64_t* size) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::IOError("cannot read '" + path + "': " + std::strerror(errno));
   Sha256 h;
-  std::vector<char> buf(1 << 20);
   int64_t total = 0;
-  for (;;) {
-    ssize_t n = ::read(fd, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Status s = Status::IOError("cannot read '" + path + "': " + std::strerror(errno));
-      ::close(fd);
-      return s;
-    }
-    if (n == 0) break;
-    h.Update(std::string_view(buf.data(), static_cast<size_t>(n)));
-    total += n;
-  }
-  ::close(fd);
+  STRATA_RETURN_IF_ERROR(ReadChunks(path, 0, [&](std::string_view piece) {
+    h.Update(piece);
+    total += static_cast<int64_t>(piece.size());
+  }));
   if (size != nullptr) *size = total;
   return h.HexDigest();
 }

@@ -94,24 +94,8 @@ Consumed ConsumedFromState(const nlohmann::json& j) {
 
 // Reads [offset, end of file) of `path` into *data (with `padding` zero bytes after it).
 Status ReadFrom(const std::string& path, int64_t offset, size_t padding, std::string* data) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::IOError("cannot read '" + path + "': " + std::strerror(errno));
   data->clear();
-  char buf[1 << 16];
-  off_t at = static_cast<off_t>(offset);
-  for (;;) {
-    ssize_t n = ::pread(fd, buf, sizeof buf, at);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Status s = Status::IOError("cannot read '" + path + "': " + std::strerror(errno));
-      ::close(fd);
-      return s;
-    }
-    if (n == 0) break;
-    data->append(buf, static_cast<size_t>(n));
-    at += n;
-  }
-  ::close(fd);
+  STRATA_RETURN_IF_ERROR(ReadChunks(path, offset, [data](std::string_view piece) { data->append(piece); }));
   data->append(padding, '\0');
   return Status::OK();
 }
