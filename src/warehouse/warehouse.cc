@@ -291,112 +291,74 @@ Result<int64_t> Warehouse::LoadedThrough(lake::Lake* lake, const std::string& so
   return 0;
 }
 
-Status Warehouse::LoadTable(lake::Lake* lake, const std::string& source, const std::string& table,
-                            LoadResult* result) {
-  duck::Connection* c = conn_.get();
-  const std::string rel = "raw." + QuoteIdent(RelationName(source, table));
+namespace {
 
-  std::set<std::string> loaded;
-  STRATA_ASSIGN_OR_RETURN(int64_t after, LoadedThrough(lake, source, table, &loaded));
-  STRATA_ASSIGN_OR_RETURN(TableLoadPlan plan, PlanTableLoad(lake, source, table, after));
-  if (plan.manifests.empty()) return Status::OK();
-  // Files the ledger already names are never read again.
-  std::erase_if(plan.files, [&](const TableLoadPlan::File& f) { return loaded.count(f.file->key) > 0; });
-  const auto& schema = plan.schema;
-
-  STRATA_RETURN_IF_ERROR(c->Begin());
-  auto fail = [&](Status s) {
-    (void)c->Rollback();
-    return s;
-  };
-
-  // Create or evolve the table.
-  STRATA_ASSIGN_OR_RETURN(auto existing,
-                          c->Query("SELECT column_name, data_type FROM information_schema.columns WHERE "
-                                   "table_schema = 'raw' AND table_name = " +
-                                   QuoteLiteral(RelationName(source, table)) + " ORDER BY ordinal_position"));
-  if (existing.rows.empty()) {
+// Creates raw.<name> for `schema`, or widens it (new columns, wider types). `existed` says
+// whether it was there; `added` receives new column names. Inside the caller's transaction.
+Status EvolveRawTable(duck::Connection* c, const std::string& name, const std::vector<lake::ColumnSchema>& schema,
+                      bool* existed, std::vector<std::string>* added) {
+  const std::string rel = "raw." + QuoteIdent(name);
+  STRATA_ASSIGN_OR_RETURN(auto existing, c->Query("SELECT column_name, data_type FROM information_schema.columns "
+                                                  "WHERE table_schema = 'raw' AND table_name = " +
+                                                  QuoteLiteral(name) + " ORDER BY ordinal_position"));
+  *existed = !existing.rows.empty();
+  if (!*existed) {
     std::string ddl = "CREATE TABLE " + rel + " (";
     for (const auto& col : schema) ddl += QuoteIdent(col.name) + " " + col.type + ", ";
     ddl += "_lake_file VARCHAR NOT NULL)";
-    Status s = FailPoint("load_write");
-    if (s.ok()) s = c->Execute(ddl);
-    if (!s.ok()) return fail(s);
-  } else {
-    std::map<std::string, std::string> have;
-    for (const auto& row : existing.rows) have[*row[0]] = *row[1];
-    for (const auto& col : schema) {
-      auto it = have.find(col.name);
-      if (it == have.end()) {
-        Status s = FailPoint("load_write");
-        if (s.ok()) s = c->Execute("ALTER TABLE " + rel + " ADD COLUMN " + QuoteIdent(col.name) + " " + col.type);
-        if (!s.ok()) return fail(s);
-        result->added_columns.push_back(col.name);
-      } else if (it->second != col.type && WidenDuckType(it->second, col.type) != it->second) {
-        Status s = FailPoint("load_write");
-        if (s.ok()) {
-          s = c->Execute("ALTER TABLE " + rel + " ALTER COLUMN " + QuoteIdent(col.name) + " TYPE " +
-                         WidenDuckType(it->second, col.type));
-        }
-        if (!s.ok()) return fail(s);
-      }
+    STRATA_RETURN_IF_ERROR(FailPoint("load_write"));
+    return c->Execute(ddl);
+  }
+  std::map<std::string, std::string> have;
+  for (const auto& row : existing.rows) have[*row[0]] = *row[1];
+  for (const auto& col : schema) {
+    auto it = have.find(col.name);
+    if (it == have.end()) {
+      STRATA_RETURN_IF_ERROR(FailPoint("load_write"));
+      STRATA_RETURN_IF_ERROR(c->Execute("ALTER TABLE " + rel + " ADD COLUMN " + QuoteIdent(col.name) + " " + col.type));
+      added->push_back(col.name);
+    } else if (it->second != col.type && WidenDuckType(it->second, col.type) != it->second) {
+      STRATA_RETURN_IF_ERROR(FailPoint("load_write"));
+      STRATA_RETURN_IF_ERROR(c->Execute("ALTER TABLE " + rel + " ALTER COLUMN " + QuoteIdent(col.name) + " TYPE " +
+                                        WidenDuckType(it->second, col.type)));
     }
   }
+  return Status::OK();
+}
 
-  // A file whose rows the raw table already holds was loaded, even if the ledger lost it: its
-  // ledger row is written again, its rows are not.
-  std::vector<const TableLoadPlan::File*> recorded;
-  if (!existing.rows.empty() && !plan.files.empty()) {
-    std::string keys;
-    for (const auto& f : plan.files) keys += (keys.empty() ? "" : ", ") + QuoteLiteral(f.file->key);
-    auto present = c->Query("SELECT _lake_file, count(*) FROM " + rel + " WHERE _lake_file IN (" + keys +
-                            ") GROUP BY _lake_file");
-    if (!present.ok()) return fail(present.status());
-    std::map<std::string, int64_t> held;
-    for (const auto& row : present->rows) held[*row[0]] = std::stoll(*row[1]);
-    for (const auto& f : plan.files) {
-      auto it = held.find(f.file->key);
-      if (it == held.end()) continue;
-      if (it->second != f.file->rows) {
-        return fail(Status::Corruption(rel + " holds " + std::to_string(it->second) + " rows of lake file " +
-                                       f.file->key + ", which has " + std::to_string(f.file->rows) +
-                                       ", and the ledger does not list it: the table needs repair by hand"));
-      }
-      recorded.push_back(&f);
-      result->warnings.push_back("lake file " + f.file->key + " was loaded but missing from the ledger: "
-                                 "recorded again, not loaded twice");
-    }
-  }
-  std::vector<const TableLoadPlan::File*> to_load;
-  int64_t expected_rows = 0;
+// The planned files whose rows raw.<name> already holds: loaded, though the ledger lost them
+// (duckdb.h). Their ledger rows are written again, their rows are not. A file held in part
+// is kCorruption: nothing can say which of its rows are there.
+Result<std::set<const TableLoadPlan::File*>> FilesAlreadyLoaded(duck::Connection* c, const std::string& name,
+                                                                const TableLoadPlan& plan,
+                                                                std::vector<std::string>* warnings) {
+  std::set<const TableLoadPlan::File*> out;
+  if (plan.files.empty()) return out;
+  std::string keys;
+  for (const auto& f : plan.files) keys += (keys.empty() ? "" : ", ") + QuoteLiteral(f.file->key);
+  STRATA_ASSIGN_OR_RETURN(auto present, c->Query("SELECT _lake_file, count(*) FROM raw." + QuoteIdent(name) +
+                                                 " WHERE _lake_file IN (" + keys + ") GROUP BY _lake_file"));
+  std::map<std::string, int64_t> held;
+  for (const auto& row : present.rows) held[*row[0]] = std::stoll(*row[1]);
   for (const auto& f : plan.files) {
-    if (std::find(recorded.begin(), recorded.end(), &f) != recorded.end()) continue;
-    to_load.push_back(&f);
-    expected_rows += f.file->rows;
-  }
-  result->batches = static_cast<int>(plan.manifests.size());
-  result->files = static_cast<int>(to_load.size());
-
-  if (!to_load.empty()) {
-    TableLoadPlan reading = plan;  // only the files to read
-    reading.files.clear();
-    for (const auto* f : to_load) reading.files.push_back(*f);
-    Status s = FailPoint("load_write");
-    if (!s.ok()) return fail(s);
-    auto inserted = c->Query("INSERT INTO " + rel + " BY NAME " + reading.Select());
-    if (!inserted.ok()) {
-      (void)c->Rollback();
-      return reading.ExplainReadFailure(c, inserted.status());
+    auto it = held.find(f.file->key);
+    if (it == held.end()) continue;
+    if (it->second != f.file->rows) {
+      return Status::Corruption("raw." + name + " holds " + std::to_string(it->second) + " rows of lake file " +
+                                f.file->key + ", which has " + std::to_string(f.file->rows) +
+                                ", and the ledger does not list it: the table needs repair by hand");
     }
-    int64_t rows = inserted->AffectedRows();
-    if (rows != expected_rows) {
-      (void)c->Rollback();
-      return Status::Corruption("lake files of " + source + "." + table + " hold " + std::to_string(rows) +
-                                " rows, their manifests say " + std::to_string(expected_rows));
-    }
-    result->rows = rows;
+    out.insert(&f);
+    warnings->push_back("lake file " + f.file->key + " was loaded but missing from the ledger: recorded again, not "
+                        "loaded twice");
   }
+  return out;
+}
 
+// Writes the ledger rows of the plan: each planned file, and a marker for each batch without
+// files to read (everything quarantined, or set aside) that the ledger lacks.
+Status RecordLoaded(duck::Connection* c, const std::string& source, const std::string& table,
+                    const TableLoadPlan& plan, const std::set<std::string>& loaded) {
   STRATA_ASSIGN_OR_RETURN(auto ins, c->Prepare("INSERT INTO raw._strata_loaded_files (file_key, source, table_name, "
                                                "batch_id, sequence, rows, sha256) VALUES (?, ?, ?, ?, ?, ?, ?)"));
   auto record = [&](const std::string& key, const lake::Manifest& m, int64_t rows, const std::string& sha) {
@@ -411,19 +373,70 @@ Status Warehouse::LoadTable(lake::Lake* lake, const std::string& source, const s
     if (s.ok()) s = ins->Execute().status();
     return s.WithContext("recording lake file " + key);
   };
-  for (const auto& f : plan.files) {
-    Status s = record(f.file->key, *f.manifest, f.file->rows, f.file->sha256);
-    if (!s.ok()) return fail(s);
-  }
-  // A batch with no data files (everything quarantined, or set aside) is recorded through a
-  // marker row so that its sequence counts as loaded.
+  for (const auto& f : plan.files) STRATA_RETURN_IF_ERROR(record(f.file->key, *f.manifest, f.file->rows, f.file->sha256));
   for (const auto& [m, marker] : plan.markers) {
-    if (loaded.count(marker)) continue;
-    Status s = record(marker, *m, 0, "");
-    if (!s.ok()) return fail(s);
+    if (loaded.count(marker) == 0) STRATA_RETURN_IF_ERROR(record(marker, *m, 0, ""));
   }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status Warehouse::LoadTable(lake::Lake* lake, const std::string& source, const std::string& table,
+                            LoadResult* result) {
+  duck::Connection* c = conn_.get();
+  const std::string name = RelationName(source, table);
+
+  std::set<std::string> loaded;
+  STRATA_ASSIGN_OR_RETURN(int64_t after, LoadedThrough(lake, source, table, &loaded));
+  STRATA_ASSIGN_OR_RETURN(TableLoadPlan plan, PlanTableLoad(lake, source, table, after));
+  if (plan.manifests.empty()) return Status::OK();
+  // Files the ledger already names are never read again.
+  std::erase_if(plan.files, [&](const TableLoadPlan::File& f) { return loaded.count(f.file->key) > 0; });
+
+  STRATA_RETURN_IF_ERROR(c->Begin());
+  auto fail = [&](Status s) {
+    (void)c->Rollback();
+    return s;
+  };
+  bool existed = false;
+  Status s = EvolveRawTable(c, name, plan.schema, &existed, &result->added_columns);
+  if (!s.ok()) return fail(s);
+  std::set<const TableLoadPlan::File*> already;
+  if (existed) {
+    auto found = FilesAlreadyLoaded(c, name, plan, &result->warnings);
+    if (!found.ok()) return fail(found.status());
+    already = std::move(*found);
+  }
+  TableLoadPlan reading = plan;  // the files to read
+  reading.files.clear();
+  int64_t expected_rows = 0;
+  for (const auto& f : plan.files) {
+    if (already.count(&f) > 0) continue;
+    reading.files.push_back(f);
+    expected_rows += f.file->rows;
+  }
+  result->batches = static_cast<int>(plan.manifests.size());
+  result->files = static_cast<int>(reading.files.size());
+  if (!reading.files.empty()) {
+    s = FailPoint("load_write");
+    if (!s.ok()) return fail(s);
+    auto inserted = c->Query("INSERT INTO raw." + QuoteIdent(name) + " BY NAME " + reading.Select());
+    if (!inserted.ok()) {
+      (void)c->Rollback();
+      return reading.ExplainReadFailure(c, inserted.status());
+    }
+    result->rows = inserted->AffectedRows();
+    if (result->rows != expected_rows) {
+      return fail(Status::Corruption("lake files of " + source + "." + table + " hold " +
+                                     std::to_string(result->rows) + " rows, their manifests say " +
+                                     std::to_string(expected_rows)));
+    }
+  }
+  s = RecordLoaded(c, source, table, plan, loaded);
+  if (!s.ok()) return fail(s);
   CrashPoint("load_before_commit");
-  Status s = FailPoint("load_write");
+  s = FailPoint("load_write");
   if (!s.ok()) return fail(s);
   return c->Commit();
 }
