@@ -71,7 +71,7 @@ Status Warehouse::LoadRaw(lake::Lake* lake, std::vector<LoadResult>* results,
   {
     LoadResult ledger;
     ledger.relation = "raw._strata_loaded_files";
-    STRATA_RETURN_IF_ERROR(RemoveGarbledLedgerRows(tables, &ledger.warnings));
+    STRATA_RETURN_IF_ERROR(RemoveGarbledLedgerRows(&ledger.warnings));
     if (!ledger.warnings.empty()) {
       if (on_table) on_table(ledger);
       results->push_back(std::move(ledger));
@@ -129,22 +129,18 @@ bool WellFormedLedgerRow(const std::string& key, const std::string& source, cons
 
 }  // namespace
 
-Status Warehouse::RemoveGarbledLedgerRows(const std::vector<std::pair<std::string, std::string>>& tables,
-                                          std::vector<std::string>* warnings) {
+Status Warehouse::RemoveGarbledLedgerRows(std::vector<std::string>* warnings) {
   // DuckDB 1.4 can replay a garbled WAL record after a failed write (duckdb.h): a ledger row
-  // that names no lake file protects nothing, and one whose (source, table) exists but whose
-  // key is wrong would hide a file from the load. Such rows are removed, and reported.
+  // that is not one the load writes names no lake file and protects nothing. Such rows are
+  // removed, and reported. (Rows of tables the lake does not hold now are kept: a lake
+  // folder can be missing for a while, and the raw table's rows still came from it.)
   STRATA_ASSIGN_OR_RETURN(auto rows, conn_->Query("SELECT file_key, source, table_name, batch_id, sequence "
                                                   "FROM raw._strata_loaded_files"));
-  std::set<std::pair<std::string, std::string>> known(tables.begin(), tables.end());
   std::vector<std::string> garbled;
   for (const auto& row : rows.rows) {
     const std::string key = row[0].value_or(""), source = row[1].value_or(""), table = row[2].value_or("");
     int64_t sequence = std::strtoll(row[4].value_or("0").c_str(), nullptr, 10);
-    if (known.count({source, table}) == 0 ||
-        !WellFormedLedgerRow(key, source, table, row[3].value_or(""), sequence)) {
-      garbled.push_back(key);
-    }
+    if (!WellFormedLedgerRow(key, source, table, row[3].value_or(""), sequence)) garbled.push_back(key);
   }
   if (garbled.empty()) return Status::OK();
   STRATA_RETURN_IF_ERROR(conn_->Begin());

@@ -116,8 +116,8 @@ class Warehouse {
   // warehouse before using it again. Returns the first failure. `results` and `on_table`
   // cover the tables that loaded.
   //
-  // The ledger is checked before it is trusted: rows that name no lake file of their table
-  // are removed, a batch counts as loaded only when the ledger names exactly its files, and a
+  // The ledger is checked before it is trusted: rows that are not ones the load writes (a
+  // garbled key) are removed, a batch counts as loaded only when the ledger names exactly its files, and a
   // file whose rows the raw table already holds is recorded again instead of loaded twice.
   // Each repair is reported in the results' warnings.
   Status LoadRaw(lake::Lake* lake, std::vector<LoadResult>* results,
@@ -137,8 +137,7 @@ class Warehouse {
   Warehouse() = default;
   Status EnsureMetadata();
   Status LoadTable(lake::Lake* lake, const std::string& source, const std::string& table, LoadResult* result);
-  Status RemoveGarbledLedgerRows(const std::vector<std::pair<std::string, std::string>>& tables,
-                                 std::vector<std::string>* warnings);
+  Status RemoveGarbledLedgerRows(std::vector<std::string>* warnings);
   // The newest sequence of (source, table) that the ledger shows loaded whole; `loaded`
   // receives every file key the ledger names for the table.
   Result<int64_t> LoadedThrough(lake::Lake* lake, const std::string& source, const std::string& table,
