@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <chrono>
@@ -669,6 +670,66 @@ TEST(FullStateDiskRunsAlone, AFullStateFolderSaysTheDiskIsFull) {
   ASSERT_FALSE(run.ok());
   EXPECT_EQ(run.status().code(), Status::Code::kIOError) << run.status().ToString();
   EXPECT_NE(run.status().message().find("the disk is full"), std::string::npos) << run.status().message();
+}
+
+}  // namespace
+}  // namespace strata::orchestrate
+
+namespace strata::orchestrate {
+namespace {
+
+// Holds runs.db for a while from another connection when the first task runs, so that the
+// orchestrator's record of that task's end waits past lock_timeout and fails.
+class LockingRunner : public TaskRunner {
+ public:
+  explicit LockingRunner(std::string db) : db_(std::move(db)) {}
+  ~LockingRunner() override {
+    if (holder_.joinable()) holder_.join();
+  }
+  TaskOutcome Run(const Attempt& a) override {
+    if (a.task->id == "first") {
+      holder_ = std::thread([this] {
+        sqlite3* other = nullptr;
+        sqlite3_open(db_.c_str(), &other);
+        sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+        std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+        sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr);
+        sqlite3_close(other);
+      });
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the lock is taken
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(3000));  // the lock is gone by the end
+    }
+    return TaskOutcome{};
+  }
+
+ private:
+  std::string db_;
+  std::thread holder_;
+};
+
+// The campaign's case: with runs.db locked for a while, `pipeline run` exited 1 while the
+// history said success. Now the history writes that failed are redone before the run is
+// recorded, and the outcome and the history agree.
+TEST_F(OrchestratorTest, AHistoryWriteThatFailedMidRunIsRedoneAndTheOutcomeAgreesWithIt) {
+  WriteText(dir_.Sub("strata.yml"), "name: t\nlock_timeout: 1\npipelines:\n  p:\n    tasks:\n"
+                                    "      first: {type: noop}\n      second: {type: noop, after: [first]}\n");
+  PipelineSpec p = Load();
+  ASSERT_TRUE(OpenRunStore(project_).ok());
+  LockingRunner runner(project_.state_dir + "/runs.db");
+  RunRequest r;
+  r.logical_date = "2024-01-01";
+  r.runner = &runner;
+  std::vector<std::string> errors;
+  r.on_error = [&](const std::string& line) { errors.push_back(line); };
+  auto report = RunPipeline(project_, p, r);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->run.state, "success");
+  ASSERT_FALSE(errors.empty()) << "the first task's end could not be recorded at once";
+  EXPECT_NE(errors[0].find("writing it again"), std::string::npos) << errors[0];
+  auto store = *OpenRunStore(project_);
+  EXPECT_EQ((*store->FindRun("p__2024-01-01"))->state, "success");
+  for (const auto& t : *store->Tasks("p__2024-01-01")) EXPECT_EQ(t.state, "success") << t.task_id;
 }
 
 }  // namespace
