@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include "core/file.h"
@@ -688,15 +689,19 @@ class LockingRunner : public TaskRunner {
   }
   TaskOutcome Run(const Attempt& a) override {
     if (a.task->id == "first") {
-      holder_ = std::thread([this] {
+      std::promise<void> held;
+      std::future<void> taken = held.get_future();
+      holder_ = std::thread([this, held = std::move(held)]() mutable {
         sqlite3* other = nullptr;
         sqlite3_open(db_.c_str(), &other);
+        sqlite3_busy_timeout(other, 10000);
         sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+        held.set_value();
         std::this_thread::sleep_for(std::chrono::milliseconds(2500));
         sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr);
         sqlite3_close(other);
       });
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the lock is taken
+      taken.wait();  // the task ends while the history is locked
     } else {
       std::this_thread::sleep_for(std::chrono::milliseconds(3000));  // the lock is gone by the end
     }

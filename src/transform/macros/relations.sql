@@ -25,6 +25,15 @@ create or replace view {{ relation }} as (
 {% macro default__create_schema(schema) -%}
 create schema if not exists {{ schema }}
 {%- endmacro %}
+{#- PostgreSQL's `create schema if not exists` is not safe against itself: two sessions that
+    create the same schema at once (two models of a build on --threads 2) make one fail with a
+    unique violation on pg_namespace. The loser's error means the schema exists. -#}
+{% macro postgres__create_schema(schema) -%}
+do $strata$ begin
+  create schema if not exists {{ schema }};
+exception when unique_violation or duplicate_schema then null;
+end $strata$
+{%- endmacro %}
 
 {% macro drop_relation(relation, kind) -%}
   {{ return(adapter.dispatch('drop_relation')(relation, kind)) }}
