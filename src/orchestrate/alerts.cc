@@ -1,13 +1,6 @@
 #include "orchestrate/alerts.h"
 
 #include <curl/curl.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -20,9 +13,8 @@
 #include "core/clock.h"
 #include "core/date.h"
 #include "core/redact.h"
+#include "core/subprocess.h"
 #include "orchestrate/pipeline.h"
-
-extern char** environ;
 
 namespace strata::orchestrate {
 
@@ -218,103 +210,33 @@ Status PostWebhook(const AlertSpec& spec, const std::string& body, SteadyTime de
 
 Status RunAlertCommand(const AlertSpec& spec, const AlertMessage& m, const std::string& body,
                        const std::string& log_path, SteadyTime deadline) {
-  // Our environment without the variables we set (an outer Strata's, when nested), then ours.
-  const std::vector<std::pair<std::string, std::string>> vars = {{"STRATA_ALERT_EVENT", AlertEventName(m.event)},
-                                                                 {"STRATA_ALERT_SUMMARY", m.Summary()},
-                                                                 {"STRATA_ALERT_LINK", m.Link()},
-                                                                 {"STRATA_ALERT_ERROR", m.error},
-                                                                 {"STRATA_PIPELINE", m.pipeline},
-                                                                 {"STRATA_RUN_ID", m.run_id},
-                                                                 {"STRATA_LOGICAL_DATE", m.logical_date},
-                                                                 {"STRATA_TASK", m.task},
-                                                                 {"STRATA_TRY", std::to_string(m.try_number)},
-                                                                 {"STRATA_STATE", m.state},
-                                                                 {"STRATA_LOG_PATH", m.log_path}};
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string entry = *e;
-    std::string name = entry.substr(0, entry.find('='));
-    bool ours = std::any_of(vars.begin(), vars.end(), [&](const auto& v) { return v.first == name; });
-    if (!ours) env.push_back(std::move(entry));
-  }
-  for (const auto& [k, v] : vars) env.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  // stdin is a socket rather than a pipe: send(MSG_NOSIGNAL) cannot raise SIGPIPE when the
-  // command does not read it.
-  int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-    return Status::IOError("socketpair: " + std::string(strerror(errno)));
-  }
-  std::string out = log_path.empty() ? "/dev/null" : log_path;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, sv[1], 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-  posix_spawnattr_setpgroup(&attr, 0);  // its own process group, so a kill reaches its children
-  std::string sh = "/bin/sh", dash_c = "-c", command = spec.command;
-  char* argv[] = {sh.data(), dash_c.data(), command.data(), nullptr};
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, "/bin/sh", &actions, &attr, argv, envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  ::close(sv[1]);
-  if (rc != 0) {
-    ::close(sv[0]);
-    return Status::IOError("cannot start /bin/sh: " + std::string(strerror(rc)));
-  }
-
-  // The payload, without ever blocking past the deadline (a command that does not read it
-  // gets what fits in the socket's buffer).
-  ::fcntl(sv[0], F_SETFL, ::fcntl(sv[0], F_GETFL) | O_NONBLOCK);
-  for (size_t sent = 0; sent < body.size();) {
-    ssize_t n = ::send(sv[0], body.data() + sent, body.size() - sent, MSG_NOSIGNAL);
-    if (n > 0) {
-      sent += static_cast<size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && SecondsLeft(deadline) > 0) {
-      pollfd p{sv[0], POLLOUT, 0};
-      ::poll(&p, 1, std::clamp(static_cast<int>(SecondsLeft(deadline) * 1000), 1, 50));
-      continue;
-    }
-    break;  // EPIPE (it exited or closed stdin) or out of time
-  }
-  ::close(sv[0]);
-
-  int status = 0;
-  bool killed = false;
-  SteadyTime terminated_at;
-  for (;;) {
-    pid_t w = ::waitpid(pid, &status, WNOHANG);
-    if (w == pid) break;
-    if (w < 0 && errno != EINTR) return Status::IOError("waitpid: " + std::string(strerror(errno)));
-    if (!killed && SecondsLeft(deadline) <= 0) {
-      killed = true;
-      terminated_at = std::chrono::steady_clock::now();
-      ::kill(-pid, SIGTERM);
-    }
-    // A group that ignores SIGTERM for 1 s gets SIGKILL.
-    if (killed && std::chrono::steady_clock::now() - terminated_at > std::chrono::seconds(1)) ::kill(-pid, SIGKILL);
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  if (killed) {
-    ::kill(-pid, SIGKILL);  // whatever of the group is left
+  SubprocessOptions so;
+  so.argv = ShellCommand(spec.command);
+  // Ours replace an outer Strata's, when nested.
+  so.env = {{"STRATA_ALERT_EVENT", AlertEventName(m.event)},
+            {"STRATA_ALERT_SUMMARY", m.Summary()},
+            {"STRATA_ALERT_LINK", m.Link()},
+            {"STRATA_ALERT_ERROR", m.error},
+            {"STRATA_PIPELINE", m.pipeline},
+            {"STRATA_RUN_ID", m.run_id},
+            {"STRATA_LOGICAL_DATE", m.logical_date},
+            {"STRATA_TASK", m.task},
+            {"STRATA_TRY", std::to_string(m.try_number)},
+            {"STRATA_STATE", m.state},
+            {"STRATA_LOG_PATH", m.log_path}};
+  so.output_path = log_path;
+  so.stdin_data = body;  // a command that does not read it gets what fits in the socket's buffer
+  so.deadline = deadline;
+  so.grace = std::chrono::seconds(1);
+  STRATA_ASSIGN_OR_RETURN(SubprocessResult r, RunSubprocess(so));
+  if (r.timed_out) {
     char buf[32];
     std::snprintf(buf, sizeof(buf), "%gs", spec.timeout_seconds);
     return Status::Aborted(std::string("command timed out after ") + buf + " and was stopped");
   }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Status::OK();
-  std::string how = WIFEXITED(status) ? "exit code " + std::to_string(WEXITSTATUS(status))
-                                      : "signal " + std::to_string(WTERMSIG(status));
-  return Status::Internal("command failed with " + how + (log_path.empty() ? "" : " (output in " + log_path + ")"));
+  if (r.ok()) return Status::OK();
+  return Status::Internal("command failed with " + r.Describe() +
+                          (log_path.empty() ? "" : " (output in " + log_path + ")"));
 }
 
 Result<std::vector<AlertEvent>> ParseEvents(const ConfigNode& node) {

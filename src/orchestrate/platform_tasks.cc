@@ -1,11 +1,5 @@
 #include "orchestrate/platform_tasks.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cctype>
 #include <chrono>
 #include <filesystem>
@@ -16,12 +10,11 @@
 #include "core/date.h"
 #include "core/file.h"
 #include "core/redact.h"
+#include "core/subprocess.h"
 #include "ingest/connector.h"
 #include "transform/loader.h"
 #include "transform/publish.h"
 #include "transform/runner.h"
-
-extern char** environ;
 
 namespace strata::orchestrate {
 
@@ -430,66 +423,29 @@ TaskOutcome PlatformTasks::Shell(const Attempt& a, std::ostream& log) {
   log << "$ " << command << "\n";
   log.flush();
   // The child's environment: ours, the run's identity, then the task's own variables.
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  SubprocessOptions so;
+  so.argv = ShellCommand(command);
   for (const auto& [name, value] : RunIdentity(*a.run)) {
     std::string upper = name;
     for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    env.push_back("STRATA_" + upper + "=" + value);  // STRATA_DS, STRATA_RUN_ID, ...
+    so.env.emplace_back("STRATA_" + upper, value);  // STRATA_DS, STRATA_RUN_ID, ...
   }
-  env.push_back("STRATA_TASK=" + a.task->id);
-  env.push_back("STRATA_TRY=" + std::to_string(a.try_number));
-  for (const auto& [k, v] : a.task->env) env.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  std::string out = a.log_path.empty() ? "/dev/null" : a.log_path;
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-  posix_spawnattr_setpgroup(&attr, 0);  // its own process group, so a kill reaches its children
-  std::string sh = "/bin/sh", dash_c = "-c";
-  char* argv[] = {sh.data(), dash_c.data(), command.data(), nullptr};
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, "/bin/sh", &actions, &attr, argv, envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) return Failed(Status::IOError("cannot start /bin/sh: " + std::string(strerror(rc))));
-
-  std::atomic<bool> killed{false};
-  CancelScope kill_group(a.cancel, [pid, &killed] {
-    killed = true;
-    ::kill(-pid, SIGTERM);
-  });
-  int status = 0;
-  auto terminated_at = std::chrono::steady_clock::time_point::max();
-  for (;;) {
-    pid_t w = waitpid(pid, &status, WNOHANG);
-    if (w == pid) break;
-    if (w < 0 && errno != EINTR) return Failed(Status::IOError("waitpid: " + std::string(strerror(errno))));
-    if (killed && terminated_at == std::chrono::steady_clock::time_point::max()) {
-      terminated_at = std::chrono::steady_clock::now();
-    }
-    // A group that ignores SIGTERM for 2 s gets SIGKILL.
-    if (killed && std::chrono::steady_clock::now() - terminated_at > std::chrono::seconds(2)) ::kill(-pid, SIGKILL);
-    std::this_thread::sleep_for(std::chrono::milliseconds(killed ? 10 : 5));
-  }
-  if (killed) ::kill(-pid, SIGKILL);  // whatever of the group is left
-  if (killed) return Failed(Status::Aborted("command stopped (" + a.cancel->reason() + ")"));
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+  so.env.emplace_back("STRATA_TASK", a.task->id);
+  so.env.emplace_back("STRATA_TRY", std::to_string(a.try_number));
+  for (const auto& [k, v] : a.task->env) so.env.emplace_back(k, v);
+  so.output_path = a.log_path;
+  so.cancel = a.cancel;
+  so.grace = std::chrono::seconds(2);
+  auto r = RunSubprocess(so);
+  if (!r.ok()) return Failed(r.status());
+  if (r->cancelled) return Failed(Status::Aborted("command stopped (" + a.cancel->reason() + ")"));
+  if (r->ok()) {
     TaskOutcome o;
     o.summary = "exit code 0";
     return o;
   }
-  std::string how = WIFEXITED(status) ? "exit code " + std::to_string(WEXITSTATUS(status))
-                                      : "killed by signal " + std::to_string(WTERMSIG(status));
-  return Failed(Status::Internal("command failed with " + how + (a.log_path.empty() ? "" : " (log: " + a.log_path + ")")));
+  return Failed(Status::Internal("command failed with " + r->Describe() +
+                                 (a.log_path.empty() ? "" : " (log: " + a.log_path + ")")));
 }
 
 }  // namespace strata::orchestrate
