@@ -21,7 +21,7 @@
 #include "bench_util.h"
 #include "core/project.h"
 #include "lake/lake.h"
-#include "warehouse/duckdb.h"
+#include "db/duckdb.h"
 #include "warehouse/warehouse.h"
 
 namespace fs = std::filesystem;

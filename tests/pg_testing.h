@@ -6,7 +6,7 @@
 #include <string>
 
 #include "testing.h"
-#include "warehouse/postgres.h"
+#include "db/postgres.h"
 
 namespace strata::testing {
 

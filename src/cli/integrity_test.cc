@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "testing.h"
-#include "warehouse/duckdb.h"
+#include "db/duckdb.h"
 
 namespace strata {
 namespace {

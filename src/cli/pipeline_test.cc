@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "testing.h"
-#include "warehouse/duckdb.h"
+#include "db/duckdb.h"
 
 namespace strata {
 namespace {

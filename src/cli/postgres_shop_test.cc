@@ -14,8 +14,8 @@
 
 #include "core/file.h"
 #include "pg_testing.h"
-#include "warehouse/duckdb.h"
-#include "warehouse/postgres.h"
+#include "db/duckdb.h"
+#include "db/postgres.h"
 
 namespace strata {
 namespace {

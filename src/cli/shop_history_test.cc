@@ -20,7 +20,7 @@
 #include "core/date.h"
 #include "core/file.h"
 #include "testing.h"
-#include "warehouse/duckdb.h"
+#include "db/duckdb.h"
 
 namespace strata {
 namespace {

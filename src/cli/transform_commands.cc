@@ -11,7 +11,7 @@
 #include "transform/dbt_project.h"
 #include "transform/loader.h"
 #include "transform/runner.h"
-#include "warehouse/duckdb.h"
+#include "db/duckdb.h"
 
 namespace strata::cli {
 namespace {

@@ -1,4 +1,4 @@
-#include "warehouse/duckdb.h"
+#include "db/duckdb.h"
 
 #include <duckdb.h>
 

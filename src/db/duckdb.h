@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "core/status.h"
-#include "warehouse/query_result.h"
+#include "db/query_result.h"
 
 // Opaque C handles (defined in duckdb.h, which only duckdb.cc includes).
 struct _duckdb_database;

@@ -1,4 +1,4 @@
-#include "warehouse/postgres.h"
+#include "db/postgres.h"
 
 #include <libpq-fe.h>
 

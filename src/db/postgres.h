@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "core/status.h"
-#include "warehouse/query_result.h"
+#include "db/query_result.h"
 
 struct pg_conn;
 struct pg_cancel;

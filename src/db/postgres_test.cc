@@ -1,7 +1,7 @@
 // libpq layer against the real test cluster (scripts/pg_test_cluster.sh): connecting with a
 // password, errors that name the server and the position, COPY in and out, a failed COPY
 // that keeps nothing, cancelling a running statement and a lost connection.
-#include "warehouse/postgres.h"
+#include "db/postgres.h"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
-#include "sim/internal/sqlite.h"
+#include "db/sqlite.h"
 
 #include <cmath>
 
-namespace strata::sim::internal {
+namespace strata::db {
 
 SqliteDb::~SqliteDb() {
   if (db_ != nullptr) sqlite3_close_v2(db_);
@@ -99,4 +99,4 @@ int64_t SqliteStmt::ColumnCents(int i) const {
   return std::llround(ColumnDouble(i) * 100.0);
 }
 
-}  // namespace strata::sim::internal
+}  // namespace strata::db

@@ -1,4 +1,5 @@
-// Minimal RAII helpers over the SQLite C API, for the simulator and the catalog API.
+// A small RAII layer over SQLite's C API: the one place Strata opens SQLite databases (the
+// simulator's shop.db, the sql connector's sources, the run history).
 #pragma once
 
 #include <sqlite3.h>
@@ -9,7 +10,7 @@
 
 #include "core/status.h"
 
-namespace strata::sim::internal {
+namespace strata::db {
 
 class SqliteStmt;
 
@@ -98,4 +99,4 @@ class SqliteStmt {
   sqlite3* db_ = nullptr;
 };
 
-}  // namespace strata::sim::internal
+}  // namespace strata::db

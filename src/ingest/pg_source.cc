@@ -18,8 +18,8 @@
 #include "core/date.h"
 #include "core/file.h"
 #include "ingest/internal/connectors.h"
-#include "warehouse/duckdb.h"
-#include "warehouse/postgres.h"
+#include "db/duckdb.h"
+#include "db/postgres.h"
 
 namespace strata::ingest::internal {
 namespace {

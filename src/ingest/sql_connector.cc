@@ -18,7 +18,7 @@
 #include "core/date.h"
 #include "core/file.h"
 #include "ingest/internal/connectors.h"
-#include "warehouse/duckdb.h"
+#include "db/duckdb.h"
 
 namespace strata::ingest::internal {
 namespace {

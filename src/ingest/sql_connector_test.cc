@@ -3,8 +3,8 @@
 
 #include "ingest/connector.h"
 #include "pg_testing.h"
-#include "warehouse/duckdb.h"
-#include "warehouse/postgres.h"
+#include "db/duckdb.h"
+#include "db/postgres.h"
 
 namespace strata::ingest {
 namespace {

@@ -17,7 +17,7 @@
 #include "core/file.h"
 #include "pg_testing.h"
 #include "transform/publish.h"
-#include "warehouse/duckdb.h"
+#include "db/duckdb.h"
 #include "warehouse/session.h"
 
 namespace strata::orchestrate {

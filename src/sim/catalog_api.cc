@@ -21,7 +21,7 @@
 #include <thread>
 
 #include "core/date.h"
-#include "sim/internal/sqlite.h"
+#include "db/sqlite.h"
 #include "sim/internal/vocab.h"
 #include "sim/rng.h"
 #include "sim/shop_simulator.h"
@@ -29,8 +29,8 @@
 namespace strata::sim {
 namespace {
 
-using internal::SqliteDb;
-using internal::SqliteStmt;
+using db::SqliteDb;
+using db::SqliteStmt;
 using Json = nlohmann::ordered_json;
 
 constexpr int64_t kDefaultLimit = 100;

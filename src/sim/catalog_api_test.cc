@@ -55,7 +55,7 @@ class CatalogApiTest : public ::testing::Test {
   }
 
   static int64_t CountDb(const std::string& where) {
-    auto db = internal::SqliteDb::Open(ShopSimulator::DbPath(out_), true, false);
+    auto db = db::SqliteDb::Open(ShopSimulator::DbPath(out_), true, false);
     auto n = db->QueryInt("SELECT COUNT(*) FROM products " + where);
     return n.ok() ? *n : -1;
   }
@@ -159,7 +159,7 @@ TEST_F(CatalogApiTest, ProductRecordShape) {
   for (auto it = p.begin(); it != p.end(); ++it) got.push_back(it.key());
   EXPECT_EQ(got, keys);
   int nested = 0, null_ratings = 0, inactive = 0;
-  auto db = internal::SqliteDb::Open(ShopSimulator::DbPath(out_), true, false);
+  auto db = db::SqliteDb::Open(ShopSimulator::DbPath(out_), true, false);
   ASSERT_TRUE(db.ok());
   for (const auto& q : j.at("data")) {
     EXPECT_TRUE(q.at("price").is_number());

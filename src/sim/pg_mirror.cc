@@ -1,6 +1,6 @@
 #include "sim/pg_mirror.h"
 
-#include "sim/internal/sqlite.h"
+#include "db/sqlite.h"
 
 namespace strata::sim {
 
@@ -47,7 +47,7 @@ void AppendCsv(std::string* out, std::string_view v) {
 }  // namespace
 
 Result<MirrorStats> MirrorToPostgres(const std::string& shop_db, pg::Connection* pg, const std::string& schema) {
-  STRATA_ASSIGN_OR_RETURN(auto db, internal::SqliteDb::Open(shop_db, /*read_only=*/true, /*create=*/false));
+  STRATA_ASSIGN_OR_RETURN(auto db, db::SqliteDb::Open(shop_db, /*read_only=*/true, /*create=*/false));
   STRATA_RETURN_IF_ERROR(db.Exec("BEGIN"));  // one snapshot of shop.db
   MirrorStats stats;
   const std::string qs = pg::QuoteIdent(schema);

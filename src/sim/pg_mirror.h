@@ -6,7 +6,7 @@
 #include <string>
 
 #include "core/status.h"
-#include "warehouse/postgres.h"
+#include "db/postgres.h"
 
 namespace strata::sim {
 

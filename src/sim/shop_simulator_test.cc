@@ -12,13 +12,13 @@
 
 #include "core/date.h"
 #include "sim/internal/sim_test_util.h"
-#include "sim/internal/sqlite.h"
+#include "db/sqlite.h"
 #include "testing.h"
 
 namespace strata::sim {
 namespace {
 
-using internal::SqliteDb;
+using db::SqliteDb;
 using testutil::EventLine;
 using testutil::IsKnownType;
 using testutil::PendingLines;
@@ -220,7 +220,7 @@ TEST_F(DirtySimTest, PurchaseEventsMatchOrders) {
   std::unordered_map<int64_t, Order> orders;
   ForEachRow(db(),
              "SELECT order_id, customer_id, printf('%.2f', order_total), placed_at FROM orders",
-             [&](const internal::SqliteStmt& r) {
+             [&](const db::SqliteStmt& r) {
                orders[r.ColumnInt(0)] = {r.ColumnInt(1), std::string(r.ColumnText(2)),
                                          std::string(r.ColumnText(3))};
              });
@@ -273,7 +273,7 @@ TEST_F(DirtySimTest, TimestampsAndAmountsAreConsistent) {
   const int64_t end = (kStart + 30).StartEpochSeconds();
   for (const char* table : testutil::kTables) {
     ForEachRow(db(), std::string("SELECT created_at, updated_at FROM ") + table,
-               [&](const internal::SqliteStmt& r) {
+               [&](const db::SqliteStmt& r) {
                  int64_t c = Ts(r.ColumnText(0)), u = Ts(r.ColumnText(1));
                  EXPECT_LE(c, u) << table;
                  EXPECT_GE(c, begin) << table;
@@ -331,7 +331,7 @@ TEST_F(DirtySimTest, TimestampsAndAmountsAreConsistent) {
       Count(db(),
             "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND sql LIKE '%updated_at%'"),
       4);
-  ForEachRow(db(), "PRAGMA journal_mode", [](const internal::SqliteStmt& r) {
+  ForEachRow(db(), "PRAGMA journal_mode", [](const db::SqliteStmt& r) {
     EXPECT_EQ(r.ColumnText(0), "delete");  // the default rollback journal
   });
 }
@@ -366,7 +366,7 @@ TEST(ShopSimulatorTest, DailySnapshotsShowValidTransitions) {
     }
     const std::string today = (kStart + day).ToString();
     ForEachRow(db, "SELECT order_id, status, updated_at, placed_at FROM orders",
-               [&](const internal::SqliteStmt& r) {
+               [&](const db::SqliteStmt& r) {
                  int64_t id = r.ColumnInt(0);
                  std::string status(r.ColumnText(1)), updated(r.ColumnText(2));
                  auto it = orders.find(id);
@@ -406,7 +406,7 @@ TEST(ShopSimulatorTest, DailySnapshotsShowValidTransitions) {
                  o.updated_at = updated;
                });
     ForEachRow(db, "SELECT customer_id, segment, updated_at FROM customers",
-               [&](const internal::SqliteStmt& r) {
+               [&](const db::SqliteStmt& r) {
                  int64_t id = r.ColumnInt(0);
                  std::string seg(r.ColumnText(1));
                  auto it = segments.find(id);
@@ -442,7 +442,7 @@ TEST(ShopSimulatorTest, SegmentRecordAgreesWithCustomers) {
   };
   std::map<int64_t, Customer> customers;
   ForEachRow(db, "SELECT customer_id, segment, created_at, updated_at FROM customers",
-             [&](const internal::SqliteStmt& r) {
+             [&](const db::SqliteStmt& r) {
                customers[r.ColumnInt(0)] = {std::string(r.ColumnText(1)),
                                             std::string(r.ColumnText(2)),
                                             std::string(r.ColumnText(3))};
@@ -457,7 +457,7 @@ TEST(ShopSimulatorTest, SegmentRecordAgreesWithCustomers) {
   ForEachRow(db,
              "SELECT customer_id, segment, changed_at FROM sim_segment_changes "
              "ORDER BY customer_id, changed_at",
-             [&](const internal::SqliteStmt& r) {
+             [&](const db::SqliteStmt& r) {
                record[r.ColumnInt(0)].push_back(
                    {std::string(r.ColumnText(1)), std::string(r.ColumnText(2))});
              });

@@ -15,8 +15,8 @@
 
 #include "core/cancel.h"
 #include "core/status.h"
-#include "warehouse/duckdb.h"
-#include "warehouse/postgres.h"
+#include "db/duckdb.h"
+#include "db/postgres.h"
 
 namespace strata::warehouse {
 

@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "core/status.h"
-#include "warehouse/duckdb.h"
-#include "warehouse/postgres.h"
-#include "warehouse/query_result.h"
+#include "db/duckdb.h"
+#include "db/postgres.h"
+#include "db/query_result.h"
 
 namespace strata::warehouse {
 

@@ -19,8 +19,8 @@
 #include "core/status.h"
 #include "lake/lake.h"
 #include "core/cancel.h"
-#include "warehouse/duckdb.h"
-#include "warehouse/postgres.h"
+#include "db/duckdb.h"
+#include "db/postgres.h"
 
 namespace strata::warehouse {
 

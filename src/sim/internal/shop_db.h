@@ -4,10 +4,13 @@
 #include <string>
 
 #include "core/status.h"
+#include "db/sqlite.h"
 #include "sim/internal/day_plan.h"
-#include "sim/internal/sqlite.h"
 
 namespace strata::sim::internal {
+
+using db::SqliteDb;
+using db::SqliteStmt;
 
 class ShopDb {
  public:

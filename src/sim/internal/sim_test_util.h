@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "core/file.h"
-#include "sim/internal/sqlite.h"
+#include "db/sqlite.h"
 #include "sim/shop_simulator.h"
 
 namespace strata::sim::testutil {
@@ -22,7 +22,7 @@ inline constexpr const char* kTables[] = {"customers", "products", "orders", "or
 
 // Every row of every table, one text line per row with typed values, ordered by primary key.
 inline std::string DumpDb(const std::string& path) {
-  auto db = internal::SqliteDb::Open(path, /*read_only=*/true, /*create=*/false);
+  auto db = db::SqliteDb::Open(path, /*read_only=*/true, /*create=*/false);
   EXPECT_TRUE(db.ok()) << db.status().ToString();
   if (!db.ok()) return "";
   std::string out;
