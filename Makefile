@@ -15,7 +15,9 @@ $(BUILD)/build.ninja: CMakeLists.txt | bootstrap
 build: bootstrap $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
-demo: build
+# The demo needs only the `strata` program, not the tests.
+demo: bootstrap $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS) --target strata
 	bash scripts/demo.sh $(BUILD)/strata
 
 test: build
