@@ -14,17 +14,31 @@ namespace strata::db {
 
 class SqliteStmt;
 
+struct SqliteOptions {
+  bool read_only = false;
+  bool create = true;            // with !read_only: create the file if missing
+  int busy_timeout_ms = 10000;   // how long a statement waits for another process's lock
+  bool serialized = false;       // usable from several threads (SQLite's serialized mode)
+};
+
+// What an SQLite failure means (used by every error below): another process holding the
+// database past the busy timeout is kUnavailable (retry later); a full disk, an I/O error or
+// a file that cannot be opened is kIOError, with the free space left; a damaged file is
+// kCorruption; anything else kIOError. Messages name the file.
+Status SqliteError(sqlite3* db, int rc, const std::string& path, std::string_view what);
+
 // An open database connection; closed on destruction.
 class SqliteDb {
  public:
   SqliteDb() = default;
   ~SqliteDb();
-  SqliteDb(SqliteDb&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
+  SqliteDb(SqliteDb&& other) noexcept : db_(other.db_), path_(std::move(other.path_)) { other.db_ = nullptr; }
   SqliteDb& operator=(SqliteDb&& other) noexcept;
   SqliteDb(const SqliteDb&) = delete;
   SqliteDb& operator=(const SqliteDb&) = delete;
 
-  // Opens `path`: read-write (creating it if `create`), or read-only. Sets a busy timeout.
+  static Result<SqliteDb> Open(const std::string& path, const SqliteOptions& options);
+  // Opens `path`: read-write (creating it if `create`), or read-only.
   static Result<SqliteDb> Open(const std::string& path, bool read_only, bool create);
 
   // Runs one or more statements without results.
@@ -34,11 +48,13 @@ class SqliteDb {
   Result<int64_t> QueryInt(const std::string& sql);
 
   sqlite3* get() const { return db_; }
-  // "<what>: <sqlite message>" as an IOError.
+  const std::string& path() const { return path_; }
+  // The last failure on this connection (SqliteError), "<what>: <sqlite message>".
   Status Error(std::string_view what) const;
 
  private:
   sqlite3* db_ = nullptr;
+  std::string path_;
 };
 
 // A prepared statement; finalized on destruction. Bind indexes start at 1, columns at 0.
@@ -88,6 +104,12 @@ class SqliteStmt {
     const unsigned char* p = sqlite3_column_text(stmt_, i);
     if (p == nullptr) return {};
     return {reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(stmt_, i))};
+  }
+  // A BLOB (or any value) as its bytes.
+  std::string_view ColumnBlob(int i) const {
+    const void* p = sqlite3_column_blob(stmt_, i);
+    if (p == nullptr) return {};
+    return {static_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(stmt_, i))};
   }
   // A money column as cents (rounded).
   int64_t ColumnCents(int i) const;

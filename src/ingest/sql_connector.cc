@@ -7,8 +7,6 @@
 // Rows go through an in-memory DuckDB table (typed from the declared column types) and land
 // as one Parquet file per batch part. Values that do not fit their declared type are
 // quarantined with the row's key.
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -17,8 +15,9 @@
 
 #include "core/date.h"
 #include "core/file.h"
-#include "ingest/internal/connectors.h"
 #include "db/duckdb.h"
+#include "db/sqlite.h"
+#include "ingest/internal/connectors.h"
 
 namespace strata::ingest::internal {
 namespace {
@@ -92,15 +91,8 @@ bool IsNumber(std::string_view s, bool integer) {
   return *end == '\0';
 }
 
-// RAII SQLite handles.
-struct Db {
-  sqlite3* db = nullptr;
-  ~Db() { sqlite3_close_v2(db); }
-};
-struct Stmt {
-  sqlite3_stmt* stmt = nullptr;
-  ~Stmt() { sqlite3_finalize(stmt); }
-};
+using db::SqliteDb;
+using db::SqliteStmt;
 
 class SqlConnector : public Connector {
  public:
@@ -113,53 +105,36 @@ class SqlConnector : public Connector {
   }
 
   Status Ingest(lake::Lake* lake, const IngestOptions& options, std::vector<TableResult>* results) override {
-    Db db;
     if (::access(s_.path.c_str(), R_OK) != 0) {
       return Status::Unavailable("cannot open SQLite database '" + s_.path + "': no such readable file");
     }
-    if (sqlite3_open_v2(s_.path.c_str(), &db.db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-      return Status::Unavailable("cannot open SQLite database '" + s_.path + "': " + sqlite3_errmsg(db.db));
-    }
-    sqlite3_busy_timeout(db.db, 10000);
+    auto db = SqliteDb::Open(s_.path, /*read_only=*/true, /*create=*/false);
+    if (!db.ok()) return Status::Unavailable(db.status().message());
     for (const auto& t : s_.tables) {
       if (!options.Wants(t.name)) continue;
       // One read transaction per table: a consistent snapshot of it.
-      STRATA_RETURN_IF_ERROR(Exec(db.db, "BEGIN"));
-      Status s = IngestTable(db.db, lake, t, options, results);
-      (void)Exec(db.db, "COMMIT");
+      STRATA_RETURN_IF_ERROR(db->Exec("BEGIN"));
+      Status s = IngestTable(&*db, lake, t, options, results);
+      (void)db->Exec("COMMIT");
       STRATA_RETURN_IF_ERROR(s.WithContext("table '" + t.name + "'"));
     }
     return Status::OK();
   }
 
  private:
-  static Status Exec(sqlite3* db, const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err ? err : "unknown error";
-      sqlite3_free(err);
-      return Status::IOError(std::string("SQLite: ") + sql + ": " + msg);
-    }
-    return Status::OK();
-  }
-
-  Result<std::vector<Column>> Describe(sqlite3* db, const std::string& table) {
-    Stmt st;
-    std::string sql = "PRAGMA table_info(" + SqliteQuote(table) + ")";
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st.stmt, nullptr) != SQLITE_OK) {
-      return Status::IOError(std::string("SQLite: ") + sqlite3_errmsg(db));
-    }
+  Result<std::vector<Column>> Describe(SqliteDb* db, const std::string& table) {
+    STRATA_ASSIGN_OR_RETURN(SqliteStmt st, db->Prepare("PRAGMA table_info(" + SqliteQuote(table) + ")"));
     std::vector<Column> cols;
-    while (sqlite3_step(st.stmt) == SQLITE_ROW) {
-      std::string name = reinterpret_cast<const char*>(sqlite3_column_text(st.stmt, 1));
-      const unsigned char* decl = sqlite3_column_text(st.stmt, 2);
-      cols.push_back(MapColumn(name, decl ? reinterpret_cast<const char*>(decl) : ""));
+    for (;;) {
+      STRATA_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      cols.push_back(MapColumn(std::string(st.ColumnText(1)), std::string(st.ColumnText(2))));
     }
     if (cols.empty()) return Status::NotFound("no table '" + table + "' in '" + s_.path + "'");
     return cols;
   }
 
-  Status IngestTable(sqlite3* db, lake::Lake* lake, const TableSettings& t, const IngestOptions& options,
+  Status IngestTable(SqliteDb* db, lake::Lake* lake, const TableSettings& t, const IngestOptions& options,
                      std::vector<TableResult>* results) {
     auto start = std::chrono::steady_clock::now();
     TableResult result;
@@ -214,23 +189,17 @@ class SqlConnector : public Connector {
     }
     sql += " ORDER BY " + (t.cursor.empty() ? qk : qc + ", " + qk);
 
-    Stmt st;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st.stmt, nullptr) != SQLITE_OK) {
-      return Status::IOError(std::string("SQLite: ") + sqlite3_errmsg(db));
-    }
-    std::string wm_cursor, wm_key_text;
+    STRATA_ASSIGN_OR_RETURN(SqliteStmt st, db->Prepare(sql));
     if (has_watermark) {
-      wm_cursor = watermark["cursor"].get<std::string>();
-      sqlite3_bind_text(st.stmt, 1, wm_cursor.c_str(), -1, SQLITE_STATIC);
+      st.BindText(1, watermark["cursor"].get<std::string>());
       const nlohmann::json& k = watermark["key"];
       if (k.is_number_integer()) {
-        sqlite3_bind_int64(st.stmt, 2, k.get<int64_t>());
+        st.BindInt(2, k.get<int64_t>());
       } else {
-        wm_key_text = k.is_string() ? k.get<std::string>() : k.dump();
-        sqlite3_bind_text(st.stmt, 2, wm_key_text.c_str(), -1, SQLITE_STATIC);
+        st.BindText(2, k.is_string() ? k.get<std::string>() : k.dump());
       }
     }
-    if (!upper.empty()) sqlite3_bind_text(st.stmt, 3, upper.c_str(), -1, SQLITE_STATIC);
+    if (!upper.empty()) st.BindText(3, upper);
 
     // Stage the rows in DuckDB, typed.
     STRATA_ASSIGN_OR_RETURN(auto duck, duck::Database::Open("", {{"threads", "1"}}));
@@ -271,24 +240,23 @@ class SqlConnector : public Connector {
     const int ncols = static_cast<int>(cols.size());
     const int key_index = static_cast<int>(find_col(t.key) - cols.data());
     const int cursor_index = t.cursor.empty() ? -1 : static_cast<int>(find_col(t.cursor) - cols.data());
-    int rc;
     std::string reason;
     auto begin_batch = [&]() -> Status {
       if (batch) return Status::OK();
       STRATA_ASSIGN_OR_RETURN(batch, lake->BeginBatch(s_.source, t.name, options.date));
       return Status::OK();
     };
-    while ((rc = sqlite3_step(st.stmt)) == SQLITE_ROW) {
+    for (;;) {
+      STRATA_ASSIGN_OR_RETURN(bool has_row, st.Step());
+      if (!has_row) break;
       nlohmann::json row_key;
-      if (sqlite3_column_type(st.stmt, key_index) == SQLITE_INTEGER) {
-        row_key = static_cast<int64_t>(sqlite3_column_int64(st.stmt, key_index));
+      if (st.ColumnType(key_index) == SQLITE_INTEGER) {
+        row_key = st.ColumnInt(key_index);
       } else {
-        const unsigned char* k = sqlite3_column_text(st.stmt, key_index);
-        row_key = std::string(k ? reinterpret_cast<const char*>(k) : "");
+        row_key = std::string(st.ColumnText(key_index));
       }
       if (cursor_index >= 0) {
-        const unsigned char* c = sqlite3_column_text(st.stmt, cursor_index);
-        std::string cursor = c ? reinterpret_cast<const char*>(c) : "";
+        std::string cursor(st.ColumnText(cursor_index));
         if (!ParseTimestamp(cursor).ok()) {
           std::string k = row_key.is_string() ? row_key.get<std::string>() : row_key.dump();
           nlohmann::json seen = invalid_cursors.value(k, nlohmann::json());
@@ -299,7 +267,7 @@ class SqlConnector : public Connector {
           batch->Quarantine({{"table", t.name}, {t.key, row_key}},
                             "column '" + t.cursor + "': value '" + cursor +
                                 "' is not a valid timestamp, so the row cannot be placed after the watermark",
-                            RowAsJson(st.stmt, cols));
+                            RowAsJson(st, cols));
           continue;
         }
         last_cursor = cursor;
@@ -307,35 +275,29 @@ class SqlConnector : public Connector {
       }
       STRATA_RETURN_IF_ERROR(begin_batch());
       ++result.received;
-      reason = CheckRow(st.stmt, cols);
+      reason = CheckRow(st, cols);
       if (!reason.empty()) {
-        batch->Quarantine({{"table", t.name}, {t.key, row_key}}, reason, RowAsJson(st.stmt, cols));
+        batch->Quarantine({{"table", t.name}, {t.key, row_key}}, reason, RowAsJson(st, cols));
         continue;
       }
       for (int i = 0; i < ncols; ++i) {
-        switch (sqlite3_column_type(st.stmt, i)) {
+        switch (st.ColumnType(i)) {
           case SQLITE_NULL: STRATA_RETURN_IF_ERROR(app->AppendNull()); break;
           case SQLITE_INTEGER:
             if (cols[i].type == ColType::kVarchar) {
-              STRATA_RETURN_IF_ERROR(app->Append(std::string_view(
-                  reinterpret_cast<const char*>(sqlite3_column_text(st.stmt, i)))));
+              STRATA_RETURN_IF_ERROR(app->Append(st.ColumnText(i)));
             } else {
-              STRATA_RETURN_IF_ERROR(app->Append(static_cast<int64_t>(sqlite3_column_int64(st.stmt, i))));
+              STRATA_RETURN_IF_ERROR(app->Append(st.ColumnInt(i)));
             }
             break;
           case SQLITE_FLOAT:
             if (cols[i].type == ColType::kVarchar) {
-              STRATA_RETURN_IF_ERROR(app->Append(std::string_view(
-                  reinterpret_cast<const char*>(sqlite3_column_text(st.stmt, i)))));
+              STRATA_RETURN_IF_ERROR(app->Append(st.ColumnText(i)));
             } else {
-              STRATA_RETURN_IF_ERROR(app->Append(sqlite3_column_double(st.stmt, i)));
+              STRATA_RETURN_IF_ERROR(app->Append(st.ColumnDouble(i)));
             }
             break;
-          default: {
-            const char* p = static_cast<const char*>(sqlite3_column_blob(st.stmt, i));
-            int n = sqlite3_column_bytes(st.stmt, i);
-            STRATA_RETURN_IF_ERROR(app->Append(std::string_view(p ? p : "", static_cast<size_t>(n))));
-          }
+          default: STRATA_RETURN_IF_ERROR(app->Append(st.ColumnBlob(i)));
         }
       }
       STRATA_RETURN_IF_ERROR(app->EndRow());
@@ -344,7 +306,6 @@ class SqlConnector : public Connector {
       if (staged >= kPartRows) STRATA_RETURN_IF_ERROR(flush_part());
       if (options.on_progress && (result.received & 0xFFFF) == 0) options.on_progress(t.name, result.received);
     }
-    if (rc != SQLITE_DONE) return Status::IOError(std::string("SQLite: ") + sqlite3_errmsg(db));
     if (!batch) {  // nothing new
       result.seconds = SecondsSince(start);
       results->push_back(std::move(result));
@@ -362,15 +323,12 @@ class SqlConnector : public Connector {
   }
 
   // "" if every value fits its column's declared type, else why not.
-  static std::string CheckRow(sqlite3_stmt* st, const std::vector<Column>& cols) {
+  static std::string CheckRow(const SqliteStmt& st, const std::vector<Column>& cols) {
     for (int i = 0; i < static_cast<int>(cols.size()); ++i) {
-      int type = sqlite3_column_type(st, i);
+      int type = st.ColumnType(i);
       if (type == SQLITE_NULL) continue;
       const Column& c = cols[i];
-      auto text = [&] {
-        const unsigned char* p = sqlite3_column_text(st, i);
-        return std::string(p ? reinterpret_cast<const char*>(p) : "");
-      };
+      auto text = [&] { return std::string(st.ColumnText(i)); };
       auto bad = [&](const char* what) {
         return "column '" + c.name + "': value '" + text() + "' is not a valid " + what;
       };
@@ -401,17 +359,14 @@ class SqlConnector : public Connector {
     return "";
   }
 
-  static std::string RowAsJson(sqlite3_stmt* st, const std::vector<Column>& cols) {
+  static std::string RowAsJson(const SqliteStmt& st, const std::vector<Column>& cols) {
     nlohmann::json j = nlohmann::json::object();
     for (int i = 0; i < static_cast<int>(cols.size()); ++i) {
-      switch (sqlite3_column_type(st, i)) {
+      switch (st.ColumnType(i)) {
         case SQLITE_NULL: j[cols[i].name] = nullptr; break;
-        case SQLITE_INTEGER: j[cols[i].name] = sqlite3_column_int64(st, i); break;
-        case SQLITE_FLOAT: j[cols[i].name] = sqlite3_column_double(st, i); break;
-        default: {
-          const unsigned char* p = sqlite3_column_text(st, i);
-          j[cols[i].name] = std::string(p ? reinterpret_cast<const char*>(p) : "");
-        }
+        case SQLITE_INTEGER: j[cols[i].name] = st.ColumnInt(i); break;
+        case SQLITE_FLOAT: j[cols[i].name] = st.ColumnDouble(i); break;
+        default: j[cols[i].name] = std::string(st.ColumnText(i));
       }
     }
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

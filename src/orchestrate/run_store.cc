@@ -1,8 +1,6 @@
 #include "orchestrate/run_store.h"
 
-#include <sqlite3.h>
-#include <sys/statvfs.h>
-
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 
@@ -35,81 +33,42 @@ CREATE INDEX IF NOT EXISTS alerts_by_run ON alerts (run_id);
 CREATE INDEX IF NOT EXISTS runs_by_start ON runs (started_micros);
 )";
 
-// What an SQLite failure means for the operator: another process holding the database past
-// the busy timeout is kUnavailable (retry later); a full disk or an I/O error is kIOError, said
-// with the free space left; damage is kCorruption; anything else is a bug.
-Status StoreError(sqlite3* db, int rc, const std::string& path) {
-  const std::string msg = sqlite3_errmsg(db);
-  const std::string where = path.empty() ? "runs.db" : path;
-  switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return Status::Unavailable(where + " is locked by another process (" + msg +
-                                 "); gave up after the project's lock_timeout");
-    case SQLITE_FULL:
-    case SQLITE_IOERR:
-    case SQLITE_CANTOPEN:
-    case SQLITE_READONLY: {
-      std::string hint;
-      struct statvfs fs;
-      std::string dir = std::filesystem::path(where).parent_path().string();
-      if (!dir.empty() && ::statvfs(dir.c_str(), &fs) == 0) {
-        uint64_t free_bytes = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
-        hint = "; " + std::to_string(free_bytes / 1024) + " KiB free on its filesystem";
-        if (free_bytes < (uint64_t{16} << 20)) hint += ": the disk is full, free some space and run again";
-      }
-      return Status::IOError(where + ": " + msg + " (SQLite error " + std::to_string(rc) + ")" + hint);
-    }
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return Status::Corruption(where + ": " + msg);
-    default:
-      return Status::Internal(where + ": " + msg);
-  }
-}
-
-// A prepared statement with positional binds; finalized on scope exit.
+// A prepared statement with positional binds (run_store's own shorthand over db::SqliteStmt).
 class Stmt {
  public:
-  Stmt(sqlite3* db, const std::string& path, const std::string& sql) : db_(db), path_(path) {
-    int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &st_, nullptr);
-    if (rc != SQLITE_OK) error_ = StoreError(db, rc, path);
+  Stmt(db::SqliteDb* db, const std::string& sql) {
+    auto prepared = db->Prepare(sql);
+    if (prepared.ok()) {
+      st_ = std::move(*prepared);
+    } else {
+      error_ = prepared.status();
+    }
   }
-  ~Stmt() { sqlite3_finalize(st_); }
   Stmt& Bind(const std::string& v) {
-    if (st_) sqlite3_bind_text(st_, ++n_, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    if (error_.ok()) st_.BindText(++n_, v);
     return *this;
   }
   Stmt& Bind(int64_t v) {
-    if (st_) sqlite3_bind_int64(st_, ++n_, v);
+    if (error_.ok()) st_.BindInt(++n_, v);
     return *this;
   }
   // Binds text that people read back (messages, errors): secrets are redacted first.
   Stmt& BindMessage(const std::string& v) { return Bind(Redact(v)); }
-  Status Run() {
-    if (!error_.ok()) return error_;
-    int rc = sqlite3_step(st_);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return StoreError(db_, rc, path_);
-    return Status::OK();
-  }
+  Status Run() { return error_.ok() ? st_.Run() : error_; }
   // Calls `row` for each result row.
   Status Each(const std::function<void(Stmt&)>& row) {
     if (!error_.ok()) return error_;
-    int rc;
-    while ((rc = sqlite3_step(st_)) == SQLITE_ROW) row(*this);
-    if (rc != SQLITE_DONE) return StoreError(db_, rc, path_);
-    return Status::OK();
+    for (;;) {
+      STRATA_ASSIGN_OR_RETURN(bool has_row, st_.Step());
+      if (!has_row) return Status::OK();
+      row(*this);
+    }
   }
-  std::string Text(int i) const {
-    const unsigned char* t = sqlite3_column_text(st_, i);
-    return t == nullptr ? "" : reinterpret_cast<const char*>(t);
-  }
-  int64_t Int(int i) const { return sqlite3_column_int64(st_, i); }
+  std::string Text(int i) const { return std::string(st_.ColumnText(i)); }
+  int64_t Int(int i) const { return st_.ColumnInt(i); }
 
  private:
-  sqlite3* db_;
-  std::string path_;
-  sqlite3_stmt* st_ = nullptr;
+  db::SqliteStmt st_;
   Status error_;
   int n_ = 0;
 };
@@ -139,42 +98,30 @@ RunRecord ReadRun(Stmt& s) {
 
 Result<std::unique_ptr<RunStore>> RunStore::Open(const std::string& path, int lock_timeout_seconds) {
   STRATA_RETURN_IF_ERROR(MakeDirs(std::filesystem::path(path).parent_path().string()));
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                           nullptr);
-  if (rc != SQLITE_OK) {
-    Status s = db ? StoreError(db, rc, path) : Status::IOError("cannot open the run history " + path + ": out of memory");
-    sqlite3_close(db);
-    if (path.size() >= 512) {  // SQLite's unix VFS refuses longer paths (MAX_PATHNAME)
-      return Status::InvalidArgument("cannot open the run history " + path + ": its path is " +
-                                     std::to_string(path.size()) +
-                                     " characters long and SQLite opens files of at most 511; set state_dir in "
-                                     "strata.yml to a shorter path (e.g. state_dir: /var/lib/strata/<project>)");
+  db::SqliteOptions options;
+  options.serialized = true;
+  // Every statement waits this long for a lock another process holds, then fails with
+  // kUnavailable.
+  options.busy_timeout_ms = std::max(1, lock_timeout_seconds) * 1000;
+  auto db = db::SqliteDb::Open(path, options);
+  if (!db.ok()) {
+    if (path.size() >= 512) {
+      return Status::InvalidArgument("cannot open the run history: " + db.status().message() +
+                                     "; set state_dir in strata.yml to a shorter path (e.g. state_dir: "
+                                     "/var/lib/strata/<project>)");
     }
-    return s.WithContext("cannot open the run history");
+    return db.status().WithContext("cannot open the run history");
   }
-  std::unique_ptr<RunStore> store(new RunStore(db, path));
-  // Every statement waits this long for a lock another process holds (a reader, a writer),
-  // then fails with kUnavailable.
-  sqlite3_busy_timeout(db, std::max(1, lock_timeout_seconds) * 1000);
-  STRATA_RETURN_IF_ERROR(store->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"));
-  Status s = store->Exec(kSchema);
-  if (!s.ok()) return s;
+  std::unique_ptr<RunStore> store(new RunStore(std::move(*db)));
+  STRATA_RETURN_IF_ERROR(store->db_.Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"));
+  STRATA_RETURN_IF_ERROR(store->db_.Exec(kSchema));
   return store;
 }
 
-RunStore::~RunStore() { sqlite3_close(db_); }
-
-Status RunStore::Exec(const std::string& sql) {
-  char* err = nullptr;
-  int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
-  sqlite3_free(err);
-  if (rc != SQLITE_OK) return StoreError(db_, rc, path_);
-  return Status::OK();
-}
+RunStore::~RunStore() = default;
 
 Result<std::optional<RunRecord>> RunStore::FindRun(const std::string& run_id) {
-  Stmt s(db_, path_, std::string("SELECT ") + kRunColumns + " FROM runs WHERE run_id = ?");
+  Stmt s(&db_, std::string("SELECT ") + kRunColumns + " FROM runs WHERE run_id = ?");
   s.Bind(run_id);
   std::optional<RunRecord> out;
   STRATA_RETURN_IF_ERROR(s.Each([&](Stmt& row) { out = ReadRun(row); }));
@@ -182,7 +129,7 @@ Result<std::optional<RunRecord>> RunStore::FindRun(const std::string& run_id) {
 }
 
 Status RunStore::PutRun(const RunRecord& r) {
-  Stmt s(db_, path_, std::string("INSERT OR REPLACE INTO runs (") + kRunColumns + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+  Stmt s(&db_, std::string("INSERT OR REPLACE INTO runs (") + kRunColumns + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
   s.Bind(r.run_id).Bind(r.pipeline).Bind(r.logical_date).Bind(r.interval_start).Bind(r.interval_end);
   s.Bind(r.trigger).Bind(r.state).Bind(static_cast<int64_t>(r.attempt)).Bind(r.started_micros).Bind(r.ended_micros);
   s.Bind(r.pid).BindMessage(r.message);
@@ -190,7 +137,7 @@ Status RunStore::PutRun(const RunRecord& r) {
 }
 
 Status RunStore::PutTask(const TaskRecord& t) {
-  Stmt s(db_, path_,
+  Stmt s(&db_,
          "INSERT OR REPLACE INTO task_instances (run_id, task_id, type, state, tries, started_micros, ended_micros, "
          "rows, exit_reason, message, log_path) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
   s.Bind(t.run_id).Bind(t.task_id).Bind(t.type).Bind(t.state).Bind(static_cast<int64_t>(t.tries));
@@ -199,7 +146,7 @@ Status RunStore::PutTask(const TaskRecord& t) {
 }
 
 Status RunStore::PutAttempt(const AttemptRecord& a) {
-  Stmt s(db_, path_,
+  Stmt s(&db_,
          "INSERT OR REPLACE INTO attempts (run_id, task_id, run_attempt, try_number, state, started_micros, "
          "ended_micros, rows, exit_reason, message, log_path) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
   s.Bind(a.run_id).Bind(a.task_id).Bind(static_cast<int64_t>(a.run_attempt)).Bind(static_cast<int64_t>(a.try_number));
@@ -209,7 +156,7 @@ Status RunStore::PutAttempt(const AttemptRecord& a) {
 }
 
 Status RunStore::AddAlert(const AlertRecord& a) {
-  Stmt s(db_, path_,
+  Stmt s(&db_,
          "INSERT INTO alerts (run_id, run_attempt, event, task_id, target, ok, tries, error, at_micros) "
          "VALUES (?,?,?,?,?,?,?,?,?)");
   s.Bind(a.run_id).Bind(static_cast<int64_t>(a.run_attempt)).Bind(a.event).Bind(a.task_id).Bind(a.target);
@@ -222,7 +169,7 @@ Result<std::vector<RunRecord>> RunStore::ListRuns(const std::string& pipeline, i
   if (!pipeline.empty()) sql += " WHERE pipeline = ?";
   sql += " ORDER BY logical_date DESC, pipeline";
   if (limit > 0) sql += " LIMIT " + std::to_string(limit);
-  Stmt s(db_, path_, sql);
+  Stmt s(&db_, sql);
   if (!pipeline.empty()) s.Bind(pipeline);
   std::vector<RunRecord> out;
   STRATA_RETURN_IF_ERROR(s.Each([&](Stmt& row) { out.push_back(ReadRun(row)); }));
@@ -230,7 +177,7 @@ Result<std::vector<RunRecord>> RunStore::ListRuns(const std::string& pipeline, i
 }
 
 Result<std::vector<TaskRecord>> RunStore::Tasks(const std::string& run_id) {
-  Stmt s(db_, path_,
+  Stmt s(&db_,
          "SELECT run_id, task_id, type, state, tries, started_micros, ended_micros, rows, exit_reason, message, "
          "log_path FROM task_instances WHERE run_id = ? ORDER BY started_micros = 0, started_micros, task_id");
   s.Bind(run_id);
@@ -259,7 +206,7 @@ Result<std::vector<AttemptRecord>> RunStore::Attempts(const std::string& run_id,
       "message, log_path FROM attempts WHERE run_id = ?";
   if (!task_id.empty()) sql += " AND task_id = ?";
   sql += " ORDER BY run_attempt, started_micros, task_id, try_number";
-  Stmt s(db_, path_, sql);
+  Stmt s(&db_, sql);
   s.Bind(run_id);
   if (!task_id.empty()) s.Bind(task_id);
   std::vector<AttemptRecord> out;
@@ -281,12 +228,12 @@ Result<std::vector<AttemptRecord>> RunStore::Attempts(const std::string& run_id,
   return out;
 }
 
-Status RunStore::Begin() { return Exec("BEGIN IMMEDIATE"); }
-Status RunStore::Commit() { return Exec("COMMIT"); }
-Status RunStore::Rollback() { return Exec("ROLLBACK"); }
+Status RunStore::Begin() { return db_.Exec("BEGIN IMMEDIATE"); }
+Status RunStore::Commit() { return db_.Exec("COMMIT"); }
+Status RunStore::Rollback() { return db_.Exec("ROLLBACK"); }
 
 Result<std::vector<AlertRecord>> RunStore::Alerts(const std::string& run_id) {
-  Stmt s(db_, path_,
+  Stmt s(&db_,
          "SELECT run_id, run_attempt, event, task_id, target, ok, tries, error, at_micros FROM alerts "
          "WHERE run_id = ? ORDER BY rowid");
   s.Bind(run_id);

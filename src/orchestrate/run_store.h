@@ -13,8 +13,7 @@
 #include <vector>
 
 #include "core/status.h"
-
-struct sqlite3;
+#include "db/sqlite.h"
 
 namespace strata::orchestrate {
 
@@ -106,10 +105,8 @@ class RunStore {
   Result<std::vector<AlertRecord>> Alerts(const std::string& run_id);
 
  private:
-  RunStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
-  Status Exec(const std::string& sql);
-  sqlite3* db_;
-  std::string path_;
+  explicit RunStore(db::SqliteDb db) : db_(std::move(db)) {}
+  db::SqliteDb db_;
 };
 
 }  // namespace strata::orchestrate
