@@ -10,8 +10,6 @@
 // Misbehaving servers end the run with an error and land nothing: a next_cursor already
 // returned (pagination that does not advance), a page number whose records repeat an earlier
 // page's, more than `max_pages` pages, or a response body over `max_response_bytes`.
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <map>
 
@@ -19,7 +17,7 @@
 #include "core/file.h"
 #include "core/hash.h"
 #include "core/redact.h"
-#include "ingest/http_client.h"
+#include "core/http_client.h"
 #include "ingest/internal/connectors.h"
 #include "lake/jsonl_writer.h"
 
@@ -50,7 +48,7 @@ struct HttpSettings {
   std::string source;
   std::string base_url;
   int64_t timeout_ms = 30000;
-  RetryPolicy retry;
+  HttpRetryPolicy retry;
   std::map<std::string, std::string> headers;
   int64_t max_record_bytes = kDefaultMaxRecordBytes;
   int64_t max_response_bytes = int64_t{256} << 20;
@@ -69,12 +67,6 @@ Kind KindOf(const json& v) {
   }
 }
 
-std::string UrlEncode(const std::string& s) {
-  char* e = curl_easy_escape(nullptr, s.c_str(), static_cast<int>(s.size()));
-  std::string out = e ? e : "";
-  curl_free(e);
-  return out;
-}
 
 class HttpConnector : public Connector {
  public:

@@ -1,6 +1,5 @@
 #include "orchestrate/alerts.h"
 
-#include <curl/curl.h>
 
 #include <algorithm>
 #include <cctype>
@@ -12,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/date.h"
+#include "core/http_client.h"
 #include "core/redact.h"
 #include "core/subprocess.h"
 #include "orchestrate/pipeline.h"
@@ -123,25 +123,13 @@ std::string IsoTime(int64_t micros) {
   return t + "Z";
 }
 
-double SecondsLeft(SteadyTime deadline) {
-  return std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
-}
-
-std::string Tries(int n) { return std::to_string(n) + (n == 1 ? " try" : " tries"); }
-
-size_t CollectBody(char* ptr, size_t size, size_t nmemb, void* userdata) {
-  auto* body = static_cast<std::string*>(userdata);
-  if (body->size() < 4096) body->append(ptr, std::min<size_t>(size * nmemb, 4096 - body->size()));
-  return size * nmemb;
-}
-
 Status PostWebhook(const AlertSpec& spec, const std::string& body, SteadyTime deadline, int* tries,
                    std::vector<std::string>* secrets) {
   const std::string target = spec.Target().substr(std::strlen("webhook "));
   auto url = Resolve(spec.webhook, secrets);
   if (!url.ok()) return Status::InvalidArgument("webhook " + target + ": " + url.status().message());
   if (!IsHttpUrl(*url)) return Status::InvalidArgument("webhook " + target + " is not an http:// or https:// URL");
-  std::vector<std::string> lines = {"Content-Type: application/json", "Expect:"};
+  std::vector<std::string> lines = {"Content-Type: application/json"};
   for (const auto& [name, value] : spec.headers) {
     auto v = Resolve(value, secrets);
     if (!v.ok()) return Status::InvalidArgument("webhook header " + name + ": " + v.status().message());
@@ -150,62 +138,18 @@ Status PostWebhook(const AlertSpec& spec, const std::string& body, SteadyTime de
     }
     lines.push_back(name + ": " + *v);
   }
-  static const bool curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-  if (!curl_ready) return Status::Internal("libcurl could not be initialized");
-  std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
-  std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers(nullptr, curl_slist_free_all);
-  for (const auto& l : lines) {
-    curl_slist* next = curl_slist_append(headers.get(), l.c_str());
-    if (next == nullptr) return Status::Internal("out of memory");
-    headers.release();
-    headers.reset(next);
-  }
-  if (!curl) return Status::Internal("libcurl could not be initialized");
-  std::string last_error = "no time left to send it";
-  int delay_ms = 250;
-  bool retryable = true;  // the last failure was a timeout, no connection, 429 or 5xx
-  constexpr int kMaxTries = 3;
-  for (int attempt = 1; attempt <= kMaxTries; ++attempt) {
-    double left = SecondsLeft(deadline);
-    if (left < 0.001) break;
-    *tries = attempt;
-    std::string response;
-    CURL* c = curl.get();
-    curl_easy_reset(c);
-    curl_easy_setopt(c, CURLOPT_URL, url->c_str());
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "strata/0.1");
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, CollectBody);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &response);
-    long ms = std::max(1L, static_cast<long>(left * 1000));
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, std::min(ms, 5000L));
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    CURLcode rc = curl_easy_perform(c);
-    if (rc != CURLE_OK) {
-      last_error = curl_easy_strerror(rc);
-      retryable = rc != CURLE_UNSUPPORTED_PROTOCOL && rc != CURLE_URL_MALFORMAT;
-    } else {
-      long status = 0;
-      curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-      if (status >= 200 && status < 300) return Status::OK();
-      for (char& ch : response) {
-        if (ch == '\n' || ch == '\r') ch = ' ';
-      }
-      last_error = "HTTP " + std::to_string(status) + (response.empty() ? "" : ": " + response.substr(0, 200));
-      retryable = status == 429 || status >= 500;
-    }
-    if (!retryable || attempt == kMaxTries) break;
-    double wait = std::min(delay_ms / 1000.0, SecondsLeft(deadline));
-    if (wait > 0) std::this_thread::sleep_for(std::chrono::duration<double>(wait));
-    delay_ms *= 3;
-  }
-  std::string message = "POST " + target + " failed after " + Tries(*tries) + ": " + last_error;
-  return retryable ? Status::Unavailable(message) : Status::InvalidArgument(message);
+  HttpRetryPolicy retry;
+  retry.max_attempts = 3;
+  retry.initial_delay_ms = 250;
+  retry.multiplier = 3;
+  retry.jitter = false;
+  HttpClient client(retry, /*timeout_ms=*/int64_t{1} << 40);  // the deadline bounds it
+  client.set_deadline(deadline);
+  client.set_keep_body_bytes(4096);  // only the start of an answer is shown
+  client.set_display_url(target);
+  auto sent = client.Post(*url, body, lines);
+  *tries = client.last_attempts();
+  return sent.status();
 }
 
 Status RunAlertCommand(const AlertSpec& spec, const AlertMessage& m, const std::string& body,
