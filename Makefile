@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all bootstrap build demo test test-asan bench clean
+.PHONY: all bootstrap build demo test test-asan bench clean format format-check
 
 all: build
 
@@ -20,8 +20,16 @@ demo: bootstrap $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS) --target strata
 	bash scripts/demo.sh $(BUILD)/strata
 
-test: build
+test: build format-check
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+# Sources must be clang-format clean (.clang-format); `make format` formats them.
+SOURCES = $(shell git ls-files 'src/*.cc' 'src/*.h' 'tests/*.cc' 'tests/*.h' 'bench/*.cc' 'bench/*.h' 2>/dev/null)
+format-check: bootstrap
+	@clang-format --dry-run --Werror $(SOURCES) || { echo "format-check: run 'make format'"; exit 1; }
+
+format:
+	clang-format -i $(SOURCES)
 
 # The same tests built with AddressSanitizer and UBSan (slower; not part of `make test`).
 test-asan: bootstrap

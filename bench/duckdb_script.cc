@@ -22,9 +22,7 @@
 
 namespace {
 
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double Now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 [[noreturn]] void Die(const std::string& msg) {
   std::cerr << "duckdb_script: " << msg << "\n";
@@ -37,9 +35,12 @@ int main(int argc, char** argv) {
   std::string db_path, script_path;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--db") db_path = argv[i + 1];
-    else if (a == "--script") script_path = argv[i + 1];
-    else Die("unknown argument " + a);
+    if (a == "--db")
+      db_path = argv[i + 1];
+    else if (a == "--script")
+      script_path = argv[i + 1];
+    else
+      Die("unknown argument " + a);
   }
   if (db_path.empty() || script_path.empty()) Die("usage: duckdb_script --db FILE --script FILE.sql");
   std::ifstream in(script_path);

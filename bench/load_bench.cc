@@ -15,13 +15,12 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
-
 #include <nlohmann/json.hpp>
 
 #include "bench_util.h"
 #include "core/project.h"
-#include "lake/lake.h"
 #include "db/duckdb.h"
+#include "lake/lake.h"
 #include "warehouse/warehouse.h"
 
 namespace fs = std::filesystem;
@@ -42,9 +41,12 @@ int main(int argc, char** argv) {
   int reps = 3, threads = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--project") project_dir = argv[i + 1];
-    else if (a == "--reps") reps = std::atoi(argv[i + 1]);
-    else if (a == "--threads") threads = std::atoi(argv[i + 1]);
+    if (a == "--project")
+      project_dir = argv[i + 1];
+    else if (a == "--reps")
+      reps = std::atoi(argv[i + 1]);
+    else if (a == "--threads")
+      threads = std::atoi(argv[i + 1]);
   }
   auto project = Project::Load(project_dir);
   if (!project.ok()) Die(project.status());

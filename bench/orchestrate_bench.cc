@@ -26,7 +26,6 @@
 #include <fstream>
 #include <iostream>
 #include <map>
-
 #include <nlohmann/json.hpp>
 
 #include "bench_util.h"
@@ -93,8 +92,10 @@ int main(int argc, char** argv) {
   int n = 1000, reps = 3;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--tasks") n = std::atoi(argv[i + 1]);
-    else if (a == "--reps") reps = std::atoi(argv[i + 1]);
+    if (a == "--tasks")
+      n = std::atoi(argv[i + 1]);
+    else if (a == "--reps")
+      reps = std::atoi(argv[i + 1]);
   }
   std::string dir = fs::temp_directory_path() / ("orchestrate_bench_" + std::to_string(::getpid()));
   fs::create_directories(dir);
@@ -152,8 +153,8 @@ int main(int argc, char** argv) {
         }
       }
       double median = Median(secs);
-      json run = {{"shape", shape}, {"path", path}, {"seconds", secs}, {"median_s", median},
-                  {"us_per_task", median * 1e6 / n}};
+      json run = {
+          {"shape", shape}, {"path", path}, {"seconds", secs}, {"median_s", median}, {"us_per_task", median * 1e6 / n}};
       if (!hops.empty()) run["latency_us"] = Latency(hops);
       out["runs"].push_back(run);
     }

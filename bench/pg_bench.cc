@@ -21,9 +21,8 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "bench_util.h"
 #include "core/project.h"
@@ -109,8 +108,8 @@ json Report(const std::map<std::string, Side>& sides) {
   json out = json::array();
   for (const auto& [name, s] : sides) {
     double a = Median(s.strata), b = Median(s.psql);
-    out.push_back({{"relation", name}, {"rows", s.rows}, {"strata_s", a}, {"psql_s", b},
-                   {"ratio", b / std::max(a, 1e-9)}});
+    out.push_back(
+        {{"relation", name}, {"rows", s.rows}, {"strata_s", a}, {"psql_s", b}, {"ratio", b / std::max(a, 1e-9)}});
   }
   return out;
 }
@@ -122,11 +121,16 @@ int main(int argc, char** argv) {
   int reps = 3;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--project") project_dir = argv[i + 1];
-    else if (a == "--warehouse") warehouse_file = argv[i + 1];
-    else if (a == "--tables") tables_arg = argv[i + 1];
-    else if (a == "--transform") transform_dir = argv[i + 1];
-    else if (a == "--reps") reps = std::atoi(argv[i + 1]);
+    if (a == "--project")
+      project_dir = argv[i + 1];
+    else if (a == "--warehouse")
+      warehouse_file = argv[i + 1];
+    else if (a == "--tables")
+      tables_arg = argv[i + 1];
+    else if (a == "--transform")
+      transform_dir = argv[i + 1];
+    else if (a == "--reps")
+      reps = std::atoi(argv[i + 1]);
   }
   std::string scratch = fs::temp_directory_path() / ("pg_bench_" + std::to_string(::getpid()));
   fs::create_directories(scratch);
@@ -194,7 +198,9 @@ int main(int argc, char** argv) {
     }
     int64_t rows = 0;
     for (const auto& c : csvs) rows += c.rows;
-    result["raw_load"] = {{"tables", Report(sides)}, {"rows", rows}, {"strata_total_s", Median(ours_total)},
+    result["raw_load"] = {{"tables", Report(sides)},
+                          {"rows", rows},
+                          {"strata_total_s", Median(ours_total)},
                           {"psql_total_s", Median(psql_total)},
                           {"ratio", Median(psql_total) / std::max(Median(ours_total), 1e-9)}};
   }
@@ -254,9 +260,11 @@ int main(int argc, char** argv) {
         std::string plain = m.name;
         std::replace(plain.begin(), plain.end(), '.', '_');
         const std::string target = "public." + plain;
-        Must(conn->Execute("drop table if exists " + target + "; " + warehouse::PostgresCreateTable(target, m.columns)));
+        Must(
+            conn->Execute("drop table if exists " + target + "; " + warehouse::PostgresCreateTable(target, m.columns)));
         double t0 = Now();
-        auto stats = Must(warehouse::CopyToPostgres(duck.get(), "SELECT * FROM " + m.name, m.columns, conn.get(), target));
+        auto stats =
+            Must(warehouse::CopyToPostgres(duck.get(), "SELECT * FROM " + m.name, m.columns, conn.get(), target));
         double t = Now() - t0;
         sides[m.name].strata.push_back(t);
         sides[m.name].rows = stats.rows;
@@ -274,7 +282,9 @@ int main(int argc, char** argv) {
     }
     int64_t rows = 0;
     for (const auto& [n, s] : sides) rows += s.rows;
-    json pub = {{"tables", Report(sides)}, {"rows", rows}, {"strata_total_s", Median(ours_total)},
+    json pub = {{"tables", Report(sides)},
+                {"rows", rows},
+                {"strata_total_s", Median(ours_total)},
                 {"psql_total_s", Median(psql_total)},
                 {"ratio", Median(psql_total) / std::max(Median(ours_total), 1e-9)}};
     duck.reset();
@@ -295,8 +305,8 @@ int main(int argc, char** argv) {
         published_rows = 0;
         for (const auto& r : report.relations) published_rows += r.rows;
       }
-      pub["whole_publish"] = {{"rows", published_rows}, {"relations", po.selection.select[0]},
-                              {"strata_s", Median(publish_total)}};
+      pub["whole_publish"] = {
+          {"rows", published_rows}, {"relations", po.selection.select[0]}, {"strata_s", Median(publish_total)}};
     }
     result["publish"] = pub;
   }

@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "testing.h"
 #include "db/postgres.h"
+#include "testing.h"
 
 namespace strata::testing {
 

@@ -1,8 +1,7 @@
 #include "testing.h"
 
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -100,8 +99,10 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::vector
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
-  else if (WIFSIGNALED(status)) r.exit_code = 128 + WTERMSIG(status);
+  if (WIFEXITED(status))
+    r.exit_code = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status))
+    r.exit_code = 128 + WTERMSIG(status);
   return r;
 }
 
@@ -158,8 +159,8 @@ int ChildProcess::Wait() {
 SimApi::SimApi(const std::string& sim_dir, const std::vector<std::string>& extra_flags) {
   port_file_ = sim_dir + "/.api-port-" + std::to_string(::getpid());
   std::remove(port_file_.c_str());
-  std::vector<std::string> argv = {StrataBinary(), "sim", "serve-api", "--out", sim_dir, "--port", "0",
-                                   "--port-file", port_file_};
+  std::vector<std::string> argv = {StrataBinary(), "sim", "serve-api",   "--out",   sim_dir,
+                                   "--port",       "0",   "--port-file", port_file_};
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   proc_ = std::make_unique<ChildProcess>(argv, std::vector<std::string>{}, sim_dir + "/.api.log");
   for (int i = 0; i < 200; ++i) {

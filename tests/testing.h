@@ -23,15 +23,15 @@ class TempDir {
 };
 
 struct CommandResult {
-  int exit_code = -1;   // exit status, or 128 + signal number when killed by a signal
-  std::string out;      // stdout
-  std::string err;      // stderr
+  int exit_code = -1;  // exit status, or 128 + signal number when killed by a signal
+  std::string out;     // stdout
+  std::string err;     // stderr
 };
 
 // Runs argv[0] with arguments (no shell), extra environment entries ("K=V") added to ours,
 // in `cwd` if not empty. Waits for it to finish.
-CommandResult RunCommand(const std::vector<std::string>& argv,
-                         const std::vector<std::string>& env = {}, const std::string& cwd = "");
+CommandResult RunCommand(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
+                         const std::string& cwd = "");
 
 // A child process running in the background (stdout/stderr to files), killed with SIGKILL
 // when destroyed if still running.
@@ -70,13 +70,13 @@ class SimApi {
 // scripts/pg_test_cluster.sh). Postgres() reads it; when there is none, the calling test fails
 // with a message saying how to start one (tests are never skipped for a missing server).
 struct PgServer {
-  std::string host;      // 127.0.0.1
+  std::string host;  // 127.0.0.1
   int port = 0;
-  std::string socket;    // Unix socket folder
-  std::string user;      // `strata`, with a password, CREATEDB and CREATEROLE (permission tests)
+  std::string socket;  // Unix socket folder
+  std::string user;    // `strata`, with a password, CREATEDB and CREATEROLE (permission tests)
   std::string password;
-  std::string dbname;    // strata_test, owned by `user`
-  std::string state_dir; // for scripts/pg_test_cluster.sh kill|restart <state_dir>
+  std::string dbname;     // strata_test, owned by `user`
+  std::string state_dir;  // for scripts/pg_test_cluster.sh kill|restart <state_dir>
 };
 // nullptr (after adding a test failure) when the cluster is not running.
 const PgServer* Postgres();

@@ -4,7 +4,6 @@
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-
 #include <string>
 
 #include "core/status.h"
@@ -13,8 +12,8 @@ namespace strata::cli {
 
 // Exit codes shared by every command.
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;   // the work failed (bad data, source down, ...)
-inline constexpr int kExitUsage = 2;     // bad flags or bad project file
+inline constexpr int kExitFailure = 1;  // the work failed (bad data, source down, ...)
+inline constexpr int kExitUsage = 2;    // bad flags or bad project file
 
 // The most --threads a command accepts.
 inline constexpr int kMaxThreads = 256;
@@ -25,14 +24,13 @@ class Output;
 // kExitUsage for bad input (invalid argument, not found), kExitFailure otherwise.
 int UsageCode(const Status& s);
 
-void RegisterSimCommands(CLI::App* app);       // strata sim, strata sim serve-api
-void RegisterIngestCommands(CLI::App* app);    // strata ingest
-void RegisterPipelineCommands(CLI::App* app);  // strata pipeline run | backfill
-void RegisterRunCommands(CLI::App* app);       // strata runs [show], strata logs
-void RegisterSchedulerCommand(CLI::App* app);  // strata scheduler
-void RegisterWarehouseCommands(CLI::App* app); // strata load, strata query
-void RegisterLakeCommands(CLI::App* app);      // strata lake batches | quarantine-batch
+void RegisterSimCommands(CLI::App* app);        // strata sim, strata sim serve-api
+void RegisterIngestCommands(CLI::App* app);     // strata ingest
+void RegisterPipelineCommands(CLI::App* app);   // strata pipeline run | backfill
+void RegisterRunCommands(CLI::App* app);        // strata runs [show], strata logs
+void RegisterSchedulerCommand(CLI::App* app);   // strata scheduler
+void RegisterWarehouseCommands(CLI::App* app);  // strata load, strata query
+void RegisterLakeCommands(CLI::App* app);       // strata lake batches | quarantine-batch
 void RegisterTransformCommands(CLI::App* app);  // compile, run, build, test, seed, snapshot, ls
-
 
 }  // namespace strata::cli

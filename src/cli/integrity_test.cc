@@ -1,9 +1,8 @@
 // The break-it campaign's cases against the `strata` binary (issue 12): secrets, names that
 // become paths, exit codes, flags, killed runs. Each test failed before its fix.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
-
 #include <signal.h>
+#include <sqlite3.h>
 
 #include <chrono>
 #include <filesystem>
@@ -11,8 +10,8 @@
 #include <thread>
 #include <vector>
 
-#include "testing.h"
 #include "db/duckdb.h"
+#include "testing.h"
 
 namespace strata {
 namespace {
@@ -30,8 +29,8 @@ std::string DumpSqlite(const std::string& path) {
 std::string DumpTree(const std::string& dir) {
   std::string all;
   std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec); !ec && it != std::filesystem::recursive_directory_iterator();
-       it.increment(ec)) {
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
     if (it->is_regular_file() && it->path().extension() != ".db" && it->path().extension() != ".duckdb") {
       all += testing::Slurp(it->path().string());
     }
@@ -57,13 +56,16 @@ TEST(Secrets, APasswordInAUrlAndATokenInAHeaderReachNoOutputLogHistoryOrAlert) {
                      "pipelines:\n"
                      "  daily:\n"
                      "    alerts:\n"
-                     "      - command: cat >> " + tmp.Sub("alert.json") + "\n"
-                     "    tasks:\n"
-                     "      ingest: {type: ingest, source: api}\n");
+                     "      - command: cat >> " +
+                         tmp.Sub("alert.json") +
+                         "\n"
+                         "    tasks:\n"
+                         "      ingest: {type: ingest, source: api}\n");
   std::vector<std::string> env = {"API_PW=" + password, "API_TOKEN=" + token};
   auto run = RunCommand({StrataBinary(), "pipeline", "run", "-p", tmp.Sub("p"), "--date", "2024-01-01"}, env);
   EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
-  auto json = RunCommand({StrataBinary(), "pipeline", "run", "-p", tmp.Sub("p"), "--date", "2024-01-02", "--json"}, env);
+  auto json =
+      RunCommand({StrataBinary(), "pipeline", "run", "-p", tmp.Sub("p"), "--date", "2024-01-02", "--json"}, env);
   auto show = RunCommand({StrataBinary(), "runs", "show", "daily__2024-01-01", "-p", tmp.Sub("p")}, env);
   auto logs = RunCommand({StrataBinary(), "logs", "daily__2024-01-01", "ingest", "-p", tmp.Sub("p")}, env);
   auto ingest = RunCommand({StrataBinary(), "ingest", "-p", tmp.Sub("p"), "--json"}, env);
@@ -71,9 +73,14 @@ TEST(Secrets, APasswordInAUrlAndATokenInAHeaderReachNoOutputLogHistoryOrAlert) {
   EXPECT_NE(alert.find("127.0.0.1:1"), std::string::npos) << "the alert names the failure: " << alert;
   EXPECT_NE(show.out.find("127.0.0.1:1"), std::string::npos) << show.out << show.err;
   const std::vector<std::pair<std::string, std::string>> places = {
-      {"pipeline run stdout", run.out},  {"pipeline run stderr", run.err}, {"--json", json.out + json.err},
-      {"runs show", show.out + show.err}, {"logs", logs.out + logs.err},   {"ingest", ingest.out + ingest.err},
-      {"alert payload", alert},          {"runs.db", DumpSqlite(tmp.Sub("p/.strata/runs.db"))},
+      {"pipeline run stdout", run.out},
+      {"pipeline run stderr", run.err},
+      {"--json", json.out + json.err},
+      {"runs show", show.out + show.err},
+      {"logs", logs.out + logs.err},
+      {"ingest", ingest.out + ingest.err},
+      {"alert payload", alert},
+      {"runs.db", DumpSqlite(tmp.Sub("p/.strata/runs.db"))},
       {"state files and logs", DumpTree(tmp.Sub("p/.strata"))}};
   for (const auto& [where, text] : places) {
     EXPECT_EQ(text.find(password), std::string::npos) << where << ":\n" << text;
@@ -189,7 +196,8 @@ TEST(Cli, OutOfRangeCountsAreUsageErrors) {
 TEST(Secrets, DbtSecretEnvVarsAreRefusedOutsideProfiles) {
   testing::TempDir tmp;
   WriteDbtProject(tmp.path(), "select '{{ env_var(\"DBT_ENV_SECRET_TOKEN\") }}' as t\n");
-  auto r = RunCommand({StrataBinary(), "compile", "--project-dir", tmp.Sub("t")}, {"DBT_ENV_SECRET_TOKEN=s3cr3t-v4lue"});
+  auto r =
+      RunCommand({StrataBinary(), "compile", "--project-dir", tmp.Sub("t")}, {"DBT_ENV_SECRET_TOKEN=s3cr3t-v4lue"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("secret env vars are allowed only in profiles.yml"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("m.sql"), std::string::npos) << r.err;
@@ -202,9 +210,11 @@ TEST(Secrets, DbtSecretEnvVarsAreRefusedOutsideProfiles) {
   EXPECT_EQ(everything.find("s3cr3t-v4lue"), std::string::npos);
   // In profiles.yml it is allowed, as in dbt.
   WriteDbtProject(tmp.path(), "select 1 as x\n");
-  testing::WriteText(tmp.Sub("t/profiles.yml"), "t:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: "
-                                                "\"{{ env_var('DBT_ENV_SECRET_PATH') }}\", schema: main}\n");
-  r = RunCommand({StrataBinary(), "build", "--project-dir", tmp.Sub("t")}, {"DBT_ENV_SECRET_PATH=" + tmp.Sub("s.duckdb")});
+  testing::WriteText(tmp.Sub("t/profiles.yml"),
+                     "t:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: "
+                     "\"{{ env_var('DBT_ENV_SECRET_PATH') }}\", schema: main}\n");
+  r = RunCommand({StrataBinary(), "build", "--project-dir", tmp.Sub("t")},
+                 {"DBT_ENV_SECRET_PATH=" + tmp.Sub("s.duckdb")});
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
@@ -216,8 +226,8 @@ TEST(Cli, ProjectFileMistakesAreNamedWithTheirPlaces) {
   EXPECT_NE(r.err.find("strata.yml:4:1: duplicate key 'lake' (first at line 2, column 1)"), std::string::npos) << r.err;
 
   // 100,000 levels of nesting: refused at once (libyaml alone took most of a minute).
-  testing::WriteText(tmp.Sub("p/strata.yml"), "name: p\nsources: " + std::string(100000, '[') +
-                                                  std::string(100000, ']') + "\n");
+  testing::WriteText(tmp.Sub("p/strata.yml"),
+                     "name: p\nsources: " + std::string(100000, '[') + std::string(100000, ']') + "\n");
   auto start = std::chrono::steady_clock::now();
   r = RunCommand({StrataBinary(), "ingest", "-p", tmp.Sub("p")});
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
@@ -237,7 +247,8 @@ TEST(Cli, ProjectFileMistakesAreNamedWithTheirPlaces) {
 // "Could not set lock on file", and two queries could not run together.
 TEST(Locks, ReadersShareTheWarehouseAndWritersWaitForIt) {
   testing::TempDir tmp;
-  testing::WriteText(tmp.Sub("p/strata.yml"), "name: p\nlock_timeout: 20\nwarehouse: {type: duckdb, path: wh.duckdb}\n");
+  testing::WriteText(tmp.Sub("p/strata.yml"),
+                     "name: p\nlock_timeout: 20\nwarehouse: {type: duckdb, path: wh.duckdb}\n");
   auto first = RunCommand({StrataBinary(), "load", "-p", tmp.Sub("p")});
   ASSERT_EQ(first.exit_code, 0) << first.err;
   {
@@ -270,13 +281,16 @@ TEST(Locks, ReadersShareTheWarehouseAndWritersWaitForIt) {
 // supported way out. `strata lake quarantine-batch` sets it aside with an audit record.
 TEST(PoisonedBatch, IsSetAsideWithAnAuditRecordAndLaterLoadsGoOn) {
   testing::TempDir tmp;
-  testing::WriteText(tmp.Sub("p/strata.yml"), "name: p\nwarehouse: {type: duckdb, path: wh.duckdb}\n"
-                                              "sources:\n  clicks:\n    type: events\n    path: drop\n");
+  testing::WriteText(tmp.Sub("p/strata.yml"),
+                     "name: p\nwarehouse: {type: duckdb, path: wh.duckdb}\n"
+                     "sources:\n  clicks:\n    type: events\n    path: drop\n");
   auto events = [](int day, int n) {
     std::string text;
     for (int i = 0; i < n; ++i) {
       text += R"({"event_id":"d)" + std::to_string(day) + "-" + std::to_string(i) +
-              R"(","event_type":"page_view","occurred_at":"2024-01-0)" + std::to_string(day) + R"( 10:00:00"})" "\n";
+              R"(","event_type":"page_view","occurred_at":"2024-01-0)" + std::to_string(day) +
+              R"( 10:00:00"})"
+              "\n";
     }
     return text;
   };

@@ -1,7 +1,6 @@
 // strata: one program for the whole analytics platform. Sub-commands register themselves
 // (see commands.h); this file only wires them up.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <exception>
 

@@ -60,18 +60,29 @@ std::string Seconds(int64_t from, int64_t to) {
 }
 
 json RunJson(const orchestrate::RunRecord& r) {
-  return {{"run_id", r.run_id},         {"pipeline", r.pipeline},   {"logical_date", r.logical_date},
-          {"trigger", r.trigger},       {"state", r.state},         {"attempt", r.attempt},
-          {"started_at", Micros(r.started_micros)}, {"ended_at", Micros(r.ended_micros)},
+  return {{"run_id", r.run_id},
+          {"pipeline", r.pipeline},
+          {"logical_date", r.logical_date},
+          {"trigger", r.trigger},
+          {"state", r.state},
+          {"attempt", r.attempt},
+          {"started_at", Micros(r.started_micros)},
+          {"ended_at", Micros(r.ended_micros)},
           {"seconds", r.ended_micros > r.started_micros ? (r.ended_micros - r.started_micros) / 1e6 : 0.0},
           {"message", r.message}};
 }
 
 json TaskJson(const orchestrate::TaskRecord& t) {
-  return {{"task", t.task_id},         {"type", t.type},          {"state", t.state},
-          {"tries", t.tries},          {"rows", t.rows},          {"exit_reason", t.exit_reason},
-          {"message", t.message},      {"started_at", Micros(t.started_micros)},
-          {"ended_at", Micros(t.ended_micros)}, {"log", t.log_path}};
+  return {{"task", t.task_id},
+          {"type", t.type},
+          {"state", t.state},
+          {"tries", t.tries},
+          {"rows", t.rows},
+          {"exit_reason", t.exit_reason},
+          {"message", t.message},
+          {"started_at", Micros(t.started_micros)},
+          {"ended_at", Micros(t.ended_micros)},
+          {"log", t.log_path}};
 }
 
 // The report of one run as the JSON document `pipeline run` prints: the run and its tasks,
@@ -81,16 +92,29 @@ json ReportJson(const orchestrate::PipelineSpec& p, const RunReport& report) {
   json tasks = json::array(), sources = json::array();
   for (size_t i = 0; i < p.tasks.size(); ++i) {
     const auto& t = report.outcome.tasks[i];
-    tasks.push_back({{"task", p.tasks[i].id}, {"type", orchestrate::TaskTypeName(p.tasks[i].type)},
-                     {"state", orchestrate::TaskStateName(t.state)}, {"tries", t.tries}, {"rows", t.rows},
-                     {"exit_reason", t.exit_reason}, {"message", t.message}});
+    tasks.push_back({{"task", p.tasks[i].id},
+                     {"type", orchestrate::TaskTypeName(p.tasks[i].type)},
+                     {"state", orchestrate::TaskStateName(t.state)},
+                     {"tries", t.tries},
+                     {"rows", t.rows},
+                     {"exit_reason", t.exit_reason},
+                     {"message", t.message}});
     if (t.details.is_null()) continue;
     switch (p.tasks[i].type) {
-      case orchestrate::TaskType::kIngest: sources.push_back(t.details); break;
-      case orchestrate::TaskType::kLoad: doc["load"] = t.details; break;
-      case orchestrate::TaskType::kBuild: doc["build"] = t.details; break;
-      case orchestrate::TaskType::kTest: doc["test"] = t.details; break;
-      default: break;
+      case orchestrate::TaskType::kIngest:
+        sources.push_back(t.details);
+        break;
+      case orchestrate::TaskType::kLoad:
+        doc["load"] = t.details;
+        break;
+      case orchestrate::TaskType::kBuild:
+        doc["build"] = t.details;
+        break;
+      case orchestrate::TaskType::kTest:
+        doc["test"] = t.details;
+        break;
+      default:
+        break;
     }
   }
   doc["tasks"] = tasks;
@@ -209,8 +233,9 @@ void RegisterPipelineCommands(CLI::App* app) {
   AddCommon(backfill, b.get());
   backfill->add_option("--from", b->from, "First logical date YYYY-MM-DD (or time YYYY-MM-DDTHH:MM[Z])")->required();
   backfill->add_option("--to", b->to, "Last logical date YYYY-MM-DD, inclusive (or time)")->required();
-  backfill->add_option("--parallel", b->parallel,
-                       "Runs at once (default: the pipeline's max_active_runs, 1 unless set); they share the warehouse")
+  backfill
+      ->add_option("--parallel", b->parallel,
+                   "Runs at once (default: the pipeline's max_active_runs, 1 unless set); they share the warehouse")
       ->check(CLI::Range(1, 64));
   backfill->add_flag("--every-interval", b->every_interval,
                      "Run each missing interval, even for a pipeline with sql sources (which otherwise catches up "
@@ -246,14 +271,19 @@ void RegisterPipelineCommands(CLI::App* app) {
       } else {
         ++ran;
         ok = ok && d.report.outcome.success();
-        runs.push_back({{"logical_date", d.logical_date}, {"state", d.report.run.state}, {"run_id", d.report.run.run_id}});
+        runs.push_back(
+            {{"logical_date", d.logical_date}, {"state", d.report.run.state}, {"run_id", d.report.run.run_id}});
       }
     }
     out.Line("backfill " + spec->name + " " + b->from + " .. " + b->to + ": " + std::to_string(ran) + " run(s), " +
              (covered > 0 ? std::to_string(covered) + " covered by the catch-up run, " : std::string()) +
              std::to_string(skipped) + " already done");
-    out.Json({{"ok", ok},           {"pipeline", spec->name}, {"ran", ran}, {"skipped", skipped},
-              {"covered", covered}, {"runs", runs}});
+    out.Json({{"ok", ok},
+              {"pipeline", spec->name},
+              {"ran", ran},
+              {"skipped", skipped},
+              {"covered", covered},
+              {"runs", runs}});
     if (!ok) throw CLI::RuntimeError(kExitFailure);
   });
 }
@@ -263,8 +293,8 @@ void RegisterSchedulerCommand(CLI::App* app) {
     bool once = false;
   };
   auto f = std::make_shared<Flags>();
-  CLI::App* sched = app->add_subcommand(
-      "scheduler", "Start pipeline runs when their schedules say they are due (until SIGTERM)");
+  CLI::App* sched =
+      app->add_subcommand("scheduler", "Start pipeline runs when their schedules say they are due (until SIGTERM)");
   sched->add_option("-p,--project", f->project, "Project file or directory holding strata.yml")->capture_default_str();
   sched->add_flag("--once", f->once, "Run what is due now, then exit");
   sched->callback([f] {
@@ -336,9 +366,14 @@ void RegisterRunCommands(CLI::App* app) {
       tj["attempts"] = json::array();
       for (const auto& a : *attempts) {
         if (a.task_id != t.task_id) continue;
-        tj["attempts"].push_back({{"run_attempt", a.run_attempt}, {"try", a.try_number}, {"state", a.state},
-                                  {"started_at", Micros(a.started_micros)}, {"ended_at", Micros(a.ended_micros)},
-                                  {"exit_reason", a.exit_reason}, {"message", a.message}, {"log", a.log_path}});
+        tj["attempts"].push_back({{"run_attempt", a.run_attempt},
+                                  {"try", a.try_number},
+                                  {"state", a.state},
+                                  {"started_at", Micros(a.started_micros)},
+                                  {"ended_at", Micros(a.ended_micros)},
+                                  {"exit_reason", a.exit_reason},
+                                  {"message", a.message},
+                                  {"log", a.log_path}});
       }
       items.push_back(tj);
     }

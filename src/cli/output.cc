@@ -1,12 +1,11 @@
 #include "cli/output.h"
 
-#include "cli/commands.h"
-
 #include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
 
+#include "cli/commands.h"
 #include "core/redact.h"
 
 namespace strata::cli {

@@ -3,9 +3,8 @@
 // no URL userinfo, no registered secret.
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace strata::cli {
 

@@ -5,13 +5,12 @@
 
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
 
-#include <nlohmann/json.hpp>
-
-#include "testing.h"
 #include "db/duckdb.h"
+#include "testing.h"
 
 namespace strata {
 namespace {
@@ -69,7 +68,8 @@ std::map<std::string, std::string> RawFingerprint(const std::string& project_dir
   return Fingerprint(project_dir, {"raw"});
 }
 
-std::map<std::string, std::string> Fingerprint(const std::string& project_dir, const std::vector<std::string>& schemas) {
+std::map<std::string, std::string> Fingerprint(const std::string& project_dir,
+                                               const std::vector<std::string>& schemas) {
   std::map<std::string, std::string> out;
   auto db = duck::Database::Open(project_dir + "/warehouse/shop.duckdb");
   EXPECT_TRUE(db.ok()) << db.status().ToString();
@@ -82,11 +82,11 @@ std::map<std::string, std::string> Fingerprint(const std::string& project_dir, c
   for (const auto& row : tables->rows) {
     std::string t = schemas.size() == 1 ? *row[1] : *row[0] + "." + *row[1];
     std::string rel = duck::QuoteIdent(*row[0]) + "." + duck::QuoteIdent(*row[1]);
-    std::string src = *row[1] == "_strata_loaded_files"
-                          ? "(SELECT * EXCLUDE (loaded_at) FROM " + rel + ")"
-                          : rel;
-    auto r = c->Query("SELECT count(*) || ' rows, md5 ' || coalesce(md5(string_agg(CAST(x AS VARCHAR), chr(10) "
-                      "ORDER BY CAST(x AS VARCHAR))), '-') FROM " + src + " x");
+    std::string src = *row[1] == "_strata_loaded_files" ? "(SELECT * EXCLUDE (loaded_at) FROM " + rel + ")" : rel;
+    auto r = c->Query(
+        "SELECT count(*) || ' rows, md5 ' || coalesce(md5(string_agg(CAST(x AS VARCHAR), chr(10) "
+        "ORDER BY CAST(x AS VARCHAR))), '-') FROM " +
+        src + " x");
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     out[t] = r.ok() ? r->Scalar().value_or("") : "error";
   }
@@ -203,17 +203,16 @@ TEST(Pipeline, ReconcilesIsIdempotentAndExtractsOnlyChanges) {
     EXPECT_GT(changed, 0) << t;
   }
   // Orders that changed status on day 2 include orders placed on day 1.
-  EXPECT_GT(SqliteCount(db, "SELECT count(*) FROM orders WHERE placed_at < '2024-01-02' AND updated_at >= '2024-01-02'"),
-            0);
+  EXPECT_GT(
+      SqliteCount(db, "SELECT count(*) FROM orders WHERE placed_at < '2024-01-02' AND updated_at >= '2024-01-02'"), 0);
   // The warehouse holds every version landed, and every order exactly once per version.
   auto wh = duck::Database::Open(project + "/warehouse/shop.duckdb");
   ASSERT_TRUE(wh.ok());
   auto c = *(*wh)->Connect();
   auto orders = c->Query("SELECT count(DISTINCT order_id), count(*) FROM raw.shopdb_orders");
   EXPECT_EQ(std::stoll(*orders->rows[0][0]), SqliteCount(db, "SELECT count(*) FROM orders"));
-  EXPECT_EQ(std::stoll(*orders->rows[0][1]),
-            TableOf(d1, "shopdb", "orders")["landed"].get<int64_t>() +
-                TableOf(d2, "shopdb", "orders")["landed"].get<int64_t>());
+  EXPECT_EQ(std::stoll(*orders->rows[0][1]), TableOf(d1, "shopdb", "orders")["landed"].get<int64_t>() +
+                                                 TableOf(d2, "shopdb", "orders")["landed"].get<int64_t>());
   EXPECT_NE(before, RawFingerprint(project));
 }
 
@@ -252,10 +251,9 @@ TEST(CrashRecovery, KilledRunsThenRerunEqualUninterrupted) {
   auto want_built = Fingerprint(reference, built);
   ASSERT_GE(want_built.size(), 6u);
 
-  const std::vector<std::string> points = {"sql_part_done:2",  "sql_part_done:3",  "before_manifest:1",
-                                           "before_manifest:5", "http_page_done:1", "events_file_done:2",
-                                           "load_before_commit:1", "load_before_commit:4", "node_done:3",
-                                           "node_done:60"};
+  const std::vector<std::string> points = {
+      "sql_part_done:2",    "sql_part_done:3",      "before_manifest:1",    "before_manifest:5", "http_page_done:1",
+      "events_file_done:2", "load_before_commit:1", "load_before_commit:4", "node_done:3",       "node_done:60"};
   for (const auto& point : points) {
     SCOPED_TRACE(point);
     std::string project = tmp.Sub("crash-" + point.substr(0, point.find(':')) + point.substr(point.find(':') + 1));
@@ -335,8 +333,9 @@ TEST(CrashRecovery, KilledPublishLeavesThePreviousVersion) {
   testing::WriteText(dir.Sub("transform/profiles.yml"),
                      "wap:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: ../wh.duckdb, schema: main}\n");
   testing::WriteText(dir.Sub("transform/models/daily.sql"), "select * from day_rows\n");
-  testing::WriteText(dir.Sub("transform/models/daily.yml"),
-                     "version: 2\nmodels:\n  - name: daily\n    columns:\n      - name: d\n        tests: [not_null]\n");
+  testing::WriteText(
+      dir.Sub("transform/models/daily.yml"),
+      "version: 2\nmodels:\n  - name: daily\n    columns:\n      - name: d\n        tests: [not_null]\n");
   testing::WriteText(dir.Sub("strata.yml"),
                      "name: t\nwarehouse: {type: duckdb, path: wh.duckdb}\ntransform: transform\npipelines:\n  p:\n"
                      "    tasks:\n"
@@ -363,9 +362,11 @@ TEST(CrashRecovery, KilledPublishLeavesThePreviousVersion) {
 
 TEST(Cli, TriggerQueuesARunThatTheSchedulerStarts) {
   testing::TempDir dir;
-  testing::WriteText(dir.Sub("strata.yml"),
-                     "name: t\npipelines:\n  p:\n    tasks:\n      hello: {type: shell, command: 'echo hi from {{ ds }}'}\n");
-  auto trigger = RunCommand({StrataBinary(), "pipeline", "trigger", "-p", dir.path(), "--date", "2024-02-03", "--json"});
+  testing::WriteText(
+      dir.Sub("strata.yml"),
+      "name: t\npipelines:\n  p:\n    tasks:\n      hello: {type: shell, command: 'echo hi from {{ ds }}'}\n");
+  auto trigger =
+      RunCommand({StrataBinary(), "pipeline", "trigger", "-p", dir.path(), "--date", "2024-02-03", "--json"});
   ASSERT_EQ(trigger.exit_code, 0) << trigger.out << trigger.err;
   json tj = json::parse(trigger.out);
   EXPECT_EQ(tj["run"]["state"], "queued");

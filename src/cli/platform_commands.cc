@@ -79,8 +79,9 @@ bool RunIngest(Output& out, Session& s, const std::vector<std::string>& sources,
     const SourceConfig* src = s.project.FindSource(name);
     if (src == nullptr) {
       std::string hint = Closest(name, s.project.SourceNames());
-      Fail(out, Status::InvalidArgument("no source '" + name + "' in " + s.project.file +
-                                        (hint.empty() ? "" : " (did you mean '" + hint + "'?)")),
+      Fail(out,
+           Status::InvalidArgument("no source '" + name + "' in " + s.project.file +
+                                   (hint.empty() ? "" : " (did you mean '" + hint + "'?)")),
            kExitUsage);
     }
     ingest::IngestOptions opts = base;
@@ -102,8 +103,12 @@ bool RunIngest(Output& out, Session& s, const std::vector<std::string>& sources,
       out.Error(st.message());
       ok = false;
     }
-    src_docs.push_back({{"source", name}, {"type", src->type}, {"ok", st.ok()}, {"seconds", secs},
-                        {"error", st.ok() ? json() : json(st.message())}, {"tables", tables}});
+    src_docs.push_back({{"source", name},
+                        {"type", src->type},
+                        {"ok", st.ok()},
+                        {"seconds", secs},
+                        {"error", st.ok() ? json() : json(st.message())},
+                        {"tables", tables}});
   }
   (*doc)["sources"] = src_docs;
   return ok;
@@ -119,17 +124,20 @@ bool RunLoad(Output& out, Session& s, json* doc) {
   };
   std::vector<warehouse::LoadResult> results;
   std::string destination;
-  Status st = orchestrate::LoadLake(s.project, s.lake.get(), open_duckdb, &results, [&](const warehouse::LoadResult& r) {
-    for (const auto& w : r.warnings) out.Line("  warning: " + r.relation + ": " + w);
-    if (r.files == 0) return;
-    out.Line("  " + r.relation + ": +" + Num(r.rows) + " rows from " + std::to_string(r.files) + " file(s) in " +
-             std::to_string(r.batches) + " batch(es), " + Secs(r.seconds) +
-             (r.added_columns.empty() ? "" : " (new columns: " + [&] {
-               std::string c;
-               for (const auto& a : r.added_columns) c += (c.empty() ? "" : ", ") + a;
-               return c;
-             }() + ")"));
-  }, nullptr, &destination);
+  Status st = orchestrate::LoadLake(
+      s.project, s.lake.get(), open_duckdb, &results,
+      [&](const warehouse::LoadResult& r) {
+        for (const auto& w : r.warnings) out.Line("  warning: " + r.relation + ": " + w);
+        if (r.files == 0) return;
+        out.Line("  " + r.relation + ": +" + Num(r.rows) + " rows from " + std::to_string(r.files) + " file(s) in " +
+                 std::to_string(r.batches) + " batch(es), " + Secs(r.seconds) +
+                 (r.added_columns.empty() ? "" : " (new columns: " + [&] {
+                   std::string c;
+                   for (const auto& a : r.added_columns) c += (c.empty() ? "" : ", ") + a;
+                   return c;
+                 }() + ")"));
+      },
+      nullptr, &destination);
   json loads = json::array();
   int64_t total = 0;
   for (const auto& r : results) {
@@ -138,8 +146,8 @@ bool RunLoad(Output& out, Session& s, json* doc) {
   }
   if (total == 0 && st.ok()) out.Line("  nothing new to load");
   if (!destination.empty()) out.Line("  warehouse: " + destination);
-  (*doc)["load"] = {{"warehouse", destination}, {"ok", st.ok()}, {"tables", loads},
-                    {"error", st.ok() ? json() : json(st.message())}};
+  (*doc)["load"] = {
+      {"warehouse", destination}, {"ok", st.ok()}, {"tables", loads}, {"error", st.ok() ? json() : json(st.message())}};
   if (!st.ok()) {
     out.Error(st.message());
     return false;
@@ -287,9 +295,15 @@ void RegisterLakeCommands(CLI::App* app) {
           out.Line(source + "." + table + "\t" + m.batch_id + "\t" + m.logical_date + "\t" +
                    std::to_string(m.files.size()) + "\t" + Num(rows) + "\t" + Num(bytes) + "\t" +
                    Num(m.records_quarantined) + "\t" + (set_aside ? "set aside" : "committed"));
-          doc.push_back({{"source", source}, {"table", table}, {"batch_id", m.batch_id}, {"date", m.logical_date},
-                         {"files", m.files.size()}, {"rows", rows}, {"bytes", bytes},
-                         {"quarantined", m.records_quarantined}, {"set_aside", set_aside}});
+          doc.push_back({{"source", source},
+                         {"table", table},
+                         {"batch_id", m.batch_id},
+                         {"date", m.logical_date},
+                         {"files", m.files.size()},
+                         {"rows", rows},
+                         {"bytes", bytes},
+                         {"quarantined", m.records_quarantined},
+                         {"set_aside", set_aside}});
         }
       }
       out.Json({{"batches", doc}});
@@ -316,9 +330,9 @@ void RegisterLakeCommands(CLI::App* app) {
       int64_t rows = 0;
       for (const auto& m : (*record)["moved"]) rows += m.value("rows", int64_t{0});
       out.Line("set aside batch " + f->batch + " of " + source + "." + table + " (" +
-               std::to_string((*record)["moved"].size()) + " file(s), " + Num(rows) + " rows): files under quarantine/" +
-               source + "/" + table + "/set_aside/" + f->batch + "/, audit record " +
-               lake::SetAsideKey(source, table, f->batch));
+               std::to_string((*record)["moved"].size()) + " file(s), " + Num(rows) +
+               " rows): files under quarantine/" + source + "/" + table + "/set_aside/" + f->batch +
+               "/, audit record " + lake::SetAsideKey(source, table, f->batch));
       out.Line("later loads skip it; rows already loaded from it stay in the warehouse (raw." +
                warehouse::Warehouse::RelationName(source, table) + ", _lake_file names them)");
       out.Json({{"ok", true}, {"record", *record}});

@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "core/file.h"
-#include "pg_testing.h"
 #include "db/duckdb.h"
 #include "db/postgres.h"
+#include "pg_testing.h"
 
 namespace strata {
 namespace {
@@ -53,13 +53,13 @@ TEST(ShopOnPostgres, PostgresSourceAndBothTargetsAgreeRowForRow) {
     ASSERT_TRUE((*admin)->Execute("drop database if exists " + dbname + " with (force)").ok());
     ASSERT_TRUE((*admin)->Execute("create database " + dbname).ok());
   }
-  const std::vector<std::string> pg_env = {
-      "PGHOST=" + server->host,          "PGPORT=" + std::to_string(server->port), "PGUSER=" + server->user,
-      "PGPASSWORD=" + server->password,  "PGDATABASE=" + server->dbname};
+  const std::vector<std::string> pg_env = {"PGHOST=" + server->host, "PGPORT=" + std::to_string(server->port),
+                                           "PGUSER=" + server->user, "PGPASSWORD=" + server->password,
+                                           "PGDATABASE=" + server->dbname};
   const std::string sim = tmp.Sub("sim");
-  auto gen = RunCommand({StrataBinary(), "sim", "--out", sim, "--scale", "0.5", "--days", "3", "--postgres",
-                         "--pg-schema", schema},
-                        pg_env);
+  auto gen = RunCommand(
+      {StrataBinary(), "sim", "--out", sim, "--scale", "0.5", "--days", "3", "--postgres", "--pg-schema", schema},
+      pg_env);
   ASSERT_EQ(gen.exit_code, 0) << gen.err;
   EXPECT_NE(gen.out.find("mirrored 4 tables"), std::string::npos) << gen.out;
   EXPECT_EQ(gen.out.find(server->password), std::string::npos);
@@ -78,8 +78,7 @@ TEST(ShopOnPostgres, PostgresSourceAndBothTargetsAgreeRowForRow) {
   for (const std::string p : {"a", "b"}) {
     fs::create_directories(tmp.Sub(p));
     testing::WriteText(tmp.Sub(p + "/strata.yml"), p == "a" ? shop_yml : pg_yml);
-    fs::copy(testing::SourceDir() + "/examples/shop/transform", tmp.Sub(p + "/transform"),
-             fs::copy_options::recursive);
+    fs::copy(testing::SourceDir() + "/examples/shop/transform", tmp.Sub(p + "/transform"), fs::copy_options::recursive);
     fs::remove_all(tmp.Sub(p + "/transform/target"));
   }
   const std::vector<std::string> common = {"SHOP_DB=" + sim + "/shop.db", "SHOP_EVENTS=" + sim + "/events",
@@ -131,8 +130,10 @@ TEST(ShopOnPostgres, PostgresSourceAndBothTargetsAgreeRowForRow) {
   for (const auto& row : marts->rows) {
     const std::string mart = *row[0];
     SCOPED_TRACE(mart);
-    auto cols = dc->Query("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = "
-                          "'marts' AND table_name = " + duck::QuoteLiteral(mart) + " ORDER BY ordinal_position");
+    auto cols = dc->Query(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = "
+        "'marts' AND table_name = " +
+        duck::QuoteLiteral(mart) + " ORDER BY ordinal_position");
     ASSERT_TRUE(cols.ok());
     std::string names, types;
     for (const auto& col : cols->rows) {
@@ -141,12 +142,12 @@ TEST(ShopOnPostgres, PostgresSourceAndBothTargetsAgreeRowForRow) {
     }
     const std::string csv = tmp.Sub("pg_" + mart + ".csv");
     std::ofstream out(csv, std::ios::binary);
-    auto copied = (*pgc)->CopyOut("copy (select " + names + " from marts." + pg::QuoteIdent(mart) +
-                                      ") to stdout (format csv)",
-                                  [&](std::string_view line) {
-                                    out.write(line.data(), static_cast<std::streamsize>(line.size()));
-                                    return Status::OK();
-                                  });
+    auto copied =
+        (*pgc)->CopyOut("copy (select " + names + " from marts." + pg::QuoteIdent(mart) + ") to stdout (format csv)",
+                        [&](std::string_view line) {
+                          out.write(line.data(), static_cast<std::streamsize>(line.size()));
+                          return Status::OK();
+                        });
     out.close();
     ASSERT_TRUE(copied.ok()) << copied.status().ToString();
     auto built = dc->Query("SELECT count(*) FROM marts." + duck::QuoteIdent(mart));

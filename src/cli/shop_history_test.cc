@@ -19,8 +19,8 @@
 
 #include "core/date.h"
 #include "core/file.h"
-#include "testing.h"
 #include "db/duckdb.h"
+#include "testing.h"
 
 namespace strata {
 namespace {
@@ -387,8 +387,10 @@ TEST(ShopHistory, DayByDayRunsMatchTheOperationalDatabase) {
       if (node["resource_type"] == "test") ++tests;
       if (node["resource_type"] != "model" || node["schema"] != "marts") continue;
       ++marts;
-      Rows cols = WarehouseRows(conn->get(), "SELECT column_name FROM information_schema.columns WHERE table_schema = "
-                                             "'marts' AND table_name = '" + node["alias"].get<std::string>() + "'");
+      Rows cols = WarehouseRows(conn->get(),
+                                "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                                "'marts' AND table_name = '" +
+                                    node["alias"].get<std::string>() + "'");
       EXPECT_FALSE(cols.empty()) << id;
       for (const auto& c : cols) {
         const json& doc_col = node["columns"].contains(c[0]) ? node["columns"][c[0]] : json();
@@ -421,7 +423,8 @@ TEST(ShopHistory, DayByDayRunsMatchTheOperationalDatabase) {
 TEST(ShopOutage, ABackfillAfterAnOutageCatchesUpInOneRunThatPassesEveryTest) {
   testing::TempDir tmp;
   const std::string sim = tmp.Sub("sim"), project = tmp.Sub("project"), shop_db = sim + "/shop.db";
-  auto gen = RunCommand({StrataBinary(), "sim", "--out", sim, "--scale", "0.2", "--days", "1", "--start", "2024-01-01"});
+  auto gen =
+      RunCommand({StrataBinary(), "sim", "--out", sim, "--scale", "0.2", "--days", "1", "--start", "2024-01-01"});
   ASSERT_EQ(gen.exit_code, 0) << gen.err;
   testing::SimApi api(sim);
   const std::vector<std::string> env = MakeShopProject(project, sim, api.url());

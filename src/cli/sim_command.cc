@@ -44,9 +44,7 @@ struct ServeFlags {
   throw CLI::RuntimeError(code);
 }
 
-int ExitCodeFor(const Status& s) {
-  return s.code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure;
-}
+int ExitCodeFor(const Status& s) { return s.code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure; }
 
 Date ParseDateFlag(const std::string& flag, const std::string& text) {
   Result<Date> d = Date::Parse(text);
@@ -59,9 +57,8 @@ void RunSim(const SimFlags& f, CLI::App* sim) {
   sim::SimSummary summary;
   Status status;
   if (!f.day.empty()) {
-    for (const char* name :
-         {"--seed", "--scale", "--start", "--days", "--no-dirt", "--duplicate-rate", "--late-rate",
-          "--malformed-rate", "--missing-rate", "--unknown-type-rate", "--drift-day"}) {
+    for (const char* name : {"--seed", "--scale", "--start", "--days", "--no-dirt", "--duplicate-rate", "--late-rate",
+                             "--malformed-rate", "--missing-rate", "--unknown-type-rate", "--drift-day"}) {
       if (sim->count(name) > 0) {
         Fail(kExitUsage, std::string(name) +
                              " cannot be combined with --day: an existing simulation keeps its "
@@ -85,8 +82,7 @@ void RunSim(const SimFlags& f, CLI::App* sim) {
     if (sim->count("--missing-rate")) {
       options.dirt.missing_optional_rate = f.dirt.missing_optional_rate;
     }
-    if (sim->count("--unknown-type-rate"))
-      options.dirt.unknown_type_rate = f.dirt.unknown_type_rate;
+    if (sim->count("--unknown-type-rate")) options.dirt.unknown_type_rate = f.dirt.unknown_type_rate;
     if (sim->count("--drift-day")) options.dirt.schema_drift_day = f.dirt.schema_drift_day;
     status = sim::ShopSimulator::Generate(options, &summary);
   }
@@ -154,8 +150,8 @@ void RunServe(const ServeFlags& f) {
   sigwait(&signals, &sig);
   server->Stop();
   sim::ApiStats stats = server->stats();
-  std::cout << "catalog API stopped (" << stats.requests << " requests, " << stats.faults_total()
-            << " injected faults)" << std::endl;
+  std::cout << "catalog API stopped (" << stats.requests << " requests, " << stats.faults_total() << " injected faults)"
+            << std::endl;
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 }
 
@@ -165,30 +161,23 @@ void RegisterSimCommands(CLI::App* app) {
   auto sim_flags = std::make_shared<SimFlags>();
   auto serve_flags = std::make_shared<ServeFlags>();
 
-  CLI::App* sim = app->add_subcommand(
-      "sim", "Simulate an e-commerce company's data sources (database, clickstream, catalog API)");
+  CLI::App* sim =
+      app->add_subcommand("sim", "Simulate an e-commerce company's data sources (database, clickstream, catalog API)");
   sim->add_option("--out", sim_flags->out, "Simulation folder (shop.db, events/, sim_state.json)");
   sim->add_option("--seed", sim_flags->seed, "Random seed")->capture_default_str();
   sim->add_option("--scale", sim_flags->scale,
                   "Volume factor: 1 = 1,000 customers, 5,000 orders, 50,000 events per 30 days")
       ->capture_default_str();
-  sim->add_option("--start", sim_flags->start, "First simulated day (YYYY-MM-DD)")
-      ->capture_default_str();
+  sim->add_option("--start", sim_flags->start, "First simulated day (YYYY-MM-DD)")->capture_default_str();
   sim->add_option("--days", sim_flags->days, "Number of days to simulate")->capture_default_str();
-  sim->add_option("--day", sim_flags->day,
-                  "Extend the existing simulation in --out up to and including this day");
+  sim->add_option("--day", sim_flags->day, "Extend the existing simulation in --out up to and including this day");
   sim->add_flag("--no-dirt", sim_flags->no_dirt, "Generate clean events only");
-  sim->add_option("--duplicate-rate", sim_flags->dirt.duplicate_rate, "Duplicate event lines")
+  sim->add_option("--duplicate-rate", sim_flags->dirt.duplicate_rate, "Duplicate event lines")->capture_default_str();
+  sim->add_option("--late-rate", sim_flags->dirt.late_rate, "Events delivered 1-3 days late")->capture_default_str();
+  sim->add_option("--malformed-rate", sim_flags->dirt.malformed_rate, "Lines that are not JSON")->capture_default_str();
+  sim->add_option("--missing-rate", sim_flags->dirt.missing_optional_rate, "Events missing optional fields")
       ->capture_default_str();
-  sim->add_option("--late-rate", sim_flags->dirt.late_rate, "Events delivered 1-3 days late")
-      ->capture_default_str();
-  sim->add_option("--malformed-rate", sim_flags->dirt.malformed_rate, "Lines that are not JSON")
-      ->capture_default_str();
-  sim->add_option("--missing-rate", sim_flags->dirt.missing_optional_rate,
-                  "Events missing optional fields")
-      ->capture_default_str();
-  sim->add_option("--unknown-type-rate", sim_flags->dirt.unknown_type_rate,
-                  "Events of unknown types")
+  sim->add_option("--unknown-type-rate", sim_flags->dirt.unknown_type_rate, "Events of unknown types")
       ->capture_default_str();
   sim->add_flag("--postgres", sim_flags->postgres,
                 "Also keep the operational tables in PostgreSQL (server from PGHOST, PGPORT, PGUSER, "
@@ -203,21 +192,15 @@ void RegisterSimCommands(CLI::App* app) {
   serve->add_option("--out", serve_flags->out, "Simulation folder")->required();
   serve->add_option("--host", serve_flags->host, "Address to bind")->capture_default_str();
   serve->add_option("--port", serve_flags->port, "Port (0 = any free port)")->capture_default_str();
-  serve->add_option("--port-file", serve_flags->port_file,
-                    "Write the bound port to this file once listening");
+  serve->add_option("--port-file", serve_flags->port_file, "Write the bound port to this file once listening");
   serve->add_option("--fault-429-rate", serve_flags->faults.rate_429, "Share of 429 answers");
-  serve
-      ->add_option("--retry-after", serve_flags->faults.retry_after_s,
-                   "Retry-After seconds of 429 answers")
+  serve->add_option("--retry-after", serve_flags->faults.retry_after_s, "Retry-After seconds of 429 answers")
       ->capture_default_str();
   serve->add_option("--fault-5xx-rate", serve_flags->faults.rate_5xx, "Share of 5xx answers");
   serve->add_option("--fault-slow-rate", serve_flags->faults.rate_slow, "Share of slow answers");
-  serve->add_option("--slow-ms", serve_flags->faults.slow_ms, "Delay of slow answers (ms)")
-      ->capture_default_str();
-  serve->add_option("--fail-first", serve_flags->faults.fail_first_n,
-                    "Answer the first N product requests with 503");
-  serve->add_option("--fault-seed", serve_flags->faults.seed, "Seed of the fault decisions")
-      ->capture_default_str();
+  serve->add_option("--slow-ms", serve_flags->faults.slow_ms, "Delay of slow answers (ms)")->capture_default_str();
+  serve->add_option("--fail-first", serve_flags->faults.fail_first_n, "Answer the first N product requests with 503");
+  serve->add_option("--fault-seed", serve_flags->faults.seed, "Seed of the fault decisions")->capture_default_str();
 
   serve->callback([serve_flags] { RunServe(*serve_flags); });
   sim->callback([sim_flags, sim, serve] {

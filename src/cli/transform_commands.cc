@@ -5,13 +5,12 @@
 #include <mutex>
 #include <sstream>
 
-
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "db/duckdb.h"
 #include "transform/dbt_project.h"
 #include "transform/loader.h"
 #include "transform/runner.h"
-#include "db/duckdb.h"
 
 namespace strata::cli {
 namespace {
@@ -87,8 +86,8 @@ int RunVerb(Verb verb, const DbtFlags& f, Output& out, json* doc) {
 
   out.Line("Found " + std::to_string(p.manifest.nodes().size()) + " nodes in " + p.project.name + " (parsed in " +
            Fixed(parse_s) + "s); target '" + p.profile.target + "' (" + p.profile.type + ": " +
-           (p.profile.type == "postgres" ? p.profile.user + "@" + p.profile.host + ":" + std::to_string(p.profile.port) +
-                                               "/" + p.profile.database
+           (p.profile.type == "postgres" ? p.profile.user + "@" + p.profile.host + ":" +
+                                               std::to_string(p.profile.port) + "/" + p.profile.database
                                          : p.profile.path) +
            ")");
   std::unique_ptr<warehouse::Engine> db;
@@ -103,8 +102,8 @@ int RunVerb(Verb verb, const DbtFlags& f, Output& out, json* doc) {
   ro.on_result = [&](const transform::NodeResult& r) {
     ++index;
     std::string what = r.resource_type == "model" ? r.materialized + " model"
-                       : verb == Verb::kFreshness  ? "freshness of source"
-                                                   : r.resource_type;
+                       : verb == Verb::kFreshness ? "freshness of source"
+                                                  : r.resource_type;
     std::string status = r.status;
     for (auto& c : status) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     std::string line = std::to_string(index) + " " + status + " " + what + " " + r.name;
@@ -119,15 +118,19 @@ int RunVerb(Verb verb, const DbtFlags& f, Output& out, json* doc) {
   Status written = runner.WriteArtifacts(&*results, ro);
   if (!written.ok()) out.Error("writing artifacts: " + written.message());
 
-  out.Line("Done in " + Fixed(results->elapsed) + "s. PASS/OK=" +
-           std::to_string(results->Count("success") + results->Count("pass")) +
+  out.Line("Done in " + Fixed(results->elapsed) +
+           "s. PASS/OK=" + std::to_string(results->Count("success") + results->Count("pass")) +
            " WARN=" + std::to_string(results->Count("warn")) + " ERROR=" + std::to_string(results->Count("error")) +
            " FAIL=" + std::to_string(results->Count("fail")) + " SKIP=" + std::to_string(results->Count("skipped")) +
            " TOTAL=" + std::to_string(results->results.size()));
   json rs = json::array();
   for (const auto& r : results->results) {
-    rs.push_back({{"unique_id", r.unique_id}, {"status", r.status}, {"message", r.message},
-                  {"seconds", r.seconds}, {"rows_affected", r.rows_affected}, {"failures", r.failures}});
+    rs.push_back({{"unique_id", r.unique_id},
+                  {"status", r.status},
+                  {"message", r.message},
+                  {"seconds", r.seconds},
+                  {"rows_affected", r.rows_affected},
+                  {"failures", r.failures}});
   }
   // Artifacts that could not be written (a read-only or full target/) fail the command: tools
   // that read run_results.json would otherwise see the previous run's.

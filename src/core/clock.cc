@@ -10,8 +10,7 @@ namespace {
 class RealClock : public Clock {
  public:
   int64_t NowMicros() const override {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
   }
   void SleepUntilMicros(int64_t micros) override {

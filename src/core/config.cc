@@ -25,7 +25,7 @@ struct Value {
   bool quoted = false;  // a quoted or block scalar, or an explicit !!str: never typed
   YamlMark mark;
   std::string scalar;
-  std::vector<const Value*> items;                            // kList
+  std::vector<const Value*> items;                             // kList
   std::vector<std::pair<const Value*, const Value*>> entries;  // kMap: key node, value node
 };
 
@@ -126,8 +126,8 @@ std::optional<YamlMark> TooDeep(const std::string& text) {
       }
     } else if (c == '#' && (prev == ' ' || prev == '\t' || prev == '\n')) {
       comment = true;
-    } else if ((c == '"' || c == '\'') && (prev == ' ' || prev == '\t' || prev == '\n' || prev == '[' ||
-                                          prev == '{' || prev == ',' || prev == ':')) {
+    } else if ((c == '"' || c == '\'') && (prev == ' ' || prev == '\t' || prev == '\n' || prev == '[' || prev == '{' ||
+                                           prev == ',' || prev == ':')) {
       quote = c;
     } else if (c == '[' || c == '{') {
       if (++depth > kMaxDepth) return YamlMark{line, column - 1};
@@ -302,8 +302,10 @@ nlohmann::json ScalarToJson(const Value& v) {
 nlohmann::json ToJsonOf(const Value* v) {
   if (v == nullptr) return nullptr;
   switch (v->kind) {
-    case Kind::kNull: return nullptr;
-    case Kind::kScalar: return ScalarToJson(*v);
+    case Kind::kNull:
+      return nullptr;
+    case Kind::kScalar:
+      return ScalarToJson(*v);
     case Kind::kList: {
       nlohmann::json arr = nlohmann::json::array();
       for (const Value* item : v->items) arr.push_back(ToJsonOf(item));
@@ -372,17 +374,19 @@ std::string ConfigNode::Where() const {
   return out;
 }
 
-Status ConfigNode::Error(const std::string& message) const {
-  return Status::InvalidArgument(Where() + ": " + message);
-}
+Status ConfigNode::Error(const std::string& message) const { return Status::InvalidArgument(Where() + ": " + message); }
 
 const char* ConfigNode::KindName() const {
   if (node_ == nullptr) return "nothing";
   switch (node_->kind) {
-    case Kind::kNull: return "null";
-    case Kind::kScalar: return "a scalar";
-    case Kind::kList: return "a list";
-    case Kind::kMap: return "a map";
+    case Kind::kNull:
+      return "null";
+    case Kind::kScalar:
+      return "a scalar";
+    case Kind::kList:
+      return "a list";
+    case Kind::kMap:
+      return "a map";
   }
   return "nothing";
 }

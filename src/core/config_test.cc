@@ -31,8 +31,7 @@ TEST(ConfigNode, UnknownKeySuggestsTheClosest) {
   ASSERT_TRUE(r.ok());
   Status s = r->CheckKeys({"name", "sources", "lake"});
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("p.yml:2:1: soruces: unknown key 'soruces' (did you mean 'sources'?)"),
-            std::string::npos)
+  EXPECT_NE(s.message().find("p.yml:2:1: soruces: unknown key 'soruces' (did you mean 'sources'?)"), std::string::npos)
       << s.message();
 }
 

@@ -51,9 +51,7 @@ bool ParseDigits(std::string_view s, size_t pos, size_t n, int* out) {
 
 }  // namespace
 
-Date Date::FromYmd(int year, unsigned month, unsigned day) {
-  return Date(DaysFromCivil(year, month, day));
-}
+Date Date::FromYmd(int year, unsigned month, unsigned day) { return Date(DaysFromCivil(year, month, day)); }
 
 Result<Date> Date::Parse(std::string_view text) {
   int y, m, d;
@@ -67,9 +65,7 @@ Result<Date> Date::Parse(std::string_view text) {
 
 Date Date::TodayUtc() { return Date(static_cast<int64_t>(std::time(nullptr)) / 86400); }
 
-void Date::ToYmd(int* year, unsigned* month, unsigned* day) const {
-  CivilFromDays(days_, year, month, day);
-}
+void Date::ToYmd(int* year, unsigned* month, unsigned* day) const { CivilFromDays(days_, year, month, day); }
 
 std::string Date::ToString() const {
   int y;
@@ -103,16 +99,14 @@ std::string FormatTimestamp(int64_t epoch_seconds) {
 
 Result<int64_t> ParseTimestamp(std::string_view text) {
   auto bad = [&] {
-    return Status::InvalidArgument("invalid timestamp '" + std::string(text) +
-                                   "' (expected YYYY-MM-DD HH:MM:SS)");
+    return Status::InvalidArgument("invalid timestamp '" + std::string(text) + "' (expected YYYY-MM-DD HH:MM:SS)");
   };
   if (text.size() < 19) return bad();
   auto date = Date::Parse(text.substr(0, 10));
   if (!date.ok()) return bad();
   int hh, mm, ss;
-  if ((text[10] != ' ' && text[10] != 'T') || text[13] != ':' || text[16] != ':' ||
-      !ParseDigits(text, 11, 2, &hh) || !ParseDigits(text, 14, 2, &mm) ||
-      !ParseDigits(text, 17, 2, &ss) || hh > 23 || mm > 59 || ss > 60) {
+  if ((text[10] != ' ' && text[10] != 'T') || text[13] != ':' || text[16] != ':' || !ParseDigits(text, 11, 2, &hh) ||
+      !ParseDigits(text, 14, 2, &mm) || !ParseDigits(text, 17, 2, &ss) || hh > 23 || mm > 59 || ss > 60) {
     return bad();
   }
   size_t pos = 19;

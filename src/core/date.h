@@ -22,8 +22,8 @@ class Date {
 
   int64_t days() const { return days_; }
   void ToYmd(int* year, unsigned* month, unsigned* day) const;
-  std::string ToString() const;          // "YYYY-MM-DD"
-  std::string ToCompactString() const;   // "YYYYMMDD"
+  std::string ToString() const;         // "YYYY-MM-DD"
+  std::string ToCompactString() const;  // "YYYYMMDD"
   // Seconds since the epoch of this day's midnight UTC.
   int64_t StartEpochSeconds() const { return days_ * 86400; }
 

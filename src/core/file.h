@@ -16,15 +16,14 @@ Result<std::string> ReadFile(const std::string& path);
 Status ReadChunks(const std::string& path, int64_t offset, const std::function<void(std::string_view)>& fn);
 
 enum class Durability {
-  kDurable,   // fsync the file and its directory: survives power loss (state, manifests)
+  kDurable,     // fsync the file and its directory: survives power loss (state, manifests)
   kAtomicOnly,  // no fsync: readers still see old or new, but a crash may lose it (artifacts)
 };
 
 // Writes `data` to `path` atomically (and by default durably): a temporary file in the same
 // directory, fsync, rename over `path`, fsync of the directory. Readers see the old or the
 // new content, never a mix. Parent directories are created.
-Status WriteFileAtomic(const std::string& path, std::string_view data,
-                       Durability durability = Durability::kDurable);
+Status WriteFileAtomic(const std::string& path, std::string_view data, Durability durability = Durability::kDurable);
 
 // Like WriteFileAtomic(kAtomicOnly), but leaves `path` alone when it already holds exactly
 // `data`. For artifacts rewritten on every run (compiled SQL): on ext4 each create and

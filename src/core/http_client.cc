@@ -132,7 +132,8 @@ Result<HttpResponse> HttpClient::Send(const std::string& method, const std::stri
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, ReadHeader);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &hs);
-    if (keep_body_bytes_ < 0) curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(max_body_bytes_));
+    if (keep_body_bytes_ < 0)
+      curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(max_body_bytes_));
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, std::min(timeout, 10000L));
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -182,10 +183,11 @@ Result<HttpResponse> HttpClient::Send(const std::string& method, const std::stri
     if (hs.retry_after_ms >= 0) wait = std::max(wait, std::min(hs.retry_after_ms, retry_.max_delay_ms));
     wait = std::min(wait, MillisLeft(deadline_));
     if (wait > 0) sleeper_(wait);
-    delay = std::min<int64_t>(retry_.max_delay_ms, static_cast<int64_t>(static_cast<double>(delay) * retry_.multiplier));
+    delay =
+        std::min<int64_t>(retry_.max_delay_ms, static_cast<int64_t>(static_cast<double>(delay) * retry_.multiplier));
   }
-  const std::string message = shown + " failed" + (resp.attempts > 0 ? " after " + Tries(resp.attempts) : "") +
-                              ": " + last_error;
+  const std::string message =
+      shown + " failed" + (resp.attempts > 0 ? " after " + Tries(resp.attempts) : "") + ": " + last_error;
   return retryable ? Status::Unavailable(message) : Status::InvalidArgument(message);
 }
 

@@ -40,8 +40,7 @@ TEST(HttpClient, UserinfoAndEchoedHeadersNeverReachAMessage) {
   httplib::Server server;
   server.Get("/x", [&](const httplib::Request& req, httplib::Response& res) {
     res.status = 403;
-    res.set_content("denied for " + req.get_header_value("X-Api-Key") + " and " +
-                        req.get_header_value("Authorization"),
+    res.set_content("denied for " + req.get_header_value("X-Api-Key") + " and " + req.get_header_value("Authorization"),
                     "text/plain");
   });
   int port = server.bind_to_any_port("127.0.0.1");
@@ -85,7 +84,8 @@ TEST(HttpClient, PostsWithinADeadlineAndKeepsOnlyTheStartOfAnAnswer) {
   {
     HttpClient client(retry, 2000);
     client.set_keep_body_bytes(100);
-    r = client.Post("http://127.0.0.1:" + std::to_string(port) + "/hook", "{\"a\":1}", {"Content-Type: application/json"});
+    r = client.Post("http://127.0.0.1:" + std::to_string(port) + "/hook", "{\"a\":1}",
+                    {"Content-Type: application/json"});
     EXPECT_EQ(client.last_attempts(), 3);
   }
   // A server that never answers is cut off at the deadline, whatever the per-attempt timeout.

@@ -76,13 +76,27 @@ void JsonWriter::Escaped(std::string_view s) {
     out_.append(s.data() + run, i - run);
     run = i + 1;
     switch (c) {
-      case '"': out_.append("\\\""); break;
-      case '\\': out_.append("\\\\"); break;
-      case '\n': out_.append("\\n"); break;
-      case '\r': out_.append("\\r"); break;
-      case '\t': out_.append("\\t"); break;
-      case '\b': out_.append("\\b"); break;
-      case '\f': out_.append("\\f"); break;
+      case '"':
+        out_.append("\\\"");
+        break;
+      case '\\':
+        out_.append("\\\\");
+        break;
+      case '\n':
+        out_.append("\\n");
+        break;
+      case '\r':
+        out_.append("\\r");
+        break;
+      case '\t':
+        out_.append("\\t");
+        break;
+      case '\b':
+        out_.append("\\b");
+        break;
+      case '\f':
+        out_.append("\\f");
+        break;
       default: {
         static const char kHex[] = "0123456789abcdef";
         out_.append("\\u00");
@@ -136,16 +150,26 @@ void JsonWriter::Value(const nlohmann::json& v) {
       for (const auto& item : v) Value(item);
       EndArray();
       return;
-    case nlohmann::json::value_t::string: String(v.get_ref<const std::string&>()); return;
-    case nlohmann::json::value_t::boolean: Bool(v.get<bool>()); return;
-    case nlohmann::json::value_t::number_integer: Int(v.get<int64_t>()); return;
+    case nlohmann::json::value_t::string:
+      String(v.get_ref<const std::string&>());
+      return;
+    case nlohmann::json::value_t::boolean:
+      Bool(v.get<bool>());
+      return;
+    case nlohmann::json::value_t::number_integer:
+      Int(v.get<int64_t>());
+      return;
     case nlohmann::json::value_t::number_unsigned: {
       Separate();
       out_.append(std::to_string(v.get<uint64_t>()));
       return;
     }
-    case nlohmann::json::value_t::number_float: Double(v.get<double>()); return;
-    default: Null(); return;  // null, discarded, binary
+    case nlohmann::json::value_t::number_float:
+      Double(v.get<double>());
+      return;
+    default:
+      Null();
+      return;  // null, discarded, binary
   }
 }
 

@@ -35,7 +35,9 @@ TEST(ParallelFor, ReturnsTheLowestFailingIndexAndStopsClaiming) {
   }
 }
 
-TEST(ParallelFor, NothingToDo) { EXPECT_TRUE(ParallelFor(0, 4, [](size_t) { return Status::Internal("ran"); }).ok()); }
+TEST(ParallelFor, NothingToDo) {
+  EXPECT_TRUE(ParallelFor(0, 4, [](size_t) { return Status::Internal("ran"); }).ok());
+}
 
 }  // namespace
 }  // namespace strata

@@ -17,8 +17,7 @@ bool ValidName(const std::string& s) {
 }  // namespace
 
 std::string Project::Resolve(const std::string& path) const {
-  if (path.empty() || path.rfind("s3://", 0) == 0 || path.rfind("http://", 0) == 0 ||
-      path.rfind("https://", 0) == 0) {
+  if (path.empty() || path.rfind("s3://", 0) == 0 || path.rfind("http://", 0) == 0 || path.rfind("https://", 0) == 0) {
     return path;
   }
   fs::path p(path);
@@ -51,8 +50,7 @@ Result<Project> Project::Load(const std::string& path_or_dir) {
     } else if (fs::exists(p / "strata.yaml", ec)) {
       p /= "strata.yaml";
     } else {
-      return Status::NotFound("no strata.yml in '" + p.string() +
-                              "' (pass --project PATH to name the project file)");
+      return Status::NotFound("no strata.yml in '" + p.string() + "' (pass --project PATH to name the project file)");
     }
   }
   Project project;
@@ -61,8 +59,8 @@ Result<Project> Project::Load(const std::string& path_or_dir) {
   STRATA_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::Load(project.file, /*unique_keys=*/true));
   if (root.IsNull()) return root.Error("the project file is empty");
   if (!root.IsMap()) return root.Error("expected a map at the top level");
-  STRATA_RETURN_IF_ERROR(root.CheckKeys({"name", "lake", "warehouse", "publish", "state_dir", "lock_timeout", "sources",
-                                          "transform", "pipelines"}));
+  STRATA_RETURN_IF_ERROR(root.CheckKeys(
+      {"name", "lake", "warehouse", "publish", "state_dir", "lock_timeout", "sources", "transform", "pipelines"}));
 
   STRATA_ASSIGN_OR_RETURN(project.name, root.RequiredString("name"));
   if (!ValidName(project.name)) {
@@ -84,8 +82,7 @@ Result<Project> Project::Load(const std::string& path_or_dir) {
     STRATA_RETURN_IF_ERROR(wh.CheckKeys({"type", "path", "threads", "memory_limit"}));
     STRATA_ASSIGN_OR_RETURN(project.warehouse.type, wh.String("type", "duckdb"));
     if (project.warehouse.type != "duckdb") {
-      return wh["type"].Error("unknown warehouse type '" + project.warehouse.type +
-                              "' (this build supports: duckdb)");
+      return wh["type"].Error("unknown warehouse type '" + project.warehouse.type + "' (this build supports: duckdb)");
     }
     STRATA_ASSIGN_OR_RETURN(std::string path, wh.String("path", "warehouse/" + project.name + ".duckdb"));
     project.warehouse.path = project.Resolve(path);

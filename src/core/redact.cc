@@ -1,8 +1,8 @@
 #include "core/redact.h"
 
 #include <algorithm>
-#include <cstdint>
 #include <cctype>
+#include <cstdint>
 #include <mutex>
 #include <vector>
 
@@ -57,9 +57,8 @@ void RegisterSecret(std::string_view value) {
   if (std::find(secrets.begin(), secrets.end(), value) != secrets.end()) return;
   secrets.emplace_back(value);
   // Longest first, so that a secret containing another is replaced whole.
-  std::sort(secrets.begin(), secrets.end(), [](const std::string& a, const std::string& b) {
-    return a.size() > b.size();
-  });
+  std::sort(secrets.begin(), secrets.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
 }
 
 void RegisterUrlPassword(std::string_view url) {

@@ -26,8 +26,8 @@ TEST(Redact, RegisteredSecretsAreReplacedEverywhere) {
 }
 
 TEST(Redact, SecretLookingNames) {
-  for (const char* name : {"API_PW", "DB_PASSWORD", "GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "STRIPE_KEY",
-                           "BI_PASS", "X_AUTH", "MYAPIKEY"}) {
+  for (const char* name : {"API_PW", "DB_PASSWORD", "GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "STRIPE_KEY", "BI_PASS",
+                           "X_AUTH", "MYAPIKEY"}) {
     EXPECT_TRUE(LooksSecret(name)) << name;
   }
   for (const char* name : {"PWD", "HOME", "SHOP_DB", "MONKEY", "KEYBOARD_LAYOUT", "SHOP_API_URL"}) {

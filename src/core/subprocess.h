@@ -20,18 +20,18 @@
 namespace strata {
 
 struct SubprocessOptions {
-  std::vector<std::string> argv;  // argv[0]: the program's path
+  std::vector<std::string> argv;                         // argv[0]: the program's path
   std::vector<std::pair<std::string, std::string>> env;  // set in the child's environment
-  std::string output_path;        // stdout and stderr appended here; "" = /dev/null
-  std::optional<std::string> stdin_data;  // fed to stdin; none = /dev/null
+  std::string output_path;                               // stdout and stderr appended here; "" = /dev/null
+  std::optional<std::string> stdin_data;                 // fed to stdin; none = /dev/null
   std::optional<std::chrono::steady_clock::time_point> deadline;
   CancelToken* cancel = nullptr;
   std::chrono::milliseconds grace{2000};  // from SIGTERM to SIGKILL
 };
 
 struct SubprocessResult {
-  int exit_code = -1;   // when it exited
-  int signal = 0;       // when a signal ended it
+  int exit_code = -1;      // when it exited
+  int signal = 0;          // when a signal ended it
   bool timed_out = false;  // stopped at the deadline
   bool cancelled = false;  // stopped because `cancel` fired
 

@@ -15,9 +15,9 @@ namespace {
 
 // Whether DuckDB failed to write the database file or its WAL (see duckdb.h).
 bool IsWriteFailure(const std::string& msg) {
-  for (const char* sign : {"Failed to commit", "Could not write file", "No space left on device",
-                           "Failed to create checkpoint", "database has been invalidated", "Could not fsync",
-                           "Could not truncate"}) {
+  for (const char* sign :
+       {"Failed to commit", "Could not write file", "No space left on device", "Failed to create checkpoint",
+        "database has been invalidated", "Could not fsync", "Could not truncate"}) {
     if (msg.find(sign) != std::string::npos) return true;
   }
   return false;
@@ -46,30 +46,54 @@ std::string TypeName(duckdb_logical_type type) {
   if (s == nullptr) {
     // No alias: render via a value-less path: DuckDB's type id name.
     switch (duckdb_get_type_id(type)) {
-      case DUCKDB_TYPE_BOOLEAN: return "BOOLEAN";
-      case DUCKDB_TYPE_TINYINT: return "TINYINT";
-      case DUCKDB_TYPE_SMALLINT: return "SMALLINT";
-      case DUCKDB_TYPE_INTEGER: return "INTEGER";
-      case DUCKDB_TYPE_BIGINT: return "BIGINT";
-      case DUCKDB_TYPE_UTINYINT: return "UTINYINT";
-      case DUCKDB_TYPE_USMALLINT: return "USMALLINT";
-      case DUCKDB_TYPE_UINTEGER: return "UINTEGER";
-      case DUCKDB_TYPE_UBIGINT: return "UBIGINT";
-      case DUCKDB_TYPE_FLOAT: return "FLOAT";
-      case DUCKDB_TYPE_DOUBLE: return "DOUBLE";
-      case DUCKDB_TYPE_TIMESTAMP: return "TIMESTAMP";
-      case DUCKDB_TYPE_DATE: return "DATE";
-      case DUCKDB_TYPE_TIME: return "TIME";
-      case DUCKDB_TYPE_INTERVAL: return "INTERVAL";
-      case DUCKDB_TYPE_HUGEINT: return "HUGEINT";
-      case DUCKDB_TYPE_VARCHAR: return "VARCHAR";
-      case DUCKDB_TYPE_BLOB: return "BLOB";
-      case DUCKDB_TYPE_DECIMAL: return "DECIMAL";
-      case DUCKDB_TYPE_TIMESTAMP_TZ: return "TIMESTAMP WITH TIME ZONE";
-      case DUCKDB_TYPE_LIST: return "LIST";
-      case DUCKDB_TYPE_STRUCT: return "STRUCT";
-      case DUCKDB_TYPE_MAP: return "MAP";
-      default: return "OTHER";
+      case DUCKDB_TYPE_BOOLEAN:
+        return "BOOLEAN";
+      case DUCKDB_TYPE_TINYINT:
+        return "TINYINT";
+      case DUCKDB_TYPE_SMALLINT:
+        return "SMALLINT";
+      case DUCKDB_TYPE_INTEGER:
+        return "INTEGER";
+      case DUCKDB_TYPE_BIGINT:
+        return "BIGINT";
+      case DUCKDB_TYPE_UTINYINT:
+        return "UTINYINT";
+      case DUCKDB_TYPE_USMALLINT:
+        return "USMALLINT";
+      case DUCKDB_TYPE_UINTEGER:
+        return "UINTEGER";
+      case DUCKDB_TYPE_UBIGINT:
+        return "UBIGINT";
+      case DUCKDB_TYPE_FLOAT:
+        return "FLOAT";
+      case DUCKDB_TYPE_DOUBLE:
+        return "DOUBLE";
+      case DUCKDB_TYPE_TIMESTAMP:
+        return "TIMESTAMP";
+      case DUCKDB_TYPE_DATE:
+        return "DATE";
+      case DUCKDB_TYPE_TIME:
+        return "TIME";
+      case DUCKDB_TYPE_INTERVAL:
+        return "INTERVAL";
+      case DUCKDB_TYPE_HUGEINT:
+        return "HUGEINT";
+      case DUCKDB_TYPE_VARCHAR:
+        return "VARCHAR";
+      case DUCKDB_TYPE_BLOB:
+        return "BLOB";
+      case DUCKDB_TYPE_DECIMAL:
+        return "DECIMAL";
+      case DUCKDB_TYPE_TIMESTAMP_TZ:
+        return "TIMESTAMP WITH TIME ZONE";
+      case DUCKDB_TYPE_LIST:
+        return "LIST";
+      case DUCKDB_TYPE_STRUCT:
+        return "STRUCT";
+      case DUCKDB_TYPE_MAP:
+        return "MAP";
+      default:
+        return "OTHER";
     }
   }
   std::string out(s);
@@ -113,9 +137,15 @@ std::string FormatMicros(int64_t micros) {
 std::string FormatDecimal(void* data, idx_t row, int width, int scale) {
   __int128 v = 0;
   switch (width) {
-    case 2: v = static_cast<int16_t*>(data)[row]; break;
-    case 4: v = static_cast<int32_t*>(data)[row]; break;
-    case 8: v = static_cast<int64_t*>(data)[row]; break;
+    case 2:
+      v = static_cast<int16_t*>(data)[row];
+      break;
+    case 4:
+      v = static_cast<int32_t*>(data)[row];
+      break;
+    case 8:
+      v = static_cast<int64_t*>(data)[row];
+      break;
     default: {
       const duckdb_hugeint& h = static_cast<duckdb_hugeint*>(data)[row];
       v = (static_cast<__int128>(h.upper) << 64) | h.lower;
@@ -146,14 +176,22 @@ Result<QueryResult> Materialize(duckdb_result* res) {
     if (duckdb_get_type_id(lt) == DUCKDB_TYPE_DECIMAL) {
       int width = 16;
       switch (duckdb_decimal_internal_type(lt)) {
-        case DUCKDB_TYPE_SMALLINT: width = 2; break;
-        case DUCKDB_TYPE_INTEGER: width = 4; break;
-        case DUCKDB_TYPE_BIGINT: width = 8; break;
-        default: width = 16; break;
+        case DUCKDB_TYPE_SMALLINT:
+          width = 2;
+          break;
+        case DUCKDB_TYPE_INTEGER:
+          width = 4;
+          break;
+        case DUCKDB_TYPE_BIGINT:
+          width = 8;
+          break;
+        default:
+          width = 16;
+          break;
       }
       decimals[c] = {width, duckdb_decimal_scale(lt)};
-      out.column_types.back() = "DECIMAL(" + std::to_string(duckdb_decimal_width(lt)) + "," +
-                                std::to_string(duckdb_decimal_scale(lt)) + ")";
+      out.column_types.back() =
+          "DECIMAL(" + std::to_string(duckdb_decimal_width(lt)) + "," + std::to_string(duckdb_decimal_scale(lt)) + ")";
     }
     duckdb_destroy_logical_type(&lt);
     types[c] = duckdb_column_type(res, c);
@@ -173,15 +211,33 @@ Result<QueryResult> Materialize(duckdb_result* res) {
         if (validity != nullptr && !duckdb_validity_row_is_valid(validity, r)) continue;
         Cell& cell = out.rows[base + r][c];
         switch (types[c]) {
-          case DUCKDB_TYPE_BOOLEAN: cell = static_cast<bool*>(data)[r] ? "true" : "false"; break;
-          case DUCKDB_TYPE_TINYINT: cell = std::to_string(static_cast<int8_t*>(data)[r]); break;
-          case DUCKDB_TYPE_SMALLINT: cell = std::to_string(static_cast<int16_t*>(data)[r]); break;
-          case DUCKDB_TYPE_INTEGER: cell = std::to_string(static_cast<int32_t*>(data)[r]); break;
-          case DUCKDB_TYPE_BIGINT: cell = std::to_string(static_cast<int64_t*>(data)[r]); break;
-          case DUCKDB_TYPE_UTINYINT: cell = std::to_string(static_cast<uint8_t*>(data)[r]); break;
-          case DUCKDB_TYPE_USMALLINT: cell = std::to_string(static_cast<uint16_t*>(data)[r]); break;
-          case DUCKDB_TYPE_UINTEGER: cell = std::to_string(static_cast<uint32_t*>(data)[r]); break;
-          case DUCKDB_TYPE_UBIGINT: cell = std::to_string(static_cast<uint64_t*>(data)[r]); break;
+          case DUCKDB_TYPE_BOOLEAN:
+            cell = static_cast<bool*>(data)[r] ? "true" : "false";
+            break;
+          case DUCKDB_TYPE_TINYINT:
+            cell = std::to_string(static_cast<int8_t*>(data)[r]);
+            break;
+          case DUCKDB_TYPE_SMALLINT:
+            cell = std::to_string(static_cast<int16_t*>(data)[r]);
+            break;
+          case DUCKDB_TYPE_INTEGER:
+            cell = std::to_string(static_cast<int32_t*>(data)[r]);
+            break;
+          case DUCKDB_TYPE_BIGINT:
+            cell = std::to_string(static_cast<int64_t*>(data)[r]);
+            break;
+          case DUCKDB_TYPE_UTINYINT:
+            cell = std::to_string(static_cast<uint8_t*>(data)[r]);
+            break;
+          case DUCKDB_TYPE_USMALLINT:
+            cell = std::to_string(static_cast<uint16_t*>(data)[r]);
+            break;
+          case DUCKDB_TYPE_UINTEGER:
+            cell = std::to_string(static_cast<uint32_t*>(data)[r]);
+            break;
+          case DUCKDB_TYPE_UBIGINT:
+            cell = std::to_string(static_cast<uint64_t*>(data)[r]);
+            break;
           case DUCKDB_TYPE_HUGEINT: {  // sum() of BIGINTs, for one
             const duckdb_hugeint& h = static_cast<duckdb_hugeint*>(data)[r];
             __int128 v = static_cast<__int128>((static_cast<unsigned __int128>(h.upper) << 64) | h.lower);
@@ -199,8 +255,12 @@ Result<QueryResult> Materialize(duckdb_result* res) {
             cell = std::string(duckdb_string_t_data(s), duckdb_string_t_length(*s));
             break;
           }
-          case DUCKDB_TYPE_FLOAT: cell = FormatDouble(static_cast<float*>(data)[r]); break;
-          case DUCKDB_TYPE_DOUBLE: cell = FormatDouble(static_cast<double*>(data)[r]); break;
+          case DUCKDB_TYPE_FLOAT:
+            cell = FormatDouble(static_cast<float*>(data)[r]);
+            break;
+          case DUCKDB_TYPE_DOUBLE:
+            cell = FormatDouble(static_cast<double*>(data)[r]);
+            break;
           case DUCKDB_TYPE_DATE:
             cell = Date::FromDays(static_cast<int32_t*>(data)[r]).ToString();
             break;
@@ -212,8 +272,7 @@ Result<QueryResult> Materialize(duckdb_result* res) {
             cell = FormatDecimal(data, r, decimals[c].first, decimals[c].second);
             break;
           default:
-            return Status::InvalidArgument("column '" + out.columns[c] + "' has type " +
-                                           out.column_types[c] +
+            return Status::InvalidArgument("column '" + out.columns[c] + "' has type " + out.column_types[c] +
                                            ", which Query() does not render: CAST it to VARCHAR");
         }
       }
@@ -280,9 +339,9 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path,
     int waited = static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(now - start).count());
     if (now - start >= std::chrono::seconds(wait.timeout_seconds)) {
       return Status::Unavailable("the DuckDB database '" + path + "' is in use by " + holder +
-                                 (wait.timeout_seconds > 0 ? "; waited " + std::to_string(waited) +
-                                                                 " s for it (the project's lock_timeout)"
-                                                           : "") +
+                                 (wait.timeout_seconds > 0
+                                      ? "; waited " + std::to_string(waited) + " s for it (the project's lock_timeout)"
+                                      : "") +
                                  "; try again when it is done");
     }
     if (wait.on_wait && now >= next_report) {
@@ -346,13 +405,11 @@ Result<std::unique_ptr<PreparedStatement>> Connection::Prepare(std::string_view 
   return ps;
 }
 
-Result<std::unique_ptr<Appender>> Connection::CreateAppender(const std::string& schema,
-                                                             const std::string& table) {
+Result<std::unique_ptr<Appender>> Connection::CreateAppender(const std::string& schema, const std::string& table) {
   std::unique_ptr<Appender> app(new Appender());
   if (duckdb_appender_create(conn_, schema.c_str(), table.c_str(), &app->app_) != DuckDBSuccess) {
     const char* e = duckdb_appender_error(app->app_);
-    return Status::InvalidArgument("cannot append to " + schema + "." + table + ": " +
-                                   (e ? e : "unknown error"));
+    return Status::InvalidArgument("cannot append to " + schema + "." + table + ": " + (e ? e : "unknown error"));
   }
   return app;
 }
@@ -412,9 +469,7 @@ Status Appender::Check(int state) {
   return Status::InvalidArgument(std::string("append failed: ") + (e ? e : "unknown error"));
 }
 
-Status Appender::Append(std::string_view v) {
-  return Check(duckdb_append_varchar_length(app_, v.data(), v.size()));
-}
+Status Appender::Append(std::string_view v) { return Check(duckdb_append_varchar_length(app_, v.data(), v.size())); }
 Status Appender::Append(int64_t v) { return Check(duckdb_append_int64(app_, v)); }
 Status Appender::Append(double v) { return Check(duckdb_append_double(app_, v)); }
 Status Appender::AppendBool(bool v) { return Check(duckdb_append_bool(app_, v)); }

@@ -15,9 +15,9 @@
 // from it are used by one thread at a time, except Interrupt(), which any thread may call.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
-#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>

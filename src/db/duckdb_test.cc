@@ -50,8 +50,9 @@ TEST(DuckDbWrapper, HugeIntegersRenderExactly) {
   auto db = *Database::Open("");
   auto c = *db->Connect();
   // The expected digits are 2^100 and -(2^127), written out independently.
-  auto r = c->Query("SELECT sum(x), 1::HUGEINT << 100, (-170141183460469231731687303715884105728)::HUGEINT, "
-                    "340282366920938463463374607431768211455::UHUGEINT FROM (VALUES (1::BIGINT), (2::BIGINT)) v(x)");
+  auto r = c->Query(
+      "SELECT sum(x), 1::HUGEINT << 100, (-170141183460469231731687303715884105728)::HUGEINT, "
+      "340282366920938463463374607431768211455::UHUGEINT FROM (VALUES (1::BIGINT), (2::BIGINT)) v(x)");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->column_types[0], "HUGEINT");
   EXPECT_EQ(*r->rows[0][0], "3");

@@ -47,29 +47,52 @@ std::string LineColumn(std::string_view sql, long position) {
 // Type names for the OIDs of the built-in types (pg_type.h); others are named by OID.
 std::string TypeName(Oid oid) {
   switch (oid) {
-    case 16: return "BOOLEAN";
-    case 17: return "BYTEA";
-    case 18: return "CHAR";
-    case 19: return "NAME";
-    case 20: return "BIGINT";
-    case 21: return "SMALLINT";
-    case 23: return "INTEGER";
-    case 25: return "TEXT";
-    case 26: return "OID";
-    case 114: return "JSON";
-    case 700: return "REAL";
-    case 701: return "DOUBLE PRECISION";
-    case 1042: return "BPCHAR";
-    case 1043: return "VARCHAR";
-    case 1082: return "DATE";
-    case 1083: return "TIME";
-    case 1114: return "TIMESTAMP";
-    case 1184: return "TIMESTAMPTZ";
-    case 1186: return "INTERVAL";
-    case 1700: return "NUMERIC";
-    case 2950: return "UUID";
-    case 3802: return "JSONB";
-    default: return "OID " + std::to_string(oid);
+    case 16:
+      return "BOOLEAN";
+    case 17:
+      return "BYTEA";
+    case 18:
+      return "CHAR";
+    case 19:
+      return "NAME";
+    case 20:
+      return "BIGINT";
+    case 21:
+      return "SMALLINT";
+    case 23:
+      return "INTEGER";
+    case 25:
+      return "TEXT";
+    case 26:
+      return "OID";
+    case 114:
+      return "JSON";
+    case 700:
+      return "REAL";
+    case 701:
+      return "DOUBLE PRECISION";
+    case 1042:
+      return "BPCHAR";
+    case 1043:
+      return "VARCHAR";
+    case 1082:
+      return "DATE";
+    case 1083:
+      return "TIME";
+    case 1114:
+      return "TIMESTAMP";
+    case 1184:
+      return "TIMESTAMPTZ";
+    case 1186:
+      return "INTERVAL";
+    case 1700:
+      return "NUMERIC";
+    case 2950:
+      return "UUID";
+    case 3802:
+      return "JSONB";
+    default:
+      return "OID " + std::to_string(oid);
   }
 }
 
@@ -232,7 +255,8 @@ Result<sql::QueryResult> Connection::Query(std::string_view sql) {
   return ToQueryResult(r.get());
 }
 
-Result<sql::QueryResult> Connection::Query(std::string_view sql, const std::vector<std::optional<std::string>>& params) {
+Result<sql::QueryResult> Connection::Query(std::string_view sql,
+                                           const std::vector<std::optional<std::string>>& params) {
   const std::string text(sql);
   std::vector<const char*> values;
   values.reserve(params.size());
@@ -289,7 +313,8 @@ Result<int64_t> Connection::CopyIn(std::string_view copy_sql, const std::functio
   }
   // Ending with an error message makes the server abort the COPY: none of its rows stay.
   const std::string reason = failed.ok() ? std::string() : "strata: " + failed.message().substr(0, 200);
-  if (PQputCopyEnd(conn_, failed.ok() ? nullptr : reason.c_str()) != 1 && failed.ok()) failed = Error(nullptr, copy_sql);
+  if (PQputCopyEnd(conn_, failed.ok() ? nullptr : reason.c_str()) != 1 && failed.ok())
+    failed = Error(nullptr, copy_sql);
   return FinishCopy(std::move(failed), copy_sql);
 }
 

@@ -35,7 +35,7 @@ struct ConnectOptions {
   int port = 5432;
   std::string dbname;
   std::string user;
-  std::string password;       // the secret itself (from the environment); never logged
+  std::string password;  // the secret itself (from the environment); never logged
   std::string sslmode = "prefer";
   int connect_timeout_seconds = 10;
   std::string application_name = "strata";

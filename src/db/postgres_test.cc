@@ -28,8 +28,9 @@ class PostgresTest : public ::testing::Test {
     // Each test in its own schema: tests of several binaries share the cluster.
     schema_ = "t_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name());
     for (auto& ch : schema_) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    ASSERT_TRUE(conn_->Execute("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE; CREATE SCHEMA " + schema_ +
-                               "; SET search_path TO " + schema_)
+    ASSERT_TRUE(conn_
+                    ->Execute("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE; CREATE SCHEMA " + schema_ +
+                              "; SET search_path TO " + schema_)
                     .ok());
   }
   void TearDown() override {
@@ -40,8 +41,9 @@ class PostgresTest : public ::testing::Test {
 };
 
 TEST_F(PostgresTest, QueriesReturnTextValuesTypesAndNulls) {
-  auto r = conn_->Query("SELECT 42::bigint AS n, 'it''s'::text AS s, NULL::int AS z, true AS b, "
-                        "DATE '2024-01-02' AS d, TIMESTAMPTZ '2024-01-02 03:04:05+02' AS ts, 1.50::numeric(6,2) AS x");
+  auto r = conn_->Query(
+      "SELECT 42::bigint AS n, 'it''s'::text AS s, NULL::int AS z, true AS b, "
+      "DATE '2024-01-02' AS d, TIMESTAMPTZ '2024-01-02 03:04:05+02' AS ts, 1.50::numeric(6,2) AS x");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->columns, (std::vector<std::string>{"n", "s", "z", "b", "d", "ts", "x"}));
   EXPECT_EQ(r->column_types,

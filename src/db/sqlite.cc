@@ -92,8 +92,8 @@ Status SqliteDb::Exec(const std::string& sql) {
 
 Result<SqliteStmt> SqliteDb::Prepare(std::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
-                         &stmt, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) !=
+      SQLITE_OK) {
     return Error("cannot prepare '" + std::string(sql.substr(0, 80)) + "'");
   }
   return SqliteStmt(stmt, db_);

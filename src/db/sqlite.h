@@ -16,9 +16,9 @@ class SqliteStmt;
 
 struct SqliteOptions {
   bool read_only = false;
-  bool create = true;            // with !read_only: create the file if missing
-  int busy_timeout_ms = 10000;   // how long a statement waits for another process's lock
-  bool serialized = false;       // usable from several threads (SQLite's serialized mode)
+  bool create = true;           // with !read_only: create the file if missing
+  int busy_timeout_ms = 10000;  // how long a statement waits for another process's lock
+  bool serialized = false;      // usable from several threads (SQLite's serialized mode)
 };
 
 // What an SQLite failure means (used by every error below): another process holding the
@@ -62,9 +62,7 @@ class SqliteStmt {
  public:
   SqliteStmt() = default;
   ~SqliteStmt();
-  SqliteStmt(SqliteStmt&& other) noexcept : stmt_(other.stmt_), db_(other.db_) {
-    other.stmt_ = nullptr;
-  }
+  SqliteStmt(SqliteStmt&& other) noexcept : stmt_(other.stmt_), db_(other.db_) { other.stmt_ = nullptr; }
   SqliteStmt& operator=(SqliteStmt&& other) noexcept;
   SqliteStmt(const SqliteStmt&) = delete;
   SqliteStmt& operator=(const SqliteStmt&) = delete;

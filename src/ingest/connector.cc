@@ -17,8 +17,8 @@ Result<std::unique_ptr<Connector>> CreateConnector(const Project& project, const
                                    "; expected sql, http or events");
 }
 
-Status IngestSource(const Project& project, lake::Lake* lake, const SourceConfig& source,
-                    const IngestOptions& options, std::vector<TableResult>* results) {
+Status IngestSource(const Project& project, lake::Lake* lake, const SourceConfig& source, const IngestOptions& options,
+                    std::vector<TableResult>* results) {
   STRATA_ASSIGN_OR_RETURN(auto connector, CreateConnector(project, source));
   for (const auto& t : options.tables) {
     auto tables = connector->Tables();
@@ -43,10 +43,17 @@ Status IngestSource(const Project& project, lake::Lake* lake, const SourceConfig
 
 nlohmann::json ToJson(const TableResult& r) {
   using nlohmann::json;
-  return {{"source", r.source},     {"table", r.table},     {"batch_id", r.batch_id.empty() ? json() : json(r.batch_id)},
-          {"received", r.received}, {"landed", r.landed},   {"quarantined", r.quarantined},
-          {"reconciled", r.reconciled()}, {"bytes", r.bytes}, {"files", r.files},
-          {"seconds", r.seconds},   {"warnings", r.warnings}};
+  return {{"source", r.source},
+          {"table", r.table},
+          {"batch_id", r.batch_id.empty() ? json() : json(r.batch_id)},
+          {"received", r.received},
+          {"landed", r.landed},
+          {"quarantined", r.quarantined},
+          {"reconciled", r.reconciled()},
+          {"bytes", r.bytes},
+          {"files", r.files},
+          {"seconds", r.seconds},
+          {"warnings", r.warnings}};
 }
 
 namespace internal {

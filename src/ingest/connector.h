@@ -10,10 +10,9 @@
 #include <algorithm>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/cancel.h"
 #include "core/project.h"
@@ -30,7 +29,7 @@ constexpr int64_t kDefaultMaxRecordBytes = int64_t{8} << 20;
 constexpr int64_t kMaxRecordBytesLimit = int64_t{64} << 20;
 
 struct IngestOptions {
-  std::string date;                 // logical date YYYY-MM-DD: the dt= partition
+  std::string date;  // logical date YYYY-MM-DD: the dt= partition
   // sql: rows whose cursor is at or after this instant (epoch seconds; the run's data
   // interval end) wait for a later run; 0 = the end of `date` (UTC).
   int64_t until = 0;
@@ -83,7 +82,7 @@ Result<std::unique_ptr<Connector>> CreateConnector(const Project& project, const
 
 // Ingests one source while holding its lock in the project's state folder, so two strata
 // processes never write the same tables at once.
-Status IngestSource(const Project& project, lake::Lake* lake, const SourceConfig& source,
-                    const IngestOptions& options, std::vector<TableResult>* results);
+Status IngestSource(const Project& project, lake::Lake* lake, const SourceConfig& source, const IngestOptions& options,
+                    std::vector<TableResult>* results);
 
 }  // namespace strata::ingest

@@ -17,6 +17,7 @@
 // with file, line and reason.
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <simdjson.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,8 +27,6 @@
 #include <ctime>
 #include <filesystem>
 #include <set>
-
-#include <simdjson.h>
 
 #include "core/date.h"
 #include "core/file.h"
@@ -114,13 +113,19 @@ Result<std::string> HeadFingerprint(const std::string& path, int64_t limit) {
 Kind KindOf(simdjson::dom::element_type t) {
   using T = simdjson::dom::element_type;
   switch (t) {
-    case T::NULL_VALUE: return Kind::kNull;
-    case T::BOOL: return Kind::kBool;
+    case T::NULL_VALUE:
+      return Kind::kNull;
+    case T::BOOL:
+      return Kind::kBool;
     case T::INT64:
-    case T::UINT64: return Kind::kInt;
-    case T::DOUBLE: return Kind::kDouble;
-    case T::STRING: return Kind::kString;
-    default: return Kind::kNested;
+    case T::UINT64:
+      return Kind::kInt;
+    case T::DOUBLE:
+      return Kind::kDouble;
+    case T::STRING:
+      return Kind::kString;
+    default:
+      return Kind::kNested;
   }
 }
 
@@ -138,8 +143,8 @@ class EventsConnector : public Connector {
     result.table = s_.table;
 
     STRATA_ASSIGN_OR_RETURN(auto latest, lake->Latest(s_.source, s_.table));
-    nlohmann::json consumed = latest ? latest->state.value("consumed", nlohmann::json::object())
-                                     : nlohmann::json::object();
+    nlohmann::json consumed =
+        latest ? latest->state.value("consumed", nlohmann::json::object()) : nlohmann::json::object();
 
     std::error_code ec;
     if (!fs::is_directory(s_.dir, ec)) {
@@ -172,7 +177,8 @@ class EventsConnector : public Connector {
         if (!from.head.empty()) {
           STRATA_ASSIGN_OR_RETURN(std::string head, HeadFingerprint(JoinPath(s_.dir, name), from.offset));
           if (head != from.head) {
-            result.warnings.push_back("file '" + name + "' was replaced after it was consumed (its first bytes "
+            result.warnings.push_back("file '" + name +
+                                      "' was replaced after it was consumed (its first bytes "
                                       "changed): it is not read again; rename it to ingest it as a new file");
             continue;
           }
@@ -278,7 +284,10 @@ class EventsConnector : public Connector {
         STRATA_ASSIGN_OR_RETURN(head, HeadFingerprint(path, offset));
       }
       consumed[name] = {{"size", offset}, {"lines", line_no}, {"head", head}};
-      files_detail.push_back({{"file", name}, {"from", from.offset}, {"to", offset}, {"lines", file_received},
+      files_detail.push_back({{"file", name},
+                              {"from", from.offset},
+                              {"to", offset},
+                              {"lines", file_received},
                               {"quarantined", file_rejected}});
       if (options.on_progress) options.on_progress(s_.table, result.received);
       CrashPoint("events_file_done");
@@ -348,9 +357,8 @@ class EventsConnector : public Connector {
 
 Result<std::unique_ptr<Connector>> CreateEventsConnector(const Project& project, const SourceConfig& source) {
   const ConfigNode& n = source.node;
-  STRATA_RETURN_IF_ERROR(n.CheckKeys({"type", "path", "pattern", "table", "type_field", "time_field",
-                                      "required_fields", "known_types", "max_record_bytes",
-                                      "settle_seconds"}));
+  STRATA_RETURN_IF_ERROR(n.CheckKeys({"type", "path", "pattern", "table", "type_field", "time_field", "required_fields",
+                                      "known_types", "max_record_bytes", "settle_seconds"}));
   EventsSettings s;
   s.source = source.name;
   STRATA_ASSIGN_OR_RETURN(std::string dir, n.RequiredString("path"));

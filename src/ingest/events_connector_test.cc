@@ -1,5 +1,4 @@
 #include <gtest/gtest.h>
-
 #include <sys/time.h>
 
 #include <filesystem>
@@ -42,16 +41,22 @@ TEST_F(EventsTest, EveryBadLineIsQuarantinedWithAReason) {
       R"({"event_id":"e1","event_type":"page_view","occurred_at":"2024-01-01 10:00:00","session_id":"s1"})";
   const std::string good2 =
       R"({"event_id":"e2","event_type":"purchase","occurred_at":"2024-01-01 10:05:00","session_id":"s1","order_id":7,"app_version":"2.1"})";
-  testing::WriteText(dir_.Sub("drop/a.jsonl"),
-                     good1 + "\n" +
-                         R"({"event_id":"e3","event_type":"page_vi)" "\n" +  // truncated
-                         "not json at all\n" +
-                         R"({"event_id":"e4","event_type":"wishlist_add","occurred_at":"2024-01-01 10:00:00","session_id":"s2"})" "\n" +
-                         R"({"event_id":"e5","event_type":"page_view","session_id":"s2"})" "\n" +  // no occurred_at
-                         R"({"event_id":"e6","event_type":"page_view","occurred_at":"yesterday","session_id":"s2"})" "\n" +
-                         R"([1,2,3])" "\n" +
-                         good1 + "\n" +  // duplicate: lands as received (dedup is staging's job)
-                         good2 + "\n");
+  testing::WriteText(
+      dir_.Sub("drop/a.jsonl"),
+      good1 + "\n" +
+          R"({"event_id":"e3","event_type":"page_vi)"
+          "\n" +  // truncated
+          "not json at all\n" +
+          R"({"event_id":"e4","event_type":"wishlist_add","occurred_at":"2024-01-01 10:00:00","session_id":"s2"})"
+          "\n" +
+          R"({"event_id":"e5","event_type":"page_view","session_id":"s2"})"
+          "\n" +  // no occurred_at
+          R"({"event_id":"e6","event_type":"page_view","occurred_at":"yesterday","session_id":"s2"})"
+          "\n" +
+          R"([1,2,3])"
+          "\n" +
+          good1 + "\n" +  // duplicate: lands as received (dedup is staging's job)
+          good2 + "\n");
   auto r = Ingest("2024-01-01");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_EQ(r->size(), 1u);
@@ -64,9 +69,9 @@ TEST_F(EventsTest, EveryBadLineIsQuarantinedWithAReason) {
   auto m = **lake_->Latest("clicks", "events");
   ASSERT_TRUE(m.quarantine.has_value());
   std::string q = *lake_->store()->Get(m.quarantine->key);
-  for (const char* reason : {"malformed JSON", "unknown event_type 'wishlist_add'",
-                             "missing required field 'occurred_at'", "is not a timestamp: 'yesterday'",
-                             "not a JSON object"}) {
+  for (const char* reason :
+       {"malformed JSON", "unknown event_type 'wishlist_add'", "missing required field 'occurred_at'",
+        "is not a timestamp: 'yesterday'", "not a JSON object"}) {
     EXPECT_NE(q.find(reason), std::string::npos) << reason << "\n" << q;
   }
   EXPECT_NE(q.find(R"("position":{"file":"a.jsonl","line":2})"), std::string::npos) << q;
@@ -80,8 +85,10 @@ TEST_F(EventsTest, EveryBadLineIsQuarantinedWithAReason) {
 }
 
 TEST_F(EventsTest, FilesAreConsumedOnceAndRerunIsANoOp) {
-  testing::WriteText(dir_.Sub("drop/a.jsonl"),
-                     R"({"event_id":"e1","event_type":"page_view","occurred_at":"2024-01-01 10:00:00","session_id":"s1"})" "\n");
+  testing::WriteText(
+      dir_.Sub("drop/a.jsonl"),
+      R"({"event_id":"e1","event_type":"page_view","occurred_at":"2024-01-01 10:00:00","session_id":"s1"})"
+      "\n");
   auto first = Ingest("2024-01-01");
   ASSERT_TRUE(first.ok());
   EXPECT_EQ((*first)[0].landed, 1);
@@ -90,8 +97,10 @@ TEST_F(EventsTest, FilesAreConsumedOnceAndRerunIsANoOp) {
   EXPECT_TRUE((*again)[0].batch_id.empty());
   EXPECT_EQ((*again)[0].received, 0);
 
-  testing::WriteText(dir_.Sub("drop/b.jsonl"),
-                     R"({"event_id":"e2","event_type":"page_view","occurred_at":"2024-01-02 10:00:00","session_id":"s1"})" "\n");
+  testing::WriteText(
+      dir_.Sub("drop/b.jsonl"),
+      R"({"event_id":"e2","event_type":"page_view","occurred_at":"2024-01-02 10:00:00","session_id":"s1"})"
+      "\n");
   auto day2 = Ingest("2024-01-02");
   ASSERT_TRUE(day2.ok());
   EXPECT_EQ((*day2)[0].received, 1);
@@ -103,7 +112,8 @@ TEST_F(EventsTest, CancellingMidSourceCommitsNothingAndARerunLandsEverythingOnce
   for (const char* f : {"a", "b", "c"}) {
     testing::WriteText(dir_.Sub(std::string("drop/") + f + ".jsonl"),
                        std::string(R"({"event_id":")") + f +
-                           R"(","event_type":"page_view","occurred_at":"2024-01-01 10:00:00","session_id":"s1"})" "\n");
+                           R"(","event_type":"page_view","occurred_at":"2024-01-01 10:00:00","session_id":"s1"})"
+                           "\n");
   }
   CancelToken cancel;
   std::vector<TableResult> results;
@@ -132,7 +142,9 @@ TEST_F(EventsTest, CancellingMidSourceCommitsNothingAndARerunLandsEverythingOnce
 
 TEST_F(EventsTest, FilesDatedAfterTheRunWaitForTheirDate) {
   auto line = [](const std::string& id) {
-    return R"({"event_id":")" + id + R"(","event_type":"page_view","occurred_at":"2024-01-01 10:00:00","session_id":"s"})" "\n";
+    return R"({"event_id":")" + id +
+           R"(","event_type":"page_view","occurred_at":"2024-01-01 10:00:00","session_id":"s"})"
+           "\n";
   };
   testing::WriteText(dir_.Sub("drop/events-2024-01-01-23.jsonl"), line("a"));
   testing::WriteText(dir_.Sub("drop/events-2024-01-02-00.jsonl"), line("b"));
@@ -149,7 +161,8 @@ TEST_F(EventsTest, FilesDatedAfterTheRunWaitForTheirDate) {
 }
 
 std::string Event(const std::string& id) {
-  return R"({"event_id":")" + id + R"(","event_type":"page_view","occurred_at":"2024-01-01 10:00:00","session_id":"s"})";
+  return R"({"event_id":")" + id +
+         R"(","event_type":"page_view","occurred_at":"2024-01-01 10:00:00","session_id":"s"})";
 }
 
 void Append(const std::string& path, const std::string& text) {

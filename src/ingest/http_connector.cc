@@ -16,8 +16,8 @@
 #include "core/date.h"
 #include "core/file.h"
 #include "core/hash.h"
-#include "core/redact.h"
 #include "core/http_client.h"
+#include "core/redact.h"
 #include "ingest/internal/connectors.h"
 #include "lake/jsonl_writer.h"
 
@@ -34,13 +34,13 @@ struct EndpointSettings {
   std::string key = "id";
   std::string pagination = "cursor";  // cursor | page | none
   int64_t page_size = 100;
-  std::string size_param;             // default: limit (cursor) / per_page (page)
+  std::string size_param;  // default: limit (cursor) / per_page (page)
   std::string cursor_param = "cursor";
   std::string next_cursor_field = "next_cursor";
   std::string page_param = "page";
   std::string total_pages_field = "total_pages";
-  std::string incremental_param;      // e.g. updated_since; empty = full extract every run
-  std::string incremental_field;      // e.g. updated_at
+  std::string incremental_param;  // e.g. updated_since; empty = full extract every run
+  std::string incremental_field;  // e.g. updated_at
   int64_t max_pages = 100000;
 };
 
@@ -57,16 +57,21 @@ struct HttpSettings {
 
 Kind KindOf(const json& v) {
   switch (v.type()) {
-    case json::value_t::null: return Kind::kNull;
-    case json::value_t::boolean: return Kind::kBool;
+    case json::value_t::null:
+      return Kind::kNull;
+    case json::value_t::boolean:
+      return Kind::kBool;
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return Kind::kInt;
-    case json::value_t::number_float: return Kind::kDouble;
-    case json::value_t::string: return Kind::kString;
-    default: return Kind::kNested;
+    case json::value_t::number_unsigned:
+      return Kind::kInt;
+    case json::value_t::number_float:
+      return Kind::kDouble;
+    case json::value_t::string:
+      return Kind::kString;
+    default:
+      return Kind::kNested;
   }
 }
-
 
 class HttpConnector : public Connector {
  public:
@@ -83,14 +88,15 @@ class HttpConnector : public Connector {
     client.set_max_body_bytes(s_.max_response_bytes);
     for (const auto& e : s_.endpoints) {
       if (!options.Wants(e.name)) continue;
-      STRATA_RETURN_IF_ERROR(IngestEndpoint(&client, lake, e, options, results).WithContext("endpoint '" + e.name + "'"));
+      STRATA_RETURN_IF_ERROR(
+          IngestEndpoint(&client, lake, e, options, results).WithContext("endpoint '" + e.name + "'"));
     }
     return Status::OK();
   }
 
  private:
-  Status IngestEndpoint(HttpClient* client, lake::Lake* lake, const EndpointSettings& e,
-                        const IngestOptions& options, std::vector<TableResult>* results) {
+  Status IngestEndpoint(HttpClient* client, lake::Lake* lake, const EndpointSettings& e, const IngestOptions& options,
+                        std::vector<TableResult>* results) {
     auto start = std::chrono::steady_clock::now();
     TableResult result;
     result.source = s_.source;
@@ -102,7 +108,9 @@ class HttpConnector : public Connector {
       watermark = latest->state["watermark"].get<std::string>();
     }
     std::string best = watermark;
-    int64_t best_epoch = watermark.empty() ? INT64_MIN : ParseTimestamp(watermark).ok() ? *ParseTimestamp(watermark) : INT64_MIN;
+    int64_t best_epoch = watermark.empty()                ? INT64_MIN
+                         : ParseTimestamp(watermark).ok() ? *ParseTimestamp(watermark)
+                                                          : INT64_MIN;
 
     std::unique_ptr<lake::BatchWriter> batch;
     std::unique_ptr<lake::JsonlZstdWriter> part;
@@ -229,7 +237,10 @@ class HttpConnector : public Connector {
     m.records_received = result.received;
     m.records_landed = result.landed;
     m.state = {{"watermark", best.empty() ? json() : json(best)}};
-    m.details = {{"connector", "http"}, {"endpoint", e.path}, {"pages", pages}, {"requests", requests},
+    m.details = {{"connector", "http"},
+                 {"endpoint", e.path},
+                 {"pages", pages},
+                 {"requests", requests},
                  {"from", watermark.empty() ? json() : json(watermark)}};
     STRATA_RETURN_IF_ERROR(batch->Commit(std::move(m)).status());
     result.batch_id = batch->batch_id();
@@ -245,8 +256,8 @@ class HttpConnector : public Connector {
 
 Result<std::unique_ptr<Connector>> CreateHttpConnector(const Project&, const SourceConfig& source) {
   const ConfigNode& n = source.node;
-  STRATA_RETURN_IF_ERROR(n.CheckKeys({"type", "base_url", "timeout_ms", "headers", "retry", "endpoints",
-                                      "max_record_bytes", "max_response_bytes"}));
+  STRATA_RETURN_IF_ERROR(n.CheckKeys(
+      {"type", "base_url", "timeout_ms", "headers", "retry", "endpoints", "max_record_bytes", "max_response_bytes"}));
   HttpSettings s;
   s.source = source.name;
   STRATA_ASSIGN_OR_RETURN(s.base_url, n.RequiredString("base_url"));

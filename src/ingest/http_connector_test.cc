@@ -172,8 +172,7 @@ TEST_F(HttpTest, GivesUpWithAClearErrorAndCommitsNothing) {
   auto r = Ingest();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Status::Code::kUnavailable);
-  EXPECT_NE(r.status().message().find("GET " + api.url() + "/items failed after 3 tries: HTTP 503"),
-            std::string::npos)
+  EXPECT_NE(r.status().message().find("GET " + api.url() + "/items failed after 3 tries: HTTP 503"), std::string::npos)
       << r.status().message();
   EXPECT_FALSE(lake_->Latest("api", "items")->has_value());
 }
@@ -211,13 +210,12 @@ TEST_F(HttpTest, APageThatIsNotJsonIsAClearErrorAndCommitsNothing) {
   server.stop();
   t.join();
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("page 1 of http://127.0.0.1:" + std::to_string(port) +
-                                      "/items is not valid JSON"),
-            std::string::npos)
+  EXPECT_NE(
+      r.status().message().find("page 1 of http://127.0.0.1:" + std::to_string(port) + "/items is not valid JSON"),
+      std::string::npos)
       << r.status().message();
   EXPECT_FALSE(lake_->Latest("api", "items")->has_value());
 }
-
 
 // A server on 127.0.0.1 whose /items answers with `handler`.
 class OneRouteServer {
@@ -263,8 +261,8 @@ TEST_F(HttpTest, PagesAreCappedByMaxPages) {
   std::atomic<int> requests{0};
   OneRouteServer api([&](const httplib::Request&, httplib::Response& res) {
     int n = ++requests;  // a fresh cursor every time: only the cap ends it
-    res.set_content(R"({"data":[{"id":)" + std::to_string(n) + R"(,"updated_at":"2024-01-01 01:00:00"}],"next_cursor":")" +
-                        std::to_string(n) + R"("})",
+    res.set_content(R"({"data":[{"id":)" + std::to_string(n) +
+                        R"(,"updated_at":"2024-01-01 01:00:00"}],"next_cursor":")" + std::to_string(n) + R"("})",
                     "application/json");
   });
   testing::WriteText(dir_.Sub("strata.yml"),
@@ -322,7 +320,6 @@ TEST_F(HttpTest, AnOversizedRecordIsQuarantined) {
   EXPECT_NE(lake_->store()->Get(m.quarantine->key)->find("is over the source's max_record_bytes (2000)"),
             std::string::npos);
 }
-
 
 }  // namespace
 }  // namespace strata::ingest

@@ -17,9 +17,9 @@
 
 #include "core/date.h"
 #include "core/file.h"
-#include "ingest/internal/connectors.h"
 #include "db/duckdb.h"
 #include "db/postgres.h"
+#include "ingest/internal/connectors.h"
 
 namespace strata::ingest::internal {
 namespace {
@@ -175,8 +175,9 @@ class PgSqlConnector : public Connector {
       STRATA_ASSIGN_OR_RETURN(auto writer, batch->NewPart("parquet", &key));
       STRATA_RETURN_IF_ERROR(dconn->Execute(
           "COPY (SELECT * FROM read_csv(" + duck::QuoteLiteral(csv_path) +
-          ", header = false, quote = '\"', escape = '\"', nullstr = '', allow_quoted_nulls = false, columns = {" + types + "})) TO " +
-          duck::QuoteLiteral(writer->staging_path()) + " (FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false)"));
+          ", header = false, quote = '\"', escape = '\"', nullstr = '', allow_quoted_nulls = false, columns = {" +
+          types + "})) TO " + duck::QuoteLiteral(writer->staging_path()) +
+          " (FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false)"));
       STRATA_ASSIGN_OR_RETURN(lake::ObjectInfo info, writer->Commit());
       batch->AddFile({key, "parquet", part_rows, info.size, info.sha256});
       result.bytes += info.size;
@@ -236,8 +237,8 @@ class PgSqlConnector : public Connector {
 
 Result<std::unique_ptr<Connector>> CreatePostgresSqlConnector(const SourceConfig& source) {
   const ConfigNode& n = source.node;
-  STRATA_RETURN_IF_ERROR(n.CheckKeys(
-      {"type", "driver", "host", "port", "dbname", "user", "password_env", "sslmode", "schema", "tables"}));
+  STRATA_RETURN_IF_ERROR(
+      n.CheckKeys({"type", "driver", "host", "port", "dbname", "user", "password_env", "sslmode", "schema", "tables"}));
   PgSettings s;
   s.source = source.name;
   STRATA_ASSIGN_OR_RETURN(s.connect.host, n.String("host", "127.0.0.1"));

@@ -7,11 +7,12 @@
 // Rows go through an in-memory DuckDB table (typed from the declared column types) and land
 // as one Parquet file per batch part. Values that do not fit their declared type are
 // quarantined with the row's key.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <regex>
-#include <unistd.h>
 
 #include "core/date.h"
 #include "core/file.h"
@@ -181,8 +182,7 @@ class SqlConnector : public Connector {
     if (!t.cursor.empty()) {
       // Rows whose cursor is not a timestamp would sort outside every window and never be
       // seen: they are always selected, and quarantined (once per value, see below).
-      std::string invalid = qc + " IS NULL OR " + qc +
-                            " NOT GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*'";
+      std::string invalid = qc + " IS NULL OR " + qc + " NOT GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*'";
       sql += " WHERE " + (bounded.empty() ? invalid : "(" + bounded + ") OR " + invalid);
     } else if (!bounded.empty()) {
       sql += " WHERE " + bounded;
@@ -282,7 +282,9 @@ class SqlConnector : public Connector {
       }
       for (int i = 0; i < ncols; ++i) {
         switch (st.ColumnType(i)) {
-          case SQLITE_NULL: STRATA_RETURN_IF_ERROR(app->AppendNull()); break;
+          case SQLITE_NULL:
+            STRATA_RETURN_IF_ERROR(app->AppendNull());
+            break;
           case SQLITE_INTEGER:
             if (cols[i].type == ColType::kVarchar) {
               STRATA_RETURN_IF_ERROR(app->Append(st.ColumnText(i)));
@@ -297,7 +299,8 @@ class SqlConnector : public Connector {
               STRATA_RETURN_IF_ERROR(app->Append(st.ColumnDouble(i)));
             }
             break;
-          default: STRATA_RETURN_IF_ERROR(app->Append(st.ColumnBlob(i)));
+          default:
+            STRATA_RETURN_IF_ERROR(app->Append(st.ColumnBlob(i)));
         }
       }
       STRATA_RETURN_IF_ERROR(app->EndRow());
@@ -363,10 +366,17 @@ class SqlConnector : public Connector {
     nlohmann::json j = nlohmann::json::object();
     for (int i = 0; i < static_cast<int>(cols.size()); ++i) {
       switch (st.ColumnType(i)) {
-        case SQLITE_NULL: j[cols[i].name] = nullptr; break;
-        case SQLITE_INTEGER: j[cols[i].name] = st.ColumnInt(i); break;
-        case SQLITE_FLOAT: j[cols[i].name] = st.ColumnDouble(i); break;
-        default: j[cols[i].name] = std::string(st.ColumnText(i));
+        case SQLITE_NULL:
+          j[cols[i].name] = nullptr;
+          break;
+        case SQLITE_INTEGER:
+          j[cols[i].name] = st.ColumnInt(i);
+          break;
+        case SQLITE_FLOAT:
+          j[cols[i].name] = st.ColumnDouble(i);
+          break;
+        default:
+          j[cols[i].name] = std::string(st.ColumnText(i));
       }
     }
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -1,10 +1,10 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
-#include "ingest/connector.h"
-#include "pg_testing.h"
 #include "db/duckdb.h"
 #include "db/postgres.h"
+#include "ingest/connector.h"
+#include "pg_testing.h"
 
 namespace strata::ingest {
 namespace {
@@ -26,8 +26,9 @@ class SqlTest : public ::testing::Test {
     testing::WriteText(dir_.Sub("strata.yml"),
                        "name: t\nlake: lake\nsources:\n  db:\n    type: sql\n    path: src.db\n"
                        "    tables:\n      items: {key: id, cursor: updated_at}\n");
-    Exec("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, price NUMERIC(10,2), qty INTEGER, "
-         "updated_at TIMESTAMP NOT NULL)");
+    Exec(
+        "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, price NUMERIC(10,2), qty INTEGER, "
+        "updated_at TIMESTAMP NOT NULL)");
     project_ = *Project::Load(dir_.path());
     lake_ = std::make_unique<lake::Lake>(*lake::OpenObjectStore(project_.lake_location));
   }
@@ -50,8 +51,10 @@ class SqlTest : public ::testing::Test {
     auto c = *db->Connect();
     std::vector<std::string> out;
     for (const auto& f : m.files) {
-      auto r = c->Query("SELECT id || ':' || coalesce(name, 'NULL') || ':' || coalesce(CAST(price AS VARCHAR), 'NULL') "
-                        "FROM read_parquet(" + duck::QuoteLiteral(project_.lake_location + "/" + f.key) + ") ORDER BY id");
+      auto r = c->Query(
+          "SELECT id || ':' || coalesce(name, 'NULL') || ':' || coalesce(CAST(price AS VARCHAR), 'NULL') "
+          "FROM read_parquet(" +
+          duck::QuoteLiteral(project_.lake_location + "/" + f.key) + ") ORDER BY id");
       EXPECT_TRUE(r.ok()) << r.status().ToString();
       for (const auto& row : r->rows) out.push_back(*row[0]);
     }
@@ -64,8 +67,9 @@ class SqlTest : public ::testing::Test {
 };
 
 TEST_F(SqlTest, IncrementalByWatermarkWithTieBreakAndDateBound) {
-  Exec("INSERT INTO items VALUES (1,'a',1.50,1,'2024-01-01 10:00:00'), (2,'b',2.00,1,'2024-01-01 10:00:00'),"
-       "(3,'c',3.25,1,'2024-01-01 23:59:59'), (4,'d',4.00,1,'2024-01-02 08:00:00')");
+  Exec(
+      "INSERT INTO items VALUES (1,'a',1.50,1,'2024-01-01 10:00:00'), (2,'b',2.00,1,'2024-01-01 10:00:00'),"
+      "(3,'c',3.25,1,'2024-01-01 23:59:59'), (4,'d',4.00,1,'2024-01-02 08:00:00')");
   auto day1 = Ingest("2024-01-01");
   ASSERT_TRUE(day1.ok()) << day1.status().ToString();
   EXPECT_EQ(day1->received, 3);  // row 4 belongs to day 2
@@ -90,8 +94,9 @@ TEST_F(SqlTest, IncrementalByWatermarkWithTieBreakAndDateBound) {
 }
 
 TEST_F(SqlTest, ValuesThatDoNotFitTheirTypeAreQuarantined) {
-  Exec("INSERT INTO items VALUES (1,'a',1.5,1,'2024-01-01 10:00:00'), (2,'b','cheap',1,'2024-01-01 10:00:01'),"
-       "(3,'c',1,'many','2024-01-01 10:00:02'), (4,'d',1,1,'not a time')");
+  Exec(
+      "INSERT INTO items VALUES (1,'a',1.5,1,'2024-01-01 10:00:00'), (2,'b','cheap',1,'2024-01-01 10:00:01'),"
+      "(3,'c',1,'many','2024-01-01 10:00:02'), (4,'d',1,1,'not a time')");
   auto r = Ingest("2024-01-05");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->received, 4);
@@ -148,12 +153,12 @@ class PgSourceTest : public ::testing::Test {
     setenv("STRATA_TEST_SOURCE_PASSWORD", server_->password.c_str(), 1);
     Exec("drop schema if exists " + schema_ + " cascade; create schema " + schema_ + "; create table " + schema_ +
          ".items (id bigint primary key, name text, price numeric(10,2), ok boolean, updated_at timestamp)");
-    testing::WriteText(dir_.Sub("strata.yml"),
-                       "name: t\nlake: lake\nsources:\n  db:\n    type: sql\n    driver: postgres\n    host: " +
-                           server_->host + "\n    port: " + std::to_string(server_->port) + "\n    dbname: " +
-                           server_->dbname + "\n    user: " + server_->user +
-                           "\n    password_env: STRATA_TEST_SOURCE_PASSWORD\n    schema: " + schema_ +
-                           "\n    tables:\n      items: {key: id, cursor: updated_at}\n");
+    testing::WriteText(
+        dir_.Sub("strata.yml"),
+        "name: t\nlake: lake\nsources:\n  db:\n    type: sql\n    driver: postgres\n    host: " + server_->host +
+            "\n    port: " + std::to_string(server_->port) + "\n    dbname: " + server_->dbname +
+            "\n    user: " + server_->user + "\n    password_env: STRATA_TEST_SOURCE_PASSWORD\n    schema: " + schema_ +
+            "\n    tables:\n      items: {key: id, cursor: updated_at}\n");
     auto p = Project::Load(dir_.path());
     ASSERT_TRUE(p.ok()) << p.status().ToString();
     project_ = *p;
@@ -178,9 +183,10 @@ class PgSourceTest : public ::testing::Test {
     auto c = *db->Connect();
     std::vector<std::string> out;
     for (const auto& f : m.files) {
-      auto r = c->Query("SELECT concat_ws('|', id, coalesce(name, 'NULL'), coalesce(CAST(price AS VARCHAR), 'NULL'), "
-                        "coalesce(CAST(ok AS VARCHAR), 'NULL'), updated_at) FROM read_parquet(" +
-                        duck::QuoteLiteral(project_.lake_location + "/" + f.key) + ") ORDER BY id");
+      auto r = c->Query(
+          "SELECT concat_ws('|', id, coalesce(name, 'NULL'), coalesce(CAST(price AS VARCHAR), 'NULL'), "
+          "coalesce(CAST(ok AS VARCHAR), 'NULL'), updated_at) FROM read_parquet(" +
+          duck::QuoteLiteral(project_.lake_location + "/" + f.key) + ") ORDER BY id");
       EXPECT_TRUE(r.ok()) << r.status().ToString();
       for (const auto& row : r->rows) out.push_back(*row[0]);
     }
@@ -194,7 +200,8 @@ class PgSourceTest : public ::testing::Test {
 };
 
 TEST_F(PgSourceTest, IncrementalByWatermarkTypedValuesAndNullCursorsQuarantined) {
-  Exec("insert into " + schema_ + ".items values "
+  Exec("insert into " + schema_ +
+       ".items values "
        "(1, 'a, \"quoted\"', 1.50, true, '2024-01-01 10:00:00'), (2, '', 2.00, false, '2024-01-01 10:00:00'),"
        "(3, NULL, NULL, NULL, '2024-01-01 23:59:59.5'), (4, 'd', 4.00, true, '2024-01-02 08:00:00'),"
        "(5, 'line1\nline2', 5.00, true, NULL)");
@@ -202,9 +209,9 @@ TEST_F(PgSourceTest, IncrementalByWatermarkTypedValuesAndNullCursorsQuarantined)
   ASSERT_TRUE(day1.ok()) << day1.status().ToString();
   EXPECT_EQ(day1->landed, 3);  // row 4 is day 2's; row 5 has no cursor
   EXPECT_EQ(day1->quarantined, 1);
-  EXPECT_EQ(Rows(), (std::vector<std::string>{"1|a, \"quoted\"|1.50|true|2024-01-01 10:00:00",
-                                              "2||2.00|false|2024-01-01 10:00:00",
-                                              "3|NULL|NULL|NULL|2024-01-01 23:59:59.5"}));
+  EXPECT_EQ(Rows(),
+            (std::vector<std::string>{"1|a, \"quoted\"|1.50|true|2024-01-01 10:00:00",
+                                      "2||2.00|false|2024-01-01 10:00:00", "3|NULL|NULL|NULL|2024-01-01 23:59:59.5"}));
   auto m1 = **lake_->Latest("db", "items");
   EXPECT_EQ(m1.state["watermark"]["cursor"], "2024-01-01 23:59:59.5");
   EXPECT_EQ(m1.state["watermark"]["key"], 3);
@@ -219,8 +226,8 @@ TEST_F(PgSourceTest, IncrementalByWatermarkTypedValuesAndNullCursorsQuarantined)
   ASSERT_TRUE(day2.ok()) << day2.status().ToString();
   EXPECT_EQ(day2->landed, 2);
   EXPECT_EQ(day2->quarantined, 0);
-  EXPECT_EQ(Rows(), (std::vector<std::string>{"1|a2|1.50|true|2024-01-02 09:00:00",
-                                              "4|d|4.00|true|2024-01-02 08:00:00"}));
+  EXPECT_EQ(Rows(),
+            (std::vector<std::string>{"1|a2|1.50|true|2024-01-02 09:00:00", "4|d|4.00|true|2024-01-02 08:00:00"}));
   // Nothing new: no batch.
   auto again = Ingest("2024-01-02");
   ASSERT_TRUE(again.ok());

@@ -144,10 +144,13 @@ Result<std::unique_ptr<BatchWriter>> Lake::BeginBatch(const std::string& source,
   return std::make_unique<BatchWriter>(store_.get(), source, table, date, sequence);
 }
 
-BatchWriter::BatchWriter(ObjectStore* store, std::string source, std::string table, std::string date,
-                         int64_t sequence)
-    : store_(store), source_(std::move(source)), table_(std::move(table)), date_(std::move(date)),
-      batch_id_(BatchId(sequence)), sequence_(sequence) {}
+BatchWriter::BatchWriter(ObjectStore* store, std::string source, std::string table, std::string date, int64_t sequence)
+    : store_(store),
+      source_(std::move(source)),
+      table_(std::move(table)),
+      date_(std::move(date)),
+      batch_id_(BatchId(sequence)),
+      sequence_(sequence) {}
 
 Result<std::unique_ptr<ObjectWriter>> BatchWriter::NewPart(const std::string& ext, std::string* key) {
   *key = DataKey(source_, table_, date_, batch_id_, next_part_++, ext);

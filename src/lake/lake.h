@@ -40,8 +40,8 @@ class Lake {
   // the batch; its manifest and the connector state stay, so ingestion goes on after it.
   // Nothing is edited in place or deleted. Run again after an interruption, it completes the
   // moves. Returns the record (JSON).
-  Result<nlohmann::json> SetAsideBatch(const std::string& source, const std::string& table,
-                                       const std::string& batch_id, const std::string& reason);
+  Result<nlohmann::json> SetAsideBatch(const std::string& source, const std::string& table, const std::string& batch_id,
+                                       const std::string& reason);
   // The batch ids of (source, table) that were set aside.
   Result<std::set<std::string>> SetAsideBatches(const std::string& source, const std::string& table);
 

@@ -33,8 +33,7 @@ Status ValidateKey(const std::string& key) {
 class LocalWriter : public ObjectWriter {
  public:
   LocalWriter(std::string key, std::string final_path, std::string staging_path, int fd)
-      : key_(std::move(key)), final_path_(std::move(final_path)), staging_(std::move(staging_path)),
-        fd_(fd) {}
+      : key_(std::move(key)), final_path_(std::move(final_path)), staging_(std::move(staging_path)), fd_(fd) {}
   ~LocalWriter() override { Abort(); }
 
   Status Append(std::string_view data) override {
@@ -84,9 +83,8 @@ class LocalWriter : public ObjectWriter {
     }
     // RENAME_NOREPLACE: objects are immutable, a second writer of the same key loses.
     if (::renameat2(AT_FDCWD, staging_.c_str(), AT_FDCWD, final_path_.c_str(), RENAME_NOREPLACE) != 0) {
-      Status s = errno == EEXIST
-                     ? Status::AlreadyExists("object '" + key_ + "' already exists and is immutable")
-                     : Errno("cannot rename into", final_path_);
+      Status s = errno == EEXIST ? Status::AlreadyExists("object '" + key_ + "' already exists and is immutable")
+                                 : Errno("cannot rename into", final_path_);
       ::unlink(staging_.c_str());
       return s;
     }
@@ -125,10 +123,10 @@ class LocalObjectStore : public ObjectStore {
     static std::atomic<uint64_t> counter{0};
     // Staging files sit beside their target so that the final rename stays in one filesystem.
     // They start with '.' and end in '.tmp': List() never reports them.
-    std::string staging = (fs::path(path).parent_path() / ("." + fs::path(path).filename().string() + "." +
-                                                           std::to_string(::getpid()) + "." +
-                                                           std::to_string(counter++) + ".tmp"))
-                              .string();
+    std::string staging =
+        (fs::path(path).parent_path() / ("." + fs::path(path).filename().string() + "." + std::to_string(::getpid()) +
+                                         "." + std::to_string(counter++) + ".tmp"))
+            .string();
     int fd = ::open(staging.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return Errno("cannot create", staging);
     return std::unique_ptr<ObjectWriter>(new LocalWriter(key, path, staging, fd));

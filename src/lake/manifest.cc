@@ -38,9 +38,7 @@ std::string Manifest::ToJson() const {
   j["schema"] = json::array();
   for (const auto& c : schema) j["schema"].push_back({{"name", c.name}, {"type", c.type}});
   j["quarantine"] = quarantine ? FileToJson(*quarantine) : json(nullptr);
-  j["records"] = {{"received", records_received},
-                  {"landed", records_landed},
-                  {"quarantined", records_quarantined}};
+  j["records"] = {{"received", records_received}, {"landed", records_landed}, {"quarantined", records_quarantined}};
   j["state"] = state;
   j["details"] = details;
   return j.dump(2) + "\n";

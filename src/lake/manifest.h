@@ -4,11 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/status.h"
 
@@ -33,17 +32,17 @@ struct Manifest {
 
   std::string source;
   std::string table;
-  std::string batch_id;     // "b00000012"
-  int64_t sequence = 0;     // 1, 2, ... per (source, table)
-  std::string logical_date; // YYYY-MM-DD: the dt= partition
-  std::string created_at;   // wall-clock time of the commit (informational only)
+  std::string batch_id;      // "b00000012"
+  int64_t sequence = 0;      // 1, 2, ... per (source, table)
+  std::string logical_date;  // YYYY-MM-DD: the dt= partition
+  std::string created_at;    // wall-clock time of the commit (informational only)
   std::vector<ManifestFile> files;
   std::vector<ColumnSchema> schema;
   std::optional<ManifestFile> quarantine;  // rejected records, if any
   int64_t records_received = 0;
   int64_t records_landed = 0;
   int64_t records_quarantined = 0;
-  nlohmann::json state = nlohmann::json::object();  // connector state after this batch
+  nlohmann::json state = nlohmann::json::object();    // connector state after this batch
   nlohmann::json details = nlohmann::json::object();  // connector-specific facts (pages, files)
 
   std::string ToJson() const;

@@ -1,6 +1,5 @@
 #include "orchestrate/alerts.h"
 
-
 #include <algorithm>
 #include <cctype>
 #include <chrono>

@@ -64,7 +64,9 @@ class Receiver {
     server_.stop();
     thread_.join();
   }
-  std::string url(const std::string& path = "/hook") const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+  std::string url(const std::string& path = "/hook") const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
   std::vector<Request> got() {
     std::lock_guard<std::mutex> lock(mu_);
     return got_;
@@ -157,11 +159,13 @@ class AlertsTest : public ::testing::Test {
 
 TEST_F(AlertsTest, ATaskFailingAfterRetriesPostsRetryExhaustedThenTheRunsFailure) {
   Receiver hook;
-  auto p = Make("      flaky: {type: noop, retries: 2, retry_delay: 10ms}\n"
-                "      downstream: {type: noop, after: [flaky]}\n"
-                "      solo: {type: noop}\n",
-                "      - webhook: " + hook.url() + "\n"
-                "        headers: {Authorization: \"Bearer ${STRATA_TEST_ALERT_TOKEN}\"}\n");
+  auto p = Make(
+      "      flaky: {type: noop, retries: 2, retry_delay: 10ms}\n"
+      "      downstream: {type: noop, after: [flaky]}\n"
+      "      solo: {type: noop}\n",
+      "      - webhook: " + hook.url() +
+          "\n"
+          "        headers: {Authorization: \"Bearer ${STRATA_TEST_ALERT_TOKEN}\"}\n");
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   ASSERT_EQ(p->alerts.size(), 1u);
   EXPECT_EQ(p->alerts[0].headers.at("Authorization"), "Bearer ${STRATA_TEST_ALERT_TOKEN}");  // unresolved
@@ -219,7 +223,8 @@ TEST_F(AlertsTest, ATaskFailingAfterRetriesPostsRetryExhaustedThenTheRunsFailure
   }
   EXPECT_EQ(recorded.back().event, "failure");
   EXPECT_EQ(recorded.back().task_id, "");
-  EXPECT_NE(lines_.find("alert retry_exhausted (flaky) to webhook " + hook.url("/…") + " sent"), std::string::npos) << lines_;
+  EXPECT_NE(lines_.find("alert retry_exhausted (flaky) to webhook " + hook.url("/…") + " sent"), std::string::npos)
+      << lines_;
   // The token went over the wire only.
   EXPECT_EQ(FilesHolding(kToken), std::vector<std::string>{});
   EXPECT_EQ(lines_.find(kToken), std::string::npos);
@@ -230,8 +235,10 @@ TEST_F(AlertsTest, ATaskFailingAfterRetriesPostsRetryExhaustedThenTheRunsFailure
 TEST_F(AlertsTest, SuccessIsSentOnlyToAlertsThatListenForIt) {
   Receiver hook;
   auto p = Make("      a: {type: noop}\n      b: {type: noop, after: [a]}\n",
-                "      - on: [success]\n        webhook: " + hook.url("/ok") + "\n"
-                "      - webhook: " + hook.url("/failures") + "\n");
+                "      - on: [success]\n        webhook: " + hook.url("/ok") +
+                    "\n"
+                    "      - webhook: " +
+                    hook.url("/failures") + "\n");
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   auto r = Run(*p, "2024-01-06");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -251,8 +258,10 @@ TEST_F(AlertsTest, SuccessIsSentOnlyToAlertsThatListenForIt) {
 TEST_F(AlertsTest, APublishTaskThatCannotRunIsBlocked) {
   Receiver hook;
   auto p = Make("      build: {type: noop}\n      publish: {type: noop, after: [build]}\n",
-                "      - on: publish_blocked\n        webhook: " + hook.url("/blocked") + "\n"
-                "      - on: [failure]\n        webhook: " + hook.url("/failed") + "\n");
+                "      - on: publish_blocked\n        webhook: " + hook.url("/blocked") +
+                    "\n"
+                    "      - on: [failure]\n        webhook: " +
+                    hook.url("/failed") + "\n");
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   p->tasks[1].type = TaskType::kPublish;  // publish tasks are not parsed yet; the alert keys on the type
   runner_.fns["build"] = Boom;
@@ -262,7 +271,8 @@ TEST_F(AlertsTest, APublishTaskThatCannotRunIsBlocked) {
   for (const auto& g : hook.got()) {
     json j = g.Json();
     seen.push_back(g.path + " " + j["event"].get<std::string>() + " " +
-                   (j["task"].is_null() ? "(run)" : j["task"].get<std::string>()) + " " + j["state"].get<std::string>());
+                   (j["task"].is_null() ? "(run)" : j["task"].get<std::string>()) + " " +
+                   j["state"].get<std::string>());
   }
   std::sort(seen.begin(), seen.end());
   EXPECT_EQ(seen, (std::vector<std::string>{"/blocked publish_blocked publish upstream_failed",
@@ -273,7 +283,8 @@ TEST_F(AlertsTest, ACommandGetsTheJsonOnStdinAndTheEventInItsEnvironment) {
   // ${STRATA_TASK:-run} is left to the shell (Strata does not expand commands).
   auto p = Make("      bad: {type: noop}\n",
                 "      - on: [failure]\n"
-                "        command: 'cat > " + dir_.Sub("alert-${STRATA_TASK:-run}.json") +
+                "        command: 'cat > " +
+                    dir_.Sub("alert-${STRATA_TASK:-run}.json") +
                     "; echo \"$STRATA_ALERT_EVENT $STRATA_RUN_ID $STRATA_TRY $STRATA_ALERT_LINK\" >> " +
                     dir_.Sub("env.txt") + "; echo hello from the alert'\n");
   ASSERT_TRUE(p.ok()) << p.status().ToString();
@@ -300,8 +311,8 @@ TEST_F(AlertsTest, ACommandGetsTheJsonOnStdinAndTheEventInItsEnvironment) {
 TEST_F(AlertsTest, AFailingOrHangingCommandIsReportedAndStopped) {
   auto p = Make("      a: {type: noop}\n",
                 "      - {on: [success], command: 'exit 7'}\n"
-                "      - {on: [success], timeout: 300ms, command: 'sleep 30 & echo $! > " + dir_.Sub("pid") +
-                    "; wait'}\n");
+                "      - {on: [success], timeout: 300ms, command: 'sleep 30 & echo $! > " +
+                    dir_.Sub("pid") + "; wait'}\n");
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   auto t0 = std::chrono::steady_clock::now();
   auto r = Run(*p, "2024-01-09");
@@ -354,7 +365,8 @@ TEST_F(AlertsTest, AnUnreachableWebhookNeitherFailsNorHoldsUpTheRun) {
     } else {
       task_tries.push_back(a.tries);
       if (a.tries == 0) {
-        EXPECT_NE(a.error.find("not sent: it failed to answer an alert less than 60 s ago"), std::string::npos) << a.error;
+        EXPECT_NE(a.error.find("not sent: it failed to answer an alert less than 60 s ago"), std::string::npos)
+            << a.error;
       }
     }
   }
@@ -421,9 +433,10 @@ TEST_F(AlertsTest, ServerErrorsAreRetriedAndClientErrorsAreNotAndSecretsAreScrub
 
 TEST_F(AlertsTest, AnUnsetVariableIsAWarningAtTheStartAndAFailedDelivery) {
   Receiver hook;
-  auto p = Make("      a: {type: noop}\n",
-                "      - on: [success]\n        webhook: " + hook.url() + "\n"
-                "        headers: {Authorization: \"Bearer ${STRATA_TEST_UNSET_TOKEN}\"}\n");
+  auto p =
+      Make("      a: {type: noop}\n", "      - on: [success]\n        webhook: " + hook.url() +
+                                          "\n"
+                                          "        headers: {Authorization: \"Bearer ${STRATA_TEST_UNSET_TOKEN}\"}\n");
   ASSERT_TRUE(p.ok()) << p.status().ToString();  // parsing never reads the environment
   auto r = Run(*p, "2024-01-14");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -497,7 +510,8 @@ TEST_F(AlertsTest, BadAlertConfigsAreLocatedErrors) {
        "strata.yml:9:9: pipelines.p.alerts[0].header: unknown key 'header' (did you mean 'headers'?)"},
       {"      - webhook: http://x/y\n        headers: {A: \"${UNCLOSED\"}\n",
        "pipelines.p.alerts[0].headers.A: unterminated ${...}"},
-      {"      - webhook: http://x/y\n        headers: {\"Bad Name\": b}\n", "'Bad Name' is not a valid HTTP header name"},
+      {"      - webhook: http://x/y\n        headers: {\"Bad Name\": b}\n",
+       "'Bad Name' is not a valid HTTP header name"},
       {"      - webhook: http://x/y\n        timeout: soon\n", "alerts[0].timeout: invalid duration 'soon'"},
       {"      - command: echo\n        headers: {A: b}\n", "`headers` only applies to a `webhook` alert"},
       {"      webhook: http://x/y\n", "pipelines.p.alerts: `alerts` is a list of alerts"},

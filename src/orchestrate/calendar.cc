@@ -1,15 +1,16 @@
 #include "orchestrate/calendar.h"
 
-#include <cctype>
-
 #include <absl/time/civil_time.h>
 #include <absl/time/time.h>
+
+#include <cctype>
 
 namespace strata::orchestrate {
 
 namespace {
 
-constexpr std::string_view kWhenSyntax = "a date YYYY-MM-DD or a time YYYY-MM-DDTHH:MM[:SS] (local, or ending in Z or +HH:MM)";
+constexpr std::string_view kWhenSyntax =
+    "a date YYYY-MM-DD or a time YYYY-MM-DDTHH:MM[:SS] (local, or ending in Z or +HH:MM)";
 
 std::string UtcKey(int64_t t) {
   return absl::FormatTime("%Y-%m-%dT%H:%MZ", absl::FromUnixSeconds(t), absl::UTCTimeZone());
@@ -38,8 +39,8 @@ bool Expect(std::string_view s, size_t* pos, char c) {
 }  // namespace
 
 Result<RunCalendar> RunCalendar::For(const PipelineSpec& pipeline) {
-  STRATA_ASSIGN_OR_RETURN(Schedule s, Schedule::Parse(pipeline.schedule.empty() ? "none" : pipeline.schedule,
-                                                      pipeline.timezone));
+  STRATA_ASSIGN_OR_RETURN(Schedule s,
+                          Schedule::Parse(pipeline.schedule.empty() ? "none" : pipeline.schedule, pipeline.timezone));
   return RunCalendar(pipeline.name, std::move(s));
 }
 
@@ -143,14 +144,14 @@ Result<LogicalRun> RunCalendar::Resolve(std::string_view when, int64_t now) cons
     if (!by_time()) return ForDate(*parsed.date);
     const auto first = schedule_.Next(t - 1);
     std::string example = first ? UtcKey(*first) : std::string(when) + "T00:00Z";
-    return Status::InvalidArgument(where + " runs several times a day (" + sched +
-                                   "), so a run is named by the start of its interval, e.g. " + example +
-                                   " (the first of " + std::string(when) +
-                                   "); to run the whole day: strata pipeline backfill --from " + std::string(when) +
-                                   " --to " + std::string(when));
+    return Status::InvalidArgument(
+        where + " runs several times a day (" + sched + "), so a run is named by the start of its interval, e.g. " +
+        example + " (the first of " + std::string(when) + "); to run the whole day: strata pipeline backfill --from " +
+        std::string(when) + " --to " + std::string(when));
   }
   if (!schedule_.recurring()) {
-    return Status::InvalidArgument(where + " has no recurring schedule, so its runs are days: give a date YYYY-MM-DD, not \"" +
+    return Status::InvalidArgument(where +
+                                   " has no recurring schedule, so its runs are days: give a date YYYY-MM-DD, not \"" +
                                    std::string(when) + "\"");
   }
   if (!schedule_.IsTick(t)) {
@@ -158,7 +159,9 @@ Result<LogicalRun> RunCalendar::Resolve(std::string_view when, int64_t now) cons
     const auto after = schedule_.Next(t);
     std::string around;
     if (before) around += schedule_.FormatLocal(*before) + " (" + UtcKey(*before) + ")";
-    if (after) around += std::string(around.empty() ? "" : " and ") + schedule_.FormatLocal(*after) + " (" + UtcKey(*after) + ")";
+    if (after)
+      around +=
+          std::string(around.empty() ? "" : " and ") + schedule_.FormatLocal(*after) + " (" + UtcKey(*after) + ")";
     return Status::InvalidArgument("\"" + std::string(when) + "\" is not the start of an interval of " + where + " (" +
                                    sched + ")" + (around.empty() ? "" : "; the nearest intervals start at " + around));
   }

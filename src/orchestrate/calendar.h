@@ -38,8 +38,8 @@
 namespace strata::orchestrate {
 
 struct LogicalRun {
-  std::string key;  // the run's logical date or time (see above)
-  std::string ds;   // local date of the interval start, YYYY-MM-DD
+  std::string key;    // the run's logical date or time (see above)
+  std::string ds;     // local date of the interval start, YYYY-MM-DD
   int64_t start = 0;  // data interval [start, end), epoch seconds
   int64_t end = 0;
   bool operator==(const LogicalRun&) const = default;

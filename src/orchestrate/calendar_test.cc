@@ -55,7 +55,8 @@ TEST(RunCalendarTest, DailyInBerlinAcrossTheSpringGap) {
   // "30 2" does not exist on 03-31: the tick is 03:00 CEST = 01:00Z; the next, 04-01 02:30
   // CEST = 00:30Z.
   RunCalendar c = Make("30 2 * * *", "Europe/Berlin");
-  EXPECT_EQ(MustResolve(c, "2024-03-31"), Expected("2024-03-31", "2024-03-31", "2024-03-31 01:00:00", "2024-04-01 00:30:00"));
+  EXPECT_EQ(MustResolve(c, "2024-03-31"),
+            Expected("2024-03-31", "2024-03-31", "2024-03-31 01:00:00", "2024-04-01 00:30:00"));
   // Late on 05-01 in UTC is already 05-02 in Berlin.
   EXPECT_EQ(MustResolve(c, "", At("2024-05-01 23:30:00")).key, "2024-05-02");
 }
@@ -86,10 +87,10 @@ TEST(RunCalendarTest, HourlyRunsAreNamedByTheirUtcStart) {
 
 TEST(RunCalendarTest, HourlyDaysHave23And25RunsAtTheTransitions) {
   RunCalendar c = Make("0 * * * *", "Europe/Berlin");
-  for (const auto& [day, count, first, last] :
-       {std::tuple<std::string, size_t, std::string, std::string>{"2024-03-31", 23, "2024-03-30T23:00Z", "2024-03-31T21:00Z"},
-        {"2024-10-27", 25, "2024-10-26T22:00Z", "2024-10-27T22:00Z"},
-        {"2024-05-01", 24, "2024-04-30T22:00Z", "2024-05-01T21:00Z"}}) {
+  for (const auto& [day, count, first, last] : {std::tuple<std::string, size_t, std::string, std::string>{
+                                                    "2024-03-31", 23, "2024-03-30T23:00Z", "2024-03-31T21:00Z"},
+                                                {"2024-10-27", 25, "2024-10-26T22:00Z", "2024-10-27T22:00Z"},
+                                                {"2024-05-01", 24, "2024-04-30T22:00Z", "2024-05-01T21:00Z"}}) {
     auto runs = c.Between(day, day);
     ASSERT_TRUE(runs.ok()) << runs.status().ToString();
     ASSERT_EQ(runs->size(), count) << day;
@@ -126,13 +127,15 @@ TEST(RunCalendarTest, WeeklyRunsOnlyOnTicksButAnyDateCanBeRunByHand) {
   EXPECT_EQ(keys, (std::vector<std::string>{"2024-01-07", "2024-01-14", "2024-01-21", "2024-01-28"}));
   EXPECT_EQ((*runs)[0], Expected("2024-01-07", "2024-01-07", "2024-01-07 00:00:00", "2024-01-14 00:00:00"));
   // A Wednesday covers its own day.
-  EXPECT_EQ(MustResolve(c, "2024-01-03"), Expected("2024-01-03", "2024-01-03", "2024-01-03 00:00:00", "2024-01-04 00:00:00"));
+  EXPECT_EQ(MustResolve(c, "2024-01-03"),
+            Expected("2024-01-03", "2024-01-03", "2024-01-03 00:00:00", "2024-01-04 00:00:00"));
 }
 
 TEST(RunCalendarTest, UnscheduledRunsAreLocalDays) {
   RunCalendar c = Make("", "America/New_York");
   // 2024-03-10 is 23 hours long: EST midnight 05:00Z to EDT midnight 04:00Z.
-  EXPECT_EQ(MustResolve(c, "2024-03-10"), Expected("2024-03-10", "2024-03-10", "2024-03-10 05:00:00", "2024-03-11 04:00:00"));
+  EXPECT_EQ(MustResolve(c, "2024-03-10"),
+            Expected("2024-03-10", "2024-03-10", "2024-03-10 05:00:00", "2024-03-11 04:00:00"));
   EXPECT_NE(ResolveError(c, "2024-03-10T01:00").find("no recurring schedule"), std::string::npos);
   auto runs = c.Between("2024-03-09", "2024-03-11");
   ASSERT_TRUE(runs.ok());

@@ -207,10 +207,13 @@ Result<RunOutcome> Execute(const PipelineSpec& pipeline, TaskRunner* runner, con
           std::string why;
           switch (pipeline.tasks[i].trigger_rule) {
             case TriggerRule::kAllSuccess:
-              if (failed > 0) next = TaskState::kUpstreamFailed, why = "an upstream task failed";
-              else if (skipped > 0) next = TaskState::kSkipped, why = "an upstream task was skipped";
+              if (failed > 0)
+                next = TaskState::kUpstreamFailed, why = "an upstream task failed";
+              else if (skipped > 0)
+                next = TaskState::kSkipped, why = "an upstream task was skipped";
               break;
-            case TriggerRule::kAllDone: break;
+            case TriggerRule::kAllDone:
+              break;
             case TriggerRule::kNoneFailed:
               if (failed > 0) next = TaskState::kUpstreamFailed, why = "an upstream task failed";
               break;

@@ -11,10 +11,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/cancel.h"
 #include "core/clock.h"
@@ -33,10 +32,10 @@ bool IsTerminal(TaskState state);
 struct RunContext {
   std::string run_id;
   std::string pipeline;
-  std::string logical_date;   // the run's logical date or time (calendar.h): YYYY-MM-DD, or
-                              // YYYY-MM-DDTHH:MMZ for pipelines that run several times a day
-  std::string ds;             // YYYY-MM-DD: local date of the interval start, the lake partition
-  int64_t interval_start = 0; // data interval [start, end), epoch seconds
+  std::string logical_date;    // the run's logical date or time (calendar.h): YYYY-MM-DD, or
+                               // YYYY-MM-DDTHH:MMZ for pipelines that run several times a day
+  std::string ds;              // YYYY-MM-DD: local date of the interval start, the lake partition
+  int64_t interval_start = 0;  // data interval [start, end), epoch seconds
   int64_t interval_end = 0;
   // Current-state sources (sql) extract rows changed before this instant; 0 = interval_end.
   // A catch-up run (orchestrator.h) sets it to the time it starts.
@@ -54,8 +53,8 @@ struct Attempt {
 
 struct TaskOutcome {
   Status status;
-  int64_t rows = -1;    // rows landed, loaded or built; -1 = not applicable
-  std::string summary;  // one line for humans
+  int64_t rows = -1;       // rows landed, loaded or built; -1 = not applicable
+  std::string summary;     // one line for humans
   nlohmann::json details;  // machine-readable results (per table, per node)
   // A failure that a retry cannot change (a publish blocked by failing checks): the task
   // fails at once with exit reason "blocked", whatever its retries.
@@ -75,8 +74,8 @@ struct TaskEvent {
   TaskState state = TaskState::kNone;
   int try_number = 0;
   int64_t at_micros = 0;
-  std::string message;        // failures: the error; retries: when and why
-  std::string exit_reason;    // finished attempts: "" (ok), "error", "blocked", "timeout", "cancelled"
+  std::string message;      // failures: the error; retries: when and why
+  std::string exit_reason;  // finished attempts: "" (ok), "error", "blocked", "timeout", "cancelled"
   int64_t rows = -1;
   int64_t retry_at_micros = 0;  // up_for_retry: when the next attempt may start
   std::string log_path;
@@ -90,7 +89,7 @@ struct TaskResult {
   int64_t rows = -1;
   int64_t started_micros = 0;  // first attempt's start, 0 if never started
   int64_t ended_micros = 0;
-  nlohmann::json details;      // the last attempt's
+  nlohmann::json details;  // the last attempt's
 };
 
 struct RunOutcome {

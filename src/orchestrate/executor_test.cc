@@ -33,8 +33,7 @@ class FnRunner : public TaskRunner {
 // A pipeline from YAML tasks (the `tasks:` map), parsed like a project's.
 PipelineSpec Pipeline(const std::string& tasks_yaml, const std::string& extra = "") {
   testing::TempDir dir;
-  testing::WriteText(dir.Sub("strata.yml"),
-                     "name: t\npipelines:\n  p:\n" + extra + "    tasks:\n" + tasks_yaml);
+  testing::WriteText(dir.Sub("strata.yml"), "name: t\npipelines:\n  p:\n" + extra + "    tasks:\n" + tasks_yaml);
   auto project = Project::Load(dir.path());
   EXPECT_TRUE(project.ok()) << project.status().ToString();
   auto pipelines = ParsePipelines(*project);
@@ -54,7 +53,7 @@ struct Recorded {
 };
 
 Result<RunOutcome> RunPipeline(const PipelineSpec& p, FnRunner* runner, Recorded* rec, Clock* clock = Clock::Real(),
-                       CancelToken* stop = nullptr, std::vector<TaskState> initial = {}) {
+                               CancelToken* stop = nullptr, std::vector<TaskState> initial = {}) {
   RunContext run;
   run.run_id = "r1";
   run.pipeline = p.name;
@@ -92,11 +91,11 @@ TEST(Executor, RetriesWithExponentialBackoffThenSucceeds) {
   EXPECT_EQ(starts[1] - starts[0], 10'000'000);
   EXPECT_EQ(starts[2] - starts[1], 20'000'000);
   EXPECT_EQ(out->tasks[0].tries, 3);
-  EXPECT_EQ(rec.Lines(p), (std::vector<std::string>{
-                              "flaky queued try 0", "flaky running try 1", "flaky up_for_retry try 1",
-                              "flaky queued try 1", "flaky running try 2", "flaky up_for_retry try 2",
-                              "flaky queued try 2", "flaky running try 3", "flaky success try 3",
-                              "after_it queued try 0", "after_it running try 1", "after_it success try 1"}));
+  EXPECT_EQ(rec.Lines(p),
+            (std::vector<std::string>{"flaky queued try 0", "flaky running try 1", "flaky up_for_retry try 1",
+                                      "flaky queued try 1", "flaky running try 2", "flaky up_for_retry try 2",
+                                      "flaky queued try 2", "flaky running try 3", "flaky success try 3",
+                                      "after_it queued try 0", "after_it running try 1", "after_it success try 1"}));
   // The up_for_retry events say when the next attempt may start.
   EXPECT_EQ(rec.events[2].retry_at_micros - rec.events[2].at_micros, 10'000'000);
   EXPECT_EQ(rec.events[2].message, "try 1 failed");
@@ -112,7 +111,7 @@ TEST(Executor, JitterDrawsEachDelayBetweenHalfAndAll) {
   EXPECT_DOUBLE_EQ(r.DelayBefore(2, 0.5), 16);
   EXPECT_DOUBLE_EQ(r.DelayBefore(3, 0.5), 20);  // 32 capped at 20
   r.jitter = true;
-  EXPECT_DOUBLE_EQ(r.DelayBefore(2, 0.0), 8);   // half of 16
+  EXPECT_DOUBLE_EQ(r.DelayBefore(2, 0.0), 8);  // half of 16
   EXPECT_DOUBLE_EQ(r.DelayBefore(2, 0.999), 8 + 0.999 * 8);
 }
 
@@ -143,11 +142,11 @@ TEST(Executor, ExhaustedRetriesFailAndPropagateByTriggerRule) {
   EXPECT_EQ(out->tasks[p.FindTask("extract")].message, "source unreachable");
   EXPECT_EQ(st("transform"), "upstream_failed");
   EXPECT_EQ(st("report"), "upstream_failed");  // propagates down the chain
-  EXPECT_EQ(st("cleanup"), "success");          // all_done runs whatever happened
-  EXPECT_EQ(st("alert"), "success");            // one_failed fires
-  EXPECT_EQ(st("tolerant"), "success");         // its upstream (alert) succeeded
+  EXPECT_EQ(st("cleanup"), "success");         // all_done runs whatever happened
+  EXPECT_EQ(st("alert"), "success");           // one_failed fires
+  EXPECT_EQ(st("tolerant"), "success");        // its upstream (alert) succeeded
   EXPECT_EQ(st("on_all_failed"), "success");
-  EXPECT_EQ(st("side"), "success");             // independent of the failure
+  EXPECT_EQ(st("side"), "success");  // independent of the failure
   EXPECT_EQ(out->tasks[p.FindTask("transform")].tries, 0);
 }
 
@@ -224,7 +223,8 @@ TEST(Executor, ConcurrencyLimitsParallelTasks) {
 }
 
 TEST(Executor, ResumeKeepsSucceededTasksAndStopCancelsRunningOnes) {
-  PipelineSpec p = Pipeline("      a: {type: noop}\n      b: {type: noop, after: [a]}\n      c: {type: noop, after: [b]}\n");
+  PipelineSpec p =
+      Pipeline("      a: {type: noop}\n      b: {type: noop, after: [a]}\n      c: {type: noop, after: [b]}\n");
   FnRunner runner;
   std::atomic<int> a_runs{0};
   runner.fns["a"] = [&](const Attempt&) {
@@ -238,7 +238,8 @@ TEST(Executor, ResumeKeepsSucceededTasksAndStopCancelsRunningOnes) {
     return a.cancel->cancelled() ? Fail("interrupted") : TaskOutcome{};
   };
   Recorded rec;
-  auto out = RunPipeline(p, &runner, &rec, Clock::Real(), &stop, {TaskState::kSuccess, TaskState::kNone, TaskState::kNone});
+  auto out =
+      RunPipeline(p, &runner, &rec, Clock::Real(), &stop, {TaskState::kSuccess, TaskState::kNone, TaskState::kNone});
   ASSERT_TRUE(out.ok());
   EXPECT_EQ(a_runs, 0);  // succeeded in the earlier attempt: not run again
   EXPECT_TRUE(out->stopped);
@@ -253,8 +254,8 @@ TEST(Pipelines, DependenciesFromAssetsAndErrorsThatNameTheSpot) {
   auto parse = [&](const std::string& tasks, const std::string& extra = "") -> Result<std::vector<PipelineSpec>> {
     testing::WriteText(dir.Sub("strata.yml"),
                        "name: t\nsources:\n  shopdb: {type: sql}\n  clicks: {type: events}\ntransform: tr\n"
-                       "pipelines:\n  daily:\n" + extra + "    tasks:\n" +
-                           tasks);
+                       "pipelines:\n  daily:\n" +
+                           extra + "    tasks:\n" + tasks);
     auto project = Project::Load(dir.path());
     if (!project.ok()) return project.status();
     return ParsePipelines(*project);
@@ -286,7 +287,8 @@ TEST(Pipelines, DependenciesFromAssetsAndErrorsThatNameTheSpot) {
                                         "is not a task of pipeline 'daily' (did you mean 'b'?)"),
             std::string::npos)
       << bad.status().message();
-  bad = parse("      a: {type: noop, after: [c]}\n      b: {type: noop, after: [a]}\n      c: {type: noop, after: [b]}\n");
+  bad = parse(
+      "      a: {type: noop, after: [c]}\n      b: {type: noop, after: [a]}\n      c: {type: noop, after: [b]}\n");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("has a dependency cycle (each task runs before the next): "), std::string::npos)
       << bad.status().message();
@@ -305,8 +307,9 @@ TEST(Pipelines, DependenciesFromAssetsAndErrorsThatNameTheSpot) {
   EXPECT_NE(bad.status().message().find("invalid duration '5 minutes'"), std::string::npos) << bad.status().message();
   bad = parse("      a: {type: noop}\n", "    schedule: '0 25 * * *'\n");
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("pipelines.daily.schedule: cron \"0 25 * * *\": hour field: 25 is out of range"),
-            std::string::npos)
+  EXPECT_NE(
+      bad.status().message().find("pipelines.daily.schedule: cron \"0 25 * * *\": hour field: 25 is out of range"),
+      std::string::npos)
       << bad.status().message();
   bad = parse("      a: {type: noop}\n", "    schedule: '@daily'\n    timezone: Europe/Berln\n");
   ASSERT_FALSE(bad.ok());

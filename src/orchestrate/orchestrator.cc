@@ -54,7 +54,8 @@ Result<PipelineSpec> FindPipeline(const Project& project, const std::string& nam
   }
   std::string list;
   for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-  if (name.empty()) return Status::InvalidArgument("the project has several pipelines; name one with --pipeline: " + list);
+  if (name.empty())
+    return Status::InvalidArgument("the project has several pipelines; name one with --pipeline: " + list);
   std::string hint = Closest(name, names);
   return Status::InvalidArgument("no pipeline '" + name + "' in " + project.file +
                                  (hint.empty() ? "" : " (did you mean '" + hint + "'?)") + "; pipelines: " + list);
@@ -203,8 +204,10 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
     if (request.on_line) request.on_line(line);
   };
   auto complain = [&](const std::string& line) {
-    if (request.on_error) request.on_error(line);
-    else if (request.on_line) request.on_line(line);
+    if (request.on_error)
+      request.on_error(line);
+    else if (request.on_line)
+      request.on_line(line);
   };
   STRATA_ASSIGN_OR_RETURN(RunCalendar calendar, RunCalendar::For(pipeline));
   STRATA_ASSIGN_OR_RETURN(LogicalRun when, calendar.Resolve(request.logical_date, request.clock->NowSeconds()));
@@ -231,7 +234,8 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
     }
     if (existing->state == "running") {
       existing->state = "interrupted";
-      existing->message = "the process running it (pid " + std::to_string(existing->pid) + ") stopped before it finished";
+      existing->message =
+          "the process running it (pid " + std::to_string(existing->pid) + ") stopped before it finished";
       STRATA_RETURN_IF_ERROR(store->PutRun(*existing));
     }
   }
@@ -422,7 +426,7 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
           say("  " + id + " failed (" + e.exit_reason + "), retrying in " + buf + ": " + e.message);
         } else {
           complain("  " + id + " FAILED (" + e.exit_reason + ") after " + std::to_string(e.try_number) + " tr" +
-              (e.try_number == 1 ? "y" : "ies") + ": " + e.message);
+                   (e.try_number == 1 ? "y" : "ies") + ": " + e.message);
         }
         break;
       }
@@ -431,7 +435,8 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
         t.message = e.message;
         say("  " + id + " " + TaskStateName(e.state) + ": " + e.message);
         break;
-      default: break;
+      default:
+        break;
     }
     keep_first(store->PutTask(t));
     alert(TaskAlertEvents(pipeline.tasks[e.task], e), id, t.state, e.try_number, e.message, t.log_path, e.at_micros);
@@ -462,7 +467,8 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
   if (run.state == "failed") {
     std::string failed;
     for (size_t i = 0; i < pipeline.tasks.size(); ++i) {
-      if (report.outcome.tasks[i].state == TaskState::kFailed) failed += (failed.empty() ? "" : ", ") + pipeline.tasks[i].id;
+      if (report.outcome.tasks[i].state == TaskState::kFailed)
+        failed += (failed.empty() ? "" : ", ") + pipeline.tasks[i].id;
     }
     run.message = "failed tasks: " + failed;
   } else if (run.state == "interrupted") {
@@ -547,8 +553,8 @@ Result<std::vector<BackfillDate>> Backfill(const Project& project, const Pipelin
     }
     return result;
   }
-  int workers = std::max(1, std::min<int>(parallel > 0 ? parallel : pipeline.max_active_runs,
-                                           static_cast<int>(pending.size())));
+  int workers =
+      std::max(1, std::min<int>(parallel > 0 ? parallel : pipeline.max_active_runs, static_cast<int>(pending.size())));
   // Concurrent runs share one set of platform tasks (one open warehouse) and print in turn.
   std::unique_ptr<lake::Lake> lake;
   std::unique_ptr<PlatformTasks> platform;

@@ -49,7 +49,7 @@ struct RunRequest {
   std::vector<std::string> covers;
   Clock* clock = Clock::Real();
   CancelToken* stop = nullptr;
-  TaskRunner* runner = nullptr;    // nullptr: PlatformTasks on the project
+  TaskRunner* runner = nullptr;  // nullptr: PlatformTasks on the project
   // Progress lines for humans (task started, finished, retried, ...), and failures.
   std::function<void(const std::string&)> on_line;
   std::function<void(const std::string&)> on_error;
@@ -58,7 +58,7 @@ struct RunRequest {
 struct RunReport {
   RunRecord run;
   RunOutcome outcome;
-  bool resumed = false;  // an earlier attempt's successful tasks were kept
+  bool resumed = false;      // an earlier attempt's successful tasks were kept
   std::string resumed_from;  // its state then: interrupted | failed
 };
 
@@ -68,15 +68,14 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
 // — each date, or for a schedule that ticks several times a day each interval — that has no
 // successful run yet, oldest first (each run resumes what an earlier attempt finished).
 // `request` is the template (its logical_date is ignored, its trigger becomes "backfill").
-// Stops early when request.stop fires. Runs already successful are listed as skipped. Up to `parallel` runs at once (0: the
-// pipeline's max_active_runs, which defaults to 1); runs at once share one warehouse, so
-// use it for pipelines whose dates are independent — not for incremental models that must
-// see the days in order.
+// Stops early when request.stop fires. Runs already successful are listed as skipped. Up to `parallel` runs at once (0:
+// the pipeline's max_active_runs, which defaults to 1); runs at once share one warehouse, so use it for pipelines whose
+// dates are independent — not for incremental models that must see the days in order.
 struct BackfillDate {
   std::string logical_date;  // the run's key
-  bool skipped = false;  // already successful (or covered)
-  std::string covered_by;  // covered by this catch-up run (then `report.run` is the covered record)
-  Status status;         // why the run could not be attempted
+  bool skipped = false;      // already successful (or covered)
+  std::string covered_by;    // covered by this catch-up run (then `report.run` is the covered record)
+  Status status;             // why the run could not be attempted
   RunReport report;
 };
 // With `every_interval` false and a pipeline that ingests current-state sources, several runs

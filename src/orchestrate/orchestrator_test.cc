@@ -15,9 +15,9 @@
 #include <thread>
 
 #include "core/file.h"
+#include "db/duckdb.h"
 #include "pg_testing.h"
 #include "transform/publish.h"
-#include "db/duckdb.h"
 #include "warehouse/session.h"
 
 namespace strata::orchestrate {
@@ -30,8 +30,10 @@ class OrchestratorTest : public ::testing::Test {
  protected:
   // A project with one pipeline `p` whose tasks are `tasks_yaml` (the tasks: map).
   PipelineSpec Make(const std::string& tasks_yaml) {
-    WriteText(dir_.Sub("strata.yml"), "name: t\nwarehouse: {type: duckdb, path: wh.duckdb}\n"
-                                      "pipelines:\n  p:\n    concurrency: 2\n    tasks:\n" + tasks_yaml);
+    WriteText(dir_.Sub("strata.yml"),
+              "name: t\nwarehouse: {type: duckdb, path: wh.duckdb}\n"
+              "pipelines:\n  p:\n    concurrency: 2\n    tasks:\n" +
+                  tasks_yaml);
     return Load();
   }
   // The project in dir_ and its pipeline `p`.
@@ -62,8 +64,8 @@ class OrchestratorTest : public ::testing::Test {
 
 TEST_F(OrchestratorTest, ShellTimeoutKillsTheWholeProcessGroup) {
   // The command starts a background sleep (a grandchild) and waits: a timeout must end both.
-  PipelineSpec p = Make("      slow: {type: shell, timeout: 300ms, command: 'sleep 30 & echo $! > " + Path("pid") +
-                        "; wait'}\n");
+  PipelineSpec p =
+      Make("      slow: {type: shell, timeout: 300ms, command: 'sleep 30 & echo $! > " + Path("pid") + "; wait'}\n");
   auto t0 = std::chrono::steady_clock::now();
   auto r = Run(p, "2024-01-01");
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -121,10 +123,13 @@ TEST_F(OrchestratorTest, RetriesAreRecordedAsAttemptsWithLogs) {
 }
 
 TEST_F(OrchestratorTest, AStoppedRunResumesFromItsFirstUnfinishedTask) {
-  PipelineSpec p = Make(
-      "      a: {type: shell, command: 'echo a >> " + Path("a") + "'}\n"
-      "      b: {type: shell, after: [a], command: 'echo b >> " + Path("b") + "; sleep 20'}\n"
-      "      c: {type: shell, after: [b], command: 'echo c >> " + Path("c") + "'}\n");
+  PipelineSpec p = Make("      a: {type: shell, command: 'echo a >> " + Path("a") +
+                        "'}\n"
+                        "      b: {type: shell, after: [a], command: 'echo b >> " +
+                        Path("b") +
+                        "; sleep 20'}\n"
+                        "      c: {type: shell, after: [b], command: 'echo c >> " +
+                        Path("c") + "'}\n");
   CancelToken stop;
   std::thread stopper([&] {
     while (Lines("b") == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -136,9 +141,13 @@ TEST_F(OrchestratorTest, AStoppedRunResumesFromItsFirstUnfinishedTask) {
   EXPECT_EQ(r->run.state, "interrupted");
   EXPECT_EQ(Lines("c"), 0);
   // The rerun keeps a (done), runs b again and then c.
-  p = Make("      a: {type: shell, command: 'echo a >> " + Path("a") + "'}\n"
-           "      b: {type: shell, after: [a], command: 'echo b >> " + Path("b") + "'}\n"
-           "      c: {type: shell, after: [b], command: 'echo c >> " + Path("c") + "'}\n");
+  p = Make("      a: {type: shell, command: 'echo a >> " + Path("a") +
+           "'}\n"
+           "      b: {type: shell, after: [a], command: 'echo b >> " +
+           Path("b") +
+           "'}\n"
+           "      c: {type: shell, after: [b], command: 'echo c >> " +
+           Path("c") + "'}\n");
   r = Run(p, "2024-01-03");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->resumed);
@@ -199,7 +208,8 @@ TEST_F(OrchestratorTest, AnHourlyPipelineRunsAndBackfillsIntervalByInterval) {
   WriteText(dir_.Sub("strata.yml"),
             "name: t\nwarehouse: {type: duckdb, path: wh.duckdb}\npipelines:\n  p:\n    schedule: '0 * * * *'\n"
             "    timezone: America/New_York\n    tasks:\n      work: {type: shell, command: 'echo "
-            "$STRATA_RUN_ID $STRATA_DS $STRATA_DATA_INTERVAL_START $STRATA_DATA_INTERVAL_END >> " + Path("seen") + "'}\n");
+            "$STRATA_RUN_ID $STRATA_DS $STRATA_DATA_INTERVAL_START $STRATA_DATA_INTERVAL_END >> " +
+                Path("seen") + "'}\n");
   PipelineSpec p = Load();
   // Three intervals, given by their local starts (EST = UTC-5): 23:00 on 01-01 to 01:00 on 01-02.
   RunRequest req;
@@ -300,8 +310,7 @@ class PublishTest : public OrchestratorTest {
     WriteText(dir_.Sub("transform/dbt_project.yml"), "name: wap\nprofile: wap\nmodels:\n  wap:\n    +schema: marts\n");
     WriteText(dir_.Sub("transform/profiles.yml"),
               "wap:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: ../wh.duckdb, schema: main}\n");
-    WriteText(dir_.Sub("transform/models/orders_mart.sql"),
-              "select order_id, amount, note from raw_orders\n");
+    WriteText(dir_.Sub("transform/models/orders_mart.sql"), "select order_id, amount, note from raw_orders\n");
     WriteText(dir_.Sub("transform/models/orders_summary.sql"),
               "select count(*) as orders, sum(amount) as amount from {{ ref('orders_mart') }}\n");
     WriteText(dir_.Sub("transform/models/orders_mart.yml"),
@@ -314,9 +323,11 @@ class PublishTest : public OrchestratorTest {
                       "      write: {type: sql, sql: \"create table if not exists raw_orders(order_id int, amount int,"
                       " note varchar, day varchar); insert into raw_orders select * from day_rows where day = "
                       "'{{ ds }}'\"}\n"
-                      "      build: {type: build, select: '" + models + "', exclude: 'resource_type:test', after: [write]}\n"
-                      "      publish: {type: publish, select: '" + models + "', schema: " + schema + ", retries: 3" +
-                      publish_extra + "}\n";
+                      "      build: {type: build, select: '" +
+                      models +
+                      "', exclude: 'resource_type:test', after: [write]}\n"
+                      "      publish: {type: publish, select: '" +
+                      models + "', schema: " + schema + ", retries: 3" + publish_extra + "}\n";
     WriteText(dir_.Sub("strata.yml"), yml);
     return Load();
   }
@@ -325,10 +336,12 @@ class PublishTest : public OrchestratorTest {
     auto db = duck::Database::Open(Path("wh.duckdb"));
     ASSERT_TRUE(db.ok());
     auto conn = (*db)->Connect();
-    ASSERT_TRUE((*conn)
-                    ->Execute("create table if not exists day_rows(order_id int, amount int, note varchar, day varchar);"
-                              "insert into day_rows values " + values)
-                    .ok());
+    ASSERT_TRUE(
+        (*conn)
+            ->Execute("create table if not exists day_rows(order_id int, amount int, note varchar, day varchar);"
+                      "insert into day_rows values " +
+                      values)
+            .ok());
   }
   std::string Query(const std::string& sql) {
     auto db = duck::Database::Open(Path("wh.duckdb"));
@@ -342,9 +355,10 @@ class PublishTest : public OrchestratorTest {
 
 TEST_F(PublishTest, BlockedPublishKeepsThePreviousVersionAndNamesTheChecks) {
   PipelineSpec p = MakeWap();
-  Seed("(1, 10, 'a', '2024-01-01'), (2, 20, 'b', '2024-01-01'),"   // day 1: clean
-       "(3, NULL, 'c', '2024-01-02'), (2, 25, 'd', '2024-01-02'),"  // day 2: a null amount, a duplicate id
-       "(4, 40, NULL, '2024-01-03')");                              // day 3: only a warn-severity failure
+  Seed(
+      "(1, 10, 'a', '2024-01-01'), (2, 20, 'b', '2024-01-01'),"    // day 1: clean
+      "(3, NULL, 'c', '2024-01-02'), (2, 25, 'd', '2024-01-02'),"  // day 2: a null amount, a duplicate id
+      "(4, 40, NULL, '2024-01-03')");                              // day 3: only a warn-severity failure
   auto day1 = Run(p, "2024-01-01");
   ASSERT_TRUE(day1.ok()) << day1.status().ToString();
   EXPECT_EQ(day1->run.state, "success");
@@ -447,18 +461,21 @@ TEST_F(PublishTest, BuildSeesTheRunAsDbtVars) {
   WriteText(dir_.Sub("transform/models/interval.sql"),
             "select '{{ var(\"ds\") }}' as ds, '{{ var(\"data_interval_start\") }}' as s, "
             "'{{ var(\"data_interval_end\") }}' as e, '{{ var(\"run_id\") }}' as r, {{ var(\"k\") }} as k\n");
-  WriteText(dir_.Sub("strata.yml"), "name: t\nwarehouse: {type: duckdb, path: wh.duckdb}\ntransform: transform\n"
-                                    "pipelines:\n  p:\n    tasks:\n      build: {type: build, vars: {k: 7}}\n");
+  WriteText(dir_.Sub("strata.yml"),
+            "name: t\nwarehouse: {type: duckdb, path: wh.duckdb}\ntransform: transform\n"
+            "pipelines:\n  p:\n    tasks:\n      build: {type: build, vars: {k: 7}}\n");
   auto r = Run(Load(), "2024-02-29");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_EQ(r->run.state, "success") << r->outcome.tasks[0].message;
-  EXPECT_EQ(Query("select * from main.interval"), "2024-02-29|2024-02-29 00:00:00|2024-03-01 00:00:00|p__2024-02-29|7\n");
+  EXPECT_EQ(Query("select * from main.interval"),
+            "2024-02-29|2024-02-29 00:00:00|2024-03-01 00:00:00|p__2024-02-29|7\n");
 }
 
 TEST_F(PublishTest, ConfigurationErrorsAreCaughtBeforeRunning) {
   WriteText(dir_.Sub("transform/dbt_project.yml"), "name: wap\nprofile: wap\n");
-  WriteText(dir_.Sub("strata.yml"), "name: t\nwarehouse: {type: duckdb, path: wh.duckdb}\ntransform: transform\n"
-                                    "pipelines:\n  p:\n    tasks:\n      publish: {type: publish, schema: analytics}\n");
+  WriteText(dir_.Sub("strata.yml"),
+            "name: t\nwarehouse: {type: duckdb, path: wh.duckdb}\ntransform: transform\n"
+            "pipelines:\n  p:\n    tasks:\n      publish: {type: publish, schema: analytics}\n");
   auto project = Project::Load(dir_.path());
   ASSERT_TRUE(project.ok()) << project.status().ToString();
   auto p = FindPipeline(*project, "p");
@@ -476,8 +493,7 @@ TEST_F(PublishTest, PublishingIntoTheBuildSchemaIsRefused) {
   ASSERT_TRUE(r.ok());
   const TaskResult& pub = r->outcome.tasks[Task(p, "publish")];
   EXPECT_EQ(TaskStateName(pub.state), std::string("failed"));
-  EXPECT_NE(pub.message.find("is built in schema 'main_marts', the schema it would be published to"),
-            std::string::npos)
+  EXPECT_NE(pub.message.find("is built in schema 'main_marts', the schema it would be published to"), std::string::npos)
       << pub.message;
 }
 
@@ -519,9 +535,10 @@ class PgPublishTest : public PublishTest {
 
 TEST_F(PgPublishTest, MartsPublishToPostgreSQLWithIndexesAndCommentsAndKeepTheLastGoodVersion) {
   PipelineSpec p = MakeWap("", PublishBlock(), schema_);
-  Seed("(1, 10, 'a', '2024-01-01'), (2, 20, 'b', '2024-01-01'),"
-       "(3, NULL, 'c', '2024-01-02'), (2, 25, 'd', '2024-01-02'),"
-       "(4, 40, NULL, '2024-01-03')");
+  Seed(
+      "(1, 10, 'a', '2024-01-01'), (2, 20, 'b', '2024-01-01'),"
+      "(3, NULL, 'c', '2024-01-02'), (2, 25, 'd', '2024-01-02'),"
+      "(4, 40, NULL, '2024-01-03')");
   auto day1 = Run(p, "2024-01-01");
   ASSERT_TRUE(day1.ok()) << day1.status().ToString();
   ASSERT_EQ(day1->run.state, "success") << day1->outcome.tasks[Task(p, "publish")].message;
@@ -532,10 +549,10 @@ TEST_F(PgPublishTest, MartsPublishToPostgreSQLWithIndexesAndCommentsAndKeepTheLa
             "integer\ninteger\ntext\n");
   // The unique test (error severity, audited) becomes a unique index; descriptions comments.
   EXPECT_EQ(PgQuery("select indexname, indexdef like 'CREATE UNIQUE INDEX%(order_id)' from pg_indexes where "
-                    "schemaname = '" + schema_ + "' and tablename = 'orders_mart'"),
+                    "schemaname = '" +
+                    schema_ + "' and tablename = 'orders_mart'"),
             "orders_mart_order_id_key|true\n");
-  EXPECT_EQ(PgQuery("select obj_description('" + mart + "'::regclass), col_description('" + mart +
-                    "'::regclass, 1)"),
+  EXPECT_EQ(PgQuery("select obj_description('" + mart + "'::regclass), col_description('" + mart + "'::regclass, 1)"),
             "One row per order.|The order's id.\n");
   EXPECT_EQ(PgQuery("select relation, row_count, logical_date from " + schema_ + "._strata_publications"),
             "orders_mart|2|2024-01-01\n");
@@ -556,7 +573,8 @@ TEST_F(PgPublishTest, MartsPublishToPostgreSQLWithIndexesAndCommentsAndKeepTheLa
   EXPECT_EQ(PgQuery("select order_id, amount from " + mart + " order by 1"), "1|10\n2|20\n4|40\n");
   // The swap renamed the new index; no staging tables or indexes are left behind.
   EXPECT_EQ(PgQuery("select string_agg(c.relname, ',' order by c.relname) from pg_class c join pg_namespace n on "
-                    "n.oid = c.relnamespace where n.nspname = '" + schema_ + "'"),
+                    "n.oid = c.relnamespace where n.nspname = '" +
+                    schema_ + "'"),
             "_strata_publications,orders_mart,orders_mart_order_id_key\n");
   EXPECT_EQ(PgQuery("select logical_date from " + schema_ + "._strata_publications order by published_at"),
             "2024-01-01\n2024-01-03\n");
@@ -623,7 +641,8 @@ TEST_F(PgPublishRunsAlone, AServerKilledMidPublishKeepsThePreviousMartsAndTheRer
   EXPECT_EQ(PgQuery("select order_id from " + schema_ + ".orders_mart order by 1"), "1\n2\n");
   EXPECT_EQ(PgQuery("select orders, amount from " + schema_ + ".orders_summary"), "2|30\n");
   EXPECT_EQ(PgQuery("select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where "
-                    "n.nspname = '" + schema_ + "' and c.relname like '%strata_new%'"),
+                    "n.nspname = '" +
+                    schema_ + "' and c.relname like '%strata_new%'"),
             "0\n");
 
   // The rerun publishes day 2.
@@ -654,8 +673,9 @@ TEST(FullStateDiskRunsAlone, AFullStateFolderSaysTheDiskIsFull) {
     std::string path;
     ~Unmount() { (void)testing::RunCommand({"/bin/umount", "-l", path}); }
   } unmount{dir.Sub("p/state")};
-  testing::WriteText(dir.Sub("p/strata.yml"), "name: p\nstate_dir: state\npipelines:\n  d:\n    tasks:\n"
-                                              "      t: {type: noop}\n");
+  testing::WriteText(dir.Sub("p/strata.yml"),
+                     "name: p\nstate_dir: state\npipelines:\n  d:\n    tasks:\n"
+                     "      t: {type: noop}\n");
   auto project = Project::Load(dir.Sub("p"));
   ASSERT_TRUE(project.ok());
   auto pipeline = FindPipeline(*project, "d");
@@ -663,8 +683,7 @@ TEST(FullStateDiskRunsAlone, AFullStateFolderSaysTheDiskIsFull) {
   req.logical_date = "2024-01-01";
   ASSERT_TRUE(RunPipeline(*project, *pipeline, req).ok());
   const auto free_bytes = std::filesystem::space(dir.Sub("p/state")).available;
-  auto fill = testing::RunCommand(
-      {"/usr/bin/fallocate", "-l", std::to_string(free_bytes), dir.Sub("p/state/filler")});
+  auto fill = testing::RunCommand({"/usr/bin/fallocate", "-l", std::to_string(free_bytes), dir.Sub("p/state/filler")});
   ASSERT_EQ(fill.exit_code, 0) << fill.err;
   req.logical_date = "2024-01-02";
   auto run = RunPipeline(*project, *pipeline, req);
@@ -717,8 +736,9 @@ class LockingRunner : public TaskRunner {
 // history said success. Now the history writes that failed are redone before the run is
 // recorded, and the outcome and the history agree.
 TEST_F(OrchestratorTest, AHistoryWriteThatFailedMidRunIsRedoneAndTheOutcomeAgreesWithIt) {
-  WriteText(dir_.Sub("strata.yml"), "name: t\nlock_timeout: 1\npipelines:\n  p:\n    tasks:\n"
-                                    "      first: {type: noop}\n      second: {type: noop, after: [first]}\n");
+  WriteText(dir_.Sub("strata.yml"),
+            "name: t\nlock_timeout: 1\npipelines:\n  p:\n    tasks:\n"
+            "      first: {type: noop}\n      second: {type: noop, after: [first]}\n");
   PipelineSpec p = Load();
   ASSERT_TRUE(OpenRunStore(project_).ok());
   LockingRunner runner(project_.state_dir + "/runs.db");

@@ -15,25 +15,38 @@ namespace strata::orchestrate {
 
 const char* TaskTypeName(TaskType type) {
   switch (type) {
-    case TaskType::kIngest: return "ingest";
-    case TaskType::kLoad: return "load";
-    case TaskType::kBuild: return "build";
-    case TaskType::kTest: return "test";
-    case TaskType::kPublish: return "publish";
-    case TaskType::kSql: return "sql";
-    case TaskType::kShell: return "shell";
-    case TaskType::kNoop: return "noop";
+    case TaskType::kIngest:
+      return "ingest";
+    case TaskType::kLoad:
+      return "load";
+    case TaskType::kBuild:
+      return "build";
+    case TaskType::kTest:
+      return "test";
+    case TaskType::kPublish:
+      return "publish";
+    case TaskType::kSql:
+      return "sql";
+    case TaskType::kShell:
+      return "shell";
+    case TaskType::kNoop:
+      return "noop";
   }
   return "?";
 }
 
 const char* TriggerRuleName(TriggerRule rule) {
   switch (rule) {
-    case TriggerRule::kAllSuccess: return "all_success";
-    case TriggerRule::kAllDone: return "all_done";
-    case TriggerRule::kNoneFailed: return "none_failed";
-    case TriggerRule::kOneFailed: return "one_failed";
-    case TriggerRule::kAllFailed: return "all_failed";
+    case TriggerRule::kAllSuccess:
+      return "all_success";
+    case TriggerRule::kAllDone:
+      return "all_done";
+    case TriggerRule::kNoneFailed:
+      return "none_failed";
+    case TriggerRule::kOneFailed:
+      return "one_failed";
+    case TriggerRule::kAllFailed:
+      return "all_failed";
   }
   return "?";
 }
@@ -68,8 +81,12 @@ Result<double> ParseDuration(const std::string& text) {
     return bad();
   }
   std::string unit = text.substr(i);
-  double scale = unit.empty() || unit == "s" ? 1 : unit == "ms" ? 0.001 : unit == "m" ? 60 : unit == "h" ? 3600
-                                                 : unit == "d" ? 86400 : -1;
+  double scale = unit.empty() || unit == "s" ? 1
+                 : unit == "ms"              ? 0.001
+                 : unit == "m"               ? 60
+                 : unit == "h"               ? 3600
+                 : unit == "d"               ? 86400
+                                             : -1;
   if (scale < 0) return bad();
   return value * scale;
 }
@@ -95,8 +112,8 @@ Result<std::vector<std::string>> ListAt(const ConfigNode& node, const std::strin
   return v.StringList();
 }
 
-const std::vector<std::string> kRetryKeys = {"retries", "retry_delay", "retry_backoff", "max_retry_delay",
-                                             "retry_jitter", "timeout"};
+const std::vector<std::string> kRetryKeys = {"retries",         "retry_delay",  "retry_backoff",
+                                             "max_retry_delay", "retry_jitter", "timeout"};
 
 // Retry and timeout settings of `node`, starting from `base` (the pipeline's defaults).
 Status ParseRetry(const ConfigNode& node, RetryPolicy* retry, double* timeout) {
@@ -118,7 +135,7 @@ Status ParseRetry(const ConfigNode& node, RetryPolicy* retry, double* timeout) {
 
 Result<TaskType> ParseType(const ConfigNode& node) {
   static const std::vector<std::pair<std::string, TaskType>> kTypes = {
-      {"ingest", TaskType::kIngest}, {"load", TaskType::kLoad}, {"build", TaskType::kBuild},
+      {"ingest", TaskType::kIngest}, {"load", TaskType::kLoad},       {"build", TaskType::kBuild},
       {"test", TaskType::kTest},     {"publish", TaskType::kPublish}, {"sql", TaskType::kSql},
       {"shell", TaskType::kShell},   {"noop", TaskType::kNoop}};
   STRATA_ASSIGN_OR_RETURN(std::string type, node.RequiredString("type"));
@@ -130,15 +147,16 @@ Result<TaskType> ParseType(const ConfigNode& node) {
   std::string hint = Closest(type, names);
   std::string list;
   for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-  return node["type"].Error("unknown task type '" + type + "'" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
-                            "; expected one of: " + list);
+  return node["type"].Error("unknown task type '" + type + "'" +
+                            (hint.empty() ? "" : " (did you mean '" + hint + "'?)") + "; expected one of: " + list);
 }
 
 Result<TriggerRule> ParseTrigger(const ConfigNode& node) {
-  static const std::vector<std::pair<std::string, TriggerRule>> kRules = {
-      {"all_success", TriggerRule::kAllSuccess}, {"all_done", TriggerRule::kAllDone},
-      {"none_failed", TriggerRule::kNoneFailed}, {"one_failed", TriggerRule::kOneFailed},
-      {"all_failed", TriggerRule::kAllFailed}};
+  static const std::vector<std::pair<std::string, TriggerRule>> kRules = {{"all_success", TriggerRule::kAllSuccess},
+                                                                          {"all_done", TriggerRule::kAllDone},
+                                                                          {"none_failed", TriggerRule::kNoneFailed},
+                                                                          {"one_failed", TriggerRule::kOneFailed},
+                                                                          {"all_failed", TriggerRule::kAllFailed}};
   STRATA_ASSIGN_OR_RETURN(std::string rule, node.String("trigger_rule", "all_success"));
   std::vector<std::string> names;
   for (const auto& [name, r] : kRules) {
@@ -155,7 +173,8 @@ Result<TaskSpec> ParseTask(const Project& project, const std::string& id, const 
   TaskSpec t;
   t.id = id;
   t.where = node.Where();
-  if (!node.IsMap()) return node.Error("a task is a map with a `type` (ingest, load, build, test, publish, sql, shell, noop)");
+  if (!node.IsMap())
+    return node.Error("a task is a map with a `type` (ingest, load, build, test, publish, sql, shell, noop)");
   STRATA_ASSIGN_OR_RETURN(t.type, ParseType(node));
   std::vector<std::string> keys = {"type", "after", "reads", "writes", "trigger_rule"};
   keys.insert(keys.end(), kRetryKeys.begin(), kRetryKeys.end());
@@ -166,12 +185,21 @@ Result<TaskSpec> ParseTask(const Project& project, const std::string& id, const 
     case TaskType::kBuild:
       keys.insert(keys.end(), {"select", "exclude", "full_refresh", "vars"});
       break;
-    case TaskType::kTest: keys.insert(keys.end(), {"select", "exclude", "vars"}); break;
-    case TaskType::kPublish: keys.insert(keys.end(), {"select", "exclude", "schema", "audit", "vars"}); break;
-    case TaskType::kSql: keys.push_back("sql"); break;
-    case TaskType::kShell: keys.insert(keys.end(), {"command", "env"}); break;
+    case TaskType::kTest:
+      keys.insert(keys.end(), {"select", "exclude", "vars"});
+      break;
+    case TaskType::kPublish:
+      keys.insert(keys.end(), {"select", "exclude", "schema", "audit", "vars"});
+      break;
+    case TaskType::kSql:
+      keys.push_back("sql");
+      break;
+    case TaskType::kShell:
+      keys.insert(keys.end(), {"command", "env"});
+      break;
     case TaskType::kLoad:
-    case TaskType::kNoop: break;
+    case TaskType::kNoop:
+      break;
   }
   STRATA_RETURN_IF_ERROR(node.CheckKeys(keys));
   STRATA_ASSIGN_OR_RETURN(t.after, ListAt(node, "after"));
@@ -193,7 +221,8 @@ Result<TaskSpec> ParseTask(const Project& project, const std::string& id, const 
       STRATA_ASSIGN_OR_RETURN(t.full_refresh, node.Bool("full_refresh", false));
       break;
     }
-    case TaskType::kLoad: break;
+    case TaskType::kLoad:
+      break;
     case TaskType::kBuild:
     case TaskType::kTest:
     case TaskType::kPublish: {
@@ -232,18 +261,20 @@ Result<TaskSpec> ParseTask(const Project& project, const std::string& id, const 
       }
       break;
     }
-    case TaskType::kNoop: break;
+    case TaskType::kNoop:
+      break;
   }
   AddImpliedAssets(&t);
   return t;
 }
 
-
 }  // namespace
 
 void AddImpliedAssets(TaskSpec* t) {
   switch (t->type) {
-    case TaskType::kIngest: t->writes.push_back("lake." + t->source); break;
+    case TaskType::kIngest:
+      t->writes.push_back("lake." + t->source);
+      break;
     case TaskType::kLoad:
       t->reads.push_back("lake.*");
       t->writes.push_back("raw");
@@ -262,7 +293,8 @@ void AddImpliedAssets(TaskSpec* t) {
       break;
     case TaskType::kSql:
     case TaskType::kShell:
-    case TaskType::kNoop: break;
+    case TaskType::kNoop:
+      break;
   }
 }
 
@@ -349,8 +381,8 @@ Result<std::vector<PipelineSpec>> ParsePipelines(const Project& project) {
     PipelineSpec p;
     p.name = name;
     p.where = node.Where();
-    std::vector<std::string> keys = {"schedule", "timezone", "start_date", "catchup", "max_active_runs",
-                                     "concurrency", "defaults", "tasks", "alerts", "description"};
+    std::vector<std::string> keys = {"schedule",    "timezone", "start_date", "catchup", "max_active_runs",
+                                     "concurrency", "defaults", "tasks",      "alerts",  "description"};
     STRATA_RETURN_IF_ERROR(node.CheckKeys(keys));
     STRATA_ASSIGN_OR_RETURN(p.schedule, node.String("schedule", ""));
     STRATA_ASSIGN_OR_RETURN(p.timezone, node.String("timezone", "UTC"));

@@ -63,10 +63,9 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/config.h"
 #include "core/project.h"
@@ -90,11 +89,11 @@ enum class TriggerRule {
 const char* TriggerRuleName(TriggerRule rule);
 
 struct RetryPolicy {
-  int retries = 0;                 // extra attempts after the first
-  double delay_seconds = 0;        // before the first retry
-  bool exponential = false;        // delay * 2^(n-1) before retry n
-  double max_delay_seconds = 3600; // cap of the computed delay
-  bool jitter = false;             // draw the delay uniformly in [delay/2, delay]
+  int retries = 0;                  // extra attempts after the first
+  double delay_seconds = 0;         // before the first retry
+  bool exponential = false;         // delay * 2^(n-1) before retry n
+  double max_delay_seconds = 3600;  // cap of the computed delay
+  bool jitter = false;              // draw the delay uniformly in [delay/2, delay]
 
   // The wait before retry `n` (1-based); `unit` in [0, 1) draws the jitter.
   double DelayBefore(int n, double unit) const;
@@ -106,17 +105,17 @@ struct TaskSpec {
   std::string where;  // file:line:col of its definition
 
   // Type-specific settings.
-  std::string source;                  // ingest
-  std::vector<std::string> tables;     // ingest: only these (empty = all)
-  std::string select, exclude;         // build, test, publish
-  std::string publish_schema = "analytics";  // publish: where users and dashboards read
-  bool audit = true;                   // publish: run the published relations' tests first
+  std::string source;                              // ingest
+  std::vector<std::string> tables;                 // ingest: only these (empty = all)
+  std::string select, exclude;                     // build, test, publish
+  std::string publish_schema = "analytics";        // publish: where users and dashboards read
+  bool audit = true;                               // publish: run the published relations' tests first
   nlohmann::json vars = nlohmann::json::object();  // build, test, publish: dbt vars on top of the
-                                       // run's own (ds, logical_date, data_interval_start/end, run_id)
-  bool full_refresh = false;           // ingest (sql), build
-  std::string sql;                     // sql
-  std::string command;                 // shell (run by /bin/sh -c)
-  std::map<std::string, std::string> env;  // shell: extra environment
+                                                   // run's own (ds, logical_date, data_interval_start/end, run_id)
+  bool full_refresh = false;                       // ingest (sql), build
+  std::string sql;                                 // sql
+  std::string command;                             // shell (run by /bin/sh -c)
+  std::map<std::string, std::string> env;          // shell: extra environment
 
   std::vector<std::string> after;   // explicit upstream task ids
   std::vector<std::string> reads;   // assets (globs)
@@ -129,9 +128,9 @@ struct TaskSpec {
 struct PipelineSpec {
   std::string name;
   std::string where;
-  std::string schedule;   // "" = manual only
+  std::string schedule;  // "" = manual only
   std::string timezone = "UTC";
-  std::string start_date; // YYYY-MM-DD or ""
+  std::string start_date;  // YYYY-MM-DD or ""
   bool catchup = false;
   int max_active_runs = 1;
   int concurrency = 4;

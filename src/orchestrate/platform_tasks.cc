@@ -30,7 +30,8 @@ TaskOutcome Failed(const Status& s, json details = json()) {
 }
 
 void ReplaceAll(std::string* s, const std::string& from, const std::string& to) {
-  for (size_t pos = 0; (pos = s->find(from, pos)) != std::string::npos; pos += to.size()) s->replace(pos, from.size(), to);
+  for (size_t pos = 0; (pos = s->find(from, pos)) != std::string::npos; pos += to.size())
+    s->replace(pos, from.size(), to);
 }
 
 // The run's identity, by Airflow's names: dbt vars ({{ var('ds') }}, ...), {{ ds }} in sql
@@ -144,14 +145,27 @@ TaskOutcome PlatformTasks::Run(const Attempt& a) {
   if (a.cancel != nullptr && a.cancel->cancelled()) return Failed(Status::Aborted("cancelled before it started"));
   TaskOutcome o;
   switch (a.task->type) {
-    case TaskType::kIngest: o = Ingest(a, log); break;
-    case TaskType::kLoad: o = Load(a, log); break;
+    case TaskType::kIngest:
+      o = Ingest(a, log);
+      break;
+    case TaskType::kLoad:
+      o = Load(a, log);
+      break;
     case TaskType::kBuild:
-    case TaskType::kTest: o = Dbt(a, log); break;
-    case TaskType::kSql: o = Sql(a, log); break;
-    case TaskType::kShell: o = Shell(a, log); break;
-    case TaskType::kNoop: break;  // handled above
-    case TaskType::kPublish: o = Publish(a, log); break;
+    case TaskType::kTest:
+      o = Dbt(a, log);
+      break;
+    case TaskType::kSql:
+      o = Sql(a, log);
+      break;
+    case TaskType::kShell:
+      o = Shell(a, log);
+      break;
+    case TaskType::kNoop:
+      break;  // handled above
+    case TaskType::kPublish:
+      o = Publish(a, log);
+      break;
   }
   log << (o.status.ok() ? "ok" : "FAILED: " + o.status.message()) << (o.summary.empty() ? "" : ": " + o.summary)
       << "\n";
@@ -182,8 +196,12 @@ TaskOutcome PlatformTasks::Ingest(const Attempt& a, std::ostream& log) {
     for (const auto& w : r.warnings) log << "    warning: " << w << "\n";
     tables.push_back(ingest::ToJson(r));
   }
-  json details = {{"source", src->name}, {"type", src->type}, {"ok", st.ok()}, {"seconds", secs},
-                  {"error", st.ok() ? json() : json(st.message())}, {"tables", tables}};
+  json details = {{"source", src->name},
+                  {"type", src->type},
+                  {"ok", st.ok()},
+                  {"seconds", secs},
+                  {"error", st.ok() ? json() : json(st.message())},
+                  {"tables", tables}};
   if (!st.ok()) return Failed(st, details);
   TaskOutcome o;
   o.rows = landed;
@@ -234,7 +252,9 @@ TaskOutcome PlatformTasks::Load(const Attempt& a, std::ostream& log) {
     if (r.files > 0) log << "  " << r.relation << ": +" << r.rows << " rows from " << r.files << " file(s)\n";
     tables.push_back(warehouse::ToJson(r));
   }
-  json details = {{"warehouse", destination}, {"ok", st.ok()}, {"tables", tables},
+  json details = {{"warehouse", destination},
+                  {"ok", st.ok()},
+                  {"tables", tables},
                   {"error", st.ok() ? json() : json(st.message())}};
   if (!st.ok()) return Failed(st, details);
   TaskOutcome o;
@@ -245,8 +265,8 @@ TaskOutcome PlatformTasks::Load(const Attempt& a, std::ostream& log) {
 }
 
 Result<std::unique_ptr<warehouse::Engine>> PlatformTasks::DbtTarget(const transform::LoadedProject& p,
-                                                                     std::shared_ptr<warehouse::Warehouse>* hold,
-                                                                     std::ostream& log) {
+                                                                    std::shared_ptr<warehouse::Warehouse>* hold,
+                                                                    std::ostream& log) {
   if (p.profile.type == "postgres") return transform::OpenTarget(p.profile);
   STRATA_ASSIGN_OR_RETURN(*hold, Warehouse(log));
   return warehouse::DuckDbEngine((*hold)->database(), (*hold)->path());
@@ -286,8 +306,12 @@ TaskOutcome PlatformTasks::Dbt(const Attempt& a, std::ostream& log) {
   std::string failing;
   int64_t rows = 0;
   for (const auto& r : results->results) {
-    rs.push_back({{"unique_id", r.unique_id}, {"status", r.status}, {"message", r.message}, {"seconds", r.seconds},
-                  {"rows_affected", r.rows_affected}, {"failures", r.failures}});
+    rs.push_back({{"unique_id", r.unique_id},
+                  {"status", r.status},
+                  {"message", r.message},
+                  {"seconds", r.seconds},
+                  {"rows_affected", r.rows_affected},
+                  {"failures", r.failures}});
     if (r.status == "error" || r.status == "fail") failing += (failing.empty() ? "" : ", ") + r.name;
     if (r.rows_affected > 0) rows += r.rows_affected;
   }
@@ -361,7 +385,10 @@ TaskOutcome PlatformTasks::Publish(const Attempt& a, std::ostream& log) {
   auto checks = [](const std::vector<transform::NodeResult>& results) {
     json out = json::array();
     for (const auto& r : results) {
-      out.push_back({{"unique_id", r.unique_id}, {"name", r.name}, {"status", r.status}, {"failures", r.failures},
+      out.push_back({{"unique_id", r.unique_id},
+                     {"name", r.name},
+                     {"status", r.status},
+                     {"failures", r.failures},
                      {"message", r.message}});
     }
     return out;
@@ -374,9 +401,12 @@ TaskOutcome PlatformTasks::Publish(const Attempt& a, std::ostream& log) {
     log << "  published " << r.to << " from " << r.from << " (" << r.rows << " rows)\n";
   }
   const std::string where = po.postgres ? "postgres " + po.postgres->Describe() + " " + po.schema : po.schema;
-  json details = {{"published", report->published}, {"schema", where}, {"audited", report->audited},
+  json details = {{"published", report->published},
+                  {"schema", where},
+                  {"audited", report->audited},
                   {"superseded_by", report->superseded_by.empty() ? json() : json(report->superseded_by)},
-                  {"relations", relations},          {"blocked_by", checks(report->blocking)},
+                  {"relations", relations},
+                  {"blocked_by", checks(report->blocking)},
                   {"warnings", checks(report->warnings)}};
   if (!report->superseded_by.empty()) {
     log << "  " << report->Summary() << "\n";
@@ -387,9 +417,8 @@ TaskOutcome PlatformTasks::Publish(const Attempt& a, std::ostream& log) {
   }
   if (!report->published) {
     // The previous version stays published; retrying cannot change failing data.
-    TaskOutcome o = Failed(Status::Aborted("publish " + report->Summary() + "; " + po.schema +
-                                           " keeps its previous version"),
-                           details);
+    TaskOutcome o = Failed(
+        Status::Aborted("publish " + report->Summary() + "; " + po.schema + " keeps its previous version"), details);
     o.final = true;
     return o;
   }

@@ -141,7 +141,12 @@ Status RunStore::PutTask(const TaskRecord& t) {
          "INSERT OR REPLACE INTO task_instances (run_id, task_id, type, state, tries, started_micros, ended_micros, "
          "rows, exit_reason, message, log_path) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
   s.Bind(t.run_id).Bind(t.task_id).Bind(t.type).Bind(t.state).Bind(static_cast<int64_t>(t.tries));
-  s.Bind(t.started_micros).Bind(t.ended_micros).Bind(t.rows).Bind(t.exit_reason).BindMessage(t.message).Bind(t.log_path);
+  s.Bind(t.started_micros)
+      .Bind(t.ended_micros)
+      .Bind(t.rows)
+      .Bind(t.exit_reason)
+      .BindMessage(t.message)
+      .Bind(t.log_path);
   return s.Run();
 }
 

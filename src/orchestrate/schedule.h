@@ -38,15 +38,15 @@
 // nullopt. A Schedule is an immutable value: cheap to copy, safe to share between threads.
 #pragma once
 
+#include <absl/time/civil_time.h>
+#include <absl/time/time.h>
+
 #include <bit>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <absl/time/civil_time.h>
-#include <absl/time/time.h>
 
 #include "core/status.h"
 

@@ -91,9 +91,7 @@ Result<std::vector<DueRun>> Scheduler::Due() {
 namespace {
 
 // Failures that pass: a lock held by another process, a full disk, a server away.
-bool Transient(const Status& s) {
-  return s.code() == Status::Code::kUnavailable || s.code() == Status::Code::kIOError;
-}
+bool Transient(const Status& s) { return s.code() == Status::Code::kUnavailable || s.code() == Status::Code::kIOError; }
 
 }  // namespace
 
@@ -109,8 +107,9 @@ Result<std::vector<RunReport>> Scheduler::RunDue() {
     if (options_.on_line) {
       options_.on_line("scheduler: " + d.pipeline + " for " + d.logical_date +
                        (d.trigger == "scheduled" ? " is due" : " was triggered") +
-                       (d.covers.empty() ? "" : " (a catch-up run covering " + std::to_string(d.covers.size()) +
-                                                     " earlier interval(s))"));
+                       (d.covers.empty() ? ""
+                                         : " (a catch-up run covering " + std::to_string(d.covers.size()) +
+                                               " earlier interval(s))"));
     }
     RunRequest req;
     req.logical_date = d.logical_date;
@@ -129,8 +128,8 @@ Result<std::vector<RunReport>> Scheduler::RunDue() {
       // warehouse held too long) is due again on the next look; the scheduler goes on.
       if (Transient(report.status())) {
         if (options_.on_line) {
-          options_.on_line("scheduler: " + d.pipeline + " for " + d.logical_date + " could not run: " +
-                           report.status().message() + "; it is tried again on the next look");
+          options_.on_line("scheduler: " + d.pipeline + " for " + d.logical_date +
+                           " could not run: " + report.status().message() + "; it is tried again on the next look");
         }
         continue;
       }

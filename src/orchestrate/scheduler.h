@@ -30,8 +30,8 @@ namespace strata::orchestrate {
 
 struct DueRun {
   std::string pipeline;
-  std::string logical_date;  // the run's key (calendar.h): a local date, or a UTC start time
-  int64_t due_at = 0;        // the tick ending its interval (epoch seconds); queued runs: 0
+  std::string logical_date;           // the run's key (calendar.h): a local date, or a UTC start time
+  int64_t due_at = 0;                 // the tick ending its interval (epoch seconds); queued runs: 0
   std::string trigger = "scheduled";  // or "manual": queued by `strata pipeline trigger`
   // A catch-up run (orchestrator.h): the older due intervals it covers, oldest first.
   std::vector<std::string> covers;
@@ -39,8 +39,8 @@ struct DueRun {
 
 struct SchedulerOptions {
   Clock* clock = Clock::Real();
-  CancelToken* stop = nullptr;     // SIGTERM: finish nothing new, stop running tasks cleanly
-  TaskRunner* runner = nullptr;    // nullptr: the platform's tasks
+  CancelToken* stop = nullptr;   // SIGTERM: finish nothing new, stop running tasks cleanly
+  TaskRunner* runner = nullptr;  // nullptr: the platform's tasks
   std::function<void(const std::string&)> on_line;
 };
 

@@ -5,7 +5,6 @@
 #include "orchestrate/scheduler.h"
 
 #include <gtest/gtest.h>
-
 #include <sqlite3.h>
 
 #include <mutex>
@@ -38,8 +37,8 @@ int64_t At(const std::string& ts) { return *ParseTimestamp(ts); }
 class SchedulerTest : public ::testing::Test {
  protected:
   std::unique_ptr<Scheduler> Make(const std::string& pipeline_yaml) {
-    testing::WriteText(dir_.Sub("strata.yml"), "name: t\npipelines:\n  p:\n" + pipeline_yaml +
-                                                   "    tasks:\n      work: {type: noop}\n");
+    testing::WriteText(dir_.Sub("strata.yml"),
+                       "name: t\npipelines:\n  p:\n" + pipeline_yaml + "    tasks:\n      work: {type: noop}\n");
     auto project = Project::Load(dir_.path());
     EXPECT_TRUE(project.ok()) << project.status().ToString();
     project_ = *project;
@@ -90,7 +89,8 @@ TEST_F(SchedulerTest, RunsAtTheEndOfEachIntervalCatchesUpAndNeverTwice) {
 }
 
 TEST_F(SchedulerTest, AnHourlyPipelineRunsEveryIntervalOnceEach) {
-  auto s = Make("    schedule: '@hourly'\n    timezone: Europe/Berlin\n    start_date: 2024-10-27\n    catchup: true\n");
+  auto s =
+      Make("    schedule: '@hourly'\n    timezone: Europe/Berlin\n    start_date: 2024-10-27\n    catchup: true\n");
   // Local midnight of 10-27 is 10-26 22:00Z; at 10-27 01:30Z three intervals of 10-27 have
   // ended, the last starting at 02:00 CEST; the next starts at 02:00 again (CET).
   clock_.Set(At("2024-10-27 01:30:00") * 1000000);
@@ -268,9 +268,10 @@ namespace {
 // The campaign's case: a 12-second lock on runs.db ("database is locked") killed the
 // scheduler, and later due runs never started.
 TEST_F(SchedulerTest, AHistoryLockedPastLockTimeoutDelaysARunButNeverStopsTheScheduler) {
-  testing::WriteText(dir_.Sub("strata.yml"), "name: t\nlock_timeout: 1\npipelines:\n  p:\n"
-                                             "    schedule: '@daily'\n    catchup: false\n"
-                                             "    tasks:\n      work: {type: noop}\n");
+  testing::WriteText(dir_.Sub("strata.yml"),
+                     "name: t\nlock_timeout: 1\npipelines:\n  p:\n"
+                     "    schedule: '@daily'\n    catchup: false\n"
+                     "    tasks:\n      work: {type: noop}\n");
   project_ = *Project::Load(dir_.path());
   ASSERT_TRUE(OpenRunStore(project_).ok());  // creates runs.db
   sqlite3* other = nullptr;

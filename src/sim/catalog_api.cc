@@ -54,8 +54,8 @@ void SendError(httplib::Response& res, const ApiError& e) {
 ApiError BadRequest(std::string message) { return {400, "invalid_argument", std::move(message)}; }
 
 // A positive integer parameter; `fallback` when absent.
-bool ParsePositive(const httplib::Request& req, const char* name, int64_t fallback, int64_t max,
-                   int64_t* out, ApiError* err) {
+bool ParsePositive(const httplib::Request& req, const char* name, int64_t fallback, int64_t max, int64_t* out,
+                   ApiError* err) {
   if (!req.has_param(name)) {
     *out = fallback;
     return true;
@@ -158,9 +158,8 @@ Json ProductJson(const SqliteStmt& row) {
   if (rng.Chance(0.2)) tags.push_back("eco");
   Json brand = nullptr;
   if (!row.ColumnIsNull(4)) brand = std::string(row.ColumnText(4));
-  std::string description = "The " + name + " is a " +
-                            std::string(kAdjectives[rng.Below(kAdjectives.size())]) + " pick in " +
-                            category + ", made of " + std::string(material) + " in " +
+  std::string description = "The " + name + " is a " + std::string(kAdjectives[rng.Below(kAdjectives.size())]) +
+                            " pick in " + category + ", made of " + std::string(material) + " in " +
                             std::string(color) + ".";
   return Json{{"id", id},
               {"sku", sku},
@@ -176,9 +175,7 @@ Json ProductJson(const SqliteStmt& row) {
                 {"size", size},
                 {"material", material},
                 {"dimensions",
-                 {{"width_cm", rng.Range(5, 120)},
-                  {"height_cm", rng.Range(2, 80)},
-                  {"depth_cm", rng.Range(1, 60)}}},
+                 {{"width_cm", rng.Range(5, 120)}, {"height_cm", rng.Range(2, 80)}, {"depth_cm", rng.Range(1, 60)}}},
                 {"tags", tags}}},
               {"is_active", row.ColumnInt(6) != 0},
               {"created_at", std::string(row.ColumnText(7))},
@@ -303,10 +300,10 @@ struct CatalogApiServer::Impl {
         return SendError(res, BadRequest("invalid cursor"));
       }
     }
-    Result<SqliteStmt> q = db->Prepare(
-        std::string("SELECT ") + kProductColumns +
-        " FROM products WHERE updated_at > ?1 AND (updated_at > ?2 OR (updated_at = ?2 AND "
-        "product_id > ?3)) ORDER BY updated_at, product_id LIMIT ?4");
+    Result<SqliteStmt> q =
+        db->Prepare(std::string("SELECT ") + kProductColumns +
+                    " FROM products WHERE updated_at > ?1 AND (updated_at > ?2 OR (updated_at = ?2 AND "
+                    "product_id > ?3)) ORDER BY updated_at, product_id LIMIT ?4");
     if (!q.ok()) return fail(q.status());
     q->BindText(1, since);
     q->BindText(2, after_ts);
@@ -359,8 +356,7 @@ Status CatalogApiServer::Start(const ApiOptions& options) {
   m.db_path = ShopSimulator::DbPath(options.out_dir);
   std::error_code ec;
   if (!std::filesystem::exists(m.db_path, ec)) {
-    return Status::NotFound("no simulation in '" + options.out_dir + "' (" + m.db_path +
-                            " does not exist)");
+    return Status::NotFound("no simulation in '" + options.out_dir + "' (" + m.db_path + " does not exist)");
   }
 
   httplib::Server& s = m.server;
@@ -369,11 +365,8 @@ Status CatalogApiServer::Start(const ApiOptions& options) {
   s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
     SendError(res, {500, "internal", "unexpected error"});
   });
-  s.Get("/health", [](const httplib::Request&, httplib::Response& res) {
-    SendJson(res, 200, Json{{"status", "ok"}});
-  });
-  s.Get("/v1/products",
-        [&m](const httplib::Request& req, httplib::Response& res) { m.HandleProducts(req, res); });
+  s.Get("/health", [](const httplib::Request&, httplib::Response& res) { SendJson(res, 200, Json{{"status", "ok"}}); });
+  s.Get("/v1/products", [&m](const httplib::Request& req, httplib::Response& res) { m.HandleProducts(req, res); });
   s.Get(".*", [](const httplib::Request& req, httplib::Response& res) {
     SendError(res, {404, "not_found", "no such endpoint: " + req.path});
   });

@@ -135,8 +135,7 @@ TEST_F(CatalogApiTest, UpdatedSinceFiltersExclusively) {
   EXPECT_EQ(static_cast<int64_t>(j.at("data").size()), want);
   for (const auto& p : j.at("data")) EXPECT_GT(p.at("updated_at").get<std::string>(), since);
   // ISO form, and page mode.
-  auto iso =
-      GetJson("/v1/products?limit=1000&updated_since=" + (kStart + 3).ToString() + "T00:00:00Z");
+  auto iso = GetJson("/v1/products?limit=1000&updated_since=" + (kStart + 3).ToString() + "T00:00:00Z");
   EXPECT_EQ(iso.at("data"), j.at("data"));
   auto paged = GetJson("/v1/products?page=1&per_page=1000&updated_since=" + UrlEscape(since));
   EXPECT_EQ(paged.at("total"), want);
@@ -152,9 +151,9 @@ TEST_F(CatalogApiTest, ProductRecordShape) {
   // Keys in the documented order (parse the raw body keeping the order).
   auto ordered = nlohmann::ordered_json::parse(HttpGet(Url("/v1/products?limit=1")).body);
   const auto& p = ordered.at("data")[0];
-  const std::vector<std::string> keys = {
-      "id",          "sku",    "name",       "category",  "brand",      "price",     "currency",
-      "description", "rating", "attributes", "is_active", "created_at", "updated_at"};
+  const std::vector<std::string> keys = {"id",        "sku",        "name",        "category", "brand",
+                                         "price",     "currency",   "description", "rating",   "attributes",
+                                         "is_active", "created_at", "updated_at"};
   std::vector<std::string> got;
   for (auto it = p.begin(); it != p.end(); ++it) got.push_back(it.key());
   EXPECT_EQ(got, keys);
@@ -184,10 +183,10 @@ TEST_F(CatalogApiTest, ProductRecordShape) {
 }
 
 TEST_F(CatalogApiTest, BadParametersAre400) {
-  for (const std::string& q : std::vector<std::string>{
-           "limit=abc", "limit=0", "limit=-3", "updated_since=yesterday",
-           "updated_since=2024-13-01%2000:00:00", "cursor=zz", "cursor=" + std::string("6869"),
-           "page=0", "per_page=x", "page=1&cursor=abc", "page=1&limit=5"}) {
+  for (const std::string& q :
+       std::vector<std::string>{"limit=abc", "limit=0", "limit=-3", "updated_since=yesterday",
+                                "updated_since=2024-13-01%2000:00:00", "cursor=zz", "cursor=" + std::string("6869"),
+                                "page=0", "per_page=x", "page=1&cursor=abc", "page=1&limit=5"}) {
     auto j = GetJson("/v1/products?" + q, 400);
     EXPECT_EQ(j.at("error").at("code"), "invalid_argument") << q;
     EXPECT_FALSE(j.at("error").at("message").get<std::string>().empty());
@@ -195,14 +194,14 @@ TEST_F(CatalogApiTest, BadParametersAre400) {
 }
 
 TEST_F(CatalogApiTest, ReflectsTheLatestSimulatedDay) {
-  auto before = GetJson("/v1/products?page=1&per_page=1&updated_since=" +
-                        UrlEscape((kStart + 6).ToString() + " 00:00:00"));
+  auto before =
+      GetJson("/v1/products?page=1&per_page=1&updated_since=" + UrlEscape((kStart + 6).ToString() + " 00:00:00"));
   EXPECT_EQ(before.at("total"), 0);
   // Advance two more days (price changes happen ~2 per day at this scale).
   SimSummary s;
   ASSERT_TRUE(ShopSimulator::AdvanceTo(out_, kStart + 9, &s).ok());
-  auto after = GetJson("/v1/products?page=1&per_page=1000&updated_since=" +
-                       UrlEscape((kStart + 6).ToString() + " 00:00:00"));
+  auto after =
+      GetJson("/v1/products?page=1&per_page=1000&updated_since=" + UrlEscape((kStart + 6).ToString() + " 00:00:00"));
   EXPECT_EQ(after.at("total"), CountDb("WHERE updated_at > '2024-01-07 00:00:00'"));
   EXPECT_GT(s.total.price_changes, 0);
   EXPECT_GT(after.at("total").get<int64_t>(), 0);
@@ -261,9 +260,7 @@ TEST(CatalogApiFaultTest, FailFirstAndRateLimits) {
       options.faults.seed = 9;
       ASSERT_TRUE(server.Start(options).ok());
       for (int i = 0; i < 60; ++i) {
-        codes->push_back(
-            HttpGet("http://127.0.0.1:" + std::to_string(server.port()) + "/v1/products?limit=1")
-                .status);
+        codes->push_back(HttpGet("http://127.0.0.1:" + std::to_string(server.port()) + "/v1/products?limit=1").status);
       }
       ApiStats st = server.stats();
       EXPECT_EQ(st.faults_429, std::count(codes->begin(), codes->end(), 429));

@@ -57,9 +57,7 @@ class Rng {
   double Uniform() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
 
   // Uniform in [0, n); 0 when n == 0. (Multiply-shift: bias below 2^-64 * n, irrelevant here.)
-  uint64_t Below(uint64_t n) {
-    return static_cast<uint64_t>((static_cast<unsigned __int128>(Next()) * n) >> 64);
-  }
+  uint64_t Below(uint64_t n) { return static_cast<uint64_t>((static_cast<unsigned __int128>(Next()) * n) >> 64); }
 
   // Uniform in [lo, hi] (inclusive); lo when hi < lo.
   int64_t Range(int64_t lo, int64_t hi) {

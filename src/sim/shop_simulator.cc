@@ -24,12 +24,11 @@ using internal::World;
 constexpr int64_t kMaxDaysPerCall = 36500;
 
 Status ValidateDirt(const DirtOptions& d) {
-  const std::pair<const char*, double> rates[] = {
-      {"duplicate_rate", d.duplicate_rate},
-      {"late_rate", d.late_rate},
-      {"malformed_rate", d.malformed_rate},
-      {"missing_optional_rate", d.missing_optional_rate},
-      {"unknown_type_rate", d.unknown_type_rate}};
+  const std::pair<const char*, double> rates[] = {{"duplicate_rate", d.duplicate_rate},
+                                                  {"late_rate", d.late_rate},
+                                                  {"malformed_rate", d.malformed_rate},
+                                                  {"missing_optional_rate", d.missing_optional_rate},
+                                                  {"unknown_type_rate", d.unknown_type_rate}};
   for (const auto& [name, rate] : rates) {
     if (!std::isfinite(rate) || rate < 0 || rate > 1) {
       return Status::InvalidArgument(std::string(name) + " must be between 0 and 1");
@@ -60,8 +59,8 @@ Status SaveState(const std::string& out_dir, const SimState& state) {
 // files and the database transaction (concurrently: they only read the day's plan), then the
 // state file. A crash before the state file is written leaves the database ahead of the state,
 // which AdvanceTo detects.
-Status RunDays(const std::string& out_dir, ShopDb* db, World* world, SimState* state,
-               int64_t last_day, SimSummary* summary) {
+Status RunDays(const std::string& out_dir, ShopDb* db, World* world, SimState* state, int64_t last_day,
+               SimSummary* summary) {
   internal::DayEvents events;
   while (state->days_simulated <= last_day) {
     const DayPlan plan = internal::PlanDay(world, state);
@@ -70,8 +69,7 @@ Status RunDays(const std::string& out_dir, ShopDb* db, World* world, SimState* s
     internal::GenerateDayEvents(plan, state, &events);
     Status files_status;
     for (int block = 0; block < 4 && files_status.ok(); ++block) {
-      files_status = WriteFileAtomic(ShopSimulator::EventsFilePath(out_dir, plan.date, block),
-                                     events.files[block]);
+      files_status = WriteFileAtomic(ShopSimulator::EventsFilePath(out_dir, plan.date, block), events.files[block]);
     }
     db_writer.join();
     STRATA_RETURN_IF_ERROR(files_status);
@@ -154,15 +152,9 @@ void SimCounts::Add(const SimCounts& o) {
   late_delivered += o.late_delivered;
 }
 
-std::string ShopSimulator::DbPath(const std::string& out_dir) {
-  return JoinPath(out_dir, "shop.db");
-}
-std::string ShopSimulator::EventsDir(const std::string& out_dir) {
-  return JoinPath(out_dir, "events");
-}
-std::string ShopSimulator::StatePath(const std::string& out_dir) {
-  return JoinPath(out_dir, "sim_state.json");
-}
+std::string ShopSimulator::DbPath(const std::string& out_dir) { return JoinPath(out_dir, "shop.db"); }
+std::string ShopSimulator::EventsDir(const std::string& out_dir) { return JoinPath(out_dir, "events"); }
+std::string ShopSimulator::StatePath(const std::string& out_dir) { return JoinPath(out_dir, "sim_state.json"); }
 std::string ShopSimulator::EventsFilePath(const std::string& out_dir, Date day, int block) {
   char name[48];
   std::snprintf(name, sizeof name, "events-%s-%02d.jsonl", day.ToString().c_str(), block);
@@ -191,8 +183,7 @@ Status ShopSimulator::Generate(const SimOptions& options, SimSummary* summary) {
   STRATA_ASSIGN_OR_RETURN(ShopDb db, ShopDb::Create(DbPath(out)));
   STRATA_RETURN_IF_ERROR(SaveState(out, state));
   World world;
-  return RunDays(out, &db, &world, &state, options.days - 1, summary)
-      .WithContext("simulating into '" + out + "'");
+  return RunDays(out, &db, &world, &state, options.days - 1, summary).WithContext("simulating into '" + out + "'");
 }
 
 Status ShopSimulator::AdvanceTo(const std::string& out_dir, Date through, SimSummary* summary) {
@@ -212,27 +203,24 @@ Status ShopSimulator::AdvanceTo(const std::string& out_dir, Date through, SimSum
   STRATA_ASSIGN_OR_RETURN(SimState state, SimState::FromJson(locked_text, state_path));
   STRATA_RETURN_IF_ERROR(ValidateDirt(state.dirt).WithContext(state_path));
   if (through < state.start) {
-    return Status::InvalidArgument("day " + through.ToString() +
-                                   " is before the simulation's start " + state.start.ToString());
+    return Status::InvalidArgument("day " + through.ToString() + " is before the simulation's start " +
+                                   state.start.ToString());
   }
   const int64_t last_day = through - state.start;
   if (summary != nullptr) summary->days_in_simulation = state.days_simulated;
   if (last_day < state.days_simulated) {
-    if (summary != nullptr)
-      summary->pending_late_lines = static_cast<int64_t>(state.pending.size());
+    if (summary != nullptr) summary->pending_late_lines = static_cast<int64_t>(state.pending.size());
     return Status::OK();
   }
   if (last_day - state.days_simulated >= kMaxDaysPerCall) {
-    return Status::InvalidArgument("cannot simulate more than " + std::to_string(kMaxDaysPerCall) +
-                                   " days at once");
+    return Status::InvalidArgument("cannot simulate more than " + std::to_string(kMaxDaysPerCall) + " days at once");
   }
 
   STRATA_ASSIGN_OR_RETURN(ShopDb db, ShopDb::Open(DbPath(out_dir)));
   STRATA_ASSIGN_OR_RETURN(int64_t applied, db.DaysApplied());
   if (applied != state.days_simulated) {
     return Status::Corruption("'" + out_dir + "': shop.db has " + std::to_string(applied) +
-                              " simulated days but sim_state.json has " +
-                              std::to_string(state.days_simulated) +
+                              " simulated days but sim_state.json has " + std::to_string(state.days_simulated) +
                               " (an earlier run was interrupted); regenerate the simulation");
   }
   STRATA_ASSIGN_OR_RETURN(int64_t max_order, db.MaxId("orders", "order_id"));
@@ -242,8 +230,7 @@ Status ShopSimulator::AdvanceTo(const std::string& out_dir, Date through, SimSum
   }
   World world;
   STRATA_RETURN_IF_ERROR(db.LoadWorld(&world));
-  return RunDays(out_dir, &db, &world, &state, last_day, summary)
-      .WithContext("simulating into '" + out_dir + "'");
+  return RunDays(out_dir, &db, &world, &state, last_day, summary).WithContext("simulating into '" + out_dir + "'");
 }
 
 namespace {
@@ -302,14 +289,14 @@ std::string SimSummary::ToText() const {
   std::string s;
   char buf[512];
   if (days.empty()) {
-    std::snprintf(buf, sizeof buf, "nothing to simulate: '%s' already holds %lld days\n",
-                  out_dir.c_str(), static_cast<long long>(days_in_simulation));
+    std::snprintf(buf, sizeof buf, "nothing to simulate: '%s' already holds %lld days\n", out_dir.c_str(),
+                  static_cast<long long>(days_in_simulation));
     return buf;
   }
   const SimCounts& c = total;
-  std::snprintf(buf, sizeof buf, "simulated %zu day%s, %s .. %s (%lld days in the simulation)\n",
-                days.size(), days.size() == 1 ? "" : "s", first_date.ToString().c_str(),
-                last_date.ToString().c_str(), static_cast<long long>(days_in_simulation));
+  std::snprintf(buf, sizeof buf, "simulated %zu day%s, %s .. %s (%lld days in the simulation)\n", days.size(),
+                days.size() == 1 ? "" : "s", first_date.ToString().c_str(), last_date.ToString().c_str(),
+                static_cast<long long>(days_in_simulation));
   s += buf;
   std::snprintf(buf, sizeof buf,
                 "  customers    %9lld new  (%lld segment changes)\n"
@@ -321,16 +308,15 @@ std::string SimSummary::ToText() const {
                 static_cast<long long>(c.deactivations), static_cast<long long>(c.orders),
                 static_cast<long long>(c.status_changes), static_cast<long long>(c.order_items));
   s += buf;
-  std::snprintf(
-      buf, sizeof buf,
-      "  events       %9lld clean, %lld lines written\n"
-      "  dirt: %lld duplicates, %lld late (%lld lines still pending), %lld malformed, "
-      "%lld missing fields, %lld unknown types, %lld with app_version\n",
-      static_cast<long long>(c.events), static_cast<long long>(c.lines_written),
-      static_cast<long long>(c.duplicate_lines), static_cast<long long>(c.late_events),
-      static_cast<long long>(pending_late_lines), static_cast<long long>(c.malformed_lines),
-      static_cast<long long>(c.missing_optional_events),
-      static_cast<long long>(c.unknown_type_events), static_cast<long long>(c.drifted_events));
+  std::snprintf(buf, sizeof buf,
+                "  events       %9lld clean, %lld lines written\n"
+                "  dirt: %lld duplicates, %lld late (%lld lines still pending), %lld malformed, "
+                "%lld missing fields, %lld unknown types, %lld with app_version\n",
+                static_cast<long long>(c.events), static_cast<long long>(c.lines_written),
+                static_cast<long long>(c.duplicate_lines), static_cast<long long>(c.late_events),
+                static_cast<long long>(pending_late_lines), static_cast<long long>(c.malformed_lines),
+                static_cast<long long>(c.missing_optional_events), static_cast<long long>(c.unknown_type_events),
+                static_cast<long long>(c.drifted_events));
   s += buf;
   s += "database: " + ShopSimulator::DbPath(out_dir) + "\n";
   s += "events:   " + ShopSimulator::EventsDir(out_dir) + "/ (4 files per day)\n";

@@ -61,8 +61,8 @@ struct DirtOptions {
   double malformed_rate = 0.002;        // extra lines that are not valid JSON
   double missing_optional_rate = 0.05;  // events with some optional fields omitted
   double unknown_type_rate = 0.002;     // extra events whose event_type is not a known one
-  int schema_drift_day = 10;  // 0-based day index from which events carry "app_version"; -1 = never
-  static DirtOptions None();  // all rates 0, no drift
+  int schema_drift_day = 10;            // 0-based day index from which events carry "app_version"; -1 = never
+  static DirtOptions None();            // all rates 0, no drift
 };
 
 struct SimOptions {

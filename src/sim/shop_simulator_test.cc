@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "core/date.h"
-#include "sim/internal/sim_test_util.h"
 #include "db/sqlite.h"
+#include "sim/internal/sim_test_util.h"
 #include "testing.h"
 
 namespace strata::sim {
@@ -184,8 +184,7 @@ TEST_F(DirtySimTest, UniqueValidKnownEventsOverFilesAndPendingAreTheQuota) {
         break;
       }
     }
-    if (file != nullptr &&
-        file->substr(7, 10) != j.at("occurred_at").get<std::string>().substr(0, 10)) {
+    if (file != nullptr && file->substr(7, 10) != j.at("occurred_at").get<std::string>().substr(0, 10)) {
       ++late;
     }
   };
@@ -218,11 +217,9 @@ TEST_F(DirtySimTest, PurchaseEventsMatchOrders) {
     std::string placed_at;
   };
   std::unordered_map<int64_t, Order> orders;
-  ForEachRow(db(),
-             "SELECT order_id, customer_id, printf('%.2f', order_total), placed_at FROM orders",
+  ForEachRow(db(), "SELECT order_id, customer_id, printf('%.2f', order_total), placed_at FROM orders",
              [&](const db::SqliteStmt& r) {
-               orders[r.ColumnInt(0)] = {r.ColumnInt(1), std::string(r.ColumnText(2)),
-                                         std::string(r.ColumnText(3))};
+               orders[r.ColumnInt(0)] = {r.ColumnInt(1), std::string(r.ColumnText(2)), std::string(r.ColumnText(3))};
              });
   ASSERT_EQ(orders.size(), 5000u);
   std::unordered_set<std::string> seen;
@@ -253,8 +250,7 @@ TEST_F(DirtySimTest, PurchaseEventsMatchOrders) {
   int checked = 0;
   for (auto& [sid, evs] : sessions) {
     std::sort(evs.begin(), evs.end(), [](const auto& a, const auto& b) {
-      return a.at("occurred_at").template get<std::string>() <
-             b.at("occurred_at").template get<std::string>();
+      return a.at("occurred_at").template get<std::string>() < b.at("occurred_at").template get<std::string>();
     });
     if (evs.back().at("event_type") != "purchase") {
       for (const auto& e : evs) EXPECT_NE(e.at("event_type"), "purchase");
@@ -272,13 +268,12 @@ TEST_F(DirtySimTest, TimestampsAndAmountsAreConsistent) {
   const int64_t begin = kStart.StartEpochSeconds();
   const int64_t end = (kStart + 30).StartEpochSeconds();
   for (const char* table : testutil::kTables) {
-    ForEachRow(db(), std::string("SELECT created_at, updated_at FROM ") + table,
-               [&](const db::SqliteStmt& r) {
-                 int64_t c = Ts(r.ColumnText(0)), u = Ts(r.ColumnText(1));
-                 EXPECT_LE(c, u) << table;
-                 EXPECT_GE(c, begin) << table;
-                 EXPECT_LT(u, end) << table;
-               });
+    ForEachRow(db(), std::string("SELECT created_at, updated_at FROM ") + table, [&](const db::SqliteStmt& r) {
+      int64_t c = Ts(r.ColumnText(0)), u = Ts(r.ColumnText(1));
+      EXPECT_LE(c, u) << table;
+      EXPECT_GE(c, begin) << table;
+      EXPECT_LT(u, end) << table;
+    });
   }
   // order_total = sum(quantity * unit_price - discount), in cents; 1..5 distinct products.
   EXPECT_EQ(Count(db(),
@@ -316,9 +311,7 @@ TEST_F(DirtySimTest, TimestampsAndAmountsAreConsistent) {
             0);
   // Every status appears after 30 days.
   for (const char* status : {"placed", "shipped", "delivered", "cancelled", "returned"}) {
-    EXPECT_GT(
-        Count(db(), std::string("SELECT COUNT(*) FROM orders WHERE status = '") + status + "'"), 0)
-        << status;
+    EXPECT_GT(Count(db(), std::string("SELECT COUNT(*) FROM orders WHERE status = '") + status + "'"), 0) << status;
   }
   // Declared types the connector relies on.
   EXPECT_EQ(Count(db(),
@@ -327,10 +320,7 @@ TEST_F(DirtySimTest, TimestampsAndAmountsAreConsistent) {
                   "(name = 'placed_at' AND type = 'TIMESTAMP') OR "
                   "(name = 'order_id' AND type = 'INTEGER' AND pk = 1)"),
             3);
-  EXPECT_EQ(
-      Count(db(),
-            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND sql LIKE '%updated_at%'"),
-      4);
+  EXPECT_EQ(Count(db(), "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND sql LIKE '%updated_at%'"), 4);
   ForEachRow(db(), "PRAGMA journal_mode", [](const db::SqliteStmt& r) {
     EXPECT_EQ(r.ColumnText(0), "delete");  // the default rollback journal
   });
@@ -356,8 +346,7 @@ TEST(ShopSimulatorTest, DailySnapshotsShowValidTransitions) {
   std::map<int64_t, OrderSnap> orders;
   std::map<int64_t, std::string> segments;
   int transitions = 0, segment_changes = 0, one_step = 0, old_order_changes = 0;
-  const std::map<std::string, int> kRank = {
-      {"bronze", 0}, {"silver", 1}, {"gold", 2}, {"platinum", 3}};
+  const std::map<std::string, int> kRank = {{"bronze", 0}, {"silver", 1}, {"gold", 2}, {"platinum", 3}};
   for (int day = 0; day < 30; ++day) {
     if (day > 0) {
       SimSummary summary;
@@ -365,58 +354,56 @@ TEST(ShopSimulatorTest, DailySnapshotsShowValidTransitions) {
       ASSERT_EQ(summary.days.size(), 1u);
     }
     const std::string today = (kStart + day).ToString();
-    ForEachRow(db, "SELECT order_id, status, updated_at, placed_at FROM orders",
-               [&](const db::SqliteStmt& r) {
-                 int64_t id = r.ColumnInt(0);
-                 std::string status(r.ColumnText(1)), updated(r.ColumnText(2));
-                 auto it = orders.find(id);
-                 if (it == orders.end()) {
-                   EXPECT_EQ(status, "placed");
-                   orders[id] = {status, updated, std::string(r.ColumnText(3)), "", ""};
-                   return;
-                 }
-                 OrderSnap& o = it->second;
-                 if (status == o.status) {
-                   EXPECT_EQ(updated, o.updated_at) << id;
-                   return;
-                 }
-                 ++transitions;
-                 EXPECT_TRUE(kNext.count(o.status) && kNext.at(o.status).count(status))
-                     << id << ": " << o.status << " -> " << status;
-                 EXPECT_EQ(updated.substr(0, 10), today) << id;
-                 int64_t age = (*Date::Parse(today) - *Date::Parse(o.placed_at.substr(0, 10)));
-                 if (age > 3) ++old_order_changes;
-                 if (status == "shipped") {
-                   EXPECT_GE(age, 1);
-                   EXPECT_LE(age, 3);
-                   o.shipped_day = today;
-                 } else if (status == "cancelled") {
-                   EXPECT_LE(age, 2);
-                 } else if (status == "delivered") {
-                   int64_t d = *Date::Parse(today) - *Date::Parse(o.shipped_day);
-                   EXPECT_GE(d, 2);
-                   EXPECT_LE(d, 5);
-                   o.delivered_day = today;
-                 } else if (status == "returned") {
-                   int64_t d = *Date::Parse(today) - *Date::Parse(o.delivered_day);
-                   EXPECT_GE(d, 1);
-                   EXPECT_LE(d, 14);
-                 }
-                 o.status = status;
-                 o.updated_at = updated;
-               });
-    ForEachRow(db, "SELECT customer_id, segment, updated_at FROM customers",
-               [&](const db::SqliteStmt& r) {
-                 int64_t id = r.ColumnInt(0);
-                 std::string seg(r.ColumnText(1));
-                 auto it = segments.find(id);
-                 if (it != segments.end() && it->second != seg) {
-                   ++segment_changes;
-                   if (std::abs(kRank.at(seg) - kRank.at(it->second)) == 1) ++one_step;
-                   EXPECT_EQ(std::string(r.ColumnText(2)).substr(0, 10), today);
-                 }
-                 segments[id] = seg;
-               });
+    ForEachRow(db, "SELECT order_id, status, updated_at, placed_at FROM orders", [&](const db::SqliteStmt& r) {
+      int64_t id = r.ColumnInt(0);
+      std::string status(r.ColumnText(1)), updated(r.ColumnText(2));
+      auto it = orders.find(id);
+      if (it == orders.end()) {
+        EXPECT_EQ(status, "placed");
+        orders[id] = {status, updated, std::string(r.ColumnText(3)), "", ""};
+        return;
+      }
+      OrderSnap& o = it->second;
+      if (status == o.status) {
+        EXPECT_EQ(updated, o.updated_at) << id;
+        return;
+      }
+      ++transitions;
+      EXPECT_TRUE(kNext.count(o.status) && kNext.at(o.status).count(status))
+          << id << ": " << o.status << " -> " << status;
+      EXPECT_EQ(updated.substr(0, 10), today) << id;
+      int64_t age = (*Date::Parse(today) - *Date::Parse(o.placed_at.substr(0, 10)));
+      if (age > 3) ++old_order_changes;
+      if (status == "shipped") {
+        EXPECT_GE(age, 1);
+        EXPECT_LE(age, 3);
+        o.shipped_day = today;
+      } else if (status == "cancelled") {
+        EXPECT_LE(age, 2);
+      } else if (status == "delivered") {
+        int64_t d = *Date::Parse(today) - *Date::Parse(o.shipped_day);
+        EXPECT_GE(d, 2);
+        EXPECT_LE(d, 5);
+        o.delivered_day = today;
+      } else if (status == "returned") {
+        int64_t d = *Date::Parse(today) - *Date::Parse(o.delivered_day);
+        EXPECT_GE(d, 1);
+        EXPECT_LE(d, 14);
+      }
+      o.status = status;
+      o.updated_at = updated;
+    });
+    ForEachRow(db, "SELECT customer_id, segment, updated_at FROM customers", [&](const db::SqliteStmt& r) {
+      int64_t id = r.ColumnInt(0);
+      std::string seg(r.ColumnText(1));
+      auto it = segments.find(id);
+      if (it != segments.end() && it->second != seg) {
+        ++segment_changes;
+        if (std::abs(kRank.at(seg) - kRank.at(it->second)) == 1) ++one_step;
+        EXPECT_EQ(std::string(r.ColumnText(2)).substr(0, 10), today);
+      }
+      segments[id] = seg;
+    });
   }
   EXPECT_GT(transitions, 1500);
   EXPECT_GT(old_order_changes, 100);  // day N's changes include orders of earlier days
@@ -441,14 +428,11 @@ TEST(ShopSimulatorTest, SegmentRecordAgreesWithCustomers) {
     std::string segment, created_at, updated_at;
   };
   std::map<int64_t, Customer> customers;
-  ForEachRow(db, "SELECT customer_id, segment, created_at, updated_at FROM customers",
-             [&](const db::SqliteStmt& r) {
-               customers[r.ColumnInt(0)] = {std::string(r.ColumnText(1)),
-                                            std::string(r.ColumnText(2)),
-                                            std::string(r.ColumnText(3))};
-             });
-  ASSERT_EQ(static_cast<int64_t>(customers.size()),
-            first.total.customers + rest.total.customers);
+  ForEachRow(db, "SELECT customer_id, segment, created_at, updated_at FROM customers", [&](const db::SqliteStmt& r) {
+    customers[r.ColumnInt(0)] = {std::string(r.ColumnText(1)), std::string(r.ColumnText(2)),
+                                 std::string(r.ColumnText(3))};
+  });
+  ASSERT_EQ(static_cast<int64_t>(customers.size()), first.total.customers + rest.total.customers);
 
   struct Record {
     std::string segment, changed_at;
@@ -458,8 +442,7 @@ TEST(ShopSimulatorTest, SegmentRecordAgreesWithCustomers) {
              "SELECT customer_id, segment, changed_at FROM sim_segment_changes "
              "ORDER BY customer_id, changed_at",
              [&](const db::SqliteStmt& r) {
-               record[r.ColumnInt(0)].push_back(
-                   {std::string(r.ColumnText(1)), std::string(r.ColumnText(2))});
+               record[r.ColumnInt(0)].push_back({std::string(r.ColumnText(1)), std::string(r.ColumnText(2))});
              });
   ASSERT_EQ(record.size(), customers.size());
   int64_t non_initial = 0;
@@ -468,8 +451,8 @@ TEST(ShopSimulatorTest, SegmentRecordAgreesWithCustomers) {
     const std::vector<Record>& rows = record[id];
     ASSERT_FALSE(rows.empty());
     EXPECT_EQ(rows.front().changed_at, c.created_at);  // the initial segment, at creation
-    EXPECT_EQ(rows.back().segment, c.segment);          // the last one is the current segment
-    EXPECT_EQ(rows.back().changed_at, c.updated_at);    // written with the change
+    EXPECT_EQ(rows.back().segment, c.segment);         // the last one is the current segment
+    EXPECT_EQ(rows.back().changed_at, c.updated_at);   // written with the change
     for (size_t i = 1; i < rows.size(); ++i) {
       EXPECT_NE(rows[i].segment, rows[i - 1].segment) << "a change changes the segment";
       EXPECT_GT(rows[i].changed_at, rows[i - 1].changed_at);
@@ -496,8 +479,7 @@ TEST(ShopSimulatorTest, SameSeedGivesIdenticalBytesDifferentSeedDiffers) {
   EXPECT_TRUE(sa == sb);
   for (const auto& [name, bytes] : sa) EXPECT_EQ(bytes, sb[name]) << name;
   // Even the database files are byte-identical.
-  EXPECT_EQ(testing::Slurp(ShopSimulator::DbPath(a.out_dir)),
-            testing::Slurp(ShopSimulator::DbPath(b.out_dir)));
+  EXPECT_EQ(testing::Slurp(ShopSimulator::DbPath(a.out_dir)), testing::Slurp(ShopSimulator::DbPath(b.out_dir)));
   int differing = 0;
   for (const auto& [name, bytes] : sa) differing += bytes != sc[name];
   EXPECT_GT(differing * 10, static_cast<int>(sa.size()) * 9);
@@ -529,8 +511,7 @@ TEST(ShopSimulatorTest, GenerateThenAdvanceEqualsGenerateAtOnce) {
   ASSERT_EQ(a.size(), 30u * 4 + 2);
   ASSERT_EQ(b.size(), a.size());
   for (const auto& [name, bytes] : a) EXPECT_TRUE(bytes == b[name]) << name << " differs";
-  EXPECT_EQ(testing::Slurp(ShopSimulator::DbPath(full.out_dir)),
-            testing::Slurp(ShopSimulator::DbPath(part.out_dir)));
+  EXPECT_EQ(testing::Slurp(ShopSimulator::DbPath(full.out_dir)), testing::Slurp(ShopSimulator::DbPath(part.out_dir)));
 }
 
 TEST(ShopSimulatorTest, DaysBeyondThirtyExtendLinearly) {
@@ -553,23 +534,17 @@ TEST(ShopSimulatorTest, RefusesExistingSimulationAndBadOptions) {
   testing::TempDir tmp;
   const std::string out = tmp.Sub("sim");
   ASSERT_TRUE(ShopSimulator::Generate(Options(out, 0.05, 2, true), nullptr).ok());
-  EXPECT_EQ(ShopSimulator::Generate(Options(out, 0.05, 2, true), nullptr).code(),
-            Status::Code::kAlreadyExists);
+  EXPECT_EQ(ShopSimulator::Generate(Options(out, 0.05, 2, true), nullptr).code(), Status::Code::kAlreadyExists);
 
-  EXPECT_EQ(ShopSimulator::Generate(Options(tmp.Sub("x"), 0, 2, true), nullptr).code(),
-            Status::Code::kInvalidArgument);
-  EXPECT_EQ(ShopSimulator::Generate(Options(tmp.Sub("x"), 1, 0, true), nullptr).code(),
-            Status::Code::kInvalidArgument);
+  EXPECT_EQ(ShopSimulator::Generate(Options(tmp.Sub("x"), 0, 2, true), nullptr).code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(ShopSimulator::Generate(Options(tmp.Sub("x"), 1, 0, true), nullptr).code(), Status::Code::kInvalidArgument);
   SimOptions bad_rate = Options(tmp.Sub("x"), 1, 1, true);
   bad_rate.dirt.late_rate = 1.5;
   EXPECT_EQ(ShopSimulator::Generate(bad_rate, nullptr).code(), Status::Code::kInvalidArgument);
-  EXPECT_EQ(ShopSimulator::Generate(Options("", 1, 1, true), nullptr).code(),
-            Status::Code::kInvalidArgument);
+  EXPECT_EQ(ShopSimulator::Generate(Options("", 1, 1, true), nullptr).code(), Status::Code::kInvalidArgument);
 
-  EXPECT_EQ(ShopSimulator::AdvanceTo(tmp.Sub("nothing"), kStart + 3, nullptr).code(),
-            Status::Code::kNotFound);
-  EXPECT_EQ(ShopSimulator::AdvanceTo(out, kStart - 1, nullptr).code(),
-            Status::Code::kInvalidArgument);
+  EXPECT_EQ(ShopSimulator::AdvanceTo(tmp.Sub("nothing"), kStart + 3, nullptr).code(), Status::Code::kNotFound);
+  EXPECT_EQ(ShopSimulator::AdvanceTo(out, kStart - 1, nullptr).code(), Status::Code::kInvalidArgument);
 }
 
 TEST(ShopSimulatorTest, DetectsDatabaseAheadOfState) {

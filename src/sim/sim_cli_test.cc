@@ -31,16 +31,15 @@ CommandResult Strata(std::vector<std::string> args) {
 TEST(SimCliTest, GeneratesAdvancesAndReportsJson) {
   testing::TempDir tmp;
   const std::string out = tmp.Sub("sim");
-  CommandResult r = Strata({"sim", "--out", out, "--scale", "0.05", "--days", "3", "--seed", "7",
-                            "--start", "2024-03-01", "--json"});
+  CommandResult r =
+      Strata({"sim", "--out", out, "--scale", "0.05", "--days", "3", "--seed", "7", "--start", "2024-03-01", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << r.out;
   EXPECT_EQ(j.at("days_simulated"), 3);
   EXPECT_EQ(j.at("first_date"), "2024-03-01");
   EXPECT_EQ(j.at("last_date"), "2024-03-03");
-  EXPECT_TRUE(
-      std::filesystem::exists(ShopSimulator::EventsFilePath(out, Date::FromYmd(2024, 3, 3), 3)));
+  EXPECT_TRUE(std::filesystem::exists(ShopSimulator::EventsFilePath(out, Date::FromYmd(2024, 3, 3), 3)));
 
   // A second generation into the same folder fails.
   r = Strata({"sim", "--out", out, "--scale", "0.05", "--days", "3"});
@@ -59,8 +58,8 @@ TEST(SimCliTest, GeneratesAdvancesAndReportsJson) {
 
 TEST(SimCliTest, NoDirtAndRateFlags) {
   testing::TempDir tmp;
-  CommandResult r = Strata({"sim", "--out", tmp.Sub("a"), "--scale", "0.05", "--days", "2",
-                            "--no-dirt", "--malformed-rate", "0.05", "--json"});
+  CommandResult r = Strata({"sim", "--out", tmp.Sub("a"), "--scale", "0.05", "--days", "2", "--no-dirt",
+                            "--malformed-rate", "0.05", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto total = nlohmann::json::parse(r.out).at("total");
   EXPECT_EQ(total.at("duplicate_lines"), 0);
@@ -71,12 +70,12 @@ TEST(SimCliTest, NoDirtAndRateFlags) {
 
 TEST(SimCliTest, UsageErrors) {
   testing::TempDir tmp;
-  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {"sim", "--out", tmp.Sub("a"), "--start", "2024-02-30"},
-           {"sim", "--out", tmp.Sub("a"), "--scale", "0"},
-           {"sim", "--out", tmp.Sub("a"), "--day", "tomorrow"},
-           {"sim", "--out", tmp.Sub("a"), "--day", "2024-01-05", "--seed", "3"},
-           {"sim", "--scale", "1"}}) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"sim", "--out", tmp.Sub("a"), "--start", "2024-02-30"},
+                                             {"sim", "--out", tmp.Sub("a"), "--scale", "0"},
+                                             {"sim", "--out", tmp.Sub("a"), "--day", "tomorrow"},
+                                             {"sim", "--out", tmp.Sub("a"), "--day", "2024-01-05", "--seed", "3"},
+                                             {"sim", "--scale", "1"}}) {
     CommandResult r = Strata(args);
     EXPECT_EQ(r.exit_code, 2) << args.back() << ": " << r.err;
     EXPECT_NE(r.err.find("error: "), std::string::npos) << r.err;
@@ -99,8 +98,8 @@ TEST(SimCliTest, ServeApiWritesPortFileAndStopsOnSigterm) {
     ::dup2(fd, 1);
     ::dup2(fd, 2);
     std::string bin = StrataBinary();
-    ::execl(bin.c_str(), bin.c_str(), "sim", "serve-api", "--out", out.c_str(), "--port", "0",
-            "--port-file", port_file.c_str(), "--fail-first", "1", static_cast<char*>(nullptr));
+    ::execl(bin.c_str(), bin.c_str(), "sim", "serve-api", "--out", out.c_str(), "--port", "0", "--port-file",
+            port_file.c_str(), "--fail-first", "1", static_cast<char*>(nullptr));
     ::_exit(127);
   }
   std::string port;
@@ -119,8 +118,7 @@ TEST(SimCliTest, ServeApiWritesPortFileAndStopsOnSigterm) {
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   EXPECT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
-  EXPECT_NE(testing::Slurp(log).find("catalog API listening on http://127.0.0.1:" + port),
-            std::string::npos)
+  EXPECT_NE(testing::Slurp(log).find("catalog API listening on http://127.0.0.1:" + port), std::string::npos)
       << testing::Slurp(log);
 }
 

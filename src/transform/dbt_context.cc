@@ -77,12 +77,17 @@ const RenderOverrides* OverridesOf(CallContext& ctx) {
 
 Value JsonToValue(const json& j) {
   switch (j.type()) {
-    case json::value_t::null: return Value::None();
-    case json::value_t::boolean: return Value(j.get<bool>());
+    case json::value_t::null:
+      return Value::None();
+    case json::value_t::boolean:
+      return Value(j.get<bool>());
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return Value(j.get<int64_t>());
-    case json::value_t::number_float: return Value(j.get<double>());
-    case json::value_t::string: return Value(j.get<std::string>());
+    case json::value_t::number_unsigned:
+      return Value(j.get<int64_t>());
+    case json::value_t::number_float:
+      return Value(j.get<double>());
+    case json::value_t::string:
+      return Value(j.get<std::string>());
     case json::value_t::array: {
       std::vector<Value> items;
       for (const auto& x : j) items.push_back(JsonToValue(x));
@@ -93,7 +98,8 @@ Value JsonToValue(const json& j) {
       for (const auto& [k, v] : j.items()) d.as_dict().Set(std::string_view(k), JsonToValue(v));
       return d;
     }
-    default: return Value::None();
+    default:
+      return Value::None();
   }
 }
 
@@ -166,7 +172,8 @@ class AdapterObject : public jinja::Object {
           if (v.is_callable()) return v;
           for (const auto& ns : namespaces) {
             if (ns.is_dict()) {
-              if (const Value* m = ns.as_dict().Find(std::string_view(prefix + macro)); m && m->is_callable()) return *m;
+              if (const Value* m = ns.as_dict().Find(std::string_view(prefix + macro)); m && m->is_callable())
+                return *m;
             }
           }
         }
@@ -176,7 +183,8 @@ class AdapterObject : public jinja::Object {
     }
     if (name == "type") {
       std::string type = type_;
-      return Value::Function("adapter.type", [type](CallContext&, const Args&) -> Result<Value> { return Value(type); });
+      return Value::Function("adapter.type",
+                             [type](CallContext&, const Args&) -> Result<Value> { return Value(type); });
     }
     if (name == "quote") {
       return Value::Function("adapter.quote", [](CallContext&, const Args& args) -> Result<Value> {
@@ -271,7 +279,6 @@ Value NodeToValue(const Node& node) {
 
 }  // namespace
 
-
 std::string RelationText(const std::string& database, const std::string& schema, const std::string& identifier) {
   if (schema.empty()) return QuoteIdent(identifier);  // a CTE (ephemeral model)
   std::string out;
@@ -319,8 +326,8 @@ void InstallDbtContext(jinja::Environment* env, const ContextSettings& settings)
   env->AddGlobal("run_started_at", Value::FromObject(std::make_shared<DateTimeObject>(started)));
   Value datetime_cls = Value::MakeDict();
   datetime_cls.as_dict().Set("now", Value::Function("datetime.now", [](CallContext&, const Args&) -> Result<Value> {
-    return Value::FromObject(std::make_shared<DateTimeObject>(NowMicros()));
-  }));
+                               return Value::FromObject(std::make_shared<DateTimeObject>(NowMicros()));
+                             }));
   datetime_cls.as_dict().Set("utcnow", *datetime_cls.as_dict().Find(std::string_view("now")));
   Value datetime_mod = Value::MakeDict();
   datetime_mod.as_dict().Set("datetime", datetime_cls);
@@ -353,26 +360,27 @@ void InstallDbtContext(jinja::Environment* env, const ContextSettings& settings)
                               (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
   });
 
-  env->AddFunction("env_var", [allow_secret = settings.allow_secret_env](CallContext& ctx, const Args& args)
-                                  -> Result<Value> {
-    STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("env_var", {"var", "default"}, 1));
-    const std::string name = a[0].Str();
-    if (name.rfind("DBT_ENV_SECRET_", 0) == 0 && !allow_secret) {
-      return CallContext::Error("secret env vars are allowed only in profiles.yml: '" + name +
-                                "' would be written into target/ and logs here");
-    }
-    if (const RenderOverrides* o = OverridesOf(ctx); o != nullptr && o->env_vars.contains(name)) {
-      const json& v = o->env_vars[name];
-      return Value(v.is_string() ? v.get<std::string>() : v.dump());
-    }
-    const char* v = std::getenv(name.c_str());
-    if (v != nullptr) {
-      if (name.rfind("DBT_ENV_SECRET_", 0) == 0 || LooksSecret(name)) RegisterSecret(v);  // never printed
-      return Value(std::string(v));
-    }
-    if (!a[1].is_undefined()) return a[1];
-    return CallContext::Error("env var required but not provided: '" + a[0].Str() + "'");
-  });
+  env->AddFunction("env_var",
+                   [allow_secret = settings.allow_secret_env](CallContext& ctx, const Args& args) -> Result<Value> {
+                     STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("env_var", {"var", "default"}, 1));
+                     const std::string name = a[0].Str();
+                     if (name.rfind("DBT_ENV_SECRET_", 0) == 0 && !allow_secret) {
+                       return CallContext::Error("secret env vars are allowed only in profiles.yml: '" + name +
+                                                 "' would be written into target/ and logs here");
+                     }
+                     if (const RenderOverrides* o = OverridesOf(ctx); o != nullptr && o->env_vars.contains(name)) {
+                       const json& v = o->env_vars[name];
+                       return Value(v.is_string() ? v.get<std::string>() : v.dump());
+                     }
+                     const char* v = std::getenv(name.c_str());
+                     if (v != nullptr) {
+                       if (name.rfind("DBT_ENV_SECRET_", 0) == 0 || LooksSecret(name))
+                         RegisterSecret(v);  // never printed
+                       return Value(std::string(v));
+                     }
+                     if (!a[1].is_undefined()) return a[1];
+                     return CallContext::Error("env var required but not provided: '" + a[0].Str() + "'");
+                   });
 
   env->AddFunction("log", [](CallContext&, const Args& args) -> Result<Value> {
     STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("log", {"msg", "info"}, 1));

@@ -10,10 +10,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "transform/dbt_project.h"
 #include "transform/jinja/environment.h"
@@ -25,7 +24,7 @@ enum class RenderMode { kParse, kCompile };
 
 // What a unit test replaces while its model renders (dbt 1.8 `given` and `overrides`).
 struct RenderOverrides {
-  std::map<std::string, std::string> relations;       // unique id, or "this" -> CTE name
+  std::map<std::string, std::string> relations;        // unique id, or "this" -> CTE name
   nlohmann::json vars = nlohmann::json::object();      // var() answers, ahead of --vars
   nlohmann::json env_vars = nlohmann::json::object();  // env_var() answers, ahead of the environment
   nlohmann::json macros = nlohmann::json::object();    // macro name -> the value it returns
@@ -48,7 +47,7 @@ struct RenderState {
   nlohmann::json config = nlohmann::json::object();  // config() calls
   // Compile.
   bool is_incremental = false;
-  std::vector<std::string> ephemerals;  // unique ids of ephemeral nodes referenced
+  std::vector<std::string> ephemerals;         // unique ids of ephemeral nodes referenced
   const RenderOverrides* overrides = nullptr;  // unit tests only
 };
 

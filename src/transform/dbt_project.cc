@@ -12,14 +12,54 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 bool IsConfigKey(const std::string& key) {
-  static const std::set<std::string> kKeys = {
-      "enabled", "materialized", "schema", "database", "alias", "tags", "meta", "docs", "persist_docs",
-      "pre-hook", "post-hook", "pre_hook", "post_hook", "full_refresh", "unique_key", "incremental_strategy",
-      "on_schema_change", "grants", "contract", "column_types", "quote_columns", "delimiter", "strategy",
-      "updated_at", "check_cols", "target_schema", "target_database", "invalidate_hard_deletes", "hard_deletes",
-      "severity", "warn_if", "error_if", "where", "limit", "store_failures", "fail_calc", "sql_header",
-      "snapshot_meta_column_names", "dbt_valid_to_current", "group", "access", "packages", "on_configuration_change",
-      "incremental_predicates", "batch_size", "lookback", "begin", "event_time"};
+  static const std::set<std::string> kKeys = {"enabled",
+                                              "materialized",
+                                              "schema",
+                                              "database",
+                                              "alias",
+                                              "tags",
+                                              "meta",
+                                              "docs",
+                                              "persist_docs",
+                                              "pre-hook",
+                                              "post-hook",
+                                              "pre_hook",
+                                              "post_hook",
+                                              "full_refresh",
+                                              "unique_key",
+                                              "incremental_strategy",
+                                              "on_schema_change",
+                                              "grants",
+                                              "contract",
+                                              "column_types",
+                                              "quote_columns",
+                                              "delimiter",
+                                              "strategy",
+                                              "updated_at",
+                                              "check_cols",
+                                              "target_schema",
+                                              "target_database",
+                                              "invalidate_hard_deletes",
+                                              "hard_deletes",
+                                              "severity",
+                                              "warn_if",
+                                              "error_if",
+                                              "where",
+                                              "limit",
+                                              "store_failures",
+                                              "fail_calc",
+                                              "sql_header",
+                                              "snapshot_meta_column_names",
+                                              "dbt_valid_to_current",
+                                              "group",
+                                              "access",
+                                              "packages",
+                                              "on_configuration_change",
+                                              "incremental_predicates",
+                                              "batch_size",
+                                              "lookback",
+                                              "begin",
+                                              "event_time"};
   return kKeys.count(key) > 0;
 }
 
@@ -84,11 +124,11 @@ void MergeConfig(json* base, const json& over) {
 }
 
 json DbtProject::FolderConfig(const std::string& resource, const std::vector<std::string>& fqn) const {
-  const json* tree = resource == "models"      ? &models
-                     : resource == "seeds"     ? &seeds
-                     : resource == "snapshots" ? &snapshots
+  const json* tree = resource == "models"       ? &models
+                     : resource == "seeds"      ? &seeds
+                     : resource == "snapshots"  ? &snapshots
                      : resource == "unit_tests" ? &unit_tests
-                                               : &tests;
+                                                : &tests;
   json out = ConfigsAt(*tree);
   const json* level = tree;
   for (const auto& part : fqn) {

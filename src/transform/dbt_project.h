@@ -15,10 +15,9 @@
 #pragma once
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/config.h"
 #include "core/status.h"
@@ -34,10 +33,10 @@ using TextRenderer = std::function<Result<std::string>(const std::string& text, 
 // password: "{{ env_var('SHOP_PG_PASSWORD') }}" (or none: libpq's PGPASSWORD, ~/.pgpass).
 struct Profile {
   std::string name;
-  std::string target;   // selected target name
-  std::string type;     // "duckdb" or "postgres"
-  std::string path;     // duckdb: database file, absolute (relative paths are from the project root)
-  std::string database; // postgres: the dbname
+  std::string target;    // selected target name
+  std::string type;      // "duckdb" or "postgres"
+  std::string path;      // duckdb: database file, absolute (relative paths are from the project root)
+  std::string database;  // postgres: the dbname
   std::string schema = "main";
   int threads = 1;
   // postgres
@@ -59,7 +58,7 @@ struct DbtProject {
   std::vector<std::string> test_paths{"tests"};
   std::string target_path = "target";
   nlohmann::json vars = nlohmann::json::object();
-  nlohmann::json models = nlohmann::json::object();     // folder config trees
+  nlohmann::json models = nlohmann::json::object();  // folder config trees
   nlohmann::json seeds = nlohmann::json::object();
   nlohmann::json snapshots = nlohmann::json::object();
   nlohmann::json tests = nlohmann::json::object();

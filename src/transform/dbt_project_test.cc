@@ -50,7 +50,7 @@ models:
 TEST(DbtProject, MergePrecedenceFileOverYamlOverFolders) {
   json config = {{"materialized", "view"}, {"tags", {"a"}}, {"post-hook", {"grant 1"}}};
   MergeConfig(&config, json{{"+materialized", "table"}, {"tags", "b"}, {"post_hook", "grant 2"}});  // YAML
-  MergeConfig(&config, json{{"materialized", "incremental"}, {"tags", {"a", "c"}}});              // config()
+  MergeConfig(&config, json{{"materialized", "incremental"}, {"tags", {"a", "c"}}});                // config()
   EXPECT_EQ(config["materialized"], "incremental");
   EXPECT_EQ(config["tags"], json::array({"a", "b", "c"}));
   EXPECT_EQ(config["post-hook"], json::array({"grant 1", "grant 2"}));

@@ -160,9 +160,11 @@ TEST_P(EngineTest, SeedsViewsTablesEphemeralAndConfigPrecedence) {
   // ann: 10.00 + 5.25 = 15.25, net 15.25 * 0.9 = 13.725 -> 13.73 (round half away); bob: 20.50, 18.45.
   EXPECT_EQ(Rows("select customer, revenue, cast(net as double precision) from {S}_marts.customer_revenue order by 1"),
             (V{"ann|15.25|13.73", "bob|20.50|18.45"}));
-  EXPECT_EQ(Rows("select table_schema, table_name, table_type from information_schema.tables "
-                 "where table_schema like '{S}%' and table_name in ('stg_customers', 'customer_revenue', 'stg_orders', 'raw_orders') order by 2"),
-            (V{S("_marts") + "|customer_revenue|BASE TABLE", S() + "|raw_orders|BASE TABLE", S() + "|stg_customers|VIEW"}));
+  EXPECT_EQ(
+      Rows("select table_schema, table_name, table_type from information_schema.tables "
+           "where table_schema like '{S}%' and table_name in ('stg_customers', 'customer_revenue', 'stg_orders', "
+           "'raw_orders') order by 2"),
+      (V{S("_marts") + "|customer_revenue|BASE TABLE", S() + "|raw_orders|BASE TABLE", S() + "|stg_customers|VIEW"}));
   const NodeResult* rev = Result_(*r, "customer_revenue");
   ASSERT_NE(rev, nullptr);
   EXPECT_NE(rev->compiled_sql.find("__dbt__cte__stg_orders as ("), std::string::npos) << rev->compiled_sql;
@@ -174,16 +176,19 @@ TEST_P(EngineTest, IncrementalStrategies) {
   // The models read a table the test rewrites between runs.
   WriteText(dir_.Sub("models/events.sql"), Sql("select * from {S}_src.events"));
   auto events = [&](const std::string& values) {
-    Exec("create schema if not exists {S}_src; "
-         "create table if not exists {S}_src.events (k1 varchar, k2 integer, v varchar, ts integer); "
-         "delete from {S}_src.events; "
-         "insert into {S}_src.events values " + values);
+    Exec(
+        "create schema if not exists {S}_src; "
+        "create table if not exists {S}_src.events (k1 varchar, k2 integer, v varchar, ts integer); "
+        "delete from {S}_src.events; "
+        "insert into {S}_src.events values " +
+        values);
   };
   auto incremental = [&](const std::string& name, const std::string& config) {
     WriteText(dir_.Sub("models/" + name + ".sql"),
-              "{{ config(materialized='incremental', " + config + ") }}\n"
-              "select k1, k2, v, ts from {{ ref('events') }}\n"
-              "{% if is_incremental() %}where ts > (select max(ts) from {{ this }}) - 1{% endif %}");
+              "{{ config(materialized='incremental', " + config +
+                  ") }}\n"
+                  "select k1, k2, v, ts from {{ ref('events') }}\n"
+                  "{% if is_incremental() %}where ts > (select max(ts) from {{ this }}) - 1{% endif %}");
   };
   incremental("inc_append", "incremental_strategy='append'");
   incremental("inc_merge", "incremental_strategy='merge', unique_key=['k1', 'k2']");
@@ -226,9 +231,9 @@ TEST_P(EngineTest, IncrementalStrategies) {
 
 TEST_P(EngineTest, SchemaChangePolicies) {
   auto model = [&](const std::string& policy, const std::string& select) {
-    WriteText(dir_.Sub("models/inc_" + policy + ".sql"),
-              "{{ config(materialized='incremental', unique_key='id', on_schema_change='" + policy + "') }}\n" +
-                  select);
+    WriteText(
+        dir_.Sub("models/inc_" + policy + ".sql"),
+        "{{ config(materialized='incremental', unique_key='id', on_schema_change='" + policy + "') }}\n" + select);
   };
   for (const char* p : {"ignore", "fail", "append_new_columns", "sync_all_columns"}) {
     model(p, "select 1 as id, 'a' as old_col");
@@ -247,7 +252,8 @@ TEST_P(EngineTest, SchemaChangePolicies) {
   EXPECT_EQ(Rows("select id, old_col, new_col from {S}.inc_append_new_columns order by id"),
             (V{"1|a|NULL", "2|NULL|b"}));
   EXPECT_EQ(Rows("select id, new_col from {S}.inc_sync_all_columns order by id"), (V{"1|NULL", "2|b"}));
-  EXPECT_EQ(Rows("select count(*) from information_schema.columns where table_name = 'inc_sync_all_columns' and table_schema = '{S}' "
+  EXPECT_EQ(Rows("select count(*) from information_schema.columns where table_name = 'inc_sync_all_columns' and "
+                 "table_schema = '{S}' "
                  "and column_name = 'old_col'"),
             V{"0"});
 }
@@ -310,21 +316,24 @@ TEST_P(EngineTest, ErrorsNameFileLineAndColumn) {
 
   // A project macro that refuses its argument: the message points at the raise inside the
   // macro and at the model line that called it.
-  WriteText(dir_.Sub("macros/cents.sql"),
-            "{% macro cents(column, scale=100) %}\n"
-            "  {%- if scale <= 0 %}{{ exceptions.raise_compiler_error('cents(): scale must be positive, got ' ~ scale) }}"
-            "{% endif -%}\n"
-            "  ({{ column }} * {{ scale }})::bigint\n"
-            "{% endmacro %}\n");
-  WriteText(dir_.Sub("models/report.sql"), "select\n  {{ cents('amount', scale=0) }} as amount_cents\nfrom {{ ref('orders') }}");
+  WriteText(
+      dir_.Sub("macros/cents.sql"),
+      "{% macro cents(column, scale=100) %}\n"
+      "  {%- if scale <= 0 %}{{ exceptions.raise_compiler_error('cents(): scale must be positive, got ' ~ scale) }}"
+      "{% endif -%}\n"
+      "  ({{ column }} * {{ scale }})::bigint\n"
+      "{% endmacro %}\n");
+  WriteText(dir_.Sub("models/report.sql"),
+            "select\n  {{ cents('amount', scale=0) }} as amount_cents\nfrom {{ ref('orders') }}");
   r = Run(Verb::kRun);  // the parse render already raises, as in dbt
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("macros/cents.sql:2:37: cents(): scale must be positive, got 0\n"
                                       "    2 |   {%- if scale <= 0 %}{{ exceptions.raise_compiler_error("),
             std::string::npos)
       << r.status().message();
-  EXPECT_NE(r.status().message().find("  in macro 'cents' (macros/cents.sql:1:10)\n  called from models/report.sql:2:6"),
-            std::string::npos)
+  EXPECT_NE(
+      r.status().message().find("  in macro 'cents' (macros/cents.sql:1:10)\n  called from models/report.sql:2:6"),
+      std::string::npos)
       << r.status().message();
 
   WriteText(dir_.Sub("models/report.sql"), "select * from {{ ref('orders') }}");
@@ -351,11 +360,13 @@ TEST_P(EngineTest, PublishInsideTheWarehouseReplacesTheAuditedRelationsTogether)
   EXPECT_TRUE(report->published);
   EXPECT_EQ(report->audited, 1);
   EXPECT_EQ(Rows("select id, note from {S}_pub.orders order by id"), (V{"1|a", "2|b"}));
-  EXPECT_EQ(Rows("select relation, row_count, logical_date from {S}_pub._strata_publications"), (V{"orders|2|2024-01-01"}));
+  EXPECT_EQ(Rows("select relation, row_count, logical_date from {S}_pub._strata_publications"),
+            (V{"orders|2|2024-01-01"}));
   if (GetParam() == "postgres") {
     EXPECT_EQ(Rows("select obj_description('{S}_pub.orders'::regclass)"), V{"One row per order."});
   } else {
-    EXPECT_EQ(Rows("select comment from duckdb_tables() where schema_name = '{S}_pub' and table_name = 'orders'"), V{"One row per order."});
+    EXPECT_EQ(Rows("select comment from duckdb_tables() where schema_name = '{S}_pub' and table_name = 'orders'"),
+              V{"One row per order."});
   }
 
   // The next version replaces the published one.
@@ -437,12 +448,14 @@ class UnitTestsTest : public EngineTest {
  protected:
   void SetUp() override {
     EngineTest::SetUp();
-    WriteText(dir_.Sub("seeds/raw_orders.csv"),
-              "id,customer,amount,status,ordered_on\n1,ann,10.00,placed,2024-01-03\n2,bob,20.50,cancelled,2024-01-04\n");
+    WriteText(
+        dir_.Sub("seeds/raw_orders.csv"),
+        "id,customer,amount,status,ordered_on\n1,ann,10.00,placed,2024-01-03\n2,bob,20.50,cancelled,2024-01-04\n");
     WriteText(dir_.Sub("seeds/_seeds.yml"),
               "version: 2\nseeds:\n  - name: raw_orders\n    config:\n      column_types: {amount: 'decimal(10,2)'}\n");
-    WriteText(dir_.Sub("models/stg_orders.sql"),
-              "select id, customer, amount, status, cast(ordered_on as date) as ordered_on from {{ ref('raw_orders') }}");
+    WriteText(
+        dir_.Sub("models/stg_orders.sql"),
+        "select id, customer, amount, status, cast(ordered_on as date) as ordered_on from {{ ref('raw_orders') }}");
     WriteText(dir_.Sub("models/marts/customer_totals.sql"),
               "select customer, count(*) as orders, sum(amount) as total, min(ordered_on) as first_order\n"
               "from {{ ref('stg_orders') }}\n"
@@ -552,7 +565,9 @@ unit_tests:
   EXPECT_NE(wrong->message.find("- | ann      | 11"), std::string::npos) << wrong->message;
   // The model it tests is skipped and never built; the other models are built.
   EXPECT_EQ(Result_(*r, "customer_totals")->status, "skipped");
-  EXPECT_EQ(Rows("select count(*) from information_schema.tables where table_name = 'customer_totals' and table_schema like '{S}%'"), V{"0"});
+  EXPECT_EQ(Rows("select count(*) from information_schema.tables where table_name = 'customer_totals' and table_schema "
+                 "like '{S}%'"),
+            V{"0"});
   EXPECT_EQ(Result_(*r, "new_orders")->status, "success");
   EXPECT_EQ(Rows("select id, amount from {S}.new_orders order by id"), (V{"1|10.00", "2|20.50"}));
   // Unit tests ran before their models: each model finishes after its unit tests.
@@ -623,8 +638,9 @@ unit_tests:
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   auto message = [&](const std::string& name) { return Result_(*r, name)->message; };
   EXPECT_EQ(Result_(*r, "missing_input")->status, "error");
-  EXPECT_NE(message("missing_input").find("models/_unit_bad.yml:4:5: unit_tests[0]: unit test 'missing_input': model "
-                                          "'customer_totals' reads ref('stg_orders'), which has no `given` input"),
+  EXPECT_NE(message("missing_input")
+                .find("models/_unit_bad.yml:4:5: unit_tests[0]: unit test 'missing_input': model "
+                      "'customer_totals' reads ref('stg_orders'), which has no `given` input"),
             std::string::npos)
       << message("missing_input");
   EXPECT_NE(message("unknown_expect_column")
@@ -632,8 +648,9 @@ unit_tests:
                       "customer, orders, total, first_order)"),
             std::string::npos)
       << message("unknown_expect_column");
-  EXPECT_NE(message("unknown_given_column").find("gives column 'colour', which it does not have (columns: id, customer"),
-            std::string::npos)
+  EXPECT_NE(
+      message("unknown_given_column").find("gives column 'colour', which it does not have (columns: id, customer"),
+      std::string::npos)
       << message("unknown_given_column");
   EXPECT_NE(message("incremental_without_this").find("must be given as `- input: this`"), std::string::npos)
       << message("incremental_without_this");
@@ -643,8 +660,9 @@ unit_tests:
             "version: 2\nunit_tests:\n  - name: t\n    model: customer_total\n    given: []\n    expect: {rows: []}\n");
   auto bad = Run(Verb::kTest);
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("models/_unit_bad.yml:3:5: unit_tests[0]: unit test 't' tests model 'customer_total', which "
-                                        "does not exist (did you mean 'customer_totals'?)"),
+  EXPECT_NE(bad.status().message().find(
+                "models/_unit_bad.yml:3:5: unit_tests[0]: unit test 't' tests model 'customer_total', which "
+                "does not exist (did you mean 'customer_totals'?)"),
             std::string::npos)
       << bad.status().message();
   WriteText(dir_.Sub("models/_unit_bad.yml"),
@@ -652,8 +670,9 @@ unit_tests:
             "      - input: stg_orders\n        rows: []\n    expect: {rows: []}\n");
   bad = Run(Verb::kTest);
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("given input 'stg_orders' must be a ref('...'), a source('...', '...') or this"),
-            std::string::npos)
+  EXPECT_NE(
+      bad.status().message().find("given input 'stg_orders' must be a ref('...'), a source('...', '...') or this"),
+      std::string::npos)
       << bad.status().message();
 }
 

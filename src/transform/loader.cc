@@ -1,14 +1,12 @@
 #include "transform/loader.h"
 
-#include "core/parallel.h"
-
 #include <algorithm>
 #include <ctime>
 #include <filesystem>
 #include <set>
 
-#include "core/file.h"
 #include "core/date.h"
+#include "core/file.h"
 #include "core/hash.h"
 #include "core/parallel.h"
 #include "transform/builtin_macros.h"
@@ -301,7 +299,7 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
   // Patches: YAML description, columns and config (folder < YAML < config()).
   std::map<std::string, const Patch*> patch_of;
   for (const auto& p : props.patches) {
-    NodeType type = p.resource == "models" ? NodeType::kModel
+    NodeType type = p.resource == "models"  ? NodeType::kModel
                     : p.resource == "seeds" ? NodeType::kSeed
                                             : NodeType::kSnapshot;
     std::string id = std::string(NodeTypeName(type)) + "." + proj.name + "." + p.name;
@@ -370,9 +368,8 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
     const Node* target = lp->manifest.Find(attached);
     Node t;
     t.type = NodeType::kTest;
-    std::string target_name = target->type == NodeType::kSource ? target->fqn[target->fqn.size() - 2] + "_" +
-                                                                      target->name
-                                                                : target->name;
+    std::string target_name =
+        target->type == NodeType::kSource ? target->fqn[target->fqn.size() - 2] + "_" + target->name : target->name;
     t.name = TestNodeName(spec, target_name);
     t.package = proj.name;
     t.unique_id = "test." + proj.name + "." + t.name;
@@ -401,7 +398,7 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
     return s;
   };
   for (const auto& p : props.patches) {
-    NodeType type = p.resource == "models" ? NodeType::kModel
+    NodeType type = p.resource == "models"  ? NodeType::kModel
                     : p.resource == "seeds" ? NodeType::kSeed
                                             : NodeType::kSnapshot;
     std::string id = std::string(NodeTypeName(type)) + "." + proj.name + "." + p.name;
@@ -451,7 +448,8 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
       }
       std::string hint = Closest(spec.model, models);
       return Status::InvalidArgument(spec.where + ": unit test '" + spec.name + "' tests model '" + spec.model +
-                                     "', which does not exist" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+                                     "', which does not exist" +
+                                     (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
     }
     Node t;
     t.type = NodeType::kUnitTest;
@@ -468,7 +466,8 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
     t.attached_node = model->unique_id;
     t.depends_on.push_back(model->unique_id);
     for (const auto& g : spec.given) {
-      std::string input = g.is_object() && g.contains("input") && g["input"].is_string() ? g["input"].get<std::string>() : "";
+      std::string input =
+          g.is_object() && g.contains("input") && g["input"].is_string() ? g["input"].get<std::string>() : "";
       std::string trimmed = input;
       trimmed.erase(0, trimmed.find_first_not_of(" \t\n"));
       trimmed.erase(trimmed.find_last_not_of(" \t\n") + 1);
@@ -569,7 +568,8 @@ Result<std::string> LoadedProject::Compile(const Node& node, bool is_incremental
   if (node.type == NodeType::kTest && !node.test_name.empty()) {
     // A generic test: call test_<name>(model=..., column_name=..., **kwargs).
     const Node* target = manifest.Find(node.attached_node);
-    std::string rel = RelationText(target->database, target->schema, target->alias.empty() ? target->name : target->alias);
+    std::string rel =
+        RelationText(target->database, target->schema, target->alias.empty() ? target->name : target->alias);
     if (node.config.contains("where") && node.config["where"].is_string()) {
       rel = "(select * from " + rel + " where " + node.config["where"].get<std::string>() + ") dbt_subquery";
     }
@@ -590,15 +590,15 @@ Result<std::string> LoadedProject::Compile(const Node& node, bool is_incremental
       fn = *m;
     }
     if (!fn.is_callable()) {
-      return Status::InvalidArgument(node.path + ": test '" + node.name + "' uses the generic test '" +
-                                     node.test_name + "', which is not defined (no {% test " + macro_name + " %})");
+      return Status::InvalidArgument(node.path + ": test '" + node.name + "' uses the generic test '" + node.test_name +
+                                     "', which is not defined (no {% test " + macro_name + " %})");
     }
     jinja::Args args;
     args.kwargs.push_back({"model", Value(rel)});
     if (!node.column_name.empty()) args.kwargs.push_back({"column_name", Value(node.column_name)});
     for (const auto& [k, v] : node.test_kwargs.items()) {
-      if (v.is_string() &&
-          (v.get<std::string>().find("ref(") != std::string::npos || v.get<std::string>().find("source(") != std::string::npos)) {
+      if (v.is_string() && (v.get<std::string>().find("ref(") != std::string::npos ||
+                            v.get<std::string>().find("source(") != std::string::npos)) {
         STRATA_ASSIGN_OR_RETURN(auto tmpl, env->Parse("{{ " + v.get<std::string>() + " }}", node.path));
         STRATA_ASSIGN_OR_RETURN(std::string text, env->Render(*tmpl, ctx));
         args.kwargs.push_back({k, Value(text)});

@@ -12,10 +12,9 @@
 
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/status.h"
 #include "transform/dbt_context.h"
@@ -49,7 +48,7 @@ struct LoadedProject {
   Manifest manifest;
   Graph graph;
   std::map<std::string, std::shared_ptr<jinja::Template>> templates;  // by unique id
-  std::map<std::string, UnitTestSpec> unit_tests;  // by the unit test node's unique id
+  std::map<std::string, UnitTestSpec> unit_tests;                     // by the unit test node's unique id
 
   static Result<std::unique_ptr<LoadedProject>> Load(const LoadOptions& options);
 

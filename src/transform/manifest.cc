@@ -6,12 +6,18 @@ namespace strata::transform {
 
 const char* NodeTypeName(NodeType type) {
   switch (type) {
-    case NodeType::kModel: return "model";
-    case NodeType::kSeed: return "seed";
-    case NodeType::kSnapshot: return "snapshot";
-    case NodeType::kTest: return "test";
-    case NodeType::kSource: return "source";
-    case NodeType::kUnitTest: return "unit_test";
+    case NodeType::kModel:
+      return "model";
+    case NodeType::kSeed:
+      return "seed";
+    case NodeType::kSnapshot:
+      return "snapshot";
+    case NodeType::kTest:
+      return "test";
+    case NodeType::kSource:
+      return "source";
+    case NodeType::kUnitTest:
+      return "unit_test";
   }
   return "unknown";
 }
@@ -37,8 +43,7 @@ Status Manifest::Add(Node node) {
   std::string id = node.unique_id;
   auto it = nodes_.find(id);
   if (it != nodes_.end()) {
-    return Status::AlreadyExists("two nodes have the unique id '" + id + "': " + it->second.path + " and " +
-                                 node.path);
+    return Status::AlreadyExists("two nodes have the unique id '" + id + "': " + it->second.path + " and " + node.path);
   }
   const Node& added = nodes_.emplace(id, std::move(node)).first->second;
   if (added.type == NodeType::kModel || added.type == NodeType::kSeed || added.type == NodeType::kSnapshot) {
@@ -67,8 +72,7 @@ const Node* Manifest::FindRefable(const std::string& name, const std::string& pa
   for (const std::string& id : it->second) {
     const Node* node = Find(id);
     if ((!package.empty() && node->package != package) || !node->enabled()) continue;
-    if (best == nullptr || node->type < best->type ||
-        (node->type == best->type && node->unique_id < best->unique_id)) {
+    if (best == nullptr || node->type < best->type || (node->type == best->type && node->unique_id < best->unique_id)) {
       best = node;
     }
   }

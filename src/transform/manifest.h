@@ -4,11 +4,10 @@
 
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/status.h"
 #include "transform/graph.h"
@@ -21,12 +20,12 @@ const char* NodeTypeName(NodeType type);  // "model", "seed", ... as in dbt's un
 
 struct Node {
   NodeType type = NodeType::kModel;
-  std::string unique_id;      // "model.shop.stg_orders", "source.shop.shopdb.orders"
-  std::string name;           // "stg_orders"
-  std::string package;        // the project name
-  std::string path;           // file path relative to the project root ("models/staging/stg_orders.sql")
+  std::string unique_id;         // "model.shop.stg_orders", "source.shop.shopdb.orders"
+  std::string name;              // "stg_orders"
+  std::string package;           // the project name
+  std::string path;              // file path relative to the project root ("models/staging/stg_orders.sql")
   std::vector<std::string> fqn;  // ["shop", "staging", "stg_orders"]
-  std::string raw_code;       // the file's text (SQL with Jinja), or a seed's CSV path
+  std::string raw_code;          // the file's text (SQL with Jinja), or a seed's CSV path
   nlohmann::json config = nlohmann::json::object();  // resolved: folder < YAML < in-file config()
   std::vector<std::string> tags;
   std::vector<std::string> depends_on;  // unique ids of parents (refs, sources, macros excluded)

@@ -6,7 +6,6 @@
 #include <set>
 
 #include "core/date.h"
-
 #include "transform/dbt_context.h"
 
 namespace strata::transform {
@@ -17,7 +16,8 @@ using nlohmann::json;
 Result<std::vector<std::pair<std::string, std::string>>> Columns(warehouse::Session* c, const std::string& schema,
                                                                  const std::string& name) {
   STRATA_ASSIGN_OR_RETURN(auto r, c->Query("SELECT column_name, data_type FROM information_schema.columns WHERE "
-                                           "table_schema = " + duck::QuoteLiteral(schema) + " AND table_name = " +
+                                           "table_schema = " +
+                                           duck::QuoteLiteral(schema) + " AND table_name = " +
                                            duck::QuoteLiteral(name) + " ORDER BY ordinal_position"));
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& row : r.rows) out.emplace_back(*row[0], *row[1]);
@@ -28,21 +28,18 @@ namespace {
 
 std::string Ident(const std::string& s) { return duck::QuoteIdent(s); }
 
-std::string Rel(const Node& n, const std::string& identifier) {
-  return RelationText(n.database, n.schema, identifier);
-}
+std::string Rel(const Node& n, const std::string& identifier) { return RelationText(n.database, n.schema, identifier); }
 
 Value RelValue(const Node& n, const std::string& identifier) { return MakeRelation(n.database, n.schema, identifier); }
 
 // "table", "view" or "" when the relation does not exist.
 Result<std::string> RelationKind(warehouse::Session* c, const std::string& schema, const std::string& name) {
-  STRATA_ASSIGN_OR_RETURN(auto r, c->Query("SELECT table_type FROM information_schema.tables WHERE table_schema = " +
-                                           duck::QuoteLiteral(schema) + " AND table_name = " +
-                                           duck::QuoteLiteral(name)));
+  STRATA_ASSIGN_OR_RETURN(auto r,
+                          c->Query("SELECT table_type FROM information_schema.tables WHERE table_schema = " +
+                                   duck::QuoteLiteral(schema) + " AND table_name = " + duck::QuoteLiteral(name)));
   if (r.rows.empty() || !r.rows[0][0]) return std::string();
   return *r.rows[0][0] == "VIEW" ? std::string("view") : std::string("table");
 }
-
 
 std::vector<std::string> UniqueKey(const Node& node) {
   std::vector<std::string> keys;
@@ -116,7 +113,8 @@ class Materializer {
   Status View() {
     STRATA_ASSIGN_OR_RETURN(std::string sql, Sql(false));
     STRATA_ASSIGN_OR_RETURN(std::string kind, RelationKind(c_, n_.schema, alias()));
-    if (kind == "table") STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("drop_relation", {RelValue(n_, alias()), Value("table")})));
+    if (kind == "table")
+      STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("drop_relation", {RelValue(n_, alias()), Value("table")})));
     STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("create_view_as", {RelValue(n_, alias()), Value(sql)})));
     r_->status = "success";
     return Status::OK();
@@ -193,8 +191,8 @@ class Materializer {
       if (policy == "append_new_columns" || policy == "sync_all_columns") {
         for (const auto& [name, type] : new_cols) {
           if (have.count(name)) continue;
-          STRATA_RETURN_IF_ERROR(Exec(Result<std::string>("alter table " + Rel(n_, alias()) + " add column " +
-                                                          Ident(name) + " " + type)));
+          STRATA_RETURN_IF_ERROR(
+              Exec(Result<std::string>("alter table " + Rel(n_, alias()) + " add column " + Ident(name) + " " + type)));
         }
       }
       if (policy == "sync_all_columns") {
@@ -240,8 +238,8 @@ class Materializer {
     STRATA_RETURN_IF_ERROR(c_->Begin());
     Status s = Status::OK();
     if (strategy != "append") {
-      s = Exec(p_.CallMacro("get_incremental_delete_sql", {RelValue(n_, alias()), RelValue(n_, tmp),
-                                                           StrList(quoted_keys)}));
+      s = Exec(
+          p_.CallMacro("get_incremental_delete_sql", {RelValue(n_, alias()), RelValue(n_, tmp), StrList(quoted_keys)}));
     }
     if (s.ok()) {
       s = Exec(p_.CallMacro("get_incremental_append_sql", {RelValue(n_, alias()), RelValue(n_, tmp), StrList(cols)}));
@@ -288,7 +286,8 @@ class Materializer {
     std::string updated_at = n_.config.value("updated_at", std::string(""));
     if (strategy == "timestamp" && updated_at.empty()) return Fail("the timestamp strategy needs 'updated_at'");
     std::string hard_deletes = n_.config.value("hard_deletes", std::string(""));
-    if (hard_deletes.empty()) hard_deletes = n_.config.value("invalidate_hard_deletes", false) ? "invalidate" : "ignore";
+    if (hard_deletes.empty())
+      hard_deletes = n_.config.value("invalidate_hard_deletes", false) ? "invalidate" : "ignore";
     if (hard_deletes != "ignore" && hard_deletes != "invalidate" && hard_deletes != "new_record") {
       return Fail("unknown hard_deletes '" + hard_deletes + "' (ignore, invalidate, new_record)");
     }
@@ -322,9 +321,9 @@ class Materializer {
     std::string updated_expr = strategy == "timestamp" ? "s." + Ident(updated_at) : now;
     STRATA_ASSIGN_OR_RETURN(std::string kind, RelationKind(c_, n_.schema, alias()));
     if (kind.empty()) {
-      STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("snapshot_create_sql", {RelValue(n_, alias()), RelValue(n_, staging),
-                                                                       StrList(qkeys), StrList(cols),
-                                                                       Value(updated_expr), Value(hard_deletes)})));
+      STRATA_RETURN_IF_ERROR(
+          Exec(p_.CallMacro("snapshot_create_sql", {RelValue(n_, alias()), RelValue(n_, staging), StrList(qkeys),
+                                                    StrList(cols), Value(updated_expr), Value(hard_deletes)})));
       r_->rows_affected = last_.AffectedRows();
       r_->status = "success";
       return Status::OK();
@@ -335,8 +334,8 @@ class Materializer {
     for (const auto& [name, type] : target_cols) have.insert(name);
     for (const auto& [name, type] : src_cols) {
       if (!have.count(name)) {
-        STRATA_RETURN_IF_ERROR(Exec(Result<std::string>("alter table " + Rel(n_, alias()) + " add column " +
-                                                        Ident(name) + " " + type)));
+        STRATA_RETURN_IF_ERROR(
+            Exec(Result<std::string>("alter table " + Rel(n_, alias()) + " add column " + Ident(name) + " " + type)));
       }
     }
     std::vector<std::string> check;
@@ -352,13 +351,13 @@ class Materializer {
         return Fail("check_cols must be 'all' or a list of columns");
       }
     }
-    STRATA_ASSIGN_OR_RETURN(std::string changed, p_.CallMacro("snapshot_changed", {Value(strategy),
-                                                                                  Value(Ident(updated_at)),
-                                                                                  StrList(check)}));
+    STRATA_ASSIGN_OR_RETURN(
+        std::string changed,
+        p_.CallMacro("snapshot_changed", {Value(strategy), Value(Ident(updated_at)), StrList(check)}));
     STRATA_RETURN_IF_ERROR(c_->Begin());
-    Status s = Exec(p_.CallMacro("snapshot_close_changed_sql", {RelValue(n_, alias()), RelValue(n_, staging),
-                                                                StrList(qkeys), Value(changed), Value(updated_expr),
-                                                                Value(hard_deletes)}));
+    Status s =
+        Exec(p_.CallMacro("snapshot_close_changed_sql", {RelValue(n_, alias()), RelValue(n_, staging), StrList(qkeys),
+                                                         Value(changed), Value(updated_expr), Value(hard_deletes)}));
     int64_t closed = s.ok() ? last_.AffectedRows() : 0;
     if (s.ok()) {
       s = Exec(p_.CallMacro("snapshot_insert_sql", {RelValue(n_, alias()), RelValue(n_, staging), StrList(qkeys),
@@ -366,9 +365,8 @@ class Materializer {
     }
     int64_t inserted = s.ok() ? last_.AffectedRows() : 0;
     if (s.ok() && hard_deletes != "ignore") {
-      s = Exec(p_.CallMacro("snapshot_hard_delete_sql", {RelValue(n_, alias()), RelValue(n_, staging),
-                                                         StrList(qkeys), Value(now), Value(hard_deletes),
-                                                         StrList(cols)}));
+      s = Exec(p_.CallMacro("snapshot_hard_delete_sql", {RelValue(n_, alias()), RelValue(n_, staging), StrList(qkeys),
+                                                         Value(now), Value(hard_deletes), StrList(cols)}));
     }
     if (!s.ok()) {
       (void)c_->Rollback();
@@ -389,8 +387,9 @@ class Materializer {
     Value limit = n_.config.contains("limit") && n_.config["limit"].is_number_integer()
                       ? Value(n_.config["limit"].get<int64_t>())
                       : Value::None();
-    STRATA_ASSIGN_OR_RETURN(std::string wrapped, p_.CallMacro("get_test_sql", {Value(sql), Value(fail_calc),
-                                                                                Value(warn_if), Value(error_if), limit}));
+    STRATA_ASSIGN_OR_RETURN(
+        std::string wrapped,
+        p_.CallMacro("get_test_sql", {Value(sql), Value(fail_calc), Value(warn_if), Value(error_if), limit}));
     r_->compiled_sql = sql;
     auto r = c_->Query(wrapped);
     if (!r.ok()) return Fail(r.status().message());
@@ -408,8 +407,9 @@ class Materializer {
     } else {
       r_->status = "pass";
     }
-    if (r_->status != "pass") r_->message = "got " + std::to_string(r_->failures) + " result(s), configured to " +
-                                            r_->status + " if " + (r_->status == "fail" ? error_if : warn_if);
+    if (r_->status != "pass")
+      r_->message = "got " + std::to_string(r_->failures) + " result(s), configured to " + r_->status + " if " +
+                    (r_->status == "fail" ? error_if : warn_if);
     if (n_.config.value("store_failures", false) && r_->failures > 0) {
       std::string schema = p_.profile.schema + "_dbt_test__audit";
       Value audit = MakeRelation("", schema, n_.name);
@@ -462,7 +462,8 @@ Status CheckFreshness(const LoadedProject& project, warehouse::Session* conn, co
     const json& t = f[key];
     if (!t.is_object() || !t.contains("count") || !t["count"].is_number_integer() || !t.contains("period") ||
         !t["period"].is_string()) {
-      return Status::InvalidArgument(where + ": freshness." + key + " must be {count: <integer>, period: minute|hour|day}");
+      return Status::InvalidArgument(where + ": freshness." + key +
+                                     " must be {count: <integer>, period: minute|hour|day}");
     }
     std::string period = t["period"].get<std::string>();
     int64_t unit = period == "minute" ? 60 : period == "hour" ? 3600 : period == "day" ? 86400 : 0;
@@ -480,9 +481,11 @@ Status CheckFreshness(const LoadedProject& project, warehouse::Session* conn, co
   if (Status s = threshold("warn_after", &warn_s, &warn_text); !s.ok()) return error(s.message());
   if (Status s = threshold("error_after", &error_s, &error_text); !s.ok()) return error(s.message());
   json criteria = {{"warn_after", f.value("warn_after", json())}, {"error_after", f.value("error_after", json())}};
-  std::string filter = f.is_object() && f.contains("filter") && f["filter"].is_string() ? f["filter"].get<std::string>() : "";
+  std::string filter =
+      f.is_object() && f.contains("filter") && f["filter"].is_string() ? f["filter"].get<std::string>() : "";
 
-  std::string relation = RelationText(source.database, source.schema, source.alias.empty() ? source.name : source.alias);
+  std::string relation =
+      RelationText(source.database, source.schema, source.alias.empty() ? source.name : source.alias);
   auto sql = project.CallMacro("collect_freshness", {Value(relation), Value(field), Value(filter)});
   if (!sql.ok()) return error(sql.status().message());
   r->compiled_sql = *sql;

@@ -74,8 +74,8 @@ void FillTestArgs(const ConfigNode& node, std::vector<TestSpec>* tests, size_t f
         t.config = args["config"];
         args.erase("config");
       }
-      for (const char* cfg : {"severity", "where", "limit", "warn_if", "error_if", "store_failures", "tags",
-                              "enabled", "fail_calc", "meta"}) {
+      for (const char* cfg : {"severity", "where", "limit", "warn_if", "error_if", "store_failures", "tags", "enabled",
+                              "fail_calc", "meta"}) {
         if (args.contains(cfg)) {
           t.config[cfg] = args[cfg];
           args.erase(cfg);
@@ -120,9 +120,9 @@ Status ParseProperties(const std::string& project_name, const std::string& rel_p
   STRATA_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::Load(abs_path));
   if (root.IsNull()) return Status::OK();
   if (!root.IsMap()) return root.Error("expected a map (version, models, sources, ...)");
-  STRATA_RETURN_IF_ERROR(root.CheckKeys({"version", "models", "sources", "seeds", "snapshots", "macros", "exposures",
-                                         "metrics", "semantic_models", "saved_queries", "analyses", "unit_tests",
-                                         "data_tests", "groups"}));
+  STRATA_RETURN_IF_ERROR(
+      root.CheckKeys({"version", "models", "sources", "seeds", "snapshots", "macros", "exposures", "metrics",
+                      "semantic_models", "saved_queries", "analyses", "unit_tests", "data_tests", "groups"}));
 
   // Sources.
   STRATA_ASSIGN_OR_RETURN(auto sources, root["sources"].Items());
@@ -210,8 +210,8 @@ Status ParseProperties(const std::string& project_name, const std::string& rel_p
     spec.expect = u["expect"].ToJson();
     if (u.Has("overrides")) spec.overrides = u["overrides"].ToJson();
     if (u.Has("config")) spec.config = u["config"].ToJson();
-    STRATA_RETURN_IF_ERROR(u.CheckKeys({"name", "model", "description", "given", "expect", "overrides", "config",
-                                        "versions"}));
+    STRATA_RETURN_IF_ERROR(
+        u.CheckKeys({"name", "model", "description", "given", "expect", "overrides", "config", "versions"}));
     if (u.Has("overrides")) STRATA_RETURN_IF_ERROR(u["overrides"].CheckKeys({"macros", "vars", "env_vars"}));
     std::vector<ConfigNode> givens;
     if (u.Has("given")) {

@@ -3,10 +3,9 @@
 // errors name file:line:col.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/config.h"
 #include "core/status.h"
@@ -16,18 +15,18 @@ namespace strata::transform {
 
 // One generic test applied in YAML: `- unique`, `- accepted_values: {values: [...]}`, ...
 struct TestSpec {
-  std::string test_name;    // "unique", "accepted_values", "my_pkg.my_test" -> package + name
-  std::string package;      // "" for the project's or built-in tests
-  std::string column_name;  // "" for model-level tests
+  std::string test_name;                             // "unique", "accepted_values", "my_pkg.my_test" -> package + name
+  std::string package;                               // "" for the project's or built-in tests
+  std::string column_name;                           // "" for model-level tests
   nlohmann::json kwargs = nlohmann::json::object();  // arguments (values, to, field, ...)
   nlohmann::json config = nlohmann::json::object();  // severity, where, limit, ...
-  std::string where;        // "file:line:col" for messages
+  std::string where;                                 // "file:line:col" for messages
 };
 
 struct Patch {
-  std::string resource;     // "models", "seeds", "snapshots"
+  std::string resource;  // "models", "seeds", "snapshots"
   std::string name;
-  std::string file;         // relative path of the YAML file
+  std::string file;  // relative path of the YAML file
   std::string where;
   std::string description;
   nlohmann::json columns = nlohmann::json::object();
@@ -40,7 +39,7 @@ struct UnitTestSpec {
   std::string model;
   std::string file;
   std::string where;
-  nlohmann::json given = nlohmann::json::array();   // [{input: "ref('x')", rows: [...], format: dict|csv|sql}]
+  nlohmann::json given = nlohmann::json::array();    // [{input: "ref('x')", rows: [...], format: dict|csv|sql}]
   nlohmann::json expect = nlohmann::json::object();  // {rows: [...], format}
   nlohmann::json overrides = nlohmann::json::object();
   nlohmann::json config = nlohmann::json::object();  // tags, meta, enabled
@@ -49,7 +48,7 @@ struct UnitTestSpec {
 };
 
 struct Properties {
-  std::vector<Node> sources;  // source nodes (unique ids filled)
+  std::vector<Node> sources;                                   // source nodes (unique ids filled)
   std::vector<std::pair<std::string, TestSpec>> source_tests;  // (source unique id, test)
   std::vector<Patch> patches;
   std::vector<UnitTestSpec> unit_tests;

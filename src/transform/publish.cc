@@ -5,10 +5,9 @@
 #include <map>
 
 #include "core/file.h"
-#include "warehouse/pg_copy.h"
-
 #include "transform/dbt_context.h"
 #include "transform/materialize.h"
+#include "warehouse/pg_copy.h"
 
 namespace strata::transform {
 
@@ -97,32 +96,32 @@ Result<std::vector<IndexSpec>> IndexesFor(const LoadedProject& project, const No
 std::string PgName(const std::string& name) {
   if (name.size() <= 63) return name;
   char hash[12];
-  std::snprintf(hash, sizeof hash, "_%08zx", std::hash<std::string>{}(name) & 0xffffffffu);
+  std::snprintf(hash, sizeof hash, "_%08zx", std::hash<std::string>{}(name)&0xffffffffu);
   return name.substr(0, 63 - 9) + hash;
 }
 
 }  // namespace
 
 std::string PublishReport::Summary() const {
-  std::string warn = warnings.empty() ? ""
-                                      : "; " + std::to_string(warnings.size()) + " warning" +
-                                            (warnings.size() == 1 ? "" : "s") + ": ";
+  std::string warn =
+      warnings.empty() ? ""
+                       : "; " + std::to_string(warnings.size()) + " warning" + (warnings.size() == 1 ? "" : "s") + ": ";
   for (size_t i = 0; i < warnings.size(); ++i) warn += (i ? ", " : "") + Describe(warnings[i]);
   if (!superseded_by.empty()) {
     return "not published: the schema holds the publication of " + superseded_by +
-           ", a later logical date (a rerun of a past date never moves published data back; rerun " +
-           superseded_by + " to publish again)";
+           ", a later logical date (a rerun of a past date never moves published data back; rerun " + superseded_by +
+           " to publish again)";
   }
   if (!published) {
-    std::string out = "blocked by " + std::to_string(blocking.size()) + " failing check" +
-                      (blocking.size() == 1 ? "" : "s") + ": ";
+    std::string out =
+        "blocked by " + std::to_string(blocking.size()) + " failing check" + (blocking.size() == 1 ? "" : "s") + ": ";
     for (size_t i = 0; i < blocking.size(); ++i) out += (i ? ", " : "") + Describe(blocking[i]);
     return out + warn;
   }
   int64_t rows = 0;
   for (const auto& r : relations) rows += r.rows;
-  std::string audit = audited == 0 ? " (not audited)"
-                                    : " after " + std::to_string(audited) + " check" + (audited == 1 ? "" : "s");
+  std::string audit =
+      audited == 0 ? " (not audited)" : " after " + std::to_string(audited) + " check" + (audited == 1 ? "" : "s");
   return "published " + std::to_string(relations.size()) + " relation" + (relations.size() == 1 ? "" : "s") + " (" +
          Thousands(rows) + " rows)" + audit + warn;
 }
@@ -135,8 +134,10 @@ Status PublishToPostgres(const LoadedProject& project, warehouse::Session* sourc
                          const PublishOptions& options, PublishReport* report) {
   duck::Connection* duck = source->duckdb();
   if (duck == nullptr) {
-    return Status::InvalidArgument("publishing to a PostgreSQL server reads the marts from a DuckDB warehouse; this "
-                                   "project's target is " + source->engine() + ": publish inside it instead");
+    return Status::InvalidArgument(
+        "publishing to a PostgreSQL server reads the marts from a DuckDB warehouse; this "
+        "project's target is " +
+        source->engine() + ": publish inside it instead");
   }
   const std::string server = "postgres " + options.postgres->Describe();
   STRATA_ASSIGN_OR_RETURN(auto pg, pg::Connection::Open(*options.postgres));
@@ -144,14 +145,15 @@ Status PublishToPostgres(const LoadedProject& project, warehouse::Session* sourc
   const std::string schema = pg::QuoteIdent(options.schema);
   struct Staged {
     const Target* target;
-    std::string staging;  // schema-qualified
+    std::string staging;                                       // schema-qualified
     std::vector<std::pair<std::string, std::string>> indexes;  // staging name, final name
     int64_t rows = 0;
   };
   std::vector<Staged> staged;
   auto publish = [&]() -> Status {
     STRATA_RETURN_IF_ERROR(pg->Begin());
-    STRATA_RETURN_IF_ERROR(pg->Execute("create schema if not exists " + schema).WithContext("creating schema " + schema));
+    STRATA_RETURN_IF_ERROR(
+        pg->Execute("create schema if not exists " + schema).WithContext("creating schema " + schema));
     STRATA_RETURN_IF_ERROR(pg->Execute("create table if not exists " + schema +
                                        "._strata_publications (relation text, unique_id text, built_from text, "
                                        "row_count bigint, run_id text, logical_date text, published_at timestamptz)")
@@ -163,9 +165,9 @@ Status PublishToPostgres(const LoadedProject& project, warehouse::Session* sourc
       Staged s{&t, schema + "." + pg::QuoteIdent(PgName(t.table + "__strata_new")), {}, 0};
       const std::string select = "SELECT * FROM " + t.from;
       STRATA_ASSIGN_OR_RETURN(auto columns, warehouse::DescribeForPostgres(duck, select));
-      STRATA_RETURN_IF_ERROR(pg->Execute("drop table if exists " + s.staging + "; " +
-                                         warehouse::PostgresCreateTable(s.staging, columns))
-                                 .WithContext(what));
+      STRATA_RETURN_IF_ERROR(
+          pg->Execute("drop table if exists " + s.staging + "; " + warehouse::PostgresCreateTable(s.staging, columns))
+              .WithContext(what));
       auto copied = warehouse::CopyToPostgres(duck, select, columns, pg.get(), s.staging, options.cancel);
       if (!copied.ok()) return copied.status().WithContext(what);
       s.rows = copied->rows;
@@ -195,7 +197,8 @@ Status PublishToPostgres(const LoadedProject& project, warehouse::Session* sourc
         if (!n.columns.contains(c.name)) continue;
         const std::string d = n.columns[c.name].value("description", "");
         if (!d.empty()) {
-          comments += "comment on column " + s.staging + "." + pg::QuoteIdent(c.name) + " is " + pg::QuoteLiteral(d) + ";";
+          comments +=
+              "comment on column " + s.staging + "." + pg::QuoteIdent(c.name) + " is " + pg::QuoteLiteral(d) + ";";
         }
       }
       if (!comments.empty()) STRATA_RETURN_IF_ERROR(pg->Execute(comments).WithContext(what + ": comments"));
@@ -207,13 +210,17 @@ Status PublishToPostgres(const LoadedProject& project, warehouse::Session* sourc
     for (const auto& s : staged) {
       const Target& t = *s.target;
       const std::string what = "publishing " + t.node->name + " to " + server;
-      auto kind = pg->Query("select c.relkind from pg_class c join pg_namespace ns on ns.oid = c.relnamespace "
-                            "where ns.nspname = $1 and c.relname = $2",
-                            {options.schema, t.table});
+      auto kind = pg->Query(
+          "select c.relkind from pg_class c join pg_namespace ns on ns.oid = c.relnamespace "
+          "where ns.nspname = $1 and c.relname = $2",
+          {options.schema, t.table});
       if (!kind.ok()) return kind.status().WithContext(what);
       if (!kind->rows.empty()) {
         const std::string k = kind->rows[0][0].value_or("r");
-        const char* what_kind = k == "v" ? "view" : k == "m" ? "materialized view" : k == "f" ? "foreign table" : "table";
+        const char* what_kind = k == "v"   ? "view"
+                                : k == "m" ? "materialized view"
+                                : k == "f" ? "foreign table"
+                                           : "table";
         // No CASCADE: views that others built on a mart stop the publish (PostgreSQL names
         // them) rather than disappearing with the old version.
         STRATA_RETURN_IF_ERROR(pg->Execute(std::string("drop ") + what_kind + " " + t.to).WithContext(what));
@@ -288,8 +295,8 @@ Result<PublishReport> Publish(const LoadedProject& project, warehouse::Engine* d
       return Status::InvalidArgument("'" + project.manifest.Find(it->second)->name + "' and '" + n->name +
                                      "' would both be published as " + options.schema + "." + table);
     }
-    targets.push_back({n, RelationText(n->database, n->schema, table), QuoteIdent(options.schema) + "." + QuoteIdent(table),
-                       table});
+    targets.push_back(
+        {n, RelationText(n->database, n->schema, table), QuoteIdent(options.schema) + "." + QuoteIdent(table), table});
   }
   if (targets.empty()) {
     std::string sel;
@@ -318,7 +325,8 @@ Result<PublishReport> Publish(const LoadedProject& project, warehouse::Engine* d
     ro.cancel = options.cancel;
     ro.on_result = options.on_result;
     STRATA_ASSIGN_OR_RETURN(RunResults audit, runner.Execute(ro));
-    if (options.cancel != nullptr && options.cancel->cancelled()) return Status::Aborted("publish cancelled during audit");
+    if (options.cancel != nullptr && options.cancel->cancelled())
+      return Status::Aborted("publish cancelled during audit");
     for (auto& r : audit.results) {
       ++report.audited;
       if (r.status == "fail" || r.status == "error" || r.status == "skipped") {
@@ -356,25 +364,24 @@ Result<PublishReport> Publish(const LoadedProject& project, warehouse::Engine* d
                                "creating the publication log"));
     for (const auto& t : targets) {
       const Node& n = *t.node;
-      STRATA_RETURN_IF_ERROR(Run(conn.get(), "DROP TABLE IF EXISTS " + t.to + "; CREATE TABLE " + t.to +
-                                                 " AS SELECT * FROM " + t.from,
-                                 "publishing " + n.name));
+      STRATA_RETURN_IF_ERROR(
+          Run(conn.get(), "DROP TABLE IF EXISTS " + t.to + "; CREATE TABLE " + t.to + " AS SELECT * FROM " + t.from,
+              "publishing " + n.name));
       STRATA_ASSIGN_OR_RETURN(auto count, conn->Query("SELECT count(*) FROM " + t.to));
       int64_t rows = std::stoll(count.Scalar().value_or("0"));
       // Descriptions become comments, so BI tools show them.
       if (!n.description.empty()) {
-        STRATA_RETURN_IF_ERROR(Run(conn.get(), "COMMENT ON TABLE " + t.to + " IS " + QuoteLiteral(n.description),
-                                   "commenting " + n.name));
+        STRATA_RETURN_IF_ERROR(
+            Run(conn.get(), "COMMENT ON TABLE " + t.to + " IS " + QuoteLiteral(n.description), "commenting " + n.name));
       }
       STRATA_ASSIGN_OR_RETURN(auto columns, Columns(conn.get(), options.schema, t.table));
       for (const auto& [column, type] : columns) {
         if (!n.columns.contains(column)) continue;
         std::string description = n.columns[column].value("description", "");
         if (description.empty()) continue;
-        STRATA_RETURN_IF_ERROR(Run(conn.get(),
-                                   "COMMENT ON COLUMN " + t.to + "." + QuoteIdent(column) + " IS " +
-                                       QuoteLiteral(description),
-                                   "commenting " + n.name + "." + column));
+        STRATA_RETURN_IF_ERROR(
+            Run(conn.get(), "COMMENT ON COLUMN " + t.to + "." + QuoteIdent(column) + " IS " + QuoteLiteral(description),
+                "commenting " + n.name + "." + column));
       }
       STRATA_RETURN_IF_ERROR(Run(conn.get(),
                                  "INSERT INTO " + schema + "._strata_publications VALUES (" + QuoteLiteral(t.table) +

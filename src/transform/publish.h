@@ -27,9 +27,9 @@
 namespace strata::transform {
 
 struct PublishOptions {
-  SelectOptions selection;             // what to publish: models, seeds, snapshots (not ephemeral)
-  std::string schema = "analytics";    // the published schema
-  bool audit = true;                   // run the selected relations' tests first
+  SelectOptions selection;           // what to publish: models, seeds, snapshots (not ephemeral)
+  std::string schema = "analytics";  // the published schema
+  bool audit = true;                 // run the selected relations' tests first
   // Recorded with each publication. A logical date older than the newest one published in
   // `schema` publishes nothing (see PublishReport::superseded_by).
   std::string run_id, logical_date;

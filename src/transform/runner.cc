@@ -2,8 +2,8 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <future>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -22,14 +22,22 @@ using nlohmann::json;
 
 const char* VerbName(Verb verb) {
   switch (verb) {
-    case Verb::kCompile: return "compile";
-    case Verb::kRun: return "run";
-    case Verb::kBuild: return "build";
-    case Verb::kTest: return "test";
-    case Verb::kSeed: return "seed";
-    case Verb::kSnapshot: return "snapshot";
-    case Verb::kList: return "ls";
-    case Verb::kFreshness: return "freshness";
+    case Verb::kCompile:
+      return "compile";
+    case Verb::kRun:
+      return "run";
+    case Verb::kBuild:
+      return "build";
+    case Verb::kTest:
+      return "test";
+    case Verb::kSeed:
+      return "seed";
+    case Verb::kSnapshot:
+      return "snapshot";
+    case Verb::kList:
+      return "ls";
+    case Verb::kFreshness:
+      return "freshness";
   }
   return "?";
 }
@@ -51,14 +59,21 @@ namespace {
 
 bool VerbRuns(Verb verb, NodeType type) {
   switch (verb) {
-    case Verb::kRun: return type == NodeType::kModel;
-    case Verb::kTest: return type == NodeType::kTest || type == NodeType::kUnitTest;
-    case Verb::kSeed: return type == NodeType::kSeed;
-    case Verb::kSnapshot: return type == NodeType::kSnapshot;
-    case Verb::kFreshness: return type == NodeType::kSource;
-    case Verb::kCompile: return type == NodeType::kModel || type == NodeType::kTest || type == NodeType::kSnapshot;
+    case Verb::kRun:
+      return type == NodeType::kModel;
+    case Verb::kTest:
+      return type == NodeType::kTest || type == NodeType::kUnitTest;
+    case Verb::kSeed:
+      return type == NodeType::kSeed;
+    case Verb::kSnapshot:
+      return type == NodeType::kSnapshot;
+    case Verb::kFreshness:
+      return type == NodeType::kSource;
+    case Verb::kCompile:
+      return type == NodeType::kModel || type == NodeType::kTest || type == NodeType::kSnapshot;
     case Verb::kBuild:
-    case Verb::kList: return type != NodeType::kSource;
+    case Verb::kList:
+      return type != NodeType::kSource;
   }
   return false;
 }
@@ -218,8 +233,10 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
       if (options.verb == Verb::kCompile || options.verb == Verb::kList) {
         auto sql = options.verb == Verb::kCompile ? project_->Compile(node, false) : Result<std::string>("");
         r.status = sql.ok() ? "success" : "error";
-        if (sql.ok()) r.compiled_sql = *sql;
-        else r.message = sql.status().message();
+        if (sql.ok())
+          r.compiled_sql = *sql;
+        else
+          r.message = sql.status().message();
       } else {
         if (!conn) {
           auto c = db_->Connect();
@@ -235,7 +252,7 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
         std::optional<CancelScope> interrupt;
         if (conn) interrupt.emplace(options.cancel, [c = conn.get()] { c->Interrupt(); });
         if (s.ok()) {
-          s = node.type == NodeType::kUnitTest      ? RunUnitTest(*project_, conn.get(), node, &r)
+          s = node.type == NodeType::kUnitTest   ? RunUnitTest(*project_, conn.get(), node, &r)
               : options.verb == Verb::kFreshness ? CheckFreshness(*project_, conn.get(), node, &r)
                                                  : Materialize(*project_, conn.get(), node, options.full_refresh, &r);
         }

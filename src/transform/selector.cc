@@ -10,10 +10,10 @@ namespace strata::transform {
 namespace {
 
 struct Atom {
-  bool at = false;          // @x
-  int up = 0;               // +x: -1 unlimited, >0 depth, 0 none
-  int down = 0;             // x+
-  std::string method;       // "" = default (name/fqn, or path)
+  bool at = false;     // @x
+  int up = 0;          // +x: -1 unlimited, >0 depth, 0 none
+  int down = 0;        // x+
+  std::string method;  // "" = default (name/fqn, or path)
   std::string value;
 };
 
@@ -94,8 +94,8 @@ Result<bool> Matches(const Atom& a, const Node& n) {
     if (Glob(a.value, n.name)) return true;
     // Dotted fqn prefixes: shop.staging matches everything under staging.
     std::string fqn = Join(n.fqn, ".");
-    return Glob(a.value, fqn) || (fqn.size() > a.value.size() && fqn.compare(0, a.value.size(), a.value) == 0 &&
-                                  fqn[a.value.size()] == '.');
+    return Glob(a.value, fqn) ||
+           (fqn.size() > a.value.size() && fqn.compare(0, a.value.size(), a.value) == 0 && fqn[a.value.size()] == '.');
   }
   if (m == "tag") {
     for (const auto& t : n.tags) {
@@ -132,8 +132,8 @@ Result<bool> Matches(const Atom& a, const Node& n) {
     }
     return v.dump() == a.value;
   }
-  static const std::vector<std::string> kMethods = {"fqn", "tag", "path", "source", "resource_type", "package",
-                                                     "test_type", "test_name", "config.<key>"};
+  static const std::vector<std::string> kMethods = {"fqn",     "tag",       "path",      "source",      "resource_type",
+                                                    "package", "test_type", "test_name", "config.<key>"};
   std::string hint = Closest(m, kMethods);
   return Status::InvalidArgument("unknown selector method '" + m + "'" +
                                  (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));

@@ -23,7 +23,7 @@
 namespace strata::transform {
 
 struct SelectOptions {
-  std::vector<std::string> select;   // each element may itself hold space-separated specs
+  std::vector<std::string> select;  // each element may itself hold space-separated specs
   std::vector<std::string> exclude;
   bool indirect_tests = true;
 };

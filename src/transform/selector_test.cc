@@ -16,12 +16,12 @@ class SelectorTest : public ::testing::Test {
   void SetUp() override {
     AddSource("shopdb", "orders");
     AddSource("shopdb", "items");
-    Add(NodeType::kModel, "stg_orders", "models/staging/stg_orders.sql", {"source.shop.shopdb.orders"},
-        {"staging"}, "view");
+    Add(NodeType::kModel, "stg_orders", "models/staging/stg_orders.sql", {"source.shop.shopdb.orders"}, {"staging"},
+        "view");
     Add(NodeType::kModel, "stg_items", "models/staging/stg_items.sql", {"source.shop.shopdb.items"}, {"staging"},
         "view");
-    Add(NodeType::kModel, "fct_orders", "models/marts/fct_orders.sql", {"model.shop.stg_orders", "model.shop.stg_items"},
-        {"marts", "nightly"}, "incremental");
+    Add(NodeType::kModel, "fct_orders", "models/marts/fct_orders.sql",
+        {"model.shop.stg_orders", "model.shop.stg_items"}, {"marts", "nightly"}, "incremental");
     Add(NodeType::kModel, "rpt_daily", "models/marts/reports/rpt_daily.sql", {"model.shop.fct_orders"}, {}, "table");
     Add(NodeType::kSeed, "holidays", "seeds/holidays.csv", {}, {"calendar"}, "seed");
     Add(NodeType::kModel, "dim_date", "models/marts/dim_date.sql", {"seed.shop.holidays"}, {"calendar"}, "table");
@@ -99,8 +99,8 @@ TEST_F(SelectorTest, NamesPathsTagsAndSources) {
   EXPECT_EQ(Names({"models/staging"}), (S{"stg_orders", "stg_items", "orders", "items"}));
   EXPECT_EQ(Names({"tag:calendar"}), (S{"holidays", "dim_date"}));
   EXPECT_EQ(Names({"source:shopdb.orders"}), S{"orders"});
-  EXPECT_EQ(Names({"source:shopdb+"}, {}, false), (S{"orders", "items", "stg_orders", "stg_items", "fct_orders",
-                                                      "rpt_daily", "unique_fct_orders_id"}));
+  EXPECT_EQ(Names({"source:shopdb+"}, {}, false),
+            (S{"orders", "items", "stg_orders", "stg_items", "fct_orders", "rpt_daily", "unique_fct_orders_id"}));
   EXPECT_EQ(Names({"shop.marts.reports"}), S{"rpt_daily"});
   EXPECT_EQ(Names({"resource_type:seed"}), S{"holidays"});
   EXPECT_EQ(Names({"config.materialized:incremental"}), (S{"fct_orders", "unique_fct_orders_id"}));
@@ -113,8 +113,8 @@ TEST_F(SelectorTest, GraphOperators) {
   EXPECT_EQ(Names({"stg_orders+"}, {}, false), (S{"stg_orders", "fct_orders", "rpt_daily", "unique_fct_orders_id"}));
   EXPECT_EQ(Names({"stg_orders+1"}, {}, false), (S{"stg_orders", "fct_orders"}));
   // @: the descendants and everything they need.
-  EXPECT_EQ(Names({"@stg_orders"}, {}, false), (S{"stg_orders", "fct_orders", "rpt_daily", "unique_fct_orders_id",
-                                                  "stg_items", "orders", "items"}));
+  EXPECT_EQ(Names({"@stg_orders"}, {}, false),
+            (S{"stg_orders", "fct_orders", "rpt_daily", "unique_fct_orders_id", "stg_items", "orders", "items"}));
 }
 
 TEST_F(SelectorTest, UnionsIntersectionsAndExclude) {

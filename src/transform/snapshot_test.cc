@@ -17,7 +17,9 @@ using strata::testing::WriteText;
 using V = std::vector<std::string>;
 
 // "01 10:00" (day, hour and minute) of a timestamp rendered "2024-01-01 10:00:00"; NULL -> "current".
-std::string DayTime(const std::optional<std::string>& ts) { return ts ? ts->substr(8, 2) + " " + ts->substr(11, 5) : "current"; }
+std::string DayTime(const std::optional<std::string>& ts) {
+  return ts ? ts->substr(8, 2) + " " + ts->substr(11, 5) : "current";
+}
 
 class SnapshotTest : public ::testing::TestWithParam<std::string> {
  protected:
@@ -33,7 +35,8 @@ class SnapshotTest : public ::testing::TestWithParam<std::string> {
     if (GetParam() != "postgres" || !db_) return;
     auto c = db_->Connect();
     if (!c.ok()) return;
-    for (const auto& sch : {schema_, schema_ + "_snapshots"}) (void)(*c)->Execute("DROP SCHEMA IF EXISTS " + sch + " CASCADE");
+    for (const auto& sch : {schema_, schema_ + "_snapshots"})
+      (void)(*c)->Execute("DROP SCHEMA IF EXISTS " + sch + " CASCADE");
   }
 
   void Project(std::string config) {
@@ -41,9 +44,9 @@ class SnapshotTest : public ::testing::TestWithParam<std::string> {
     config.replace(config.find("'snapshots'"), 11, "'" + Snapshots() + "'");
     WriteText(dir_.Sub("dbt_project.yml"), "name: snap\nprofile: snap\n");
     WriteText(dir_.Sub("profiles.yml"), "snap:\n  target: dev\n  outputs:\n    dev: " + profile_ + "\n");
-    WriteText(dir_.Sub("snapshots/customers_snapshot.sql"),
-              "{% snapshot customers_snapshot %}\n{{ config(" + config + ") }}\nselect * from " + schema_ +
-                  ".src\n{% endsnapshot %}\n");
+    WriteText(dir_.Sub("snapshots/customers_snapshot.sql"), "{% snapshot customers_snapshot %}\n{{ config(" + config +
+                                                                ") }}\nselect * from " + schema_ +
+                                                                ".src\n{% endsnapshot %}\n");
   }
   std::string Snapshots() const { return GetParam() == "postgres" ? schema_ + "_snapshots" : "snapshots"; }
 
@@ -122,8 +125,9 @@ class SnapshotTest : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(SnapshotTest, TimestampStrategyEveryCase) {
-  Project("target_schema='snapshots', unique_key='id', strategy='timestamp', updated_at='updated_at', "
-          "invalidate_hard_deletes=True");
+  Project(
+      "target_schema='snapshots', unique_key='id', strategy='timestamp', updated_at='updated_at', "
+      "invalidate_hard_deletes=True");
   Snap("1,bronze,Oslo,2024-01-01 10:00:00\n2,silver,Rome,2024-01-01 11:00:00\n3,gold,Lima,2024-01-01 12:00:00\n",
        "2024-01-01 23:00:00");
   ASSERT_EQ(last_.status, "success") << last_.message;
@@ -136,9 +140,10 @@ TEST_P(SnapshotTest, TimestampStrategyEveryCase) {
        "2024-01-03 23:00:00");
   ASSERT_EQ(last_.status, "success") << last_.message;
   // Run 4: 3 re-inserted; 2 changed twice since the last run (only the latest state is seen).
-  Snap("1,silver,Oslo,2024-01-02 09:00:00\n2,platinum,Rome,2024-01-04 15:00:00\n3,gold,Lima,2024-01-04 08:00:00\n"
-       "4,bronze,Kyiv,2024-01-02 10:00:00\n",
-       "2024-01-04 23:00:00");
+  Snap(
+      "1,silver,Oslo,2024-01-02 09:00:00\n2,platinum,Rome,2024-01-04 15:00:00\n3,gold,Lima,2024-01-04 08:00:00\n"
+      "4,bronze,Kyiv,2024-01-02 10:00:00\n",
+      "2024-01-04 23:00:00");
   ASSERT_EQ(last_.status, "success") << last_.message;
   EXPECT_EQ(History(), (V{
                            "1|bronze|Oslo|01 10:00|02 09:00",
@@ -168,8 +173,9 @@ TEST_P(SnapshotTest, CheckStrategyIsNullSafeAndIgnoresUncheckedColumns) {
 }
 
 TEST_P(SnapshotTest, HardDeletesNewRecordMarksAndReopens) {
-  Project("target_schema='snapshots', unique_key='id', strategy='timestamp', updated_at='updated_at', "
-          "hard_deletes='new_record'");
+  Project(
+      "target_schema='snapshots', unique_key='id', strategy='timestamp', updated_at='updated_at', "
+      "hard_deletes='new_record'");
   Snap("1,bronze,Oslo,2024-01-01 10:00:00\n2,silver,Rome,2024-01-01 11:00:00\n", "2024-01-01 23:00:00");
   Snap("2,silver,Rome,2024-01-01 11:00:00\n", "2024-01-02 23:00:00");  // 1 deleted
   Snap("2,silver,Rome,2024-01-01 11:00:00\n", "2024-01-03 23:00:00");  // still deleted: no new rows

@@ -27,7 +27,7 @@ std::string StripSql(std::string sql) {
 
 // Rows of a `given` or `expect` entry. Values are JSON (dict rows) or strings/nulls (CSV).
 struct Fixture {
-  std::vector<std::string> columns;  // in first-seen order
+  std::vector<std::string> columns;               // in first-seen order
   std::vector<std::map<std::string, json>> rows;  // lower-cased column -> value
   bool from_csv = false;
   std::string sql;  // format: sql
@@ -93,7 +93,8 @@ Result<Fixture> ReadRows(const LoadedProject& p, const json& entry, const std::s
                                        std::to_string(header.size()));
       }
       std::map<std::string, json> row;
-      for (size_t c = 0; c < fields.size(); ++c) row[Lower(header[c].value_or(""))] = fields[c] ? json(*fields[c]) : json();
+      for (size_t c = 0; c < fields.size(); ++c)
+        row[Lower(header[c].value_or(""))] = fields[c] ? json(*fields[c]) : json();
       f.rows.push_back(std::move(row));
     }
     return f;
@@ -153,7 +154,8 @@ Result<std::string> FixtureSql(const Fixture& f, const ColumnList& types, const 
   std::vector<std::pair<std::string, std::string>> cols = types;
   if (types.empty()) {
     if (f.columns.empty()) {
-      return Status::InvalidArgument(what + " has no rows, and there is no relation in the warehouse to take its "
+      return Status::InvalidArgument(what +
+                                     " has no rows, and there is no relation in the warehouse to take its "
                                      "columns from: give at least one row, or use format: sql");
     }
     for (const auto& c : f.columns) cols.emplace_back(c, "");
@@ -301,7 +303,8 @@ Status RunUnitTest(const LoadedProject& project, warehouse::Session* conn, const
   r->materialized = "unit";
   auto spec_it = project.unit_tests.find(node.unique_id);
   const Node* model = project.manifest.Find(node.attached_node);
-  if (spec_it == project.unit_tests.end() || model == nullptr) return Status::Internal("unknown unit test " + node.unique_id);
+  if (spec_it == project.unit_tests.end() || model == nullptr)
+    return Status::Internal("unknown unit test " + node.unique_id);
   const UnitTestSpec& spec = spec_it->second;
   std::string where = spec.where + ": unit test '" + spec.name + "'";
 
@@ -321,11 +324,12 @@ Status RunUnitTest(const LoadedProject& project, warehouse::Session* conn, const
     if (given.count(dep)) continue;
     const Node* d = project.manifest.Find(dep);
     std::string text = d ? InputText(*d) : dep;
-    return fail(where + ": model '" + model->name + "' reads " + text + ", which has no `given` input (add `- input: " +
-                text + "` with its rows; `rows: []` for none)");
+    return fail(where + ": model '" + model->name + "' reads " + text +
+                ", which has no `given` input (add `- input: " + text + "` with its rows; `rows: []` for none)");
   }
   if (incremental && !given.count("this")) {
-    return fail(where + ": is_incremental is overridden to true, so the model's current rows must be given as "
+    return fail(where +
+                ": is_incremental is overridden to true, so the model's current rows must be given as "
                 "`- input: this`");
   }
 
@@ -362,7 +366,8 @@ Status RunUnitTest(const LoadedProject& project, warehouse::Session* conn, const
         if (sql.ok()) {
           auto shape = conn->Query(with + "\nselect * from (\n" + StripSql(*sql) + "\n) as __dbt__unit__shape limit 0");
           if (shape.ok()) {
-            for (size_t c = 0; c < shape->columns.size(); ++c) types.emplace_back(shape->columns[c], shape->column_types[c]);
+            for (size_t c = 0; c < shape->columns.size(); ++c)
+              types.emplace_back(shape->columns[c], shape->column_types[c]);
           }
         }
       }
@@ -404,8 +409,8 @@ Status RunUnitTest(const LoadedProject& project, warehouse::Session* conn, const
     }
     std::set<std::string> wanted;
     for (const auto& name : names) {
-      auto it = std::find_if(out_cols.begin(), out_cols.end(),
-                             [&](const auto& c) { return Lower(c.first) == Lower(name); });
+      auto it =
+          std::find_if(out_cols.begin(), out_cols.end(), [&](const auto& c) { return Lower(c.first) == Lower(name); });
       if (it == out_cols.end()) {
         std::string list;
         for (const auto& [n, t] : out_cols) list += (list.empty() ? "" : ", ") + n;
@@ -430,12 +435,13 @@ Status RunUnitTest(const LoadedProject& project, warehouse::Session* conn, const
     order += std::to_string(i + 2) + ", ";  // whole rows, so a + and its - sit together
   }
   std::string diff = prefix + "__dbt__unit__actual as (\nselect " + col_list + " from " + actual +
-                     "\n),\n__dbt__unit__expected as (\n" + expected_sql + "\n)\n" +
-                     "select '+' as __diff" + as_text +
+                     "\n),\n__dbt__unit__expected as (\n" + expected_sql + "\n)\n" + "select '+' as __diff" + as_text +
                      " from (select * from __dbt__unit__actual except all select * from __dbt__unit__expected) as a\n"
-                     "union all\nselect '-'" + as_text +
+                     "union all\nselect '-'" +
+                     as_text +
                      " from (select * from __dbt__unit__expected except all select * from __dbt__unit__actual) as b\n"
-                     "order by " + order + "1";
+                     "order by " +
+                     order + "1";
   r->compiled_sql = diff;
   auto result = conn->Query(diff);
   if (!result.ok()) return fail(where + ": comparing output with expect: " + result.status().message());

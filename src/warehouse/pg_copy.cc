@@ -78,7 +78,7 @@ namespace {
 constexpr char kHeader[] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";  // signature, flags, extension length
 constexpr size_t kHeaderSize = 19;
 
-constexpr int64_t kPgEpochDays = 10957;                   // 2000-01-01 - 1970-01-01
+constexpr int64_t kPgEpochDays = 10957;  // 2000-01-01 - 1970-01-01
 constexpr int64_t kPgEpochMicros = kPgEpochDays * 86400000000LL;
 
 class Writer {
@@ -150,8 +150,23 @@ void WriteNumeric(Writer* w, __int128 value, int scale) {
   for (int i = first; i < n; ++i) w->I16(digits[i]);
 }
 
-enum class Kind { kBool, kInt8, kInt16, kInt32, kInt64, kFloat, kDouble, kDecimal, kText, kJsonb, kDate, kTimestamp,
-                  kTime, kInterval, kUuid };
+enum class Kind {
+  kBool,
+  kInt8,
+  kInt16,
+  kInt32,
+  kInt64,
+  kFloat,
+  kDouble,
+  kDecimal,
+  kText,
+  kJsonb,
+  kDate,
+  kTimestamp,
+  kTime,
+  kInterval,
+  kUuid
+};
 
 struct ColumnPlan {
   Kind kind;
@@ -172,32 +187,69 @@ Result<std::vector<ColumnPlan>> Plan(duckdb_result* res, const std::vector<PgCol
     const duckdb_type id = duckdb_get_type_id(lt);
     bool ok = true;
     switch (id) {
-      case DUCKDB_TYPE_BOOLEAN: p.kind = Kind::kBool; break;
-      case DUCKDB_TYPE_TINYINT: p.kind = Kind::kInt8; break;
-      case DUCKDB_TYPE_SMALLINT: p.kind = Kind::kInt16; break;
-      case DUCKDB_TYPE_INTEGER: p.kind = Kind::kInt32; break;
-      case DUCKDB_TYPE_BIGINT: p.kind = Kind::kInt64; break;
-      case DUCKDB_TYPE_FLOAT: p.kind = Kind::kFloat; break;
-      case DUCKDB_TYPE_DOUBLE: p.kind = Kind::kDouble; break;
+      case DUCKDB_TYPE_BOOLEAN:
+        p.kind = Kind::kBool;
+        break;
+      case DUCKDB_TYPE_TINYINT:
+        p.kind = Kind::kInt8;
+        break;
+      case DUCKDB_TYPE_SMALLINT:
+        p.kind = Kind::kInt16;
+        break;
+      case DUCKDB_TYPE_INTEGER:
+        p.kind = Kind::kInt32;
+        break;
+      case DUCKDB_TYPE_BIGINT:
+        p.kind = Kind::kInt64;
+        break;
+      case DUCKDB_TYPE_FLOAT:
+        p.kind = Kind::kFloat;
+        break;
+      case DUCKDB_TYPE_DOUBLE:
+        p.kind = Kind::kDouble;
+        break;
       case DUCKDB_TYPE_DECIMAL:
         p.kind = Kind::kDecimal;
         p.scale = duckdb_decimal_scale(lt);
         switch (duckdb_decimal_internal_type(lt)) {
-          case DUCKDB_TYPE_SMALLINT: p.decimal_width = 2; break;
-          case DUCKDB_TYPE_INTEGER: p.decimal_width = 4; break;
-          case DUCKDB_TYPE_BIGINT: p.decimal_width = 8; break;
-          default: p.decimal_width = 16; break;
+          case DUCKDB_TYPE_SMALLINT:
+            p.decimal_width = 2;
+            break;
+          case DUCKDB_TYPE_INTEGER:
+            p.decimal_width = 4;
+            break;
+          case DUCKDB_TYPE_BIGINT:
+            p.decimal_width = 8;
+            break;
+          default:
+            p.decimal_width = 16;
+            break;
         }
         break;
-      case DUCKDB_TYPE_VARCHAR: p.kind = columns[c].pg_type == "jsonb" ? Kind::kJsonb : Kind::kText; break;
-      case DUCKDB_TYPE_BLOB: p.kind = Kind::kText; break;  // bytea's binary form is the bytes
-      case DUCKDB_TYPE_DATE: p.kind = Kind::kDate; break;
+      case DUCKDB_TYPE_VARCHAR:
+        p.kind = columns[c].pg_type == "jsonb" ? Kind::kJsonb : Kind::kText;
+        break;
+      case DUCKDB_TYPE_BLOB:
+        p.kind = Kind::kText;
+        break;  // bytea's binary form is the bytes
+      case DUCKDB_TYPE_DATE:
+        p.kind = Kind::kDate;
+        break;
       case DUCKDB_TYPE_TIMESTAMP:
-      case DUCKDB_TYPE_TIMESTAMP_TZ: p.kind = Kind::kTimestamp; break;
-      case DUCKDB_TYPE_TIME: p.kind = Kind::kTime; break;
-      case DUCKDB_TYPE_INTERVAL: p.kind = Kind::kInterval; break;
-      case DUCKDB_TYPE_UUID: p.kind = Kind::kUuid; break;
-      default: ok = false;
+      case DUCKDB_TYPE_TIMESTAMP_TZ:
+        p.kind = Kind::kTimestamp;
+        break;
+      case DUCKDB_TYPE_TIME:
+        p.kind = Kind::kTime;
+        break;
+      case DUCKDB_TYPE_INTERVAL:
+        p.kind = Kind::kInterval;
+        break;
+      case DUCKDB_TYPE_UUID:
+        p.kind = Kind::kUuid;
+        break;
+      default:
+        ok = false;
     }
     duckdb_destroy_logical_type(&lt);
     if (!ok) {
@@ -241,10 +293,18 @@ void EncodeChunk(duckdb_data_chunk chunk, const std::vector<ColumnPlan>& plan, s
           w.Raw(&b, 1);
           break;
         }
-        case Kind::kInt8: w.I32(2), w.I16(static_cast<int8_t*>(d)[r]); break;
-        case Kind::kInt16: w.I32(2), w.I16(static_cast<int16_t*>(d)[r]); break;
-        case Kind::kInt32: w.I32(4), w.I32(static_cast<int32_t*>(d)[r]); break;
-        case Kind::kInt64: w.I32(8), w.I64(static_cast<int64_t*>(d)[r]); break;
+        case Kind::kInt8:
+          w.I32(2), w.I16(static_cast<int8_t*>(d)[r]);
+          break;
+        case Kind::kInt16:
+          w.I32(2), w.I16(static_cast<int16_t*>(d)[r]);
+          break;
+        case Kind::kInt32:
+          w.I32(4), w.I32(static_cast<int32_t*>(d)[r]);
+          break;
+        case Kind::kInt64:
+          w.I32(8), w.I64(static_cast<int64_t*>(d)[r]);
+          break;
         case Kind::kFloat: {
           uint32_t bits;
           std::memcpy(&bits, &static_cast<float*>(d)[r], 4);
@@ -260,10 +320,18 @@ void EncodeChunk(duckdb_data_chunk chunk, const std::vector<ColumnPlan>& plan, s
         case Kind::kDecimal: {
           __int128 v = 0;
           switch (p.decimal_width) {
-            case 2: v = static_cast<int16_t*>(d)[r]; break;
-            case 4: v = static_cast<int32_t*>(d)[r]; break;
-            case 8: v = static_cast<int64_t*>(d)[r]; break;
-            default: v = Hugeint(static_cast<duckdb_hugeint*>(d)[r]); break;
+            case 2:
+              v = static_cast<int16_t*>(d)[r];
+              break;
+            case 4:
+              v = static_cast<int32_t*>(d)[r];
+              break;
+            case 8:
+              v = static_cast<int64_t*>(d)[r];
+              break;
+            default:
+              v = Hugeint(static_cast<duckdb_hugeint*>(d)[r]);
+              break;
           }
           WriteNumeric(&w, v, p.scale);
           break;
@@ -286,22 +354,30 @@ void EncodeChunk(duckdb_data_chunk chunk, const std::vector<ColumnPlan>& plan, s
         case Kind::kDate: {
           const int32_t days = static_cast<int32_t*>(d)[r];
           int32_t pg;
-          if (days == INT32_MAX) pg = INT32_MAX;               // infinity
-          else if (days == -INT32_MAX) pg = INT32_MIN;         // -infinity
-          else pg = static_cast<int32_t>(days - kPgEpochDays);
+          if (days == INT32_MAX)
+            pg = INT32_MAX;  // infinity
+          else if (days == -INT32_MAX)
+            pg = INT32_MIN;  // -infinity
+          else
+            pg = static_cast<int32_t>(days - kPgEpochDays);
           w.I32(4), w.I32(pg);
           break;
         }
         case Kind::kTimestamp: {
           const int64_t us = static_cast<int64_t*>(d)[r];
           int64_t pg;
-          if (us == INT64_MAX) pg = INT64_MAX;
-          else if (us == -INT64_MAX) pg = INT64_MIN;
-          else pg = us - kPgEpochMicros;
+          if (us == INT64_MAX)
+            pg = INT64_MAX;
+          else if (us == -INT64_MAX)
+            pg = INT64_MIN;
+          else
+            pg = us - kPgEpochMicros;
           w.I32(8), w.I64(pg);
           break;
         }
-        case Kind::kTime: w.I32(8), w.I64(static_cast<int64_t*>(d)[r]); break;
+        case Kind::kTime:
+          w.I32(8), w.I64(static_cast<int64_t*>(d)[r]);
+          break;
         case Kind::kInterval: {
           const duckdb_interval& iv = static_cast<duckdb_interval*>(d)[r];
           w.I32(16), w.I64(iv.micros), w.I32(iv.days), w.I32(iv.months);
@@ -351,7 +427,8 @@ Result<CopyStats> CopyToPostgres(duck::Connection* duck, const std::string& sele
   duckdb_prepared_statement stmt = nullptr;
   if (duckdb_prepare(duck->handle(), select.c_str(), &stmt) != DuckDBSuccess) {
     const char* e = duckdb_prepare_error(stmt);
-    Status s = Status::InvalidArgument(std::string("reading for ") + qualified_table + ": " + (e ? e : "cannot prepare"));
+    Status s =
+        Status::InvalidArgument(std::string("reading for ") + qualified_table + ": " + (e ? e : "cannot prepare"));
     duckdb_destroy_prepare(&stmt);
     return s;
   }
@@ -360,7 +437,8 @@ Result<CopyStats> CopyToPostgres(duck::Connection* duck, const std::string& sele
   duckdb_destroy_prepare(&stmt);
   if (st != DuckDBSuccess) {
     const char* e = duckdb_pending_error(pending);
-    Status s = Status::InvalidArgument(std::string("reading for ") + qualified_table + ": " + (e ? e : "cannot execute"));
+    Status s =
+        Status::InvalidArgument(std::string("reading for ") + qualified_table + ": " + (e ? e : "cannot execute"));
     duckdb_destroy_pending(&pending);
     return s;
   }

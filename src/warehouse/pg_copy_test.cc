@@ -61,30 +61,43 @@ TEST_F(PgCopyTest, EveryScalarTypeArrivesAsPostgreSQLParsesItsLiteral) {
       {"i4", "INTEGER", "integer", {"-2147483648", "2147483647", "0", "NULL", "12", "-12"}},
       {"i8", "BIGINT", "bigint", {"-9223372036854775808", "9223372036854775807", "0", "NULL", "5", "-5"}},
       {"u8", "UBIGINT", "numeric(20,0)", {"18446744073709551615", "0", "1", "NULL", "42", "9"}},
-      {"h", "HUGEINT", "numeric(38,0)",
-       {"-99999999999999999999999999999999999999", "99999999999999999999999999999999999999", "0", "NULL",
-        "10000", "-100000000"}},
+      {"h",
+       "HUGEINT",
+       "numeric(38,0)",
+       {"-99999999999999999999999999999999999999", "99999999999999999999999999999999999999", "0", "NULL", "10000",
+        "-100000000"}},
       {"f4", "FLOAT", "real", {"1.5", "-0.25", "0", "NULL", "3.4e38", "1e-30"}},
-      {"f8", "DOUBLE", "double precision",
-       {"0.1", "-1e308", "0", "NULL", "2.2250738585072014e-308", "123456.789"}},
+      {"f8", "DOUBLE", "double precision", {"0.1", "-1e308", "0", "NULL", "2.2250738585072014e-308", "123456.789"}},
       {"d2", "DECIMAL(4,1)", "numeric(4,1)", {"-999.9", "0.1", "0", "NULL", "100.0", "-0.5"}},
       {"d9", "DECIMAL(9,4)", "numeric(9,4)", {"12345.6789", "-0.0001", "0.0000", "NULL", "10000", "-1.5"}},
-      {"d18", "DECIMAL(18,5)", "numeric(18,5)",
+      {"d18",
+       "DECIMAL(18,5)",
+       "numeric(18,5)",
        {"1234567890123.45678", "-0.00005", "0", "NULL", "0.10000", "-99999.00001"}},
-      {"d38", "DECIMAL(38,10)", "numeric(38,10)",
+      {"d38",
+       "DECIMAL(38,10)",
+       "numeric(38,10)",
        {"1234567890123456789012345678.0123456789", "-0.0000000001", "0", "NULL", "100000000000000000000", "-42"}},
-      {"s", "VARCHAR", "text", {"'it''s'", "''", "'ünïcødé ✓'", "NULL", "'a much longer string than twelve bytes'", "'x'"}},
+      {"s",
+       "VARCHAR",
+       "text",
+       {"'it''s'", "''", "'ünïcødé ✓'", "NULL", "'a much longer string than twelve bytes'", "'x'"}},
       {"bl", "BLOB", "bytea", {"'\\x00\\x01'::blob", "''::blob", "'abc'::blob", "NULL", "'\\xFF'::blob", "'z'::blob"}},
-      {"dt", "DATE", "date",
-       {"'2000-01-01'", "'1970-01-01'", "'2024-02-29'", "NULL", "'infinity'", "'-infinity'"}},
-      {"ts", "TIMESTAMP", "timestamp",
+      {"dt", "DATE", "date", {"'2000-01-01'", "'1970-01-01'", "'2024-02-29'", "NULL", "'infinity'", "'-infinity'"}},
+      {"ts",
+       "TIMESTAMP",
+       "timestamp",
        {"'2000-01-01 00:00:00'", "'1969-12-31 23:59:59.999999'", "'2024-10-27 01:30:00.5'", "NULL", "'infinity'",
         "'-infinity'"}},
       {"tm", "TIME", "time", {"'00:00:00'", "'23:59:59.999999'", "'12:34:56.5'", "NULL", "'01:00'", "'13:00'"}},
-      {"iv", "INTERVAL", "interval",
+      {"iv",
+       "INTERVAL",
+       "interval",
        {"INTERVAL '1 year 2 months 3 days 04:05:06.789'", "INTERVAL '-5 days'", "INTERVAL '0 seconds'", "NULL",
         "INTERVAL '36 hours'", "INTERVAL '-1 month'"}},
-      {"id", "UUID", "uuid",
+      {"id",
+       "UUID",
+       "uuid",
        {"'00000000-0000-0000-0000-000000000000'", "'ffffffff-ffff-ffff-ffff-ffffffffffff'",
         "'4ac7a9e9-607c-4c8a-84f3-843f0191e3fd'", "NULL", "'80000000-0000-0000-0000-000000000001'",
         "'7fffffff-ffff-ffff-ffff-ffffffffffff'"}},
@@ -148,8 +161,9 @@ TEST_F(PgCopyTest, EveryScalarTypeArrivesAsPostgreSQLParsesItsLiteral) {
 }
 
 TEST_F(PgCopyTest, NestedAndJsonValuesArriveAsTextAndJsonb) {
-  ASSERT_TRUE(duck_->Execute("CREATE TABLE src AS SELECT [1, 2, NULL] AS l, {'a': 1, 'b': 'x'} AS st, "
-                             "'{\"k\": [1, 2]}'::JSON AS j, 'red'::ENUM ('red', 'green') AS e")
+  ASSERT_TRUE(duck_
+                  ->Execute("CREATE TABLE src AS SELECT [1, 2, NULL] AS l, {'a': 1, 'b': 'x'} AS st, "
+                            "'{\"k\": [1, 2]}'::JSON AS j, 'red'::ENUM ('red', 'green') AS e")
                   .ok());
   auto described = DescribeForPostgres(duck_.get(), "SELECT * FROM src");
   ASSERT_TRUE(described.ok());
@@ -171,11 +185,13 @@ TEST_F(PgCopyTest, NestedAndJsonValuesArriveAsTextAndJsonb) {
 TEST_F(PgCopyTest, ManyChunksStreamAndAFailedReadKeepsNoRows) {
   // 300,000 rows: ~150 DuckDB chunks, several libpq round trips.
   const std::string t = schema_ + ".big";
-  auto described = DescribeForPostgres(duck_.get(), "SELECT range AS n, range * 0.5 AS half, 'r' || range AS s FROM range(300000)");
+  auto described =
+      DescribeForPostgres(duck_.get(), "SELECT range AS n, range * 0.5 AS half, 'r' || range AS s FROM range(300000)");
   ASSERT_TRUE(described.ok());
   ASSERT_TRUE(pg_->Execute(PostgresCreateTable(t, *described)).ok());
-  auto stats = CopyToPostgres(duck_.get(), "SELECT range AS n, range * 0.5 AS half, 'r' || range AS s FROM range(300000)",
-                              *described, pg_.get(), t);
+  auto stats =
+      CopyToPostgres(duck_.get(), "SELECT range AS n, range * 0.5 AS half, 'r' || range AS s FROM range(300000)",
+                     *described, pg_.get(), t);
   ASSERT_TRUE(stats.ok()) << stats.status().ToString();
   EXPECT_EQ(stats->rows, 300000);
   auto sums = pg_->Query("select count(*), sum(n), sum(half), count(distinct s) from " + t);
@@ -186,8 +202,9 @@ TEST_F(PgCopyTest, ManyChunksStreamAndAFailedReadKeepsNoRows) {
   EXPECT_EQ(sums->rows[0][3], "300000");
 
   // A query that fails part-way (an error in a late chunk) leaves the table as it was.
-  const std::string failing = "SELECT range AS n, range * 0.5 AS half, CASE WHEN range < 250000 THEN 'r' ELSE "
-                              "error('bad row ' || range) END AS s FROM range(300000)";
+  const std::string failing =
+      "SELECT range AS n, range * 0.5 AS half, CASE WHEN range < 250000 THEN 'r' ELSE "
+      "error('bad row ' || range) END AS s FROM range(300000)";
   auto f = CopyToPostgres(duck_.get(), failing, *described, pg_.get(), t);
   ASSERT_FALSE(f.ok());
   EXPECT_NE(f.status().message().find("bad row"), std::string::npos) << f.status().ToString();

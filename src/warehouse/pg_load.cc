@@ -56,9 +56,10 @@ Status LoadTable(lake::Lake* lake, duck::Connection* duck, pg::Connection* pg, c
   };
   // Inside the transaction: a concurrent load of the same files fails on the primary key of
   // _strata_loaded_files at commit and keeps nothing.
-  auto done = pg->Query("select coalesce(max(sequence), 0) from raw._strata_loaded_files where source = $1 and "
-                        "table_name = $2",
-                        {source, table});
+  auto done = pg->Query(
+      "select coalesce(max(sequence), 0) from raw._strata_loaded_files where source = $1 and "
+      "table_name = $2",
+      {source, table});
   if (!done.ok()) return fail(done.status());
   auto plan = PlanTableLoad(lake, source, table, std::stoll(done->Scalar().value_or("0")));
   if (!plan.ok()) return fail(plan.status());
@@ -82,9 +83,10 @@ Status LoadTable(lake::Lake* lake, duck::Connection* duck, pg::Connection* pg, c
   }
 
   // Create or evolve the table; values go in as the table's column types.
-  auto existing = pg->Query("select a.attname, format_type(a.atttypid, a.atttypmod) from pg_attribute a where "
-                            "a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped order by a.attnum",
-                            {"raw." + QuoteIdent(name)});
+  auto existing = pg->Query(
+      "select a.attname, format_type(a.atttypid, a.atttypmod) from pg_attribute a where "
+      "a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped order by a.attnum",
+      {"raw." + QuoteIdent(name)});
   if (!existing.ok()) return fail(existing.status());
   if (existing->rows.empty()) {
     std::vector<PgColumn> ddl = columns;
@@ -140,9 +142,8 @@ Status LoadTable(lake::Lake* lake, duck::Connection* duck, pg::Connection* pg, c
       return fail(s);
     }
     if (copied->rows != plan->expected_rows) {
-      return fail(Status::Corruption("lake files of " + source + "." + table + " hold " +
-                                     std::to_string(copied->rows) + " rows, their manifests say " +
-                                     std::to_string(plan->expected_rows)));
+      return fail(Status::Corruption("lake files of " + source + "." + table + " hold " + std::to_string(copied->rows) +
+                                     " rows, their manifests say " + std::to_string(plan->expected_rows)));
     }
     result->rows = copied->rows;
   }
@@ -156,8 +157,10 @@ Status LoadTable(lake::Lake* lake, duck::Connection* duck, pg::Connection* pg, c
   };
   for (const auto& f : plan->files) add(f.file->key, *f.manifest, f.file->rows, f.file->sha256);
   for (const auto& [m, marker] : plan->markers) add(marker, *m, 0, "");
-  Status s = pg->Execute("insert into raw._strata_loaded_files (file_key, source, table_name, batch_id, sequence, "
-                         "rows, sha256) values " + values);
+  Status s = pg->Execute(
+      "insert into raw._strata_loaded_files (file_key, source, table_name, batch_id, sequence, "
+      "rows, sha256) values " +
+      values);
   if (!s.ok()) return fail(s.WithContext("recording the loaded lake files"));
   CrashPoint("load_before_commit");
   s = pg->Commit();
@@ -169,8 +172,8 @@ Status LoadTable(lake::Lake* lake, duck::Connection* duck, pg::Connection* pg, c
 
 Status LoadRawToPostgres(lake::Lake* lake, pg::Connection* pg, std::vector<LoadResult>* results,
                          const std::function<void(const LoadResult&)>& on_table, CancelToken* cancel) {
-  STRATA_RETURN_IF_ERROR(EnsureMetadata(pg).WithContext("preparing the raw schema in postgres " +
-                                                       pg->options().Describe()));
+  STRATA_RETURN_IF_ERROR(
+      EnsureMetadata(pg).WithContext("preparing the raw schema in postgres " + pg->options().Describe()));
   STRATA_ASSIGN_OR_RETURN(auto db, duck::Database::Open(""));
   STRATA_ASSIGN_OR_RETURN(auto duck, db->Connect());
   STRATA_ASSIGN_OR_RETURN(auto tables, lake->Tables());

@@ -28,11 +28,12 @@ class DuckSession : public Session {
   Result<int64_t> CreateTableFromCsv(const std::string& schema, const std::string& table, const std::string& csv_path,
                                      char delimiter, const std::map<std::string, std::string>& types) override {
     std::string typed;
-    for (const auto& [k, v] : types) typed += (typed.empty() ? "" : ", ") + duck::QuoteLiteral(k) + ": " + duck::QuoteLiteral(v);
-    STRATA_ASSIGN_OR_RETURN(auto created, c_->Query("CREATE TABLE " + duck::QuoteIdent(schema) + "." +
-                                                    duck::QuoteIdent(table) + " AS SELECT * FROM read_csv(" +
-                                                    CsvOptions(csv_path, delimiter) +
-                                                    (typed.empty() ? "" : ", types = {" + typed + "}") + ")"));
+    for (const auto& [k, v] : types)
+      typed += (typed.empty() ? "" : ", ") + duck::QuoteLiteral(k) + ": " + duck::QuoteLiteral(v);
+    STRATA_ASSIGN_OR_RETURN(auto created,
+                            c_->Query("CREATE TABLE " + duck::QuoteIdent(schema) + "." + duck::QuoteIdent(table) +
+                                      " AS SELECT * FROM read_csv(" + CsvOptions(csv_path, delimiter) +
+                                      (typed.empty() ? "" : ", types = {" + typed + "}") + ")"));
     return created.AffectedRows();
   }
 

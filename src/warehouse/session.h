@@ -60,7 +60,8 @@ class Engine {
 std::unique_ptr<Engine> DuckDbEngine(duck::Database* db, std::string path = "");
 // Opens (or creates) a DuckDB database file ("" or ":memory:": in memory) and owns it.
 // A file that another process holds is waited for up to `lock_timeout_seconds`.
-Result<std::unique_ptr<Engine>> OpenDuckDb(const std::string& path, const std::map<std::string, std::string>& settings = {},
+Result<std::unique_ptr<Engine>> OpenDuckDb(const std::string& path,
+                                           const std::map<std::string, std::string>& settings = {},
                                            int lock_timeout_seconds = 0);
 // A PostgreSQL server; each Connect() opens a connection (checked at once by OpenPostgres).
 Result<std::unique_ptr<Engine>> OpenPostgres(const pg::ConnectOptions& options);

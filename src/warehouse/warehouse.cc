@@ -1,13 +1,13 @@
 #include "warehouse/warehouse.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
 #include <set>
-#include <algorithm>
 
-#include "core/file.h"
 #include "core/fault.h"
+#include "core/file.h"
 #include "core/parallel.h"
 
 namespace strata::warehouse {
@@ -58,15 +58,17 @@ Status WithSetAsideHint(const Status& s, const std::string& source, const std::s
   size_t at = s.message().find("(batch ");
   if (at == std::string::npos) return s;
   const std::string batch = s.message().substr(at + 7, s.message().find_first_of(" )", at + 7) - at - 7);
-  return Status::Corruption(s.message() + " (if the file cannot be restored, set the batch aside: strata lake "
-                            "quarantine-batch " + source + "." + table + " " + batch + " --reason '...')");
+  return Status::Corruption(s.message() +
+                            " (if the file cannot be restored, set the batch aside: strata lake "
+                            "quarantine-batch " +
+                            source + "." + table + " " + batch + " --reason '...')");
 }
 
 Status Warehouse::LoadRaw(lake::Lake* lake, std::vector<LoadResult>* results,
                           const std::function<void(const LoadResult&)>& on_table) {
-  STRATA_RETURN_IF_ERROR(db_->broken() ? Status::IOError("the warehouse " + path_ + " must be reopened: " +
-                                                         db_->broken_reason())
-                                       : Status::OK());
+  STRATA_RETURN_IF_ERROR(db_->broken()
+                             ? Status::IOError("the warehouse " + path_ + " must be reopened: " + db_->broken_reason())
+                             : Status::OK());
   STRATA_ASSIGN_OR_RETURN(auto tables, lake->Tables());
   {
     LoadResult ledger;
@@ -93,8 +95,9 @@ Status Warehouse::LoadRaw(lake::Lake* lake, std::vector<LoadResult>* results,
       // A failed write leaves DuckDB unfit for more (duckdb.h): stop at the first one. The
       // tables loaded before it are committed; the rest load on the next run.
       if (db_->broken()) {
-        return first_error.WithContext("the load stopped at the first failed write (the tables before it are "
-                                       "loaded, the rest load when it is run again)");
+        return first_error.WithContext(
+            "the load stopped at the first failed write (the tables before it are "
+            "loaded, the rest load when it is run again)");
       }
       // Otherwise (a corrupt lake file, say) this table stays as it was; the others still load.
       continue;
@@ -212,7 +215,8 @@ Result<TableLoadPlan> PlanTableLoad(lake::Lake* lake, const std::string& source,
     }
     for (const auto& f : m.files) {
       if (!plan.format.empty() && f.format != plan.format) {
-        return Status::Corruption("batch " + m.batch_id + " mixes file formats (" + plan.format + ", " + f.format + ")");
+        return Status::Corruption("batch " + m.batch_id + " mixes file formats (" + plan.format + ", " + f.format +
+                                  ")");
       }
       plan.format = f.format;
       plan.files.push_back({&m, &f, ""});
@@ -245,8 +249,8 @@ Status TableLoadPlan::ExplainReadFailure(duck::Connection* c, Status error) cons
   for (const auto& f : files) {
     auto probe = c->Query("SELECT count(*) FROM " + LakeReader(format, {f.path}, &schema));
     if (!probe.ok()) {
-      return Status::Corruption("lake file " + f.file->key + " (batch " + f.manifest->batch_id + " of " + source +
-                                "." + table + ") cannot be read: " + probe.status().message());
+      return Status::Corruption("lake file " + f.file->key + " (batch " + f.manifest->batch_id + " of " + source + "." +
+                                table + ") cannot be read: " + probe.status().message());
     }
   }
   return error;
@@ -345,7 +349,8 @@ Result<std::set<const TableLoadPlan::File*>> FilesAlreadyLoaded(duck::Connection
                                 ", and the ledger does not list it: the table needs repair by hand");
     }
     out.insert(&f);
-    warnings->push_back("lake file " + f.file->key + " was loaded but missing from the ledger: recorded again, not "
+    warnings->push_back("lake file " + f.file->key +
+                        " was loaded but missing from the ledger: recorded again, not "
                         "loaded twice");
   }
   return out;
@@ -353,8 +358,8 @@ Result<std::set<const TableLoadPlan::File*>> FilesAlreadyLoaded(duck::Connection
 
 // Writes the ledger rows of the plan: each planned file, and a marker for each batch without
 // files to read (everything quarantined, or set aside) that the ledger lacks.
-Status RecordLoaded(duck::Connection* c, const std::string& source, const std::string& table,
-                    const TableLoadPlan& plan, const std::set<std::string>& loaded) {
+Status RecordLoaded(duck::Connection* c, const std::string& source, const std::string& table, const TableLoadPlan& plan,
+                    const std::set<std::string>& loaded) {
   STRATA_ASSIGN_OR_RETURN(auto ins, c->Prepare("INSERT INTO raw._strata_loaded_files (file_key, source, table_name, "
                                                "batch_id, sequence, rows, sha256) VALUES (?, ?, ?, ?, ?, ?, ?)"));
   auto record = [&](const std::string& key, const lake::Manifest& m, int64_t rows, const std::string& sha) {
@@ -369,7 +374,8 @@ Status RecordLoaded(duck::Connection* c, const std::string& source, const std::s
     if (s.ok()) s = ins->Execute().status();
     return s.WithContext("recording lake file " + key);
   };
-  for (const auto& f : plan.files) STRATA_RETURN_IF_ERROR(record(f.file->key, *f.manifest, f.file->rows, f.file->sha256));
+  for (const auto& f : plan.files)
+    STRATA_RETURN_IF_ERROR(record(f.file->key, *f.manifest, f.file->rows, f.file->sha256));
   for (const auto& [m, marker] : plan.markers) {
     if (loaded.count(marker) == 0) STRATA_RETURN_IF_ERROR(record(marker, *m, 0, ""));
   }
@@ -378,8 +384,7 @@ Status RecordLoaded(duck::Connection* c, const std::string& source, const std::s
 
 }  // namespace
 
-Status Warehouse::LoadTable(lake::Lake* lake, const std::string& source, const std::string& table,
-                            LoadResult* result) {
+Status Warehouse::LoadTable(lake::Lake* lake, const std::string& source, const std::string& table, LoadResult* result) {
   duck::Connection* c = conn_.get();
   const std::string name = RelationName(source, table);
 
@@ -424,9 +429,8 @@ Status Warehouse::LoadTable(lake::Lake* lake, const std::string& source, const s
     }
     result->rows = inserted->AffectedRows();
     if (result->rows != expected_rows) {
-      return fail(Status::Corruption("lake files of " + source + "." + table + " hold " +
-                                     std::to_string(result->rows) + " rows, their manifests say " +
-                                     std::to_string(expected_rows)));
+      return fail(Status::Corruption("lake files of " + source + "." + table + " hold " + std::to_string(result->rows) +
+                                     " rows, their manifests say " + std::to_string(expected_rows)));
     }
   }
   s = RecordLoaded(c, source, table, plan, loaded);
@@ -438,8 +442,8 @@ Status Warehouse::LoadTable(lake::Lake* lake, const std::string& source, const s
 }
 
 nlohmann::json ToJson(const LoadResult& r) {
-  return {{"source", r.source}, {"table", r.table}, {"relation", r.relation}, {"batches", r.batches},
-          {"files", r.files},   {"rows", r.rows},   {"seconds", r.seconds},   {"added_columns", r.added_columns},
+  return {{"source", r.source},    {"table", r.table}, {"relation", r.relation}, {"batches", r.batches},
+          {"files", r.files},      {"rows", r.rows},   {"seconds", r.seconds},   {"added_columns", r.added_columns},
           {"warnings", r.warnings}};
 }
 

@@ -9,18 +9,17 @@
 
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "core/cancel.h"
 #include "core/project.h"
 #include "core/status.h"
-#include "lake/lake.h"
-#include "core/cancel.h"
 #include "db/duckdb.h"
 #include "db/postgres.h"
+#include "lake/lake.h"
 
 namespace strata::warehouse {
 
@@ -129,9 +128,7 @@ class Warehouse {
   duck::Database* database() { return db_.get(); }
   const std::string& path() const { return path_; }
 
-  static std::string RelationName(const std::string& source, const std::string& table) {
-    return source + "_" + table;
-  }
+  static std::string RelationName(const std::string& source, const std::string& table) { return source + "_" + table; }
 
  private:
   Warehouse() = default;

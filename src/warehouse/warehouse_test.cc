@@ -1,14 +1,13 @@
 #include "warehouse/warehouse.h"
 
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <set>
-#include <fstream>
 #include <thread>
 
 #include "core/fault.h"
@@ -192,8 +191,8 @@ void LandDay(lake::Lake* lake, int day, int rows) {
     std::string key;
     lake::JsonlZstdWriter w(*batch->NewPart("jsonl.zst", &key));
     for (int i = 0; i < rows; ++i) {
-      EXPECT_TRUE(w.AddLine(R"({"id":)" + std::to_string(day * 100000 + i) + R"(,"note":"day )" +
-                            std::to_string(day) + " row " + std::to_string(i) + R"( of table )" + table + R"("})")
+      EXPECT_TRUE(w.AddLine(R"({"id":)" + std::to_string(day * 100000 + i) + R"(,"note":"day )" + std::to_string(day) +
+                            " row " + std::to_string(i) + R"( of table )" + table + R"("})")
                       .ok());
     }
     auto info = *w.Finish();
@@ -217,7 +216,8 @@ std::string CompareWithLake(lake::Lake* lake, duck::Connection* c) {
         auto n = c->Query("SELECT count(*) FROM raw." + Warehouse::RelationName(source, table) +
                           " WHERE _lake_file = " + duck::QuoteLiteral(f.key));
         std::string got = n.ok() ? n->Scalar().value_or("?") : n.status().message();
-        if (got != std::to_string(f.rows)) problems += f.key + ": " + got + " rows, expected " + std::to_string(f.rows) + "\n";
+        if (got != std::to_string(f.rows))
+          problems += f.key + ": " + got + " rows, expected " + std::to_string(f.rows) + "\n";
       }
     }
   }
@@ -285,9 +285,14 @@ TEST_F(WarehouseTest, AGarbledLedgerIsRepairedWithoutLoadingAFileTwice) {
   const std::string c = "raw/src/c/dt=2024-01-02/b00000002-0000.jsonl.zst";
   // b's row garbled into b+c; c's own row lost with the failed commit (and c's rows with it).
   ASSERT_TRUE(w->connection()
-                  ->Execute("DELETE FROM raw._strata_loaded_files WHERE file_key IN ('" + b + "', '" + c + "');"
-                            "DELETE FROM raw.src_c WHERE _lake_file = '" + c + "';"
-                            "INSERT INTO raw._strata_loaded_files VALUES ('" + b + c + "', 'src', 'bc', "
+                  ->Execute("DELETE FROM raw._strata_loaded_files WHERE file_key IN ('" + b + "', '" + c +
+                            "');"
+                            "DELETE FROM raw.src_c WHERE _lake_file = '" +
+                            c +
+                            "';"
+                            "INSERT INTO raw._strata_loaded_files VALUES ('" +
+                            b + c +
+                            "', 'src', 'bc', "
                             "'b00000002b00000002', 2, 30, '', current_timestamp)")
                   .ok());
   results.clear();
@@ -303,8 +308,10 @@ TEST_F(WarehouseTest, AGarbledLedgerIsRepairedWithoutLoadingAFileTwice) {
   EXPECT_EQ(CompareWithLake(lake_.get(), w->connection()), "");
   // And a raw table holding part of a file the ledger does not list is refused, not patched.
   ASSERT_TRUE(w->connection()
-                  ->Execute("DELETE FROM raw._strata_loaded_files WHERE file_key = '" + c + "';"
-                            "DELETE FROM raw.src_c WHERE _lake_file = '" + c + "' AND id % 2 = 0")
+                  ->Execute("DELETE FROM raw._strata_loaded_files WHERE file_key = '" + c +
+                            "';"
+                            "DELETE FROM raw.src_c WHERE _lake_file = '" +
+                            c + "' AND id % 2 = 0")
                   .ok());
   results.clear();
   s = w->LoadRaw(lake_.get(), &results);
@@ -333,9 +340,7 @@ class FullDiskRunsAlone : public WarehouseTest {
   void TearDown() override {
     if (mounted_) (void)testing::RunCommand({"/bin/umount", "-l", mount_});
   }
-  int64_t FreeBytes() {
-    return static_cast<int64_t>(std::filesystem::space(mount_).available);
-  }
+  int64_t FreeBytes() { return static_cast<int64_t>(std::filesystem::space(mount_).available); }
   std::string mount_;
   bool mounted_ = false;
 };
@@ -376,7 +381,7 @@ TEST_F(FullDiskRunsAlone, AFullDiskAtAnyPointOfALoadNeverDuplicatesOrLosesARow) 
         EXPECT_NE(s.message().find("No space left on device"), std::string::npos) << free_kb << " KB: " << s.ToString();
         EXPECT_EQ(s.message().find("Stack Trace"), std::string::npos) << s.message();
         size_t at = s.message().find("loading raw.");
-        where.insert(at != std::string::npos ? s.message().substr(at, 17)
+        where.insert(at != std::string::npos                               ? s.message().substr(at, 17)
                      : s.message().find("checkpoint") != std::string::npos ? "checkpoint"
                                                                            : s.message());
       }
@@ -521,8 +526,7 @@ TEST_F(PgLoadTest, ARoleWithoutPrivilegesGetsAClearErrorAndNothingIsLoaded) {
   Status s = LoadRawToPostgres(lake_.get(), reader->get(), &results);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("permission denied"), std::string::npos) << s.ToString();
-  EXPECT_NE(s.message().find("preparing the raw schema in postgres " + role + "@"), std::string::npos)
-      << s.ToString();
+  EXPECT_NE(s.message().find("preparing the raw schema in postgres " + role + "@"), std::string::npos) << s.ToString();
   EXPECT_EQ(s.message().find("reader-secret"), std::string::npos);
   EXPECT_EQ(Value("select to_regnamespace('raw') is null"), "true");
   reader->reset();

@@ -26,12 +26,22 @@ std::vector<lake::ColumnSchema> JsonSchemaBuilder::Build() const {
   for (size_t i = 0; i < order_.size(); ++i) {
     const char* type = "VARCHAR";
     switch (kinds_[i]) {
-      case Kind::kBool: type = "BOOLEAN"; break;
-      case Kind::kInt: type = "BIGINT"; break;
-      case Kind::kDouble: type = "DOUBLE"; break;
-      case Kind::kNested: type = "JSON"; break;
+      case Kind::kBool:
+        type = "BOOLEAN";
+        break;
+      case Kind::kInt:
+        type = "BIGINT";
+        break;
+      case Kind::kDouble:
+        type = "DOUBLE";
+        break;
+      case Kind::kNested:
+        type = "JSON";
+        break;
       case Kind::kNull:
-      case Kind::kString: type = "VARCHAR"; break;
+      case Kind::kString:
+        type = "VARCHAR";
+        break;
     }
     out.push_back({order_[i], type});
   }

@@ -84,8 +84,7 @@ void PlanProducts(const SimState& state, int64_t day_start, World* world, DayPla
     char model[16];
     std::snprintf(model, sizeof model, "%c%d", static_cast<char>('A' + rng.Below(26)),
                   static_cast<int>(rng.Range(1, 99)));
-    p.name = (p.brand.empty() ? "" : p.brand + " ") + std::string(adj) + " " + std::string(noun) +
-             " " + model;
+    p.name = (p.brand.empty() ? "" : p.brand + " ") + std::string(adj) + " " + std::string(noun) + " " + model;
     char sku[32];
     std::string cat3 = std::string(cat.name.substr(0, 3));
     for (char& c : cat3) c = static_cast<char>(c - 'a' + 'A');
@@ -102,8 +101,7 @@ void PlanProducts(const SimState& state, int64_t day_start, World* world, DayPla
 
 // Price changes (~1% of products a day) and an occasional deactivation. Applied to the world
 // later, in time order, while orders are placed.
-void PlanProductChanges(const SimState& state, int64_t day, int64_t day_start, const World& world,
-                        DayPlan* plan) {
+void PlanProductChanges(const SimState& state, int64_t day, int64_t day_start, const World& world, DayPlan* plan) {
   Rng rng = Rng::For(state.seed, kStreamProductChanges, static_cast<uint64_t>(day));
   int64_t n = static_cast<int64_t>(world.products.size());
   int64_t k = static_cast<int64_t>(std::floor(0.01 * static_cast<double>(n) + rng.Uniform()));
@@ -112,8 +110,7 @@ void PlanProductChanges(const SimState& state, int64_t day, int64_t day_start, c
     double factor = 1.0 + (rng.Uniform() * 0.4 - 0.2);
     int64_t price = To99(static_cast<double>(p.price_cents) * factor);
     if (price == p.price_cents) price += 100;
-    plan->product_changes.push_back(
-        {idx + 1, day_start + rng.Range(0, kDaySeconds - 1), price, false});
+    plan->product_changes.push_back({idx + 1, day_start + rng.Range(0, kDaySeconds - 1), price, false});
   }
   int64_t active = static_cast<int64_t>(plan->active_at_start.size());
   if (rng.Chance(0.1) && active > 0 && active * 10 > n * 8) {
@@ -124,8 +121,7 @@ void PlanProductChanges(const SimState& state, int64_t day, int64_t day_start, c
                    [](const ProductChange& a, const ProductChange& b) { return a.ts < b.ts; });
 }
 
-void PlanCustomers(const SimState& state, int64_t day, int64_t day_start, World* world,
-                   DayPlan* plan) {
+void PlanCustomers(const SimState& state, int64_t day, int64_t day_start, World* world, DayPlan* plan) {
   Rng rng = Rng::For(state.seed, kStreamCustomers, static_cast<uint64_t>(day));
   int64_t count = DayQuota(TotalFor(1000, state.scale), day);
   // Day 0's customers sign up in its first hour, before the first orders (placed from 01:00).
@@ -152,8 +148,7 @@ void PlanCustomers(const SimState& state, int64_t day, int64_t day_start, World*
 }
 
 // ~2% of the customers that existed before the day change segment, mostly by one step.
-void PlanSegmentChanges(const SimState& state, int64_t day, int64_t day_start, World* world,
-                        DayPlan* plan) {
+void PlanSegmentChanges(const SimState& state, int64_t day, int64_t day_start, World* world, DayPlan* plan) {
   Rng rng = Rng::For(state.seed, kStreamSegments, static_cast<uint64_t>(day));
   int64_t n = plan->customers_at_start;
   int64_t k = static_cast<int64_t>(std::llround(0.02 * static_cast<double>(n)));
@@ -166,8 +161,7 @@ void PlanSegmentChanges(const SimState& state, int64_t day, int64_t day_start, W
     seg = std::clamp(seg, 0, 3);
     if (seg == c.segment) seg = c.segment == 0 ? 1 : c.segment - 1;
     c.segment = static_cast<uint8_t>(seg);
-    plan->segment_changes.push_back(
-        {idx + 1, c.segment, day_start + rng.Range(0, kDaySeconds - 1)});
+    plan->segment_changes.push_back({idx + 1, c.segment, day_start + rng.Range(0, kDaySeconds - 1)});
   }
   std::sort(plan->segment_changes.begin(), plan->segment_changes.end(),
             [](const SegmentChange& a, const SegmentChange& b) { return a.id < b.id; });
@@ -200,8 +194,7 @@ void PlanOrders(SimState* state, int64_t day, int64_t day_start, World* world, D
 
   size_t next_change = 0;
   auto apply_changes_until = [&](int64_t ts) {
-    while (next_change < plan->product_changes.size() &&
-           plan->product_changes[next_change].ts <= ts) {
+    while (next_change < plan->product_changes.size() && plan->product_changes[next_change].ts <= ts) {
       const ProductChange& ch = plan->product_changes[next_change++];
       ProductRec& p = world->products[static_cast<size_t>(ch.id - 1)];
       if (ch.new_price_cents >= 0) p.price_cents = ch.new_price_cents;
@@ -231,19 +224,16 @@ void PlanOrders(SimState* state, int64_t day, int64_t day_start, World* world, D
     } else {
       // Skewed towards older customers: loyal customers order more.
       double u = std::pow(rng.Uniform(), 1.3);
-      customer_id = 1 + std::min<int64_t>(eligible - 1,
-                                          static_cast<int64_t>(u * static_cast<double>(eligible)));
+      customer_id = 1 + std::min<int64_t>(eligible - 1, static_cast<int64_t>(u * static_cast<double>(eligible)));
     }
-    int32_t n =
-        std::min<int32_t>(counts[static_cast<size_t>(o)], static_cast<int32_t>(active.size()));
+    int32_t n = std::min<int32_t>(counts[static_cast<size_t>(o)], static_cast<int32_t>(active.size()));
     if (n == 0) continue;
 
     NewOrder order;
     order.id = state->next_order_id++;
     order.customer_id = customer_id;
     order.placed = ts;
-    order.payment =
-        rng.Chance(0.02) ? kNull8 : static_cast<uint8_t>(rng.Below(kPaymentMethods.size()));
+    order.payment = rng.Chance(0.02) ? kNull8 : static_cast<uint8_t>(rng.Below(kPaymentMethods.size()));
     order.shipping_country = world->customers[static_cast<size_t>(customer_id - 1)].country;
     order.first_item = static_cast<int32_t>(plan->items.size());
     order.num_items = n;
@@ -254,8 +244,7 @@ void PlanOrders(SimState* state, int64_t day, int64_t day_start, World* world, D
       bool dup;
       do {
         double u = std::pow(rng.Uniform(), 1.6);
-        size_t idx = std::min(active.size() - 1,
-                              static_cast<size_t>(u * static_cast<double>(active.size())));
+        size_t idx = std::min(active.size() - 1, static_cast<size_t>(u * static_cast<double>(active.size())));
         pid = active[idx];
         dup = std::find(chosen, chosen + i, pid) != chosen + i;
       } while (dup);
@@ -265,10 +254,7 @@ void PlanOrders(SimState* state, int64_t day, int64_t day_start, World* world, D
       item.order_id = order.id;
       item.product_id = pid;
       double q = rng.Uniform();
-      item.quantity = q < 0.70   ? 1
-                      : q < 0.90 ? 2
-                      : q < 0.97 ? 3
-                                 : static_cast<int32_t>(rng.Range(4, 5));
+      item.quantity = q < 0.70 ? 1 : q < 0.90 ? 2 : q < 0.97 ? 3 : static_cast<int32_t>(rng.Range(4, 5));
       item.unit_price_cents = world->products[static_cast<size_t>(pid - 1)].price_cents;
       int64_t line = item.quantity * item.unit_price_cents;
       item.discount_cents = 0;
@@ -295,8 +281,7 @@ void PlanStatusChanges(const SimState& state, int64_t day, int64_t day_start, Da
       Transition t[3];
       int n = PlanOrderLifecycle(state.seed, id, p, t);
       for (int i = 0; i < n; ++i) {
-        if (t[i].day == day)
-          plan->status_changes.push_back({id, t[i].status, day_start + t[i].sec});
+        if (t[i].day == day) plan->status_changes.push_back({id, t[i].status, day_start + t[i].sec});
       }
     }
   }
@@ -325,19 +310,14 @@ int64_t DayQuota(int64_t total, int64_t day) {
   return total * (i + 1) / 30 - total * i / 30;
 }
 
-int64_t TotalFor(double per_30_days_at_scale_1, double scale) {
-  return std::llround(per_30_days_at_scale_1 * scale);
-}
+int64_t TotalFor(double per_30_days_at_scale_1, double scale) { return std::llround(per_30_days_at_scale_1 * scale); }
 
-int64_t ProductCount(double scale) {
-  return std::max<int64_t>(1, std::llround(200.0 * std::sqrt(scale)));
-}
+int64_t ProductCount(double scale) { return std::max<int64_t>(1, std::llround(200.0 * std::sqrt(scale))); }
 
 int PlanOrderLifecycle(uint64_t seed, int64_t order_id, int64_t placed_day, Transition out[3]) {
   Rng rng = Rng::For(seed, kStreamLifecycle, static_cast<uint64_t>(order_id));
   if (rng.Chance(0.05)) {
-    out[0] = {placed_day + rng.Range(1, 2), kCancelled,
-              static_cast<int32_t>(rng.Range(0, kDaySeconds - 1))};
+    out[0] = {placed_day + rng.Range(1, 2), kCancelled, static_cast<int32_t>(rng.Range(0, kDaySeconds - 1))};
     return 1;
   }
   int64_t ship = placed_day + rng.Range(1, 3);
@@ -345,8 +325,7 @@ int PlanOrderLifecycle(uint64_t seed, int64_t order_id, int64_t placed_day, Tran
   out[0] = {ship, kShipped, static_cast<int32_t>(rng.Range(0, kDaySeconds - 1))};
   out[1] = {deliver, kDelivered, static_cast<int32_t>(rng.Range(0, kDaySeconds - 1))};
   if (rng.Chance(0.03)) {
-    out[2] = {deliver + rng.Range(1, 14), kReturned,
-              static_cast<int32_t>(rng.Range(0, kDaySeconds - 1))};
+    out[2] = {deliver + rng.Range(1, 14), kReturned, static_cast<int32_t>(rng.Range(0, kDaySeconds - 1))};
     return 3;
   }
   return 2;

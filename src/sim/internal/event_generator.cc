@@ -15,14 +15,7 @@ constexpr int32_t kDaySeconds = 86400;
 constexpr int32_t kBlockSeconds = 6 * 3600;
 
 enum EvType : uint8_t { kPageView, kProductView, kAddToCart, kCheckout, kPurchase };
-enum Page : uint8_t {
-  kHome,
-  kCategoryPage,
-  kSearchPage,
-  kProductPage,
-  kCheckoutPage,
-  kConfirmation
-};
+enum Page : uint8_t { kHome, kCategoryPage, kSearchPage, kProductPage, kCheckoutPage, kConfirmation };
 enum Omit : uint8_t {
   kOmitCustomer = 1,
   kOmitPageUrl = 2,
@@ -30,12 +23,7 @@ enum Omit : uint8_t {
   kOmitDevice = 8,
   kOmitUserAgent = 16,
 };
-enum LineKind : uint64_t {
-  kKindClean = 0,
-  kKindDuplicate = 1,
-  kKindMalformed = 2,
-  kKindUnknown = 3
-};
+enum LineKind : uint64_t { kKindClean = 0, kKindDuplicate = 1, kKindMalformed = 2, kKindUnknown = 3 };
 
 struct Session {
   int64_t customer_id;  // 0 = anonymous (null)
@@ -65,8 +53,7 @@ struct LineRef {
 };
 
 uint64_t LineKey(int64_t day, LineKind kind, uint64_t index) {
-  return (static_cast<uint64_t>(day) << 34) | (static_cast<uint64_t>(kind) << 30) |
-         (index & ((1ULL << 30) - 1));
+  return (static_cast<uint64_t>(day) << 34) | (static_cast<uint64_t>(kind) << 30) | (index & ((1ULL << 30) - 1));
 }
 
 void AppendHex16(std::string* out, uint64_t v) {
@@ -257,8 +244,7 @@ Ev ProductEvent(uint32_t session, uint8_t type, int64_t product_id, int32_t quan
 int64_t RandomProduct(Rng& rng, const std::vector<int64_t>& active) {
   if (active.empty()) return 0;
   double u = std::pow(rng.Uniform(), 1.6);
-  size_t idx =
-      std::min(active.size() - 1, static_cast<size_t>(u * static_cast<double>(active.size())));
+  size_t idx = std::min(active.size() - 1, static_cast<size_t>(u * static_cast<double>(active.size())));
   return active[idx];
 }
 
@@ -289,9 +275,7 @@ class EventIdMaker {
 
 }  // namespace
 
-std::string EventId(uint64_t seed, int64_t day, uint32_t seq) {
-  return std::string(EventIdMaker(seed, day).Make(seq));
-}
+std::string EventId(uint64_t seed, int64_t day, uint32_t seq) { return std::string(EventIdMaker(seed, day).Make(seq)); }
 
 void GenerateDayEvents(const DayPlan& plan, SimState* state, DayEvents* out) {
   DayEvents& result = *out;
@@ -380,8 +364,7 @@ void GenerateDayEvents(const DayPlan& plan, SimState* state, DayEvents* out) {
     if (views > 0 && rng.Chance(0.35)) {
       int64_t carts = rng.Range(1, std::min<int64_t>(2, views));
       for (int64_t k = 0; k < carts; ++k) {
-        seq.push_back(
-            ProductEvent(sid, kAddToCart, viewed[k], static_cast<int32_t>(rng.Range(1, 2))));
+        seq.push_back(ProductEvent(sid, kAddToCart, viewed[k], static_cast<int32_t>(rng.Range(1, 2))));
       }
       if (rng.Chance(0.3)) {
         Ev checkout{};
@@ -393,8 +376,7 @@ void GenerateDayEvents(const DayPlan& plan, SimState* state, DayEvents* out) {
     }
     size_t len = std::min<size_t>(seq.size(), static_cast<size_t>(quota) - events.size());
     seq.resize(len);
-    int32_t t =
-        static_cast<int32_t>(rng.Range(0, kDaySeconds - 1 - 120 * static_cast<int64_t>(len)));
+    int32_t t = static_cast<int32_t>(rng.Range(0, kDaySeconds - 1 - 120 * static_cast<int64_t>(len)));
     for (Ev& e : seq) {
       e.sec = t;
       t += static_cast<int32_t>(rng.Range(5, 120));
@@ -422,16 +404,14 @@ void GenerateDayEvents(const DayPlan& plan, SimState* state, DayEvents* out) {
   };
   const int64_t num_late = sample(count_for(dirt.late_rate), [](Ev& e) { e.late = true; });
   const int64_t num_missing = sample(count_for(dirt.missing_optional_rate), [&](Ev& e) {
-    static constexpr uint8_t kChoices[] = {kOmitPageUrl, kOmitReferrer, kOmitDevice, kOmitUserAgent,
-                                           kOmitCustomer};
+    static constexpr uint8_t kChoices[] = {kOmitPageUrl, kOmitReferrer, kOmitDevice, kOmitUserAgent, kOmitCustomer};
     const size_t choices = e.type == kPurchase ? 4 : 5;  // purchases keep customer_id
     int n = drng.Chance(0.7) ? 1 : 2;
     for (int i = 0; i < n; ++i) e.omit |= kChoices[drng.Below(choices)];
   });
   const bool drift = dirt.schema_drift_day >= 0 && day >= dirt.schema_drift_day;
 
-  Formatter fmt{state->seed, day, plan.date.ToString() + " ", drift,
-                DeriveSeed(state->seed, kStreamSessionIds)};
+  Formatter fmt{state->seed, day, plan.date.ToString() + " ", drift, DeriveSeed(state->seed, kStreamSessionIds)};
   std::string& arena = result.arena;
   arena.clear();
   arena.reserve(static_cast<size_t>(num_events) * 400 + 4096);
@@ -444,8 +424,7 @@ void GenerateDayEvents(const DayPlan& plan, SimState* state, DayEvents* out) {
                          ? &events[static_cast<size_t>(i - 1)]
                          : nullptr;
     offsets[static_cast<size_t>(i)] = arena.size();
-    fmt.Append(&arena, e, prev, sessions[e.session], ids.Make(static_cast<uint32_t>(i)),
-               kEventTypes[e.type]);
+    fmt.Append(&arena, e, prev, sessions[e.session], ids.Make(static_cast<uint32_t>(i)), kEventTypes[e.type]);
   }
   offsets[static_cast<size_t>(num_events)] = arena.size();
   auto line_of = [&](int64_t i) {
@@ -469,26 +448,22 @@ void GenerateDayEvents(const DayPlan& plan, SimState* state, DayEvents* out) {
     if (e.type == kPurchase) e.type = kCheckout;  // keeps revenue off
     std::string_view type = kUnknownEventTypes[drng.Below(kUnknownEventTypes.size())];
     size_t begin = arena.size();
-    fmt.Append(&arena, e, nullptr, sessions[e.session],
-               ids.Make(0x80000000u | static_cast<uint32_t>(k)), type);
-    extras.push_back(
-        {e.sec, LineKey(day, kKindUnknown, static_cast<uint64_t>(k)), begin, arena.size()});
+    fmt.Append(&arena, e, nullptr, sessions[e.session], ids.Make(0x80000000u | static_cast<uint32_t>(k)), type);
+    extras.push_back({e.sec, LineKey(day, kKindUnknown, static_cast<uint64_t>(k)), begin, arena.size()});
   }
   const int64_t num_malformed = count_for(dirt.malformed_rate);
   for (int64_t k = 0; k < num_malformed; ++k) {
     size_t begin = arena.size();
     if (num_events > 0 && drng.Chance(0.7)) {
       // A truncated object: a proper prefix of a line never closes its outer brace.
-      std::string line(
-          line_of(static_cast<int64_t>(drng.Below(static_cast<uint64_t>(num_events)))));
+      std::string line(line_of(static_cast<int64_t>(drng.Below(static_cast<uint64_t>(num_events)))));
       size_t cut = static_cast<size_t>(drng.Range(10, static_cast<int64_t>(line.size()) - 1));
       arena.append(line, 0, cut);
     } else {
       arena.append(kGarbageLines[drng.Below(kGarbageLines.size())]);
     }
     int32_t sec = static_cast<int32_t>(drng.Range(0, kDaySeconds - 1));
-    extras.push_back(
-        {sec, LineKey(day, kKindMalformed, static_cast<uint64_t>(k)), begin, arena.size()});
+    extras.push_back({sec, LineKey(day, kKindMalformed, static_cast<uint64_t>(k)), begin, arena.size()});
   }
   // The arena does not grow from here on: views into it stay valid.
 
@@ -509,8 +484,7 @@ void GenerateDayEvents(const DayPlan& plan, SimState* state, DayEvents* out) {
       new_pending.push_back(std::move(p));
       continue;
     }
-    int32_t arrive =
-        std::min<int32_t>(kDaySeconds - 1, e.sec + static_cast<int32_t>(rng.Range(0, 5)));
+    int32_t arrive = std::min<int32_t>(kDaySeconds - 1, e.sec + static_cast<int32_t>(rng.Range(0, 5)));
     on_time.push_back(refs.size());
     refs.push_back({arrive, key, line_of(i)});
   }
@@ -535,9 +509,8 @@ void GenerateDayEvents(const DayPlan& plan, SimState* state, DayEvents* out) {
       ++delivered;
     }
   }
-  std::sort(refs.begin(), refs.end(), [](const LineRef& a, const LineRef& b) {
-    return a.sec != b.sec ? a.sec < b.sec : a.key < b.key;
-  });
+  std::sort(refs.begin(), refs.end(),
+            [](const LineRef& a, const LineRef& b) { return a.sec != b.sec ? a.sec < b.sec : a.key < b.key; });
   size_t bytes = 0;
   for (const LineRef& r : refs) bytes += r.text.size() + 1;
   for (std::string& f : result.files) f.reserve(bytes / 4 + 1024);
@@ -550,12 +523,11 @@ void GenerateDayEvents(const DayPlan& plan, SimState* state, DayEvents* out) {
   // Pending: drop what was delivered, add what is due later; keep it sorted.
   std::erase_if(state->pending, [day](const PendingLine& p) { return p.arrive_day <= day; });
   for (PendingLine& p : new_pending) state->pending.push_back(std::move(p));
-  std::sort(state->pending.begin(), state->pending.end(),
-            [](const PendingLine& a, const PendingLine& b) {
-              if (a.arrive_day != b.arrive_day) return a.arrive_day < b.arrive_day;
-              if (a.arrive_sec != b.arrive_sec) return a.arrive_sec < b.arrive_sec;
-              return a.key < b.key;
-            });
+  std::sort(state->pending.begin(), state->pending.end(), [](const PendingLine& a, const PendingLine& b) {
+    if (a.arrive_day != b.arrive_day) return a.arrive_day < b.arrive_day;
+    if (a.arrive_sec != b.arrive_sec) return a.arrive_sec < b.arrive_sec;
+    return a.key < b.key;
+  });
 
   SimCounts& c = result.counts;
   c.events = num_events;

@@ -75,10 +75,9 @@ class TsFormatter {
     }
     int64_t s = epoch - day * 86400;
     out_ = prefix_;
-    char buf[8] = {
-        static_cast<char>('0' + s / 36000),   static_cast<char>('0' + s / 3600 % 10), ':',
-        static_cast<char>('0' + s / 600 % 6), static_cast<char>('0' + s / 60 % 10),   ':',
-        static_cast<char>('0' + s % 60 / 10), static_cast<char>('0' + s % 10)};
+    char buf[8] = {static_cast<char>('0' + s / 36000),   static_cast<char>('0' + s / 3600 % 10), ':',
+                   static_cast<char>('0' + s / 600 % 6), static_cast<char>('0' + s / 60 % 10),   ':',
+                   static_cast<char>('0' + s % 60 / 10), static_cast<char>('0' + s % 10)};
     out_.append(buf, 8);
     return out_;
   }
@@ -119,12 +118,12 @@ Result<ShopDb> ShopDb::Open(const std::string& path) {
   STRATA_RETURN_IF_ERROR(db.Configure());
   // Simulations made before the segment record existed cannot be extended: the record would
   // miss their earlier history, and tests take it as complete.
-  STRATA_ASSIGN_OR_RETURN(
-      int64_t has_record,
-      db.db_.QueryInt("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND "
-                      "name = 'sim_segment_changes'"));
+  STRATA_ASSIGN_OR_RETURN(int64_t has_record,
+                          db.db_.QueryInt("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND "
+                                          "name = 'sim_segment_changes'"));
   if (has_record == 0) {
-    return Status::Corruption("'" + path + "' has no sim_segment_changes table (made by an older "
+    return Status::Corruption("'" + path +
+                              "' has no sim_segment_changes table (made by an older "
                               "strata sim); regenerate the simulation");
   }
   STRATA_RETURN_IF_ERROR(db.PrepareStatements());
@@ -140,39 +139,29 @@ Status ShopDb::Configure() {
 Status ShopDb::PrepareStatements() {
   STRATA_ASSIGN_OR_RETURN(
       insert_product_,
-      db_.Prepare(
-          "INSERT INTO products(product_id, sku, name, category, brand, unit_price, is_active, "
-          "created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7)"));
+      db_.Prepare("INSERT INTO products(product_id, sku, name, category, brand, unit_price, is_active, "
+                  "created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7)"));
+  STRATA_ASSIGN_OR_RETURN(update_product_price_,
+                          db_.Prepare("UPDATE products SET unit_price = ?2, updated_at = ?3 WHERE product_id = ?1"));
+  STRATA_ASSIGN_OR_RETURN(deactivate_product_,
+                          db_.Prepare("UPDATE products SET is_active = 0, updated_at = ?2 WHERE product_id = ?1"));
+  STRATA_ASSIGN_OR_RETURN(insert_customer_,
+                          db_.Prepare("INSERT INTO customers(customer_id, email, first_name, last_name, country, city, "
+                                      "segment, "
+                                      "created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)"));
+  STRATA_ASSIGN_OR_RETURN(update_segment_,
+                          db_.Prepare("UPDATE customers SET segment = ?2, updated_at = ?3 WHERE customer_id = ?1"));
+  STRATA_ASSIGN_OR_RETURN(record_segment_, db_.Prepare("INSERT INTO sim_segment_changes(customer_id, segment, "
+                                                       "changed_at) VALUES(?1, ?2, ?3)"));
+  STRATA_ASSIGN_OR_RETURN(insert_order_, db_.Prepare("INSERT INTO orders(order_id, customer_id, status, "
+                                                     "order_total, currency, payment_method, "
+                                                     "shipping_country, placed_at, created_at, updated_at) "
+                                                     "VALUES(?1, ?2, 'placed', ?3, 'USD', ?4, ?5, ?6, ?6, ?6)"));
   STRATA_ASSIGN_OR_RETURN(
-      update_product_price_,
-      db_.Prepare("UPDATE products SET unit_price = ?2, updated_at = ?3 WHERE product_id = ?1"));
-  STRATA_ASSIGN_OR_RETURN(
-      deactivate_product_,
-      db_.Prepare("UPDATE products SET is_active = 0, updated_at = ?2 WHERE product_id = ?1"));
-  STRATA_ASSIGN_OR_RETURN(
-      insert_customer_,
-      db_.Prepare("INSERT INTO customers(customer_id, email, first_name, last_name, country, city, "
-                  "segment, "
-                  "created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)"));
-  STRATA_ASSIGN_OR_RETURN(
-      update_segment_,
-      db_.Prepare("UPDATE customers SET segment = ?2, updated_at = ?3 WHERE customer_id = ?1"));
-  STRATA_ASSIGN_OR_RETURN(record_segment_,
-                          db_.Prepare("INSERT INTO sim_segment_changes(customer_id, segment, "
-                                      "changed_at) VALUES(?1, ?2, ?3)"));
-  STRATA_ASSIGN_OR_RETURN(insert_order_,
-                          db_.Prepare("INSERT INTO orders(order_id, customer_id, status, "
-                                      "order_total, currency, payment_method, "
-                                      "shipping_country, placed_at, created_at, updated_at) "
-                                      "VALUES(?1, ?2, 'placed', ?3, 'USD', ?4, ?5, ?6, ?6, ?6)"));
-  STRATA_ASSIGN_OR_RETURN(
-      insert_item_,
-      db_.Prepare(
-          "INSERT INTO order_items(order_item_id, order_id, product_id, quantity, unit_price, "
-          "discount_amount, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)"));
-  STRATA_ASSIGN_OR_RETURN(
-      update_status_,
-      db_.Prepare("UPDATE orders SET status = ?2, updated_at = ?3 WHERE order_id = ?1"));
+      insert_item_, db_.Prepare("INSERT INTO order_items(order_item_id, order_id, product_id, quantity, unit_price, "
+                                "discount_amount, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)"));
+  STRATA_ASSIGN_OR_RETURN(update_status_,
+                          db_.Prepare("UPDATE orders SET status = ?2, updated_at = ?3 WHERE order_id = ?1"));
   return Status::OK();
 }
 
@@ -184,9 +173,8 @@ Result<int64_t> ShopDb::MaxId(const char* table, const char* key) {
 
 Status ShopDb::LoadWorld(World* world) {
   {
-    STRATA_ASSIGN_OR_RETURN(
-        SqliteStmt stmt,
-        db_.Prepare("SELECT customer_id, segment, country FROM customers ORDER BY customer_id"));
+    STRATA_ASSIGN_OR_RETURN(SqliteStmt stmt,
+                            db_.Prepare("SELECT customer_id, segment, country FROM customers ORDER BY customer_id"));
     for (;;) {
       STRATA_ASSIGN_OR_RETURN(bool row, stmt.Step());
       if (!row) break;
@@ -199,8 +187,7 @@ Status ShopDb::LoadWorld(World* world) {
       for (size_t i = 0; i < kSegments.size(); ++i) {
         if (kSegments[i] == seg) c.segment = static_cast<uint8_t>(i);
       }
-      if (c.segment == kNull8)
-        return Status::Corruption("shop.db: unknown segment '" + std::string(seg) + "'");
+      if (c.segment == kNull8) return Status::Corruption("shop.db: unknown segment '" + std::string(seg) + "'");
       c.country = kNull8;
       if (!stmt.ColumnIsNull(2)) {
         std::string_view country = stmt.ColumnText(2);
@@ -214,9 +201,8 @@ Status ShopDb::LoadWorld(World* world) {
       world->customers.push_back(c);
     }
   }
-  STRATA_ASSIGN_OR_RETURN(
-      SqliteStmt stmt,
-      db_.Prepare("SELECT product_id, unit_price, is_active FROM products ORDER BY product_id"));
+  STRATA_ASSIGN_OR_RETURN(SqliteStmt stmt,
+                          db_.Prepare("SELECT product_id, unit_price, is_active FROM products ORDER BY product_id"));
   for (;;) {
     STRATA_ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) break;

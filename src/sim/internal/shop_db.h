@@ -39,8 +39,8 @@ class ShopDb {
   Status RecordSegment(int64_t customer_id, uint8_t segment, const std::string& at);
   std::string path_;
   SqliteDb db_;
-  SqliteStmt insert_product_, update_product_price_, deactivate_product_, insert_customer_,
-      update_segment_, record_segment_, insert_order_, insert_item_, update_status_;
+  SqliteStmt insert_product_, update_product_price_, deactivate_product_, insert_customer_, update_segment_,
+      record_segment_, insert_order_, insert_item_, update_status_;
 };
 
 }  // namespace strata::sim::internal

@@ -10,12 +10,9 @@ std::string SimState::ToJson() const {
   j["seed"] = seed;
   j["scale"] = scale;
   j["start"] = start.ToString();
-  j["dirt"] = {{"duplicate_rate", dirt.duplicate_rate},
-               {"late_rate", dirt.late_rate},
-               {"malformed_rate", dirt.malformed_rate},
-               {"missing_optional_rate", dirt.missing_optional_rate},
-               {"unknown_type_rate", dirt.unknown_type_rate},
-               {"schema_drift_day", dirt.schema_drift_day}};
+  j["dirt"] = {{"duplicate_rate", dirt.duplicate_rate},       {"late_rate", dirt.late_rate},
+               {"malformed_rate", dirt.malformed_rate},       {"missing_optional_rate", dirt.missing_optional_rate},
+               {"unknown_type_rate", dirt.unknown_type_rate}, {"schema_drift_day", dirt.schema_drift_day}};
   j["days_simulated"] = days_simulated;
   j["next_order_id"] = next_order_id;
   j["next_item_id"] = next_item_id;

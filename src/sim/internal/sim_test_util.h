@@ -100,8 +100,8 @@ inline std::vector<std::string> PendingLines(const std::string& out_dir) {
 }
 
 inline bool IsKnownType(const std::string& t) {
-  static const std::set<std::string> kKnown = {"page_view", "product_view", "add_to_cart",
-                                               "checkout_started", "purchase"};
+  static const std::set<std::string> kKnown = {"page_view", "product_view", "add_to_cart", "checkout_started",
+                                               "purchase"};
   return kKnown.count(t) > 0;
 }
 

@@ -15,15 +15,14 @@ inline constexpr std::array<std::string_view, 40> kFirstNames = {
     "Maja",   "Felix", "Zoe",  "Ethan", "Ines",   "Samuel", "Yuki",   "Omar",   "Priya",  "Chen"};
 
 inline constexpr std::array<std::string_view, 40> kLastNames = {
-    "Smith",   "Johnson", "Williams",  "Brown",    "Jones",    "Garcia", "Miller",  "Davis",
-    "Muller",  "Schmidt", "Schneider", "Fischer",  "Weber",    "Martin", "Bernard", "Dubois",
-    "Rossi",   "Russo",   "Ferrari",   "Lopez",    "Gonzalez", "Perez",  "Jansen",  "De Vries",
-    "Nilsson", "Larsen",  "Novak",     "Kowalski", "Taylor",   "Wilson", "Moore",   "Clark",
-    "Lewis",   "Walker",  "Young",     "Allen",    "Sato",     "Kim",    "Patel",   "O'Brien"};
+    "Smith",     "Johnson", "Williams", "Brown",    "Jones",   "Garcia", "Miller", "Davis",    "Muller",  "Schmidt",
+    "Schneider", "Fischer", "Weber",    "Martin",   "Bernard", "Dubois", "Rossi",  "Russo",    "Ferrari", "Lopez",
+    "Gonzalez",  "Perez",   "Jansen",   "De Vries", "Nilsson", "Larsen", "Novak",  "Kowalski", "Taylor",  "Wilson",
+    "Moore",     "Clark",   "Lewis",    "Walker",   "Young",   "Allen",  "Sato",   "Kim",      "Patel",   "O'Brien"};
 
-inline constexpr std::array<std::string_view, 6> kEmailDomains = {
-    "example.com",         "mail.example.org", "inbox.example.net",
-    "shopper.example.com", "post.example.de",  "corp.example.co.uk"};
+inline constexpr std::array<std::string_view, 6> kEmailDomains = {"example.com",       "mail.example.org",
+                                                                  "inbox.example.net", "shopper.example.com",
+                                                                  "post.example.de",   "corp.example.co.uk"};
 
 struct Country {
   std::string_view code;
@@ -45,8 +44,7 @@ inline constexpr std::array<Country, 10> kCountries = {{
 }};
 
 // Ordered from lowest to highest; segment changes are mostly one step.
-inline constexpr std::array<std::string_view, 4> kSegments = {"bronze", "silver", "gold",
-                                                              "platinum"};
+inline constexpr std::array<std::string_view, 4> kSegments = {"bronze", "silver", "gold", "platinum"};
 
 struct Category {
   std::string_view name;
@@ -56,10 +54,7 @@ struct Category {
 };
 
 inline constexpr std::array<Category, 8> kCategories = {{
-    {"electronics",
-     1999,
-     89999,
-     {"Headphones", "Speaker", "Charger", "Smartwatch", "Camera", "Tablet"}},
+    {"electronics", 1999, 89999, {"Headphones", "Speaker", "Charger", "Smartwatch", "Camera", "Tablet"}},
     {"home", 499, 24999, {"Lamp", "Cushion", "Blanket", "Vase", "Clock", "Mirror"}},
     {"kitchen", 399, 19999, {"Kettle", "Pan", "Knife Set", "Blender", "Mug", "Toaster"}},
     {"apparel", 999, 14999, {"T-Shirt", "Hoodie", "Jacket", "Sneakers", "Scarf", "Jeans"}},
@@ -69,13 +64,13 @@ inline constexpr std::array<Category, 8> kCategories = {{
     {"books", 599, 4999, {"Novel", "Cookbook", "Atlas", "Journal", "Guide", "Anthology"}},
 }};
 
-inline constexpr std::array<std::string_view, 12> kBrands = {
-    "Acme",  "Northwind", "Globex",   "Initech", "Umbrella", "Stark",
-    "Wayne", "Hooli",     "Vandelay", "Tyrell",  "Soylent",  "Cyberdyne"};
+inline constexpr std::array<std::string_view, 12> kBrands = {"Acme",     "Northwind", "Globex",  "Initech",
+                                                             "Umbrella", "Stark",     "Wayne",   "Hooli",
+                                                             "Vandelay", "Tyrell",    "Soylent", "Cyberdyne"};
 
-inline constexpr std::array<std::string_view, 12> kAdjectives = {
-    "Classic", "Ultra",    "Eco", "Smart",   "Compact", "Deluxe",
-    "Premium", "Everyday", "Pro", "Vintage", "Urban",   "Nordic"};
+inline constexpr std::array<std::string_view, 12> kAdjectives = {"Classic", "Ultra",   "Eco",     "Smart",
+                                                                 "Compact", "Deluxe",  "Premium", "Everyday",
+                                                                 "Pro",     "Vintage", "Urban",   "Nordic"};
 
 inline constexpr std::array<std::string_view, 8> kColors = {"black", "white", "red",   "blue",
                                                             "green", "grey",  "beige", "navy"};
@@ -83,14 +78,13 @@ inline constexpr std::array<std::string_view, 5> kSizes = {"XS", "S", "M", "L", 
 inline constexpr std::array<std::string_view, 6> kMaterials = {"cotton",  "steel", "bamboo",
                                                                "plastic", "glass", "leather"};
 
-inline constexpr std::array<std::string_view, 4> kPaymentMethods = {"card", "paypal", "apple_pay",
-                                                                    "gift_card"};
+inline constexpr std::array<std::string_view, 4> kPaymentMethods = {"card", "paypal", "apple_pay", "gift_card"};
 
 // Event vocabulary.
-inline constexpr std::array<std::string_view, 5> kEventTypes = {
-    "page_view", "product_view", "add_to_cart", "checkout_started", "purchase"};
-inline constexpr std::array<std::string_view, 5> kUnknownEventTypes = {
-    "wishlist_add", "share", "coupon_applied", "review_submitted", "newsletter_signup"};
+inline constexpr std::array<std::string_view, 5> kEventTypes = {"page_view", "product_view", "add_to_cart",
+                                                                "checkout_started", "purchase"};
+inline constexpr std::array<std::string_view, 5> kUnknownEventTypes = {"wishlist_add", "share", "coupon_applied",
+                                                                       "review_submitted", "newsletter_signup"};
 inline constexpr std::array<std::string_view, 3> kDevices = {"mobile", "desktop", "tablet"};
 inline constexpr std::array<std::array<std::string_view, 2>, 3> kUserAgents = {{
     {"Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) Mobile/15E148",
@@ -101,15 +95,13 @@ inline constexpr std::array<std::array<std::string_view, 2>, 3> kUserAgents = {{
      "Mozilla/5.0 (Linux; Android 13; SM-X710) Chrome/120.0"},
 }};
 inline constexpr std::array<std::string_view, 4> kReferrers = {
-    "https://www.google.com/", "https://www.facebook.com/", "https://news.example.org/",
-    "https://mail.example.com/"};
-inline constexpr std::array<std::string_view, 6> kSearchWords = {"gift", "sale", "black",
-                                                                 "new",  "eco",  "bundle"};
+    "https://www.google.com/", "https://www.facebook.com/", "https://news.example.org/", "https://mail.example.com/"};
+inline constexpr std::array<std::string_view, 6> kSearchWords = {"gift", "sale", "black", "new", "eco", "bundle"};
 inline constexpr std::string_view kSiteUrl = "https://shop.example.com";
 
 // Lines that are not JSON at all (malformed dirt besides truncated objects).
 inline constexpr std::array<std::string_view, 5> kGarbageLines = {
-    "not json at all", "<html><body>502 Bad Gateway</body></html>", "}{",
-    "event_id=ev-0&event_type=page_view", "{\"event_id\": \"ev-"};
+    "not json at all", "<html><body>502 Bad Gateway</body></html>", "}{", "event_id=ev-0&event_type=page_view",
+    "{\"event_id\": \"ev-"};
 
 }  // namespace strata::sim::internal
