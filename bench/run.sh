@@ -29,10 +29,14 @@
 #      the CPU cost from waiting for the disk's flushes. Target < 1 ms per task; reference:
 #      Airflow's published task latency and task start-up figures (cited).
 #   4. The shop's `daily` pipeline over 10 days at scale 1 (once): `strata pipeline backfill`
-#      of 2024-01-01..10 after simulating all 10 days, and the same dates day by day
+#      of 2024-01-01..10 after simulating all 10 days (one catch-up run covering the other 9
+#      dates), and the same dates day by day
 #      (`strata sim --day D`, then `strata pipeline run --date D`); wall time, runs'
 #      states and per-task times from each project's runs.db. Failed runs are reported,
 #      not fatal.
+#
+#   0. (first) The build from scratch: the strata program, then everything, in a fresh build
+#      folder with ccache off (BENCH_BUILD=0 skips it; it adds about 8 minutes on 2 cores).
 #
 # BENCH_SCALES (default "1 100"), BENCH_REPS (3), BENCH_COMPILE_REPS (7).
 # Runtime on the shared 2-core bench machine with the defaults: 31 minutes, everything
@@ -81,6 +85,35 @@ secs() { python3 -c "print(f'{$2 - $1:.2f}')"; }
   echo
 } > "$out.tmp"
 
+
+# --- 0. The build from scratch ----------------------------------------------------------------
+# What a newcomer waits for: `make demo` builds the strata program, `make test` everything.
+# A fresh build folder, ccache off, the machine's cores; one pass each (a build is long enough
+# that its noise is small next to it).
+if [[ "${BENCH_BUILD:-1}" == "1" ]]; then
+  echo "bench: building from scratch (strata, then everything)" >&2
+  bdir="$work/build-from-scratch"
+  load_before="$(loadavg)"
+  cmake -S "$root" -B "$bdir" -G Ninja > "$work/build-cfg.log" 2>&1
+  t0="$(now)"
+  CCACHE_DISABLE=1 cmake --build "$bdir" -j "$(nproc)" --target strata > "$work/build1.log" 2>&1
+  t1="$(now)"
+  CCACHE_DISABLE=1 cmake --build "$bdir" -j "$(nproc)" > "$work/build2.log" 2>&1
+  t2="$(now)"
+  {
+    echo "## The build from scratch"
+    echo
+    echo "A fresh build folder, $(nproc) cores, ccache off (load average before: $load_before, after: $(loadavg))."
+    echo "Targets: at most 5 minutes for what \`make demo\` builds, 8 for what \`make test\` builds."
+    echo
+    echo "| what | seconds |"
+    echo "|---|---:|"
+    echo "| \`strata\` (what \`make demo\` builds) | $(secs "$t0" "$t1") |"
+    echo "| everything (what \`make test\` builds) | $(secs "$t0" "$t2") |"
+    echo
+  } >> "$out.tmp"
+  rm -rf "$bdir"
+fi
 
 # --- 1. Transform compile of a generated 1,000-model project ---------------------------------
 echo "bench: transform compile: generating a 1,000-model dbt project" >&2
@@ -544,10 +577,12 @@ def report(title, what, wall, rc, path):
             m = re.search(r"failing: (.*)", message)
             failing.update(m.group(1).split(", ") if m else [message[:120]])
     ok = sum(r[2] == "success" for r in runs)
-    in_runs = sum((r[4] - r[3]) / 1e6 for r in runs)
+    covered = sum(r[2] == "covered" for r in runs)  # by a catch-up run (orchestrator.h)
+    in_runs = sum((r[4] - r[3]) / 1e6 for r in runs if r[2] != "covered")
     print(f"### {title}\n\n{what}\n")
-    verdict = "all successful" if ok == 10 and rc == 0 else "**FAILED**"
-    print(f"**{wall:.1f} s, {wall / 10:.2f} s per date**: exit code {rc}, {ok} of 10 runs successful ({verdict}). "
+    verdict = "all done" if ok + covered == 10 and rc == 0 else "**FAILED**"
+    done = f"{ok} of 10 dates run successfully" + (f", {covered} covered by the catch-up run" if covered else "")
+    print(f"**{wall:.1f} s, {wall / 10:.2f} s per date**: exit code {rc}, {done} ({verdict}). "
           f"The runs themselves (runs.db, start to end) take {in_runs:.1f} s; the rest is process start, "
           "loading the project and opening the history.\n")
     order = {"ingest": 0, "load": 1, "build": 2, "test": 3}
@@ -573,11 +608,12 @@ print("examples/shop (a fresh copy in a temp dir each time), its `daily` pipelin
       f"load average 1/5/15 min before: {load_before}, after: {load_after}.\n")
 failing = report("Backfill: `strata pipeline backfill --from 2024-01-01 --to 2024-01-10`",
                  "The sources are simulated for all 10 days first (`strata sim --scale 1 --days 10`), as after "
-                 "an outage; then one backfill process runs the 10 dates, oldest first.",
+                 "an outage; then one backfill process catches up: the shop ingests a sql source (current state "
+                 "only), so the 10 dates become one catch-up run for the last, extracting up to its start, and "
+                 "the 9 earlier dates are recorded as covered by it (README, 'Catch-up after an outage').",
                  float(sys.argv[1]), int(sys.argv[2]), sys.argv[3])
 if failing:
-    print("Failing tests (dates): " + ", ".join(f"{t} ({n})" for t, n in failing.most_common()) + ".\n\nWhy, as "
-          "found when this section was written (check it against the tests above): the operational database (shopdb, a sql source) holds only the current state of each row, and a run lands the rows whose cursor (updated_at) is before the end of its logical date: an order placed on day 1 and updated on day 5 is missing from the runs of days 1-4 while its items (never updated) are there, and so are the customers and products. The events are dated files and replay day by day. A backfill of a current-state source cannot rebuild the past days; the shop's relationships tests catch exactly that, and publish keeps those dates' marts out of `analytics`.\n")
+    print("Failing tests (dates): " + ", ".join(f"{t} ({n})" for t, n in failing.most_common()) + ".\n")
 report("Day by day: `strata sim --day D`, then `strata pipeline run --date D`",
        "The sources advance one day before each run (as in `make demo`); only the 10 `pipeline run` processes "
        "are timed.", float(sys.argv[4]), int(sys.argv[5]), sys.argv[6])
