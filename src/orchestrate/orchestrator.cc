@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include "core/date.h"
 #include "core/file.h"
@@ -199,16 +200,308 @@ Status MarkCovered(const Project& project, const PipelineSpec& pipeline, const s
 
 }  // namespace
 
+namespace {
+
+// A run's progress for people: lines on request.on_line, failures on request.on_error.
+class RunPrinter {
+ public:
+  explicit RunPrinter(const RunRequest& request) : request_(request) {}
+  void Say(const std::string& line) const {
+    if (request_.on_line) request_.on_line(line);
+  }
+  void Complain(const std::string& line) const {
+    if (request_.on_error) {
+      request_.on_error(line);
+    } else {
+      Say(line);
+    }
+  }
+  // One line per task event: started, succeeded, retrying, FAILED, upstream_failed, skipped.
+  void OnEvent(const std::string& id, const TaskEvent& e, int64_t attempt_started_micros) const {
+    char buf[32];
+    switch (e.state) {
+      case TaskState::kRunning:
+        Say("  " + id + " started (try " + std::to_string(e.try_number) + ")");
+        break;
+      case TaskState::kSuccess:
+        std::snprintf(buf, sizeof(buf), "%.2fs", (e.at_micros - attempt_started_micros) / 1e6);
+        Say("  " + id + " succeeded in " + buf + (e.message.empty() ? "" : ": " + e.message));
+        break;
+      case TaskState::kUpForRetry:
+        std::snprintf(buf, sizeof(buf), "%.1fs", (e.retry_at_micros - e.at_micros) / 1e6);
+        Say("  " + id + " failed (" + e.exit_reason + "), retrying in " + buf + ": " + e.message);
+        break;
+      case TaskState::kFailed:
+        Complain("  " + id + " FAILED (" + e.exit_reason + ") after " + std::to_string(e.try_number) +
+                 (e.try_number == 1 ? " try: " : " tries: ") + e.message);
+        break;
+      case TaskState::kUpstreamFailed:
+      case TaskState::kSkipped:
+        Say("  " + id + " " + TaskStateName(e.state) + ": " + e.message);
+        break;
+      default:
+        break;
+    }
+  }
+
+ private:
+  const RunRequest& request_;
+};
+
+// A run's history in the run store: its task rows and each task's current attempt, written
+// in rounds (one transaction per round of events: on a disk that takes 0.3 ms to sync,
+// per-event commits cost about 1 ms per task). A failed write does not stop the run: the
+// first is kept, and Repair() writes every record again before the run is recorded as ended.
+class RunRecorder {
+ public:
+  RunRecorder(RunStore* store, const PipelineSpec& pipeline, const RunRecord* run, std::vector<TaskRecord> records)
+      : store_(store), pipeline_(pipeline), run_(run), records_(std::move(records)), attempts_(records_.size()) {}
+
+  // Every task's row, in one transaction; `initial` says which were kept from an earlier attempt.
+  Status Start(const std::vector<TaskState>& initial) {
+    STRATA_RETURN_IF_ERROR(store_->Begin());
+    for (size_t i = 0; i < pipeline_.tasks.size(); ++i) {
+      TaskRecord& t = records_[i];
+      if (initial[i] != TaskState::kSuccess) {
+        t = TaskRecord();
+        t.run_id = run_->run_id;
+        t.task_id = pipeline_.tasks[i].id;
+        t.type = TaskTypeName(pipeline_.tasks[i].type);
+        t.state = TaskStateName(initial[i]);
+      }
+      if (Status s = store_->PutTask(t); !s.ok()) {
+        (void)store_->Rollback();
+        return s;
+      }
+    }
+    return store_->Commit();
+  }
+
+  // Records a task's state change (and its attempt's).
+  void OnEvent(const TaskEvent& e) {
+    if (!in_round_) {
+      Keep(store_->Begin());
+      in_round_ = true;
+    }
+    TaskRecord& t = records_[e.task];
+    t.state = TaskStateName(e.state);
+    t.tries = e.try_number;
+    AttemptRecord& a = attempts_[e.task];
+    switch (e.state) {
+      case TaskState::kRunning:
+        if (t.started_micros == 0 || e.try_number == 1) t.started_micros = e.at_micros;
+        t.log_path = e.log_path;
+        t.exit_reason.clear();
+        t.message.clear();
+        a = AttemptRecord();
+        a.run_id = run_->run_id;
+        a.task_id = pipeline_.tasks[e.task].id;
+        a.run_attempt = run_->attempt;
+        a.try_number = e.try_number;
+        a.state = t.state;
+        a.started_micros = e.at_micros;
+        a.log_path = e.log_path;
+        Keep(store_->PutAttempt(a));
+        break;
+      case TaskState::kSuccess:
+      case TaskState::kFailed:
+      case TaskState::kUpForRetry:
+        t.ended_micros = e.at_micros;
+        t.rows = e.rows;
+        t.exit_reason = e.exit_reason;
+        t.message = e.message;
+        // Complete the attempt row written when it started.
+        a.state = t.state;
+        a.ended_micros = e.at_micros;
+        a.rows = e.rows;
+        a.exit_reason = e.exit_reason;
+        a.message = e.message;
+        Keep(store_->PutAttempt(a));
+        break;
+      case TaskState::kUpstreamFailed:
+      case TaskState::kSkipped:
+        t.message = e.message;
+        break;
+      default:
+        break;
+    }
+    Keep(store_->PutTask(t));
+  }
+
+  void EndRound() {
+    if (in_round_) Keep(store_->Commit());
+    in_round_ = false;
+  }
+
+  // After a missed write (a lock held past lock_timeout, a full disk): every task's final
+  // record again, so that the history agrees with what happened before the run is recorded
+  // as ended. Returns the first missed write's error if that fails too (then the run stays
+  // "running" in the history, and is found interrupted later).
+  Status Repair(const RunPrinter& printer) {
+    if (error_.ok()) return Status::OK();
+    printer.Complain("  the run history missed an update (" + error_.message() + "); writing it again");
+    Status repaired = store_->Begin();
+    for (size_t i = 0; repaired.ok() && i < records_.size(); ++i) repaired = store_->PutTask(records_[i]);
+    for (size_t i = 0; repaired.ok() && i < attempts_.size(); ++i) {
+      if (!attempts_[i].run_id.empty()) repaired = store_->PutAttempt(attempts_[i]);
+    }
+    if (repaired.ok()) repaired = store_->Commit();
+    if (!repaired.ok()) {
+      (void)store_->Rollback();
+      return error_;
+    }
+    error_ = Status::OK();
+    return Status::OK();
+  }
+
+  const TaskRecord& task(size_t i) const { return records_[i]; }
+  const AttemptRecord& attempt(size_t i) const { return attempts_[i]; }
+
+ private:
+  void Keep(Status s) {
+    if (error_.ok() && !s.ok()) error_ = std::move(s);
+  }
+  RunStore* store_;
+  const PipelineSpec& pipeline_;
+  const RunRecord* run_;
+  std::vector<TaskRecord> records_;
+  std::vector<AttemptRecord> attempts_;  // each task's current attempt
+  bool in_round_ = false;
+  Status error_;  // the first missed write
+};
+
+// A run's alerts: events go out from the dispatcher's thread; their results are recorded in
+// the history and reported from the run's thread (on the next task event, and at the end).
+class RunAlerts {
+ public:
+  RunAlerts(const PipelineSpec& pipeline, const RunRecord* run, RunStore* store, const RunPrinter& printer,
+            const std::string& log_path)
+      : pipeline_(pipeline), run_(run), store_(store), printer_(printer) {
+    if (pipeline.alerts.empty()) return;
+    for (const auto& a : pipeline.alerts) {
+      std::string missing;
+      for (const auto& name : a.MissingEnv()) missing += (missing.empty() ? "" : ", ") + name;
+      if (!missing.empty()) {
+        printer.Complain("  alert " + a.Target() + " (" + a.where + ") needs environment variable(s) " + missing +
+                         ", which are not set: it will fail when sent");
+      }
+    }
+    dispatcher_ = std::make_unique<AlertDispatcher>(&pipeline.alerts, log_path);
+  }
+
+  void Post(const std::vector<AlertEvent>& events, const std::string& task, const std::string& state, int try_number,
+            const std::string& error, const std::string& log_path, int64_t at_micros) {
+    if (!dispatcher_ || events.empty()) return;
+    AlertMessage m;
+    m.pipeline = pipeline_.name;
+    m.run_id = run_->run_id;
+    m.logical_date = run_->logical_date;
+    m.task = task;
+    m.state = state;
+    m.try_number = try_number;
+    m.error = error;
+    m.log_path = log_path;
+    m.at_micros = at_micros;
+    dispatcher_->Post(events, m);
+  }
+
+  // Records and reports the deliveries that have finished.
+  void Collect() {
+    if (!dispatcher_) return;
+    for (const AlertResult& r : dispatcher_->TakeFinished()) {
+      AlertRecord a;
+      a.run_id = run_->run_id;
+      a.run_attempt = run_->attempt;
+      a.event = AlertEventName(r.message.event);
+      a.task_id = r.message.task;
+      a.target = r.target;
+      a.ok = r.ok;
+      a.tries = r.tries;
+      a.error = r.error;
+      a.at_micros = r.at_micros;
+      Status s = store_->AddAlert(a);  // an alert's history is not worth failing the run for
+      if (!s.ok()) printer_.Complain("  could not record an alert: " + s.message());
+      std::string what = "  alert " + a.event + " (" + (a.task_id.empty() ? "run" : a.task_id) + ") to " + a.target;
+      if (r.ok) {
+        printer_.Say(what + " sent");
+      } else {
+        printer_.Complain(what + " FAILED: " + r.error);
+      }
+    }
+  }
+
+  // Sends the run's own alert, then waits for every queued one (each bounded by its timeout).
+  void Finish() {
+    if (run_->state == "success" || run_->state == "failed") {
+      Post({run_->state == "success" ? AlertEvent::kSuccess : AlertEvent::kFailure}, "", run_->state, 0, run_->message,
+           "", run_->ended_micros);
+    }
+    if (dispatcher_) dispatcher_->Wait();
+    Collect();
+  }
+
+ private:
+  const PipelineSpec& pipeline_;
+  const RunRecord* run_;
+  RunStore* store_;
+  const RunPrinter& printer_;
+  std::unique_ptr<AlertDispatcher> dispatcher_;
+};
+
+// What an earlier attempt of the run left: the successful tasks are kept (their records and
+// state), unless `rerun_all`. A run found "running" (we hold its lock, so its process died)
+// is marked interrupted first.
+Status PrepareResume(const PipelineSpec& pipeline, std::optional<RunRecord>* existing, bool rerun_all, RunStore* store,
+                     std::vector<TaskState>* initial, std::vector<TaskRecord>* records, RunReport* report) {
+  initial->assign(pipeline.tasks.size(), TaskState::kNone);
+  records->assign(pipeline.tasks.size(), TaskRecord());
+  RunRecord* e = existing->has_value() ? &**existing : nullptr;
+  if (e == nullptr || rerun_all || (e->state != "running" && e->state != "interrupted" && e->state != "failed")) {
+    return Status::OK();
+  }
+  report->resumed_from = e->state == "failed" ? "failed" : "interrupted";
+  STRATA_ASSIGN_OR_RETURN(auto tasks, store->Tasks(e->run_id));
+  for (auto& t : tasks) {
+    int i = pipeline.FindTask(t.task_id);
+    if (i >= 0 && t.state == "success") {
+      (*initial)[i] = TaskState::kSuccess;
+      (*records)[i] = std::move(t);  // kept as the earlier attempt left it
+      report->resumed = true;
+    }
+  }
+  if (e->state == "running") {
+    e->state = "interrupted";
+    e->message = "the process running it (pid " + std::to_string(e->pid) + ") stopped before it finished";
+    STRATA_RETURN_IF_ERROR(store->PutRun(*e));
+  }
+  return Status::OK();
+}
+
+// The run's state and message once the executor is done.
+void SetOutcome(const PipelineSpec& pipeline, const RunRequest& request, RunReport* report) {
+  RunRecord& run = report->run;
+  run.state = report->outcome.stopped ? "interrupted" : report->outcome.success() ? "success" : "failed";
+  if (run.state == "failed") {
+    std::string failed;
+    for (size_t i = 0; i < pipeline.tasks.size(); ++i) {
+      if (report->outcome.tasks[i].state == TaskState::kFailed) {
+        failed += (failed.empty() ? "" : ", ") + pipeline.tasks[i].id;
+      }
+    }
+    run.message = "failed tasks: " + failed;
+  } else if (run.state == "interrupted") {
+    run.message = "stopped: " + (request.stop ? request.stop->reason() : std::string());
+  }
+}
+
+std::string CoversText(const std::vector<std::string>& covers) {
+  return covers.front() + (covers.size() > 1 ? " .. " + covers.back() : std::string());
+}
+
+}  // namespace
+
 Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeline, const RunRequest& request) {
-  auto say = [&](const std::string& line) {
-    if (request.on_line) request.on_line(line);
-  };
-  auto complain = [&](const std::string& line) {
-    if (request.on_error)
-      request.on_error(line);
-    else if (request.on_line)
-      request.on_line(line);
-  };
+  const RunPrinter printer(request);
   STRATA_ASSIGN_OR_RETURN(RunCalendar calendar, RunCalendar::For(pipeline));
   STRATA_ASSIGN_OR_RETURN(LogicalRun when, calendar.Resolve(request.logical_date, request.clock->NowSeconds()));
   STRATA_ASSIGN_OR_RETURN(auto store, OpenRunStore(project));
@@ -217,29 +510,10 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
 
   RunReport report;
   STRATA_ASSIGN_OR_RETURN(auto existing, store->FindRun(run_id));
-  std::vector<TaskState> initial(pipeline.tasks.size(), TaskState::kNone);
-  std::vector<TaskRecord> records(pipeline.tasks.size());
-  if (existing && (existing->state == "running" || existing->state == "interrupted" || existing->state == "failed") &&
-      !request.rerun_all) {
-    // We hold the lock, so a "running" run is one whose process died.
-    report.resumed_from = existing->state == "failed" ? "failed" : "interrupted";
-    STRATA_ASSIGN_OR_RETURN(auto tasks, store->Tasks(run_id));
-    for (auto& t : tasks) {
-      int i = pipeline.FindTask(t.task_id);
-      if (i >= 0 && t.state == "success") {
-        initial[i] = TaskState::kSuccess;
-        records[i] = std::move(t);  // kept as the earlier attempt left it
-        report.resumed = true;
-      }
-    }
-    if (existing->state == "running") {
-      existing->state = "interrupted";
-      existing->message =
-          "the process running it (pid " + std::to_string(existing->pid) + ") stopped before it finished";
-      STRATA_RETURN_IF_ERROR(store->PutRun(*existing));
-    }
-  }
-
+  std::vector<TaskState> initial;
+  std::vector<TaskRecord> records;
+  STRATA_RETURN_IF_ERROR(
+      PrepareResume(pipeline, &existing, request.rerun_all, store.get(), &initial, &records, &report));
   RunRecord& run = report.run;
   SetRunIdentity(&run, pipeline, when);
   run.trigger = request.trigger;
@@ -248,29 +522,14 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
   run.started_micros = request.clock->NowMicros();
   run.pid = getpid();
   STRATA_RETURN_IF_ERROR(store->PutRun(run));
-
-  STRATA_RETURN_IF_ERROR(store->Begin());  // every task's row in one transaction
-  for (size_t i = 0; i < pipeline.tasks.size(); ++i) {
-    TaskRecord& t = records[i];
-    if (initial[i] != TaskState::kSuccess) {
-      t = TaskRecord();
-      t.run_id = run_id;
-      t.task_id = pipeline.tasks[i].id;
-      t.type = TaskTypeName(pipeline.tasks[i].type);
-      t.state = TaskStateName(initial[i]);
-    }
-    if (Status s = store->PutTask(t); !s.ok()) {
-      (void)store->Rollback();
-      return s;
-    }
-  }
-  STRATA_RETURN_IF_ERROR(store->Commit());
+  RunRecorder recorder(store.get(), pipeline, &run, std::move(records));
+  STRATA_RETURN_IF_ERROR(recorder.Start(initial));
   if (report.resumed) {
     std::string kept;
     for (size_t i = 0; i < initial.size(); ++i) {
       if (initial[i] == TaskState::kSuccess) kept += (kept.empty() ? "" : ", ") + pipeline.tasks[i].id;
     }
-    say("resuming " + report.resumed_from + " run " + run_id + "; already done: " + kept);
+    printer.Say("resuming " + report.resumed_from + " run " + run_id + "; already done: " + kept);
   }
 
   RunContext ctx;
@@ -282,12 +541,9 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
   ctx.interval_end = run.interval_end;
   if (request.catch_up) {
     ctx.extract_until = request.clock->NowSeconds();
-    say("catch-up run: sql sources are extracted up to " + FormatTimestamp(ctx.extract_until) + " UTC" +
-        (request.covers.empty() ? std::string()
-                                : ", covering " + request.covers.front() +
-                                      (request.covers.size() > 1 ? " .. " + request.covers.back() : std::string())));
+    printer.Say("catch-up run: sql sources are extracted up to " + FormatTimestamp(ctx.extract_until) + " UTC" +
+                (request.covers.empty() ? std::string() : ", covering " + CoversText(request.covers)));
   }
-
   std::unique_ptr<lake::Lake> lake;
   std::unique_ptr<PlatformTasks> platform;
   TaskRunner* runner = request.runner;
@@ -298,64 +554,8 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
     runner = platform.get();
   }
 
-  Status store_error;  // the first failure to record history; the run goes on, then reports it
-  auto keep_first = [&store_error](Status s) {
-    if (store_error.ok() && !s.ok()) store_error = std::move(s);
-  };
-
-  // Alerts go out from the dispatcher's thread; their results are recorded and reported from
-  // this one (on the next task event, and when the run ends).
   const std::string run_logs = JoinPath(project.state_dir, "logs/" + pipeline.name + "/" + run.logical_date);
-  std::unique_ptr<AlertDispatcher> alerts;
-  if (!pipeline.alerts.empty()) {
-    for (const auto& a : pipeline.alerts) {
-      std::string missing;
-      for (const auto& name : a.MissingEnv()) missing += (missing.empty() ? "" : ", ") + name;
-      if (!missing.empty()) {
-        complain("  alert " + a.Target() + " (" + a.where + ") needs environment variable(s) " + missing +
-                 ", which are not set: it will fail when sent");
-      }
-    }
-    alerts = std::make_unique<AlertDispatcher>(&pipeline.alerts, JoinPath(run_logs, "alerts.log"));
-  }
-  auto alert = [&](const std::vector<AlertEvent>& events, const std::string& task, const std::string& state,
-                   int try_number, const std::string& error, const std::string& log_path, int64_t at_micros) {
-    if (!alerts || events.empty()) return;
-    AlertMessage m;
-    m.pipeline = pipeline.name;
-    m.run_id = run_id;
-    m.logical_date = run.logical_date;
-    m.task = task;
-    m.state = state;
-    m.try_number = try_number;
-    m.error = error;
-    m.log_path = log_path;
-    m.at_micros = at_micros;
-    alerts->Post(events, m);
-  };
-  auto record_alerts = [&] {
-    if (!alerts) return;
-    for (const AlertResult& r : alerts->TakeFinished()) {
-      AlertRecord a;
-      a.run_id = run_id;
-      a.run_attempt = run.attempt;
-      a.event = AlertEventName(r.message.event);
-      a.task_id = r.message.task;
-      a.target = r.target;
-      a.ok = r.ok;
-      a.tries = r.tries;
-      a.error = r.error;
-      a.at_micros = r.at_micros;
-      Status s = store->AddAlert(a);  // an alert's history is not worth failing the run for
-      if (!s.ok()) complain("  could not record an alert: " + s.message());
-      std::string what = "  alert " + a.event + " (" + (a.task_id.empty() ? "run" : a.task_id) + ") to " + a.target;
-      if (r.ok) {
-        say(what + " sent");
-      } else {
-        complain(what + " FAILED: " + r.error);
-      }
-    }
-  };
+  RunAlerts alerts(pipeline, &run, store.get(), printer, JoinPath(run_logs, "alerts.log"));
   ExecutorOptions eo;
   eo.clock = request.clock;
   eo.initial = initial;
@@ -366,143 +566,42 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
     return JoinPath(run_logs,
                     t.id + "/attempt-" + std::to_string(run.attempt) + "-try-" + std::to_string(try_number) + ".log");
   };
-  std::vector<AttemptRecord> attempts(pipeline.tasks.size());  // each task's current attempt
-  // A round of events is one transaction: one flush per round, not one per state change
-  // (on a disk that takes 0.3 ms to sync, per-event commits cost about 1 ms per task).
-  bool in_round = false;
-  eo.on_round = [&] {
-    if (in_round) keep_first(store->Commit());
-    in_round = false;
-  };
+  eo.on_round = [&] { recorder.EndRound(); };
   eo.on_event = [&](const TaskEvent& e) {
-    if (!in_round) {
-      keep_first(store->Begin());
-      in_round = true;
-    }
-    TaskRecord& t = records[e.task];
-    const std::string& id = pipeline.tasks[e.task].id;
-    t.state = TaskStateName(e.state);
-    t.tries = e.try_number;
-    AttemptRecord& a = attempts[e.task];
-    switch (e.state) {
-      case TaskState::kRunning:
-        if (t.started_micros == 0 || e.try_number == 1) t.started_micros = e.at_micros;
-        t.log_path = e.log_path;
-        t.exit_reason.clear();
-        t.message.clear();
-        a = AttemptRecord();
-        a.run_id = run_id;
-        a.task_id = id;
-        a.run_attempt = run.attempt;
-        a.try_number = e.try_number;
-        a.state = t.state;
-        a.started_micros = e.at_micros;
-        a.log_path = e.log_path;
-        keep_first(store->PutAttempt(a));
-        say("  " + id + " started (try " + std::to_string(e.try_number) + ")");
-        break;
-      case TaskState::kSuccess:
-      case TaskState::kFailed:
-      case TaskState::kUpForRetry: {
-        t.ended_micros = e.at_micros;
-        t.rows = e.rows;
-        t.exit_reason = e.exit_reason;
-        t.message = e.message;
-        // Complete the attempt row written when it started.
-        a.state = t.state;
-        a.ended_micros = e.at_micros;
-        a.rows = e.rows;
-        a.exit_reason = e.exit_reason;
-        a.message = e.message;
-        keep_first(store->PutAttempt(a));
-        double secs = (e.at_micros - a.started_micros) / 1e6;
-        char buf[32];
-        std::snprintf(buf, sizeof(buf), "%.2fs", secs);
-        if (e.state == TaskState::kSuccess) {
-          say("  " + id + " succeeded in " + buf + (e.message.empty() ? "" : ": " + e.message));
-        } else if (e.state == TaskState::kUpForRetry) {
-          double wait = (e.retry_at_micros - e.at_micros) / 1e6;
-          std::snprintf(buf, sizeof(buf), "%.1fs", wait);
-          say("  " + id + " failed (" + e.exit_reason + "), retrying in " + buf + ": " + e.message);
-        } else {
-          complain("  " + id + " FAILED (" + e.exit_reason + ") after " + std::to_string(e.try_number) + " tr" +
-                   (e.try_number == 1 ? "y" : "ies") + ": " + e.message);
-        }
-        break;
-      }
-      case TaskState::kUpstreamFailed:
-      case TaskState::kSkipped:
-        t.message = e.message;
-        say("  " + id + " " + TaskStateName(e.state) + ": " + e.message);
-        break;
-      default:
-        break;
-    }
-    keep_first(store->PutTask(t));
-    alert(TaskAlertEvents(pipeline.tasks[e.task], e), id, t.state, e.try_number, e.message, t.log_path, e.at_micros);
-    record_alerts();
+    recorder.OnEvent(e);
+    const TaskRecord& t = recorder.task(e.task);
+    printer.OnEvent(pipeline.tasks[e.task].id, e, recorder.attempt(e.task).started_micros);
+    alerts.Post(TaskAlertEvents(pipeline.tasks[e.task], e), t.task_id, t.state, e.try_number, e.message, t.log_path,
+                e.at_micros);
+    alerts.Collect();
   };
-  say("run " + run_id + " (attempt " + std::to_string(run.attempt) + ")");
+  printer.Say("run " + run_id + " (attempt " + std::to_string(run.attempt) + ")");
   auto outcome = Execute(pipeline, runner, ctx, eo);
-  eo.on_round();  // an executor error can end a round early
+  recorder.EndRound();  // an executor error can end a round early
   run.ended_micros = request.clock->NowMicros();
-  // Sends the run's own alert, then waits for every queued one (each bounded by its timeout).
-  auto finish_alerts = [&] {
-    if (run.state == "success" || run.state == "failed") {
-      alert({run.state == "success" ? AlertEvent::kSuccess : AlertEvent::kFailure}, "", run.state, 0, run.message, "",
-            run.ended_micros);
-    }
-    if (alerts) alerts->Wait();
-    record_alerts();
-  };
   if (!outcome.ok()) {
     run.state = "failed";
     run.message = outcome.status().message();
     (void)store->PutRun(run);  // the executor's error is the one to report
-    finish_alerts();
+    alerts.Finish();
     return outcome.status();
   }
   report.outcome = std::move(*outcome);
-  run.state = report.outcome.stopped ? "interrupted" : report.outcome.success() ? "success" : "failed";
-  if (run.state == "failed") {
-    std::string failed;
-    for (size_t i = 0; i < pipeline.tasks.size(); ++i) {
-      if (report.outcome.tasks[i].state == TaskState::kFailed)
-        failed += (failed.empty() ? "" : ", ") + pipeline.tasks[i].id;
-    }
-    run.message = "failed tasks: " + failed;
-  } else if (run.state == "interrupted") {
-    run.message = "stopped: " + (request.stop ? request.stop->reason() : std::string());
-  }
-  if (!store_error.ok()) {
-    // A history write failed during the run (a lock held past lock_timeout, a full disk): write
-    // every task's final record again, so that the history agrees with what happened before
-    // the run is recorded as ended; if that fails too, the run stays "running" in the history
-    // (found interrupted later) and this returns the error.
-    complain("  the run history missed an update (" + store_error.message() + "); writing it again");
-    Status repaired = store->Begin();
-    for (size_t i = 0; repaired.ok() && i < records.size(); ++i) repaired = store->PutTask(records[i]);
-    for (size_t i = 0; repaired.ok() && i < attempts.size(); ++i) {
-      if (!attempts[i].run_id.empty()) repaired = store->PutAttempt(attempts[i]);
-    }
-    repaired = repaired.ok() ? store->Commit() : (void(store->Rollback()), repaired);
-    if (!repaired.ok()) {
-      finish_alerts();
-      return store_error;
-    }
-    store_error = Status::OK();
+  SetOutcome(pipeline, request, &report);
+  if (Status repaired = recorder.Repair(printer); !repaired.ok()) {
+    alerts.Finish();
+    return repaired;
   }
   if (request.catch_up && run.state == "success" && !request.covers.empty()) {
-    run.message = "catch-up run covering " + request.covers.front() +
-                  (request.covers.size() > 1 ? " .. " + request.covers.back() : std::string()) +
-                  "; sql sources extracted up to " + FormatTimestamp(ctx.extract_until) + " UTC";
+    run.message = "catch-up run covering " + CoversText(request.covers) + "; sql sources extracted up to " +
+                  FormatTimestamp(ctx.extract_until) + " UTC";
   }
   STRATA_RETURN_IF_ERROR(store->PutRun(run));
   if (request.catch_up && run.state == "success") {
     STRATA_RETURN_IF_ERROR(MarkCovered(project, pipeline, request.covers, run, store.get(), request.clock));
   }
-  finish_alerts();
-  say("run " + run_id + " " + run.state + (run.message.empty() ? "" : " (" + run.message + ")"));
+  alerts.Finish();
+  printer.Say("run " + run_id + " " + run.state + (run.message.empty() ? "" : " (" + run.message + ")"));
   return report;
 }
 
