@@ -2,7 +2,6 @@
 
 #include <cstdlib>
 #include <ctime>
-#include <filesystem>
 #include <set>
 
 #include "core/date.h"
@@ -43,23 +42,35 @@ Result<std::optional<Manifest>> Lake::Latest(const std::string& source, const st
 }
 
 Result<std::string> Lake::CheckedPath(const Manifest& m, const ManifestFile& f) {
-  STRATA_ASSIGN_OR_RETURN(std::string path, store_->ReadablePath(f.key));
   const std::string what = "lake file " + f.key + " (batch " + m.batch_id + ")";
-  std::error_code ec;
-  auto size = std::filesystem::file_size(path, ec);
-  if (ec) return Status::Corruption(what + " is missing: " + ec.message());
-  if (static_cast<int64_t>(size) != f.bytes) {
-    return Status::Corruption(what + " has " + std::to_string(size) + " bytes, its manifest says " +
+  auto info = store_->Stat(f.key);
+  if (!info.ok()) {
+    return Status::Corruption(
+        what + (info.status().code() == Status::Code::kNotFound ? " is missing: " : " cannot be read: ") +
+        info.status().message());
+  }
+  if (info->size != f.bytes) {
+    return Status::Corruption(what + " has " + std::to_string(info->size) + " bytes, its manifest says " +
                               std::to_string(f.bytes));
   }
+  Sha256 hasher;
   int64_t read = 0;
-  auto digest = Sha256::OfFile(path, &read);
-  if (!digest.ok()) return Status::Corruption(what + " cannot be read: " + digest.status().message());
-  if (*digest != f.sha256 || read != f.bytes) {
-    return Status::Corruption(what + " does not match its manifest: its SHA-256 is " + *digest +
+  Status st = store_->Read(f.key, [&](std::string_view chunk) {
+    hasher.Update(chunk);
+    read += static_cast<int64_t>(chunk.size());
+    return Status::OK();
+  });
+  if (!st.ok()) return Status::Corruption(what + " cannot be read: " + st.message());
+  const std::string digest = hasher.HexDigest();
+  if (read != f.bytes) {
+    return Status::Corruption(what + " reads as " + std::to_string(read) + " bytes, its manifest says " +
+                              std::to_string(f.bytes));
+  }
+  if (digest != f.sha256) {
+    return Status::Corruption(what + " does not match its manifest: its SHA-256 is " + digest +
                               ", the manifest records " + f.sha256 + "; it was changed after it was committed");
   }
-  return path;
+  return store_->ReadablePath(f.key);
 }
 
 Result<nlohmann::json> Lake::SetAsideBatch(const std::string& source, const std::string& table,
@@ -144,6 +155,18 @@ Result<std::unique_ptr<BatchWriter>> Lake::BeginBatch(const std::string& source,
   return std::make_unique<BatchWriter>(store_.get(), source, table, date, sequence);
 }
 
+namespace {
+
+// The data parts and the quarantine file of `m`.
+std::vector<const ManifestFile*> FilesOf(const Manifest& m) {
+  std::vector<const ManifestFile*> out;
+  for (const auto& f : m.files) out.push_back(&f);
+  if (m.quarantine) out.push_back(&*m.quarantine);
+  return out;
+}
+
+}  // namespace
+
 BatchWriter::BatchWriter(ObjectStore* store, std::string source, std::string table, std::string date, int64_t sequence)
     : store_(store),
       source_(std::move(source)),
@@ -185,6 +208,18 @@ Result<Manifest> BatchWriter::Commit(Manifest m) {
     m.quarantine = ManifestFile{key, "jsonl", quarantined_, info.size, info.sha256};
   }
   m.records_quarantined = quarantined_;
+  // The manifest is the commit point: it never names a part that is not there in full (a
+  // store may lose a write it acknowledged, e.g. a rename lost with the machine's power).
+  for (const ManifestFile* f : FilesOf(m)) {
+    auto info = store_->Stat(f->key);
+    if (!info.ok() || info->size != f->bytes) {
+      return Status::IOError(
+          "batch " + batch_id_ + " of " + source_ + "." + table_ + ": the part " + f->key +
+          (info.ok() ? " has " + std::to_string(info->size) + " bytes instead of " + std::to_string(f->bytes)
+                     : " is not in the store after its commit (" + info.status().message() + ")") +
+          "; the batch is not committed, and a rerun writes it again");
+    }
+  }
   CrashPoint("before_manifest");
   STRATA_RETURN_IF_ERROR(store_->Put(ManifestKey(source_, table_, batch_id_), m.ToJson()).status());
   return m;

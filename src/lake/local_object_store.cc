@@ -137,6 +137,40 @@ class LocalObjectStore : public ObjectStore {
     return ReadFile(JoinPath(root_, key));
   }
 
+  Status Read(const std::string& key, const std::function<Status(std::string_view chunk)>& sink) override {
+    STRATA_RETURN_IF_ERROR(ValidateKey(key));
+    const std::string path = JoinPath(root_, key);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      return errno == ENOENT ? Status::NotFound("no object '" + key + "' in " + uri()) : Errno("cannot open", path);
+    }
+    std::string buf(size_t{1} << 20, '\0');
+    Status st;
+    for (;;) {
+      ssize_t n = ::read(fd, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        st = Errno("cannot read", path);
+        break;
+      }
+      if (n == 0) break;
+      st = sink(std::string_view(buf.data(), static_cast<size_t>(n)));
+      if (!st.ok()) break;
+    }
+    ::close(fd);
+    return st;
+  }
+
+  Result<ObjectInfo> Stat(const std::string& key) override {
+    STRATA_RETURN_IF_ERROR(ValidateKey(key));
+    const std::string path = JoinPath(root_, key);
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+      return errno == ENOENT ? Status::NotFound("no object '" + key + "' in " + uri()) : Errno("cannot stat", path);
+    }
+    return ObjectInfo{key, static_cast<int64_t>(st.st_size), ""};
+  }
+
   Result<bool> Exists(const std::string& key) override {
     STRATA_RETURN_IF_ERROR(ValidateKey(key));
     struct stat st;

@@ -3,9 +3,17 @@
 // Objects are immutable: a key, once committed, is never overwritten (Commit of an existing
 // key fails with kAlreadyExists). A writer's bytes become visible only at Commit, atomically
 // and durably; an aborted or crashed writer leaves nothing under the key.
+//
+// The lake and the warehouse load list, stat, read, write and delete objects only through
+// this interface. The one local path a caller sees is ReadablePath's, for engines (DuckDB)
+// that read files themselves; a remote store returns a local copy there.
+//
+// Implementations: local_object_store.cc (a directory), memory_object_store.h (in memory,
+// with injected faults, for tests).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -45,6 +53,11 @@ class ObjectStore {
   // Convenience: NewWriter + Append + Commit.
   Result<ObjectInfo> Put(const std::string& key, std::string_view data);
   virtual Result<std::string> Get(const std::string& key) = 0;
+  // Streams the object to `sink` in chunks (at most about 1 MiB each), stopping at the first
+  // error `sink` returns. kNotFound when there is no such object.
+  virtual Status Read(const std::string& key, const std::function<Status(std::string_view chunk)>& sink) = 0;
+  // The object's key and size (sha256 left empty); kNotFound when there is no such object.
+  virtual Result<ObjectInfo> Stat(const std::string& key) = 0;
   virtual Result<bool> Exists(const std::string& key) = 0;
   // Objects whose key starts with `prefix`, sorted by key.
   virtual Result<std::vector<ObjectInfo>> List(const std::string& prefix) = 0;
@@ -55,7 +68,8 @@ class ObjectStore {
   // batch aside (Lake::SetAsideBatch); never part of a connector's or a load's work. OK when
   // `from` is already gone and `to` exists (a move done before).
   virtual Status Move(const std::string& from, const std::string& to) = 0;
-  // A local filesystem path from which the engines (DuckDB) can read the object.
+  // A local filesystem path from which the engines (DuckDB) can read the object. It ends with
+  // the key (the load recovers keys from the paths DuckDB reports).
   virtual Result<std::string> ReadablePath(const std::string& key) = 0;
 };
 

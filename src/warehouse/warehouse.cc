@@ -41,7 +41,6 @@ Result<std::unique_ptr<Warehouse>> Warehouse::Open(const WarehouseConfig& config
   }
   STRATA_ASSIGN_OR_RETURN(w->db_, duck::Database::Open(config.path, settings, wait));
   STRATA_ASSIGN_OR_RETURN(w->conn_, w->db_->Connect());
-  if (!options.read_only) STRATA_RETURN_IF_ERROR(w->EnsureMetadata());
   return w;
 }
 
@@ -69,6 +68,7 @@ Status Warehouse::LoadRaw(lake::Lake* lake, std::vector<LoadResult>* results,
   STRATA_RETURN_IF_ERROR(db_->broken()
                              ? Status::IOError("the warehouse " + path_ + " must be reopened: " + db_->broken_reason())
                              : Status::OK());
+  STRATA_RETURN_IF_ERROR(EnsureMetadata());
   STRATA_ASSIGN_OR_RETURN(auto tables, lake->Tables());
   {
     LoadResult ledger;
@@ -231,8 +231,18 @@ Result<TableLoadPlan> PlanTableLoad(lake::Lake* lake, const std::string& source,
     STRATA_ASSIGN_OR_RETURN(f.path, lake->CheckedPath(*f.manifest, *f.file));
     return Status::OK();
   }));
-  STRATA_ASSIGN_OR_RETURN(std::string any, lake->store()->ReadablePath("x"));
-  plan.root_length = any.size() - 1;
+  // DuckDB reports the paths it read; the lake key is each path without the store's prefix.
+  for (size_t i = 0; i < plan.files.size(); ++i) {
+    const std::string& path = plan.files[i].path;
+    const std::string& key = plan.files[i].file->key;
+    const bool ends_with_key =
+        path.size() >= key.size() && path.compare(path.size() - key.size(), key.size(), key) == 0;
+    if (!ends_with_key || (i > 0 && path.size() - key.size() != plan.root_length)) {
+      return Status::Internal("the lake store's readable path " + path + " does not end with its key " + key +
+                              " under the same prefix as the table's other files");
+    }
+    plan.root_length = path.size() - key.size();
+  }
   return plan;
 }
 
