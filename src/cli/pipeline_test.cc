@@ -29,9 +29,12 @@ class Shop {
     api_ = std::make_unique<testing::SimApi>(SimDir());
   }
   std::string SimDir() const { return dir_ + "/sim"; }
-  std::vector<std::string> Env() const {
+  // The environment of a run of the project in `project_dir`: the shared sources, the shop's
+  // dbt project, and a warehouse of the project's own (the dbt target's path).
+  std::vector<std::string> Env(const std::string& project_dir) const {
     return {"SHOP_DB=" + SimDir() + "/shop.db", "SHOP_EVENTS=" + SimDir() + "/events", "SHOP_API_URL=" + api_->url(),
-            "SHOP_TRANSFORM=" + testing::SourceDir() + "/examples/shop/transform"};
+            "SHOP_TRANSFORM=" + testing::SourceDir() + "/examples/shop/transform",
+            "STRATA_WAREHOUSE=" + project_dir + "/warehouse/shop.duckdb"};
   }
   // A fresh copy of examples/shop/strata.yml in `project_dir`.
   void MakeProject(const std::string& project_dir) const {
@@ -46,7 +49,7 @@ class Shop {
     argv.push_back("--project");
     argv.push_back(project_dir);
     std::vector<std::string> env = extra_env;  // extra_env wins over Env()
-    for (const auto& kv : Env()) {
+    for (const auto& kv : Env(project_dir)) {
       std::string name = kv.substr(0, kv.find('=') + 1);
       bool overridden = false;
       for (const auto& e : extra_env) overridden |= e.rfind(name, 0) == 0;
@@ -271,7 +274,7 @@ TEST(CrashRecovery, KilledRunsThenRerunEqualUninterrupted) {
   shop.MakeProject(project);
   int kills = 0;
   for (int attempt = 0; attempt < 6; ++attempt) {
-    std::vector<std::string> env = shop.Env();
+    std::vector<std::string> env = shop.Env(project);
     testing::ChildProcess p({StrataBinary(), "pipeline", "run", "--date", "2024-01-01", "--project", project}, env);
     std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 400)(rng)));
     if (p.Running()) {

@@ -10,8 +10,8 @@
 #include "core/project.h"
 #include "ingest/connector.h"
 #include "lake/lake.h"
-#include "orchestrate/platform_tasks.h"
-#include "warehouse/warehouse.h"
+#include "transform/target.h"
+#include "warehouse/target.h"
 
 namespace strata::cli {
 namespace {
@@ -115,29 +115,27 @@ bool RunIngest(Output& out, Session& s, const std::vector<std::string>& sources,
 }
 
 bool RunLoad(Output& out, Session& s, json* doc) {
-  std::unique_ptr<warehouse::Warehouse> wh;
-  auto open_duckdb = [&]() -> Result<warehouse::Warehouse*> {
-    warehouse::Warehouse::OpenOptions options;
-    options.on_wait = [&](const std::string& message) { out.Error(message); };
-    STRATA_ASSIGN_OR_RETURN(wh, warehouse::Warehouse::Open(s.project.warehouse, options));
-    return wh.get();
-  };
   std::vector<warehouse::LoadResult> results;
   std::string destination;
-  Status st = orchestrate::LoadLake(
-      s.project, s.lake.get(), open_duckdb, &results,
-      [&](const warehouse::LoadResult& r) {
-        for (const auto& w : r.warnings) out.Line("  warning: " + r.relation + ": " + w);
-        if (r.files == 0) return;
-        out.Line("  " + r.relation + ": +" + Num(r.rows) + " rows from " + std::to_string(r.files) + " file(s) in " +
-                 std::to_string(r.batches) + " batch(es), " + Secs(r.seconds) +
-                 (r.added_columns.empty() ? "" : " (new columns: " + [&] {
-                   std::string c;
-                   for (const auto& a : r.added_columns) c += (c.empty() ? "" : ", ") + a;
-                   return c;
-                 }() + ")"));
-      },
-      nullptr, &destination);
+  Status st = [&]() -> Status {
+    STRATA_ASSIGN_OR_RETURN(warehouse::Target target, transform::ResolveTarget(s.project));
+    destination = target.Describe();
+    warehouse::OpenTarget::Options options;
+    options.on_wait = [&](const std::string& message) { out.Error(message); };
+    STRATA_ASSIGN_OR_RETURN(auto open, warehouse::OpenTarget::Open(target, options));
+    return open->LoadRaw(
+        s.lake.get(), &results,
+        [&](const warehouse::LoadResult& r) {
+          for (const auto& w : r.warnings) out.Line("  warning: " + r.relation + ": " + w);
+          if (r.files == 0) return;
+          std::string added;
+          for (const auto& a : r.added_columns) added += (added.empty() ? "" : ", ") + a;
+          out.Line("  " + r.relation + ": +" + Num(r.rows) + " rows from " + std::to_string(r.files) + " file(s) in " +
+                   std::to_string(r.batches) + " batch(es), " + Secs(r.seconds) +
+                   (added.empty() ? "" : " (new columns: " + added + ")"));
+        },
+        nullptr);
+  }();
   json loads = json::array();
   int64_t total = 0;
   for (const auto& r : results) {
@@ -214,12 +212,16 @@ void RegisterWarehouseCommands(CLI::App* app) {
       Output out(f->json);
       Session s = OpenProject(out, *f);
       // Read-only: queries run beside each other and beside nothing that writes.
-      warehouse::Warehouse::OpenOptions options;
-      options.read_only = true;
-      options.on_wait = [&](const std::string& message) { out.Error(message); };
-      auto wh = warehouse::Warehouse::Open(s.project.warehouse, options);
-      if (!wh.ok()) Fail(out, wh.status());
-      auto r = (*wh)->connection()->Query(f->sql);
+      auto r = [&]() -> Result<sql::QueryResult> {
+        STRATA_ASSIGN_OR_RETURN(warehouse::Target target, transform::ResolveTarget(s.project));
+        warehouse::OpenTarget::Options options;
+        options.read_only = true;
+        options.on_wait = [&](const std::string& message) { out.Error(message); };
+        STRATA_ASSIGN_OR_RETURN(auto open, warehouse::OpenTarget::Open(target, options));
+        STRATA_ASSIGN_OR_RETURN(auto engine, open->NewEngine());
+        STRATA_ASSIGN_OR_RETURN(auto session, engine->Connect());
+        return session->Query(f->sql);
+      }();
       if (!r.ok()) Fail(out, r.status());
       if (f->json) {
         json rows = json::array();

@@ -11,6 +11,7 @@
 #include "transform/dbt_project.h"
 #include "transform/loader.h"
 #include "transform/runner.h"
+#include "transform/target.h"
 
 namespace strata::cli {
 namespace {
@@ -84,17 +85,19 @@ int RunVerb(Verb verb, const DbtFlags& f, Output& out, json* doc) {
     return kExitOk;
   }
 
+  auto target = transform::ResolveTarget(p.project.root, p.profile);
+  if (!target.ok()) return fail(target.status(), kExitFailure);
   out.Line("Found " + std::to_string(p.manifest.nodes().size()) + " nodes in " + p.project.name + " (parsed in " +
-           Fixed(parse_s) + "s); target '" + p.profile.target + "' (" + p.profile.type + ": " +
-           (p.profile.type == "postgres" ? p.profile.user + "@" + p.profile.host + ":" +
-                                               std::to_string(p.profile.port) + "/" + p.profile.database
-                                         : p.profile.path) +
-           ")");
+           Fixed(parse_s) + "s); target '" + p.profile.target + "' (" + target->Describe() + ")");
+  std::unique_ptr<warehouse::OpenTarget> open;  // outlives the engine
   std::unique_ptr<warehouse::Engine> db;
   if (verb != Verb::kCompile) {
-    auto opened = transform::OpenTarget(p.profile);
+    auto opened = warehouse::OpenTarget::Open(*target, {});
     if (!opened.ok()) return fail(opened.status(), kExitFailure);
-    db = std::move(*opened);
+    open = std::move(*opened);
+    auto engine = open->NewEngine();
+    if (!engine.ok()) return fail(engine.status(), kExitFailure);
+    db = std::move(*engine);
   }
   transform::Runner runner(&p, db.get());
   int index = 0;

@@ -80,6 +80,7 @@ Result<Project> Project::Load(const std::string& path_or_dir) {
   ConfigNode wh = root["warehouse"];
   if (!wh.IsNull()) {
     STRATA_RETURN_IF_ERROR(wh.CheckKeys({"type", "path", "threads", "memory_limit"}));
+    project.warehouse.where = wh.Where();
     STRATA_ASSIGN_OR_RETURN(project.warehouse.type, wh.String("type", "duckdb"));
     if (project.warehouse.type != "duckdb") {
       return wh["type"].Error("unknown warehouse type '" + project.warehouse.type + "' (this build supports: duckdb)");

@@ -30,6 +30,9 @@ struct WarehouseConfig {
   // How long opening the database waits while another process holds it (DuckDB allows one
   // writer process); the wait is reported, and running out of it is kUnavailable.
   int lock_timeout_seconds = 60;
+  // Where strata.yml declares it ("strata.yml:7:3"); "" = not declared: the warehouse is the
+  // dbt project's target, or warehouse/<name>.duckdb without one (transform/target.h).
+  std::string where;
 };
 
 // Where the publish task puts audited marts when not in the warehouse itself: a PostgreSQL

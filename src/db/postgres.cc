@@ -141,11 +141,14 @@ Result<std::unique_ptr<Connection>> Connection::Open(const ConnectOptions& optio
   const std::string port = std::to_string(options.port);
   const std::string timeout = std::to_string(options.connect_timeout_seconds);
   std::vector<const char*> keys, values;
+  // libpq reads the values during PQconnectdbParams: each must outlive the call, so a
+  // temporary std::string (add("x", "literal")) must not be passed here.
   auto add = [&](const char* k, const std::string& v) {
     if (v.empty()) return;
     keys.push_back(k);
     values.push_back(v.c_str());
   };
+  static const std::string kUtf8 = "UTF8";
   add("host", options.host);
   add("port", port);
   add("dbname", options.dbname);
@@ -154,10 +157,11 @@ Result<std::unique_ptr<Connection>> Connection::Open(const ConnectOptions& optio
   add("sslmode", options.sslmode);
   add("connect_timeout", timeout);
   add("application_name", options.application_name);
-  add("client_encoding", "UTF8");
+  add("client_encoding", kUtf8);
   // Timestamps with time zone render in UTC, dates in ISO form, whatever the server's defaults.
   static const std::string kSessionOptions = "-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=iso_8601";
-  add("options", kSessionOptions);
+  static const std::string kReadOnlyOptions = kSessionOptions + " -c default_transaction_read_only=on";
+  add("options", options.read_only ? kReadOnlyOptions : kSessionOptions);
   keys.push_back(nullptr);
   values.push_back(nullptr);
 

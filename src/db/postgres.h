@@ -39,6 +39,8 @@ struct ConnectOptions {
   std::string sslmode = "prefer";
   int connect_timeout_seconds = 10;
   std::string application_name = "strata";
+  // Every transaction of the session is READ ONLY (the server refuses writes).
+  bool read_only = false;
 
   // "user@host:port/dbname", for messages.
   std::string Describe() const;

@@ -15,6 +15,7 @@
 #include "transform/loader.h"
 #include "transform/publish.h"
 #include "transform/runner.h"
+#include "transform/target.h"
 
 namespace strata::orchestrate {
 
@@ -63,20 +64,22 @@ std::string ExpandRunMacros(const std::string& text, const RunContext& run) {
   return out;
 }
 
-Result<std::shared_ptr<warehouse::Warehouse>> PlatformTasks::Warehouse(std::ostream& log) {
+Result<std::shared_ptr<warehouse::OpenTarget>> PlatformTasks::Target(std::ostream& log) {
+  // Decided afresh for each task: the profile may name another target since the last one.
+  STRATA_ASSIGN_OR_RETURN(warehouse::Target target, transform::ResolveTarget(*project_));
   std::lock_guard<std::mutex> lock(mu_);
-  std::shared_ptr<warehouse::Warehouse> wh = warehouse_.lock();
+  std::shared_ptr<warehouse::OpenTarget> open = target_.lock();
   // After a failed write (a full disk) DuckDB must be reopened before anything else runs on it.
-  if (wh && wh->broken()) wh.reset();
-  if (!wh) {
-    warehouse::Warehouse::OpenOptions options;
+  if (open && (open->broken() || open->target().Describe() != target.Describe())) open.reset();
+  if (!open) {
+    warehouse::OpenTarget::Options options;
     options.on_wait = [&log](const std::string& message) { log << "  " << message << "\n"; };
-    STRATA_ASSIGN_OR_RETURN(std::unique_ptr<warehouse::Warehouse> opened,
-                            warehouse::Warehouse::Open(project_->warehouse, options));
-    wh = std::move(opened);
-    warehouse_ = wh;
+    STRATA_ASSIGN_OR_RETURN(std::unique_ptr<warehouse::OpenTarget> opened,
+                            warehouse::OpenTarget::Open(target, options));
+    open = std::move(opened);
+    target_ = open;
   }
-  return wh;
+  return open;
 }
 
 Result<std::unique_lock<std::timed_mutex>> PlatformTasks::WarehouseTurn(const Attempt& a, std::ostream& log) {
@@ -210,40 +213,13 @@ TaskOutcome PlatformTasks::Ingest(const Attempt& a, std::ostream& log) {
   return o;
 }
 
-Status LoadLake(const Project& project, lake::Lake* lake, const std::function<Result<warehouse::Warehouse*>()>& duckdb,
-                std::vector<warehouse::LoadResult>* results,
-                const std::function<void(const warehouse::LoadResult&)>& on_table, CancelToken* cancel,
-                std::string* destination) {
-  // Without a dbt project (none configured, or not there yet) the raw layer is the DuckDB one.
-  if (!project.transform_dir.empty() &&
-      std::filesystem::exists(std::filesystem::path(project.transform_dir) / "dbt_project.yml")) {
-    transform::LoadOptions lo;
-    lo.project_dir = project.transform_dir;
-    STRATA_ASSIGN_OR_RETURN(transform::Profile profile, transform::LoadTargetProfile(lo));
-    if (profile.type == "postgres") {
-      const pg::ConnectOptions options = transform::PostgresOptions(profile);
-      *destination = "postgres " + options.Describe();
-      STRATA_ASSIGN_OR_RETURN(auto conn, pg::Connection::Open(options));
-      return warehouse::LoadRawToPostgres(lake, conn.get(), results, on_table, cancel);
-    }
-  }
-  STRATA_ASSIGN_OR_RETURN(warehouse::Warehouse * wh, duckdb());
-  *destination = wh->path();
-  CancelScope interrupt(cancel, [wh] { wh->connection()->Interrupt(); });
-  return wh->LoadRaw(lake, results, on_table);
-}
-
 TaskOutcome PlatformTasks::Load(const Attempt& a, std::ostream& log) {
   auto turn = WarehouseTurn(a, log);
   if (!turn.ok()) return Failed(turn.status());
   std::vector<warehouse::LoadResult> results;
-  std::string destination;
-  std::shared_ptr<warehouse::Warehouse> held;
-  auto open = [&]() -> Result<warehouse::Warehouse*> {
-    STRATA_ASSIGN_OR_RETURN(held, Warehouse(log));
-    return held.get();
-  };
-  Status st = LoadLake(*project_, lake_, open, &results, nullptr, a.cancel, &destination);
+  auto target = Target(log);
+  if (!target.ok()) return Failed(target.status());
+  Status st = (*target)->LoadRaw(lake_, &results, nullptr, a.cancel);
   json tables = json::array();
   int64_t rows = 0;
   for (const auto& r : results) {
@@ -252,7 +228,7 @@ TaskOutcome PlatformTasks::Load(const Attempt& a, std::ostream& log) {
     if (r.files > 0) log << "  " << r.relation << ": +" << r.rows << " rows from " << r.files << " file(s)\n";
     tables.push_back(warehouse::ToJson(r));
   }
-  json details = {{"warehouse", destination},
+  json details = {{"warehouse", (*target)->target().Describe()},
                   {"ok", st.ok()},
                   {"tables", tables},
                   {"error", st.ok() ? json() : json(st.message())}};
@@ -264,12 +240,10 @@ TaskOutcome PlatformTasks::Load(const Attempt& a, std::ostream& log) {
   return o;
 }
 
-Result<std::unique_ptr<warehouse::Engine>> PlatformTasks::DbtTarget(const transform::LoadedProject& p,
-                                                                    std::shared_ptr<warehouse::Warehouse>* hold,
-                                                                    std::ostream& log) {
-  if (p.profile.type == "postgres") return transform::OpenTarget(p.profile);
-  STRATA_ASSIGN_OR_RETURN(*hold, Warehouse(log));
-  return warehouse::DuckDbEngine((*hold)->database(), (*hold)->path());
+Result<std::unique_ptr<warehouse::Engine>> PlatformTasks::Engine(std::shared_ptr<warehouse::OpenTarget>* hold,
+                                                                 std::ostream& log) {
+  STRATA_ASSIGN_OR_RETURN(*hold, Target(log));
+  return (*hold)->NewEngine();
 }
 
 TaskOutcome PlatformTasks::Dbt(const Attempt& a, std::ostream& log) {
@@ -281,8 +255,8 @@ TaskOutcome PlatformTasks::Dbt(const Attempt& a, std::ostream& log) {
   lo.cli_vars = RunVars(a);
   auto loaded = transform::LoadedProject::Load(lo);
   if (!loaded.ok()) return Failed(loaded.status());
-  std::shared_ptr<warehouse::Warehouse> held;  // outlives the engine
-  auto engine = DbtTarget(**loaded, &held, log);
+  std::shared_ptr<warehouse::OpenTarget> held;  // outlives the engine
+  auto engine = Engine(&held, log);
   if (!engine.ok()) return Failed(engine.status());
   transform::Runner runner(loaded->get(), engine->get());
   transform::RunOptions ro;
@@ -329,25 +303,6 @@ TaskOutcome PlatformTasks::Dbt(const Attempt& a, std::ostream& log) {
   return o;
 }
 
-Result<pg::ConnectOptions> PublishTargetOptions(const PublishTargetConfig& c) {
-  pg::ConnectOptions o;
-  o.host = c.host;
-  o.port = c.port;
-  o.dbname = c.dbname;
-  o.user = c.user;
-  o.sslmode = c.sslmode;
-  o.connect_timeout_seconds = c.connect_timeout;
-  if (!c.password_env.empty()) {
-    const char* secret = std::getenv(c.password_env.c_str());
-    if (secret == nullptr) {
-      return Status::InvalidArgument(c.where + ": publish: the password variable " + c.password_env +
-                                     " is not set in the environment");
-    }
-    o.password = secret;
-  }
-  return o;
-}
-
 TaskOutcome PlatformTasks::Publish(const Attempt& a, std::ostream& log) {
   auto turn = WarehouseTurn(a, log);
   if (!turn.ok()) return Failed(turn.status());
@@ -370,15 +325,11 @@ TaskOutcome PlatformTasks::Publish(const Attempt& a, std::ostream& log) {
     log << "\n";
     if (!r.message.empty() && r.status != "pass") log << "    " << r.message << "\n";
   };
-  pg::ConnectOptions postgres;
-  if (project_->publish.type == "postgres") {
-    auto options = PublishTargetOptions(project_->publish);
-    if (!options.ok()) return Failed(options.status());
-    postgres = *options;
-    po.postgres = &postgres;
-  }
-  std::shared_ptr<warehouse::Warehouse> held;  // outlives the engine
-  auto engine = DbtTarget(**loaded, &held, log);
+  auto publish_target = transform::PublishTarget(*project_);
+  if (!publish_target.ok()) return Failed(publish_target.status());
+  if (publish_target->has_value()) po.postgres = &**publish_target;
+  std::shared_ptr<warehouse::OpenTarget> held;  // outlives the engine
+  auto engine = Engine(&held, log);
   if (!engine.ok()) return Failed(engine.status());
   auto report = transform::Publish(**loaded, engine->get(), po);
   if (!report.ok()) return Failed(report.status());
@@ -432,14 +383,15 @@ TaskOutcome PlatformTasks::Publish(const Attempt& a, std::ostream& log) {
 TaskOutcome PlatformTasks::Sql(const Attempt& a, std::ostream& log) {
   auto turn = WarehouseTurn(a, log);
   if (!turn.ok()) return Failed(turn.status());
-  auto wh = Warehouse(log);
-  if (!wh.ok()) return Failed(wh.status());
-  auto conn = (*wh)->database()->Connect();
-  if (!conn.ok()) return Failed(conn.status());
-  CancelScope interrupt(a.cancel, [c = conn->get()] { c->Interrupt(); });
+  std::shared_ptr<warehouse::OpenTarget> held;  // outlives the engine
+  auto engine = Engine(&held, log);
+  if (!engine.ok()) return Failed(engine.status());
+  auto session = (*engine)->Connect();
+  if (!session.ok()) return Failed(session.status());
+  CancelScope interrupt(a.cancel, [c = session->get()] { c->Interrupt(); });
   std::string sql = ExpandRunMacros(a.task->sql, *a.run);
   log << sql << "\n";
-  auto r = (*conn)->Query(sql);
+  auto r = (*session)->Query(sql);
   if (!r.ok()) return Failed(r.status());
   TaskOutcome o;
   o.rows = r->rows_changed;

@@ -25,7 +25,7 @@
 #include "orchestrate/executor.h"
 #include "transform/loader.h"
 #include "warehouse/session.h"
-#include "warehouse/warehouse.h"
+#include "warehouse/target.h"
 
 namespace strata::orchestrate {
 
@@ -36,8 +36,9 @@ class PlatformTasks : public TaskRunner {
   TaskOutcome Run(const Attempt& attempt) override;
 
  private:
-  // The shared warehouse handle (see above); `a` is told while another process holds it.
-  Result<std::shared_ptr<warehouse::Warehouse>> Warehouse(std::ostream& log);
+  // The shared handle on the project's warehouse (see above; transform/target.h decides which);
+  // `log` is told while another process holds it.
+  Result<std::shared_ptr<warehouse::OpenTarget>> Target(std::ostream& log);
   // Waits for this object's warehouse turn (one warehouse task at a time); kAborted if the
   // attempt is cancelled while waiting.
   Result<std::unique_lock<std::timed_mutex>> WarehouseTurn(const Attempt& a, std::ostream& log);
@@ -47,29 +48,15 @@ class PlatformTasks : public TaskRunner {
   TaskOutcome Publish(const Attempt& a, std::ostream& log);
   TaskOutcome Sql(const Attempt& a, std::ostream& log);
   TaskOutcome Shell(const Attempt& a, std::ostream& log);
-  // The engine a dbt task runs on: the profile's PostgreSQL server, or for a duckdb target the
-  // shared warehouse, which `hold` keeps open while the engine lives.
-  Result<std::unique_ptr<warehouse::Engine>> DbtTarget(const transform::LoadedProject& p,
-                                                       std::shared_ptr<warehouse::Warehouse>* hold, std::ostream& log);
+  // An engine on the shared warehouse handle, which `hold` keeps open while the engine lives.
+  Result<std::unique_ptr<warehouse::Engine>> Engine(std::shared_ptr<warehouse::OpenTarget>* hold, std::ostream& log);
 
   const Project* project_;
   lake::Lake* lake_;
   std::mutex mu_;
-  std::weak_ptr<warehouse::Warehouse> warehouse_;
+  std::weak_ptr<warehouse::OpenTarget> target_;
   std::timed_mutex turn_mu_;  // held by the one task using the warehouse
 };
-
-// Loads the lake's new files into the raw schema the project's models read: the database of
-// its dbt target when that is PostgreSQL (binary COPY), else the project's DuckDB warehouse,
-// which `duckdb` opens on demand. `destination` receives where, for messages.
-Status LoadLake(const Project& project, lake::Lake* lake, const std::function<Result<warehouse::Warehouse*>()>& duckdb,
-                std::vector<warehouse::LoadResult>* results,
-                const std::function<void(const warehouse::LoadResult&)>& on_table, CancelToken* cancel,
-                std::string* destination);
-
-// The connection settings of the project's PostgreSQL publish target, with the password read
-// from its environment variable.
-Result<pg::ConnectOptions> PublishTargetOptions(const PublishTargetConfig& config);
 
 // Replaces {{ ds }}, {{ logical_date }}, {{ data_interval_start }}, {{ data_interval_end }},
 // {{ run_id }} in SQL and shell commands (Airflow's names).

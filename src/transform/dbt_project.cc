@@ -224,6 +224,7 @@ Result<Profile> LoadProfile(const DbtProject& project, const std::string& profil
     return prof["outputs"].Error("no target '" + out.target + "'" +
                                  (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
   }
+  out.where = t.Where();
   auto value = [&](const std::string& key, const std::string& def) -> Result<std::string> {
     STRATA_ASSIGN_OR_RETURN(std::string raw, t.String(key, def));
     if (!render || raw.find("{{") == std::string::npos) return raw;

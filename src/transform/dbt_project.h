@@ -34,6 +34,7 @@ using TextRenderer = std::function<Result<std::string>(const std::string& text, 
 struct Profile {
   std::string name;
   std::string target;    // selected target name
+  std::string where;     // the target in profiles.yml ("/x/profiles.yml:4:7: shop.outputs.dev")
   std::string type;      // "duckdb" or "postgres"
   std::string path;      // duckdb: database file, absolute (relative paths are from the project root)
   std::string database;  // postgres: the dbname

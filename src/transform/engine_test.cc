@@ -9,6 +9,7 @@
 #include "transform/loader.h"
 #include "transform/publish.h"
 #include "transform/runner.h"
+#include "transform/target.h"
 #include "warehouse/session.h"
 
 namespace strata::transform {
@@ -65,7 +66,7 @@ shop:
   // Runs statements on the warehouse directly (test data the models read).
   void Exec(const std::string& sql) {
     if (!db_) {
-      auto e = OpenTarget(LoadProfileOnly());
+      auto e = warehouse::OpenEngine(TargetOf(LoadProfileOnly()));
       ASSERT_TRUE(e.ok()) << e.status().ToString();
       db_ = std::move(*e);
     }
@@ -91,7 +92,7 @@ shop:
     if (!p.ok()) return p.status();
     project_ = std::move(*p);
     db_.reset();
-    auto db = OpenTarget(project_->profile);
+    auto db = warehouse::OpenEngine(TargetOf(project_->profile));
     if (!db.ok()) return db.status();
     db_ = std::move(*db);
     Runner runner(project_.get(), db_.get());

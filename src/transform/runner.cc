@@ -84,24 +84,6 @@ double Since(std::chrono::steady_clock::time_point t) {
 
 }  // namespace
 
-pg::ConnectOptions PostgresOptions(const Profile& profile) {
-  pg::ConnectOptions o;
-  o.host = profile.host;
-  o.port = profile.port;
-  o.user = profile.user;
-  o.password = profile.password;
-  o.dbname = profile.database;
-  o.sslmode = profile.sslmode;
-  o.connect_timeout_seconds = profile.connect_timeout;
-  return o;
-}
-
-Result<std::unique_ptr<warehouse::Engine>> OpenTarget(const Profile& profile) {
-  if (profile.type == "postgres") return warehouse::OpenPostgres(PostgresOptions(profile));
-  // Another Strata process (a pipeline's load, a query) may hold the file for a while.
-  return warehouse::OpenDuckDb(profile.path, {}, /*lock_timeout_seconds=*/60);
-}
-
 Result<RunResults> Runner::Execute(const RunOptions& options) {
   auto start = std::chrono::steady_clock::now();
   const Manifest& manifest = project_->manifest;

@@ -57,12 +57,6 @@ struct RunResults {
   int Count(const std::string& status) const;
 };
 
-// Opens the warehouse the profile's target names: its DuckDB file, or a connection to its
-// PostgreSQL server (checked at once, so a wrong host or password fails before any node).
-Result<std::unique_ptr<warehouse::Engine>> OpenTarget(const Profile& profile);
-// A postgres target's connection settings.
-pg::ConnectOptions PostgresOptions(const Profile& profile);
-
 class Runner {
  public:
   // `project` and `db` must outlive the runner.

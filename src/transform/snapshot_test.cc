@@ -7,6 +7,7 @@
 #include "testing.h"
 #include "transform/loader.h"
 #include "transform/runner.h"
+#include "transform/target.h"
 #include "warehouse/session.h"
 
 namespace strata::transform {
@@ -60,7 +61,7 @@ class SnapshotTest : public ::testing::TestWithParam<std::string> {
     ASSERT_TRUE(p.ok()) << p.status().ToString();
     project_ = std::move(*p);
     db_.reset();
-    auto db = OpenTarget(project_->profile);
+    auto db = warehouse::OpenEngine(TargetOf(project_->profile));
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(*db);
     std::string values;
