@@ -33,9 +33,9 @@ format:
 
 # The same tests built with AddressSanitizer and UBSan (slower; not part of `make test`).
 test-asan: bootstrap
-	cmake -S . -B build-asan -G Ninja -DSTRATA_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+	cmake -S . -B build-asan -G Ninja -DSTRATA_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug '-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1'
 	cmake --build build-asan -j $(JOBS)
-	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS) --timeout 1800
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS) --timeout 3600
 
 bench: build
 	bash bench/run.sh $(BUILD)

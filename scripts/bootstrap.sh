@@ -12,7 +12,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libgtest-dev libgmock-dev libbenchmark-dev
-  libcli11-dev libyaml-dev nlohmann-json3-dev libsimdjson-dev libfmt-dev
+  libcli11-dev libyaml-dev nlohmann-json3-dev libsimdjson-dev
   libcurl4-openssl-dev libsqlite3-dev libzstd-dev libssl-dev libcpp-httplib-dev zlib1g-dev libbrotli-dev
   libabsl-dev tzdata libpq-dev
   sqlite3 zstd postgresql-15 clang-format

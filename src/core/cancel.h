@@ -9,6 +9,8 @@
 #include <mutex>
 #include <string>
 
+#include "core/status.h"
+
 namespace strata {
 
 class CancelToken {
@@ -45,6 +47,14 @@ class CancelScope {
   }
   CancelScope(const CancelScope&) = delete;
   CancelScope& operator=(const CancelScope&) = delete;
+
+  // kAborted if the token was cancelled. Call it after the scope is set up and before the
+  // work starts: a cancellation that came earlier ran the callback while there was nothing to
+  // interrupt (an idle DuckDB connection forgets an interrupt), so only this check sees it.
+  Status Check() const {
+    if (token_ == nullptr || !token_->cancelled()) return Status::OK();
+    return Status::Aborted("cancelled: " + token_->reason());
+  }
 
  private:
   CancelToken* token_;

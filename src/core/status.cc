@@ -1,5 +1,8 @@
 #include "core/status.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace strata {
 
 const char* Status::CodeName(Code code) {
@@ -20,6 +23,8 @@ const char* Status::CodeName(Code code) {
       return "unavailable";
     case Code::kAborted:
       return "aborted";
+    case Code::kFailed:
+      return "failed";
     case Code::kInternal:
       return "internal error";
   }
@@ -35,5 +40,15 @@ Status Status::WithContext(std::string_view context) const {
   if (ok()) return *this;
   return Status(code_, std::string(context) + ": " + message_);
 }
+
+namespace internal {
+
+void DieOnValueOfError(const Status& status) {
+  std::fprintf(stderr, "strata: bug: Result::value() on an error: %s\n", status.ToString().c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+
+}  // namespace internal
 
 }  // namespace strata

@@ -24,6 +24,7 @@ class [[nodiscard]] Status {
     kCorruption,       // stored data does not match what was recorded about it
     kUnavailable,      // a remote source cannot be reached now; retrying may help
     kAborted,          // the operation was interrupted (cancelled, timed out)
+    kFailed,           // the user's work failed as it should: a model, test or command of theirs
     kInternal,         // a bug in Strata
   };
 
@@ -36,6 +37,7 @@ class [[nodiscard]] Status {
   static Status Corruption(std::string msg) { return {Code::kCorruption, std::move(msg)}; }
   static Status Unavailable(std::string msg) { return {Code::kUnavailable, std::move(msg)}; }
   static Status Aborted(std::string msg) { return {Code::kAborted, std::move(msg)}; }
+  static Status Failed(std::string msg) { return {Code::kFailed, std::move(msg)}; }
   static Status Internal(std::string msg) { return {Code::kInternal, std::move(msg)}; }
 
   bool ok() const { return code_ == Code::kOk; }
@@ -55,6 +57,11 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
+namespace internal {
+// Prints "Result::value() on an error: <status>" and aborts.
+[[noreturn]] void DieOnValueOfError(const Status& status);
+}  // namespace internal
+
 // Either a value or a non-OK Status.
 template <typename T>
 class [[nodiscard]] Result {
@@ -67,17 +74,21 @@ class [[nodiscard]] Result {
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }
 
-  T& value() & { return *value_; }
-  const T& value() const& { return *value_; }
+  // Reading the value of an error is a bug: it aborts with the error's message.
+  T& value() & { return Checked(), *value_; }
+  const T& value() const& { return Checked(), *value_; }
   // By value from a temporary, so that `for (auto& x : *F())` does not dangle.
-  T value() && { return std::move(*value_); }
-  T& operator*() & { return *value_; }
-  const T& operator*() const& { return *value_; }
-  T operator*() && { return std::move(*value_); }
-  T* operator->() { return &*value_; }
-  const T* operator->() const { return &*value_; }
+  T value() && { return Checked(), std::move(*value_); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T operator*() && { return std::move(*this).value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
 
  private:
+  void Checked() const {
+    if (!value_) internal::DieOnValueOfError(status_);
+  }
   std::optional<T> value_;
   Status status_;
 };

@@ -18,10 +18,10 @@ namespace strata::lake {
 class MemoryObjectStore : public ObjectStore {
  public:
   enum class Fault {
-    kFailWrite,        // the commit fails and nothing becomes visible
-    kFailAfterWrite,   // the object becomes visible, but the commit reports an error
-    kLoseWrite,        // the commit reports success, but nothing becomes visible (a lost rename)
-    kTornWrite,        // the commit reports success, but only the first half of the bytes is there
+    kFailWrite,       // the commit fails and nothing becomes visible
+    kFailAfterWrite,  // the object becomes visible, but the commit reports an error
+    kLoseWrite,       // the commit reports success, but nothing becomes visible (a lost rename)
+    kTornWrite,       // the commit reports success, but only the first half of the bytes is there
   };
 
   // `scratch_dir` receives staging files and ReadablePath's copies; it must exist.

@@ -178,8 +178,8 @@ Status RunAlertCommand(const AlertSpec& spec, const AlertMessage& m, const std::
     return Status::Aborted(std::string("command timed out after ") + buf + " and was stopped");
   }
   if (r.ok()) return Status::OK();
-  return Status::Internal("command failed with " + r.Describe() +
-                          (log_path.empty() ? "" : " (output in " + log_path + ")"));
+  return Status::Failed("command failed with " + r.Describe() +
+                        (log_path.empty() ? "" : " (output in " + log_path + ")"));
 }
 
 Result<std::vector<AlertEvent>> ParseEvents(const ConfigNode& node) {

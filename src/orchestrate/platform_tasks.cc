@@ -295,7 +295,7 @@ TaskOutcome PlatformTasks::Dbt(const Attempt& a, std::ostream& log) {
                        " error, " + std::to_string(results->Count("fail")) + " fail, " +
                        std::to_string(results->Count("skipped")) + " skipped";
   if (a.cancel != nullptr && a.cancel->cancelled()) return Failed(Status::Aborted("cancelled"), details);
-  if (!results->success()) return Failed(Status::Internal(counts + "; failing: " + failing), details);
+  if (!results->success()) return Failed(Status::Failed(counts + "; failing: " + failing), details);
   TaskOutcome o;
   o.rows = rows;
   o.summary = counts;
@@ -389,6 +389,7 @@ TaskOutcome PlatformTasks::Sql(const Attempt& a, std::ostream& log) {
   auto session = (*engine)->Connect();
   if (!session.ok()) return Failed(session.status());
   CancelScope interrupt(a.cancel, [c = session->get()] { c->Interrupt(); });
+  if (Status cancelled = interrupt.Check(); !cancelled.ok()) return Failed(cancelled);
   std::string sql = ExpandRunMacros(a.task->sql, *a.run);
   log << sql << "\n";
   auto r = (*session)->Query(sql);
@@ -425,8 +426,8 @@ TaskOutcome PlatformTasks::Shell(const Attempt& a, std::ostream& log) {
     o.summary = "exit code 0";
     return o;
   }
-  return Failed(Status::Internal("command failed with " + r->Describe() +
-                                 (a.log_path.empty() ? "" : " (log: " + a.log_path + ")")));
+  return Failed(Status::Failed("command failed with " + r->Describe() +
+                               (a.log_path.empty() ? "" : " (log: " + a.log_path + ")")));
 }
 
 }  // namespace strata::orchestrate

@@ -341,6 +341,7 @@ Result<PublishReport> Publish(const LoadedProject& project, warehouse::Engine* d
   // Publish: one transaction, so readers see the old version or the new, never a mix.
   STRATA_ASSIGN_OR_RETURN(auto conn, db->Connect());
   CancelScope interrupt(options.cancel, [c = conn.get()] { c->Interrupt(); });
+  STRATA_RETURN_IF_ERROR(interrupt.Check());
   for (const auto& t : targets) {
     STRATA_ASSIGN_OR_RETURN(auto built, Columns(conn.get(), t.node->schema, t.table));
     if (built.empty()) {

@@ -84,14 +84,11 @@ double Since(std::chrono::steady_clock::time_point t) {
 
 }  // namespace
 
-Result<RunResults> Runner::Execute(const RunOptions& options) {
-  auto start = std::chrono::steady_clock::now();
-  const Manifest& manifest = project_->manifest;
-  const Graph& graph = project_->graph;
-  STRATA_ASSIGN_OR_RETURN(auto selected, SelectNodes(manifest, graph, options.selection));
+Result<std::set<std::string>> Runner::NodesToRun(const RunOptions& options) const {
+  STRATA_ASSIGN_OR_RETURN(auto selected, SelectNodes(project_->manifest, project_->graph, options.selection));
   std::set<std::string> todo;
   for (const auto& id : selected) {
-    const Node* n = manifest.Find(id);
+    const Node* n = project_->manifest.Find(id);
     if (n == nullptr || !VerbRuns(options.verb, n->type)) continue;
     // Freshness checks the sources that declare it (dbt skips the others).
     if (options.verb == Verb::kFreshness && (!n->config.contains("freshness") || n->config["freshness"].is_null())) {
@@ -99,54 +96,95 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
     }
     todo.insert(id);
   }
+  return todo;
+}
 
-  // Waits: a node waits for its selected parents; in build, children of a tested node also
-  // wait for that node's tests.
-  std::map<std::string, std::set<std::string>> waits;
-  std::map<std::string, std::set<std::string>> releases;
-  // A unit test runs on fixtures before its model is built: it waits for the model's parents
-  // (so their relations give the fixtures' column types), and in build the model waits for it.
+Plan Runner::PlanRun(const std::set<std::string>& todo, Verb verb) const {
+  const Manifest& manifest = project_->manifest;
+  const Graph& graph = project_->graph;
+  Plan plan(todo);
+  // A node waits for its selected parents. A unit test runs on fixtures before its model is
+  // built: it waits for the model's parents (so their relations give the fixtures' column
+  // types), and in build the model waits for it.
   for (const auto& id : todo) {
     const Node* n = manifest.Find(id);
     const std::string& anchor = n->type == NodeType::kUnitTest ? n->attached_node : id;
     for (const auto& p : graph.Parents(anchor)) {
-      if (todo.count(p)) waits[id].insert(p);
+      if (todo.count(p)) plan.Wait(id, p);
     }
-    if (n->type == NodeType::kUnitTest && options.verb == Verb::kBuild && todo.count(n->attached_node)) {
-      waits[n->attached_node].insert(id);
+    if (n->type == NodeType::kUnitTest && verb == Verb::kBuild && todo.count(n->attached_node)) {
+      plan.Wait(n->attached_node, id);
     }
   }
-  if (options.verb == Verb::kBuild) {
-    for (const auto& id : todo) {
-      const Node* t = manifest.Find(id);
-      if (t->type != NodeType::kTest) continue;
-      for (const auto& tested : t->depends_on) {
-        for (const auto& child : graph.Children(tested)) {
-          NodeType child_type = manifest.Find(child)->type;
-          if (child != id && todo.count(child) && child_type != NodeType::kTest && child_type != NodeType::kUnitTest) {
-            // A child that the test itself depends on would deadlock; relationships tests
-            // depend on two models, so only wait where there is no path back.
-            if (!graph.Ancestors(id).count(child)) waits[child].insert(id);
-          }
+  if (verb != Verb::kBuild) return plan;
+  // In build, children of a tested node also wait for that node's tests.
+  for (const auto& id : todo) {
+    const Node* t = manifest.Find(id);
+    if (t->type != NodeType::kTest) continue;
+    for (const auto& tested : t->depends_on) {
+      for (const auto& child : graph.Children(tested)) {
+        NodeType child_type = manifest.Find(child)->type;
+        if (child != id && todo.count(child) && child_type != NodeType::kTest && child_type != NodeType::kUnitTest) {
+          // A child that the test itself depends on would deadlock; relationships tests
+          // depend on two models, so only wait where there is no path back.
+          if (!graph.Ancestors(id).count(child)) plan.Wait(child, id);
         }
       }
     }
   }
-  for (const auto& [id, ws] : waits) {
-    for (const auto& w : ws) releases[w].insert(id);
-  }
+  return plan;
+}
 
-  RunResults results;
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::string> ready;
-  std::set<std::string> done, blocked;
-  for (const auto& id : todo) {
-    if (waits[id].empty()) ready.push_back(id);
+NodeResult Runner::RunNode(const std::string& id, const RunOptions& options,
+                           std::unique_ptr<warehouse::Session>* conn) const {
+  const Node& node = *project_->manifest.Find(id);
+  NodeResult r;
+  r.unique_id = id;
+  r.name = node.name;
+  r.resource_type = NodeTypeName(node.type);
+  auto t0 = std::chrono::steady_clock::now();
+  if (options.verb == Verb::kCompile || options.verb == Verb::kList) {
+    auto sql = options.verb == Verb::kCompile ? project_->Compile(node, false) : Result<std::string>("");
+    r.status = sql.ok() ? "success" : "error";
+    if (sql.ok()) {
+      r.compiled_sql = *sql;
+    } else {
+      r.message = sql.status().message();
+    }
+    r.seconds = Since(t0);
+    return r;
   }
-  std::sort(ready.rbegin(), ready.rend());  // pop_back takes the smallest id first
-  size_t remaining = todo.size();
-  bool stop = false;
+  Status s;
+  if (!*conn) {
+    auto c = db_->Connect();
+    if (c.ok()) {
+      *conn = std::move(*c);
+    } else {
+      s = c.status();
+    }
+  }
+  std::optional<CancelScope> interrupt;
+  if (*conn) interrupt.emplace(options.cancel, [c = conn->get()] { c->Interrupt(); });
+  if (s.ok() && interrupt) s = interrupt->Check();
+  if (s.ok()) {
+    s = node.type == NodeType::kUnitTest   ? RunUnitTest(*project_, conn->get(), node, &r)
+        : options.verb == Verb::kFreshness ? CheckFreshness(*project_, conn->get(), node, &r)
+                                           : Materialize(*project_, conn->get(), node, options.full_refresh, &r);
+  }
+  if (!s.ok()) {
+    r.status = "error";
+    r.message = s.message();
+  }
+  CrashPoint("node_done");  // crash tests: the node's work is committed, nothing else
+  r.seconds = Since(t0);
+  return r;
+}
+
+Result<RunResults> Runner::Execute(const RunOptions& options) {
+  auto start = std::chrono::steady_clock::now();
+  const Manifest& manifest = project_->manifest;
+  STRATA_ASSIGN_OR_RETURN(std::set<std::string> todo, NodesToRun(options));
+  Plan plan = PlanRun(todo, options.verb);
 
   int threads = options.threads > 0 ? options.threads : std::max(1, project_->profile.threads);
   // Compiling touches no warehouse: every core helps (the profile's threads bound connections).
@@ -155,102 +193,51 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
   // No more workers than nodes (a profile may say threads: 100000).
   threads = std::max(1, std::min<int>({threads, static_cast<int>(todo.size()), 256}));
 
-  // Marks `id` finished; releases or skips its dependents. Caller holds `mu`.
-  std::function<void(const std::string&, bool)> finish = [&](const std::string& id, bool ok) {
-    done.insert(id);
-    --remaining;
-    for (const auto& dep : releases[id]) {
-      if (!ok) {
-        if (blocked.insert(dep).second) {
-          NodeResult skip;
-          const Node* n = manifest.Find(dep);
-          skip.unique_id = dep;
-          skip.name = n->name;
-          skip.resource_type = NodeTypeName(n->type);
-          skip.status = "skipped";
-          skip.message = "skipped: upstream '" + manifest.Find(id)->name + "' did not succeed";
-          results.results.push_back(skip);
-          if (options.on_result) options.on_result(skip);
-          finish(dep, false);
-        }
-        continue;
-      }
-      waits[dep].erase(id);
-      if (waits[dep].empty() && !blocked.count(dep)) ready.push_back(dep);
-    }
-  };
-
+  RunResults results;
+  std::mutex mu;  // guards everything below, and serializes on_result
+  std::condition_variable cv;
+  size_t running = 0;
+  bool stop = false;
   // Nothing ready, nothing running, nodes left: their waits form a cycle. A planning bug, but
   // it must end the run with an error, never hang it.
   Status stalled;
-  size_t running = 0;
+  auto record = [&](const NodeResult& r) {
+    results.results.push_back(r);
+    if (options.on_result) options.on_result(r);
+  };
   auto worker = [&]() {
     std::unique_ptr<warehouse::Session> conn;
     for (;;) {
       std::string id;
       {
         std::unique_lock<std::mutex> lock(mu);
-        cv.wait(lock, [&] { return stop || !ready.empty() || remaining == 0 || running == 0; });
-        if (!stop && ready.empty() && remaining > 0 && running == 0) {
+        cv.wait(lock, [&] { return stop || plan.HasReady() || plan.remaining() == 0 || running == 0; });
+        if (!stop && !plan.HasReady() && plan.remaining() > 0 && running == 0) {
           std::string left;
-          for (const auto& t : todo) {
-            if (!done.count(t)) left += (left.empty() ? "" : ", ") + manifest.Find(t)->name;
-          }
+          for (const auto& t : plan.Unfinished()) left += (left.empty() ? "" : ", ") + manifest.Find(t)->name;
           stalled = Status::Internal("the run plan stalled with nodes waiting on each other: " + left);
           stop = true;
           cv.notify_all();
         }
-        if (stop || (ready.empty() && remaining == 0)) return;
-        id = ready.back();
-        ready.pop_back();
+        if (stop || plan.remaining() == 0) return;
+        id = *plan.NextReady();
         ++running;
       }
-      const Node& node = *manifest.Find(id);
-      NodeResult r;
-      r.unique_id = id;
-      r.name = node.name;
-      r.resource_type = NodeTypeName(node.type);
-      auto t0 = std::chrono::steady_clock::now();
-      Status s;
-      if (options.verb == Verb::kCompile || options.verb == Verb::kList) {
-        auto sql = options.verb == Verb::kCompile ? project_->Compile(node, false) : Result<std::string>("");
-        r.status = sql.ok() ? "success" : "error";
-        if (sql.ok())
-          r.compiled_sql = *sql;
-        else
-          r.message = sql.status().message();
-      } else {
-        if (!conn) {
-          auto c = db_->Connect();
-          if (!c.ok()) {
-            s = c.status();
-          } else {
-            conn = std::move(*c);
-          }
-        }
-        if (s.ok() && options.cancel != nullptr && options.cancel->cancelled()) {
-          s = Status::Aborted("cancelled: " + options.cancel->reason());
-        }
-        std::optional<CancelScope> interrupt;
-        if (conn) interrupt.emplace(options.cancel, [c = conn.get()] { c->Interrupt(); });
-        if (s.ok()) {
-          s = node.type == NodeType::kUnitTest   ? RunUnitTest(*project_, conn.get(), node, &r)
-              : options.verb == Verb::kFreshness ? CheckFreshness(*project_, conn.get(), node, &r)
-                                                 : Materialize(*project_, conn.get(), node, options.full_refresh, &r);
-        }
-        if (!s.ok()) {
-          r.status = "error";
-          r.message = s.message();
-        }
-        CrashPoint("node_done");  // crash tests: the node's work is committed, nothing else
-      }
-      r.seconds = Since(t0);
-      bool ok = r.status == "success" || r.status == "pass" || r.status == "warn";
+      NodeResult r = RunNode(id, options, &conn);
+      const bool ok = r.status == "success" || r.status == "pass" || r.status == "warn";
       {
         std::lock_guard<std::mutex> lock(mu);
-        results.results.push_back(r);
-        if (options.on_result) options.on_result(r);
-        finish(id, ok);
+        record(r);
+        for (const auto& [skipped, because] : plan.Finished(id, ok)) {
+          const Node* n = manifest.Find(skipped);
+          NodeResult skip;
+          skip.unique_id = skipped;
+          skip.name = n->name;
+          skip.resource_type = NodeTypeName(n->type);
+          skip.status = "skipped";
+          skip.message = "skipped: upstream '" + manifest.Find(because)->name + "' did not succeed";
+          record(skip);
+        }
         --running;
         if ((!ok && options.fail_fast) || (options.cancel != nullptr && options.cancel->cancelled())) stop = true;
       }

@@ -7,13 +7,16 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "core/cancel.h"
 #include "core/status.h"
 #include "transform/loader.h"
+#include "transform/plan.h"
 #include "transform/selector.h"
 #include "warehouse/session.h"
 
@@ -68,6 +71,13 @@ class Runner {
   Status WriteArtifacts(const RunResults* results, const RunOptions& options) const;
 
  private:
+  // The selected nodes that `options.verb` runs.
+  Result<std::set<std::string>> NodesToRun(const RunOptions& options) const;
+  // Their order: parents first; in build, tests before the children of what they test.
+  Plan PlanRun(const std::set<std::string>& todo, Verb verb) const;
+  // Runs one node on the worker's session `conn` (opened on first use).
+  NodeResult RunNode(const std::string& id, const RunOptions& options, std::unique_ptr<warehouse::Session>* conn) const;
+
   const LoadedProject* project_;
   warehouse::Engine* db_;
 };

@@ -28,11 +28,11 @@ Result<warehouse::Target> Reconcile(const Project& project, const Profile& profi
   if (declared.where.empty()) return t;
   const bool same = t.kind == warehouse::Target::Kind::kDuckDb && Canonical(declared.path) == Canonical(profile.path);
   if (same) return t;
-  return Status::InvalidArgument(
-      "strata.yml and the dbt profile name different warehouses: " + declared.where + " says duckdb " + declared.path +
-      ", but " + profile.where + " (target '" + profile.target + "') says " + t.Describe() +
-      ". Make them name the same warehouse, or remove `warehouse:` from " + project.file +
-      " so that the dbt target decides alone.");
+  return Status::InvalidArgument("strata.yml and the dbt profile name different warehouses: " + declared.where +
+                                 " says duckdb " + declared.path + ", but " + profile.where + " (target '" +
+                                 profile.target + "') says " + t.Describe() +
+                                 ". Make them name the same warehouse, or remove `warehouse:` from " + project.file +
+                                 " so that the dbt target decides alone.");
 }
 
 }  // namespace

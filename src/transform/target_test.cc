@@ -18,7 +18,8 @@ using warehouse::Target;
 void WriteProject(const testing::TempDir& dir, const std::string& strata_extra, const std::string& profile_target) {
   testing::WriteText(dir.Sub("strata.yml"), "name: shop\nlake: lake\ntransform: transform\n" + strata_extra);
   testing::WriteText(dir.Sub("transform/dbt_project.yml"), "name: shop\nprofile: shop\n");
-  testing::WriteText(dir.Sub("transform/profiles.yml"), "shop:\n  target: dev\n  outputs:\n    dev:\n" + profile_target);
+  testing::WriteText(dir.Sub("transform/profiles.yml"),
+                     "shop:\n  target: dev\n  outputs:\n    dev:\n" + profile_target);
 }
 
 Project Load(const testing::TempDir& dir) {

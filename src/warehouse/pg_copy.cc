@@ -253,8 +253,8 @@ Result<std::vector<ColumnPlan>> Plan(duckdb_result* res, const std::vector<PgCol
     }
     duckdb_destroy_logical_type(&lt);
     if (!ok) {
-      return Status::Internal("column " + columns[c].name + " (" + columns[c].duck_type +
-                              ") has no binary COPY encoding");
+      return Status::InvalidArgument("column " + columns[c].name + " (" + columns[c].duck_type +
+                                     ") has no binary COPY encoding");
     }
   }
   return plan;

@@ -21,6 +21,7 @@ class OpenDuckDbTarget : public OpenTarget {
   Status LoadRaw(lake::Lake* lake, std::vector<LoadResult>* results,
                  const std::function<void(const LoadResult&)>& on_table, CancelToken* cancel) override {
     CancelScope interrupt(cancel, [this] { wh_->connection()->Interrupt(); });
+    STRATA_RETURN_IF_ERROR(interrupt.Check());
     return wh_->LoadRaw(lake, results, on_table);
   }
   Result<std::unique_ptr<Engine>> NewEngine() override { return DuckDbEngine(wh_->database(), wh_->path()); }
