@@ -15,7 +15,7 @@ packages=(
   libcli11-dev libyaml-dev nlohmann-json3-dev libsimdjson-dev
   libcurl4-openssl-dev libsqlite3-dev libzstd-dev libssl-dev libcpp-httplib-dev zlib1g-dev libbrotli-dev
   libabsl-dev tzdata libpq-dev
-  sqlite3 zstd postgresql-15 clang-format
+  sqlite3 zstd postgresql-15 clang-format ccache
 )
 missing=()
 for p in "${packages[@]}"; do
