@@ -33,6 +33,7 @@
 #include "core/project.h"
 #include "orchestrate/executor.h"
 #include "orchestrate/orchestrator.h"
+#include "orchestrate/task_kind.h"
 
 namespace fs = std::filesystem;
 using namespace strata;
@@ -65,7 +66,7 @@ PipelineSpec Make(const std::string& shape, int n) {
   for (int i = 0; i < n; ++i) {
     TaskSpec t;
     t.id = TaskId(i);
-    t.type = TaskType::kNoop;
+    t.kind = FindTaskKind("noop");
     t.where = p.where;
     int layer = i / width, j = i % width, prev = (layer - 1) * width;
     if (layer > 0) {

@@ -59,62 +59,27 @@ std::string Seconds(int64_t from, int64_t to) {
   return buf;
 }
 
-json RunJson(const orchestrate::RunRecord& r) {
-  return {{"run_id", r.run_id},
-          {"pipeline", r.pipeline},
-          {"logical_date", r.logical_date},
-          {"trigger", r.trigger},
-          {"state", r.state},
-          {"attempt", r.attempt},
-          {"started_at", Micros(r.started_micros)},
-          {"ended_at", Micros(r.ended_micros)},
-          {"seconds", r.ended_micros > r.started_micros ? (r.ended_micros - r.started_micros) / 1e6 : 0.0},
-          {"message", r.message}};
-}
-
-json TaskJson(const orchestrate::TaskRecord& t) {
-  return {{"task", t.task_id},
-          {"type", t.type},
-          {"state", t.state},
-          {"tries", t.tries},
-          {"rows", t.rows},
-          {"exit_reason", t.exit_reason},
-          {"message", t.message},
-          {"started_at", Micros(t.started_micros)},
-          {"ended_at", Micros(t.ended_micros)},
-          {"log", t.log_path}};
-}
-
 // The report of one run as the JSON document `pipeline run` prints: the run and its tasks,
 // plus per-stage details under the keys earlier versions used (sources, load, build).
 json ReportJson(const orchestrate::PipelineSpec& p, const RunReport& report) {
-  json doc = {{"date", report.run.logical_date}, {"run", RunJson(report.run)}, {"resumed", report.resumed}};
+  json doc = {{"date", report.run.logical_date}, {"run", orchestrate::ToJson(report.run)}, {"resumed", report.resumed}};
   json tasks = json::array(), sources = json::array();
   for (size_t i = 0; i < p.tasks.size(); ++i) {
     const auto& t = report.outcome.tasks[i];
     tasks.push_back({{"task", p.tasks[i].id},
-                     {"type", orchestrate::TaskTypeName(p.tasks[i].type)},
+                     {"type", p.tasks[i].type()},
                      {"state", orchestrate::TaskStateName(t.state)},
                      {"tries", t.tries},
                      {"rows", t.rows},
                      {"exit_reason", t.exit_reason},
                      {"message", t.message}});
     if (t.details.is_null()) continue;
-    switch (p.tasks[i].type) {
-      case orchestrate::TaskType::kIngest:
-        sources.push_back(t.details);
-        break;
-      case orchestrate::TaskType::kLoad:
-        doc["load"] = t.details;
-        break;
-      case orchestrate::TaskType::kBuild:
-        doc["build"] = t.details;
-        break;
-      case orchestrate::TaskType::kTest:
-        doc["test"] = t.details;
-        break;
-      default:
-        break;
+    // The per-stage keys of earlier versions.
+    const orchestrate::TaskSpec& spec = p.tasks[i];
+    if (spec.Is("ingest")) {
+      sources.push_back(t.details);
+    } else if (spec.Is("load") || spec.Is("build") || spec.Is("test")) {
+      doc[spec.type()] = t.details;
     }
   }
   doc["tasks"] = tasks;
@@ -224,7 +189,7 @@ void RegisterPipelineCommands(CLI::App* app) {
     if (!run.ok()) Fail(out, run.status(), UsageCode(run.status()));
     out.Line("queued " + run->run_id + ": `strata scheduler` starts it (`strata runs show " + run->run_id +
              "` follows it)");
-    out.Json({{"ok", true}, {"run", RunJson(*run)}});
+    out.Json({{"ok", true}, {"run", orchestrate::ToJson(*run)}});
   });
 
   auto b = std::make_shared<Flags>();
@@ -333,7 +298,7 @@ void RegisterRunCommands(CLI::App* app) {
       out.Line(r.run_id + "  " + r.state + "  attempt " + std::to_string(r.attempt) + "  " + r.trigger + "  " +
                Micros(r.started_micros) + "  " + Seconds(r.started_micros, r.ended_micros) +
                (r.message.empty() ? "" : "  " + r.message));
-      items.push_back(RunJson(r));
+      items.push_back(orchestrate::ToJson(r));
     }
     if (list->empty()) out.Line("no runs yet");
     out.Json({{"ok", true}, {"runs", items}});
@@ -362,18 +327,11 @@ void RegisterRunCommands(CLI::App* app) {
       out.Line("  " + t.task_id + "  " + t.state + "  tries " + std::to_string(t.tries) +
                (t.rows >= 0 ? "  rows " + std::to_string(t.rows) : "") + "  " +
                Seconds(t.started_micros, t.ended_micros) + (t.message.empty() ? "" : "  " + t.message));
-      json tj = TaskJson(t);
+      json tj = orchestrate::ToJson(t);
       tj["attempts"] = json::array();
       for (const auto& a : *attempts) {
         if (a.task_id != t.task_id) continue;
-        tj["attempts"].push_back({{"run_attempt", a.run_attempt},
-                                  {"try", a.try_number},
-                                  {"state", a.state},
-                                  {"started_at", Micros(a.started_micros)},
-                                  {"ended_at", Micros(a.ended_micros)},
-                                  {"exit_reason", a.exit_reason},
-                                  {"message", a.message},
-                                  {"log", a.log_path}});
+        tj["attempts"].push_back(orchestrate::ToJson(a));
       }
       items.push_back(tj);
     }
@@ -384,16 +342,9 @@ void RegisterRunCommands(CLI::App* app) {
       std::string about = a.task_id.empty() ? "run" : a.task_id;
       out.Line("  alert " + a.event + " (" + about + ") to " + a.target + ": " +
                (a.ok ? "sent" : "FAILED: " + a.error) + "  " + Micros(a.at_micros));
-      sent.push_back({{"run_attempt", a.run_attempt},
-                      {"event", a.event},
-                      {"task", a.task_id.empty() ? json() : json(a.task_id)},
-                      {"target", a.target},
-                      {"ok", a.ok},
-                      {"tries", a.tries},
-                      {"error", a.error},
-                      {"at", Micros(a.at_micros)}});
+      sent.push_back(orchestrate::ToJson(a));
     }
-    out.Json({{"ok", true}, {"run", RunJson(r)}, {"tasks", items}, {"alerts", sent}});
+    out.Json({{"ok", true}, {"run", orchestrate::ToJson(r)}, {"tasks", items}, {"alerts", sent}});
   });
 
   auto l = std::make_shared<Flags>();

@@ -128,12 +128,7 @@ int RunVerb(Verb verb, const DbtFlags& f, Output& out, json* doc) {
            " TOTAL=" + std::to_string(results->results.size()));
   json rs = json::array();
   for (const auto& r : results->results) {
-    rs.push_back({{"unique_id", r.unique_id},
-                  {"status", r.status},
-                  {"message", r.message},
-                  {"seconds", r.seconds},
-                  {"rows_affected", r.rows_affected},
-                  {"failures", r.failures}});
+    rs.push_back(transform::ToJson(r));
   }
   // Artifacts that could not be written (a read-only or full target/) fail the command: tools
   // that read run_results.json would otherwise see the previous run's.

@@ -19,6 +19,7 @@
 
 #include "core/file.h"
 #include "orchestrate/orchestrator.h"
+#include "orchestrate/task_kind.h"
 #include "testing.h"
 
 namespace strata::orchestrate {
@@ -263,7 +264,7 @@ TEST_F(AlertsTest, APublishTaskThatCannotRunIsBlocked) {
                     "      - on: [failure]\n        webhook: " +
                     hook.url("/failed") + "\n");
   ASSERT_TRUE(p.ok()) << p.status().ToString();
-  p->tasks[1].type = TaskType::kPublish;  // publish tasks are not parsed yet; the alert keys on the type
+  p->tasks[1].kind = FindTaskKind("publish");  // publish tasks are not parsed yet; the alert keys on the type
   runner_.fns["build"] = Boom;
   auto r = Run(*p, "2024-01-07");
   ASSERT_TRUE(r.ok()) << r.status().ToString();

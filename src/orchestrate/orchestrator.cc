@@ -10,8 +10,10 @@
 #include "core/date.h"
 #include "core/file.h"
 #include "core/parallel.h"
+#include "core/transaction.h"
 #include "lake/object_store.h"
 #include "orchestrate/platform_tasks.h"
+#include "orchestrate/task_kind.h"
 
 namespace strata::orchestrate {
 
@@ -24,20 +26,20 @@ Result<std::vector<PipelineSpec>> ProjectPipelines(const Project& project) {
   for (const auto& s : project.sources) {
     TaskSpec t;
     t.id = "ingest_" + s.name;
-    t.type = TaskType::kIngest;
+    t.kind = FindTaskKind("ingest");
     t.source = s.name;
     t.where = project.file;
     p.tasks.push_back(t);
   }
   TaskSpec load;
   load.id = "load";
-  load.type = TaskType::kLoad;
+  load.kind = FindTaskKind("load");
   load.where = project.file;
   p.tasks.push_back(load);
   if (!project.transform_dir.empty()) {
     TaskSpec build;
     build.id = "build";
-    build.type = TaskType::kBuild;
+    build.kind = FindTaskKind("build");
     build.where = project.file;
     p.tasks.push_back(build);
   }
@@ -68,7 +70,7 @@ namespace {
 std::vector<AlertEvent> TaskAlertEvents(const TaskSpec& task, const TaskEvent& e) {
   std::vector<AlertEvent> out;
   bool failed = e.state == TaskState::kFailed && e.exit_reason != "cancelled";  // cancelled: the run was stopped
-  if (task.type == TaskType::kPublish && (failed || e.state == TaskState::kUpstreamFailed)) {
+  if (task.Is("publish") && (failed || e.state == TaskState::kUpstreamFailed)) {
     out.push_back(AlertEvent::kPublishBlocked);
   }
   if (failed && e.try_number > 1) out.push_back(AlertEvent::kRetryExhausted);
@@ -106,7 +108,7 @@ void SetRunIdentity(RunRecord* run, const PipelineSpec& pipeline, const LogicalR
 
 bool HasCurrentStateSources(const Project& project, const PipelineSpec& pipeline) {
   for (const auto& t : pipeline.tasks) {
-    if (t.type != TaskType::kIngest) continue;
+    if (!t.Is("ingest")) continue;
     const SourceConfig* src = project.FindSource(t.source);
     if (src != nullptr && src->type == "sql") return true;
   }
@@ -259,22 +261,19 @@ class RunRecorder {
 
   // Every task's row, in one transaction; `initial` says which were kept from an earlier attempt.
   Status Start(const std::vector<TaskState>& initial) {
-    STRATA_RETURN_IF_ERROR(store_->Begin());
+    STRATA_ASSIGN_OR_RETURN(auto tx, Transaction<RunStore>::Begin(store_));
     for (size_t i = 0; i < pipeline_.tasks.size(); ++i) {
       TaskRecord& t = records_[i];
       if (initial[i] != TaskState::kSuccess) {
         t = TaskRecord();
         t.run_id = run_->run_id;
         t.task_id = pipeline_.tasks[i].id;
-        t.type = TaskTypeName(pipeline_.tasks[i].type);
+        t.type = pipeline_.tasks[i].type();
         t.state = TaskStateName(initial[i]);
       }
-      if (Status s = store_->PutTask(t); !s.ok()) {
-        (void)store_->Rollback();
-        return s;
-      }
+      STRATA_RETURN_IF_ERROR(store_->PutTask(t));
     }
-    return store_->Commit();
+    return tx.Commit();
   }
 
   // Records a task's state change (and its attempt's).
@@ -340,16 +339,15 @@ class RunRecorder {
   Status Repair(const RunPrinter& printer) {
     if (error_.ok()) return Status::OK();
     printer.Complain("  the run history missed an update (" + error_.message() + "); writing it again");
-    Status repaired = store_->Begin();
-    for (size_t i = 0; repaired.ok() && i < records_.size(); ++i) repaired = store_->PutTask(records_[i]);
-    for (size_t i = 0; repaired.ok() && i < attempts_.size(); ++i) {
-      if (!attempts_[i].run_id.empty()) repaired = store_->PutAttempt(attempts_[i]);
-    }
-    if (repaired.ok()) repaired = store_->Commit();
-    if (!repaired.ok()) {
-      (void)store_->Rollback();
-      return error_;
-    }
+    Status repaired = [this]() -> Status {
+      STRATA_ASSIGN_OR_RETURN(auto tx, Transaction<RunStore>::Begin(store_));
+      for (const auto& record : records_) STRATA_RETURN_IF_ERROR(store_->PutTask(record));
+      for (const auto& attempt : attempts_) {
+        if (!attempt.run_id.empty()) STRATA_RETURN_IF_ERROR(store_->PutAttempt(attempt));
+      }
+      return tx.Commit();
+    }();
+    if (!repaired.ok()) return error_;
     error_ = Status::OK();
     return Status::OK();
   }
@@ -562,7 +560,7 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
   eo.stop = request.stop;
   eo.jitter_seed = std::hash<std::string>()(run_id) + run.attempt;
   eo.log_path = [&](const TaskSpec& t, int try_number) {
-    if (t.type == TaskType::kNoop && request.runner == nullptr) return std::string();  // nothing to log
+    if (t.kind != nullptr && !t.kind->logs() && request.runner == nullptr) return std::string();  // nothing to log
     return JoinPath(run_logs,
                     t.id + "/attempt-" + std::to_string(run.attempt) + "-try-" + std::to_string(try_number) + ".log");
   };

@@ -10,30 +10,11 @@
 
 #include "core/date.h"
 #include "orchestrate/schedule.h"
+#include "orchestrate/task_kind.h"
 
 namespace strata::orchestrate {
 
-const char* TaskTypeName(TaskType type) {
-  switch (type) {
-    case TaskType::kIngest:
-      return "ingest";
-    case TaskType::kLoad:
-      return "load";
-    case TaskType::kBuild:
-      return "build";
-    case TaskType::kTest:
-      return "test";
-    case TaskType::kPublish:
-      return "publish";
-    case TaskType::kSql:
-      return "sql";
-    case TaskType::kShell:
-      return "shell";
-    case TaskType::kNoop:
-      return "noop";
-  }
-  return "?";
-}
+const char* TaskSpec::type() const { return kind != nullptr ? kind->name() : "?"; }
 
 const char* TriggerRuleName(TriggerRule rule) {
   switch (rule) {
@@ -102,7 +83,7 @@ Result<double> DurationAt(const ConfigNode& node, const std::string& key, double
   return *d;
 }
 
-Result<std::vector<std::string>> ListAt(const ConfigNode& node, const std::string& key) {
+Result<std::vector<std::string>> ListAtImpl(const ConfigNode& node, const std::string& key) {
   if (!node.Has(key)) return std::vector<std::string>{};
   const ConfigNode v = node[key];
   if (v.IsScalar()) {
@@ -133,17 +114,11 @@ Status ParseRetry(const ConfigNode& node, RetryPolicy* retry, double* timeout) {
   return Status::OK();
 }
 
-Result<TaskType> ParseType(const ConfigNode& node) {
-  static const std::vector<std::pair<std::string, TaskType>> kTypes = {
-      {"ingest", TaskType::kIngest}, {"load", TaskType::kLoad},       {"build", TaskType::kBuild},
-      {"test", TaskType::kTest},     {"publish", TaskType::kPublish}, {"sql", TaskType::kSql},
-      {"shell", TaskType::kShell},   {"noop", TaskType::kNoop}};
+Result<const TaskKind*> ParseKind(const ConfigNode& node) {
   STRATA_ASSIGN_OR_RETURN(std::string type, node.RequiredString("type"));
+  if (const TaskKind* kind = FindTaskKind(type)) return kind;
   std::vector<std::string> names;
-  for (const auto& [name, t] : kTypes) {
-    if (name == type) return t;
-    names.push_back(name);
-  }
+  for (const TaskKind* kind : TaskKinds()) names.push_back(kind->name());
   std::string hint = Closest(type, names);
   std::string list;
   for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
@@ -175,32 +150,11 @@ Result<TaskSpec> ParseTask(const Project& project, const std::string& id, const 
   t.where = node.Where();
   if (!node.IsMap())
     return node.Error("a task is a map with a `type` (ingest, load, build, test, publish, sql, shell, noop)");
-  STRATA_ASSIGN_OR_RETURN(t.type, ParseType(node));
+  STRATA_ASSIGN_OR_RETURN(t.kind, ParseKind(node));
+  t.node = node;
   std::vector<std::string> keys = {"type", "after", "reads", "writes", "trigger_rule"};
   keys.insert(keys.end(), kRetryKeys.begin(), kRetryKeys.end());
-  switch (t.type) {
-    case TaskType::kIngest:
-      keys.insert(keys.end(), {"source", "tables", "full_refresh"});
-      break;
-    case TaskType::kBuild:
-      keys.insert(keys.end(), {"select", "exclude", "full_refresh", "vars"});
-      break;
-    case TaskType::kTest:
-      keys.insert(keys.end(), {"select", "exclude", "vars"});
-      break;
-    case TaskType::kPublish:
-      keys.insert(keys.end(), {"select", "exclude", "schema", "audit", "vars"});
-      break;
-    case TaskType::kSql:
-      keys.push_back("sql");
-      break;
-    case TaskType::kShell:
-      keys.insert(keys.end(), {"command", "env"});
-      break;
-    case TaskType::kLoad:
-    case TaskType::kNoop:
-      break;
-  }
+  for (auto& key : t.kind->keys()) keys.push_back(std::move(key));
   STRATA_RETURN_IF_ERROR(node.CheckKeys(keys));
   STRATA_ASSIGN_OR_RETURN(t.after, ListAt(node, "after"));
   STRATA_ASSIGN_OR_RETURN(t.reads, ListAt(node, "reads"));
@@ -209,61 +163,7 @@ Result<TaskSpec> ParseTask(const Project& project, const std::string& id, const 
   t.retry = base_retry;
   t.timeout_seconds = base_timeout;
   STRATA_RETURN_IF_ERROR(ParseRetry(node, &t.retry, &t.timeout_seconds));
-  switch (t.type) {
-    case TaskType::kIngest: {
-      STRATA_ASSIGN_OR_RETURN(t.source, node.RequiredString("source"));
-      if (project.FindSource(t.source) == nullptr) {
-        std::string hint = Closest(t.source, project.SourceNames());
-        return node["source"].Error("no source '" + t.source + "' in the project" +
-                                    (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
-      }
-      STRATA_ASSIGN_OR_RETURN(t.tables, ListAt(node, "tables"));
-      STRATA_ASSIGN_OR_RETURN(t.full_refresh, node.Bool("full_refresh", false));
-      break;
-    }
-    case TaskType::kLoad:
-      break;
-    case TaskType::kBuild:
-    case TaskType::kTest:
-    case TaskType::kPublish: {
-      STRATA_ASSIGN_OR_RETURN(t.select, node.String("select", ""));
-      STRATA_ASSIGN_OR_RETURN(t.exclude, node.String("exclude", ""));
-      if (node.Has("vars")) {
-        if (!node["vars"].IsMap()) return node["vars"].Error("vars must be a map of dbt vars");
-        t.vars = node["vars"].ToJson();
-      }
-      if (t.type == TaskType::kBuild) {
-        STRATA_ASSIGN_OR_RETURN(t.full_refresh, node.Bool("full_refresh", false));
-      }
-      if (t.type == TaskType::kPublish) {
-        // Publishing everything by default would put staging models in front of users.
-        if (t.select.empty()) return node.Error("a publish task needs `select`: the relations to publish (e.g. marts)");
-        STRATA_ASSIGN_OR_RETURN(t.publish_schema, node.String("schema", t.publish_schema));
-        if (t.publish_schema.empty()) return node["schema"].Error("the schema to publish to cannot be empty");
-        STRATA_ASSIGN_OR_RETURN(t.audit, node.Bool("audit", true));
-      }
-      if (project.transform_dir.empty()) {
-        return node.Error(std::string("a ") + TaskTypeName(t.type) + " task needs the project's `transform:` folder");
-      }
-      break;
-    }
-    case TaskType::kSql: {
-      STRATA_ASSIGN_OR_RETURN(t.sql, node.RequiredString("sql"));
-      break;
-    }
-    case TaskType::kShell: {
-      STRATA_ASSIGN_OR_RETURN(t.command, node.RequiredString("command"));
-      if (node.Has("env")) {
-        STRATA_ASSIGN_OR_RETURN(auto entries, node["env"].Entries());
-        for (const auto& [k, v] : entries) {
-          STRATA_ASSIGN_OR_RETURN(t.env[k], v.String());
-        }
-      }
-      break;
-    }
-    case TaskType::kNoop:
-      break;
-  }
+  STRATA_RETURN_IF_ERROR(t.kind->Parse(project, node, &t));
   AddImpliedAssets(&t);
   return t;
 }
@@ -271,31 +171,11 @@ Result<TaskSpec> ParseTask(const Project& project, const std::string& id, const 
 }  // namespace
 
 void AddImpliedAssets(TaskSpec* t) {
-  switch (t->type) {
-    case TaskType::kIngest:
-      t->writes.push_back("lake." + t->source);
-      break;
-    case TaskType::kLoad:
-      t->reads.push_back("lake.*");
-      t->writes.push_back("raw");
-      break;
-    case TaskType::kBuild:
-      t->reads.push_back("raw");
-      t->writes.push_back("models");
-      break;
-    case TaskType::kTest:
-      t->reads.push_back("models");
-      t->writes.push_back("checks");
-      break;
-    case TaskType::kPublish:
-      t->reads.push_back("models");
-      t->reads.push_back("checks");
-      break;
-    case TaskType::kSql:
-    case TaskType::kShell:
-    case TaskType::kNoop:
-      break;
-  }
+  if (t->kind != nullptr) t->kind->AddImpliedAssets(t);
+}
+
+Result<std::vector<std::string>> ListAt(const ConfigNode& node, const std::string& key) {
+  return ListAtImpl(node, key);
 }
 
 Status ResolveDependencies(PipelineSpec* p) {

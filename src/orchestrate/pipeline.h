@@ -65,6 +65,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/config.h"
@@ -74,8 +75,7 @@
 
 namespace strata::orchestrate {
 
-enum class TaskType { kIngest, kLoad, kBuild, kTest, kPublish, kSql, kShell, kNoop };
-const char* TaskTypeName(TaskType type);
+class TaskKind;  // task_kind.h
 
 // When a task may run, given its upstream tasks' final states (evaluated once all of them
 // have finished).
@@ -101,8 +101,9 @@ struct RetryPolicy {
 
 struct TaskSpec {
   std::string id;
-  TaskType type = TaskType::kNoop;
-  std::string where;  // file:line:col of its definition
+  const TaskKind* kind = nullptr;  // from `type:` (task_kind.h)
+  std::string where;               // file:line:col of its definition
+  ConfigNode node;                 // its whole map, for settings a kind reads when it runs
 
   // Type-specific settings.
   std::string source;                              // ingest
@@ -123,6 +124,10 @@ struct TaskSpec {
   RetryPolicy retry;
   double timeout_seconds = 0;  // per attempt; 0 = none
   TriggerRule trigger_rule = TriggerRule::kAllSuccess;
+
+  // Its kind's name ("ingest", "build", ...).
+  const char* type() const;
+  bool Is(std::string_view kind_name) const { return kind_name == type(); }
 };
 
 struct PipelineSpec {
@@ -149,8 +154,11 @@ struct PipelineSpec {
 // errors that name file:line:col.
 Result<std::vector<PipelineSpec>> ParsePipelines(const Project& project);
 
-// Adds the assets a built-in task type reads and writes (see the top of this file).
+// Adds the assets the task's kind reads and writes (see the top of this file).
 void AddImpliedAssets(TaskSpec* task);
+
+// A string or a list of strings at `key` of `node` (absent: empty).
+Result<std::vector<std::string>> ListAt(const ConfigNode& node, const std::string& key);
 
 // Fills `upstream` from `after` and from assets (a task reading an asset runs after every task
 // writing it; `*` globs), and rejects unknown tasks and cycles (with the path).

@@ -1,6 +1,6 @@
-// PlatformTasks: the TaskRunner that does real work — ingest a source into the lake, load new
-// lake files into raw.*, build or test the dbt project, publish audited relations, run SQL
-// on the warehouse, run a shell command — for one pipeline run.
+// PlatformTasks: the TaskRunner that does real work for one pipeline run: it runs each task's
+// kind (orchestrate/tasks/: ingest, load, build, test, publish, sql, shell, noop) and offers
+// the kinds the platform's services (task_kind.h).
 //
 // The warehouse (DuckDB allows one writer process) is opened when a task needs it, shared by
 // the tasks of this process that use it at once, and closed when the last lets go, so that
@@ -23,43 +23,34 @@
 #include "core/project.h"
 #include "lake/lake.h"
 #include "orchestrate/executor.h"
-#include "transform/loader.h"
+#include "orchestrate/task_kind.h"
 #include "warehouse/session.h"
 #include "warehouse/target.h"
 
 namespace strata::orchestrate {
 
-class PlatformTasks : public TaskRunner {
+class PlatformTasks : public TaskRunner, public TaskServices {
  public:
   // `project` and `lake` must outlive this object.
   PlatformTasks(const Project* project, lake::Lake* lake) : project_(project), lake_(lake) {}
+  // Runs the attempt's task kind (task_kind.h) with this object's services, logging to the
+  // attempt's log file.
   TaskOutcome Run(const Attempt& attempt) override;
 
- private:
-  // The shared handle on the project's warehouse (see above; transform/target.h decides which);
-  // `log` is told while another process holds it.
-  Result<std::shared_ptr<warehouse::OpenTarget>> Target(std::ostream& log);
-  // Waits for this object's warehouse turn (one warehouse task at a time); kAborted if the
-  // attempt is cancelled while waiting.
-  Result<std::unique_lock<std::timed_mutex>> WarehouseTurn(const Attempt& a, std::ostream& log);
-  TaskOutcome Ingest(const Attempt& a, std::ostream& log);
-  TaskOutcome Load(const Attempt& a, std::ostream& log);
-  TaskOutcome Dbt(const Attempt& a, std::ostream& log);
-  TaskOutcome Publish(const Attempt& a, std::ostream& log);
-  TaskOutcome Sql(const Attempt& a, std::ostream& log);
-  TaskOutcome Shell(const Attempt& a, std::ostream& log);
-  // An engine on the shared warehouse handle, which `hold` keeps open while the engine lives.
-  Result<std::unique_ptr<warehouse::Engine>> Engine(std::shared_ptr<warehouse::OpenTarget>* hold, std::ostream& log);
+  // TaskServices:
+  const Project& project() const override { return *project_; }
+  lake::Lake* lake() override { return lake_; }
+  Result<std::unique_lock<std::timed_mutex>> WarehouseTurn(const Attempt& a, std::ostream& log) override;
+  Result<std::shared_ptr<warehouse::OpenTarget>> Target(std::ostream& log) override;
+  Result<std::unique_ptr<warehouse::Engine>> Engine(std::shared_ptr<warehouse::OpenTarget>* hold,
+                                                    std::ostream& log) override;
 
+ private:
   const Project* project_;
   lake::Lake* lake_;
   std::mutex mu_;
   std::weak_ptr<warehouse::OpenTarget> target_;
   std::timed_mutex turn_mu_;  // held by the one task using the warehouse
 };
-
-// Replaces {{ ds }}, {{ logical_date }}, {{ data_interval_start }}, {{ data_interval_end }},
-// {{ run_id }} in SQL and shell commands (Airflow's names).
-std::string ExpandRunMacros(const std::string& text, const RunContext& run);
 
 }  // namespace strata::orchestrate

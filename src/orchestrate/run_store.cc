@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <functional>
 
+#include "core/date.h"
 #include "core/file.h"
 #include "core/redact.h"
 
@@ -257,6 +258,60 @@ Result<std::vector<AlertRecord>> RunStore::Alerts(const std::string& run_id) {
     out.push_back(std::move(a));
   }));
   return out;
+}
+
+namespace {
+
+std::string IsoMicros(int64_t us) { return us == 0 ? "" : FormatTimestamp(us / 1000000); }
+
+}  // namespace
+
+nlohmann::json ToJson(const RunRecord& r) {
+  return {{"run_id", r.run_id},
+          {"pipeline", r.pipeline},
+          {"logical_date", r.logical_date},
+          {"trigger", r.trigger},
+          {"state", r.state},
+          {"attempt", r.attempt},
+          {"started_at", IsoMicros(r.started_micros)},
+          {"ended_at", IsoMicros(r.ended_micros)},
+          {"seconds", r.ended_micros > r.started_micros ? (r.ended_micros - r.started_micros) / 1e6 : 0.0},
+          {"message", r.message}};
+}
+
+nlohmann::json ToJson(const TaskRecord& t) {
+  return {{"task", t.task_id},
+          {"type", t.type},
+          {"state", t.state},
+          {"tries", t.tries},
+          {"rows", t.rows},
+          {"exit_reason", t.exit_reason},
+          {"message", t.message},
+          {"started_at", IsoMicros(t.started_micros)},
+          {"ended_at", IsoMicros(t.ended_micros)},
+          {"log", t.log_path}};
+}
+
+nlohmann::json ToJson(const AttemptRecord& a) {
+  return {{"run_attempt", a.run_attempt},
+          {"try", a.try_number},
+          {"state", a.state},
+          {"started_at", IsoMicros(a.started_micros)},
+          {"ended_at", IsoMicros(a.ended_micros)},
+          {"exit_reason", a.exit_reason},
+          {"message", a.message},
+          {"log", a.log_path}};
+}
+
+nlohmann::json ToJson(const AlertRecord& a) {
+  return {{"run_attempt", a.run_attempt},
+          {"event", a.event},
+          {"task", a.task_id.empty() ? nlohmann::json() : nlohmann::json(a.task_id)},
+          {"target", a.target},
+          {"ok", a.ok},
+          {"tries", a.tries},
+          {"error", a.error},
+          {"at", IsoMicros(a.at_micros)}};
 }
 
 }  // namespace strata::orchestrate

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -73,6 +74,13 @@ struct AlertRecord {
   std::string error;
   int64_t at_micros = 0;
 };
+
+// The machine-readable forms (`strata runs --json`, the web API): timestamps as UTC ISO 8601
+// ("" when not yet), durations in seconds.
+nlohmann::json ToJson(const RunRecord& r);
+nlohmann::json ToJson(const TaskRecord& t);  // without its attempts
+nlohmann::json ToJson(const AttemptRecord& a);
+nlohmann::json ToJson(const AlertRecord& a);
 
 class RunStore {
  public:

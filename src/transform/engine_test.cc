@@ -380,6 +380,58 @@ TEST_P(EngineTest, PublishInsideTheWarehouseReplacesTheAuditedRelationsTogether)
   EXPECT_EQ(Rows("select count(*) from {S}_pub._strata_publications"), V{"2"});
 }
 
+// A gate of its own (what a quality suite is to publish): it sees the warehouse, and its
+// failing checks block the publish beside the dbt tests; its warnings publish.
+class RowCountGate : public PublishGate {
+ public:
+  RowCountGate(std::string sql, std::string status) : sql_(std::move(sql)), status_(std::move(status)) {}
+  std::string name() const override { return "row counts"; }
+  Result<std::vector<NodeResult>> Audit(const LoadedProject& /*project*/, warehouse::Engine* db,
+                                        const PublishOptions& /*options*/) override {
+    STRATA_ASSIGN_OR_RETURN(auto session, db->Connect());
+    STRATA_ASSIGN_OR_RETURN(auto rows, session->Query(sql_));
+    NodeResult r;
+    r.unique_id = "quality.orders_has_rows";
+    r.name = "orders_has_rows";
+    r.status = rows.Scalar().value_or("0") == "0" ? status_ : "pass";
+    return std::vector<NodeResult>{r};
+  }
+
+ private:
+  std::string sql_, status_;
+};
+
+TEST_P(EngineTest, PublishGatesJoinTheAuditAndBlockOrWarn) {
+  WriteText(dir_.Sub("models/marts/orders.sql"), "select 1 as id where false\n");
+  WriteText(dir_.Sub("models/marts/orders.yml"),
+            "version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: id\n        data_tests: [unique]\n");
+  ASSERT_TRUE(Run(Verb::kBuild).ok());
+  std::unique_ptr<PublishGate> dbt = DbtTestsGate();
+  RowCountGate empty_fails(Sql("select count(*) from {S}_marts.orders"), "fail");
+  PublishOptions po;
+  po.selection.select = {"orders"};
+  po.schema = S("_pub");
+  po.gates = {dbt.get(), &empty_fails};
+  auto report = Publish(*project_, db_.get(), po);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_FALSE(report->published);
+  EXPECT_EQ(report->audited, 2);  // the unique test and the gate's check
+  ASSERT_EQ(report->blocking.size(), 1u);
+  EXPECT_EQ(report->blocking[0].name, "orders_has_rows");
+  EXPECT_EQ(Rows("select count(*) from information_schema.tables where table_schema = '{S}_pub' and "
+                 "table_name = 'orders'"),
+            V{"0"});
+
+  RowCountGate empty_warns(Sql("select count(*) from {S}_marts.orders"), "warn");
+  po.gates = {&empty_warns};  // without the dbt tests: only this gate audits
+  report = Publish(*project_, db_.get(), po);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_TRUE(report->published);
+  EXPECT_EQ(report->audited, 1);
+  ASSERT_EQ(report->warnings.size(), 1u);
+  EXPECT_EQ(Rows("select count(*) from {S}_pub.orders"), V{"0"});
+}
+
 TEST_P(EngineTest, SourceFreshnessWarnsAndErrorsByAgeOfTheNewestRow) {
   WriteText(dir_.Sub("seeds/raw_events.csv"), "id,loaded_at\n1,2024-03-01 09:00:00\n2,2024-03-01 10:00:00\n");
   WriteText(dir_.Sub("seeds/raw_payments.csv"),

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/date.h"
+#include "core/transaction.h"
 #include "transform/dbt_context.h"
 
 namespace strata::transform {
@@ -132,15 +133,12 @@ class Materializer {
   // Replaces the node's relation with table `tmp`, in one transaction.
   Status Swap(const std::string& tmp) {
     STRATA_ASSIGN_OR_RETURN(std::string kind, RelationKind(c_, n_.schema, alias()));
-    STRATA_RETURN_IF_ERROR(c_->Begin());
-    Status s = Status::OK();
-    if (!kind.empty()) s = Exec(p_.CallMacro("drop_relation", {RelValue(n_, alias()), Value(kind)}));
-    if (s.ok()) s = Exec(p_.CallMacro("rename_relation", {RelValue(n_, tmp), Value("table"), Value(Ident(alias()))}));
-    if (!s.ok()) {
-      (void)c_->Rollback();
-      return s;
-    }
-    return c_->Commit();
+    STRATA_ASSIGN_OR_RETURN(auto tx, Transaction<warehouse::Session>::Begin(c_));
+    if (!kind.empty())
+      STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("drop_relation", {RelValue(n_, alias()), Value(kind)})));
+    STRATA_RETURN_IF_ERROR(
+        Exec(p_.CallMacro("rename_relation", {RelValue(n_, tmp), Value("table"), Value(Ident(alias()))})));
+    return tx.Commit();
   }
 
   Status Table() {
@@ -235,21 +233,15 @@ class Materializer {
     } else if (strategy != "append" && strategy != "delete+insert") {
       return Fail("unknown incremental_strategy '" + strategy + "' (append, merge, delete+insert)");
     }
-    STRATA_RETURN_IF_ERROR(c_->Begin());
-    Status s = Status::OK();
+    STRATA_ASSIGN_OR_RETURN(auto tx, Transaction<warehouse::Session>::Begin(c_));
     if (strategy != "append") {
-      s = Exec(
-          p_.CallMacro("get_incremental_delete_sql", {RelValue(n_, alias()), RelValue(n_, tmp), StrList(quoted_keys)}));
+      STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("get_incremental_delete_sql",
+                                               {RelValue(n_, alias()), RelValue(n_, tmp), StrList(quoted_keys)})));
     }
-    if (s.ok()) {
-      s = Exec(p_.CallMacro("get_incremental_append_sql", {RelValue(n_, alias()), RelValue(n_, tmp), StrList(cols)}));
-    }
-    if (!s.ok()) {
-      (void)c_->Rollback();
-      return s;
-    }
+    STRATA_RETURN_IF_ERROR(
+        Exec(p_.CallMacro("get_incremental_append_sql", {RelValue(n_, alias()), RelValue(n_, tmp), StrList(cols)})));
     r_->rows_affected = last_.AffectedRows();
-    STRATA_RETURN_IF_ERROR(c_->Commit());
+    STRATA_RETURN_IF_ERROR(tx.Commit());
     r_->status = "success";
     return Status::OK();
   }
@@ -354,25 +346,21 @@ class Materializer {
     STRATA_ASSIGN_OR_RETURN(
         std::string changed,
         p_.CallMacro("snapshot_changed", {Value(strategy), Value(Ident(updated_at)), StrList(check)}));
-    STRATA_RETURN_IF_ERROR(c_->Begin());
-    Status s =
+    STRATA_ASSIGN_OR_RETURN(auto tx, Transaction<warehouse::Session>::Begin(c_));
+    STRATA_RETURN_IF_ERROR(
         Exec(p_.CallMacro("snapshot_close_changed_sql", {RelValue(n_, alias()), RelValue(n_, staging), StrList(qkeys),
-                                                         Value(changed), Value(updated_expr), Value(hard_deletes)}));
-    int64_t closed = s.ok() ? last_.AffectedRows() : 0;
-    if (s.ok()) {
-      s = Exec(p_.CallMacro("snapshot_insert_sql", {RelValue(n_, alias()), RelValue(n_, staging), StrList(qkeys),
-                                                    StrList(cols), Value(updated_expr), Value(hard_deletes)}));
+                                                         Value(changed), Value(updated_expr), Value(hard_deletes)})));
+    const int64_t closed = last_.AffectedRows();
+    STRATA_RETURN_IF_ERROR(
+        Exec(p_.CallMacro("snapshot_insert_sql", {RelValue(n_, alias()), RelValue(n_, staging), StrList(qkeys),
+                                                  StrList(cols), Value(updated_expr), Value(hard_deletes)})));
+    const int64_t inserted = last_.AffectedRows();
+    if (hard_deletes != "ignore") {
+      STRATA_RETURN_IF_ERROR(
+          Exec(p_.CallMacro("snapshot_hard_delete_sql", {RelValue(n_, alias()), RelValue(n_, staging), StrList(qkeys),
+                                                         Value(now), Value(hard_deletes), StrList(cols)})));
     }
-    int64_t inserted = s.ok() ? last_.AffectedRows() : 0;
-    if (s.ok() && hard_deletes != "ignore") {
-      s = Exec(p_.CallMacro("snapshot_hard_delete_sql", {RelValue(n_, alias()), RelValue(n_, staging), StrList(qkeys),
-                                                         Value(now), Value(hard_deletes), StrList(cols)}));
-    }
-    if (!s.ok()) {
-      (void)c_->Rollback();
-      return s;
-    }
-    STRATA_RETURN_IF_ERROR(c_->Commit());
+    STRATA_RETURN_IF_ERROR(tx.Commit());
     r_->rows_affected = inserted;
     r_->message = std::to_string(closed) + " version(s) closed, " + std::to_string(inserted) + " inserted";
     r_->status = "success";

@@ -272,6 +272,29 @@ Result<std::string> NewestPublication(warehouse::Engine* db, const PublishOption
 
 }  // namespace
 
+namespace {
+
+class DbtTests : public PublishGate {
+ public:
+  std::string name() const override { return "dbt tests"; }
+  Result<std::vector<NodeResult>> Audit(const LoadedProject& project, warehouse::Engine* db,
+                                        const PublishOptions& options) override {
+    Runner runner(&project, db);
+    RunOptions ro;
+    ro.verb = Verb::kTest;
+    ro.selection = options.selection;
+    ro.selection.indirect_tests = true;
+    ro.cancel = options.cancel;
+    ro.on_result = options.on_result;
+    STRATA_ASSIGN_OR_RETURN(RunResults results, runner.Execute(ro));
+    return std::move(results.results);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<PublishGate> DbtTestsGate() { return std::make_unique<DbtTests>(); }
+
 Result<PublishReport> Publish(const LoadedProject& project, warehouse::Engine* db, const PublishOptions& options) {
   if (options.schema.empty()) return Status::InvalidArgument("publish needs a schema to publish to");
 
@@ -315,24 +338,26 @@ Result<PublishReport> Publish(const LoadedProject& project, warehouse::Engine* d
       return report;
     }
   }
-  // Audit: every test of the selected relations, on the data just built.
+  // Audit: every gate, on the data just built.
   if (options.audit) {
-    Runner runner(&project, db);
-    RunOptions ro;
-    ro.verb = Verb::kTest;
-    ro.selection = options.selection;
-    ro.selection.indirect_tests = true;
-    ro.cancel = options.cancel;
-    ro.on_result = options.on_result;
-    STRATA_ASSIGN_OR_RETURN(RunResults audit, runner.Execute(ro));
-    if (options.cancel != nullptr && options.cancel->cancelled())
-      return Status::Aborted("publish cancelled during audit");
-    for (auto& r : audit.results) {
-      ++report.audited;
-      if (r.status == "fail" || r.status == "error" || r.status == "skipped") {
-        report.blocking.push_back(std::move(r));
-      } else if (r.status == "warn") {
-        report.warnings.push_back(std::move(r));
+    std::unique_ptr<PublishGate> dbt_tests;
+    std::vector<PublishGate*> gates = options.gates;
+    if (gates.empty()) {
+      dbt_tests = DbtTestsGate();
+      gates.push_back(dbt_tests.get());
+    }
+    for (PublishGate* gate : gates) {
+      STRATA_ASSIGN_OR_RETURN(std::vector<NodeResult> checks, gate->Audit(project, db, options));
+      if (options.cancel != nullptr && options.cancel->cancelled()) {
+        return Status::Aborted("publish cancelled during audit (" + gate->name() + ")");
+      }
+      for (auto& r : checks) {
+        ++report.audited;
+        if (r.status == "fail" || r.status == "error" || r.status == "skipped") {
+          report.blocking.push_back(std::move(r));
+        } else if (r.status == "warn") {
+          report.warnings.push_back(std::move(r));
+        }
       }
     }
     if (!report.blocking.empty()) return report;

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,10 +27,29 @@
 
 namespace strata::transform {
 
+struct PublishOptions;
+
+// An audit that must pass before anything is published. Each check it runs is reported as a
+// NodeResult: `fail`, `error` and `skipped` block the publish, `warn` is reported and
+// publishes. The dbt tests of the selected relations are the built-in gate; quality suites
+// join as further gates.
+class PublishGate {
+ public:
+  virtual ~PublishGate() = default;
+  virtual std::string name() const = 0;
+  virtual Result<std::vector<NodeResult>> Audit(const LoadedProject& project, warehouse::Engine* db,
+                                                const PublishOptions& options) = 0;
+};
+
+// Every test of the selected relations, run on the data just built.
+std::unique_ptr<PublishGate> DbtTestsGate();
+
 struct PublishOptions {
   SelectOptions selection;           // what to publish: models, seeds, snapshots (not ephemeral)
   std::string schema = "analytics";  // the published schema
-  bool audit = true;                 // run the selected relations' tests first
+  bool audit = true;                 // run the gates first (false: publish unaudited)
+  // The gates, in order; empty: DbtTestsGate() alone. Not owned.
+  std::vector<PublishGate*> gates;
   // Recorded with each publication. A logical date older than the newest one published in
   // `schema` publishes nothing (see PublishReport::superseded_by).
   std::string run_id, logical_date;

@@ -42,6 +42,11 @@ const char* VerbName(Verb verb) {
   return "?";
 }
 
+nlohmann::json ToJson(const NodeResult& r) {
+  return {{"unique_id", r.unique_id},         {"status", r.status},    {"message", r.message}, {"seconds", r.seconds},
+          {"rows_affected", r.rows_affected}, {"failures", r.failures}};
+}
+
 bool RunResults::success() const {
   for (const auto& r : results) {
     if (r.status == "error" || r.status == "fail") return false;

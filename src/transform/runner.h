@@ -53,6 +53,9 @@ struct NodeResult {
   nlohmann::json freshness;
 };
 
+// The machine-readable form of a node's result (`--json`, task details, the web API).
+nlohmann::json ToJson(const NodeResult& r);
+
 struct RunResults {
   std::vector<NodeResult> results;  // in completion order
   double elapsed = 0;

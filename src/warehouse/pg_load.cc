@@ -4,6 +4,7 @@
 #include <map>
 
 #include "core/file.h"
+#include "core/transaction.h"
 #include "warehouse/pg_copy.h"
 #include "warehouse/warehouse.h"
 
@@ -49,28 +50,24 @@ Status LoadTable(lake::Lake* lake, duck::Connection* duck, pg::Connection* pg, c
                  const std::string& table, LoadResult* result, CancelToken* cancel) {
   const std::string name = Warehouse::RelationName(source, table);
   const std::string rel = "raw." + QuoteIdent(name);
-  STRATA_RETURN_IF_ERROR(pg->Begin());
-  auto fail = [&](Status s) {
-    if (pg->InTransaction()) (void)pg->Rollback();
-    return s;
-  };
+  STRATA_ASSIGN_OR_RETURN(auto tx, Transaction<pg::Connection>::Begin(pg));
   // Inside the transaction: a concurrent load of the same files fails on the primary key of
   // _strata_loaded_files at commit and keeps nothing.
   auto done = pg->Query(
       "select coalesce(max(sequence), 0) from raw._strata_loaded_files where source = $1 and "
       "table_name = $2",
       {source, table});
-  if (!done.ok()) return fail(done.status());
+  if (!done.ok()) return done.status();
   auto plan = PlanTableLoad(lake, source, table, std::stoll(done->Scalar().value_or("0")));
-  if (!plan.ok()) return fail(plan.status());
-  if (plan->manifests.empty()) return fail(Status::OK());
+  if (!plan.ok()) return plan.status();
+  if (plan->manifests.empty()) return Status::OK();
   result->batches = static_cast<int>(plan->manifests.size());
   result->files = static_cast<int>(plan->files.size());
 
   std::vector<PgColumn> columns;
   if (!plan->files.empty()) {
     auto described = DescribeForPostgres(duck, plan->Select());
-    if (!described.ok()) return fail(plan->ExplainReadFailure(duck, described.status()));
+    if (!described.ok()) return plan->ExplainReadFailure(duck, described.status());
     columns = std::move(*described);
   } else {
     for (const auto& col : plan->schema) {
@@ -87,7 +84,7 @@ Status LoadTable(lake::Lake* lake, duck::Connection* duck, pg::Connection* pg, c
       "select a.attname, format_type(a.atttypid, a.atttypmod) from pg_attribute a where "
       "a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped order by a.attnum",
       {"raw." + QuoteIdent(name)});
-  if (!existing.ok()) return fail(existing.status());
+  if (!existing.ok()) return existing.status();
   if (existing->rows.empty()) {
     std::vector<PgColumn> ddl = columns;
     if (plan->files.empty()) {
@@ -98,7 +95,7 @@ Status LoadTable(lake::Lake* lake, duck::Connection* duck, pg::Connection* pg, c
     }
     ddl.back().pg_type = "text not null";  // _lake_file
     Status s = pg->Execute(PostgresCreateTable(rel, ddl));
-    if (!s.ok()) return fail(s);
+    if (!s.ok()) return s;
   } else {
     std::map<std::string, std::string> have;
     for (const auto& row : existing->rows) have[*row[0]] = *row[1];
@@ -107,7 +104,7 @@ Status LoadTable(lake::Lake* lake, duck::Connection* duck, pg::Connection* pg, c
       auto it = have.find(col.name);
       if (it == have.end()) {
         Status s = pg->Execute("alter table " + rel + " add column " + QuoteIdent(col.name) + " " + col.pg_type);
-        if (!s.ok()) return fail(s);
+        if (!s.ok()) return s;
         result->added_columns.push_back(col.name);
         continue;
       }
@@ -117,7 +114,7 @@ Status LoadTable(lake::Lake* lake, duck::Connection* duck, pg::Connection* pg, c
         if (wider != target) {
           Status s = pg->Execute("alter table " + rel + " alter column " + QuoteIdent(col.name) + " type " + wider +
                                  " using " + QuoteIdent(col.name) + "::" + wider);
-          if (!s.ok()) return fail(s);
+          if (!s.ok()) return s;
           target = wider;
         }
         // The column is wider than this batch's values: convert them in DuckDB.
@@ -126,8 +123,8 @@ Status LoadTable(lake::Lake* lake, duck::Connection* duck, pg::Connection* pg, c
         } else if (target == "text") {
           col.select = "CAST(" + duck::QuoteIdent(col.name) + " AS VARCHAR)";
         } else {
-          return fail(Status::InvalidArgument("column " + col.name + " of " + rel + " is " + target +
-                                              ", the lake has " + col.duck_type + " values"));
+          return Status::InvalidArgument("column " + col.name + " of " + rel + " is " + target + ", the lake has " +
+                                         col.duck_type + " values");
         }
         col.pg_type = target;
       }
@@ -139,11 +136,11 @@ Status LoadTable(lake::Lake* lake, duck::Connection* duck, pg::Connection* pg, c
     if (!copied.ok()) {
       Status s = copied.status();
       if (s.code() == Status::Code::kInvalidArgument) s = plan->ExplainReadFailure(duck, s);
-      return fail(s);
+      return s;
     }
     if (copied->rows != plan->expected_rows) {
-      return fail(Status::Corruption("lake files of " + source + "." + table + " hold " + std::to_string(copied->rows) +
-                                     " rows, their manifests say " + std::to_string(plan->expected_rows)));
+      return Status::Corruption("lake files of " + source + "." + table + " hold " + std::to_string(copied->rows) +
+                                " rows, their manifests say " + std::to_string(plan->expected_rows));
     }
     result->rows = copied->rows;
   }
@@ -161,11 +158,9 @@ Status LoadTable(lake::Lake* lake, duck::Connection* duck, pg::Connection* pg, c
       "insert into raw._strata_loaded_files (file_key, source, table_name, batch_id, sequence, "
       "rows, sha256) values " +
       values);
-  if (!s.ok()) return fail(s.WithContext("recording the loaded lake files"));
+  if (!s.ok()) return s.WithContext("recording the loaded lake files");
   CrashPoint("load_before_commit");
-  s = pg->Commit();
-  if (!s.ok()) return fail(s);
-  return Status::OK();
+  return tx.Commit();
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "core/fault.h"
 #include "core/file.h"
 #include "core/parallel.h"
+#include "core/transaction.h"
 
 namespace strata::warehouse {
 
@@ -146,19 +147,16 @@ Status Warehouse::RemoveGarbledLedgerRows(std::vector<std::string>* warnings) {
     if (!WellFormedLedgerRow(key, source, table, row[3].value_or(""), sequence)) garbled.push_back(key);
   }
   if (garbled.empty()) return Status::OK();
-  STRATA_RETURN_IF_ERROR(conn_->Begin());
+  STRATA_ASSIGN_OR_RETURN(auto tx, Transaction<duck::Connection>::Begin(conn_.get()));
   STRATA_ASSIGN_OR_RETURN(auto del, conn_->Prepare("DELETE FROM raw._strata_loaded_files WHERE file_key = ?"));
   for (const auto& key : garbled) {
     Status st = del->Bind(1, key);
     if (st.ok()) st = del->Execute().status();
-    if (!st.ok()) {
-      (void)conn_->Rollback();
-      return st.WithContext("removing a garbled row of raw._strata_loaded_files");
-    }
+    if (!st.ok()) return st.WithContext("removing a garbled row of raw._strata_loaded_files");
     warnings->push_back("removed a garbled row of the loaded-files ledger (it names no lake file): '" +
                         key.substr(0, 200) + "'; the files it stood for are checked against the raw tables");
   }
-  return conn_->Commit();
+  return tx.Commit();
 }
 
 std::string WidenDuckType(const std::string& a, const std::string& b) {
@@ -405,19 +403,12 @@ Status Warehouse::LoadTable(lake::Lake* lake, const std::string& source, const s
   // Files the ledger already names are never read again.
   std::erase_if(plan.files, [&](const TableLoadPlan::File& f) { return loaded.count(f.file->key) > 0; });
 
-  STRATA_RETURN_IF_ERROR(c->Begin());
-  auto fail = [&](Status s) {
-    (void)c->Rollback();
-    return s;
-  };
+  STRATA_ASSIGN_OR_RETURN(auto tx, Transaction<duck::Connection>::Begin(c));
   bool existed = false;
-  Status s = EvolveRawTable(c, name, plan.schema, &existed, &result->added_columns);
-  if (!s.ok()) return fail(s);
+  STRATA_RETURN_IF_ERROR(EvolveRawTable(c, name, plan.schema, &existed, &result->added_columns));
   std::set<const TableLoadPlan::File*> already;
   if (existed) {
-    auto found = FilesAlreadyLoaded(c, name, plan, &result->warnings);
-    if (!found.ok()) return fail(found.status());
-    already = std::move(*found);
+    STRATA_ASSIGN_OR_RETURN(already, FilesAlreadyLoaded(c, name, plan, &result->warnings));
   }
   TableLoadPlan reading = plan;  // the files to read
   reading.files.clear();
@@ -430,25 +421,22 @@ Status Warehouse::LoadTable(lake::Lake* lake, const std::string& source, const s
   result->batches = static_cast<int>(plan.manifests.size());
   result->files = static_cast<int>(reading.files.size());
   if (!reading.files.empty()) {
-    s = FailPoint("load_write");
-    if (!s.ok()) return fail(s);
+    STRATA_RETURN_IF_ERROR(FailPoint("load_write"));
     auto inserted = c->Query("INSERT INTO raw." + QuoteIdent(name) + " BY NAME " + reading.Select());
     if (!inserted.ok()) {
-      (void)c->Rollback();
+      tx.RollbackNow();  // before probing the files one by one
       return reading.ExplainReadFailure(c, inserted.status());
     }
     result->rows = inserted->AffectedRows();
     if (result->rows != expected_rows) {
-      return fail(Status::Corruption("lake files of " + source + "." + table + " hold " + std::to_string(result->rows) +
-                                     " rows, their manifests say " + std::to_string(expected_rows)));
+      return Status::Corruption("lake files of " + source + "." + table + " hold " + std::to_string(result->rows) +
+                                " rows, their manifests say " + std::to_string(expected_rows));
     }
   }
-  s = RecordLoaded(c, source, table, plan, loaded);
-  if (!s.ok()) return fail(s);
+  STRATA_RETURN_IF_ERROR(RecordLoaded(c, source, table, plan, loaded));
   CrashPoint("load_before_commit");
-  s = FailPoint("load_write");
-  if (!s.ok()) return fail(s);
-  return c->Commit();
+  STRATA_RETURN_IF_ERROR(FailPoint("load_write"));
+  return tx.Commit();
 }
 
 nlohmann::json ToJson(const LoadResult& r) {

@@ -1,0 +1,120 @@
+// publish: write-audit-publish. The selected relations' tests run first; only when no
+// error-severity test fails are they copied into `schema` (or the PostgreSQL publish target)
+// in one transaction (transform/publish.h).
+#include "orchestrate/task_kind.h"
+#include "orchestrate/tasks/kinds.h"
+#include "transform/loader.h"
+#include "transform/publish.h"
+#include "transform/target.h"
+#include "warehouse/target.h"
+
+namespace strata::orchestrate {
+namespace {
+
+using nlohmann::json;
+
+class PublishKind : public TaskKind {
+ public:
+  const char* name() const override { return "publish"; }
+  std::vector<std::string> keys() const override { return {"select", "exclude", "schema", "audit", "vars"}; }
+  Status Parse(const Project& project, const ConfigNode& node, TaskSpec* t) const override {
+    STRATA_RETURN_IF_ERROR(ParseDbtSelection(project, node, t));
+    // Publishing everything by default would put staging models in front of users.
+    if (t->select.empty()) return node.Error("a publish task needs `select`: the relations to publish (e.g. marts)");
+    STRATA_ASSIGN_OR_RETURN(t->publish_schema, node.String("schema", t->publish_schema));
+    if (t->publish_schema.empty()) return node["schema"].Error("the schema to publish to cannot be empty");
+    STRATA_ASSIGN_OR_RETURN(t->audit, node.Bool("audit", true));
+    return Status::OK();
+  }
+  void AddImpliedAssets(TaskSpec* t) const override {
+    t->reads.push_back("models");
+    t->reads.push_back("checks");
+  }
+  TaskOutcome Run(TaskServices& services, const Attempt& a, std::ostream& log) const override;
+};
+
+TaskOutcome PublishKind::Run(TaskServices& services, const Attempt& a, std::ostream& log) const {
+  auto turn = services.WarehouseTurn(a, log);
+  if (!turn.ok()) return Failed(turn.status());
+  transform::LoadOptions lo;
+  lo.project_dir = services.project().transform_dir;
+  lo.cli_vars = RunVars(a);
+  auto loaded = transform::LoadedProject::Load(lo);
+  if (!loaded.ok()) return Failed(loaded.status());
+  transform::PublishOptions po;
+  po.selection.select = {a.task->select};
+  if (!a.task->exclude.empty()) po.selection.exclude = {a.task->exclude};
+  po.schema = a.task->publish_schema;
+  po.audit = a.task->audit;
+  po.run_id = a.run->run_id;
+  po.logical_date = a.run->logical_date;
+  po.cancel = a.cancel;
+  po.on_result = [&log](const transform::NodeResult& r) {
+    log << "  audit " << r.status << " " << r.name;
+    if (r.failures > 0) log << " (" << r.failures << " failing)";
+    log << "\n";
+    if (!r.message.empty() && r.status != "pass") log << "    " << r.message << "\n";
+  };
+  auto publish_target = transform::PublishTarget(services.project());
+  if (!publish_target.ok()) return Failed(publish_target.status());
+  if (publish_target->has_value()) po.postgres = &**publish_target;
+  std::shared_ptr<warehouse::OpenTarget> held;  // outlives the engine
+  auto engine = services.Engine(&held, log);
+  if (!engine.ok()) return Failed(engine.status());
+  auto report = transform::Publish(**loaded, engine->get(), po);
+  if (!report.ok()) return Failed(report.status());
+  auto checks = [](const std::vector<transform::NodeResult>& results) {
+    json out = json::array();
+    for (const auto& r : results) {
+      out.push_back({{"unique_id", r.unique_id},
+                     {"name", r.name},
+                     {"status", r.status},
+                     {"failures", r.failures},
+                     {"message", r.message}});
+    }
+    return out;
+  };
+  json relations = json::array();
+  int64_t rows = 0;
+  for (const auto& r : report->relations) {
+    relations.push_back({{"unique_id", r.unique_id}, {"from", r.from}, {"to", r.to}, {"rows", r.rows}});
+    rows += r.rows;
+    log << "  published " << r.to << " from " << r.from << " (" << r.rows << " rows)\n";
+  }
+  const std::string where = po.postgres ? "postgres " + po.postgres->Describe() + " " + po.schema : po.schema;
+  json details = {{"published", report->published},
+                  {"schema", where},
+                  {"audited", report->audited},
+                  {"superseded_by", report->superseded_by.empty() ? json() : json(report->superseded_by)},
+                  {"relations", relations},
+                  {"blocked_by", checks(report->blocking)},
+                  {"warnings", checks(report->warnings)}};
+  if (!report->superseded_by.empty()) {
+    log << "  " << report->Summary() << "\n";
+    TaskOutcome o;
+    o.summary = report->Summary();
+    o.details = details;
+    return o;
+  }
+  if (!report->published) {
+    // The previous version stays published; retrying cannot change failing data.
+    TaskOutcome o = Failed(
+        Status::Aborted("publish " + report->Summary() + "; " + po.schema + " keeps its previous version"), details);
+    o.final = true;
+    return o;
+  }
+  TaskOutcome o;
+  o.rows = rows;
+  o.summary = report->Summary();
+  o.details = details;
+  return o;
+}
+
+}  // namespace
+
+const TaskKind* PublishTaskKind() {
+  static const PublishKind kind;
+  return &kind;
+}
+
+}  // namespace strata::orchestrate
