@@ -189,12 +189,12 @@ Status FindModels(const DbtProject& proj, std::vector<Node>* out) {
   return Status::OK();
 }
 
-// Seeds: the *.csv files in seed paths.
+// Seeds: the *.csv files in seed paths. A seed has no raw_code: the run loads its seed_path.
 void FindSeeds(const DbtProject& proj, std::vector<Node>* out) {
   for (const auto& dir : proj.seed_paths) {
     for (const auto& rel : FindFiles(proj.root, dir, ".csv")) {
       Node n = FileNode(proj, NodeType::kSeed, "seeds", rel, Stem(rel));
-      n.raw_code = proj.root + "/" + rel;
+      n.seed_path = proj.root + "/" + rel;
       if (!n.config.contains("materialized")) n.config["materialized"] = "seed";
       out->push_back(std::move(n));
     }
