@@ -297,8 +297,10 @@ void FillRenderContext(jinja::Context* ctx, RenderState* state, const Node& node
   ctx->Set("execute", Value(state->mode == RenderMode::kCompile));
 }
 
-void InstallDbtContext(jinja::Environment* env, const ContextSettings& settings) {
-  const Profile& p = settings.profile;
+namespace {
+
+// target (the profile's selected target), as templates see it.
+Value TargetValue(const Profile& p) {
   Value target = Value::MakeDict();
   target.as_dict().Set("name", Value(p.target));
   target.as_dict().Set("profile_name", Value(p.name));
@@ -307,7 +309,13 @@ void InstallDbtContext(jinja::Environment* env, const ContextSettings& settings)
   target.as_dict().Set("database", p.database.empty() ? Value("main") : Value(p.database));
   target.as_dict().Set("threads", Value(static_cast<int64_t>(p.threads)));
   target.as_dict().Set("path", Value(p.path));
-  env->AddGlobal("target", target);
+  return target;
+}
+
+// What the invocation is: target, project_name, dbt_version, invocation_id, flags and execute
+// (false until a node's render says otherwise); config and adapter.
+void InstallInvocationGlobals(jinja::Environment* env, const ContextSettings& settings) {
+  env->AddGlobal("target", TargetValue(settings.profile));
   env->AddGlobal("project_name", Value(settings.project_name));
   env->AddGlobal("dbt_version", Value("1.8.0"));
   env->AddGlobal("invocation_id", Value(settings.invocation_id));
@@ -316,8 +324,12 @@ void InstallDbtContext(jinja::Environment* env, const ContextSettings& settings)
   env->AddGlobal("flags", flags);
   env->AddGlobal("execute", Value(false));
   env->AddGlobal("config", Value::FromObject(std::make_shared<ConfigObject>()));
-  env->AddGlobal("adapter", Value::FromObject(std::make_shared<AdapterObject>(p.type)));
+  env->AddGlobal("adapter", Value::FromObject(std::make_shared<AdapterObject>(settings.profile.type)));
+}
 
+// run_started_at (the invocation's timestamp, else now) and modules.datetime.datetime's now()
+// and utcnow().
+void InstallDateTimeGlobals(jinja::Environment* env, const ContextSettings& settings) {
   int64_t started = NowMicros();
   if (!settings.run_started_at.empty()) {
     auto t = ParseTimestamp(settings.run_started_at);
@@ -334,7 +346,11 @@ void InstallDbtContext(jinja::Environment* env, const ContextSettings& settings)
   Value modules = Value::MakeDict();
   modules.as_dict().Set("datetime", datetime_mod);
   env->AddGlobal("modules", modules);
+}
 
+// var(name, default): a unit test's vars, then --vars, then dbt_project.yml's vars (the
+// project's own block, then the global ones), then the default.
+void InstallVar(jinja::Environment* env, const ContextSettings& settings) {
   json project_vars = settings.project_vars;
   json cli_vars = settings.cli_vars;
   std::string project_name = settings.project_name;
@@ -359,7 +375,12 @@ void InstallDbtContext(jinja::Environment* env, const ContextSettings& settings)
     return CallContext::Error("required var '" + name + "' not found in dbt_project.yml vars or --vars" +
                               (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
   });
+}
 
+// env_var(name, default): a unit test's env vars, then the environment, then the default.
+// DBT_ENV_SECRET_* only where settings.allow_secret_env (profiles.yml); the values of
+// secret-looking variables are registered, so that they are never printed.
+void InstallEnvVar(jinja::Environment* env, const ContextSettings& settings) {
   env->AddFunction("env_var",
                    [allow_secret = settings.allow_secret_env](CallContext& ctx, const Args& args) -> Result<Value> {
                      STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("env_var", {"var", "default"}, 1));
@@ -381,7 +402,10 @@ void InstallDbtContext(jinja::Environment* env, const ContextSettings& settings)
                      if (!a[1].is_undefined()) return a[1];
                      return CallContext::Error("env var required but not provided: '" + a[0].Str() + "'");
                    });
+}
 
+// log(msg, info) and exceptions.
+void InstallLoggingAndExceptions(jinja::Environment* env) {
   env->AddFunction("log", [](CallContext&, const Args& args) -> Result<Value> {
     STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("log", {"msg", "info"}, 1));
     if (a[1].Truthy()) std::cerr << a[0].Str() << "\n";
@@ -402,7 +426,10 @@ void InstallDbtContext(jinja::Environment* env, const ContextSettings& settings)
                              return Value("");
                            }));
   env->AddGlobal("exceptions", exceptions);
+}
 
+// doc(name) or doc(package, name): a {% docs %} block's text.
+void InstallDoc(jinja::Environment* env, const ContextSettings& settings) {
   auto docs = settings.docs;
   env->AddFunction("doc", [docs](CallContext&, const Args& args) -> Result<Value> {
     STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("doc", {"name", "name2"}, 1));
@@ -413,64 +440,85 @@ void InstallDbtContext(jinja::Environment* env, const ContextSettings& settings)
     }
     return CallContext::Error("no docs block named '" + name + "'");
   });
+}
 
+// ref(name) or ref(package, name). Parse mode records the call and answers a placeholder
+// relation; compile mode answers the node's relation (a unit test's input, or an ephemeral
+// model's CTE, instead when so).
+Result<Value> RefFunction(CallContext& ctx, const Args& args) {
+  STRATA_ASSIGN_OR_RETURN(RenderState * s, StateOf(ctx));
+  std::string package, name;
+  if (args.positional.size() >= 2) {
+    package = args.positional[0].Str();
+    name = args.positional[1].Str();
+  } else if (args.positional.size() == 1) {
+    name = args.positional[0].Str();
+  } else {
+    return CallContext::Error("ref() takes a model name (and optionally a package name first)");
+  }
+  if (s->mode == RenderMode::kParse) {
+    s->refs.push_back({package, name, ctx.where()});
+    return MakeRelation("", s->node ? s->node->schema : "", name);
+  }
+  const Node* target = s->manifest->FindRefable(name, package);
+  if (target != nullptr && s->overrides != nullptr) {
+    auto it = s->overrides->relations.find(target->unique_id);
+    if (it != s->overrides->relations.end()) return Value::FromObject(std::make_shared<Relation>("", "", it->second));
+  }
+  if (target == nullptr) {
+    std::string hint = Closest(name, s->manifest->RefableNames());
+    return CallContext::Error("ref('" + name + "'): no model, seed or snapshot named '" + name + "'" +
+                              (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+  }
+  if (target->type == NodeType::kModel && target->materialized() == "ephemeral") {
+    s->ephemerals.push_back(target->unique_id);
+    return Value::FromObject(std::make_shared<Relation>("", "", "__dbt__cte__" + target->name));
+  }
+  return MakeRelation(target->database, target->schema, target->alias.empty() ? target->name : target->alias);
+}
+
+// source(source_name, table_name), recorded in parse mode and resolved in compile mode as ref().
+Result<Value> SourceFunction(CallContext& ctx, const Args& args) {
+  STRATA_ASSIGN_OR_RETURN(RenderState * s, StateOf(ctx));
+  STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("source", {"source_name", "table_name"}, 2));
+  std::string src = a[0].Str(), table = a[1].Str();
+  if (s->mode == RenderMode::kParse) {
+    s->sources.push_back({src, table, ctx.where()});
+    return MakeRelation("", src, table);
+  }
+  const Node* n = s->manifest->FindSource(src, table);
+  if (n != nullptr && s->overrides != nullptr) {
+    auto it = s->overrides->relations.find(n->unique_id);
+    if (it != s->overrides->relations.end()) return Value::FromObject(std::make_shared<Relation>("", "", it->second));
+  }
+  if (n == nullptr) {
+    std::string hint = Closest(src + "." + table, s->manifest->SourceNames());
+    return CallContext::Error("source('" + src + "', '" + table + "') is not defined in any .yml file" +
+                              (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+  }
+  return MakeRelation(n->database, n->schema, n->alias.empty() ? n->name : n->alias);
+}
+
+// The functions that only work while a node renders: is_incremental(), ref() and source().
+void InstallRenderFunctions(jinja::Environment* env) {
   env->AddFunction("is_incremental", [](CallContext& ctx, const Args&) -> Result<Value> {
     STRATA_ASSIGN_OR_RETURN(RenderState * s, StateOf(ctx));
     return Value(s->mode == RenderMode::kCompile && s->is_incremental);
   });
+  env->AddFunction("ref", RefFunction);
+  env->AddFunction("source", SourceFunction);
+}
 
-  env->AddFunction("ref", [](CallContext& ctx, const Args& args) -> Result<Value> {
-    STRATA_ASSIGN_OR_RETURN(RenderState * s, StateOf(ctx));
-    std::string package, name;
-    if (args.positional.size() >= 2) {
-      package = args.positional[0].Str();
-      name = args.positional[1].Str();
-    } else if (args.positional.size() == 1) {
-      name = args.positional[0].Str();
-    } else {
-      return CallContext::Error("ref() takes a model name (and optionally a package name first)");
-    }
-    if (s->mode == RenderMode::kParse) {
-      s->refs.push_back({package, name, ctx.where()});
-      return MakeRelation("", s->node ? s->node->schema : "", name);
-    }
-    const Node* target = s->manifest->FindRefable(name, package);
-    if (target != nullptr && s->overrides != nullptr) {
-      auto it = s->overrides->relations.find(target->unique_id);
-      if (it != s->overrides->relations.end()) return Value::FromObject(std::make_shared<Relation>("", "", it->second));
-    }
-    if (target == nullptr) {
-      std::string hint = Closest(name, s->manifest->RefableNames());
-      return CallContext::Error("ref('" + name + "'): no model, seed or snapshot named '" + name + "'" +
-                                (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
-    }
-    if (target->type == NodeType::kModel && target->materialized() == "ephemeral") {
-      s->ephemerals.push_back(target->unique_id);
-      return Value::FromObject(std::make_shared<Relation>("", "", "__dbt__cte__" + target->name));
-    }
-    return MakeRelation(target->database, target->schema, target->alias.empty() ? target->name : target->alias);
-  });
+}  // namespace
 
-  env->AddFunction("source", [](CallContext& ctx, const Args& args) -> Result<Value> {
-    STRATA_ASSIGN_OR_RETURN(RenderState * s, StateOf(ctx));
-    STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("source", {"source_name", "table_name"}, 2));
-    std::string src = a[0].Str(), table = a[1].Str();
-    if (s->mode == RenderMode::kParse) {
-      s->sources.push_back({src, table, ctx.where()});
-      return MakeRelation("", src, table);
-    }
-    const Node* n = s->manifest->FindSource(src, table);
-    if (n != nullptr && s->overrides != nullptr) {
-      auto it = s->overrides->relations.find(n->unique_id);
-      if (it != s->overrides->relations.end()) return Value::FromObject(std::make_shared<Relation>("", "", it->second));
-    }
-    if (n == nullptr) {
-      std::string hint = Closest(src + "." + table, s->manifest->SourceNames());
-      return CallContext::Error("source('" + src + "', '" + table + "') is not defined in any .yml file" +
-                                (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
-    }
-    return MakeRelation(n->database, n->schema, n->alias.empty() ? n->name : n->alias);
-  });
+void InstallDbtContext(jinja::Environment* env, const ContextSettings& settings) {
+  InstallInvocationGlobals(env, settings);
+  InstallDateTimeGlobals(env, settings);
+  InstallVar(env, settings);
+  InstallEnvVar(env, settings);
+  InstallLoggingAndExceptions(env);
+  InstallDoc(env, settings);
+  InstallRenderFunctions(env);
 }
 
 }  // namespace strata::transform

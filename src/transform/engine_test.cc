@@ -169,6 +169,14 @@ TEST_P(EngineTest, SeedsViewsTablesEphemeralAndConfigPrecedence) {
   const NodeResult* rev = Result_(*r, "customer_revenue");
   ASSERT_NE(rev, nullptr);
   EXPECT_NE(rev->compiled_sql.find("__dbt__cte__stg_orders as ("), std::string::npos) << rev->compiled_sql;
+  // A seed loads its seed_path; its raw_code is empty, as in dbt's manifest.
+  const Node* seed = project_->manifest.Find("seed.shop.raw_orders");
+  ASSERT_NE(seed, nullptr);
+  EXPECT_EQ(seed->raw_code, "");
+  EXPECT_EQ(seed->seed_path, project_->project.root + "/seeds/raw_orders.csv");
+  const NodeResult* seed_result = Result_(*r, "raw_orders");
+  ASSERT_NE(seed_result, nullptr);
+  EXPECT_EQ(seed_result->compiled_sql, "-- seed " + seed->seed_path);
   EXPECT_TRUE(std::filesystem::exists(dir_.Sub("target/manifest.json")));
   EXPECT_TRUE(std::filesystem::exists(dir_.Sub("target/run_results.json")));
 }

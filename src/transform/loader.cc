@@ -93,220 +93,238 @@ Result<Profile> LoadTarget(const DbtProject& proj, const LoadOptions& options) {
   return LoadProfile(proj, options.profiles_dir, options.target, render);
 }
 
-}  // namespace
-
-Result<Profile> LoadTargetProfile(const LoadOptions& options) {
-  STRATA_ASSIGN_OR_RETURN(DbtProject proj, DbtProject::Load(options.project_dir));
-  return LoadTarget(proj, options);
-}
-
-Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& options) {
-  auto lp = std::make_unique<LoadedProject>();
-  STRATA_ASSIGN_OR_RETURN(lp->project, DbtProject::Load(options.project_dir));
-  const DbtProject& proj = lp->project;
-  const std::string& root = proj.root;
-  STRATA_ASSIGN_OR_RETURN(lp->profile, LoadTarget(proj, options));
-
-  ContextSettings& settings = lp->settings;
+// The settings every render of this invocation shares.
+ContextSettings MakeContextSettings(const DbtProject& proj, const Profile& profile, const LoadOptions& options) {
+  ContextSettings settings;
   settings.project_name = proj.name;
-  settings.profile = lp->profile;
+  settings.profile = profile;
   settings.project_vars = proj.vars;
   settings.cli_vars = options.cli_vars;
   settings.full_refresh = options.full_refresh;
   settings.run_started_at = options.run_started_at.empty() ? FormatTimestamp(static_cast<int64_t>(std::time(nullptr)))
                                                            : options.run_started_at;
   settings.docs = std::make_shared<std::map<std::string, std::string>>();
-  settings.invocation_id = Sha256::Of(std::to_string(std::time(nullptr)) + root).substr(0, 32);
-  lp->env = std::make_unique<jinja::Environment>();
-  jinja::Environment& env = *lp->env;
-  InstallDbtContext(&env, settings);
+  settings.invocation_id = Sha256::Of(std::to_string(std::time(nullptr)) + proj.root).substr(0, 32);
+  return settings;
+}
 
-  // Macros: built-ins first, then the project's (same names override).
+// dbt's built-in macros, callable by name and in the `dbt` namespace. They come first: the
+// project's macros, added next, override them by name.
+Status AddBuiltinMacros(jinja::Environment* env) {
   std::vector<jinja::Definition> builtin_defs;
   for (const auto& f : BuiltinMacroFiles()) {
-    STRATA_ASSIGN_OR_RETURN(auto defs, env.ParseDefinitions(f.text, std::string("<strata>/") + f.name));
+    STRATA_ASSIGN_OR_RETURN(auto defs, env->ParseDefinitions(f.text, std::string("<strata>/") + f.name));
     builtin_defs.insert(builtin_defs.end(), defs.begin(), defs.end());
   }
-  env.AddMacros(builtin_defs);
-  env.AddGlobal("dbt", jinja::Environment::MacroNamespace(builtin_defs));
-  std::vector<jinja::Definition> project_defs;
+  env->AddMacros(builtin_defs);
+  env->AddGlobal("dbt", jinja::Environment::MacroNamespace(builtin_defs));
+  return Status::OK();
+}
+
+// The project's macros and generic tests ({% test %} in macro paths and in <test path>/generic),
+// callable by name and in the project's namespace; the {% docs %} blocks of those files go to
+// `docs`.
+Status AddProjectMacros(const DbtProject& proj, jinja::Environment* env, std::map<std::string, std::string>* docs) {
   std::vector<std::string> macro_files;
   for (const auto& dir : proj.macro_paths) {
-    for (const auto& f : FindFiles(root, dir, ".sql")) macro_files.push_back(f);
+    for (const auto& f : FindFiles(proj.root, dir, ".sql")) macro_files.push_back(f);
   }
   for (const auto& dir : proj.test_paths) {
-    for (const auto& f : FindFiles(root, dir + "/generic", ".sql")) macro_files.push_back(f);
+    for (const auto& f : FindFiles(proj.root, dir + "/generic", ".sql")) macro_files.push_back(f);
   }
+  std::vector<jinja::Definition> project_defs;
   for (const auto& rel : macro_files) {
-    STRATA_ASSIGN_OR_RETURN(std::string text, ReadFile(root + "/" + rel));
-    STRATA_ASSIGN_OR_RETURN(auto defs, env.ParseDefinitions(text, rel));
+    STRATA_ASSIGN_OR_RETURN(std::string text, ReadFile(proj.root + "/" + rel));
+    STRATA_ASSIGN_OR_RETURN(auto defs, env->ParseDefinitions(text, rel));
     for (auto& d : defs) {
-      if (d.kind == jinja::Definition::Kind::kDocs) (*settings.docs)[d.name] = d.text;
+      if (d.kind == jinja::Definition::Kind::kDocs) (*docs)[d.name] = d.text;
       if (d.kind == jinja::Definition::Kind::kMacro || d.kind == jinja::Definition::Kind::kTest) {
         project_defs.push_back(d);
       }
     }
   }
-  env.AddMacros(project_defs);
-  env.AddGlobal(proj.name, jinja::Environment::MacroNamespace(project_defs));
+  env->AddMacros(project_defs);
+  env->AddGlobal(proj.name, jinja::Environment::MacroNamespace(project_defs));
+  return Status::OK();
+}
 
-  // Docs blocks (*.md) in model paths.
+// Docs blocks (*.md) in model paths, into `docs`.
+Status AddDocsBlocks(const DbtProject& proj, const jinja::Environment& env, std::map<std::string, std::string>* docs) {
   for (const auto& dir : proj.model_paths) {
-    for (const auto& rel : FindFiles(root, dir, ".md")) {
-      STRATA_ASSIGN_OR_RETURN(std::string text, ReadFile(root + "/" + rel));
+    for (const auto& rel : FindFiles(proj.root, dir, ".md")) {
+      STRATA_ASSIGN_OR_RETURN(std::string text, ReadFile(proj.root + "/" + rel));
       STRATA_ASSIGN_OR_RETURN(auto defs, env.ParseDefinitions(text, rel));
       for (auto& d : defs) {
-        if (d.kind == jinja::Definition::Kind::kDocs) (*settings.docs)[d.name] = d.text;
+        if (d.kind == jinja::Definition::Kind::kDocs) (*docs)[d.name] = d.text;
       }
     }
   }
+  return Status::OK();
+}
 
-  // Nodes, each with its parse-time render state.
-  std::map<std::string, RenderState> states;
-  std::map<std::string, json> file_configs;
-  auto parse_render = [&](Node& node, const std::shared_ptr<jinja::Template>& tmpl) -> Status {
-    RenderState& state = states.at(node.unique_id);
-    state.mode = RenderMode::kParse;
-    state.node = &node;
-    jinja::Context ctx;
-    FillRenderContext(&ctx, &state, node);
-    STRATA_RETURN_IF_ERROR(env.Render(*tmpl, ctx).status());
-    file_configs.at(node.unique_id) = state.config;
-    lp->templates.at(node.unique_id) = tmpl;
-    return Status::OK();
-  };
-  std::vector<Node> pending;
+// A node named `name` from the file `rel` (relative to the project root) of a `resource` folder
+// ("models", "seeds", ...): its ids, path, fqn and dbt_project.yml folder config.
+Node FileNode(const DbtProject& proj, NodeType type, const std::string& resource, const std::string& rel,
+              const std::string& name) {
+  Node n;
+  n.type = type;
+  n.name = name;
+  n.package = proj.name;
+  n.unique_id = std::string(NodeTypeName(type)) + "." + proj.name + "." + name;
+  n.path = rel;
+  n.fqn = Fqn(proj.name, rel, name);
+  n.config = proj.FolderConfig(resource, n.fqn);
+  return n;
+}
 
+// Models: the *.sql files in model paths.
+Status FindModels(const DbtProject& proj, std::vector<Node>* out) {
   for (const auto& dir : proj.model_paths) {
-    for (const auto& rel : FindFiles(root, dir, ".sql")) {
-      Node n;
-      n.type = NodeType::kModel;
-      n.name = Stem(rel);
-      n.package = proj.name;
-      n.unique_id = "model." + proj.name + "." + n.name;
-      n.path = rel;
-      n.fqn = Fqn(proj.name, rel, n.name);
-      STRATA_ASSIGN_OR_RETURN(n.raw_code, ReadFile(root + "/" + rel));
-      n.config = proj.FolderConfig("models", n.fqn);
-      pending.push_back(std::move(n));
+    for (const auto& rel : FindFiles(proj.root, dir, ".sql")) {
+      Node n = FileNode(proj, NodeType::kModel, "models", rel, Stem(rel));
+      STRATA_ASSIGN_OR_RETURN(n.raw_code, ReadFile(proj.root + "/" + rel));
+      out->push_back(std::move(n));
     }
   }
+  return Status::OK();
+}
+
+// Seeds: the *.csv files in seed paths. A seed has no raw_code: the run loads its seed_path.
+void FindSeeds(const DbtProject& proj, std::vector<Node>* out) {
   for (const auto& dir : proj.seed_paths) {
-    for (const auto& rel : FindFiles(root, dir, ".csv")) {
-      Node n;
-      n.type = NodeType::kSeed;
-      n.name = Stem(rel);
-      n.package = proj.name;
-      n.unique_id = "seed." + proj.name + "." + n.name;
-      n.path = rel;
-      n.fqn = Fqn(proj.name, rel, n.name);
-      n.raw_code = root + "/" + rel;
-      n.config = proj.FolderConfig("seeds", n.fqn);
+    for (const auto& rel : FindFiles(proj.root, dir, ".csv")) {
+      Node n = FileNode(proj, NodeType::kSeed, "seeds", rel, Stem(rel));
+      n.seed_path = proj.root + "/" + rel;
       if (!n.config.contains("materialized")) n.config["materialized"] = "seed";
-      pending.push_back(std::move(n));
+      out->push_back(std::move(n));
     }
   }
-  std::map<std::string, std::shared_ptr<jinja::Template>> bodies;
+}
+
+// Snapshots: each {% snapshot %} block of the *.sql files in snapshot paths. A block's body,
+// kept in `bodies` by unique id, is the snapshot's template.
+Status FindSnapshots(const DbtProject& proj, const jinja::Environment& env, std::vector<Node>* out,
+                     std::map<std::string, std::shared_ptr<jinja::Template>>* bodies) {
   for (const auto& dir : proj.snapshot_paths) {
-    for (const auto& rel : FindFiles(root, dir, ".sql")) {
-      STRATA_ASSIGN_OR_RETURN(std::string text, ReadFile(root + "/" + rel));
+    for (const auto& rel : FindFiles(proj.root, dir, ".sql")) {
+      STRATA_ASSIGN_OR_RETURN(std::string text, ReadFile(proj.root + "/" + rel));
       STRATA_ASSIGN_OR_RETURN(auto defs, env.ParseDefinitions(text, rel));
       for (auto& d : defs) {
         if (d.kind != jinja::Definition::Kind::kSnapshot) continue;
-        Node n;
-        n.type = NodeType::kSnapshot;
-        n.name = d.name;
-        n.package = proj.name;
-        n.unique_id = "snapshot." + proj.name + "." + n.name;
-        n.path = rel;
-        n.fqn = Fqn(proj.name, rel, n.name);
+        Node n = FileNode(proj, NodeType::kSnapshot, "snapshots", rel, d.name);
         n.raw_code = text;
-        n.config = proj.FolderConfig("snapshots", n.fqn);
         n.config["materialized"] = "snapshot";
-        bodies[n.unique_id] = d.body;
-        pending.push_back(std::move(n));
+        (*bodies)[n.unique_id] = d.body;
+        out->push_back(std::move(n));
       }
     }
   }
+  return Status::OK();
+}
+
+// Singular tests: the *.sql files in test paths, but for the generic tests' definitions
+// (<test path>/generic, which are macros).
+Status FindSingularTests(const DbtProject& proj, std::vector<Node>* out) {
   for (const auto& dir : proj.test_paths) {
-    for (const auto& rel : FindFiles(root, dir, ".sql")) {
+    for (const auto& rel : FindFiles(proj.root, dir, ".sql")) {
       if (rel.find("/generic/") != std::string::npos) continue;
-      Node n;
-      n.type = NodeType::kTest;
-      n.name = Stem(rel);
-      n.package = proj.name;
-      n.unique_id = "test." + proj.name + "." + n.name;
-      n.path = rel;
-      n.fqn = Fqn(proj.name, rel, n.name);
-      STRATA_ASSIGN_OR_RETURN(n.raw_code, ReadFile(root + "/" + rel));
-      n.config = proj.FolderConfig("tests", n.fqn);
+      Node n = FileNode(proj, NodeType::kTest, "tests", rel, Stem(rel));
+      STRATA_ASSIGN_OR_RETURN(n.raw_code, ReadFile(proj.root + "/" + rel));
       n.config["materialized"] = "test";
-      pending.push_back(std::move(n));
+      out->push_back(std::move(n));
     }
   }
+  return Status::OK();
+}
 
-  // Properties.
-  Properties props;
+// The YAML properties files (*.yml, *.yaml) of model, seed and snapshot paths, merged in file
+// order.
+Result<Properties> ParseAllProperties(const DbtProject& proj) {
   std::set<std::string> yml_files;
   for (const auto& dirs : {proj.model_paths, proj.seed_paths, proj.snapshot_paths}) {
     for (const auto& dir : dirs) {
       for (const char* ext : {".yml", ".yaml"}) {
-        for (const auto& rel : FindFiles(root, dir, ext)) yml_files.insert(rel);
+        for (const auto& rel : FindFiles(proj.root, dir, ext)) yml_files.insert(rel);
       }
     }
   }
-  {  // files parse independently (in parallel), then merge in file order
-    std::vector<std::string> files(yml_files.begin(), yml_files.end());
-    std::vector<Properties> parsed(files.size());
-    STRATA_RETURN_IF_ERROR(ParallelFor(files.size(), CpuThreads(), [&](size_t i) {
-      return ParseProperties(proj.name, files[i], root + "/" + files[i], &parsed[i]);
-    }));
-    for (auto& p : parsed) {
-      std::move(p.sources.begin(), p.sources.end(), std::back_inserter(props.sources));
-      std::move(p.source_tests.begin(), p.source_tests.end(), std::back_inserter(props.source_tests));
-      std::move(p.patches.begin(), p.patches.end(), std::back_inserter(props.patches));
-      std::move(p.unit_tests.begin(), p.unit_tests.end(), std::back_inserter(props.unit_tests));
-    }
+  // Files parse independently (in parallel), then merge in file order.
+  std::vector<std::string> files(yml_files.begin(), yml_files.end());
+  std::vector<Properties> parsed(files.size());
+  STRATA_RETURN_IF_ERROR(ParallelFor(files.size(), CpuThreads(), [&](size_t i) {
+    return ParseProperties(proj.name, files[i], proj.root + "/" + files[i], &parsed[i]);
+  }));
+  Properties props;
+  for (auto& p : parsed) {
+    std::move(p.sources.begin(), p.sources.end(), std::back_inserter(props.sources));
+    std::move(p.source_tests.begin(), p.source_tests.end(), std::back_inserter(props.source_tests));
+    std::move(p.patches.begin(), p.patches.end(), std::back_inserter(props.patches));
+    std::move(p.unit_tests.begin(), p.unit_tests.end(), std::back_inserter(props.unit_tests));
   }
+  return props;
+}
 
-  // Parse-render the SQL nodes; add them.
-  for (auto& n : pending) {
-    std::string id = n.unique_id;
-    STRATA_RETURN_IF_ERROR(lp->manifest.Add(std::move(n)));
-  }
+// Renders every SQL node of the manifest once in parse mode (seeds have none), keeping its
+// template in lp->templates: its ref(), source() and config() calls are recorded in `states`,
+// and its config() calls also in `file_configs`, by unique id. A snapshot's template is its
+// block's body from `snapshot_bodies`.
+Status ParseRenderNodes(LoadedProject* lp,
+                        const std::map<std::string, std::shared_ptr<jinja::Template>>& snapshot_bodies,
+                        std::map<std::string, RenderState>* states, std::map<std::string, json>* file_configs) {
+  const jinja::Environment& env = *lp->env;
   // Templates parse and render independently: in parallel, into entries made beforehand.
   std::vector<Node*> to_render;
   for (const auto& [id, node_const] : lp->manifest.nodes()) {
     Node* n = lp->manifest.FindMutable(id);
     if (n->type == NodeType::kSeed) continue;
     to_render.push_back(n);
-    states[id];
-    file_configs[id];
+    (*states)[id];
+    (*file_configs)[id];
     lp->templates[id];
   }
-  STRATA_RETURN_IF_ERROR(ParallelFor(to_render.size(), CpuThreads(), [&](size_t i) -> Status {
-    Node* n = to_render[i];
+  return ParallelFor(to_render.size(), CpuThreads(), [&](size_t i) -> Status {
+    Node& node = *to_render[i];
     std::shared_ptr<jinja::Template> tmpl;
-    if (n->type == NodeType::kSnapshot) {
-      tmpl = bodies.at(n->unique_id);
+    if (node.type == NodeType::kSnapshot) {
+      tmpl = snapshot_bodies.at(node.unique_id);
     } else {
-      STRATA_ASSIGN_OR_RETURN(tmpl, env.Parse(n->raw_code, n->path));
+      STRATA_ASSIGN_OR_RETURN(tmpl, env.Parse(node.raw_code, node.path));
     }
-    return parse_render(*n, tmpl);
-  }));
-  for (auto& s : props.sources) STRATA_RETURN_IF_ERROR(lp->manifest.Add(s));
+    RenderState& state = states->at(node.unique_id);
+    state.mode = RenderMode::kParse;
+    state.node = &node;
+    jinja::Context ctx;
+    FillRenderContext(&ctx, &state, node);
+    STRATA_RETURN_IF_ERROR(env.Render(*tmpl, ctx).status());
+    file_configs->at(node.unique_id) = state.config;
+    lp->templates.at(node.unique_id) = tmpl;
+    return Status::OK();
+  });
+}
 
-  // Patches: YAML description, columns and config (folder < YAML < config()).
+// What a YAML entry under models:, seeds: or snapshots: describes.
+NodeType PatchedType(const Patch& p) {
+  return p.resource == "models" ? NodeType::kModel : p.resource == "seeds" ? NodeType::kSeed : NodeType::kSnapshot;
+}
+
+// The unique id of the node a YAML entry describes.
+std::string PatchedId(const Patch& p, const std::string& project) {
+  return std::string(NodeTypeName(PatchedType(p))) + "." + project + "." + p.name;
+}
+
+// Patches: YAML descriptions, columns and configs onto the nodes they describe (the YAML
+// config over the folder's). An entry must match a file, and a node is described once.
+// Returns the patch of each described node, by unique id.
+Result<std::map<std::string, const Patch*>> ApplyPatches(const std::vector<Patch>& patches, const std::string& project,
+                                                         Manifest* manifest) {
   std::map<std::string, const Patch*> patch_of;
-  for (const auto& p : props.patches) {
-    NodeType type = p.resource == "models"  ? NodeType::kModel
-                    : p.resource == "seeds" ? NodeType::kSeed
-                                            : NodeType::kSnapshot;
-    std::string id = std::string(NodeTypeName(type)) + "." + proj.name + "." + p.name;
-    Node* n = lp->manifest.FindMutable(id);
+  for (const auto& p : patches) {
+    NodeType type = PatchedType(p);
+    std::string id = PatchedId(p, project);
+    Node* n = manifest->FindMutable(id);
     if (n == nullptr) {
       std::vector<std::string> names;
-      for (const auto& [nid, node] : lp->manifest.nodes()) {
+      for (const auto& [nid, node] : manifest->nodes()) {
         if (node.type == type) names.push_back(node.name);
       }
       std::string hint = Closest(p.name, names);
@@ -322,189 +340,242 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
     n->columns = p.columns;
     MergeConfig(&n->config, p.config);
   }
-  for (auto& [id, cfg] : file_configs) {
-    Node* n = lp->manifest.FindMutable(id);
+  return patch_of;
+}
+
+// The config() calls of each node's SQL, over its YAML and folder configs (folder < YAML < config()).
+void MergeFileConfigs(const std::map<std::string, json>& file_configs, Manifest* manifest) {
+  for (const auto& [id, cfg] : file_configs) {
+    Node* n = manifest->FindMutable(id);
     MergeConfig(&n->config, cfg);
   }
+}
 
-  // Descriptions may use doc(): render them.
-  auto render_text = [&](const std::string& text, const std::string& where) -> Result<std::string> {
-    if (text.find("{{") == std::string::npos && text.find("{%") == std::string::npos) return text;
-    STRATA_ASSIGN_OR_RETURN(auto t, env.Parse(text, where));
-    jinja::Context ctx;
-    return env.Render(*t, ctx);
-  };
-  for (const auto& [id, node_const] : lp->manifest.nodes()) {
-    Node* n = lp->manifest.FindMutable(id);
+// A description, rendered if it has Jinja: descriptions may use doc().
+Result<std::string> RenderDescription(const jinja::Environment& env, const std::string& text,
+                                      const std::string& where) {
+  if (text.find("{{") == std::string::npos && text.find("{%") == std::string::npos) return text;
+  STRATA_ASSIGN_OR_RETURN(auto t, env.Parse(text, where));
+  jinja::Context ctx;
+  return env.Render(*t, ctx);
+}
+
+// Each node's tags, from its resolved config, and its and its columns' descriptions rendered
+// (errors name the YAML file that describes the node, if any).
+Status ResolveTagsAndDescriptions(const jinja::Environment& env, const std::map<std::string, const Patch*>& patch_of,
+                                  Manifest* manifest) {
+  for (const auto& [id, node_const] : manifest->nodes()) {
+    Node* n = manifest->FindMutable(id);
     n->tags.clear();
     if (n->config.contains("tags")) {
       for (const auto& t : n->config["tags"]) {
         if (t.is_string()) n->tags.push_back(t.get<std::string>());
       }
     }
-    std::string where = patch_of.count(id) ? patch_of[id]->where : n->path;
-    STRATA_ASSIGN_OR_RETURN(n->description, render_text(n->description, where));
+    auto patch = patch_of.find(id);
+    std::string where = patch != patch_of.end() ? patch->second->where : n->path;
+    STRATA_ASSIGN_OR_RETURN(n->description, RenderDescription(env, n->description, where));
     for (auto& [col, c] : n->columns.items()) {
-      STRATA_ASSIGN_OR_RETURN(std::string d, render_text(c.value("description", ""), where));
+      STRATA_ASSIGN_OR_RETURN(std::string d, RenderDescription(env, c.value("description", ""), where));
       c["description"] = d;
     }
   }
+  return Status::OK();
+}
 
-  // Renders a YAML expression such as `ref('dim_customers')` in parse mode for `node`, so
-  // that `state` records the refs and sources it names.
-  auto record_refs = [&](const std::string& expr, const std::string& where, Node* node, RenderState* state) -> Status {
-    STRATA_ASSIGN_OR_RETURN(auto tmpl, env.Parse("{{ " + expr + " }}", where));
-    jinja::Context ctx;
-    state->mode = RenderMode::kParse;
-    state->node = node;
-    FillRenderContext(&ctx, state, *node);
-    Status rendered = env.Render(*tmpl, ctx).status();
-    state->node = nullptr;
-    return rendered;
-  };
+// Renders a YAML expression such as `ref('dim_customers')` in parse mode for `node`, so
+// that `state` records the refs and sources it names.
+Status RecordRefs(const jinja::Environment& env, const std::string& expr, const std::string& where, Node* node,
+                  RenderState* state) {
+  STRATA_ASSIGN_OR_RETURN(auto tmpl, env.Parse("{{ " + expr + " }}", where));
+  jinja::Context ctx;
+  state->mode = RenderMode::kParse;
+  state->node = node;
+  FillRenderContext(&ctx, state, *node);
+  Status rendered = env.Render(*tmpl, ctx).status();
+  state->node = nullptr;
+  return rendered;
+}
 
-  // Generic tests from YAML.
-  auto add_test = [&](const std::string& attached, const TestSpec& spec, const std::string& yml) -> Status {
-    const Node* target = lp->manifest.Find(attached);
-    Node t;
-    t.type = NodeType::kTest;
-    std::string target_name =
-        target->type == NodeType::kSource ? target->fqn[target->fqn.size() - 2] + "_" + target->name : target->name;
-    t.name = TestNodeName(spec, target_name);
-    t.package = proj.name;
-    t.unique_id = "test." + proj.name + "." + t.name;
-    t.path = yml;
-    t.fqn = Fqn(proj.name, yml, t.name);
-    t.config = proj.FolderConfig("tests", t.fqn);
-    MergeConfig(&t.config, spec.config);
-    t.config.erase("alias_name");
-    t.config["materialized"] = "test";
-    t.attached_node = attached;
-    t.column_name = spec.column_name;
-    t.test_name = spec.package.empty() ? spec.test_name : spec.package + "." + spec.test_name;
-    t.test_kwargs = spec.kwargs;
-    t.depends_on.push_back(attached);
-    // Arguments such as `to: ref('dim_customers')` are Jinja expressions: record their refs.
-    RenderState& state = states[t.unique_id];
-    state.mode = RenderMode::kParse;
-    for (const auto& [k, v] : spec.kwargs.items()) {
-      if (!v.is_string()) continue;
-      std::string s = v.get<std::string>();
-      if (s.find("ref(") == std::string::npos && s.find("source(") == std::string::npos) continue;
-      STRATA_RETURN_IF_ERROR(record_refs(s, spec.where, &t, &state));
-    }
-    Status s = lp->manifest.Add(std::move(t));
-    if (s.code() == Status::Code::kAlreadyExists) return Status::InvalidArgument(spec.where + ": " + s.message());
-    return s;
-  };
+// A generic test node from YAML (`spec`, in the file `yml`) on the node or source `attached`;
+// the refs and sources its arguments name are recorded in states[its unique id].
+Status AddGenericTest(LoadedProject* lp, const std::string& attached, const TestSpec& spec, const std::string& yml,
+                      std::map<std::string, RenderState>* states) {
+  const DbtProject& proj = lp->project;
+  const Node* target = lp->manifest.Find(attached);
+  Node t;
+  t.type = NodeType::kTest;
+  std::string target_name =
+      target->type == NodeType::kSource ? target->fqn[target->fqn.size() - 2] + "_" + target->name : target->name;
+  t.name = TestNodeName(spec, target_name);
+  t.package = proj.name;
+  t.unique_id = "test." + proj.name + "." + t.name;
+  t.path = yml;
+  t.fqn = Fqn(proj.name, yml, t.name);
+  t.config = proj.FolderConfig("tests", t.fqn);
+  MergeConfig(&t.config, spec.config);
+  t.config.erase("alias_name");
+  t.config["materialized"] = "test";
+  t.attached_node = attached;
+  t.column_name = spec.column_name;
+  t.test_name = spec.package.empty() ? spec.test_name : spec.package + "." + spec.test_name;
+  t.test_kwargs = spec.kwargs;
+  t.depends_on.push_back(attached);
+  // Arguments such as `to: ref('dim_customers')` are Jinja expressions: record their refs.
+  RenderState& state = (*states)[t.unique_id];
+  state.mode = RenderMode::kParse;
+  for (const auto& [k, v] : spec.kwargs.items()) {
+    if (!v.is_string()) continue;
+    std::string s = v.get<std::string>();
+    if (s.find("ref(") == std::string::npos && s.find("source(") == std::string::npos) continue;
+    STRATA_RETURN_IF_ERROR(RecordRefs(*lp->env, s, spec.where, &t, &state));
+  }
+  Status s = lp->manifest.Add(std::move(t));
+  if (s.code() == Status::Code::kAlreadyExists) return Status::InvalidArgument(spec.where + ": " + s.message());
+  return s;
+}
+
+// Generic tests from YAML: those of models, seeds and snapshots, then those of sources.
+Status AddGenericTests(const Properties& props, LoadedProject* lp, std::map<std::string, RenderState>* states) {
   for (const auto& p : props.patches) {
-    NodeType type = p.resource == "models"  ? NodeType::kModel
-                    : p.resource == "seeds" ? NodeType::kSeed
-                                            : NodeType::kSnapshot;
-    std::string id = std::string(NodeTypeName(type)) + "." + proj.name + "." + p.name;
-    for (const auto& spec : p.tests) STRATA_RETURN_IF_ERROR(add_test(id, spec, p.file));
+    std::string id = PatchedId(p, lp->project.name);
+    for (const auto& spec : p.tests) STRATA_RETURN_IF_ERROR(AddGenericTest(lp, id, spec, p.file, states));
   }
   for (const auto& [source_id, spec] : props.source_tests) {
-    STRATA_RETURN_IF_ERROR(add_test(source_id, spec, lp->manifest.Find(source_id)->path));
+    STRATA_RETURN_IF_ERROR(AddGenericTest(lp, source_id, spec, lp->manifest.Find(source_id)->path, states));
   }
-  // Resolve refs and sources into dependencies.
-  for (auto& [id, state] : states) {
-    Node* n = lp->manifest.FindMutable(id);
+  return Status::OK();
+}
+
+void AddDependency(Node* n, const std::string& id) {
+  if (std::find(n->depends_on.begin(), n->depends_on.end(), id) == n->depends_on.end()) n->depends_on.push_back(id);
+}
+
+// The refs and sources recorded in `states` become dependencies of their nodes. A ref or
+// source that names nothing is an error at the call, with a "did you mean".
+Status ResolveDependencies(const std::map<std::string, RenderState>& states, Manifest* manifest) {
+  for (const auto& [id, state] : states) {
+    Node* n = manifest->FindMutable(id);
     if (n == nullptr) continue;
     for (const auto& r : state.refs) {
-      const Node* target = lp->manifest.FindRefable(r.name, r.package);
+      const Node* target = manifest->FindRefable(r.name, r.package);
       if (target == nullptr) {
-        std::string hint = Closest(r.name, lp->manifest.RefableNames());
+        std::string hint = Closest(r.name, manifest->RefableNames());
         return Status::InvalidArgument(r.where + ": ref('" + r.name + "') in '" + n->name +
                                        "': no model, seed or snapshot named '" + r.name + "'" +
                                        (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
       }
-      if (std::find(n->depends_on.begin(), n->depends_on.end(), target->unique_id) == n->depends_on.end()) {
-        n->depends_on.push_back(target->unique_id);
-      }
+      AddDependency(n, target->unique_id);
     }
     for (const auto& s : state.sources) {
-      const Node* target = lp->manifest.FindSource(s.source, s.table);
+      const Node* target = manifest->FindSource(s.source, s.table);
       if (target == nullptr) {
-        std::string hint = Closest(s.source + "." + s.table, lp->manifest.SourceNames());
+        std::string hint = Closest(s.source + "." + s.table, manifest->SourceNames());
         return Status::InvalidArgument(s.where + ": source('" + s.source + "', '" + s.table +
                                        "') is not defined in any .yml file" +
                                        (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
       }
-      if (std::find(n->depends_on.begin(), n->depends_on.end(), target->unique_id) == n->depends_on.end()) {
-        n->depends_on.push_back(target->unique_id);
-      }
+      AddDependency(n, target->unique_id);
     }
   }
+  return Status::OK();
+}
 
-  // Unit tests (dbt 1.8): a node per test, child of the model it tests; each `given` input
-  // must name a ref, a source or `this`.
-  for (UnitTestSpec spec : props.unit_tests) {
-    const Node* model = lp->manifest.FindRefable(spec.model);
-    if (model == nullptr || model->type != NodeType::kModel) {
-      std::vector<std::string> models;
-      for (const auto& [id, n] : lp->manifest.nodes()) {
-        if (n.type == NodeType::kModel) models.push_back(n.name);
-      }
-      std::string hint = Closest(spec.model, models);
-      return Status::InvalidArgument(spec.where + ": unit test '" + spec.name + "' tests model '" + spec.model +
-                                     "', which does not exist" +
-                                     (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
-    }
-    Node t;
-    t.type = NodeType::kUnitTest;
-    t.name = spec.name;
-    t.package = proj.name;
-    t.unique_id = "unit_test." + proj.name + "." + model->name + "." + spec.name;
-    t.path = spec.file;
-    t.fqn = Fqn(proj.name, spec.file, model->name);
-    t.fqn.push_back(spec.name);
-    t.description = spec.description;
-    t.config = proj.FolderConfig("unit_tests", t.fqn);
-    MergeConfig(&t.config, spec.config);
-    t.config["materialized"] = "unit";
-    t.attached_node = model->unique_id;
-    t.depends_on.push_back(model->unique_id);
-    for (const auto& g : spec.given) {
-      std::string input =
-          g.is_object() && g.contains("input") && g["input"].is_string() ? g["input"].get<std::string>() : "";
-      std::string trimmed = input;
-      trimmed.erase(0, trimmed.find_first_not_of(" \t\n"));
-      trimmed.erase(trimmed.find_last_not_of(" \t\n") + 1);
-      if (trimmed == "this") {
-        spec.input_ids.push_back("this");
-        continue;
-      }
-      RenderState st;
-      Status parsed = trimmed.rfind("ref(", 0) != 0 && trimmed.rfind("source(", 0) != 0
-                          ? Status::InvalidArgument("")
-                          : record_refs(trimmed, spec.where, &t, &st);
-      if (!parsed.ok() || st.refs.size() + st.sources.size() != 1) {
-        return Status::InvalidArgument(spec.where + ": unit test '" + spec.name + "': given input '" + input +
-                                       "' must be a ref('...'), a source('...', '...') or this" +
-                                       (parsed.message().empty() ? "" : " (" + parsed.message() + ")"));
-      }
-      const Node* target = !st.refs.empty() ? lp->manifest.FindRefable(st.refs[0].name, st.refs[0].package)
-                                            : lp->manifest.FindSource(st.sources[0].source, st.sources[0].table);
-      if (target == nullptr) {
-        return Status::InvalidArgument(spec.where + ": unit test '" + spec.name + "': given input " + trimmed +
-                                       " names no model, seed, snapshot or source");
-      }
-      spec.input_ids.push_back(target->unique_id);
-    }
-    std::string id = t.unique_id;
-    Status s = lp->manifest.Add(std::move(t));
-    if (s.code() == Status::Code::kAlreadyExists) {
-      return Status::InvalidArgument(spec.where + ": two unit tests named '" + spec.name + "' for model '" +
-                                     spec.model + "'");
-    }
-    STRATA_RETURN_IF_ERROR(s);
-    lp->unit_tests[id] = std::move(spec);
+// The unique id of what a unit test's `given` input names: a ref('...') or a source('...', '...')
+// (rendered in parse mode for the unit test node `t`), or "this".
+Result<std::string> ResolveGivenInput(const jinja::Environment& env, const Manifest& manifest, const UnitTestSpec& spec,
+                                      const json& given, Node* t) {
+  std::string input = given.is_object() && given.contains("input") && given["input"].is_string()
+                          ? given["input"].get<std::string>()
+                          : "";
+  std::string trimmed = input;
+  trimmed.erase(0, trimmed.find_first_not_of(" \t\n"));
+  trimmed.erase(trimmed.find_last_not_of(" \t\n") + 1);
+  if (trimmed == "this") return std::string("this");
+  RenderState st;
+  Status parsed = trimmed.rfind("ref(", 0) != 0 && trimmed.rfind("source(", 0) != 0
+                      ? Status::InvalidArgument("")
+                      : RecordRefs(env, trimmed, spec.where, t, &st);
+  if (!parsed.ok() || st.refs.size() + st.sources.size() != 1) {
+    return Status::InvalidArgument(spec.where + ": unit test '" + spec.name + "': given input '" + input +
+                                   "' must be a ref('...'), a source('...', '...') or this" +
+                                   (parsed.message().empty() ? "" : " (" + parsed.message() + ")"));
   }
+  const Node* target = !st.refs.empty() ? manifest.FindRefable(st.refs[0].name, st.refs[0].package)
+                                        : manifest.FindSource(st.sources[0].source, st.sources[0].table);
+  if (target == nullptr) {
+    return Status::InvalidArgument(spec.where + ": unit test '" + spec.name + "': given input " + trimmed +
+                                   " names no model, seed, snapshot or source");
+  }
+  return target->unique_id;
+}
 
-  // Where each node lives: generate_schema_name / generate_alias_name (overridable macros).
-  for (const auto& [id, node_const] : lp->manifest.nodes()) {
-    Node* n = lp->manifest.FindMutable(id);
+// A unit test (dbt 1.8): a node, child of the model it tests, and its spec in lp->unit_tests
+// with the unique id of each `given` input, which must name a ref, a source or `this`.
+Status AddUnitTest(UnitTestSpec spec, LoadedProject* lp) {
+  const DbtProject& proj = lp->project;
+  const Node* model = lp->manifest.FindRefable(spec.model);
+  if (model == nullptr || model->type != NodeType::kModel) {
+    std::vector<std::string> models;
+    for (const auto& [id, n] : lp->manifest.nodes()) {
+      if (n.type == NodeType::kModel) models.push_back(n.name);
+    }
+    std::string hint = Closest(spec.model, models);
+    return Status::InvalidArgument(spec.where + ": unit test '" + spec.name + "' tests model '" + spec.model +
+                                   "', which does not exist" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+  }
+  Node t;
+  t.type = NodeType::kUnitTest;
+  t.name = spec.name;
+  t.package = proj.name;
+  t.unique_id = "unit_test." + proj.name + "." + model->name + "." + spec.name;
+  t.path = spec.file;
+  t.fqn = Fqn(proj.name, spec.file, model->name);
+  t.fqn.push_back(spec.name);
+  t.description = spec.description;
+  t.config = proj.FolderConfig("unit_tests", t.fqn);
+  MergeConfig(&t.config, spec.config);
+  t.config["materialized"] = "unit";
+  t.attached_node = model->unique_id;
+  t.depends_on.push_back(model->unique_id);
+  for (const auto& g : spec.given) {
+    STRATA_ASSIGN_OR_RETURN(std::string input_id, ResolveGivenInput(*lp->env, lp->manifest, spec, g, &t));
+    spec.input_ids.push_back(std::move(input_id));
+  }
+  std::string id = t.unique_id;
+  Status s = lp->manifest.Add(std::move(t));
+  if (s.code() == Status::Code::kAlreadyExists) {
+    return Status::InvalidArgument(spec.where + ": two unit tests named '" + spec.name + "' for model '" + spec.model +
+                                   "'");
+  }
+  STRATA_RETURN_IF_ERROR(s);
+  lp->unit_tests[id] = std::move(spec);
+  return Status::OK();
+}
+
+// The string value of config `key`, else None: the custom name the naming macros get.
+Value StringConfig(const Node& n, const char* key) {
+  return n.config.contains(key) && n.config.at(key).is_string() ? Value(n.config.at(key).get<std::string>())
+                                                                : Value::None();
+}
+
+// Calls a naming macro (generate_schema_name, generate_alias_name) with (custom, node); its
+// output, trimmed.
+Result<std::string> CallNamingMacro(const jinja::Environment& env, const char* macro, const Value& custom,
+                                    const Value& node_value, const jinja::Context& ctx) {
+  const Value* fn = env.FindGlobal(macro);
+  STRATA_ASSIGN_OR_RETURN(Value out, env.Call(*fn, jinja::Args({custom, node_value}), ctx));
+  std::string name = out.Str();
+  name.erase(0, name.find_first_not_of(" \n\t"));
+  name.erase(name.find_last_not_of(" \n\t") + 1);
+  return name;
+}
+
+// Where each node lives: generate_schema_name / generate_alias_name (overridable macros).
+// A snapshot's target_schema, when set, is its schema as is.
+Status ResolveSchemasAndAliases(const jinja::Environment& env, Manifest* manifest) {
+  for (const auto& [id, node_const] : manifest->nodes()) {
+    Node* n = manifest->FindMutable(id);
     if (n->type == NodeType::kSource || n->type == NodeType::kTest || n->type == NodeType::kUnitTest) continue;
     jinja::Context ctx;
     Value node_value = Value::MakeDict();
@@ -512,24 +583,63 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
     if (n->type == NodeType::kSnapshot && n->config.contains("target_schema")) {
       n->schema = n->config["target_schema"].get<std::string>();
     } else {
-      Value custom = n->config.contains("schema") && n->config["schema"].is_string()
-                         ? Value(n->config["schema"].get<std::string>())
-                         : Value::None();
-      const Value* fn = env.FindGlobal("generate_schema_name");
-      STRATA_ASSIGN_OR_RETURN(Value schema, env.Call(*fn, jinja::Args({custom, node_value}), ctx));
-      n->schema = schema.Str();
-      n->schema.erase(0, n->schema.find_first_not_of(" \n\t"));
-      n->schema.erase(n->schema.find_last_not_of(" \n\t") + 1);
+      STRATA_ASSIGN_OR_RETURN(
+          n->schema, CallNamingMacro(env, "generate_schema_name", StringConfig(*n, "schema"), node_value, ctx));
     }
-    Value alias = n->config.contains("alias") && n->config["alias"].is_string()
-                      ? Value(n->config["alias"].get<std::string>())
-                      : Value::None();
-    const Value* afn = env.FindGlobal("generate_alias_name");
-    STRATA_ASSIGN_OR_RETURN(Value a, env.Call(*afn, jinja::Args({alias, node_value}), ctx));
-    n->alias = a.Str();
-    n->alias.erase(0, n->alias.find_first_not_of(" \n\t"));
-    n->alias.erase(n->alias.find_last_not_of(" \n\t") + 1);
+    STRATA_ASSIGN_OR_RETURN(n->alias,
+                            CallNamingMacro(env, "generate_alias_name", StringConfig(*n, "alias"), node_value, ctx));
   }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<Profile> LoadTargetProfile(const LoadOptions& options) {
+  STRATA_ASSIGN_OR_RETURN(DbtProject proj, DbtProject::Load(options.project_dir));
+  return LoadTarget(proj, options);
+}
+
+Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& options) {
+  auto lp = std::make_unique<LoadedProject>();
+  STRATA_ASSIGN_OR_RETURN(lp->project, DbtProject::Load(options.project_dir));
+  const DbtProject& proj = lp->project;
+  STRATA_ASSIGN_OR_RETURN(lp->profile, LoadTarget(proj, options));
+  lp->settings = MakeContextSettings(proj, lp->profile, options);
+  lp->env = std::make_unique<jinja::Environment>();
+  jinja::Environment& env = *lp->env;
+  InstallDbtContext(&env, lp->settings);
+
+  // Macros: built-ins first, then the project's (same names override); docs blocks.
+  STRATA_RETURN_IF_ERROR(AddBuiltinMacros(&env));
+  STRATA_RETURN_IF_ERROR(AddProjectMacros(proj, &env, lp->settings.docs.get()));
+  STRATA_RETURN_IF_ERROR(AddDocsBlocks(proj, env, lp->settings.docs.get()));
+
+  // Nodes from files; sources, patches, generic and unit tests from YAML.
+  std::vector<Node> file_nodes;
+  std::map<std::string, std::shared_ptr<jinja::Template>> snapshot_bodies;
+  STRATA_RETURN_IF_ERROR(FindModels(proj, &file_nodes));
+  FindSeeds(proj, &file_nodes);
+  STRATA_RETURN_IF_ERROR(FindSnapshots(proj, env, &file_nodes, &snapshot_bodies));
+  STRATA_RETURN_IF_ERROR(FindSingularTests(proj, &file_nodes));
+  STRATA_ASSIGN_OR_RETURN(Properties props, ParseAllProperties(proj));
+
+  // Each node with its parse-time render state: what its SQL (or a test's arguments) calls.
+  std::map<std::string, RenderState> states;
+  std::map<std::string, json> file_configs;
+  for (auto& n : file_nodes) STRATA_RETURN_IF_ERROR(lp->manifest.Add(std::move(n)));
+  STRATA_RETURN_IF_ERROR(ParseRenderNodes(lp.get(), snapshot_bodies, &states, &file_configs));
+  for (auto& s : props.sources) STRATA_RETURN_IF_ERROR(lp->manifest.Add(s));
+
+  // Configs (folder < YAML < config()), tags and descriptions.
+  STRATA_ASSIGN_OR_RETURN(auto patch_of, ApplyPatches(props.patches, proj.name, &lp->manifest));
+  MergeFileConfigs(file_configs, &lp->manifest);
+  STRATA_RETURN_IF_ERROR(ResolveTagsAndDescriptions(env, patch_of, &lp->manifest));
+
+  // Generic tests; refs and sources resolved into dependencies; unit tests; where nodes live.
+  STRATA_RETURN_IF_ERROR(AddGenericTests(props, lp.get(), &states));
+  STRATA_RETURN_IF_ERROR(ResolveDependencies(states, &lp->manifest));
+  for (const UnitTestSpec& spec : props.unit_tests) STRATA_RETURN_IF_ERROR(AddUnitTest(spec, lp.get()));
+  STRATA_RETURN_IF_ERROR(ResolveSchemasAndAliases(env, &lp->manifest));
   STRATA_ASSIGN_OR_RETURN(lp->graph, lp->manifest.BuildGraph());
   return lp;
 }

@@ -25,7 +25,8 @@ struct Node {
   std::string package;           // the project name
   std::string path;              // file path relative to the project root ("models/staging/stg_orders.sql")
   std::vector<std::string> fqn;  // ["shop", "staging", "stg_orders"]
-  std::string raw_code;          // the file's text (SQL with Jinja), or a seed's CSV path
+  std::string raw_code;          // the file's text (SQL with Jinja); empty for seeds, as in dbt's manifest
+  std::string seed_path;         // seeds: the CSV file's path (the project root's absolute path + `path`)
   nlohmann::json config = nlohmann::json::object();  // resolved: folder < YAML < in-file config()
   std::vector<std::string> tags;
   std::vector<std::string> depends_on;  // unique ids of parents (refs, sources, macros excluded)

@@ -258,10 +258,10 @@ class Materializer {
     }
     std::string delim = n_.config.value("delimiter", std::string(","));
     if (delim.size() != 1) return Fail("delimiter must be one character, not '" + delim + "'");
-    r_->compiled_sql = "-- seed " + n_.raw_code;
+    r_->compiled_sql = "-- seed " + n_.seed_path;
     std::string tmp = alias() + "__strata_tmp";
     STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("drop_relation", {RelValue(n_, tmp), Value("table")})));
-    STRATA_ASSIGN_OR_RETURN(int64_t rows, c_->CreateTableFromCsv(n_.schema, tmp, n_.raw_code, delim[0], types));
+    STRATA_ASSIGN_OR_RETURN(int64_t rows, c_->CreateTableFromCsv(n_.schema, tmp, n_.seed_path, delim[0], types));
     r_->rows_affected = rows;
     STRATA_RETURN_IF_ERROR(Swap(tmp));
     r_->status = "success";
