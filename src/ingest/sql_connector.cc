@@ -1,4 +1,4 @@
-// sql connector: tables of an operational database, SQLite driver (PostgreSQL: pg_source.cc).
+// sql connector: tables of an operational database, SQLite driver (PostgreSQL: sql_postgres_driver.cc).
 //
 // Incremental extraction by a cursor column (updated_at) with a tie-breaking key: a row is
 // new when (cursor, key) > the committed watermark. With a logical date the extraction stops
@@ -504,7 +504,7 @@ Result<std::vector<SqlTableSpec>> ParseSqlTables(const ConfigNode& n) {
 Result<std::unique_ptr<Connector>> CreateSqlConnector(const Project& project, const SourceConfig& source) {
   const ConfigNode& n = source.node;
   STRATA_ASSIGN_OR_RETURN(std::string driver, n.String("driver", "sqlite"));
-  if (driver == "postgres") return CreatePostgresSqlConnector(source);
+  if (driver == "postgres") return CreateSqlPostgresDriver(source);
   if (driver != "sqlite") {
     return n["driver"].Error("unsupported driver '" + driver + "' (this build supports: sqlite, postgres)");
   }
