@@ -144,7 +144,7 @@ namespace {
 
 // The PostgreSQL driver against the test cluster: a schema of the test's own holds the
 // operational table.
-class PgSourceTest : public ::testing::Test {
+class SqlPostgresDriverTest : public ::testing::Test {
  protected:
   void SetUp() override {
     server_ = testing::Postgres();
@@ -199,7 +199,7 @@ class PgSourceTest : public ::testing::Test {
   std::unique_ptr<lake::Lake> lake_;
 };
 
-TEST_F(PgSourceTest, IncrementalByWatermarkTypedValuesAndNullCursorsQuarantined) {
+TEST_F(SqlPostgresDriverTest, IncrementalByWatermarkTypedValuesAndNullCursorsQuarantined) {
   Exec("insert into " + schema_ +
        ".items values "
        "(1, 'a, \"quoted\"', 1.50, true, '2024-01-01 10:00:00'), (2, '', 2.00, false, '2024-01-01 10:00:00'),"
@@ -235,7 +235,7 @@ TEST_F(PgSourceTest, IncrementalByWatermarkTypedValuesAndNullCursorsQuarantined)
   EXPECT_TRUE(again->batch_id.empty());
 }
 
-TEST_F(PgSourceTest, ConnectionAndTableErrorsNameTheSourceAndServer) {
+TEST_F(SqlPostgresDriverTest, ConnectionAndTableErrorsNameTheSourceAndServer) {
   Exec("drop table " + schema_ + ".items");
   auto r = Ingest("2024-01-01");
   ASSERT_FALSE(r.ok());

@@ -30,8 +30,8 @@ Status CommitSqlBatch(lake::BatchWriter* batch, std::vector<lake::ColumnSchema> 
                       const nlohmann::json& invalid_cursors, const std::string& until,
                       std::chrono::steady_clock::time_point start, TableResult* result);
 
-// driver: postgres (pg_source.cc).
-Result<std::unique_ptr<Connector>> CreatePostgresSqlConnector(const SourceConfig& source);
+// The sql connector's driver: postgres (sql_postgres_driver.cc).
+Result<std::unique_ptr<Connector>> CreateSqlPostgresDriver(const SourceConfig& source);
 Result<std::unique_ptr<Connector>> CreateHttpConnector(const Project& project, const SourceConfig& source);
 Result<std::unique_ptr<Connector>> CreateEventsConnector(const Project& project, const SourceConfig& source);
 

@@ -26,13 +26,13 @@ namespace {
 
 constexpr int64_t kPartRows = 5'000'000;
 
-using PgTable = SqlTableSpec;
+using TableSettings = SqlTableSpec;
 
-struct PgSettings {
+struct PostgresDriverSettings {
   std::string source;
   pg::ConnectOptions connect;
   std::string schema = "public";
-  std::vector<PgTable> tables;
+  std::vector<TableSettings> tables;
 };
 
 // The DuckDB type that holds a PostgreSQL column's CSV text (format_type() spelling).
@@ -52,9 +52,10 @@ std::string DuckTypeFor(const std::string& pg_type) {
   return "VARCHAR";  // text, varchar, uuid, json, arrays, ... as PostgreSQL renders them
 }
 
-class PgSqlConnector : public Connector {
+// The sql connector for a source with `driver: postgres`.
+class SqlPostgresDriver : public Connector {
  public:
-  explicit PgSqlConnector(PgSettings s) : s_(std::move(s)) {}
+  explicit SqlPostgresDriver(PostgresDriverSettings s) : s_(std::move(s)) {}
 
   std::vector<std::string> Tables() const override {
     std::vector<std::string> out;
@@ -78,7 +79,7 @@ class PgSqlConnector : public Connector {
   }
 
  private:
-  Status IngestTable(pg::Connection* conn, lake::Lake* lake, const PgTable& t, const IngestOptions& options,
+  Status IngestTable(pg::Connection* conn, lake::Lake* lake, const TableSettings& t, const IngestOptions& options,
                      std::vector<TableResult>* results) {
     auto start = std::chrono::steady_clock::now();
     TableResult result;
@@ -230,16 +231,16 @@ class PgSqlConnector : public Connector {
     return (std::filesystem::temp_directory_path() / ("strata_" + std::to_string(::getpid()) + "_" + name)).string();
   }
 
-  PgSettings s_;
+  PostgresDriverSettings s_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Connector>> CreatePostgresSqlConnector(const SourceConfig& source) {
+Result<std::unique_ptr<Connector>> CreateSqlPostgresDriver(const SourceConfig& source) {
   const ConfigNode& n = source.node;
   STRATA_RETURN_IF_ERROR(
       n.CheckKeys({"type", "driver", "host", "port", "dbname", "user", "password_env", "sslmode", "schema", "tables"}));
-  PgSettings s;
+  PostgresDriverSettings s;
   s.source = source.name;
   STRATA_ASSIGN_OR_RETURN(s.connect.host, n.String("host", "127.0.0.1"));
   STRATA_ASSIGN_OR_RETURN(int64_t port, n.Int("port", 5432));
@@ -257,7 +258,7 @@ Result<std::unique_ptr<Connector>> CreatePostgresSqlConnector(const SourceConfig
     s.connect.password = secret;
   }
   STRATA_ASSIGN_OR_RETURN(s.tables, ParseSqlTables(n));
-  return std::unique_ptr<Connector>(new PgSqlConnector(std::move(s)));
+  return std::unique_ptr<Connector>(new SqlPostgresDriver(std::move(s)));
 }
 
 }  // namespace strata::ingest::internal
