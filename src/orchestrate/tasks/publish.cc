@@ -1,10 +1,11 @@
 // publish: write-audit-publish. The selected relations' tests run first; only when no
 // error-severity test fails are they copied into `schema` (or the PostgreSQL publish target)
 // in one transaction (transform/publish.h).
+#include "transform/publish.h"
+
 #include "orchestrate/task_kind.h"
 #include "orchestrate/tasks/kinds.h"
 #include "transform/loader.h"
-#include "transform/publish.h"
 #include "transform/target.h"
 #include "warehouse/target.h"
 

@@ -35,9 +35,9 @@ const TaskKind* NoopTaskKind() {
 }
 
 const std::vector<const TaskKind*>& TaskKinds() {
-  static const std::vector<const TaskKind*> kinds = {IngestTaskKind(),  LoadTaskKind(), BuildTaskKind(),
-                                                     TestTaskKind(),    PublishTaskKind(), SqlTaskKind(),
-                                                     ShellTaskKind(),   NoopTaskKind()};
+  static const std::vector<const TaskKind*> kinds = {IngestTaskKind(), LoadTaskKind(),    BuildTaskKind(),
+                                                     TestTaskKind(),   PublishTaskKind(), SqlTaskKind(),
+                                                     ShellTaskKind(),  NoopTaskKind()};
   return kinds;
 }
 
