@@ -1,5 +1,5 @@
-// Materializations on DuckDB: how one node becomes a view, table, incremental table, seed
-// or test result. The SQL of each statement comes from dispatchable macros
+// Materializations, on any engine: how one node becomes a view, table, incremental table,
+// seed or test result. The SQL of each statement comes from dispatchable macros
 // (src/transform/macros), so a project or a warehouse can override it.
 #pragma once
 

@@ -1,5 +1,6 @@
-// Runner: executes the selected nodes of a LoadedProject on DuckDB, in DAG order, with
-// independent nodes in parallel (one connection per worker), and writes dbt's artifacts.
+// Runner: executes the selected nodes of a LoadedProject on a warehouse engine (DuckDB or
+// PostgreSQL), in DAG order, with independent nodes in parallel (one session per worker),
+// and writes dbt's artifacts.
 //
 // Ninja's shape: a plan with a ready queue; workers take ready nodes; a finished node
 // releases its children; a failed node skips everything downstream. In `build`, a failing
