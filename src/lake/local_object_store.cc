@@ -23,13 +23,6 @@ Status Errno(const std::string& what, const std::string& path) {
   return Status::IOError(what + " '" + path + "': " + std::strerror(errno));
 }
 
-Status ValidateKey(const std::string& key) {
-  if (key.empty() || key.front() == '/' || key.find("..") != std::string::npos) {
-    return Status::InvalidArgument("invalid object key '" + key + "'");
-  }
-  return Status::OK();
-}
-
 class LocalWriter : public ObjectWriter {
  public:
   LocalWriter(std::string key, std::string final_path, std::string staging_path, int fd)
@@ -117,7 +110,7 @@ class LocalObjectStore : public ObjectStore {
   std::string uri() const override { return "file://" + root_; }
 
   Result<std::unique_ptr<ObjectWriter>> NewWriter(const std::string& key) override {
-    STRATA_RETURN_IF_ERROR(ValidateKey(key));
+    STRATA_RETURN_IF_ERROR(ValidateObjectKey(key));
     std::string path = JoinPath(root_, key);
     STRATA_RETURN_IF_ERROR(MakeDirs(fs::path(path).parent_path().string()));
     static std::atomic<uint64_t> counter{0};
@@ -133,12 +126,12 @@ class LocalObjectStore : public ObjectStore {
   }
 
   Result<std::string> Get(const std::string& key) override {
-    STRATA_RETURN_IF_ERROR(ValidateKey(key));
+    STRATA_RETURN_IF_ERROR(ValidateObjectKey(key));
     return ReadFile(JoinPath(root_, key));
   }
 
   Status Read(const std::string& key, const std::function<Status(std::string_view chunk)>& sink) override {
-    STRATA_RETURN_IF_ERROR(ValidateKey(key));
+    STRATA_RETURN_IF_ERROR(ValidateObjectKey(key));
     const std::string path = JoinPath(root_, key);
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -162,7 +155,7 @@ class LocalObjectStore : public ObjectStore {
   }
 
   Result<ObjectInfo> Stat(const std::string& key) override {
-    STRATA_RETURN_IF_ERROR(ValidateKey(key));
+    STRATA_RETURN_IF_ERROR(ValidateObjectKey(key));
     const std::string path = JoinPath(root_, key);
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) {
@@ -172,7 +165,7 @@ class LocalObjectStore : public ObjectStore {
   }
 
   Result<bool> Exists(const std::string& key) override {
-    STRATA_RETURN_IF_ERROR(ValidateKey(key));
+    STRATA_RETURN_IF_ERROR(ValidateObjectKey(key));
     struct stat st;
     if (::stat(JoinPath(root_, key).c_str(), &st) == 0) return true;
     if (errno == ENOENT) return false;
@@ -201,15 +194,15 @@ class LocalObjectStore : public ObjectStore {
   }
 
   Status Delete(const std::string& key) override {
-    STRATA_RETURN_IF_ERROR(ValidateKey(key));
+    STRATA_RETURN_IF_ERROR(ValidateObjectKey(key));
     std::string path = JoinPath(root_, key);
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Errno("cannot delete", path);
     return Status::OK();
   }
 
   Status Move(const std::string& from, const std::string& to) override {
-    STRATA_RETURN_IF_ERROR(ValidateKey(from));
-    STRATA_RETURN_IF_ERROR(ValidateKey(to));
+    STRATA_RETURN_IF_ERROR(ValidateObjectKey(from));
+    STRATA_RETURN_IF_ERROR(ValidateObjectKey(to));
     const std::string src = JoinPath(root_, from), dst = JoinPath(root_, to);
     STRATA_RETURN_IF_ERROR(MakeDirs(fs::path(dst).parent_path().string()));
     if (::renameat2(AT_FDCWD, src.c_str(), AT_FDCWD, dst.c_str(), RENAME_NOREPLACE) != 0) {
@@ -222,7 +215,7 @@ class LocalObjectStore : public ObjectStore {
   }
 
   Result<std::string> ReadablePath(const std::string& key) override {
-    STRATA_RETURN_IF_ERROR(ValidateKey(key));
+    STRATA_RETURN_IF_ERROR(ValidateObjectKey(key));
     return JoinPath(root_, key);
   }
 
@@ -231,6 +224,13 @@ class LocalObjectStore : public ObjectStore {
 };
 
 }  // namespace
+
+Status ValidateObjectKey(const std::string& key) {
+  if (key.empty() || key.front() == '/' || key.find("..") != std::string::npos) {
+    return Status::InvalidArgument("invalid object key '" + key + "'");
+  }
+  return Status::OK();
+}
 
 Result<ObjectInfo> ObjectStore::Put(const std::string& key, std::string_view data) {
   STRATA_ASSIGN_OR_RETURN(auto writer, NewWriter(key));

@@ -120,9 +120,7 @@ Result<std::string> MemoryObjectStore::ReadLocked(const std::string& key) const 
 }
 
 Result<std::unique_ptr<ObjectWriter>> MemoryObjectStore::NewWriter(const std::string& key) {
-  if (key.empty() || key.front() == '/' || key.find("..") != std::string::npos) {
-    return Status::InvalidArgument("invalid object key '" + key + "'");
-  }
+  STRATA_RETURN_IF_ERROR(ValidateObjectKey(key));
   std::string staging;
   {
     std::lock_guard<std::mutex> lock(mu_);

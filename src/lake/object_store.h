@@ -73,6 +73,9 @@ class ObjectStore {
   virtual Result<std::string> ReadablePath(const std::string& key) = 0;
 };
 
+// Every store's rule for keys: relative, non-empty, no "..". kInvalidArgument otherwise.
+Status ValidateObjectKey(const std::string& key);
+
 // Opens the store named by `location`: a local directory path (created if missing).
 // ("s3://bucket/prefix" comes with the S3 backend.)
 Result<std::unique_ptr<ObjectStore>> OpenObjectStore(const std::string& location);

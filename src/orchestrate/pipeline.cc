@@ -83,16 +83,6 @@ Result<double> DurationAt(const ConfigNode& node, const std::string& key, double
   return *d;
 }
 
-Result<std::vector<std::string>> ListAtImpl(const ConfigNode& node, const std::string& key) {
-  if (!node.Has(key)) return std::vector<std::string>{};
-  const ConfigNode v = node[key];
-  if (v.IsScalar()) {
-    STRATA_ASSIGN_OR_RETURN(std::string one, v.String());
-    return std::vector<std::string>{one};
-  }
-  return v.StringList();
-}
-
 const std::vector<std::string> kRetryKeys = {"retries",         "retry_delay",  "retry_backoff",
                                              "max_retry_delay", "retry_jitter", "timeout"};
 
@@ -175,7 +165,13 @@ void AddImpliedAssets(TaskSpec* t) {
 }
 
 Result<std::vector<std::string>> ListAt(const ConfigNode& node, const std::string& key) {
-  return ListAtImpl(node, key);
+  if (!node.Has(key)) return std::vector<std::string>{};
+  const ConfigNode v = node[key];
+  if (v.IsScalar()) {
+    STRATA_ASSIGN_OR_RETURN(std::string one, v.String());
+    return std::vector<std::string>{one};
+  }
+  return v.StringList();
 }
 
 Status ResolveDependencies(PipelineSpec* p) {

@@ -74,7 +74,6 @@ Result<warehouse::Target> ResolveTarget(const Project& project, const std::strin
 
 Result<warehouse::Target> ResolveTarget(const std::string& dbt_project_dir, const Profile& profile) {
   const std::string root = Canonical(fs::absolute(dbt_project_dir).string());
-  WarehouseConfig settings;
   for (fs::path dir = fs::path(root).parent_path();; dir = dir.parent_path()) {
     std::error_code ec;
     if (fs::exists(dir / "strata.yml", ec)) {
@@ -87,7 +86,7 @@ Result<warehouse::Target> ResolveTarget(const std::string& dbt_project_dir, cons
     }
     if (dir == dir.parent_path()) break;
   }
-  return TargetOf(profile, settings);
+  return TargetOf(profile);
 }
 
 Result<std::optional<pg::ConnectOptions>> PublishTarget(const Project& project) {

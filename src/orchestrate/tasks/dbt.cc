@@ -11,20 +11,6 @@ namespace {
 
 using nlohmann::json;
 
-// Reads select/exclude/vars, shared by build, test and publish.
-Status ParseSelection(const Project& project, const ConfigNode& node, TaskSpec* t) {
-  STRATA_ASSIGN_OR_RETURN(t->select, node.String("select", ""));
-  STRATA_ASSIGN_OR_RETURN(t->exclude, node.String("exclude", ""));
-  if (node.Has("vars")) {
-    if (!node["vars"].IsMap()) return node["vars"].Error("vars must be a map of dbt vars");
-    t->vars = node["vars"].ToJson();
-  }
-  if (project.transform_dir.empty()) {
-    return node.Error(std::string("a ") + t->type() + " task needs the project's `transform:` folder");
-  }
-  return Status::OK();
-}
-
 class DbtKind : public TaskKind {
  public:
   explicit DbtKind(transform::Verb verb) : verb_(verb) {}
@@ -34,7 +20,7 @@ class DbtKind : public TaskKind {
     return {"select", "exclude", "vars"};
   }
   Status Parse(const Project& project, const ConfigNode& node, TaskSpec* t) const override {
-    STRATA_RETURN_IF_ERROR(ParseSelection(project, node, t));
+    STRATA_RETURN_IF_ERROR(ParseDbtSelection(project, node, t));
     if (verb_ == transform::Verb::kBuild) {
       STRATA_ASSIGN_OR_RETURN(t->full_refresh, node.Bool("full_refresh", false));
     }
@@ -105,7 +91,16 @@ TaskOutcome DbtKind::Run(TaskServices& services, const Attempt& a, std::ostream&
 }  // namespace
 
 Status ParseDbtSelection(const Project& project, const ConfigNode& node, TaskSpec* t) {
-  return ParseSelection(project, node, t);
+  STRATA_ASSIGN_OR_RETURN(t->select, node.String("select", ""));
+  STRATA_ASSIGN_OR_RETURN(t->exclude, node.String("exclude", ""));
+  if (node.Has("vars")) {
+    if (!node["vars"].IsMap()) return node["vars"].Error("vars must be a map of dbt vars");
+    t->vars = node["vars"].ToJson();
+  }
+  if (project.transform_dir.empty()) {
+    return node.Error(std::string("a ") + t->type() + " task needs the project's `transform:` folder");
+  }
+  return Status::OK();
 }
 
 const TaskKind* BuildTaskKind() {
