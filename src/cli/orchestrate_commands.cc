@@ -227,7 +227,9 @@ void RegisterPipelineCommands(CLI::App* app) {
         runs.push_back({{"logical_date", d.logical_date}, {"state", "covered"}, {"covered_by", d.covered_by}});
       } else if (d.skipped) {
         ++skipped;
-        runs.push_back({{"logical_date", d.logical_date}, {"state", d.report.run.state}, {"skipped", true}});
+        runs.push_back({{"logical_date", d.logical_date},
+                        {"state", orchestrate::RunStateName(d.report.run.state)},
+                        {"skipped", true}});
       } else if (!d.status.ok()) {
         ++ran;
         ok = false;
@@ -236,8 +238,9 @@ void RegisterPipelineCommands(CLI::App* app) {
       } else {
         ++ran;
         ok = ok && d.report.outcome.success();
-        runs.push_back(
-            {{"logical_date", d.logical_date}, {"state", d.report.run.state}, {"run_id", d.report.run.run_id}});
+        runs.push_back({{"logical_date", d.logical_date},
+                        {"state", orchestrate::RunStateName(d.report.run.state)},
+                        {"run_id", d.report.run.run_id}});
       }
     }
     out.Line("backfill " + spec->name + " " + b->from + " .. " + b->to + ": " + std::to_string(ran) + " run(s), " +
@@ -295,8 +298,8 @@ void RegisterRunCommands(CLI::App* app) {
     if (!list.ok()) Fail(out, list.status());
     json items = json::array();
     for (const auto& r : *list) {
-      out.Line(r.run_id + "  " + r.state + "  attempt " + std::to_string(r.attempt) + "  " + r.trigger + "  " +
-               Micros(r.started_micros) + "  " + Seconds(r.started_micros, r.ended_micros) +
+      out.Line(r.run_id + "  " + orchestrate::RunStateName(r.state) + "  attempt " + std::to_string(r.attempt) + "  " +
+               r.trigger + "  " + Micros(r.started_micros) + "  " + Seconds(r.started_micros, r.ended_micros) +
                (r.message.empty() ? "" : "  " + r.message));
       items.push_back(orchestrate::ToJson(r));
     }
@@ -319,12 +322,12 @@ void RegisterRunCommands(CLI::App* app) {
     if (!tasks.ok()) Fail(out, tasks.status());
     if (!attempts.ok()) Fail(out, attempts.status());
     const auto& r = **run;
-    out.Line(r.run_id + ": " + r.state + " (attempt " + std::to_string(r.attempt) + ", " + r.trigger + ", " +
-             Micros(r.started_micros) + ", " + Seconds(r.started_micros, r.ended_micros) + ")" +
+    out.Line(r.run_id + ": " + orchestrate::RunStateName(r.state) + " (attempt " + std::to_string(r.attempt) + ", " +
+             r.trigger + ", " + Micros(r.started_micros) + ", " + Seconds(r.started_micros, r.ended_micros) + ")" +
              (r.message.empty() ? "" : " " + r.message));
     json items = json::array();
     for (const auto& t : *tasks) {
-      out.Line("  " + t.task_id + "  " + t.state + "  tries " + std::to_string(t.tries) +
+      out.Line("  " + t.task_id + "  " + orchestrate::TaskStateName(t.state) + "  tries " + std::to_string(t.tries) +
                (t.rows >= 0 ? "  rows " + std::to_string(t.rows) : "") + "  " +
                Seconds(t.started_micros, t.ended_micros) + (t.message.empty() ? "" : "  " + t.message));
       json tj = orchestrate::ToJson(t);

@@ -174,7 +174,7 @@ TEST_F(AlertsTest, ATaskFailingAfterRetriesPostsRetryExhaustedThenTheRunsFailure
   runner_.fns["solo"] = Boom;
   auto r = Run(*p, "2024-01-05");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->run.state, "failed");
+  EXPECT_EQ(r->run.state, RunState::kFailed);
 
   // The run waited for its alerts: all three are in when it returns.
   auto got = hook.got();
@@ -243,7 +243,7 @@ TEST_F(AlertsTest, SuccessIsSentOnlyToAlertsThatListenForIt) {
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   auto r = Run(*p, "2024-01-06");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->run.state, "success");
+  EXPECT_EQ(r->run.state, RunState::kSuccess);
   auto got = hook.got();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].path, "/ok");
@@ -319,7 +319,7 @@ TEST_F(AlertsTest, AFailingOrHangingCommandIsReportedAndStopped) {
   auto r = Run(*p, "2024-01-09");
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->run.state, "success");
+  EXPECT_EQ(r->run.state, RunState::kSuccess);
   EXPECT_LT(secs, 5);
   auto recorded = Recorded("p__2024-01-09");
   ASSERT_EQ(recorded.size(), 2u);
@@ -352,8 +352,8 @@ TEST_F(AlertsTest, AnUnreachableWebhookNeitherFailsNorHoldsUpTheRun) {
   auto r = Run(*p, "2024-01-10");
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->run.state, "failed");  // from its tasks; alerts change nothing
-  EXPECT_LT(secs, 5);                 // two deliveries of 3 refused connections, 0.25 s + 0.75 s apart
+  EXPECT_EQ(r->run.state, RunState::kFailed);  // from its tasks; alerts change nothing
+  EXPECT_LT(secs, 5);                          // two deliveries of 3 refused connections, 0.25 s + 0.75 s apart
   auto recorded = Recorded("p__2024-01-10");
   ASSERT_EQ(recorded.size(), 4u);
   std::vector<int> task_tries;
@@ -385,7 +385,7 @@ TEST_F(AlertsTest, AHangingWebhookIsCutOffAtItsTimeout) {
   auto r = Run(*p, "2024-01-11");
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->run.state, "success");
+  EXPECT_EQ(r->run.state, RunState::kSuccess);
   EXPECT_GE(secs, 0.35);
   EXPECT_LT(secs, 3);
   auto recorded = Recorded("p__2024-01-11");
@@ -441,7 +441,7 @@ TEST_F(AlertsTest, AnUnsetVariableIsAWarningAtTheStartAndAFailedDelivery) {
   ASSERT_TRUE(p.ok()) << p.status().ToString();  // parsing never reads the environment
   auto r = Run(*p, "2024-01-14");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->run.state, "success");
+  EXPECT_EQ(r->run.state, RunState::kSuccess);
   EXPECT_TRUE(hook.got().empty());
   EXPECT_NE(errors_.find("needs environment variable(s) STRATA_TEST_UNSET_TOKEN, which are not set"), std::string::npos)
       << errors_;

@@ -11,9 +11,6 @@ namespace strata::orchestrate {
 
 namespace {
 
-constexpr const char* kStateNames[] = {"none",   "queued",       "running",         "success",
-                                       "failed", "up_for_retry", "upstream_failed", "skipped"};
-
 // A uniform draw in [0, 1) from (seed, task, try), so a run's jitter is reproducible.
 double Unit(uint64_t seed, int task, int try_number) {
   uint64_t x = seed ^ (static_cast<uint64_t>(task) * 0x9E3779B97F4A7C15ull) ^
@@ -33,20 +30,6 @@ std::string Seconds(double s) {
 }
 
 }  // namespace
-
-const char* TaskStateName(TaskState state) { return kStateNames[static_cast<int>(state)]; }
-
-Result<TaskState> ParseTaskState(const std::string& name) {
-  for (int i = 0; i < 8; ++i) {
-    if (name == kStateNames[i]) return static_cast<TaskState>(i);
-  }
-  return Status::InvalidArgument("unknown task state '" + name + "'");
-}
-
-bool IsTerminal(TaskState s) {
-  return s == TaskState::kSuccess || s == TaskState::kFailed || s == TaskState::kUpstreamFailed ||
-         s == TaskState::kSkipped;
-}
 
 bool RunOutcome::success() const {
   if (stopped) return false;

@@ -19,14 +19,9 @@
 #include "core/clock.h"
 #include "core/status.h"
 #include "orchestrate/pipeline.h"
+#include "orchestrate/state.h"
 
 namespace strata::orchestrate {
-
-enum class TaskState { kNone, kQueued, kRunning, kSuccess, kFailed, kUpForRetry, kUpstreamFailed, kSkipped };
-const char* TaskStateName(TaskState state);
-Result<TaskState> ParseTaskState(const std::string& name);
-// success, failed, upstream_failed, skipped: nothing more will happen to the task in this run.
-bool IsTerminal(TaskState state);
 
 // The run a task belongs to.
 struct RunContext {

@@ -128,20 +128,20 @@ Result<int> MarkDeadRunsInterrupted(const Project& project, RunStore* store) {
   STRATA_ASSIGN_OR_RETURN(auto runs, store->ListRuns("", 0));
   int marked = 0;
   for (const auto& listed : runs) {
-    if (listed.state != "running") continue;
+    if (listed.state != RunState::kRunning) continue;
     auto lock = LockRun(project, listed.run_id);
     if (!lock.ok()) continue;  // alive (or its lock file cannot be made: leave it)
     // Holding its lock: whoever wrote "running" held it too and is gone. Read it again, as it
     // may have ended between the listing and the lock.
     STRATA_ASSIGN_OR_RETURN(auto run, store->FindRun(listed.run_id));
-    if (!run || run->state != "running") continue;
-    run->state = "interrupted";
+    if (!run || run->state != RunState::kRunning) continue;
+    run->state = RunState::kInterrupted;
     run->message = "the process running it (pid " + std::to_string(run->pid) + ") stopped before it finished";
     STRATA_RETURN_IF_ERROR(store->PutRun(*run));
     STRATA_ASSIGN_OR_RETURN(auto tasks, store->Tasks(run->run_id));
     for (auto& t : tasks) {
-      if (t.state != "running") continue;
-      t.state = "failed";  // as Airflow treats a zombie task
+      if (t.state != TaskState::kRunning) continue;
+      t.state = TaskState::kFailed;  // as Airflow treats a zombie task
       t.exit_reason = "killed";
       t.message = "its process stopped while it ran";
       STRATA_RETURN_IF_ERROR(store->PutTask(t));
@@ -164,11 +164,12 @@ Result<RunRecord> TriggerRun(const Project& project, const PipelineSpec& pipelin
   }
   STRATA_RETURN_IF_ERROR(lock.status());
   STRATA_ASSIGN_OR_RETURN(auto existing, store->FindRun(run_id));
-  if (existing && existing->state == "queued") return Status::AlreadyExists("run " + run_id + " is already queued");
+  if (existing && existing->state == RunState::kQueued)
+    return Status::AlreadyExists("run " + run_id + " is already queued");
   RunRecord run = existing ? *existing : RunRecord();
   SetRunIdentity(&run, pipeline, when);
   run.trigger = "manual";
-  run.state = "queued";
+  run.state = RunState::kQueued;
   run.message = "queued at " + FormatTimestamp(clock->NowSeconds()) + " UTC; the scheduler starts it";
   STRATA_RETURN_IF_ERROR(store->PutRun(run));
   return run;
@@ -185,11 +186,11 @@ Status MarkCovered(const Project& project, const PipelineSpec& pipeline, const s
     auto lock = LockRun(project, run_id);
     if (!lock.ok()) continue;  // running elsewhere: it records its own outcome
     STRATA_ASSIGN_OR_RETURN(auto existing, store->FindRun(run_id));
-    if (existing && existing->state == "success") continue;
+    if (existing && existing->state == RunState::kSuccess) continue;
     RunRecord run = existing ? *existing : RunRecord();
     SetRunIdentity(&run, pipeline, when);
     run.trigger = by.trigger;
-    run.state = "covered";
+    run.state = RunState::kCovered;
     run.started_micros = by.started_micros;
     run.ended_micros = by.ended_micros;
     run.pid = 0;
@@ -269,7 +270,7 @@ class RunRecorder {
         t.run_id = run_->run_id;
         t.task_id = pipeline_.tasks[i].id;
         t.type = pipeline_.tasks[i].type();
-        t.state = TaskStateName(initial[i]);
+        t.state = initial[i];
       }
       STRATA_RETURN_IF_ERROR(store_->PutTask(t));
     }
@@ -283,7 +284,7 @@ class RunRecorder {
       in_round_ = true;
     }
     TaskRecord& t = records_[e.task];
-    t.state = TaskStateName(e.state);
+    t.state = e.state;
     t.tries = e.try_number;
     AttemptRecord& a = attempts_[e.task];
     switch (e.state) {
@@ -430,9 +431,9 @@ class RunAlerts {
 
   // Sends the run's own alert, then waits for every queued one (each bounded by its timeout).
   void Finish() {
-    if (run_->state == "success" || run_->state == "failed") {
-      Post({run_->state == "success" ? AlertEvent::kSuccess : AlertEvent::kFailure}, "", run_->state, 0, run_->message,
-           "", run_->ended_micros);
+    if (run_->state == RunState::kSuccess || run_->state == RunState::kFailed) {
+      Post({run_->state == RunState::kSuccess ? AlertEvent::kSuccess : AlertEvent::kFailure}, "",
+           RunStateName(run_->state), 0, run_->message, "", run_->ended_micros);
     }
     if (dispatcher_) dispatcher_->Wait();
     Collect();
@@ -454,21 +455,22 @@ Status PrepareResume(const PipelineSpec& pipeline, std::optional<RunRecord>* exi
   initial->assign(pipeline.tasks.size(), TaskState::kNone);
   records->assign(pipeline.tasks.size(), TaskRecord());
   RunRecord* e = existing->has_value() ? &**existing : nullptr;
-  if (e == nullptr || rerun_all || (e->state != "running" && e->state != "interrupted" && e->state != "failed")) {
+  if (e == nullptr || rerun_all ||
+      (e->state != RunState::kRunning && e->state != RunState::kInterrupted && e->state != RunState::kFailed)) {
     return Status::OK();
   }
-  report->resumed_from = e->state == "failed" ? "failed" : "interrupted";
+  report->resumed_from = e->state == RunState::kFailed ? "failed" : "interrupted";
   STRATA_ASSIGN_OR_RETURN(auto tasks, store->Tasks(e->run_id));
   for (auto& t : tasks) {
     int i = pipeline.FindTask(t.task_id);
-    if (i >= 0 && t.state == "success") {
+    if (i >= 0 && t.state == TaskState::kSuccess) {
       (*initial)[i] = TaskState::kSuccess;
       (*records)[i] = std::move(t);  // kept as the earlier attempt left it
       report->resumed = true;
     }
   }
-  if (e->state == "running") {
-    e->state = "interrupted";
+  if (e->state == RunState::kRunning) {
+    e->state = RunState::kInterrupted;
     e->message = "the process running it (pid " + std::to_string(e->pid) + ") stopped before it finished";
     STRATA_RETURN_IF_ERROR(store->PutRun(*e));
   }
@@ -478,8 +480,10 @@ Status PrepareResume(const PipelineSpec& pipeline, std::optional<RunRecord>* exi
 // The run's state and message once the executor is done.
 void SetOutcome(const PipelineSpec& pipeline, const RunRequest& request, RunReport* report) {
   RunRecord& run = report->run;
-  run.state = report->outcome.stopped ? "interrupted" : report->outcome.success() ? "success" : "failed";
-  if (run.state == "failed") {
+  run.state = report->outcome.stopped     ? RunState::kInterrupted
+              : report->outcome.success() ? RunState::kSuccess
+                                          : RunState::kFailed;
+  if (run.state == RunState::kFailed) {
     std::string failed;
     for (size_t i = 0; i < pipeline.tasks.size(); ++i) {
       if (report->outcome.tasks[i].state == TaskState::kFailed) {
@@ -487,7 +491,7 @@ void SetOutcome(const PipelineSpec& pipeline, const RunRequest& request, RunRepo
       }
     }
     run.message = "failed tasks: " + failed;
-  } else if (run.state == "interrupted") {
+  } else if (run.state == RunState::kInterrupted) {
     run.message = "stopped: " + (request.stop ? request.stop->reason() : std::string());
   }
 }
@@ -515,7 +519,7 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
   RunRecord& run = report.run;
   SetRunIdentity(&run, pipeline, when);
   run.trigger = request.trigger;
-  run.state = "running";
+  run.state = RunState::kRunning;
   run.attempt = existing ? existing->attempt + 1 : 1;
   run.started_micros = request.clock->NowMicros();
   run.pid = getpid();
@@ -569,8 +573,8 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
     recorder.OnEvent(e);
     const TaskRecord& t = recorder.task(e.task);
     printer.OnEvent(pipeline.tasks[e.task].id, e, recorder.attempt(e.task).started_micros);
-    alerts.Post(TaskAlertEvents(pipeline.tasks[e.task], e), t.task_id, t.state, e.try_number, e.message, t.log_path,
-                e.at_micros);
+    alerts.Post(TaskAlertEvents(pipeline.tasks[e.task], e), t.task_id, TaskStateName(t.state), e.try_number, e.message,
+                t.log_path, e.at_micros);
     alerts.Collect();
   };
   printer.Say("run " + run_id + " (attempt " + std::to_string(run.attempt) + ")");
@@ -578,7 +582,7 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
   recorder.EndRound();  // an executor error can end a round early
   run.ended_micros = request.clock->NowMicros();
   if (!outcome.ok()) {
-    run.state = "failed";
+    run.state = RunState::kFailed;
     run.message = outcome.status().message();
     (void)store->PutRun(run);  // the executor's error is the one to report
     alerts.Finish();
@@ -590,16 +594,16 @@ Result<RunReport> RunPipeline(const Project& project, const PipelineSpec& pipeli
     alerts.Finish();
     return repaired;
   }
-  if (request.catch_up && run.state == "success" && !request.covers.empty()) {
+  if (request.catch_up && run.state == RunState::kSuccess && !request.covers.empty()) {
     run.message = "catch-up run covering " + CoversText(request.covers) + "; sql sources extracted up to " +
                   FormatTimestamp(ctx.extract_until) + " UTC";
   }
   STRATA_RETURN_IF_ERROR(store->PutRun(run));
-  if (request.catch_up && run.state == "success") {
+  if (request.catch_up && run.state == RunState::kSuccess) {
     STRATA_RETURN_IF_ERROR(MarkCovered(project, pipeline, request.covers, run, store.get(), request.clock));
   }
   alerts.Finish();
-  printer.Say("run " + run_id + " " + run.state + (run.message.empty() ? "" : " (" + run.message + ")"));
+  printer.Say("run " + run_id + " " + RunStateName(run.state) + (run.message.empty() ? "" : " (" + run.message + ")"));
   return report;
 }
 
@@ -616,7 +620,7 @@ Result<std::vector<BackfillDate>> Backfill(const Project& project, const Pipelin
     BackfillDate item;
     item.logical_date = when.key;
     STRATA_ASSIGN_OR_RETURN(auto existing, store->FindRun(RunStore::RunId(pipeline.name, item.logical_date)));
-    if (existing && (existing->state == "success" || existing->state == "covered")) {
+    if (existing && (existing->state == RunState::kSuccess || existing->state == RunState::kCovered)) {
       item.skipped = true;
       item.report.run = *existing;
     } else {
@@ -638,7 +642,7 @@ Result<std::vector<BackfillDate>> Backfill(const Project& project, const Pipelin
       return std::vector<BackfillDate>{newest};
     }
     newest.report = std::move(*report);
-    if (newest.report.run.state != "success") return std::vector<BackfillDate>{newest};
+    if (newest.report.run.state != RunState::kSuccess) return std::vector<BackfillDate>{newest};
     std::vector<BackfillDate> result;
     for (size_t i = 0; i < out.size(); ++i) {
       if (std::find(pending.begin(), pending.end() - 1, i) != pending.end() - 1) {

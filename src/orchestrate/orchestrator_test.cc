@@ -70,7 +70,7 @@ TEST_F(OrchestratorTest, ShellTimeoutKillsTheWholeProcessGroup) {
   auto r = Run(p, "2024-01-01");
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->run.state, "failed");
+  EXPECT_EQ(r->run.state, RunState::kFailed);
   EXPECT_EQ(r->outcome.tasks[0].exit_reason, "timeout");
   EXPECT_LT(secs, 10);
   auto pid = ReadFile(Path("pid"));
@@ -103,22 +103,22 @@ TEST_F(OrchestratorTest, RetriesAreRecordedAsAttemptsWithLogs) {
                         Path("tries") + "; test $(wc -l < " + Path("tries") + ") -ge 3 || { echo boom; exit 3; }'}\n");
   auto r = Run(p, "2024-01-02");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->run.state, "success");
+  EXPECT_EQ(r->run.state, RunState::kSuccess);
   auto store = OpenRunStore(project_);
   ASSERT_TRUE(store.ok());
   auto attempts = (*store)->Attempts("p__2024-01-02", "flaky");
   ASSERT_TRUE(attempts.ok());
   ASSERT_EQ(attempts->size(), 3u);
-  EXPECT_EQ((*attempts)[0].state, "up_for_retry");
+  EXPECT_EQ((*attempts)[0].state, TaskState::kUpForRetry);
   EXPECT_EQ((*attempts)[0].exit_reason, "error");
   EXPECT_NE((*attempts)[0].message.find("exit code 3"), std::string::npos) << (*attempts)[0].message;
-  EXPECT_EQ((*attempts)[2].state, "success");
+  EXPECT_EQ((*attempts)[2].state, TaskState::kSuccess);
   auto log = ReadFile((*attempts)[0].log_path);
   ASSERT_TRUE(log.ok()) << (*attempts)[0].log_path;
   EXPECT_NE(log->find("boom"), std::string::npos) << *log;  // the command's own output
   auto run = (*store)->FindRun("p__2024-01-02");
   ASSERT_TRUE(run.ok() && run->has_value());
-  EXPECT_EQ((*run)->state, "success");
+  EXPECT_EQ((*run)->state, RunState::kSuccess);
   EXPECT_EQ((*run)->attempt, 1);
 }
 
@@ -138,7 +138,7 @@ TEST_F(OrchestratorTest, AStoppedRunResumesFromItsFirstUnfinishedTask) {
   auto r = Run(p, "2024-01-03", &stop);
   stopper.join();
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->run.state, "interrupted");
+  EXPECT_EQ(r->run.state, RunState::kInterrupted);
   EXPECT_EQ(Lines("c"), 0);
   // The rerun keeps a (done), runs b again and then c.
   p = Make("      a: {type: shell, command: 'echo a >> " + Path("a") +
@@ -152,7 +152,7 @@ TEST_F(OrchestratorTest, AStoppedRunResumesFromItsFirstUnfinishedTask) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->resumed);
   EXPECT_EQ(r->resumed_from, "interrupted");
-  EXPECT_EQ(r->run.state, "success");
+  EXPECT_EQ(r->run.state, RunState::kSuccess);
   EXPECT_EQ(r->run.attempt, 2);
   EXPECT_EQ(Lines("a"), 1);  // not redone
   EXPECT_EQ(Lines("b"), 2);
@@ -177,7 +177,7 @@ TEST_F(OrchestratorTest, BackfillRunsMissingAndFailedDatesOnly) {
   std::vector<std::string> failed;
   for (const auto& d : *first) {
     EXPECT_FALSE(d.skipped);
-    if (d.report.run.state != "success") failed.push_back(d.logical_date);
+    if (d.report.run.state != RunState::kSuccess) failed.push_back(d.logical_date);
   }
   EXPECT_EQ(failed, (std::vector<std::string>{"2024-01-04", "2024-01-07"}));
   EXPECT_EQ(Lines("done"), 8);
@@ -187,7 +187,7 @@ TEST_F(OrchestratorTest, BackfillRunsMissingAndFailedDatesOnly) {
   ASSERT_TRUE(second.ok());
   std::vector<std::string> ran;
   for (const auto& d : *second) {
-    if (!d.skipped) ran.push_back(d.logical_date + ":" + d.report.run.state);
+    if (!d.skipped) ran.push_back(d.logical_date + ":" + RunStateName(d.report.run.state));
   }
   EXPECT_EQ(ran, (std::vector<std::string>{"2024-01-04:success", "2024-01-07:success"}));
   auto done = ReadFile(Path("done"));
@@ -216,7 +216,7 @@ TEST_F(OrchestratorTest, AnHourlyPipelineRunsAndBackfillsIntervalByInterval) {
   auto runs = Backfill(project_, p, "2024-01-01T23:00", "2024-01-02T01:00", req);
   ASSERT_TRUE(runs.ok()) << runs.status().ToString();
   ASSERT_EQ(runs->size(), 3u);
-  for (const auto& r : *runs) EXPECT_EQ(r.report.run.state, "success") << r.logical_date;
+  for (const auto& r : *runs) EXPECT_EQ(r.report.run.state, RunState::kSuccess) << r.logical_date;
   EXPECT_EQ(ReadFile(Path("seen")).value(),
             "p__2024-01-02T04:00Z 2024-01-01 2024-01-02 04:00:00 2024-01-02 05:00:00\n"
             "p__2024-01-02T05:00Z 2024-01-02 2024-01-02 05:00:00 2024-01-02 06:00:00\n"
@@ -271,7 +271,8 @@ TEST_F(OrchestratorTest, BackfillRunsSeveralDatesAtOnceUpToTheLimit) {
   EXPECT_GE(overlap.max(), 2);
   EXPECT_LE(overlap.max(), 3);
   for (const auto& d : *r) {
-    EXPECT_EQ(d.report.run.state, d.logical_date == "2024-02-04" ? "failed" : "success") << d.logical_date;
+    EXPECT_EQ(d.report.run.state, d.logical_date == "2024-02-04" ? RunState::kFailed : RunState::kSuccess)
+        << d.logical_date;
   }
   // Sequential by default (max_active_runs 1): the failed day alone runs again.
   Overlap again;
@@ -361,7 +362,7 @@ TEST_F(PublishTest, BlockedPublishKeepsThePreviousVersionAndNamesTheChecks) {
       "(4, 40, NULL, '2024-01-03')");                              // day 3: only a warn-severity failure
   auto day1 = Run(p, "2024-01-01");
   ASSERT_TRUE(day1.ok()) << day1.status().ToString();
-  EXPECT_EQ(day1->run.state, "success");
+  EXPECT_EQ(day1->run.state, RunState::kSuccess);
   EXPECT_EQ(Query("select order_id, amount from analytics.orders_mart order by 1"), "1|10\n2|20\n");
   EXPECT_EQ(Query("select relation, row_count, logical_date from analytics._strata_publications"),
             "orders_mart|2|2024-01-01\n");
@@ -373,9 +374,9 @@ TEST_F(PublishTest, BlockedPublishKeepsThePreviousVersionAndNamesTheChecks) {
 
   auto day2 = Run(p, "2024-01-02");
   ASSERT_TRUE(day2.ok()) << day2.status().ToString();
-  EXPECT_EQ(day2->run.state, "failed");
+  EXPECT_EQ(day2->run.state, RunState::kFailed);
   const TaskResult& pub = day2->outcome.tasks[Task(p, "publish")];
-  EXPECT_EQ(TaskStateName(pub.state), std::string("failed"));
+  EXPECT_EQ(pub.state, TaskState::kFailed);
   EXPECT_EQ(pub.exit_reason, "blocked");
   EXPECT_EQ(pub.tries, 1) << "a blocked publish is not retried";
   EXPECT_NE(pub.message.find("not_null_orders_mart_amount (1 failing rows)"), std::string::npos) << pub.message;
@@ -391,7 +392,7 @@ TEST_F(PublishTest, BlockedPublishKeepsThePreviousVersionAndNamesTheChecks) {
   ASSERT_EQ(Query("delete from raw_orders where day = '2024-01-02'"), "2\n");  // rows deleted
   auto day3 = Run(p, "2024-01-03");
   ASSERT_TRUE(day3.ok()) << day3.status().ToString();
-  EXPECT_EQ(day3->run.state, "success");
+  EXPECT_EQ(day3->run.state, RunState::kSuccess);
   const TaskResult& pub3 = day3->outcome.tasks[Task(p, "publish")];
   EXPECT_NE(pub3.message.find("1 warning: not_null_orders_mart_note (1 failing rows)"), std::string::npos)
       << pub3.message;
@@ -411,13 +412,13 @@ TEST_F(PublishTest, ARerunOfAPastDateNeverMovesThePublishedDataBack) {
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     std::string why;
     for (const auto& t : r->outcome.tasks) why += t.message + "\n";
-    ASSERT_EQ(r->run.state, "success") << why;
+    ASSERT_EQ(r->run.state, RunState::kSuccess) << why;
   }
   EXPECT_EQ(Query("select logical_date, row_count from analytics._strata_publications order by published_at"),
             "2024-01-01|1\n2024-01-02|2\n");
   auto rerun = Run(p, "2024-01-01");
   ASSERT_TRUE(rerun.ok()) << rerun.status().ToString();
-  EXPECT_EQ(rerun->run.state, "success");
+  EXPECT_EQ(rerun->run.state, RunState::kSuccess);
   const TaskResult& pub = rerun->outcome.tasks[Task(p, "publish")];
   EXPECT_NE(pub.message.find("not published: the schema holds the publication of 2024-01-02"), std::string::npos)
       << pub.message;
@@ -447,7 +448,7 @@ TEST_F(PublishTest, AParallelBackfillRunsEveryDateCorrectly) {
     ASSERT_TRUE(d.status.ok()) << d.logical_date << ": " << d.status.ToString();
     std::string why;
     for (const auto& t : d.report.outcome.tasks) why += t.message + "\n";
-    EXPECT_EQ(d.report.run.state, "success") << d.logical_date << ":\n" << why;
+    EXPECT_EQ(d.report.run.state, RunState::kSuccess) << d.logical_date << ":\n" << why;
   }
   EXPECT_EQ(Query("select count(*), sum(amount) from main_marts.orders_mart"), "6|210\n");
   // The published data is the newest date's, and only newer dates replaced older ones.
@@ -466,7 +467,7 @@ TEST_F(PublishTest, BuildSeesTheRunAsDbtVars) {
             "pipelines:\n  p:\n    tasks:\n      build: {type: build, vars: {k: 7}}\n");
   auto r = Run(Load(), "2024-02-29");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  ASSERT_EQ(r->run.state, "success") << r->outcome.tasks[0].message;
+  ASSERT_EQ(r->run.state, RunState::kSuccess) << r->outcome.tasks[0].message;
   EXPECT_EQ(Query("select * from main.interval"),
             "2024-02-29|2024-02-29 00:00:00|2024-03-01 00:00:00|p__2024-02-29|7\n");
 }
@@ -492,7 +493,7 @@ TEST_F(PublishTest, PublishingIntoTheBuildSchemaIsRefused) {
   auto r = Run(p, "2024-01-01");
   ASSERT_TRUE(r.ok());
   const TaskResult& pub = r->outcome.tasks[Task(p, "publish")];
-  EXPECT_EQ(TaskStateName(pub.state), std::string("failed"));
+  EXPECT_EQ(pub.state, TaskState::kFailed);
   EXPECT_NE(pub.message.find("is built in schema 'main_marts', the schema it would be published to"), std::string::npos)
       << pub.message;
 }
@@ -541,7 +542,7 @@ TEST_F(PgPublishTest, MartsPublishToPostgreSQLWithIndexesAndCommentsAndKeepTheLa
       "(4, 40, NULL, '2024-01-03')");
   auto day1 = Run(p, "2024-01-01");
   ASSERT_TRUE(day1.ok()) << day1.status().ToString();
-  ASSERT_EQ(day1->run.state, "success") << day1->outcome.tasks[Task(p, "publish")].message;
+  ASSERT_EQ(day1->run.state, RunState::kSuccess) << day1->outcome.tasks[Task(p, "publish")].message;
   const std::string mart = schema_ + ".orders_mart";
   EXPECT_EQ(PgQuery("select order_id, amount, note from " + mart + " order by 1"), "1|10|a\n2|20|b\n");
   EXPECT_EQ(PgQuery("select format_type(atttypid, atttypmod) from pg_attribute where attrelid = '" + mart +
@@ -562,14 +563,14 @@ TEST_F(PgPublishTest, MartsPublishToPostgreSQLWithIndexesAndCommentsAndKeepTheLa
   // Day 2 fails its audit: PostgreSQL keeps day 1.
   auto day2 = Run(p, "2024-01-02");
   ASSERT_TRUE(day2.ok());
-  EXPECT_EQ(day2->run.state, "failed");
+  EXPECT_EQ(day2->run.state, RunState::kFailed);
   EXPECT_EQ(day2->outcome.tasks[Task(p, "publish")].exit_reason, "blocked");
   EXPECT_EQ(PgQuery("select order_id, amount from " + mart + " order by 1"), "1|10\n2|20\n");
 
   ASSERT_EQ(Query("delete from raw_orders where day = '2024-01-02'"), "2\n");
   auto day3 = Run(p, "2024-01-03");
   ASSERT_TRUE(day3.ok());
-  ASSERT_EQ(day3->run.state, "success") << day3->outcome.tasks[Task(p, "publish")].message;
+  ASSERT_EQ(day3->run.state, RunState::kSuccess) << day3->outcome.tasks[Task(p, "publish")].message;
   EXPECT_EQ(PgQuery("select order_id, amount from " + mart + " order by 1"), "1|10\n2|20\n4|40\n");
   // The swap renamed the new index; no staging tables or indexes are left behind.
   EXPECT_EQ(PgQuery("select string_agg(c.relname, ',' order by c.relname) from pg_class c join pg_namespace n on "
@@ -588,7 +589,7 @@ TEST_F(PgPublishTest, AMissingPasswordVariableIsAClearError) {
   auto r = Run(p, "2024-01-01");
   ASSERT_TRUE(r.ok());
   const TaskResult& pub = r->outcome.tasks[Task(p, "publish")];
-  EXPECT_EQ(TaskStateName(pub.state), std::string("failed"));
+  EXPECT_EQ(pub.state, TaskState::kFailed);
   EXPECT_NE(pub.message.find("the password variable STRATA_TEST_NO_SUCH_VARIABLE is not set"), std::string::npos)
       << pub.message;
 }
@@ -601,7 +602,7 @@ TEST_F(PgPublishRunsAlone, AServerKilledMidPublishKeepsThePreviousMartsAndTheRer
   Seed("(1, 10, 'a', '2024-01-01'), (2, 20, 'b', '2024-01-01'), (3, 30, 'c', '2024-01-02')");
   auto day1 = Run(p, "2024-01-01");
   ASSERT_TRUE(day1.ok()) << day1.status().ToString();
-  ASSERT_EQ(day1->run.state, "success") << day1->outcome.tasks[Task(p, "publish")].message;
+  ASSERT_EQ(day1->run.state, RunState::kSuccess) << day1->outcome.tasks[Task(p, "publish")].message;
   EXPECT_EQ(PgQuery("select orders, amount from " + schema_ + ".orders_summary"), "2|30\n");
 
   // Day 2 is written and built (the pipeline without its publish task) ...
@@ -609,7 +610,7 @@ TEST_F(PgPublishRunsAlone, AServerKilledMidPublishKeepsThePreviousMartsAndTheRer
   build_only.tasks.erase(build_only.tasks.begin() + Task(p, "publish"));
   auto day2 = Run(build_only, "2024-01-02");
   ASSERT_TRUE(day2.ok());
-  ASSERT_EQ(day2->run.state, "success");
+  ASSERT_EQ(day2->run.state, RunState::kSuccess);
 
   // ... and its publish loses the server after the first relation is copied.
   transform::LoadOptions lo;
@@ -749,12 +750,12 @@ TEST_F(OrchestratorTest, AHistoryWriteThatFailedMidRunIsRedoneAndTheOutcomeAgree
   r.on_error = [&](const std::string& line) { errors.push_back(line); };
   auto report = RunPipeline(project_, p, r);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
-  EXPECT_EQ(report->run.state, "success");
+  EXPECT_EQ(report->run.state, RunState::kSuccess);
   ASSERT_FALSE(errors.empty()) << "the first task's end could not be recorded at once";
   EXPECT_NE(errors[0].find("writing it again"), std::string::npos) << errors[0];
   auto store = *OpenRunStore(project_);
-  EXPECT_EQ((*store->FindRun("p__2024-01-01"))->state, "success");
-  for (const auto& t : *store->Tasks("p__2024-01-01")) EXPECT_EQ(t.state, "success") << t.task_id;
+  EXPECT_EQ((*store->FindRun("p__2024-01-01"))->state, RunState::kSuccess);
+  for (const auto& t : *store->Tasks("p__2024-01-01")) EXPECT_EQ(t.state, TaskState::kSuccess) << t.task_id;
 }
 
 }  // namespace

@@ -56,13 +56,13 @@ class Stmt {
   // Binds text that people read back (messages, errors): secrets are redacted first.
   Stmt& BindMessage(const std::string& v) { return Bind(Redact(v)); }
   Status Run() { return error_.ok() ? st_.Run() : error_; }
-  // Calls `row` for each result row.
-  Status Each(const std::function<void(Stmt&)>& row) {
+  // Calls `row` for each result row; stops at its first error.
+  Status Each(const std::function<Status(Stmt&)>& row) {
     if (!error_.ok()) return error_;
     for (;;) {
       STRATA_ASSIGN_OR_RETURN(bool has_row, st_.Step());
       if (!has_row) return Status::OK();
-      row(*this);
+      STRATA_RETURN_IF_ERROR(row(*this));
     }
   }
   std::string Text(int i) const { return std::string(st_.ColumnText(i)); }
@@ -78,7 +78,15 @@ constexpr const char* kRunColumns =
     "run_id, pipeline, logical_date, interval_start, interval_end, trigger, state, attempt, started_micros, "
     "ended_micros, pid, message";
 
-RunRecord ReadRun(Stmt& s) {
+// A state name read back from runs.db; one this version does not know is corruption (or a
+// newer Strata's history), named with its row.
+template <typename E>
+Result<E> StoredState(Result<E> parsed, const std::string& row) {
+  if (parsed.ok()) return parsed;
+  return Status::Corruption("runs.db: " + row + ": " + parsed.status().message());
+}
+
+Result<RunRecord> ReadRun(Stmt& s) {
   RunRecord r;
   r.run_id = s.Text(0);
   r.pipeline = s.Text(1);
@@ -86,7 +94,7 @@ RunRecord ReadRun(Stmt& s) {
   r.interval_start = s.Int(3);
   r.interval_end = s.Int(4);
   r.trigger = s.Text(5);
-  r.state = s.Text(6);
+  STRATA_ASSIGN_OR_RETURN(r.state, StoredState(ParseRunState(s.Text(6)), "run " + r.run_id));
   r.attempt = static_cast<int>(s.Int(7));
   r.started_micros = s.Int(8);
   r.ended_micros = s.Int(9);
@@ -125,14 +133,21 @@ Result<std::optional<RunRecord>> RunStore::FindRun(const std::string& run_id) {
   Stmt s(&db_, std::string("SELECT ") + kRunColumns + " FROM runs WHERE run_id = ?");
   s.Bind(run_id);
   std::optional<RunRecord> out;
-  STRATA_RETURN_IF_ERROR(s.Each([&](Stmt& row) { out = ReadRun(row); }));
+  STRATA_RETURN_IF_ERROR(s.Each([&](Stmt& row) -> Status {
+    STRATA_ASSIGN_OR_RETURN(out, ReadRun(row));
+    return Status::OK();
+  }));
   return out;
 }
 
 Status RunStore::PutRun(const RunRecord& r) {
   Stmt s(&db_, std::string("INSERT OR REPLACE INTO runs (") + kRunColumns + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
   s.Bind(r.run_id).Bind(r.pipeline).Bind(r.logical_date).Bind(r.interval_start).Bind(r.interval_end);
-  s.Bind(r.trigger).Bind(r.state).Bind(static_cast<int64_t>(r.attempt)).Bind(r.started_micros).Bind(r.ended_micros);
+  s.Bind(r.trigger)
+      .Bind(RunStateName(r.state))
+      .Bind(static_cast<int64_t>(r.attempt))
+      .Bind(r.started_micros)
+      .Bind(r.ended_micros);
   s.Bind(r.pid).BindMessage(r.message);
   return s.Run();
 }
@@ -141,7 +156,7 @@ Status RunStore::PutTask(const TaskRecord& t) {
   Stmt s(&db_,
          "INSERT OR REPLACE INTO task_instances (run_id, task_id, type, state, tries, started_micros, ended_micros, "
          "rows, exit_reason, message, log_path) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
-  s.Bind(t.run_id).Bind(t.task_id).Bind(t.type).Bind(t.state).Bind(static_cast<int64_t>(t.tries));
+  s.Bind(t.run_id).Bind(t.task_id).Bind(t.type).Bind(TaskStateName(t.state)).Bind(static_cast<int64_t>(t.tries));
   s.Bind(t.started_micros)
       .Bind(t.ended_micros)
       .Bind(t.rows)
@@ -156,7 +171,12 @@ Status RunStore::PutAttempt(const AttemptRecord& a) {
          "INSERT OR REPLACE INTO attempts (run_id, task_id, run_attempt, try_number, state, started_micros, "
          "ended_micros, rows, exit_reason, message, log_path) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
   s.Bind(a.run_id).Bind(a.task_id).Bind(static_cast<int64_t>(a.run_attempt)).Bind(static_cast<int64_t>(a.try_number));
-  s.Bind(a.state).Bind(a.started_micros).Bind(a.ended_micros).Bind(a.rows).Bind(a.exit_reason).BindMessage(a.message);
+  s.Bind(TaskStateName(a.state))
+      .Bind(a.started_micros)
+      .Bind(a.ended_micros)
+      .Bind(a.rows)
+      .Bind(a.exit_reason)
+      .BindMessage(a.message);
   s.Bind(a.log_path);
   return s.Run();
 }
@@ -178,7 +198,11 @@ Result<std::vector<RunRecord>> RunStore::ListRuns(const std::string& pipeline, i
   Stmt s(&db_, sql);
   if (!pipeline.empty()) s.Bind(pipeline);
   std::vector<RunRecord> out;
-  STRATA_RETURN_IF_ERROR(s.Each([&](Stmt& row) { out.push_back(ReadRun(row)); }));
+  STRATA_RETURN_IF_ERROR(s.Each([&](Stmt& row) -> Status {
+    STRATA_ASSIGN_OR_RETURN(RunRecord r, ReadRun(row));
+    out.push_back(std::move(r));
+    return Status::OK();
+  }));
   return out;
 }
 
@@ -188,12 +212,12 @@ Result<std::vector<TaskRecord>> RunStore::Tasks(const std::string& run_id) {
          "log_path FROM task_instances WHERE run_id = ? ORDER BY started_micros = 0, started_micros, task_id");
   s.Bind(run_id);
   std::vector<TaskRecord> out;
-  STRATA_RETURN_IF_ERROR(s.Each([&](Stmt& row) {
+  STRATA_RETURN_IF_ERROR(s.Each([&](Stmt& row) -> Status {
     TaskRecord t;
     t.run_id = row.Text(0);
     t.task_id = row.Text(1);
     t.type = row.Text(2);
-    t.state = row.Text(3);
+    STRATA_ASSIGN_OR_RETURN(t.state, StoredState(ParseTaskState(row.Text(3)), "task " + t.run_id + "/" + t.task_id));
     t.tries = static_cast<int>(row.Int(4));
     t.started_micros = row.Int(5);
     t.ended_micros = row.Int(6);
@@ -202,6 +226,7 @@ Result<std::vector<TaskRecord>> RunStore::Tasks(const std::string& run_id) {
     t.message = row.Text(9);
     t.log_path = row.Text(10);
     out.push_back(std::move(t));
+    return Status::OK();
   }));
   return out;
 }
@@ -216,13 +241,15 @@ Result<std::vector<AttemptRecord>> RunStore::Attempts(const std::string& run_id,
   s.Bind(run_id);
   if (!task_id.empty()) s.Bind(task_id);
   std::vector<AttemptRecord> out;
-  STRATA_RETURN_IF_ERROR(s.Each([&](Stmt& row) {
+  STRATA_RETURN_IF_ERROR(s.Each([&](Stmt& row) -> Status {
     AttemptRecord a;
     a.run_id = row.Text(0);
     a.task_id = row.Text(1);
     a.run_attempt = static_cast<int>(row.Int(2));
     a.try_number = static_cast<int>(row.Int(3));
-    a.state = row.Text(4);
+    STRATA_ASSIGN_OR_RETURN(
+        a.state, StoredState(ParseTaskState(row.Text(4)),
+                             "attempt " + a.run_id + "/" + a.task_id + " try " + std::to_string(a.try_number)));
     a.started_micros = row.Int(5);
     a.ended_micros = row.Int(6);
     a.rows = row.Int(7);
@@ -230,6 +257,7 @@ Result<std::vector<AttemptRecord>> RunStore::Attempts(const std::string& run_id,
     a.message = row.Text(9);
     a.log_path = row.Text(10);
     out.push_back(std::move(a));
+    return Status::OK();
   }));
   return out;
 }
@@ -244,7 +272,7 @@ Result<std::vector<AlertRecord>> RunStore::Alerts(const std::string& run_id) {
          "WHERE run_id = ? ORDER BY rowid");
   s.Bind(run_id);
   std::vector<AlertRecord> out;
-  STRATA_RETURN_IF_ERROR(s.Each([&](Stmt& row) {
+  STRATA_RETURN_IF_ERROR(s.Each([&](Stmt& row) -> Status {
     AlertRecord a;
     a.run_id = row.Text(0);
     a.run_attempt = static_cast<int>(row.Int(1));
@@ -256,6 +284,7 @@ Result<std::vector<AlertRecord>> RunStore::Alerts(const std::string& run_id) {
     a.error = row.Text(7);
     a.at_micros = row.Int(8);
     out.push_back(std::move(a));
+    return Status::OK();
   }));
   return out;
 }
@@ -271,7 +300,7 @@ nlohmann::json ToJson(const RunRecord& r) {
           {"pipeline", r.pipeline},
           {"logical_date", r.logical_date},
           {"trigger", r.trigger},
-          {"state", r.state},
+          {"state", RunStateName(r.state)},
           {"attempt", r.attempt},
           {"started_at", IsoMicros(r.started_micros)},
           {"ended_at", IsoMicros(r.ended_micros)},
@@ -282,7 +311,7 @@ nlohmann::json ToJson(const RunRecord& r) {
 nlohmann::json ToJson(const TaskRecord& t) {
   return {{"task", t.task_id},
           {"type", t.type},
-          {"state", t.state},
+          {"state", TaskStateName(t.state)},
           {"tries", t.tries},
           {"rows", t.rows},
           {"exit_reason", t.exit_reason},
@@ -295,7 +324,7 @@ nlohmann::json ToJson(const TaskRecord& t) {
 nlohmann::json ToJson(const AttemptRecord& a) {
   return {{"run_attempt", a.run_attempt},
           {"try", a.try_number},
-          {"state", a.state},
+          {"state", TaskStateName(a.state)},
           {"started_at", IsoMicros(a.started_micros)},
           {"ended_at", IsoMicros(a.ended_micros)},
           {"exit_reason", a.exit_reason},

@@ -15,6 +15,7 @@
 
 #include "core/status.h"
 #include "db/sqlite.h"
+#include "orchestrate/state.h"
 
 namespace strata::orchestrate {
 
@@ -25,8 +26,8 @@ struct RunRecord {
   int64_t interval_start = 0;  // epoch seconds
   int64_t interval_end = 0;
   std::string trigger;  // manual | scheduled | backfill
-  std::string state;    // queued | running | success | failed | interrupted
-  int attempt = 0;      // times the run was started
+  RunState state = RunState::kQueued;
+  int attempt = 0;  // times the run was started
   int64_t started_micros = 0;
   int64_t ended_micros = 0;
   int64_t pid = 0;
@@ -37,7 +38,7 @@ struct TaskRecord {
   std::string run_id;
   std::string task_id;
   std::string type;
-  std::string state;  // TaskStateName()
+  TaskState state = TaskState::kNone;
   int tries = 0;
   int64_t started_micros = 0;
   int64_t ended_micros = 0;
@@ -52,7 +53,7 @@ struct AttemptRecord {
   std::string task_id;
   int run_attempt = 0;  // which start of the run
   int try_number = 0;
-  std::string state;  // running, then success | failed | up_for_retry
+  TaskState state = TaskState::kRunning;  // then success | failed | up_for_retry
   int64_t started_micros = 0;
   int64_t ended_micros = 0;
   int64_t rows = -1;

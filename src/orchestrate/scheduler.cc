@@ -56,8 +56,8 @@ Result<std::vector<DueRun>> Scheduler::Due() {
     for (const auto& d : due) {
       auto it = by_id.find(RunStore::RunId(p.name, d.logical_date));
       const RunRecord* existing = it == by_id.end() ? nullptr : it->second;
-      if (existing && existing->state != "interrupted" && existing->state != "running") continue;
-      if (existing && existing->state == "running") {
+      if (existing && existing->state != RunState::kInterrupted && existing->state != RunState::kRunning) continue;
+      if (existing && existing->state == RunState::kRunning) {
         // Running elsewhere (its lock is held) is not due; a dead process's run is.
         auto lock = FileLock::Acquire(JoinPath(project_->state_dir, "locks/run-" + existing->run_id + ".lock"), false);
         if (!lock.ok()) continue;
@@ -77,7 +77,7 @@ Result<std::vector<DueRun>> Scheduler::Due() {
   STRATA_ASSIGN_OR_RETURN(auto runs, store->ListRuns("", 0));
   std::vector<DueRun> queued;
   for (const auto& r : runs) {
-    if (r.state != "queued") continue;
+    if (r.state != RunState::kQueued) continue;
     bool known = false;
     for (const auto& p : pipelines_) known = known || p.name == r.pipeline;
     if (known) queued.push_back({r.pipeline, r.logical_date, 0, r.trigger, {}});

@@ -139,12 +139,12 @@ TEST_F(SchedulerTest, AnInterruptedRunIsDueAgainAFinishedOneIsNot) {
   dead.run_id = "p__2024-01-01";
   dead.pipeline = "p";
   dead.logical_date = "2024-01-01";
-  dead.state = "running";  // its process died: nobody holds its lock
+  dead.state = RunState::kRunning;  // its process died: nobody holds its lock
   ASSERT_TRUE((*store)->PutRun(dead).ok());
   RunRecord failed = dead;
   failed.run_id = "p__2024-01-02";
   failed.logical_date = "2024-01-02";
-  failed.state = "failed";  // failures wait for a person (or a backfill)
+  failed.state = RunState::kFailed;  // failures wait for a person (or a backfill)
   ASSERT_TRUE((*store)->PutRun(failed).ok());
   clock_.Set(At("2024-01-04 00:00:00") * 1000000);
   auto due = s->Due();
@@ -230,7 +230,7 @@ TEST_F(SchedulerTest, TriggeredRunsStartOnTheNextLookOnceEach) {
 
   auto queued = TriggerRun(project_, FindPipeline(project_, "p").value(), "2024-03-05", &clock_);
   ASSERT_TRUE(queued.ok()) << queued.status().ToString();
-  EXPECT_EQ(queued->state, "queued");
+  EXPECT_EQ(queued->state, RunState::kQueued);
   ASSERT_TRUE(TriggerRun(project_, FindPipeline(project_, "p").value(), "2024-03-01", &clock_).ok());
   auto twice = TriggerRun(project_, FindPipeline(project_, "p").value(), "2024-03-05", &clock_);
   ASSERT_FALSE(twice.ok());
@@ -245,7 +245,7 @@ TEST_F(SchedulerTest, TriggeredRunsStartOnTheNextLookOnceEach) {
   ASSERT_TRUE(ran.ok()) << ran.status().ToString();
   ASSERT_EQ(ran->size(), 2u);
   EXPECT_EQ((*ran)[0].run.trigger, "manual");
-  EXPECT_EQ((*ran)[0].run.state, "success");
+  EXPECT_EQ((*ran)[0].run.state, RunState::kSuccess);
   EXPECT_EQ(recorder_.runs.size(), 2u);
   auto again = s->Due();
   ASSERT_TRUE(again.ok());
@@ -302,7 +302,7 @@ TEST_F(SchedulerTest, AHistoryLockedPastLockTimeoutDelaysARunButNeverStopsTheSch
   EXPECT_EQ(recorder_.runs[0].first, "2024-05-01");
   auto run = (*OpenRunStore(project_))->FindRun("p__2024-05-01");
   ASSERT_TRUE(run.ok() && run->has_value());
-  EXPECT_EQ((*run)->state, "success");
+  EXPECT_EQ((*run)->state, RunState::kSuccess);
 }
 
 TEST(RunStoreLocks, AWriterWaitsForAnotherProcessThenGivesUpRetryably) {
@@ -316,7 +316,7 @@ TEST(RunStoreLocks, AWriterWaitsForAnotherProcessThenGivesUpRetryably) {
   r.run_id = "p__2024-01-01";
   r.pipeline = "p";
   r.logical_date = "2024-01-01";
-  r.state = "running";
+  r.state = RunState::kRunning;
   r.message = "GET http://u:hunter2@api/x failed";
   auto start = std::chrono::steady_clock::now();
   Status s = store->PutRun(r);
