@@ -67,6 +67,15 @@ Status SyncDir(const std::string& path) {
   return Status::OK();
 }
 
+Status SyncFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Errno("cannot open", path);
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return Errno("cannot fsync", path);
+  return Status::OK();
+}
+
 Status WriteFileAtomic(const std::string& path, std::string_view data, Durability durability) {
   std::string dir = std::filesystem::path(path).parent_path().string();
   std::string tmp = path + TempSuffix();

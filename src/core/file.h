@@ -36,6 +36,8 @@ Status MakeDirs(const std::string& path);
 
 // fsyncs a directory so that a rename inside it survives power loss.
 Status SyncDir(const std::string& path);
+// fsyncs a file another library wrote (a DuckDB file before it is renamed into place).
+Status SyncFile(const std::string& path);
 
 // An exclusive advisory lock (flock) on a lock file, released when the object dies
 // (or when the process dies, which is what makes a SIGKILL safe).

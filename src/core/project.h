@@ -66,6 +66,10 @@ struct Project {
   std::string transform_dir;  // the dbt project built after loading ("" = none)
   ConfigNode pipelines;       // the `pipelines:` map, parsed by the orchestrate module
 
+  // <state_dir>/published: the serving copies of a DuckDB warehouse's publications, which
+  // `strata serve` reads (warehouse/serving_copy.h).
+  std::string serving_dir() const { return state_dir + "/published"; }
+
   // `path_or_dir` is the project file or a directory holding strata.yml.
   static Result<Project> Load(const std::string& path_or_dir);
   // A path from the project file, made absolute relative to the project directory.

@@ -8,6 +8,7 @@
 #include "transform/dbt_context.h"
 #include "transform/materialize.h"
 #include "warehouse/pg_copy.h"
+#include "warehouse/serving_copy.h"
 
 namespace strata::transform {
 
@@ -428,6 +429,14 @@ Result<PublishReport> Publish(const LoadedProject& project, warehouse::Engine* d
     return s;
   }
   report.published = true;
+  if (!options.serving_dir.empty() && conn->duckdb() != nullptr) {
+    auto copy = warehouse::WriteServingCopy(conn->duckdb(), options.schema, options.serving_dir);
+    if (!copy.ok()) {
+      return copy.status().WithContext(options.schema +
+                                       " is published, but not yet for dashboards (publishing again fixes that)");
+    }
+    report.serving_copy = copy->file;
+  }
   return report;
 }
 

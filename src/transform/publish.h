@@ -64,6 +64,9 @@ struct PublishOptions {
   // see the previous version, and a failure anywhere (the server lost mid-copy included)
   // leaves it as it was.
   const pg::ConnectOptions* postgres = nullptr;
+  // Inside a DuckDB warehouse: after the commit, the published schema is also written as a
+  // serving copy in this folder, for `strata serve` (warehouse/serving_copy.h). "" = none.
+  std::string serving_dir;
   // Called after each relation is copied to PostgreSQL, before the swap (for tests).
   std::function<void(const std::string& relation)> on_copied;
 };
@@ -85,13 +88,16 @@ struct PublishReport {
   std::vector<NodeResult> warnings;  // warn-severity failures (published anyway)
   int audited = 0;                   // tests run
   std::vector<PublishedRelation> relations;
+  std::string serving_copy;  // the serving copy written, if any
   // "published 4 relations (12,345 rows); 1 warning" or "blocked by 2 failing checks: ...".
   std::string Summary() const;
 };
 
 // Audits then publishes. An error (kInvalidArgument: nothing selected, a selected relation
 // not built yet; kAborted: cancelled; others: the warehouse) leaves the published schema
-// as it was. A blocked publish is not an error: check `published`.
+// as it was. A blocked publish is not an error: check `published`. When the publication
+// committed but its serving copy could not be written, the error says so; publishing again
+// writes it.
 Result<PublishReport> Publish(const LoadedProject& project, warehouse::Engine* db, const PublishOptions& options);
 
 }  // namespace strata::transform

@@ -50,6 +50,7 @@ TaskOutcome PublishKind::Run(TaskServices& services, const Attempt& a, std::ostr
   po.run_id = a.run->run_id;
   po.logical_date = a.run->logical_date;
   po.cancel = a.cancel;
+  po.serving_dir = services.project().serving_dir();
   po.on_result = [&log](const transform::NodeResult& r) {
     log << "  audit " << r.status << " " << r.name;
     if (r.failures > 0) log << " (" << r.failures << " failing)";
@@ -88,6 +89,7 @@ TaskOutcome PublishKind::Run(TaskServices& services, const Attempt& a, std::ostr
                   {"audited", report->audited},
                   {"superseded_by", report->superseded_by.empty() ? json() : json(report->superseded_by)},
                   {"relations", relations},
+                  {"serving_copy", report->serving_copy},
                   {"blocked_by", checks(report->blocking)},
                   {"warnings", checks(report->warnings)}};
   if (!report->superseded_by.empty()) {
