@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   strata::cli::RegisterWarehouseCommands(&app);
   strata::cli::RegisterLakeCommands(&app);
   strata::cli::RegisterTransformCommands(&app);
+  strata::cli::RegisterServeCommand(&app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/signals.h"
 #include "core/date.h"
 #include "core/file.h"
 #include "core/project.h"
@@ -19,36 +20,6 @@ namespace {
 
 using nlohmann::json;
 using orchestrate::RunReport;
-
-// SIGINT/SIGTERM fire `token` instead of killing the process, so a run stops cleanly and
-// stays resumable. Signals are blocked in every thread started after this object.
-class SignalStop {
- public:
-  SignalStop() {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set_, &old_);
-    thread_ = std::thread([this] {
-      timespec tick{0, 100 * 1000 * 1000};
-      while (!done_) {
-        int sig = sigtimedwait(&set_, nullptr, &tick);
-        if (sig > 0) token.Cancel(sig == SIGINT ? "SIGINT" : "SIGTERM");
-      }
-    });
-  }
-  ~SignalStop() {
-    done_ = true;
-    thread_.join();
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  CancelToken token;
-
- private:
-  sigset_t set_, old_;
-  std::atomic<bool> done_{false};
-  std::thread thread_;
-};
 
 std::string Micros(int64_t us) { return us == 0 ? "" : FormatTimestamp(us / 1000000); }
 

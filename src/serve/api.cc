@@ -1,0 +1,458 @@
+#include "serve/api.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <list>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+
+namespace strata::serve {
+
+namespace {
+
+using nlohmann::json;
+
+ApiResponse Json(int status, const json& body) {
+  ApiResponse r;
+  r.status = status;
+  r.body = body.dump();
+  return r;
+}
+
+ApiResponse Error(int status, const std::string& message) { return Json(status, {{"error", message}}); }
+
+// The HTTP status of an error while answering.
+ApiResponse ErrorOf(const Status& s) {
+  switch (s.code()) {
+    case Status::Code::kInvalidArgument:
+      return Error(400, s.message());
+    case Status::Code::kNotFound:
+      return Error(404, s.message());
+    case Status::Code::kAborted:
+      return Error(504, s.message());
+    case Status::Code::kUnavailable:
+      return Error(503, s.message());
+    default:
+      return Error(500, s.message());
+  }
+}
+
+// Whether a column of this engine type holds numbers.
+bool IsNumeric(const std::string& type) {
+  static const char* kTypes[] = {"TINYINT",  "SMALLINT", "INTEGER",  "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                                 "UINTEGER", "UBIGINT",  "UHUGEINT", "FLOAT",  "DOUBLE",  "DECIMAL",  "int2",
+                                 "int4",     "int8",     "float4",   "float8", "numeric"};
+  for (const char* t : kTypes) {
+    if (type.rfind(t, 0) == 0) return true;
+  }
+  return false;
+}
+
+json CellJson(const sql::Cell& c, const std::string& type) {
+  if (!c) return nullptr;
+  if (IsNumeric(type)) {
+    char* end = nullptr;
+    if (type.find("INT") != std::string::npos || type.rfind("int", 0) == 0) {
+      errno = 0;
+      long long v = std::strtoll(c->c_str(), &end, 10);
+      if (*end == '\0' && errno == 0) return v;
+    }
+    double d = std::strtod(c->c_str(), &end);
+    if (*end == '\0') return d;
+    return *c;
+  }
+  if (type == "BOOLEAN" || type == "bool") return *c == "true" || *c == "t";
+  return *c;
+}
+
+json ResultJson(const QueryOutput& out) {
+  json columns = json::array();
+  for (size_t i = 0; i < out.result.columns.size(); ++i) {
+    columns.push_back({{"name", out.result.columns[i]}, {"type", out.result.column_types[i]}});
+  }
+  json rows = json::array();
+  for (const auto& row : out.result.rows) {
+    json r = json::array();
+    for (size_t i = 0; i < row.size(); ++i) r.push_back(CellJson(row[i], out.result.column_types[i]));
+    rows.push_back(std::move(r));
+  }
+  return {{"columns", columns}, {"rows", rows}, {"truncated", out.truncated}, {"seconds", out.seconds}};
+}
+
+std::string CsvField(const sql::Cell& c) {
+  if (!c) return "";
+  if (c->find_first_of(",\"\r\n") == std::string::npos) return *c;
+  std::string out = "\"";
+  for (char ch : *c) {
+    if (ch == '"') out += '"';
+    out += ch;
+  }
+  return out + "\"";
+}
+
+// A card's answer: its rows under the filters, and under the previous period when compared.
+struct CardResult {
+  QueryOutput current;
+  std::optional<QueryOutput> previous;
+  std::string json_body;  // the API's answer, made once
+};
+
+// Splits "/a/b/c" into {"a", "b", "c"}.
+std::vector<std::string> Segments(const std::string& path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    out.push_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+}  // namespace
+
+// Least-recently-used answers within a byte budget.
+class Api::Cache {
+ public:
+  explicit Cache(size_t budget) : budget_(budget) {}
+  std::shared_ptr<const CardResult> Get(const std::string& key) {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = index_.find(key);
+    if (it == index_.end()) return nullptr;
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return it->second->value;
+  }
+  void Put(const std::string& key, std::shared_ptr<const CardResult> value) {
+    const size_t size = key.size() + value->json_body.size() * 2 + 256;
+    if (size > budget_ / 4) return;  // one huge answer would evict everything
+    std::lock_guard<std::mutex> l(mu_);
+    if (auto it = index_.find(key); it != index_.end()) {
+      used_ -= it->second->size;
+      lru_.erase(it->second);
+      index_.erase(it);
+    }
+    lru_.push_front({key, std::move(value), size});
+    index_[key] = lru_.begin();
+    used_ += size;
+    while (used_ > budget_ && !lru_.empty()) {
+      used_ -= lru_.back().size;
+      index_.erase(lru_.back().key);
+      lru_.pop_back();
+    }
+  }
+
+ private:
+  struct Entry {
+    std::string key;
+    std::shared_ptr<const CardResult> value;
+    size_t size;
+  };
+  std::mutex mu_;
+  size_t budget_;
+  size_t used_ = 0;
+  std::list<Entry> lru_;
+  std::unordered_map<std::string, std::list<Entry>::iterator> index_;
+};
+
+Api::Api(Publications* publications, ApiOptions options)
+    : publications_(publications),
+      options_(std::move(options)),
+      cache_(std::make_unique<Cache>(options_.cache_bytes)) {}
+
+Api::~Api() = default;
+
+Api::Stats Api::stats() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return stats_;
+}
+
+Result<std::shared_ptr<const std::vector<Dashboard>>> Api::Dashboards() {
+  // Files change while `strata serve` runs (dashboards as code): reload when any did.
+  std::string stamp;
+  std::error_code ec;
+  if (std::filesystem::is_directory(options_.dashboards_dir, ec)) {
+    std::vector<std::string> entries;
+    for (const auto& e : std::filesystem::directory_iterator(options_.dashboards_dir, ec)) {
+      struct stat st {};
+      if (::stat(e.path().c_str(), &st) != 0) continue;
+      entries.push_back(e.path().filename().string() + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+                        std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_size));
+    }
+    std::sort(entries.begin(), entries.end());
+    for (const auto& e : entries) stamp += e + "\n";
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  if (dashboards_ && stamp == dashboards_stamp_) {
+    if (!dashboards_error_.ok()) return dashboards_error_;
+    return dashboards_;
+  }
+  auto loaded = LoadDashboards(options_.dashboards_dir);
+  dashboards_stamp_ = stamp;
+  if (!loaded.ok()) {
+    dashboards_error_ = loaded.status();
+    dashboards_ = std::make_shared<const std::vector<Dashboard>>();
+    return dashboards_error_;
+  }
+  dashboards_error_ = Status::OK();
+  dashboards_ = std::make_shared<const std::vector<Dashboard>>(std::move(*loaded));
+  return dashboards_;
+}
+
+ApiResponse Api::Handle(const ApiRequest& r) {
+  if (r.method != "GET" && r.method != "HEAD") return Error(405, r.method + " is not allowed on " + r.path);
+  const std::vector<std::string> seg = Segments(r.path);
+  if (seg.empty() || seg[0] != "api") return Error(404, "no such API path: " + r.path);
+  if (seg.size() == 2 && seg[1] == "publication") return PublicationInfo();
+  if (seg.size() < 2 || seg[1] != "dashboards") return Error(404, "no such API path: " + r.path);
+  auto dashboards = Dashboards();
+  if (!dashboards.ok()) return Error(500, "the dashboard files have an error: " + dashboards.status().message());
+  if (seg.size() == 2) {
+    json list = json::array();
+    for (const auto& d : **dashboards) {
+      list.push_back({{"id", d.id}, {"title", d.title}, {"description", d.description}, {"cards", d.cards.size()}});
+    }
+    return Json(200, {{"dashboards", list}});
+  }
+  const Dashboard* d = nullptr;
+  for (const auto& candidate : **dashboards) {
+    if (candidate.id == seg[2]) d = &candidate;
+  }
+  if (d == nullptr) return Error(404, "no dashboard '" + seg[2] + "'");
+  if (seg.size() == 3) return Json(200, ToJson(*d));
+  if (seg[3] == "cards" && seg.size() == 5) return Card(*d, seg[4], r, false);
+  if (seg[3] == "cards" && seg.size() == 6 && seg[5] == "sql") return Card(*d, seg[4], r, true);
+  if (seg[3] == "filters" && seg.size() == 6 && seg[5] == "values") return FilterValues(*d, seg[4], r);
+  return Error(404, "no such API path: " + r.path);
+}
+
+namespace {
+
+// The request's filter values by name; `skip` lists the parameters that are not filters.
+std::map<std::string, std::vector<std::string>> GivenFilters(const ApiRequest& r,
+                                                             const std::vector<std::string>& skip) {
+  std::map<std::string, std::vector<std::string>> given;
+  for (const auto& [k, v] : r.query) {
+    if (std::find(skip.begin(), skip.end(), k) != skip.end()) continue;
+    given[k].push_back(v);
+  }
+  return given;
+}
+
+// Binds `sql` on `pub`; unpublished models are an error naming them.
+Result<BoundQuery> BindOn(const CardSql& sql, const Publication& pub, const std::map<std::string, FilterValue>& values,
+                          const FilterValue* override_value = nullptr, const std::string& override_filter = "") {
+  std::string missing;
+  auto bound = sql.Bind(
+      [&](const std::string& name) -> const FilterValue* {
+        if (override_value != nullptr && name == override_filter) return override_value;
+        auto it = values.find(name);
+        return it == values.end() ? nullptr : &it->second;
+      },
+      [&](const std::string& model) {
+        std::string rel = pub.Relation(model);
+        if (rel.empty()) missing = model;
+        return rel;
+      });
+  if (!missing.empty()) {
+    return Status::NotFound("model '" + missing + "' is not in the published schema " + pub.schema() +
+                            " (publish it: add it to a publish task's selection)");
+  }
+  return bound;
+}
+
+// The cache key of a query on a publication: its text, values and the rows it reads.
+std::string KeyOf(const BoundQuery& q, const CardSql& sql, const Publication& pub) {
+  std::string key = q.Key();
+  for (const auto& m : sql.refs()) key += "\x1e" + m + "=" + pub.Fingerprint(m);
+  return key;
+}
+
+}  // namespace
+
+ApiResponse Api::Card(const Dashboard& d, const std::string& card_id, const ApiRequest& r, bool sql_only) {
+  const CardSpec* card = d.FindCard(card_id);
+  if (card == nullptr) return Error(404, "dashboard '" + d.id + "' has no card '" + card_id + "'");
+  std::string format = "";
+  for (const auto& [k, v] : r.query) {
+    if (k == "format") format = v;
+  }
+  if (!format.empty() && format != "csv" && format != "json") {
+    return Error(400, "format is csv or json, not '" + format + "'");
+  }
+  auto pub = publications_->Current();
+  if (!pub.ok()) return ErrorOf(pub.status());
+  if (*pub == nullptr) {
+    return Error(409, "nothing is published yet: dashboards read what a pipeline's publish task publishes (" +
+                          publications_->Describe() + ")");
+  }
+  Publication& p = **pub;
+  auto anchor_of = [&](const FilterSpec& f) -> Result<std::optional<Date>> {
+    if (!f.anchor) return std::optional<Date>();
+    STRATA_ASSIGN_OR_RETURN(BoundQuery q, BindOn(*f.anchor, p, {}));
+    const std::string key = "anchor\x1d" + KeyOf(q, *f.anchor, p);
+    std::shared_ptr<const CardResult> hit = cache_->Get(key);
+    if (!hit) {
+      STRATA_ASSIGN_OR_RETURN(QueryOutput out, (*pub)->Run(q, options_.limits, r.cancel));
+      auto made = std::make_shared<CardResult>();
+      made->current = std::move(out);
+      hit = made;
+      cache_->Put(key, hit);
+    }
+    const auto& rows = hit->current.result.rows;
+    if (rows.empty() || rows[0].empty() || !rows[0][0]) return std::optional<Date>();
+    auto date = Date::Parse(rows[0][0]->substr(0, 10));
+    if (!date.ok()) {
+      return Status::InvalidArgument("the anchor of filter '" + f.id + "' returned '" + *rows[0][0] + "', not a date");
+    }
+    return std::optional<Date>(*date);
+  };
+  auto values = ResolveFilters(d, GivenFilters(r, {"format"}), anchor_of);
+  if (!values.ok()) return ErrorOf(values.status());
+  auto bound = BindOn(card->query, p, *values);
+  if (!bound.ok()) return ErrorOf(bound.status());
+  std::optional<BoundQuery> previous;
+  if (!card->compare_with.empty() && (*values)[card->compare_with].set()) {
+    FilterValue prev = PreviousPeriod((*values)[card->compare_with]);
+    auto b = BindOn(card->query, p, *values, &prev, card->compare_with);
+    if (!b.ok()) return ErrorOf(b.status());
+    previous = std::move(*b);
+  }
+  if (sql_only) {
+    json j = {{"sql", card->query.text()}, {"bound_sql", bound->sql}, {"params", bound->params}};
+    if (previous) j["previous_params"] = previous->params;
+    return Json(200, j);
+  }
+  std::string key = KeyOf(*bound, card->query, p);
+  if (previous) key += "\x1dprev\x1d" + previous->Key();
+  std::shared_ptr<const CardResult> result = cache_->Get(key);
+  bool hit = result != nullptr;
+  if (!hit) {
+    auto made = std::make_shared<CardResult>();
+    auto out = p.Run(*bound, options_.limits, r.cancel);
+    if (!out.ok()) return ErrorOf(out.status().WithContext("card '" + card->id + "'"));
+    made->current = std::move(*out);
+    json body = ResultJson(made->current);
+    if (previous) {
+      auto prev = p.Run(*previous, options_.limits, r.cancel);
+      if (!prev.ok()) return ErrorOf(prev.status().WithContext("card '" + card->id + "' (previous period)"));
+      made->previous = std::move(*prev);
+      body["previous"] = ResultJson(*made->previous);
+      const FilterValue pv = PreviousPeriod((*values)[card->compare_with]);
+      body["previous"]["period"] = {pv.start, pv.end};
+    }
+    const FilterValue* period = nullptr;
+    if (!card->compare_with.empty()) period = &(*values)[card->compare_with];
+    if (period != nullptr && period->set()) body["period"] = {period->start, period->end};
+    body["version"] = p.version();
+    made->json_body = body.dump();
+    result = made;
+    cache_->Put(key, result);
+  }
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    (hit ? stats_.cache_hits : stats_.cache_misses)++;
+    if (!hit) stats_.queries += previous ? 2 : 1;
+  }
+  ApiResponse resp;
+  resp.headers["X-Strata-Cache"] = hit ? "hit" : "miss";
+  resp.headers["X-Strata-Publication"] = p.version();
+  if (format == "csv") {
+    const auto& res = result->current.result;
+    std::string csv;
+    for (size_t i = 0; i < res.columns.size(); ++i) csv += (i ? "," : "") + CsvField(res.columns[i]);
+    csv += "\r\n";
+    for (const auto& row : res.rows) {
+      for (size_t i = 0; i < row.size(); ++i) csv += (i ? "," : "") + CsvField(row[i]);
+      csv += "\r\n";
+    }
+    resp.content_type = "text/csv; charset=utf-8";
+    resp.body = std::move(csv);
+    resp.headers["Content-Disposition"] = "attachment; filename=\"" + d.id + "-" + card->id + ".csv\"";
+    return resp;
+  }
+  if (format == "json") {
+    const auto& res = result->current.result;
+    json rows = json::array();
+    for (const auto& row : res.rows) {
+      json o = json::object();
+      for (size_t i = 0; i < row.size(); ++i) o[res.columns[i]] = CellJson(row[i], res.column_types[i]);
+      rows.push_back(std::move(o));
+    }
+    resp.body = rows.dump();
+    resp.headers["Content-Disposition"] = "attachment; filename=\"" + d.id + "-" + card->id + ".json\"";
+    return resp;
+  }
+  resp.body = result->json_body;
+  return resp;
+}
+
+ApiResponse Api::FilterValues(const Dashboard& d, const std::string& filter_id, const ApiRequest& r) {
+  const FilterSpec* f = d.FindFilter(filter_id);
+  if (f == nullptr) return Error(404, "dashboard '" + d.id + "' has no filter '" + filter_id + "'");
+  if (!f->values) return Error(400, "filter '" + f->id + "' has no list of values (it takes free text)");
+  std::string search;
+  for (const auto& [k, v] : r.query) {
+    if (k == "q") search = v;
+  }
+  auto pub = publications_->Current();
+  if (!pub.ok()) return ErrorOf(pub.status());
+  if (*pub == nullptr) return Error(409, "nothing is published yet");
+  Publication& p = **pub;
+  // Linked filters: only the filters the values depend on count; the rest are ignored.
+  std::map<std::string, std::vector<std::string>> given;
+  for (auto& [k, v] : GivenFilters(r, {"q"})) {
+    if (f->values->filters().contains(k)) given[k] = v;
+  }
+  auto values = ResolveFilters(d, given, [](const FilterSpec&) { return std::optional<Date>(); });
+  if (!values.ok()) return ErrorOf(values.status());
+  // Defaults of the filters it depends on do not apply: what was not given is unset.
+  for (auto& [k, v] : *values) {
+    if (!given.contains(k)) v = FilterValue();
+  }
+  auto bound = BindOn(*f->values, p, *values);
+  if (!bound.ok()) return ErrorOf(bound.status());
+  const std::string key = "values\x1d" + KeyOf(*bound, *f->values, p);
+  std::shared_ptr<const CardResult> result = cache_->Get(key);
+  if (!result) {
+    auto out = p.Run(*bound, options_.limits, r.cancel);
+    if (!out.ok()) return ErrorOf(out.status().WithContext("the values of filter '" + f->id + "'"));
+    auto made = std::make_shared<CardResult>();
+    made->current = std::move(*out);
+    result = made;
+    cache_->Put(key, result);
+  }
+  auto lower = [](std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  const std::string needle = lower(search);
+  json list = json::array();
+  size_t matched = 0;
+  for (const auto& row : result->current.result.rows) {
+    if (row.empty() || !row[0]) continue;
+    if (!needle.empty() && lower(*row[0]).find(needle) == std::string::npos) continue;
+    if (++matched <= 500) list.push_back(*row[0]);
+  }
+  return Json(200, {{"values", list}, {"more", matched > 500}, {"version", p.version()}});
+}
+
+ApiResponse Api::PublicationInfo() {
+  auto pub = publications_->Current();
+  if (!pub.ok()) return ErrorOf(pub.status());
+  if (*pub == nullptr) return Json(200, {{"published", false}, {"source", publications_->Describe()}});
+  json relations = json::object();
+  for (const auto& [name, fp] : (*pub)->fingerprints()) relations[name] = fp;
+  return Json(200, {{"published", true},
+                    {"version", (*pub)->version()},
+                    {"schema", (*pub)->schema()},
+                    {"relations", relations},
+                    {"source", publications_->Describe()}});
+}
+
+}  // namespace strata::serve

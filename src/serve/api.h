@@ -1,0 +1,79 @@
+// The JSON API the web app uses (documented in docs/serve-api.md), independent of the HTTP
+// server so it can be tested on its own.
+//
+//   GET /api/dashboards                          the dashboards: id, title, description
+//   GET /api/dashboards/{id}                     one dashboard's spec: filters, cards, formats
+//   GET /api/dashboards/{id}/cards/{card}?f=v    a card's result under the filters given
+//                                                (absent: defaults); &format=csv|json downloads
+//   GET /api/dashboards/{id}/cards/{card}/sql    the card's SQL (as written, and as bound)
+//   GET /api/dashboards/{id}/filters/{f}/values?q=text&other=v
+//                                                a category filter's choices (linked filters
+//                                                given as parameters)
+//   GET /api/publication                         the publication served: version, relations
+//
+// Errors are JSON {"error": "..."} with 400 (bad input), 404 (unknown dashboard, card or
+// filter), 409 (nothing published yet), 504 (the query timed out) or 500 (a Strata bug, or the
+// engine failed).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "serve/dashboard.h"
+#include "serve/publication.h"
+
+namespace strata::serve {
+
+struct ApiRequest {
+  std::string method = "GET";
+  std::string path;                                        // decoded, without the query string
+  std::vector<std::pair<std::string, std::string>> query;  // decoded, in order (repeats kept)
+  CancelToken* cancel = nullptr;                           // the client went away
+};
+
+struct ApiResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::map<std::string, std::string> headers;
+};
+
+struct ApiOptions {
+  std::string dashboards_dir;  // re-read when its files change
+  QueryLimits limits;
+  size_t cache_bytes = 64 << 20;  // card results kept, keyed on query, values and data versions
+};
+
+class Api {
+ public:
+  Api(Publications* publications, ApiOptions options);
+  ~Api();
+  ApiResponse Handle(const ApiRequest& request);
+
+  struct Stats {
+    int64_t cache_hits = 0, cache_misses = 0, queries = 0;
+  };
+  Stats stats() const;
+
+ private:
+  class Cache;
+  Result<std::shared_ptr<const std::vector<Dashboard>>> Dashboards();
+  ApiResponse Card(const Dashboard& d, const std::string& card, const ApiRequest& r, bool sql_only);
+  ApiResponse FilterValues(const Dashboard& d, const std::string& filter, const ApiRequest& r);
+  ApiResponse PublicationInfo();
+
+  Publications* publications_;
+  ApiOptions options_;
+  std::unique_ptr<Cache> cache_;
+  mutable std::mutex mu_;
+  std::shared_ptr<const std::vector<Dashboard>> dashboards_;
+  std::string dashboards_stamp_;
+  Status dashboards_error_;
+  Stats stats_;
+};
+
+}  // namespace strata::serve

@@ -1,0 +1,247 @@
+#include "serve/publication.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "db/duckdb.h"
+#include "warehouse/serving_copy.h"
+
+namespace strata::serve {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// One thread that cancels queries whose deadline passed.
+class Watchdog {
+ public:
+  static Watchdog& Get() {
+    static Watchdog* w = new Watchdog();  // never destroyed: queries may run until exit
+    return *w;
+  }
+  int Add(Clock::time_point deadline, CancelToken* token) {
+    std::lock_guard<std::mutex> l(mu_);
+    const int id = next_++;
+    due_[id] = {deadline, token};
+    cv_.notify_one();
+    return id;
+  }
+  void Remove(int id) {
+    std::lock_guard<std::mutex> l(mu_);
+    due_.erase(id);
+  }
+
+ private:
+  Watchdog() {
+    std::thread([this] { Loop(); }).detach();
+  }
+  void Loop() {
+    std::unique_lock<std::mutex> l(mu_);
+    for (;;) {
+      auto next = Clock::time_point::max();
+      const auto now = Clock::now();
+      for (auto it = due_.begin(); it != due_.end();) {
+        if (it->second.first <= now) {
+          it->second.second->Cancel("the statement timeout passed");
+          it = due_.erase(it);
+        } else {
+          next = std::min(next, it->second.first);
+          ++it;
+        }
+      }
+      if (next == Clock::time_point::max()) {
+        cv_.wait(l);
+      } else {
+        cv_.wait_until(l, next);
+      }
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int next_ = 0;
+  std::map<int, std::pair<Clock::time_point, CancelToken*>> due_;
+};
+
+// SQL without trailing semicolons and blanks, so it can be wrapped.
+std::string_view StripEnd(std::string_view sql) {
+  while (!sql.empty() && (sql.back() == ';' || std::isspace(static_cast<unsigned char>(sql.back())))) {
+    sql.remove_suffix(1);
+  }
+  return sql;
+}
+
+// One serving copy, open read-only, with a pool of connections.
+class DuckPublication : public Publication {
+ public:
+  static Result<std::shared_ptr<DuckPublication>> Open(const warehouse::ServingCopy& copy, const std::string& schema,
+                                                       int connections) {
+    // No access to any other file (read_csv, COPY TO, ATTACH), and no way to turn it back on.
+    STRATA_ASSIGN_OR_RETURN(auto db, duck::Database::Open(copy.file, {{"access_mode", "READ_ONLY"},
+                                                                      {"enable_external_access", "false"},
+                                                                      {"autoinstall_known_extensions", "false"},
+                                                                      {"autoload_known_extensions", "false"},
+                                                                      {"lock_configuration", "true"}}));
+    auto p = std::shared_ptr<DuckPublication>(new DuckPublication());
+    p->db_ = std::move(db);
+    p->version_ = std::to_string(copy.version);
+    p->schema_ = schema;
+    p->max_connections_ = std::max(1, connections);
+    STRATA_ASSIGN_OR_RETURN(auto conn, p->db_->Connect());
+    auto fp = conn->Query("SELECT relation, fingerprint FROM " + duck::QuoteIdent(schema) + "._strata_serving");
+    if (!fp.ok()) return fp.status().WithContext("reading the fingerprints of " + copy.file);
+    for (const auto& row : fp->rows) p->fingerprints_[row[0].value_or("")] = row[1].value_or("");
+    p->idle_.push_back(std::move(conn));
+    p->open_ = 1;
+    return p;
+  }
+
+  Result<QueryOutput> Run(const BoundQuery& q, const QueryLimits& limits, CancelToken* cancel) override {
+    STRATA_ASSIGN_OR_RETURN(auto conn, Take());
+    struct Return {
+      DuckPublication* p;
+      std::unique_ptr<duck::Connection>* c;
+      ~Return() { p->Give(std::move(*c)); }
+    } give_back{this, &conn};
+    const auto started = Clock::now();
+    CancelToken deadline;
+    const int watch = Watchdog::Get().Add(started + std::chrono::milliseconds(limits.timeout_ms), &deadline);
+    struct Unwatch {
+      int id;
+      ~Unwatch() { Watchdog::Get().Remove(id); }
+    } unwatch{watch};
+    duck::Connection* c = conn.get();
+    CancelScope on_timeout(&deadline, [c] { c->Interrupt(); });
+    CancelScope on_cancel(cancel, [c] { c->Interrupt(); });
+    STRATA_RETURN_IF_ERROR(on_cancel.Check());
+    const std::string sql = "SELECT * FROM (" + std::string(StripEnd(q.sql)) + "\n) AS strata_card LIMIT " +
+                            std::to_string(limits.max_rows + 1);
+    auto prepared = c->Prepare(sql);
+    if (!prepared.ok()) return prepared.status();
+    for (size_t i = 0; i < q.params.size(); ++i) {
+      STRATA_RETURN_IF_ERROR((*prepared)->Bind(static_cast<int>(i + 1), q.params[i]));
+    }
+    auto result = (*prepared)->Execute();
+    if (!result.ok()) {
+      if (deadline.cancelled()) {
+        return Status::Aborted("the query ran longer than " + std::to_string(limits.timeout_ms) +
+                               " ms and was stopped");
+      }
+      return result.status();
+    }
+    QueryOutput out;
+    out.result = std::move(*result);
+    if (static_cast<int64_t>(out.result.rows.size()) > limits.max_rows) {
+      out.result.rows.resize(limits.max_rows);
+      out.truncated = true;
+    }
+    out.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    return out;
+  }
+
+ private:
+  DuckPublication() = default;
+
+  Result<std::unique_ptr<duck::Connection>> Take() {
+    std::unique_lock<std::mutex> l(mu_);
+    for (;;) {
+      if (!idle_.empty()) {
+        auto c = std::move(idle_.back());
+        idle_.pop_back();
+        return c;
+      }
+      if (open_ < max_connections_) {
+        ++open_;
+        l.unlock();
+        auto c = db_->Connect();
+        if (!c.ok()) {
+          std::lock_guard<std::mutex> relock(mu_);
+          --open_;
+        }
+        return c;
+      }
+      cv_.wait(l);
+    }
+  }
+  void Give(std::unique_ptr<duck::Connection> c) {
+    std::lock_guard<std::mutex> l(mu_);
+    if (c) idle_.push_back(std::move(c));
+    cv_.notify_one();
+  }
+
+  std::unique_ptr<duck::Database> db_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<duck::Connection>> idle_;
+  int open_ = 0;
+  int max_connections_ = 4;
+};
+
+class ServingCopyPublications : public Publications {
+ public:
+  ServingCopyPublications(std::string dir, std::string schema, int connections)
+      : dir_(std::move(dir)), schema_(std::move(schema)), connections_(connections) {}
+
+  Result<std::shared_ptr<Publication>> Current() override {
+    // CURRENT is replaced by rename: a new inode (or mtime) means a new publication.
+    struct stat st {};
+    const std::string current = dir_ + "/CURRENT";
+    std::string seen;
+    if (::stat(current.c_str(), &st) == 0) {
+      seen = std::to_string(st.st_ino) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+             std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_size);
+    }
+    std::lock_guard<std::mutex> l(mu_);
+    if (seen == seen_ && (current_ || seen.empty())) return current_;
+    STRATA_ASSIGN_OR_RETURN(auto copy, warehouse::CurrentServingCopy(dir_));
+    if (!copy) {
+      current_.reset();
+    } else if (!current_ || current_->version() != std::to_string(copy->version)) {
+      STRATA_ASSIGN_OR_RETURN(auto opened, DuckPublication::Open(*copy, schema_, connections_));
+      current_ = std::move(opened);  // requests still on the old one keep it open until they finish
+    }
+    seen_ = seen;
+    return current_;
+  }
+  std::string Describe() const override { return "serving copies in " + dir_; }
+
+ private:
+  std::string dir_, schema_;
+  int connections_;
+  std::mutex mu_;
+  std::string seen_;
+  std::shared_ptr<Publication> current_;
+};
+
+}  // namespace
+
+std::string Publication::Relation(const std::string& model) const {
+  if (!fingerprints_.contains(model)) return "";
+  return duck::QuoteIdent(schema_) + "." + duck::QuoteIdent(model);
+}
+
+std::string Publication::Fingerprint(const std::string& model) const {
+  auto it = fingerprints_.find(model);
+  return it == fingerprints_.end() ? "" : it->second;
+}
+
+std::unique_ptr<Publications> Publications::ServingCopies(const std::string& dir, const std::string& schema,
+                                                          int connections) {
+  return std::make_unique<ServingCopyPublications>(dir, schema, connections);
+}
+
+Result<std::unique_ptr<Publications>> Publications::ForProject(const Project& project, const std::string& schema,
+                                                               int connections) {
+  if (project.publish.type == "postgres") {
+    return Status::InvalidArgument(
+        "strata serve does not read a PostgreSQL publish target yet: point a BI tool at it, or publish into the "
+        "DuckDB warehouse");
+  }
+  return ServingCopies(project.serving_dir(), schema, connections);
+}
+
+}  // namespace strata::serve

@@ -1,0 +1,121 @@
+#include "serve/server.h"
+
+#include <httplib.h>
+
+#include <filesystem>
+
+#include "core/file.h"
+#include "serve/web_assets.h"
+
+namespace strata::serve {
+
+namespace {
+
+// Sent with everything: no framing by other sites, no MIME sniffing, scripts only from here.
+void SecurityHeaders(httplib::Response& res) {
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("X-Frame-Options", "DENY");
+  res.set_header("Referrer-Policy", "same-origin");
+  res.set_header("Content-Security-Policy",
+                 "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                 "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+}
+
+// Pages of the single-page app: every one is index.html, which routes on the path.
+bool IsAppPage(const std::string& path) { return path == "/" || path == "/explore" || path.rfind("/d/", 0) == 0; }
+
+}  // namespace
+
+struct Server::Impl {
+  httplib::Server http;
+};
+
+Server::Server(Api* api, ServerOptions options)
+    : impl_(std::make_unique<Impl>()), api_(api), options_(std::move(options)) {}
+
+Server::~Server() { Stop(); }
+
+Status Server::Bind() {
+  httplib::Server& http = impl_->http;
+  const int threads = std::max(1, options_.threads);
+  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http.set_payload_max_length(64 * 1024);
+  http.set_read_timeout(10, 0);
+  http.set_write_timeout(30, 0);
+  http.set_keep_alive_max_count(1000);
+
+  http.Get(R"(/api/.*)", [this](const httplib::Request& req, httplib::Response& res) {
+    ApiRequest r;
+    r.method = req.method;
+    r.path = req.path;
+    for (const auto& [k, v] : req.params) r.query.emplace_back(k, v);
+    ApiResponse out = api_->Handle(r);
+    SecurityHeaders(res);
+    for (const auto& [k, v] : out.headers) res.set_header(k, v);
+    res.set_header("Cache-Control", "no-store");
+    res.status = out.status;
+    res.set_content(std::move(out.body), out.content_type);
+  });
+  http.Get(R"(/.*)", [this](const httplib::Request& req, httplib::Response& res) {
+    SecurityHeaders(res);
+    const std::string path = IsAppPage(req.path) ? "/index.html" : req.path;
+    for (const WebAsset& a : WebAssets()) {
+      if (a.path != path) continue;
+      if (!options_.web_dir.empty()) {
+        // Working on the app: read the file from disk every time.
+        auto text = ReadFile(JoinPath(options_.web_dir, std::string(a.path.substr(1))));
+        if (text.ok()) {
+          res.set_header("Cache-Control", "no-store");
+          res.set_content(*text, std::string(a.content_type));
+          return;
+        }
+      }
+      const std::string etag = "\"" + std::string(a.sha256.substr(0, 32)) + "\"";
+      res.set_header("ETag", etag);
+      res.set_header("Cache-Control", "no-cache");
+      if (req.get_header_value("If-None-Match") == etag) {
+        res.status = 304;
+        return;
+      }
+      res.set_content(a.data.data(), a.data.size(), std::string(a.content_type));
+      return;
+    }
+    res.status = 404;
+    res.set_content("{\"error\":\"not found\"}", "application/json");
+  });
+  http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    SecurityHeaders(res);
+    res.set_content("{\"error\":\"HTTP " + std::to_string(res.status) + "\"}", "application/json");
+  });
+  http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "unknown error";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    res.status = 500;
+    res.set_content(nlohmann::json({{"error", "internal error: " + what}}).dump(), "application/json");
+  });
+
+  port_ = options_.port == 0 ? http.bind_to_any_port(options_.host) : options_.port;
+  if (options_.port != 0 && !http.bind_to_port(options_.host, options_.port)) port_ = -1;
+  if (port_ < 0) {
+    return Status::Unavailable("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
+                               " (in use, or not an address of this machine)");
+  }
+  return Status::OK();
+}
+
+Status Server::Run() {
+  if (!impl_->http.listen_after_bind()) return Status::IOError("the server stopped accepting connections");
+  return Status::OK();
+}
+
+void Server::Stop() {
+  if (impl_) impl_->http.stop();
+}
+
+}  // namespace strata::serve

@@ -1,0 +1,40 @@
+// `strata serve`'s HTTP server: the web app (embedded files) and the JSON API (api.h) on one
+// port, bound to 127.0.0.1 unless told otherwise.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+#include "serve/api.h"
+
+namespace strata::serve {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: any free port (see port())
+  int threads = 8;
+  // Serve the web app's files from this folder instead of the embedded ones (to work on them
+  // without rebuilding). "" = embedded.
+  std::string web_dir;
+};
+
+class Server {
+ public:
+  Server(Api* api, ServerOptions options);
+  ~Server();
+  // Binds the port; then Run() serves until Stop().
+  Status Bind();
+  int port() const { return port_; }
+  Status Run();
+  void Stop();  // from any thread, or a signal handler's thread
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  Api* api_;
+  ServerOptions options_;
+  int port_ = 0;
+};
+
+}  // namespace strata::serve
