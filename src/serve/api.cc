@@ -317,7 +317,7 @@ ApiResponse Api::Card(const Dashboard& d, const std::string& card_id, const ApiR
   auto bound = BindOn(card->query, p, *values);
   if (!bound.ok()) return ErrorOf(bound.status());
   std::optional<BoundQuery> previous;
-  if (!card->compare_with.empty() && (*values)[card->compare_with].set()) {
+  if (!card->compare_with.empty() && !(*values)[card->compare_with].all_time) {
     FilterValue prev = PreviousPeriod((*values)[card->compare_with]);
     auto b = BindOn(card->query, p, *values, &prev, card->compare_with);
     if (!b.ok()) return ErrorOf(b.status());
@@ -348,7 +348,7 @@ ApiResponse Api::Card(const Dashboard& d, const std::string& card_id, const ApiR
     }
     const FilterValue* period = nullptr;
     if (!card->compare_with.empty()) period = &(*values)[card->compare_with];
-    if (period != nullptr && period->set()) body["period"] = {period->start, period->end};
+    if (period != nullptr && !period->all_time) body["period"] = {period->start, period->end};
     body["version"] = p.version();
     made->json_body = body.dump();
     result = made;

@@ -29,6 +29,7 @@ struct FilterValue {
   std::vector<std::string> values;  // category / text filters; empty = unset
   bool list = false;                // a multi-select filter: `{{ f }}` is `($1, ...)`
   std::string start, end;           // date ranges (YYYY-MM-DD, inclusive); empty = unset
+  bool all_time = false;            // a date range over every date (nothing to compare with)
   bool set() const { return !values.empty() || !start.empty(); }
 };
 

@@ -346,7 +346,13 @@ Result<FilterValue> ResolveDateRange(const std::string& text, Date anchor) {
   unsigned m = 0, day = 0;
   anchor.ToYmd(&y, &m, &day);
   const Date month_start = Date::FromYmd(y, m, 1);
-  if (text.empty() || text == "all_time") return v;
+  if (text.empty() || text == "all_time") {
+    // Every date, so that cards need no optional clause for it.
+    v.start = "0001-01-01";
+    v.end = "9999-12-31";
+    v.all_time = true;
+    return v;
+  }
   if (size_t dots = text.find(".."); dots != std::string::npos) {
     auto from = Date::Parse(text.substr(0, dots));
     auto to = Date::Parse(text.substr(dots + 2));
@@ -383,6 +389,7 @@ Result<FilterValue> ResolveDateRange(const std::string& text, Date anchor) {
 
 FilterValue PreviousPeriod(const FilterValue& range) {
   FilterValue prev;
+  if (range.all_time) return prev;
   auto from = Date::Parse(range.start);
   auto to = Date::Parse(range.end);
   if (!from.ok() || !to.ok()) return prev;

@@ -98,9 +98,9 @@ Result<std::vector<Dashboard>> LoadDashboards(const std::string& dir);
 // A date-range filter's value as written in a URL: "2024-01-01..2024-01-31", or relative to
 // `anchor`: today, yesterday, last_7_days, last_30_days, last_90_days, last_365_days,
 // this_week, last_week, this_month, last_month, this_quarter, this_year, last_year,
-// all_time (nothing set).
+// all_time (every date: 0001-01-01..9999-12-31, `all_time` set). Empty is all_time.
 Result<FilterValue> ResolveDateRange(const std::string& text, Date anchor);
-// The period of the same length just before `range`.
+// The period of the same length just before `range` (unset for all_time).
 FilterValue PreviousPeriod(const FilterValue& range);
 
 // The filter values a request gives (name -> the URL's values for it: absent means the

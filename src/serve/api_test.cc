@@ -1,0 +1,405 @@
+// The dashboard API on a real serving copy: answers equal an independent computation over the
+// rows the test wrote, filters bind (injection attempts stay values), bad input gets a clear
+// 4xx, the cache follows the data, and a new publication is picked up while serving.
+#include "serve/api.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <cmath>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "db/duckdb.h"
+#include "serve/server.h"
+#include "testing.h"
+#include "warehouse/serving_copy.h"
+
+namespace strata::serve {
+namespace {
+
+using nlohmann::json;
+using testing::WriteText;
+
+// The rows the warehouse holds: order i has amount (i % 7) * 10 + 5, category cats[i % 3],
+// segment segs[i % 2], placed on 2024-01-01 + (i % 20) days.
+const char* kCats[] = {"books", "toys", "garden"};
+const char* kSegs[] = {"gold", "silver"};
+constexpr int kOrders = 200;
+
+struct Order {
+  int id;
+  double amount;
+  std::string category, segment;
+  Date day;
+};
+
+std::vector<Order> Orders(int n, double bump = 0) {
+  std::vector<Order> out;
+  for (int i = 0; i < n; ++i) {
+    out.push_back({i, (i % 7) * 10 + 5 + bump, kCats[i % 3], kSegs[i % 2], Date::FromYmd(2024, 1, 1) + (i % 20)});
+  }
+  return out;
+}
+
+const char* kDashboard = R"(title: Sales
+description: Test dashboard
+filters:
+  period: {type: date_range, default: last_7_days, anchor: "select max(placed_on) from {{ ref('orders') }}"}
+  category: {type: category, multiple: true, values: "select distinct category from {{ ref('orders') }} order by 1"}
+  segment: {type: category, values: "select distinct segment from {{ ref('orders') }} where true [[ and category in {{ category }} ]] order by 1"}
+columns:
+  revenue: {format: currency}
+cards:
+  - id: revenue
+    viz: number
+    compare: previous_period
+    sql: |
+      select coalesce(sum(amount), 0) as revenue from {{ ref('orders') }}
+      where placed_on between {{ period.start }} and {{ period.end }}
+      [[ and category in {{ category }} ]]
+      [[ and segment = {{ segment }} ]]
+  - id: by_category
+    viz: bar
+    drill: {filter: category, column: category}
+    model: orders
+    dimensions: [category]
+    measures: {revenue: sum(amount), orders: count(*)}
+    where: {period: placed_on, category: category, segment: segment}
+  - id: targets
+    viz: table
+    sql: select * from {{ ref('targets') }} order by category
+)";
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = *duck::Database::Open(dir_.Sub("wh.duckdb"));
+    conn_ = *db_->Connect();
+    ASSERT_TRUE(conn_
+                    ->Execute("CREATE SCHEMA analytics;"
+                              "CREATE TABLE analytics.targets AS SELECT 'books' AS category, 100 AS target")
+                    .ok());
+    Publish(Orders(kOrders));
+    WriteText(dir_.Sub("dashboards/sales.yml"), kDashboard);
+    publications_ = Publications::ServingCopies(dir_.Sub("published"), "analytics", 2);
+    ApiOptions options;
+    options.dashboards_dir = dir_.Sub("dashboards");
+    options.limits.timeout_ms = 2000;
+    api_ = std::make_unique<Api>(publications_.get(), options);
+  }
+
+  void Publish(const std::vector<Order>& orders) {
+    std::string values;
+    for (const auto& o : orders) {
+      values += std::string(values.empty() ? "" : ", ") + "(" + std::to_string(o.id) + ", " + std::to_string(o.amount) +
+                ", '" + o.category + "', '" + o.segment + "', DATE '" + o.day.ToString() + "')";
+    }
+    ASSERT_TRUE(
+        conn_
+            ->Execute("CREATE OR REPLACE TABLE analytics.orders (id INT, amount DECIMAL(12,2), category VARCHAR, "
+                      "segment VARCHAR, placed_on DATE); INSERT INTO analytics.orders VALUES " +
+                      values)
+            .ok());
+    auto copy = warehouse::WriteServingCopy(conn_.get(), "analytics", dir_.Sub("published"));
+    ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  }
+
+  ApiResponse Get(const std::string& path, std::vector<std::pair<std::string, std::string>> query = {}) {
+    ApiRequest r;
+    r.path = path;
+    r.query = std::move(query);
+    return api_->Handle(r);
+  }
+  json GetJson(const std::string& path, std::vector<std::pair<std::string, std::string>> query = {},
+               int want_status = 200) {
+    ApiResponse r = Get(path, std::move(query));
+    EXPECT_EQ(r.status, want_status) << path << ": " << r.body;
+    return json::parse(r.body);
+  }
+
+  // Revenue computed here from the rows, not by SQL.
+  static double Revenue(const std::vector<Order>& orders, Date from, Date to, const std::set<std::string>& cats = {},
+                        const std::string& segment = "") {
+    double sum = 0;
+    for (const auto& o : orders) {
+      if (o.day < from || o.day > to) continue;
+      if (!cats.empty() && !cats.contains(o.category)) continue;
+      if (!segment.empty() && o.segment != segment) continue;
+      sum += o.amount;
+    }
+    return sum;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<duck::Database> db_;
+  std::unique_ptr<duck::Connection> conn_;
+  std::unique_ptr<Publications> publications_;
+  std::unique_ptr<Api> api_;
+};
+
+TEST_F(ApiTest, ListsDashboardsAndTheirSpecs) {
+  json list = GetJson("/api/dashboards");
+  ASSERT_EQ(list["dashboards"].size(), 1u);
+  EXPECT_EQ(list["dashboards"][0]["id"], "sales");
+  json spec = GetJson("/api/dashboards/sales");
+  EXPECT_EQ(spec["title"], "Sales");
+  EXPECT_EQ(spec["models"], json({"orders", "targets"}));
+  ASSERT_EQ(spec["cards"].size(), 3u);
+  EXPECT_EQ(spec["cards"][0]["filters"], json({"category", "period", "segment"}));
+  EXPECT_EQ(spec["cards"][2]["filters"], json::array()) << "a card without filters takes none";
+  EXPECT_EQ(spec["filters"][2]["depends_on"], json({"category"}));
+  EXPECT_EQ(spec.dump().find("select"), std::string::npos) << "the spec carries no SQL";
+}
+
+TEST_F(ApiTest, KpiEqualsAnIndependentComputationWithThePreviousPeriod) {
+  const auto orders = Orders(kOrders);
+  // Default: the last 7 days up to the newest order day (2024-01-20), and the 7 before.
+  json r = GetJson("/api/dashboards/sales/cards/revenue");
+  const Date last = Date::FromYmd(2024, 1, 20);
+  EXPECT_EQ(r["period"], json({"2024-01-14", "2024-01-20"}));
+  EXPECT_NEAR(r["rows"][0][0].get<double>(), Revenue(orders, last - 6, last), 1e-6);
+  EXPECT_EQ(r["previous"]["period"], json({"2024-01-07", "2024-01-13"}));
+  EXPECT_NEAR(r["previous"]["rows"][0][0].get<double>(), Revenue(orders, last - 13, last - 7), 1e-6);
+
+  json filtered = GetJson(
+      "/api/dashboards/sales/cards/revenue",
+      {{"period", "2024-01-03..2024-01-09"}, {"category", "books"}, {"category", "garden"}, {"segment", "gold"}});
+  EXPECT_NEAR(filtered["rows"][0][0].get<double>(),
+              Revenue(orders, Date::FromYmd(2024, 1, 3), Date::FromYmd(2024, 1, 9), {"books", "garden"}, "gold"), 1e-6);
+  // An empty value clears a filter that has a default.
+  json all = GetJson("/api/dashboards/sales/cards/revenue", {{"period", ""}});
+  EXPECT_NEAR(all["rows"][0][0].get<double>(), Revenue(orders, Date::FromYmd(2000, 1, 1), Date::FromYmd(2100, 1, 1)),
+              1e-6);
+  EXPECT_FALSE(all.contains("previous")) << "no period, nothing to compare";
+}
+
+TEST_F(ApiTest, ModelCardsGroupAndFilter) {
+  const auto orders = Orders(kOrders);
+  json r = GetJson("/api/dashboards/sales/cards/by_category", {{"period", "all_time"}, {"segment", "silver"}});
+  ASSERT_EQ(r["columns"][0]["name"], "category");
+  ASSERT_EQ(r["rows"].size(), 3u);
+  for (const auto& row : r["rows"]) {
+    const std::string cat = row[0];
+    EXPECT_NEAR(row[1].get<double>(),
+                Revenue(orders, Date::FromYmd(2000, 1, 1), Date::FromYmd(2100, 1, 1), {cat}, "silver"), 1e-6)
+        << cat;
+  }
+}
+
+TEST_F(ApiTest, InjectionAttemptsInEveryFilterStayValues) {
+  const std::vector<std::string> attacks = {"x' OR '1'='1",
+                                            "'; DROP TABLE analytics.orders; --",
+                                            "books') OR ('a'='a",
+                                            "\") or 1=1 --",
+                                            "$1",
+                                            "{{ category }}",
+                                            "[[ or true ]]",
+                                            std::string("nul\0byte", 8)};
+  for (const auto& attack : attacks) {
+    for (const char* filter : {"category", "segment"}) {
+      ApiResponse r = Get("/api/dashboards/sales/cards/revenue", {{"period", "all_time"}, {filter, attack}});
+      ASSERT_EQ(r.status, 200) << filter << "=" << attack << ": " << r.body;
+      EXPECT_EQ(json::parse(r.body)["rows"][0][0].get<double>(), 0) << filter << "=" << attack;
+    }
+    ApiResponse period = Get("/api/dashboards/sales/cards/revenue", {{"period", attack}});
+    EXPECT_EQ(period.status, 400) << attack;
+    ApiResponse values = Get("/api/dashboards/sales/filters/segment/values", {{"category", attack}, {"q", attack}});
+    EXPECT_EQ(values.status, 200) << values.body;
+    EXPECT_EQ(json::parse(values.body)["values"].size(), 0u);
+  }
+  // The data is all still there.
+  json all = GetJson("/api/dashboards/sales/cards/revenue", {{"period", "all_time"}});
+  EXPECT_NEAR(all["rows"][0][0].get<double>(),
+              Revenue(Orders(kOrders), Date::FromYmd(2000, 1, 1), Date::FromYmd(2100, 1, 1)), 1e-6);
+}
+
+TEST_F(ApiTest, BadInputIsAClear4xx) {
+  struct Case {
+    std::string path;
+    std::vector<std::pair<std::string, std::string>> query;
+    int status;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {"/api/dashboards/nope", {}, 404, "no dashboard 'nope'"},
+      {"/api/dashboards/sales/cards/nope", {}, 404, "no card 'nope'"},
+      {"/api/dashboards/sales/filters/nope/values", {}, 404, "no filter 'nope'"},
+      {"/api/dashboards/sales/filters/period/values", {}, 400, "no list of values"},
+      {"/api/dashboards/sales/cards/revenue", {{"colour", "red"}}, 400, "no filter 'colour'"},
+      {"/api/dashboards/sales/cards/revenue", {{"period", "2024-13-01..2024-01-02"}}, 400, "YYYY-MM-DD"},
+      {"/api/dashboards/sales/cards/revenue", {{"period", "2024-01-09..2024-01-02"}}, 400, "ends before"},
+      {"/api/dashboards/sales/cards/revenue", {{"period", "last_3_fortnights"}}, 400, "unknown date range"},
+      {"/api/dashboards/sales/cards/revenue", {{"segment", "gold"}, {"segment", "silver"}}, 400, "takes one value"},
+      {"/api/dashboards/sales/cards/revenue", {{"segment", std::string(5000, 'x')}}, 400, "over 1,000 bytes"},
+      {"/api/dashboards/sales/cards/revenue", {{"format", "xml"}}, 400, "csv or json"},
+      {"/api/nothing", {}, 404, "no such API path"},
+      {"/api/dashboards/sales/cards/revenue/extra/parts", {}, 404, "no such API path"},
+  };
+  for (const auto& c : cases) {
+    ApiResponse r = Get(c.path, c.query);
+    EXPECT_EQ(r.status, c.status) << c.path << ": " << r.body;
+    auto body = json::parse(r.body, nullptr, false);
+    ASSERT_FALSE(body.is_discarded()) << r.body;
+    EXPECT_NE(body.value("error", "").find(c.says), std::string::npos) << c.path << ": " << r.body;
+  }
+  std::vector<std::pair<std::string, std::string>> many;
+  for (int i = 0; i < 1001; ++i) many.emplace_back("category", "c" + std::to_string(i));
+  EXPECT_EQ(Get("/api/dashboards/sales/cards/revenue", many).status, 400);
+  ApiRequest post;
+  post.method = "POST";
+  post.path = "/api/dashboards";
+  EXPECT_EQ(api_->Handle(post).status, 405);
+}
+
+TEST_F(ApiTest, ExportsCsvAndJson) {
+  ApiResponse csv = Get("/api/dashboards/sales/cards/targets", {{"format", "csv"}});
+  ASSERT_EQ(csv.status, 200);
+  EXPECT_EQ(csv.body, "category,target\r\nbooks,100\r\n");
+  EXPECT_EQ(csv.content_type, "text/csv; charset=utf-8");
+  EXPECT_NE(csv.headers["Content-Disposition"].find("sales-targets.csv"), std::string::npos);
+  ApiResponse j = Get("/api/dashboards/sales/cards/targets", {{"format", "json"}});
+  EXPECT_EQ(json::parse(j.body), json::parse(R"([{"category": "books", "target": 100}])"));
+  json sql = GetJson("/api/dashboards/sales/cards/revenue/sql", {{"segment", "gold"}});
+  EXPECT_NE(sql["sql"].get<std::string>().find("{{ period.start }}"), std::string::npos);
+  EXPECT_NE(sql["bound_sql"].get<std::string>().find("segment = $3"), std::string::npos) << sql.dump();
+  EXPECT_EQ(sql["params"][2], "gold");
+}
+
+TEST_F(ApiTest, LinkedFilterValuesFollowTheirParent) {
+  json all = GetJson("/api/dashboards/sales/filters/segment/values");
+  EXPECT_EQ(all["values"], json({"gold", "silver"}));
+  json cats = GetJson("/api/dashboards/sales/filters/category/values", {{"q", "O"}});
+  EXPECT_EQ(cats["values"], json({"books", "toys"})) << "case-insensitive search";
+  // Only silver customers bought... nothing is that narrow here: every category has both.
+  ASSERT_TRUE(conn_->Execute("DELETE FROM analytics.orders WHERE category = 'toys' AND segment = 'gold'").ok());
+  ASSERT_TRUE(warehouse::WriteServingCopy(conn_.get(), "analytics", dir_.Sub("published")).ok());
+  json toys = GetJson("/api/dashboards/sales/filters/segment/values", {{"category", "toys"}});
+  EXPECT_EQ(toys["values"], json({"silver"}));
+}
+
+TEST_F(ApiTest, TheCacheFollowsTheDataOfEachCard) {
+  GetJson("/api/dashboards/sales/cards/revenue");
+  GetJson("/api/dashboards/sales/cards/targets");
+  EXPECT_EQ(api_->stats().cache_misses, 2);
+  EXPECT_EQ(Get("/api/dashboards/sales/cards/revenue").headers["X-Strata-Cache"], "hit");
+  EXPECT_EQ(Get("/api/dashboards/sales/cards/targets").headers["X-Strata-Cache"], "hit");
+  // A new publication where only orders changed: the revenue card reloads, targets does not.
+  auto bumped = Orders(kOrders, 1.0);
+  Publish(bumped);
+  ApiResponse revenue = Get("/api/dashboards/sales/cards/revenue");
+  EXPECT_EQ(revenue.headers["X-Strata-Cache"], "miss");
+  EXPECT_EQ(revenue.headers["X-Strata-Publication"], "2");
+  const Date last = Date::FromYmd(2024, 1, 20);
+  EXPECT_NEAR(json::parse(revenue.body)["rows"][0][0].get<double>(), Revenue(bumped, last - 6, last), 1e-6);
+  EXPECT_EQ(Get("/api/dashboards/sales/cards/targets").headers["X-Strata-Cache"], "hit");
+  // Republishing the same rows changes nothing a card reads.
+  Publish(bumped);
+  EXPECT_EQ(Get("/api/dashboards/sales/cards/revenue").headers["X-Strata-Cache"], "hit");
+}
+
+TEST_F(ApiTest, NothingPublishedIs409AndBrokenFilesAreNamed) {
+  auto empty = Publications::ServingCopies(dir_.Sub("nothing"), "analytics", 1);
+  ApiOptions options;
+  options.dashboards_dir = dir_.Sub("dashboards");
+  Api api(empty.get(), options);
+  ApiRequest r;
+  r.path = "/api/dashboards/sales/cards/revenue";
+  ApiResponse resp = api.Handle(r);
+  EXPECT_EQ(resp.status, 409);
+  EXPECT_NE(resp.body.find("nothing is published yet"), std::string::npos);
+
+  WriteText(dir_.Sub("dashboards/broken.yml"), "title: Broken\ncards:\n  - id: x\n    viz: bra\n    sql: select 1\n");
+  ApiResponse list = Get("/api/dashboards");
+  EXPECT_EQ(list.status, 500);
+  EXPECT_NE(list.body.find("broken.yml:4:"), std::string::npos) << list.body;
+  EXPECT_NE(list.body.find("unknown viz 'bra' (did you mean"), std::string::npos) << list.body;
+}
+
+TEST_F(ApiTest, QueriesCannotReadFilesOrRunForever) {
+  WriteText(dir_.Sub("secret.csv"), "a\nsecret\n");
+  WriteText(dir_.Sub("dashboards/evil.yml"),
+            "cards:\n"
+            "  - {id: file, viz: table, sql: \"select * from read_csv('" +
+                dir_.Sub("secret.csv") +
+                "')\"}\n"
+                "  - {id: attach, viz: table, sql: \"select 1 from (select 1) t; attach '" +
+                dir_.Sub("wh.duckdb") +
+                "' as w\"}\n"
+                "  - {id: write, viz: table, sql: \"insert into analytics.targets values ('x', 1) returning *\"}\n"
+                "  - {id: slow, viz: table, sql: \"select count(*) from range(100000000000) a\"}\n");
+  for (const char* card : {"file", "attach", "write"}) {
+    ApiResponse r = Get(std::string("/api/dashboards/evil/cards/") + card);
+    EXPECT_GE(r.status, 400) << card << ": " << r.body;
+    EXPECT_EQ(r.body.find("secret\""), std::string::npos) << r.body;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  ApiResponse slow = Get("/api/dashboards/evil/cards/slow");
+  EXPECT_EQ(slow.status, 504) << slow.body;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+  json targets = GetJson("/api/dashboards/sales/cards/targets");
+  EXPECT_EQ(targets["rows"].size(), 1u) << "nothing was written";
+}
+
+// Over HTTP: the server answers the app's pages and the API, with security headers, and
+// cannot be made to fail by malformed requests.
+TEST_F(ApiTest, TheServerAnswersOverHttp) {
+  ServerOptions options;
+  options.port = 0;
+  options.threads = 4;
+  Server server(api_.get(), options);
+  ASSERT_TRUE(server.Bind().ok());
+  std::thread serving([&] { (void)server.Run(); });
+  struct Join {
+    Server* s;
+    std::thread* t;
+    ~Join() {
+      s->Stop();
+      t->join();
+    }
+  } join{&server, &serving};
+  httplib::Client client("127.0.0.1", server.port());
+  client.set_read_timeout(10, 0);
+  auto page = client.Get("/d/sales?period=last_7_days");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_EQ(page->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(page->get_header_value("Content-Security-Policy").find("script-src 'self'"), std::string::npos);
+  EXPECT_EQ(page->get_header_value("X-Frame-Options"), "DENY");
+  auto echarts = client.Get("/vendor/echarts.min.js");
+  ASSERT_TRUE(echarts);
+  EXPECT_EQ(echarts->status, 200);
+  EXPECT_GT(echarts->body.size(), 500000u);
+  httplib::Headers again = {{"If-None-Match", echarts->get_header_value("ETag")}};
+  auto cached = client.Get("/vendor/echarts.min.js", again);
+  ASSERT_TRUE(cached);
+  EXPECT_EQ(cached->status, 304);
+  auto card = client.Get("/api/dashboards/sales/cards/revenue?category=books&category=toys&period=all_time");
+  ASSERT_TRUE(card);
+  EXPECT_EQ(card->status, 200);
+  EXPECT_NEAR(json::parse(card->body)["rows"][0][0].get<double>(),
+              Revenue(Orders(kOrders), Date::FromYmd(2000, 1, 1), Date::FromYmd(2100, 1, 1), {"books", "toys"}), 1e-6);
+  auto encoded =
+      client.Get("/api/dashboards/sales/cards/revenue?segment=%27%3B%20DROP%20TABLE%20x%3B--&period=all_time");
+  ASSERT_TRUE(encoded);
+  EXPECT_EQ(encoded->status, 200);
+  auto missing = client.Get("/no/such/file.js");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  auto post = client.Post("/api/dashboards", std::string(200 * 1024, 'x'), "application/json");
+  ASSERT_TRUE(post);
+  EXPECT_GE(post->status, 400);
+  EXPECT_LT(post->status, 500);
+  auto long_url = client.Get("/api/dashboards/sales/cards/revenue?segment=" + std::string(20000, 'a'));
+  ASSERT_TRUE(long_url);
+  EXPECT_GE(long_url->status, 400);
+  EXPECT_LT(long_url->status, 500);
+  // Still serving.
+  auto list = client.Get("/api/dashboards");
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->status, 200);
+}
+
+}  // namespace
+}  // namespace strata::serve
