@@ -10,6 +10,7 @@
 #include "core/project.h"
 #include "serve/api.h"
 #include "serve/server.h"
+#include "serve/system_tables.h"
 
 namespace strata::cli {
 
@@ -62,7 +63,8 @@ void RegisterServeCommand(CLI::App* app) {
     if (!publications.ok()) Fail(out, publications.status(), UsageCode(publications.status()));
     serve::ApiOptions api_options;
     api_options.dashboards_dir = JoinPath(project->dir, "dashboards");
-    serve::Api api(publications->get(), api_options);
+    serve::SystemTables system(*project, 2);
+    serve::Api api(publications->get(), api_options, &system);
     serve::ServerOptions options;
     options.host = f->host;
     options.port = f->port;

@@ -361,6 +361,9 @@ void RunLoop::Emit(int i, TaskState s, std::string message, std::string reason, 
   e.rows = rows;
   e.retry_at_micros = at_retry;
   e.log_path = std::move(log);
+  if (s == TaskState::kSuccess || s == TaskState::kFailed || s == TaskState::kUpForRetry) {
+    e.details = &out_.tasks[i].details;
+  }
   options_.on_event(e);
 }
 

@@ -74,6 +74,9 @@ struct TaskEvent {
   int64_t rows = -1;
   int64_t retry_at_micros = 0;  // up_for_retry: when the next attempt may start
   std::string log_path;
+  // Finished attempts (success, failed, up_for_retry): the attempt's TaskOutcome::details;
+  // valid during the on_event call. Null otherwise.
+  const nlohmann::json* details = nullptr;
 };
 
 struct TaskResult {

@@ -312,6 +312,7 @@ class RunRecorder {
         t.message = e.message;
         // Complete the attempt row written when it started.
         a.state = t.state;
+        a.details = e.details != nullptr && !e.details->is_null() ? e.details->dump() : "";
         a.ended_micros = e.at_micros;
         a.rows = e.rows;
         a.exit_reason = e.exit_reason;

@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS task_instances (
 CREATE TABLE IF NOT EXISTS attempts (
   run_id TEXT NOT NULL, task_id TEXT NOT NULL, run_attempt INTEGER NOT NULL, try_number INTEGER NOT NULL,
   state TEXT NOT NULL, started_micros INTEGER, ended_micros INTEGER, rows INTEGER, exit_reason TEXT,
-  message TEXT, log_path TEXT,
+  message TEXT, log_path TEXT, details TEXT,
   PRIMARY KEY (run_id, task_id, run_attempt, try_number));
 CREATE TABLE IF NOT EXISTS alerts (
   run_id TEXT NOT NULL, run_attempt INTEGER, event TEXT NOT NULL, task_id TEXT, target TEXT, ok INTEGER,
@@ -124,7 +124,34 @@ Result<std::unique_ptr<RunStore>> RunStore::Open(const std::string& path, int lo
   std::unique_ptr<RunStore> store(new RunStore(std::move(*db)));
   STRATA_RETURN_IF_ERROR(store->db_.Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"));
   STRATA_RETURN_IF_ERROR(store->db_.Exec(kSchema));
+  // Histories written before attempts kept their details gain the column.
+  STRATA_RETURN_IF_ERROR(store->CheckDetailsColumn());
+  if (!store->has_details_) {
+    STRATA_RETURN_IF_ERROR(store->db_.Exec("ALTER TABLE attempts ADD COLUMN details TEXT"));
+    store->has_details_ = true;
+  }
   return store;
+}
+
+Result<std::unique_ptr<RunStore>> RunStore::OpenForReading(const std::string& path, int lock_timeout_seconds) {
+  db::SqliteOptions options;
+  options.read_only = true;
+  options.serialized = true;
+  options.busy_timeout_ms = std::max(1, lock_timeout_seconds) * 1000;
+  auto db = db::SqliteDb::Open(path, options);
+  if (!db.ok()) return db.status().WithContext("cannot open the run history");
+  std::unique_ptr<RunStore> store(new RunStore(std::move(*db)));
+  STRATA_RETURN_IF_ERROR(store->CheckDetailsColumn());
+  return store;
+}
+
+Status RunStore::CheckDetailsColumn() {
+  has_details_ = false;
+  Stmt info(&db_, "SELECT name FROM pragma_table_info('attempts')");
+  return info.Each([&](Stmt& row) {
+    if (row.Text(0) == "details") has_details_ = true;
+    return Status::OK();
+  });
 }
 
 RunStore::~RunStore() = default;
@@ -169,7 +196,7 @@ Status RunStore::PutTask(const TaskRecord& t) {
 Status RunStore::PutAttempt(const AttemptRecord& a) {
   Stmt s(&db_,
          "INSERT OR REPLACE INTO attempts (run_id, task_id, run_attempt, try_number, state, started_micros, "
-         "ended_micros, rows, exit_reason, message, log_path) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+         "ended_micros, rows, exit_reason, message, log_path, details) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
   s.Bind(a.run_id).Bind(a.task_id).Bind(static_cast<int64_t>(a.run_attempt)).Bind(static_cast<int64_t>(a.try_number));
   s.Bind(TaskStateName(a.state))
       .Bind(a.started_micros)
@@ -177,7 +204,7 @@ Status RunStore::PutAttempt(const AttemptRecord& a) {
       .Bind(a.rows)
       .Bind(a.exit_reason)
       .BindMessage(a.message);
-  s.Bind(a.log_path);
+  s.Bind(a.log_path).BindMessage(a.details);
   return s.Run();
 }
 
@@ -234,7 +261,8 @@ Result<std::vector<TaskRecord>> RunStore::Tasks(const std::string& run_id) {
 Result<std::vector<AttemptRecord>> RunStore::Attempts(const std::string& run_id, const std::string& task_id) {
   std::string sql =
       "SELECT run_id, task_id, run_attempt, try_number, state, started_micros, ended_micros, rows, exit_reason, "
-      "message, log_path FROM attempts WHERE run_id = ?";
+      "message, log_path, " +
+      std::string(has_details_ ? "coalesce(details, '')" : "''") + " FROM attempts WHERE run_id = ?";
   if (!task_id.empty()) sql += " AND task_id = ?";
   sql += " ORDER BY run_attempt, started_micros, task_id, try_number";
   Stmt s(&db_, sql);
@@ -256,6 +284,7 @@ Result<std::vector<AttemptRecord>> RunStore::Attempts(const std::string& run_id,
     a.exit_reason = row.Text(8);
     a.message = row.Text(9);
     a.log_path = row.Text(10);
+    a.details = row.Text(11);
     out.push_back(std::move(a));
     return Status::OK();
   }));

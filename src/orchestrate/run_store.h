@@ -60,6 +60,7 @@ struct AttemptRecord {
   std::string exit_reason;
   std::string message;
   std::string log_path;
+  std::string details;  // the task's machine-readable results (JSON text; "" = none)
 };
 
 // One alert delivery (see alerts.h): which event, about which task, to where, and whether it
@@ -88,6 +89,9 @@ class RunStore {
   // Statements wait up to `lock_timeout_seconds` for a lock held by another process, then
   // fail with kUnavailable. A full disk is kIOError saying so. Messages are stored redacted.
   static Result<std::unique_ptr<RunStore>> Open(const std::string& path, int lock_timeout_seconds = 60);
+  // For readers beside the writing process (the web server): opens the file read-only and
+  // writes nothing, not even the schema. Writes through it fail.
+  static Result<std::unique_ptr<RunStore>> OpenForReading(const std::string& path, int lock_timeout_seconds = 60);
   ~RunStore();
   RunStore(const RunStore&) = delete;
   RunStore& operator=(const RunStore&) = delete;
@@ -115,7 +119,9 @@ class RunStore {
 
  private:
   explicit RunStore(db::SqliteDb db) : db_(std::move(db)) {}
+  Status CheckDetailsColumn();
   db::SqliteDb db_;
+  bool has_details_ = true;  // histories from before attempts kept details lack the column
 };
 
 }  // namespace strata::orchestrate

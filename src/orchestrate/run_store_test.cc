@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <map>
+
 #include "testing.h"
 
 namespace strata::orchestrate {
@@ -91,6 +93,48 @@ TEST(RunStore, AnUnknownStoredStateIsCorruptionNamingTheRow) {
   auto tasks = (*store)->Tasks("p__2024-01-01");
   ASSERT_FALSE(tasks.ok());
   EXPECT_NE(tasks.status().message().find("task p__2024-01-01/load"), std::string::npos) << tasks.status().message();
+}
+
+}  // namespace
+}  // namespace strata::orchestrate
+
+namespace strata::orchestrate {
+namespace {
+
+TEST(RunStore, AttemptDetailsAreKeptAndOldHistoriesGainTheColumn) {
+  testing::TempDir dir;
+  const std::string path = dir.Sub("runs.db");
+  // A history written before attempts had details.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE attempts (run_id TEXT NOT NULL, task_id TEXT NOT NULL, run_attempt INTEGER NOT "
+                         "NULL, try_number INTEGER NOT NULL, state TEXT NOT NULL, started_micros INTEGER, "
+                         "ended_micros INTEGER, rows INTEGER, exit_reason TEXT, message TEXT, log_path TEXT, PRIMARY "
+                         "KEY (run_id, task_id, run_attempt, try_number));"
+                         "INSERT INTO attempts VALUES ('r', 'old', 1, 1, 'success', 1, 2, 3, '', 'm', '')",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = RunStore::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  AttemptRecord a;
+  a.run_id = "r";
+  a.task_id = "new";
+  a.try_number = 1;
+  a.state = TaskState::kSuccess;
+  a.details = R"({"results":[{"status":"pass"}]})";
+  ASSERT_TRUE((*store)->PutAttempt(a).ok());
+  auto back = (*store)->Attempts("r");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_EQ(back->size(), 2u);
+  std::map<std::string, std::string> details;
+  for (const auto& x : *back) details[x.task_id] = x.details;
+  EXPECT_EQ(details["old"], "");
+  EXPECT_EQ(details["new"], a.details);
+  // Opening again does not add it twice.
+  store->reset();
+  EXPECT_TRUE(RunStore::Open(path).ok());
 }
 
 }  // namespace

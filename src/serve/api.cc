@@ -160,8 +160,9 @@ class Api::Cache {
   std::unordered_map<std::string, std::list<Entry>::iterator> index_;
 };
 
-Api::Api(Publications* publications, ApiOptions options)
+Api::Api(Publications* publications, ApiOptions options, SystemTables* system)
     : publications_(publications),
+      system_(system),
       options_(std::move(options)),
       cache_(std::make_unique<Cache>(options_.cache_bytes)) {}
 
@@ -259,6 +260,9 @@ Result<BoundQuery> BindOn(const CardSql& sql, const Publication& pub, const std:
         if (rel.empty()) missing = model;
         return rel;
       });
+  if (!missing.empty() && !sql.system_tables().empty()) {
+    return Status::NotFound("Strata has no table '" + missing + "' (runs, task_runs, test_results, lake_batches)");
+  }
   if (!missing.empty()) {
     return Status::NotFound("model '" + missing + "' is not in the published schema " + pub.schema() +
                             " (publish it: add it to a publish task's selection)");
@@ -270,10 +274,36 @@ Result<BoundQuery> BindOn(const CardSql& sql, const Publication& pub, const std:
 std::string KeyOf(const BoundQuery& q, const CardSql& sql, const Publication& pub) {
   std::string key = q.Key();
   for (const auto& m : sql.refs()) key += "\x1e" + m + "=" + pub.Fingerprint(m);
+  for (const auto& t : sql.system_tables()) key += "\x1estrata." + t + "=" + pub.Fingerprint(t);
   return key;
 }
 
 }  // namespace
+
+std::shared_ptr<Publication> Api::SourceFor(const CardSql& sql, ApiResponse* error) {
+  if (!sql.system_tables().empty()) {
+    if (system_ == nullptr) {
+      *error = Error(404, "this server has no Strata tables (strata(...)): it serves published data only");
+      return nullptr;
+    }
+    auto current = system_->Current();
+    if (!current.ok()) {
+      *error = ErrorOf(current.status().WithContext("reading the run history and the lake"));
+      return nullptr;
+    }
+    return *current;
+  }
+  auto pub = publications_->Current();
+  if (!pub.ok()) {
+    *error = ErrorOf(pub.status());
+    return nullptr;
+  }
+  if (*pub == nullptr) {
+    *error = Error(409, "nothing is published yet: dashboards read what a pipeline's publish task publishes (" +
+                            publications_->Describe() + ")");
+  }
+  return *pub;
+}
 
 ApiResponse Api::Card(const Dashboard& d, const std::string& card_id, const ApiRequest& r, bool sql_only) {
   const CardSpec* card = d.FindCard(card_id);
@@ -285,20 +315,20 @@ ApiResponse Api::Card(const Dashboard& d, const std::string& card_id, const ApiR
   if (!format.empty() && format != "csv" && format != "json") {
     return Error(400, "format is csv or json, not '" + format + "'");
   }
-  auto pub = publications_->Current();
-  if (!pub.ok()) return ErrorOf(pub.status());
-  if (*pub == nullptr) {
-    return Error(409, "nothing is published yet: dashboards read what a pipeline's publish task publishes (" +
-                          publications_->Describe() + ")");
-  }
-  Publication& p = **pub;
+  ApiResponse error;
+  std::shared_ptr<Publication> pub = SourceFor(card->query, &error);
+  if (pub == nullptr) return error;
+  Publication& p = *pub;
   auto anchor_of = [&](const FilterSpec& f) -> Result<std::optional<Date>> {
     if (!f.anchor) return std::optional<Date>();
-    STRATA_ASSIGN_OR_RETURN(BoundQuery q, BindOn(*f.anchor, p, {}));
-    const std::string key = "anchor\x1d" + KeyOf(q, *f.anchor, p);
+    ApiResponse anchor_error;
+    std::shared_ptr<Publication> source = SourceFor(*f.anchor, &anchor_error);
+    if (source == nullptr) return std::optional<Date>();  // nothing to anchor on: today
+    STRATA_ASSIGN_OR_RETURN(BoundQuery q, BindOn(*f.anchor, *source, {}));
+    const std::string key = "anchor\x1d" + KeyOf(q, *f.anchor, *source);
     std::shared_ptr<const CardResult> hit = cache_->Get(key);
     if (!hit) {
-      STRATA_ASSIGN_OR_RETURN(QueryOutput out, (*pub)->Run(q, options_.limits, r.cancel));
+      STRATA_ASSIGN_OR_RETURN(QueryOutput out, source->Run(q, options_.limits, r.cancel));
       auto made = std::make_shared<CardResult>();
       made->current = std::move(out);
       hit = made;
@@ -400,10 +430,10 @@ ApiResponse Api::FilterValues(const Dashboard& d, const std::string& filter_id, 
   for (const auto& [k, v] : r.query) {
     if (k == "q") search = v;
   }
-  auto pub = publications_->Current();
-  if (!pub.ok()) return ErrorOf(pub.status());
-  if (*pub == nullptr) return Error(409, "nothing is published yet");
-  Publication& p = **pub;
+  ApiResponse error;
+  std::shared_ptr<Publication> pub = SourceFor(*f->values, &error);
+  if (pub == nullptr) return error;
+  Publication& p = *pub;
   // Linked filters: only the filters the values depend on count; the rest are ignored.
   std::map<std::string, std::vector<std::string>> given;
   for (auto& [k, v] : GivenFilters(r, {"q"})) {

@@ -25,6 +25,7 @@
 #include "core/status.h"
 #include "serve/dashboard.h"
 #include "serve/publication.h"
+#include "serve/system_tables.h"
 
 namespace strata::serve {
 
@@ -50,7 +51,8 @@ struct ApiOptions {
 
 class Api {
  public:
-  Api(Publications* publications, ApiOptions options);
+  // `system` (may be null) answers queries on Strata's own tables ({{ strata('runs') }}).
+  Api(Publications* publications, ApiOptions options, SystemTables* system = nullptr);
   ~Api();
   ApiResponse Handle(const ApiRequest& request);
 
@@ -65,8 +67,12 @@ class Api {
   ApiResponse Card(const Dashboard& d, const std::string& card, const ApiRequest& r, bool sql_only);
   ApiResponse FilterValues(const Dashboard& d, const std::string& filter, const ApiRequest& r);
   ApiResponse PublicationInfo();
+  // Where a query reads: the system tables or the newest publication; null with *error set
+  // when it cannot be read (nothing published: 409).
+  std::shared_ptr<Publication> SourceFor(const CardSql& sql, ApiResponse* error);
 
   Publications* publications_;
+  SystemTables* system_;
   ApiOptions options_;
   std::unique_ptr<Cache> cache_;
   mutable std::mutex mu_;

@@ -62,16 +62,25 @@ Result<CardSql> CardSql::Parse(std::string_view sql) {
       }
       flush(i);
       std::string_view expr = Trim(sql.substr(i + 2, close - i - 2));
-      if (expr.substr(0, 4) == "ref(" && expr.back() == ')') {
-        std::string_view arg = Trim(expr.substr(4, expr.size() - 5));
+      const bool is_ref = expr.substr(0, 4) == "ref(";
+      const bool is_system = expr.substr(0, 7) == "strata(";
+      if ((is_ref || is_system) && expr.back() == ')') {
+        const size_t open = is_ref ? 4 : 7;
+        std::string_view arg = Trim(expr.substr(open, expr.size() - open - 1));
         if (arg.size() < 2 || (arg.front() != '\'' && arg.front() != '"') || arg.back() != arg.front() ||
             !IsIdentifier(arg.substr(1, arg.size() - 2))) {
-          return Status::InvalidArgument("ref() at " + Position(sql, i) +
-                                         " takes one quoted model name, as ref('orders')");
+          return Status::InvalidArgument(std::string(is_ref ? "ref()" : "strata()") + " at " + Position(sql, i) +
+                                         " takes one quoted name, as " + (is_ref ? "ref('orders')" : "strata('runs')"));
         }
-        std::string model(arg.substr(1, arg.size() - 2));
-        out.parts_.push_back({Part::kRef, model, ""});
-        out.refs_.push_back(model);
+        std::string name(arg.substr(1, arg.size() - 2));
+        out.parts_.push_back({Part::kRef, name, is_system ? "system" : ""});
+        (is_system ? out.system_ : out.refs_).push_back(name);
+        if (!out.system_.empty() && !out.refs_.empty()) {
+          return Status::InvalidArgument(
+              "a query reads published models (ref) or Strata's own tables (strata), "
+              "not both (at " +
+              Position(sql, i) + ")");
+        }
       } else {
         std::string_view name = expr, field;
         if (size_t dot = expr.find('.'); dot != std::string_view::npos) {

@@ -9,6 +9,9 @@
 //                          {{ period.end }}`
 //   [[ and x = {{ f }} ]]  an optional clause: kept only when every filter in it has a value
 //   {{ ref('fact_orders') }}  the published relation of a dbt model
+//   {{ strata('runs') }}   one of Strata's own tables (system_tables.h): runs, task_runs,
+//                          test_results, lake_batches; a query reads these or published
+//                          models, not both
 //
 // Values are always bound as parameters of a prepared statement, never spliced into the
 // SQL text, so a filter value cannot change what the statement does.
@@ -49,11 +52,12 @@ class CardSql {
   // The filters the SQL uses (the ones a card "takes"), and the models it refs.
   const std::set<std::string>& filters() const { return filters_; }
   const std::vector<std::string>& refs() const { return refs_; }
+  const std::vector<std::string>& system_tables() const { return system_; }
   const std::string& text() const { return text_; }
 
   // Fills in parameters from `value_of` (nullptr or an unset value: not given) and
-  // `relation_of` (model name -> quoted relation). A parameter outside [[ ]] without a
-  // value is kInvalidArgument naming the filter.
+  // `relation_of` (model name, or system table name for strata(...) -> quoted relation). A parameter outside [[ ]]
+  // without a value is kInvalidArgument naming the filter.
   Result<BoundQuery> Bind(const std::function<const FilterValue*(const std::string& filter)>& value_of,
                           const std::function<std::string(const std::string& model)>& relation_of) const;
 
@@ -67,6 +71,7 @@ class CardSql {
   std::vector<Part> parts_;
   std::set<std::string> filters_;
   std::vector<std::string> refs_;
+  std::vector<std::string> system_;
 };
 
 }  // namespace strata::serve

@@ -107,7 +107,7 @@ TEST(CardSql, ParseErrorsSayWhere) {
   EXPECT_FALSE(open.ok());
   auto bad_ref = CardSql::Parse("select * from {{ ref(orders) }}");
   ASSERT_FALSE(bad_ref.ok());
-  EXPECT_NE(bad_ref.status().message().find("quoted model name"), std::string::npos);
+  EXPECT_NE(bad_ref.status().message().find("takes one quoted name"), std::string::npos);
   auto bad_name = CardSql::Parse("select {{ 1; drop }}");
   EXPECT_FALSE(bad_name.ok());
   auto bad_field = CardSql::Parse("select {{ p.begin }}");

@@ -86,17 +86,27 @@ class DuckPublication : public Publication {
                                                                       {"autoinstall_known_extensions", "false"},
                                                                       {"autoload_known_extensions", "false"},
                                                                       {"lock_configuration", "true"}}));
-    auto p = std::shared_ptr<DuckPublication>(new DuckPublication());
-    p->db_ = std::move(db);
-    p->version_ = std::to_string(copy.version);
-    p->schema_ = schema;
-    p->max_connections_ = std::max(1, connections);
-    STRATA_ASSIGN_OR_RETURN(auto conn, p->db_->Connect());
+    STRATA_ASSIGN_OR_RETURN(auto conn, db->Connect());
     auto fp = conn->Query("SELECT relation, fingerprint FROM " + duck::QuoteIdent(schema) + "._strata_serving");
     if (!fp.ok()) return fp.status().WithContext("reading the fingerprints of " + copy.file);
-    for (const auto& row : fp->rows) p->fingerprints_[row[0].value_or("")] = row[1].value_or("");
+    std::map<std::string, std::string> fingerprints;
+    for (const auto& row : fp->rows) fingerprints[row[0].value_or("")] = row[1].value_or("");
+    auto p = Make(std::move(db), std::to_string(copy.version), schema, std::move(fingerprints), connections, false);
     p->idle_.push_back(std::move(conn));
     p->open_ = 1;
+    return p;
+  }
+
+  static std::shared_ptr<DuckPublication> Make(std::unique_ptr<duck::Database> db, std::string version,
+                                               std::string schema, std::map<std::string, std::string> fingerprints,
+                                               int connections, bool sandbox) {
+    auto p = std::shared_ptr<DuckPublication>(new DuckPublication());
+    p->db_ = std::move(db);
+    p->version_ = std::move(version);
+    p->schema_ = std::move(schema);
+    p->fingerprints_ = std::move(fingerprints);
+    p->max_connections_ = std::max(1, connections);
+    p->sandbox_ = sandbox;
     return p;
   }
 
@@ -120,6 +130,15 @@ class DuckPublication : public Publication {
     STRATA_RETURN_IF_ERROR(on_cancel.Check());
     const std::string sql = "SELECT * FROM (" + std::string(StripEnd(q.sql)) + "\n) AS strata_card LIMIT " +
                             std::to_string(limits.max_rows + 1);
+    // A writable database is read in a transaction that is always rolled back.
+    if (sandbox_) STRATA_RETURN_IF_ERROR(c->Begin());
+    struct Rollback {
+      duck::Connection* c;
+      bool on;
+      ~Rollback() {
+        if (on) (void)c->Rollback();
+      }
+    } rollback{c, sandbox_};
     auto prepared = c->Prepare(sql);
     if (!prepared.ok()) return prepared.status();
     for (size_t i = 0; i < q.params.size(); ++i) {
@@ -179,6 +198,7 @@ class DuckPublication : public Publication {
   std::vector<std::unique_ptr<duck::Connection>> idle_;
   int open_ = 0;
   int max_connections_ = 4;
+  bool sandbox_ = false;
 };
 
 class ServingCopyPublications : public Publications {
@@ -218,6 +238,13 @@ class ServingCopyPublications : public Publications {
 };
 
 }  // namespace
+
+std::shared_ptr<Publication> Publication::InMemory(std::unique_ptr<duck::Database> db, std::string version,
+                                                   std::string schema, std::map<std::string, std::string> fingerprints,
+                                                   int connections) {
+  return DuckPublication::Make(std::move(db), std::move(version), std::move(schema), std::move(fingerprints),
+                               connections, true);
+}
 
 std::string Publication::Relation(const std::string& model) const {
   if (!fingerprints_.contains(model)) return "";

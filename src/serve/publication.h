@@ -18,6 +18,10 @@
 #include "db/query_result.h"
 #include "serve/card_sql.h"
 
+namespace strata::duck {
+class Database;
+}
+
 namespace strata::serve {
 
 struct QueryLimits {
@@ -34,6 +38,11 @@ struct QueryOutput {
 class Publication {
  public:
   virtual ~Publication() = default;
+  // A database made in memory (the system tables), read like a publication: each query runs
+  // in a transaction that is rolled back, so nothing a query does stays.
+  static std::shared_ptr<Publication> InMemory(std::unique_ptr<duck::Database> db, std::string version,
+                                               std::string schema, std::map<std::string, std::string> fingerprints,
+                                               int connections);
   // Changes with every publication ("7" for the 7th serving copy).
   const std::string& version() const { return version_; }
   // The published relation of a model, quoted ("analytics"."fact_orders"); "" when the

@@ -51,7 +51,9 @@ TaskOutcome PublishKind::Run(TaskServices& services, const Attempt& a, std::ostr
   po.logical_date = a.run->logical_date;
   po.cancel = a.cancel;
   po.serving_dir = services.project().serving_dir();
-  po.on_result = [&log](const transform::NodeResult& r) {
+  json audit = json::array();  // every check the gates ran, for the run history
+  po.on_result = [&log, &audit](const transform::NodeResult& r) {
+    audit.push_back(transform::ToJson(r));
     log << "  audit " << r.status << " " << r.name;
     if (r.failures > 0) log << " (" << r.failures << " failing)";
     log << "\n";
@@ -87,6 +89,7 @@ TaskOutcome PublishKind::Run(TaskServices& services, const Attempt& a, std::ostr
   json details = {{"published", report->published},
                   {"schema", where},
                   {"audited", report->audited},
+                  {"audit", audit},
                   {"superseded_by", report->superseded_by.empty() ? json() : json(report->superseded_by)},
                   {"relations", relations},
                   {"serving_copy", report->serving_copy},

@@ -1,0 +1,1594 @@
+// Strata web app: the dashboards of `strata serve`, rendered generically from its JSON API.
+//
+// Pages (routed on location.pathname; the server answers every page path with index.html):
+//   /            the list of dashboards
+//   /d/<id>      a dashboard: filter bar, 12-column grid of cards (numbers, charts, tables)
+//   /explore     the published relations
+//
+// The page URL holds the whole filter state (?period=last_7_days&category=books&category=toys; an
+// absent parameter means the filter's default, an empty one "explicitly none"), so links can be
+// shared and back/forward restore it. A filter change refetches only the cards that take it.
+//
+// Test hooks used by tests/web/dashboards.mjs: [data-card]/[data-state] on every card,
+// data-value/data-previous on number cards, [data-filter] on filter controls,
+// body[data-ready="true"] when the cards settled after the latest change, and
+// window.strataFetchCount (card id -> number of card data fetches started).
+//
+// Plain ES2020, no build step, no libraries besides ECharts; the CSP allows no inline script.
+'use strict';
+
+(function () {
+  // ------------------------------------------------------------------ theme (before first paint)
+  const THEME_KEY = 'strata.theme';
+  const darkQuery = window.matchMedia('(prefers-color-scheme: dark)');
+  const storedTheme = () => {
+    try { const t = localStorage.getItem(THEME_KEY); return t === 'dark' || t === 'light' ? t : null; } catch (_) { return null; }
+  };
+  const themeNow = () => storedTheme() || (darkQuery.matches ? 'dark' : 'light');
+  document.documentElement.dataset.theme = themeNow();
+
+  window.strataFetchCount = window.strataFetchCount || {};
+  const reduceMotion = navigator.webdriver || window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+
+  // ------------------------------------------------------------------ small DOM helpers
+  function h(tag, props, ...kids) {
+    const e = document.createElement(tag);
+    if (props) {
+      for (const [k, v] of Object.entries(props)) {
+        if (v == null || v === false) continue;
+        if (k === 'class') e.className = v;
+        else if (k === 'text') e.textContent = v;
+        else if (k === 'html') e.innerHTML = v;
+        else if (k === 'dataset') Object.assign(e.dataset, v);
+        else if (k === 'style') Object.assign(e.style, v);
+        else if (k.startsWith('on') && typeof v === 'function') e.addEventListener(k.slice(2).toLowerCase(), v);
+        else if (k === 'value' || k === 'checked') e[k] = v;
+        else e.setAttribute(k, v === true ? '' : String(v));
+      }
+    }
+    for (const kid of kids.flat(Infinity)) {
+      if (kid == null || kid === false) continue;
+      e.append(kid instanceof Node ? kid : String(kid));
+    }
+    return e;
+  }
+  const svgIcon = (paths, cls) =>
+    `<svg class="${cls || ''}" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">${paths}</svg>`;
+  const ICON = {
+    sun: svgIcon('<circle cx="12" cy="12" r="4"/><path d="M12 2v2M12 20v2M4.9 4.9l1.4 1.4M17.7 17.7l1.4 1.4M2 12h2M20 12h2M4.9 19.1l1.4-1.4M17.7 6.3l1.4-1.4"/>'),
+    moon: svgIcon('<path d="M21 12.8A9 9 0 1 1 11.2 3a7 7 0 0 0 9.8 9.8z"/>'),
+    more: svgIcon('<circle cx="5" cy="12" r="1.2"/><circle cx="12" cy="12" r="1.2"/><circle cx="19" cy="12" r="1.2"/>'),
+    info: svgIcon('<circle cx="12" cy="12" r="9"/><path d="M12 16v-4.5M12 8h.01"/>'),
+    x: svgIcon('<path d="M18 6 6 18M6 6l12 12"/>'),
+    chevron: svgIcon('<path d="m6 9 6 6 6-6"/>'),
+    left: svgIcon('<path d="m15 18-6-6 6-6"/>'),
+    right: svgIcon('<path d="m9 18 6-6-6-6"/>'),
+    code: svgIcon('<path d="m16 18 6-6-6-6M8 6l-6 6 6 6"/>'),
+    download: svgIcon('<path d="M12 3v12M7 10l5 5 5-5M5 21h14"/>'),
+    copy: svgIcon('<rect x="9" y="9" width="12" height="12" rx="2"/><path d="M5 15V5a2 2 0 0 1 2-2h10"/>'),
+    check: svgIcon('<path d="M20 6 9 17l-5-5"/>'),
+    alert: svgIcon('<circle cx="12" cy="12" r="9"/><path d="M12 7.5v5M12 16h.01"/>'),
+    up: svgIcon('<path d="M12 19V5M5 12l7-7 7 7"/>'),
+    down: svgIcon('<path d="M12 5v14M19 12l-7 7-7-7"/>'),
+    db: svgIcon('<ellipse cx="12" cy="5" rx="8" ry="3"/><path d="M4 5v14c0 1.7 3.6 3 8 3s8-1.3 8-3V5M4 12c0 1.7 3.6 3 8 3s8-1.3 8-3"/>'),
+    clock: svgIcon('<circle cx="12" cy="12" r="9"/><path d="M12 7v5l3 2"/>'),
+    chart: svgIcon('<path d="M3 3v18h18"/><path d="M7 15l4-4 3 3 5-6"/>'),
+    layers: svgIcon('<path d="m12 2 10 5-10 5L2 7z"/><path d="m2 17 10 5 10-5M2 12l10 5 10-5"/>'),
+  };
+  const iconEl = (name) => { const s = h('span', { class: 'i', html: ICON[name] }); return s.firstChild; };
+  const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+  const enc = encodeURIComponent;
+  const clamp = (v, lo, hi) => Math.max(lo, Math.min(hi, v));
+
+  // ------------------------------------------------------------------ API
+  class ApiError extends Error {
+    constructor(status, message) { super(message); this.status = status; }
+  }
+  async function api(path, opts) {
+    let res;
+    try {
+      res = await fetch(path, { headers: { Accept: 'application/json' }, ...(opts || {}) });
+    } catch (e) {
+      if (e && e.name === 'AbortError') throw e;
+      throw new ApiError(0, 'Could not reach the Strata server.');
+    }
+    let body = null;
+    try { body = await res.json(); } catch (e) { if (e && e.name === 'AbortError') throw e; }
+    if (!res.ok) {
+      if (res.status === 409) throw new ApiError(409, 'Nothing is published yet: run the pipeline');
+      throw new ApiError(res.status, (body && body.error) || `The server answered ${res.status} ${res.statusText}`);
+    }
+    return { body, res };
+  }
+
+  // ------------------------------------------------------------------ formatting
+  const nfCache = new Map();
+  function nf(opts) {
+    const key = JSON.stringify(opts);
+    let f = nfCache.get(key);
+    if (!f) {
+      try { f = new Intl.NumberFormat(undefined, opts); } catch (_) { f = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 }); }
+      nfCache.set(key, f);
+    }
+    return f;
+  }
+  const dfCache = new Map();
+  function df(opts) {
+    const key = JSON.stringify(opts);
+    let f = dfCache.get(key);
+    if (!f) { f = new Intl.DateTimeFormat(undefined, { timeZone: 'UTC', ...opts }); dfCache.set(key, f); }
+    return f;
+  }
+  const isNumType = (t) => /INT|DECIMAL|NUMERIC|DOUBLE|FLOAT|REAL/i.test(t || '') && !/INTERVAL|\[\]|STRUCT|MAP/i.test(t || '');
+  const isIntType = (t) => isNumType(t) && /INT/i.test(t) && !/DECIMAL|NUMERIC/i.test(t);
+  function toNum(v) {
+    if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+    if (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))) return Number(v);
+    if (typeof v === 'boolean') return v ? 1 : 0;
+    return null;
+  }
+  const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?/;
+  function parseDate(v) {
+    const m = DATE_RE.exec(String(v));
+    if (!m) return null;
+    return new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +(m[4] || 0), +(m[5] || 0), +(m[6] || 0)));
+  }
+  function fmtDate(v, style) {
+    const d = parseDate(v);
+    if (!d) return String(v);
+    if (style === 'month') return df({ month: 'short', year: 'numeric' }).format(d);
+    if (style === 'short') return df({ month: 'short', day: 'numeric' }).format(d);
+    if (style === 'datetime') return df({ month: 'short', day: 'numeric', year: 'numeric', hour: '2-digit', minute: '2-digit' }).format(d);
+    return df({ month: 'short', day: 'numeric', year: 'numeric' }).format(d);
+  }
+  function fmtRange(p) {
+    if (!p || p.length < 2) return '';
+    const a = parseDate(p[0]), b = parseDate(p[1]);
+    if (!a || !b) return `${p[0]} – ${p[1]}`;
+    if (p[0] === p[1]) return fmtDate(p[0]);
+    if (a.getUTCFullYear() === b.getUTCFullYear()) return `${fmtDate(p[0], 'short')} – ${fmtDate(p[1])}`;
+    return `${fmtDate(p[0])} – ${fmtDate(p[1])}`;
+  }
+  function prettify(name) {
+    const s = String(name).replace(/[_\s]+/g, ' ').trim();
+    return s ? s[0].toUpperCase() + s.slice(1) : s;
+  }
+
+  // A column's display spec: the dashboard's `columns` entry, else inferred from the SQL type.
+  function colSpec(columnsMap, name, type) {
+    const c = (columnsMap || {})[String(name).toLowerCase()] || {};
+    let format = c.format || '';
+    if (!format) {
+      if (isIntType(type)) format = 'integer';
+      else if (isNumType(type)) format = 'number';
+      else if (/^DATE$/i.test(type || '')) format = 'date';
+      else if (/TIMESTAMP/i.test(type || '')) format = 'datetime';
+      else format = 'text';
+    }
+    return { name, type: type || '', format, currency: c.currency || 'USD', decimals: c.decimals, label: c.label || prettify(name) };
+  }
+  const isNumericSpec = (s) => ['currency', 'percent', 'integer', 'number'].includes(s.format) || isNumType(s.type);
+
+  // fmt(value, spec, {compact, kpi, dateStyle})
+  function fmt(v, spec, o) {
+    o = o || {};
+    if (v === null || v === undefined) return o.nullText != null ? o.nullText : '—';
+    const f = spec ? spec.format : 'text';
+    if (f === 'date') return fmtDate(v, o.dateStyle);
+    if (f === 'datetime') return fmtDate(v, o.dateStyle || 'datetime');
+    if (f === 'text' || !f) return typeof v === 'number' ? nf({ maximumFractionDigits: 6 }).format(v) : String(v);
+    const n = toNum(v);
+    if (n === null) return String(v);
+    const d = spec.decimals;
+    let opts;
+    if (f === 'currency') {
+      opts = { style: 'currency', currency: spec.currency || 'USD' };
+      if (o.compact) Object.assign(opts, { notation: 'compact', maximumFractionDigits: Math.abs(n) < 10 ? 2 : 1, minimumFractionDigits: 0 });
+      else if (d != null) Object.assign(opts, { minimumFractionDigits: d, maximumFractionDigits: d });
+      else if (o.kpi && Math.abs(n) >= 1000) Object.assign(opts, { minimumFractionDigits: 0, maximumFractionDigits: 0 });
+    } else if (f === 'percent') {
+      const dd = o.compact ? 0 : (d != null ? d : 1);
+      opts = { style: 'percent', minimumFractionDigits: dd, maximumFractionDigits: dd };
+      if (o.compact && Math.abs(n) < 0.1 && n !== 0) opts = { style: 'percent', maximumFractionDigits: 1 };
+    } else if (f === 'integer') {
+      opts = o.compact ? { notation: 'compact', maximumFractionDigits: 1 } : { maximumFractionDigits: 0 };
+    } else {
+      if (o.compact) opts = { notation: 'compact', maximumFractionDigits: 2 };
+      else if (d != null) opts = { minimumFractionDigits: d, maximumFractionDigits: d };
+      else opts = { maximumFractionDigits: Math.abs(n) >= 100 ? 1 : Math.abs(n) >= 1 ? 2 : 4 };
+    }
+    return nf(opts).format(n);
+  }
+  // Category values on an axis or a legend (dates shortened when they are month starts).
+  function catFormatter(spec, values) {
+    if (spec.format === 'date' || spec.format === 'datetime') {
+      const ds = values.map(parseDate).filter(Boolean);
+      const monthly = ds.length > 1 && ds.every((d) => d.getUTCDate() === 1);
+      const years = new Set(ds.map((d) => d.getUTCFullYear()));
+      return {
+        axis: (v) => (v == null || v === '' ? '∅' : fmtDate(v, monthly ? 'month' : (years.size > 1 && ds.length <= 12 ? 'long' : 'short'))),
+        full: (v) => (v == null ? '∅' : fmtDate(v, monthly ? 'month' : (spec.format === 'datetime' ? 'datetime' : 'long'))),
+      };
+    }
+    const f = (v) => (v == null ? '∅' : fmt(v, spec));
+    return { axis: f, full: f };
+  }
+
+  // ------------------------------------------------------------------ chart colours per theme
+  const PALETTE = {
+    light: ['#4f46e5', '#0ea5e9', '#14b8a6', '#f59e0b', '#ec4899', '#8b5cf6', '#64748b', '#84cc16', '#ef4444', '#06b6d4'],
+    dark: ['#8e95ff', '#38bdf8', '#2dd4bf', '#fbbf24', '#f472b6', '#b197fc', '#94a3b8', '#a3e635', '#f87171', '#22d3ee'],
+  };
+  function chartTheme() {
+    const cs = getComputedStyle(document.documentElement);
+    const v = (n) => cs.getPropertyValue(n).trim();
+    const mode = document.documentElement.dataset.theme === 'dark' ? 'dark' : 'light';
+    return {
+      mode,
+      palette: PALETTE[mode],
+      text: v('--text'), text2: v('--text-2'), muted: v('--muted'), faint: v('--faint'),
+      border: v('--border'), grid: mode === 'dark' ? '#22262f' : '#eef0f3',
+      surface: v('--surface'), accent: v('--accent'),
+      heatLow: mode === 'dark' ? '#1d2130' : '#eef0fd',
+      font: v('--font') || 'system-ui, sans-serif',
+    };
+  }
+
+  // ------------------------------------------------------------------ theme toggle
+  function applyTheme(theme, persist) {
+    document.documentElement.dataset.theme = theme;
+    if (persist) { try { localStorage.setItem(THEME_KEY, theme); } catch (_) { /* private mode */ } }
+    const btn = document.getElementById('theme-toggle');
+    if (btn) {
+      btn.innerHTML = theme === 'dark' ? ICON.sun : ICON.moon;
+      const label = theme === 'dark' ? 'Switch to light theme' : 'Switch to dark theme';
+      btn.setAttribute('aria-label', label);
+      btn.title = label;
+    }
+    if (current && current.onTheme) current.onTheme();
+  }
+
+  // ------------------------------------------------------------------ router
+  let current = null; // the page controller: {destroy(), onTheme(), onPopState()}
+  const app = () => document.getElementById('app');
+
+  function setCrumbs(items) {
+    const nav = document.getElementById('crumbs');
+    nav.replaceChildren();
+    for (const it of items) {
+      nav.append(h('span', { class: 'sep', text: '/' }));
+      nav.append(it.href ? h('a', { href: it.href, 'data-nav': '', text: it.text }) : h('span', { class: 'here', text: it.text }));
+    }
+  }
+  function setReady(ready) { document.body.dataset.ready = ready ? 'true' : 'false'; }
+
+  function route() {
+    const path = location.pathname.replace(/\/+$/, '') || '/';
+    const m = /^\/d\/([^/]+)$/.exec(path);
+    if (m && current && current.kind === 'dashboard' && current.id === decodeURIComponent(m[1])) {
+      current.onPopState();
+      return;
+    }
+    if (current) current.destroy();
+    current = null;
+    closeMenus();
+    app().replaceChildren();
+    window.scrollTo(0, 0);
+    if (path === '/') current = homePage();
+    else if (m) current = dashboardPage(decodeURIComponent(m[1]));
+    else if (path === '/explore') current = explorePage();
+    else current = notFoundPage();
+  }
+  function navigate(href) {
+    history.pushState(null, '', href);
+    route();
+  }
+
+  // ------------------------------------------------------------------ pages: home, explore, 404
+  function publicationBanner(pub) {
+    if (pub && pub.published === false) {
+      return h('div', { class: 'banner warn', role: 'status' }, iconEl('alert'),
+        h('span', { text: 'Nothing is published yet: run the pipeline. Dashboards show data once a pipeline run publishes the warehouse.' }));
+    }
+    return null;
+  }
+
+  function homePage() {
+    document.title = 'Dashboards · Strata';
+    setCrumbs([{ text: 'Dashboards' }]);
+    setReady(false);
+    const root = app();
+    const head = h('div', { class: 'page-head' }, h('div', null,
+      h('h1', { text: 'Dashboards' }),
+      h('p', { class: 'desc', text: 'Every number reads the published marts, so it shows only data whose tests passed.' })));
+    const meta = h('div', { class: 'page-meta' });
+    head.firstChild.append(meta);
+    const list = h('div', { class: 'dash-list', 'aria-busy': 'true' },
+      [0, 1, 2].map(() => h('div', { class: 'dash-tile' }, h('div', { class: 'sk sk-line' }), h('div', { class: 'sk sk-line', style: { width: '80%' } }))));
+    root.append(head, list);
+    const ac = new AbortController();
+    (async () => {
+      try {
+        const [dl, pub] = await Promise.all([
+          api('/api/dashboards', { signal: ac.signal }),
+          api('/api/publication', { signal: ac.signal }).catch((e) => { if (e.name === 'AbortError') throw e; return null; }),
+        ]);
+        const banner = pub && publicationBanner(pub.body);
+        if (banner) root.insertBefore(banner, list);
+        if (pub && pub.body && pub.body.published) {
+          meta.append(h('span', { class: 'meta-item' }, h('span', { class: 'dot' }), `Publication ${pub.body.version}`),
+            h('span', { class: 'meta-item', html: `${ICON.db}` }, `${pub.body.schema} · ${Object.keys(pub.body.relations || {}).filter((r) => !r.startsWith('_')).length} relations`));
+        }
+        const ds = dl.body.dashboards || [];
+        list.replaceChildren();
+        list.removeAttribute('aria-busy');
+        if (!ds.length) {
+          list.replaceWith(h('div', { class: 'empty-page' }, h('h1', { text: 'No dashboards yet' }),
+            h('p', { text: 'Add a YAML file under dashboards/ in the project and reload.' })));
+        }
+        for (const d of ds) {
+          list.append(h('a', { class: 'dash-tile', href: `/d/${enc(d.id)}`, 'data-nav': '', 'data-dashboard': d.id },
+            h('div', { class: 'tile-icon', html: ICON.chart }),
+            h('h2', { text: d.title || d.id }),
+            h('p', { text: d.description || '' }),
+            h('div', { class: 'tile-meta', text: `${d.cards} card${d.cards === 1 ? '' : 's'}` })));
+        }
+      } catch (e) {
+        if (e.name === 'AbortError') return;
+        list.replaceWith(errorBox(e));
+      }
+      setReady(true);
+    })();
+    return { kind: 'home', destroy() { ac.abort(); }, onTheme() {}, onPopState() {} };
+  }
+
+  function explorePage() {
+    document.title = 'Published data · Strata';
+    setCrumbs([{ text: 'Published data' }]);
+    setReady(false);
+    const root = app();
+    root.append(h('div', { class: 'page-head' }, h('div', null, h('h1', { text: 'Published data' }),
+      h('p', { class: 'desc', text: 'The relations of the newest publication, which every dashboard reads.' }))));
+    const ac = new AbortController();
+    (async () => {
+      try {
+        const { body } = await api('/api/publication', { signal: ac.signal });
+        const banner = publicationBanner(body);
+        if (banner) root.append(banner);
+        else {
+          root.append(h('p', { class: 'page-meta', text: `Publication ${body.version} · schema ${body.schema} · ${body.source || ''}` }));
+          const rows = Object.entries(body.relations || {}).filter(([n]) => !n.startsWith('_'));
+          const card = h('div', { class: 'card rel-table' }, h('div', { class: 'card-body' },
+            h('div', { class: 'table-wrap', style: { borderTop: '0' } }, h('table', { class: 'data-table' },
+              h('thead', null, h('tr', null, h('th', null, h('button', { type: 'button', text: 'Relation' })), h('th', null, h('button', { type: 'button', text: 'Fingerprint' })))),
+              h('tbody', null, rows.map(([n, fp]) => h('tr', null, h('td', { text: `${body.schema}.${n}` }), h('td', { class: 'null', text: fp }))))))));
+          root.append(card);
+        }
+      } catch (e) {
+        if (e.name === 'AbortError') return;
+        root.append(errorBox(e));
+      }
+      setReady(true);
+    })();
+    return { kind: 'explore', destroy() { ac.abort(); }, onTheme() {}, onPopState() {} };
+  }
+
+  function notFoundPage() {
+    document.title = 'Not found · Strata';
+    setCrumbs([]);
+    app().append(h('div', { class: 'empty-page' }, h('h1', { text: 'There is no page here' }),
+      h('p', null, h('a', { href: '/', 'data-nav': '', text: 'Back to the dashboards' }))));
+    setReady(true);
+    return { kind: '404', destroy() {}, onTheme() {}, onPopState() {} };
+  }
+
+  function errorBox(e, title) {
+    return h('div', { class: 'card-error', role: 'alert' }, iconEl('alert'),
+      h('div', null, h('strong', { text: title || (e.status === 409 ? 'No data yet' : e.status === 504 ? 'The query took too long' : 'Could not load this') }),
+        h('span', { text: e.message || String(e) })));
+  }
+
+  // ------------------------------------------------------------------ menus (one open at a time)
+  let openMenu = null;
+  function closeMenus() {
+    if (openMenu) { const m = openMenu; openMenu = null; m.close(); }
+  }
+  document.addEventListener('mousedown', (ev) => {
+    if (openMenu && !openMenu.contains(ev.target)) closeMenus();
+  });
+  document.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Escape' && openMenu) { const m = openMenu; closeMenus(); if (m.returnFocus) m.returnFocus(); }
+  });
+
+  // ------------------------------------------------------------------ dashboard page
+  const DATE_PRESETS = [
+    ['today', 'Today'], ['yesterday', 'Yesterday'], ['last_7_days', 'Last 7 days'], ['last_14_days', 'Last 14 days'],
+    ['last_30_days', 'Last 30 days'], ['last_90_days', 'Last 90 days'], ['last_365_days', 'Last 365 days'],
+    ['this_week', 'This week'], ['last_week', 'Last week'], ['this_month', 'This month'], ['last_month', 'Last month'],
+    ['this_quarter', 'This quarter'], ['this_year', 'This year'], ['last_year', 'Last year'], ['all_time', 'All time'],
+  ];
+  // Relative ranges that end on the data's newest day: their resolved end tells "data through".
+  const ENDS_ON_ANCHOR = new Set(['today', 'last_7_days', 'last_14_days', 'last_30_days', 'last_90_days', 'last_365_days',
+    'this_week', 'this_month', 'this_quarter', 'this_year', 'all_time']);
+  const CUSTOM_RE = /^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$/;
+  const sameSet = (a, b) => {
+    if (a.length !== b.length) return false;
+    const x = [...a].sort(), y = [...b].sort();
+    return x.every((v, i) => v === y[i]);
+  };
+
+  function dashboardPage(id) {
+    const D = {
+      kind: 'dashboard', id, dash: null, sel: {}, filters: {}, controls: {}, cards: new Map(),
+      pending: new Set(), destroyed: false, resolved: {}, version: null, dataThrough: null,
+    };
+    const root = app();
+    const ac = new AbortController();
+    setCrumbs([{ text: 'Dashboards', href: '/' }, { text: id }]);
+    document.title = `${id} · Strata`;
+    setReady(false);
+
+    const head = h('div', { class: 'page-head' });
+    const bar = h('div', { class: 'filter-bar', role: 'toolbar', 'aria-label': 'Filters' });
+    const grid = h('div', { class: 'grid' });
+    root.append(head, bar, grid);
+    head.append(h('div', null, h('div', { class: 'sk sk-value', style: { width: '260px' } }), h('div', { class: 'sk sk-line', style: { width: '420px', marginTop: '10px' } })));
+
+    // --- filter state --------------------------------------------------------------
+    D.defaults = (f) => {
+      const d = f.default == null ? '' : String(f.default);
+      if (!d) return [];
+      return f.type === 'category' ? d.split(',').map((s) => s.trim()).filter(Boolean) : [d];
+    };
+    D.effective = (fid) => {
+      const f = D.filters[fid];
+      const s = D.sel[fid];
+      return s == null ? D.defaults(f) : s;
+    };
+    D.isDefault = (fid) => D.sel[fid] == null;
+    D.parseUrl = () => {
+      const p = new URLSearchParams(location.search);
+      const sel = {};
+      for (const f of D.dash.filters) {
+        if (!p.has(f.id)) { sel[f.id] = null; continue; }
+        let vals = p.getAll(f.id).filter((v) => v !== '');
+        if (!(f.type === 'category' && f.multiple)) vals = vals.slice(0, 1);
+        vals = [...new Set(vals)];
+        sel[f.id] = sameSet(vals, D.defaults(f)) ? null : vals;
+      }
+      return sel;
+    };
+    const filterParams = (fid, parts) => {
+      const s = D.sel[fid];
+      if (s == null || !D.filters[fid]) return;
+      if (!s.length) parts.push(`${enc(fid)}=`);
+      else for (const v of s) parts.push(`${enc(fid)}=${enc(v)}`);
+    };
+    D.pageUrl = () => {
+      const parts = [];
+      for (const f of D.dash.filters) filterParams(f.id, parts);
+      return `/d/${enc(D.id)}${parts.length ? '?' + parts.join('&') : ''}`;
+    };
+    D.cardQuery = (card, extra) => {
+      const parts = [];
+      for (const fid of card.filters || []) filterParams(fid, parts);
+      if (extra) parts.push(extra);
+      return parts.length ? '?' + parts.join('&') : '';
+    };
+    D.cardPath = (card) => `/api/dashboards/${enc(D.id)}/cards/${enc(card.id)}`;
+    D.valuesQuery = (f, q) => {
+      const parts = [];
+      if (q) parts.push(`q=${enc(q)}`);
+      for (const pid of f.depends_on || []) filterParams(pid, parts);
+      return parts.length ? '?' + parts.join('&') : '';
+    };
+
+    // Sets filter `fid` to `values` (null: its default). Pushes the URL and reloads the cards
+    // that take the filter, when its effective value changed.
+    D.setFilter = (fid, values, opts) => {
+      const f = D.filters[fid];
+      if (!f) return;
+      const before = D.effective(fid);
+      let sel = values == null ? null : [...new Set(values.map(String))];
+      if (sel && sameSet(sel, D.defaults(f))) sel = null;
+      D.sel[fid] = sel;
+      D.updateControls();
+      if (sameSet(before, D.effective(fid))) {
+        if (location.pathname + location.search !== D.pageUrl()) history.replaceState(null, '', D.pageUrl());
+        return;
+      }
+      if (!(opts && opts.replace)) history.pushState(null, '', D.pageUrl());
+      else history.replaceState(null, '', D.pageUrl());
+      D.filtersChanged(new Set([fid]));
+    };
+    D.resetFilters = () => {
+      const changed = new Set();
+      for (const f of D.dash.filters) {
+        if (D.sel[f.id] != null) { D.sel[f.id] = null; changed.add(f.id); }
+      }
+      if (!changed.size) return;
+      history.pushState(null, '', D.pageUrl());
+      D.updateControls();
+      D.filtersChanged(changed);
+    };
+    D.filtersChanged = (changed) => {
+      for (const ctl of Object.values(D.controls)) {
+        if ((ctl.f.depends_on || []).some((p) => changed.has(p))) ctl.invalidate();
+      }
+      for (const cs of D.cards.values()) {
+        if ((cs.card.filters || []).some((fid) => changed.has(fid))) D.loadCard(cs);
+      }
+      D.checkReady();
+    };
+    D.onPopState = () => {
+      if (!D.dash) return;
+      const sel = D.parseUrl();
+      const changed = new Set();
+      for (const f of D.dash.filters) {
+        const before = D.effective(f.id);
+        D.sel[f.id] = sel[f.id];
+        if (!sameSet(before, D.effective(f.id))) changed.add(f.id);
+      }
+      D.updateControls();
+      if (changed.size) D.filtersChanged(changed);
+    };
+    D.updateControls = () => {
+      for (const ctl of Object.values(D.controls)) ctl.update();
+      const any = D.dash.filters.some((f) => D.sel[f.id] != null);
+      if (D.resetBtn) D.resetBtn.hidden = !any;
+    };
+
+    // --- cards -----------------------------------------------------------------------
+    D.checkReady = () => { if (!D.destroyed) setReady(D.pending.size === 0); };
+    D.loadCard = async (cs) => {
+      if (cs.abort) cs.abort.abort();
+      const ctrl = new AbortController();
+      cs.abort = ctrl;
+      const cid = cs.card.id;
+      window.strataFetchCount[cid] = (window.strataFetchCount[cid] || 0) + 1;
+      D.pending.add(cid);
+      setReady(false);
+      setCardState(cs, 'loading');
+      const url = D.cardPath(cs.card) + D.cardQuery(cs.card);
+      const t0 = performance.now();
+      try {
+        const { body, res } = await api(url, { signal: ctrl.signal });
+        if (ctrl.signal.aborted || D.destroyed) return;
+        cs.data = body;
+        cs.error = null;
+        cs.meta = { cache: res.headers.get('X-Strata-Cache'), ms: performance.now() - t0, seconds: body.seconds, version: body.version };
+        cs.tableState = null;
+        D.noteResult(cs);
+        renderCard(D, cs);
+      } catch (e) {
+        if ((e && e.name === 'AbortError') || ctrl.signal.aborted || D.destroyed) return;
+        cs.data = null;
+        cs.error = e;
+        renderCard(D, cs);
+      } finally {
+        if (cs.abort === ctrl) {
+          cs.abort = null;
+          D.pending.delete(cid);
+          D.checkReady();
+        }
+      }
+    };
+    // Version and "data through" in the header; the resolved period next to its filter.
+    D.noteResult = (cs) => {
+      const body = cs.data;
+      if (body.version && body.version !== D.version) { D.version = body.version; D.renderMeta(); }
+      if (body.period) {
+        const dfid = (cs.card.filters || []).find((fid) => D.filters[fid] && D.filters[fid].type === 'date_range');
+        if (dfid) {
+          D.resolved[dfid] = body.period;
+          const eff = D.effective(dfid)[0] || '';
+          if (ENDS_ON_ANCHOR.has(eff) && body.period[1] !== D.dataThrough) { D.dataThrough = body.period[1]; D.renderMeta(); }
+          if (D.controls[dfid]) D.controls[dfid].update();
+        }
+      }
+    };
+    D.renderMeta = () => {
+      if (!D.metaEl) return;
+      const items = [];
+      if (D.version) items.push(h('span', { class: 'meta-item', title: 'The publication (warehouse version) these numbers come from' }, h('span', { class: 'dot' }), `Publication ${D.version}`));
+      if (D.dataThrough) items.push(h('span', { class: 'meta-item', title: 'The newest day in the data', html: ICON.clock }, `Data through ${fmtDate(D.dataThrough)}`));
+      if (D.dash.models && D.dash.models.length) {
+        items.push(h('span', { class: 'meta-item', title: `Reads ${D.dash.models.join(', ')}`, html: ICON.db }, `${D.dash.models.length} model${D.dash.models.length === 1 ? '' : 's'}`));
+      }
+      D.metaEl.replaceChildren(...items);
+    };
+
+    D.onResize = () => {
+      if (D.resizeRaf) return;
+      D.resizeRaf = requestAnimationFrame(() => {
+        D.resizeRaf = 0;
+        for (const cs of D.cards.values()) if (cs.chart) cs.chart.resize();
+      });
+    };
+    window.addEventListener('resize', D.onResize);
+    D.onScroll = () => bar.classList.toggle('stuck', bar.getBoundingClientRect().top <= 53 && window.scrollY > 0);
+    window.addEventListener('scroll', D.onScroll, { passive: true });
+
+    D.onTheme = () => { for (const cs of D.cards.values()) if (cs.data || cs.error) renderCard(D, cs); };
+    D.destroy = () => {
+      D.destroyed = true;
+      ac.abort();
+      window.removeEventListener('resize', D.onResize);
+      window.removeEventListener('scroll', D.onScroll);
+      for (const cs of D.cards.values()) {
+        if (cs.abort) { const a = cs.abort; cs.abort = null; a.abort(); }
+        disposeChart(cs);
+      }
+      for (const ctl of Object.values(D.controls)) ctl.destroy();
+    };
+
+    // --- load the dashboard -------------------------------------------------------------
+    (async () => {
+      let dash;
+      try {
+        const [d, pub] = await Promise.all([
+          api(`/api/dashboards/${enc(id)}`, { signal: ac.signal }),
+          api('/api/publication', { signal: ac.signal }).catch((e) => { if (e.name === 'AbortError') throw e; return null; }),
+        ]);
+        dash = d.body;
+        D.pub = pub && pub.body;
+      } catch (e) {
+        if (e.name === 'AbortError') return;
+        head.replaceChildren(h('div', null, h('h1', { text: e.status === 404 ? 'Dashboard not found' : 'Could not open this dashboard' })));
+        root.append(errorBox(e, e.status === 404 ? `There is no dashboard “${id}”` : null),
+          h('p', null, h('a', { href: '/', 'data-nav': '', text: '← All dashboards' })));
+        bar.remove();
+        setReady(true);
+        return;
+      }
+      if (D.destroyed) return;
+      D.dash = dash;
+      dash.filters = dash.filters || [];
+      dash.cards = dash.cards || [];
+      for (const f of dash.filters) D.filters[f.id] = f;
+      D.sel = D.parseUrl();
+      if (D.pub && D.pub.published) D.version = D.pub.version;
+      // Canonical URL (drops parameters equal to the defaults) without a history entry.
+      if (location.pathname + location.search !== D.pageUrl()) history.replaceState(null, '', D.pageUrl());
+
+      document.title = `${dash.title || id} · Strata`;
+      setCrumbs([{ text: 'Dashboards', href: '/' }, { text: dash.title || id }]);
+      D.metaEl = h('div', { class: 'page-meta' });
+      head.replaceChildren(h('div', null,
+        h('h1', { text: dash.title || id }),
+        dash.description ? h('p', { class: 'desc', text: dash.description }) : null,
+        D.metaEl));
+      D.renderMeta();
+      const banner = publicationBanner(D.pub);
+      if (banner) root.insertBefore(banner, bar);
+
+      if (!dash.filters.length) bar.remove();
+      for (const f of dash.filters) {
+        const ctl = f.type === 'date_range' ? dateControl(D, f)
+          : f.type === 'category' && f.has_values !== false ? categoryControl(D, f)
+            : textControl(D, f);
+        D.controls[f.id] = ctl;
+        bar.append(ctl.root);
+      }
+      D.resetBtn = h('button', { type: 'button', class: 'filter-reset', text: 'Reset filters', onclick: () => D.resetFilters() });
+      bar.append(D.resetBtn);
+      D.updateControls();
+
+      if (!dash.cards.length) grid.replaceWith(h('div', { class: 'empty-page' }, h('p', { text: 'This dashboard has no cards yet.' })));
+      for (const card of dash.cards) {
+        const cs = makeCard(D, card);
+        D.cards.set(card.id, cs);
+        grid.append(cs.root);
+      }
+      for (const cs of D.cards.values()) D.loadCard(cs);
+      D.checkReady();
+    })();
+    return D;
+  }
+
+  // ------------------------------------------------------------------ filter controls
+  function pill(f, ...kids) {
+    return h('div', { class: 'filter-pill' }, h('span', { class: 'filter-label', text: f.label || prettify(f.id) }), kids);
+  }
+  function clearButton(D, f) {
+    return h('button', { type: 'button', class: 'filter-clear', 'aria-label': `Clear ${f.label || f.id}`, title: 'Back to the default',
+      html: ICON.x, onclick: () => D.setFilter(f.id, null) });
+  }
+
+  function dateControl(D, f) {
+    const sid = `filter-${f.id}`;
+    const select = h('select', { id: sid, 'aria-label': f.label || f.id });
+    for (const [v, l] of DATE_PRESETS) select.append(h('option', { value: v, text: l }));
+    const customOpt = h('option', { value: 'custom', text: 'Custom range…' });
+    select.append(customOpt);
+    const start = h('input', { type: 'date', 'aria-label': `${f.label} from` });
+    const end = h('input', { type: 'date', 'aria-label': `${f.label} to` });
+    const custom = h('div', { class: 'custom-range', hidden: true }, start, h('span', { class: 'range-sep', text: '–' }), end);
+    const hint = h('span', { class: 'filter-hint tabular' });
+    const clear = clearButton(D, f);
+    const root = h('div', { class: 'filter filter-date', dataset: { filter: f.id } }, pill(f, select, custom, clear), hint);
+    root.querySelector('.filter-label').setAttribute('for', sid);
+    let customOpen = false;
+
+    select.addEventListener('change', () => {
+      if (select.value === 'custom') {
+        customOpen = true;
+        const r = D.resolved[f.id];
+        if (r && !start.value) { start.value = r[0]; end.value = r[1]; }
+        custom.hidden = false;
+        start.focus();
+        return;
+      }
+      customOpen = false;
+      D.setFilter(f.id, [select.value]);
+    });
+    const applyCustom = () => {
+      if (!start.value || !end.value) return;
+      let a = start.value, b = end.value;
+      if (a > b) [a, b] = [b, a];
+      D.setFilter(f.id, [`${a}..${b}`]);
+    };
+    start.addEventListener('change', applyCustom);
+    end.addEventListener('change', applyCustom);
+
+    return {
+      f, root,
+      update() {
+        const v = D.effective(f.id)[0] || '';
+        root.dataset.value = v;
+        root.classList.toggle('active', !D.isDefault(f.id));
+        clear.hidden = D.isDefault(f.id);
+        const m = CUSTOM_RE.exec(v);
+        if (m) {
+          select.value = 'custom';
+          start.value = m[1];
+          end.value = m[2];
+          custom.hidden = false;
+          customOpen = false;
+          hint.textContent = '';
+        } else if (!customOpen) {
+          if (v && !DATE_PRESETS.some(([p]) => p === v) && ![...select.options].some((o) => o.value === v)) {
+            select.insertBefore(h('option', { value: v, text: prettify(v) }), customOpt);
+          }
+          select.value = v;
+          custom.hidden = true;
+          const r = D.resolved[f.id];
+          hint.textContent = r ? fmtRange(r) : '';
+        }
+      },
+      invalidate() {},
+      destroy() {},
+    };
+  }
+
+  function textControl(D, f) {
+    const input = h('input', { type: 'search', placeholder: f.type === 'category' ? 'a, b, …' : 'Any', 'aria-label': f.label || f.id, spellcheck: 'false' });
+    const clear = clearButton(D, f);
+    const root = h('div', { class: 'filter filter-text', dataset: { filter: f.id } }, pill(f, input, clear));
+    let timer = 0;
+    const apply = () => {
+      clearTimeout(timer);
+      const raw = input.value.trim();
+      const vals = f.type === 'category' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : (raw ? [raw] : []);
+      D.setFilter(f.id, vals);
+    };
+    input.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(apply, 500); });
+    input.addEventListener('keydown', (e) => { if (e.key === 'Enter') apply(); });
+    input.addEventListener('search', apply);
+    return {
+      f, root,
+      update() {
+        const vals = D.effective(f.id);
+        root.dataset.value = vals.join(',');
+        root.classList.toggle('active', !D.isDefault(f.id));
+        clear.hidden = D.isDefault(f.id);
+        if (document.activeElement !== input) input.value = vals.join(', ');
+      },
+      invalidate() {},
+      destroy() { clearTimeout(timer); },
+    };
+  }
+
+  function categoryControl(D, f) {
+    const multiple = !!f.multiple;
+    const valueEl = h('span', { class: 'pill-value' });
+    const btn = h('button', { type: 'button', class: 'pill-btn', 'aria-haspopup': 'listbox', 'aria-expanded': 'false' }, valueEl, iconEl('chevron'));
+    const clear = clearButton(D, f);
+    const search = h('input', { type: 'search', placeholder: 'Search…', 'aria-label': `Search ${f.label || f.id}`, spellcheck: 'false', autocomplete: 'off' });
+    const list = h('div', { class: 'panel-list', role: 'listbox', 'aria-multiselectable': multiple ? 'true' : 'false' });
+    const note = h('div', { class: 'panel-note', hidden: true });
+    const count = h('span', { class: 'tabular' });
+    const clearAll = h('button', { type: 'button', class: 'link-btn', text: multiple ? 'Clear' : 'Default' });
+    const panel = h('div', { class: 'filter-panel', hidden: true },
+      h('div', { class: 'panel-search' }, search), list, note, h('div', { class: 'panel-foot' }, count, clearAll));
+    const root = h('div', { class: 'filter filter-category', dataset: { filter: f.id } }, pill(f, btn, clear), panel);
+    const st = { values: null, more: false, q: null, key: null, abort: null, timer: 0 };
+
+    const canBeEmpty = multiple || D.defaults(f).length === 0;
+    const renderList = () => {
+      const selected = D.effective(f.id);
+      const q = search.value.trim().toLowerCase();
+      let vals = st.values || [];
+      if (q) vals = vals.filter((v) => String(v).toLowerCase().includes(q));
+      // Selected values first when not searching (they may be absent from a narrowed list).
+      const shown = q ? vals.map(String) : [...selected, ...vals.map(String).filter((v) => !selected.includes(v))];
+      list.replaceChildren();
+      for (const v of shown) {
+        const on = selected.includes(v);
+        const input = h('input', { type: multiple ? 'checkbox' : 'radio', name: `opt-${f.id}`, checked: on, tabindex: '-1' });
+        const opt = h('label', { class: `option${on ? ' selected' : ''}`, role: 'option', 'aria-selected': on ? 'true' : 'false', dataset: { value: v } },
+          input, h('span', { text: v === '' ? '(empty)' : v }));
+        input.addEventListener('change', () => {
+          const cur = D.effective(f.id);
+          if (multiple) D.setFilter(f.id, input.checked ? [...cur, v] : cur.filter((x) => x !== v));
+          else { D.setFilter(f.id, [v]); close(); }
+        });
+        list.append(opt);
+      }
+      note.hidden = !(st.more || (!shown.length && st.values));
+      note.textContent = st.more ? 'More values exist: type to narrow the list.' : (!shown.length && st.values ? 'No matching values' : '');
+      count.textContent = multiple ? (selected.length ? `${selected.length} selected` : 'All values') : '';
+      clearAll.disabled = multiple ? selected.length === 0 : D.isDefault(f.id);
+      clearAll.hidden = !canBeEmpty && !D.defaults(f).length;
+    };
+    const load = async () => {
+      const q = search.value.trim();
+      const key = D.valuesQuery(f, q);
+      if (st.key === key && st.values) { renderList(); return; }
+      if (st.abort) st.abort.abort();
+      const ctrl = new AbortController();
+      st.abort = ctrl;
+      if (!st.values) list.replaceChildren(h('div', { class: 'skeleton', style: { padding: '6px' } }, [0, 1, 2, 3].map(() => h('div', { class: 'sk sk-line', style: { width: `${50 + Math.random() * 40}%` } }))));
+      try {
+        const { body } = await api(`/api/dashboards/${enc(D.id)}/filters/${enc(f.id)}/values${key}`, { signal: ctrl.signal });
+        if (ctrl.signal.aborted) return;
+        st.values = (body.values || []).map((v) => (v == null ? '' : String(v)));
+        st.more = !!body.more;
+        st.key = key;
+        renderList();
+      } catch (e) {
+        if (e.name === 'AbortError') return;
+        list.replaceChildren(h('div', { class: 'panel-note', text: e.message }));
+      } finally {
+        if (st.abort === ctrl) st.abort = null;
+      }
+    };
+    const open = () => {
+      closeMenus();
+      panel.hidden = false;
+      btn.setAttribute('aria-expanded', 'true');
+      panel.classList.remove('align-right');
+      const r = root.getBoundingClientRect();
+      if (r.left + 290 > window.innerWidth) panel.classList.add('align-right');
+      search.value = '';
+      renderList();
+      load();
+      search.focus();
+      openMenu = { contains: (n) => root.contains(n), close, returnFocus: () => btn.focus() };
+    };
+    function close() {
+      panel.hidden = true;
+      btn.setAttribute('aria-expanded', 'false');
+      if (openMenu && openMenu.close === close) openMenu = null;
+    }
+    btn.addEventListener('click', () => (panel.hidden ? open() : closeMenus()));
+    search.addEventListener('input', () => {
+      renderList(); // instant narrowing of what is loaded, then the server's answer
+      clearTimeout(st.timer);
+      st.timer = setTimeout(load, 250);
+    });
+    search.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') {
+        const first = list.querySelector('.option input');
+        if (first) first.click();
+      } else if (e.key === 'ArrowDown') {
+        const first = list.querySelector('.option input');
+        if (first) { e.preventDefault(); first.focus(); }
+      }
+    });
+    list.addEventListener('keydown', (e) => {
+      const opts = [...list.querySelectorAll('.option input')];
+      const i = opts.indexOf(document.activeElement);
+      if (e.key === 'ArrowDown' && i < opts.length - 1) { e.preventDefault(); opts[i + 1].focus(); }
+      if (e.key === 'ArrowUp') { e.preventDefault(); (i > 0 ? opts[i - 1] : search).focus(); }
+    });
+    clearAll.addEventListener('click', () => D.setFilter(f.id, multiple ? [] : null));
+
+    return {
+      f, root,
+      update() {
+        const vals = D.effective(f.id);
+        root.dataset.value = vals.join(',');
+        root.classList.toggle('active', !D.isDefault(f.id));
+        clear.hidden = D.isDefault(f.id);
+        valueEl.classList.toggle('all', !vals.length);
+        valueEl.textContent = !vals.length ? 'All' : vals.length <= 2 ? vals.join(', ') : `${vals[0]}, ${vals[1]} +${vals.length - 2}`;
+        btn.title = vals.length ? vals.join(', ') : 'All values';
+        if (!panel.hidden) renderList();
+      },
+      invalidate() {
+        st.key = null;
+        st.values = null;
+        if (!panel.hidden) load();
+      },
+      destroy() { clearTimeout(st.timer); if (st.abort) st.abort.abort(); },
+    };
+  }
+
+  // ------------------------------------------------------------------ cards
+  function makeCard(D, card) {
+    const w = clamp(Number(card.width) || 6, 1, 12);
+    const root = h('section', {
+      class: `card viz-${card.viz}`,
+      dataset: { card: card.id, state: 'loading', size: w <= 4 ? 's' : w <= 8 ? 'm' : 'l' },
+      style: { gridColumn: `span ${w}` },
+      'aria-label': card.title || card.id,
+    });
+    const isNumber = card.viz === 'number';
+    const title = h('h2', { class: 'card-title' }, h('span', { class: 't', text: card.title || prettify(card.id) }));
+    if (card.description && isNumber) {
+      title.append(h('span', { class: 'info', tabindex: '0', 'aria-label': card.description }, iconEl('info'), h('span', { class: 'tip', text: card.description })));
+    }
+    const menuBtn = h('button', { type: 'button', class: 'icon-btn card-menu-btn', 'aria-label': `Actions for ${card.title || card.id}`, 'aria-haspopup': 'menu', 'aria-expanded': 'false', html: ICON.more });
+    const titles = h('div', { class: 'card-titles' }, title,
+      card.description && !isNumber ? h('p', { class: 'card-desc', text: card.description }) : null);
+    const body = h('div', { class: 'card-body' });
+    root.append(h('header', { class: 'card-head' }, titles, menuBtn), body);
+    const cs = { card, root, body, chart: null, data: null, error: null, abort: null, meta: null, tableState: null };
+    if (Number(card.height) > 0) root.style.minHeight = `${Number(card.height) * 100}px`;
+    body.append(skeleton(card));
+    menuBtn.addEventListener('click', () => openCardMenu(D, cs, menuBtn));
+    return cs;
+  }
+
+  function skeleton(card) {
+    if (card.viz === 'number') return h('div', { class: 'skeleton' }, h('div', { class: 'sk sk-value' }), h('div', { class: 'sk sk-line' }));
+    return h('div', { class: 'skeleton', style: { height: `${chartHeight(card, null)}px` } }, h('div', { class: 'sk sk-line' }), h('div', { class: 'sk sk-chart' }));
+  }
+
+  function setCardState(cs, state) {
+    cs.root.dataset.state = state;
+    cs.root.setAttribute('aria-busy', state === 'loading' ? 'true' : 'false');
+  }
+
+  function disposeChart(cs) {
+    if (cs.chart) { cs.chart.dispose(); cs.chart = null; }
+  }
+
+  function openCardMenu(D, cs, anchor) {
+    const wasOpen = anchor.getAttribute('aria-expanded') === 'true';
+    closeMenus();
+    if (wasOpen) return;
+    const card = cs.card;
+    const link = (fmtName) => D.cardPath(card) + D.cardQuery(card, `format=${fmtName}`);
+    const items = [
+      h('button', { type: 'button', class: 'menu-item', role: 'menuitem', onclick: () => { closeMenus(); showSql(D, cs); } }, iconEl('code'), 'View SQL'),
+      h('a', { class: 'menu-item', role: 'menuitem', href: link('csv'), download: '', onclick: () => closeMenus() }, iconEl('download'), 'Download CSV'),
+      h('a', { class: 'menu-item', role: 'menuitem', href: link('json'), download: '', onclick: () => closeMenus() }, iconEl('download'), 'Download JSON'),
+    ];
+    const notes = [];
+    if (cs.meta) {
+      const secs = cs.meta.seconds != null ? cs.meta.seconds : cs.meta.ms / 1000;
+      notes.push(`Query ${secs < 1 ? `${Math.max(1, Math.round(secs * 1000))} ms` : `${secs.toFixed(1)} s`}${cs.meta.cache === 'hit' ? ' · cached' : ''}`);
+      if (cs.data && cs.data.rows) notes.push(`${cs.data.rows.length} row${cs.data.rows.length === 1 ? '' : 's'}${cs.data.truncated ? ' (truncated)' : ''}`);
+    }
+    const menu = h('div', { class: 'menu', role: 'menu' }, items, notes.length ? [h('div', { class: 'menu-sep' }), h('div', { class: 'menu-note', text: notes.join(' · ') })] : null);
+    document.body.append(menu);
+    const r = anchor.getBoundingClientRect();
+    const mw = menu.offsetWidth;
+    menu.style.top = `${Math.min(r.bottom + 4, window.innerHeight - menu.offsetHeight - 8)}px`;
+    menu.style.left = `${clamp(r.right - mw, 8, window.innerWidth - mw - 8)}px`;
+    anchor.setAttribute('aria-expanded', 'true');
+    const close = () => { menu.remove(); anchor.setAttribute('aria-expanded', 'false'); window.removeEventListener('scroll', onScroll, true); };
+    const onScroll = () => closeMenus();
+    window.addEventListener('scroll', onScroll, true);
+    openMenu = { contains: (n) => menu.contains(n) || anchor.contains(n), close, returnFocus: () => anchor.focus() };
+    items[0].focus();
+    menu.addEventListener('keydown', (e) => {
+      const all = [...menu.querySelectorAll('.menu-item')];
+      const i = all.indexOf(document.activeElement);
+      if (e.key === 'ArrowDown') { e.preventDefault(); all[(i + 1) % all.length].focus(); }
+      if (e.key === 'ArrowUp') { e.preventDefault(); all[(i - 1 + all.length) % all.length].focus(); }
+    });
+  }
+
+  function showSql(D, cs) {
+    const card = cs.card;
+    const pre = h('pre', { class: 'code', tabindex: '0' }, 'Loading…');
+    const params = h('div', { class: 'params' });
+    let data = null, mode = 'sql';
+    const bWritten = h('button', { type: 'button', 'aria-pressed': 'true', text: 'As written' });
+    const bBound = h('button', { type: 'button', 'aria-pressed': 'false', text: 'Bound' });
+    const copyBtn = h('button', { type: 'button', class: 'btn' }, iconEl('copy'), h('span', { text: 'Copy' }));
+    const closeBtn = h('button', { type: 'button', class: 'icon-btn', 'aria-label': 'Close', html: ICON.x });
+    const dlg = h('dialog', { class: 'modal', 'aria-label': `SQL of ${card.title}` },
+      h('div', { class: 'modal-head' }, h('h2', { text: `SQL · ${card.title || card.id}` }), h('div', { class: 'seg' }, bWritten, bBound), copyBtn, closeBtn),
+      h('div', { class: 'modal-body' }, pre, params));
+    const show = () => {
+      bWritten.setAttribute('aria-pressed', String(mode === 'sql'));
+      bBound.setAttribute('aria-pressed', String(mode === 'bound'));
+      if (!data) return;
+      pre.textContent = String((mode === 'sql' ? data.sql : data.bound_sql) || '').replace(/\s+$/, '');
+      params.replaceChildren();
+      if (mode === 'bound') {
+        const list = (name, ps) => ps && ps.length ? h('div', null, h('b', { text: name }), ' ', ps.map((p, i) => `$${i + 1} = ${JSON.stringify(p)}`).join(',  ')) : null;
+        params.append(list('Parameters', data.params) || h('div', { text: 'No parameters' }), list('Previous period', data.previous_params));
+      }
+    };
+    bWritten.addEventListener('click', () => { mode = 'sql'; show(); });
+    bBound.addEventListener('click', () => { mode = 'bound'; show(); });
+    closeBtn.addEventListener('click', () => dlg.close());
+    dlg.addEventListener('close', () => dlg.remove());
+    dlg.addEventListener('click', (e) => { if (e.target === dlg) dlg.close(); });
+    copyBtn.addEventListener('click', async () => {
+      const text = pre.textContent;
+      let ok = false;
+      try { await navigator.clipboard.writeText(text); ok = true; } catch (_) {
+        const range = document.createRange();
+        range.selectNodeContents(pre);
+        const s = window.getSelection(); s.removeAllRanges(); s.addRange(range);
+        try { ok = document.execCommand('copy'); } catch (__) { ok = false; }
+      }
+      copyBtn.replaceChildren(iconEl(ok ? 'check' : 'copy'), h('span', { text: ok ? 'Copied' : 'Select and copy' }));
+      setTimeout(() => copyBtn.replaceChildren(iconEl('copy'), h('span', { text: 'Copy' })), 1600);
+    });
+    document.body.append(dlg);
+    dlg.showModal();
+    (async () => {
+      try {
+        const { body } = await api(`${D.cardPath(card)}/sql${D.cardQuery(card)}`);
+        data = body;
+        show();
+      } catch (e) {
+        pre.replaceWith(errorBox(e));
+      }
+    })();
+  }
+
+  // ------------------------------------------------------------------ rendering a card
+  function chartHeight(card, data) {
+    if (Number(card.height) > 0) return Math.max(140, Number(card.height) * 100 - 64);
+    const n = data && data.rows ? data.rows.length : 0;
+    switch (card.viz) {
+      case 'bar': return card.chart && card.chart.horizontal ? clamp(n * 30 + 50, 280, 720) : 300;
+      case 'pivot': case 'heatmap': {
+        const ch = card.chart || {};
+        const yi = data ? colIndex(data.columns, ch.y, 1) : -1;
+        const ny = data && yi >= 0 ? new Set(data.rows.map((r) => String(r[yi]))).size : 8;
+        return clamp(ny * 30 + 90, 240, 900);
+      }
+      case 'funnel': return 260;
+      default: return 300;
+    }
+  }
+
+  function renderCard(D, cs) {
+    disposeChart(cs);
+    const { card, body } = cs;
+    body.replaceChildren();
+    body.classList.remove('has-content');
+    delete cs.root.dataset.value;
+    delete cs.root.dataset.previous;
+    if (cs.error) {
+      body.append(errorBox(cs.error));
+      setCardState(cs, 'error');
+      return;
+    }
+    try {
+      const data = cs.data;
+      if (!data || !Array.isArray(data.columns) || !Array.isArray(data.rows)) throw new Error('The server sent no result for this card.');
+      const cols = data.columns.map((c) => colSpec(D.dash.columns, c.name, c.type));
+      if (card.viz === 'number') renderNumber(D, cs, cols);
+      else if (!data.rows.length) body.append(h('div', { class: 'card-empty', text: 'No data for these filters' }));
+      else if (card.viz === 'table') renderTable(D, cs, cols, body);
+      else renderChart(D, cs, cols);
+      if (data.truncated && card.viz !== 'table') body.append(h('div', { class: 'table-foot' }, h('span', { class: 'note', text: `Showing the first ${data.rows.length} rows` })));
+      body.classList.add('has-content');
+      setCardState(cs, 'ready');
+    } catch (e) {
+      disposeChart(cs);
+      body.replaceChildren(errorBox(e, 'Could not draw this card'));
+      setCardState(cs, 'error');
+    }
+  }
+
+  function renderNumber(D, cs, cols) {
+    const { data, body, root } = cs;
+    const spec = cols[0] || { format: 'number' };
+    const v = data.rows.length ? data.rows[0][0] : null;
+    root.dataset.value = v == null ? '' : String(v);
+    const kpi = h('div', { class: 'kpi' });
+    kpi.append(h('div', { class: 'kpi-value', title: fmt(v, spec), text: fmt(v, spec, { kpi: true }) }));
+    if (data.previous) {
+      const pv = data.previous.rows && data.previous.rows.length ? data.previous.rows[0][0] : null;
+      root.dataset.previous = pv == null ? '' : String(pv);
+      const a = toNum(v), b = toNum(pv);
+      let delta;
+      if (a == null || b == null || b === 0) {
+        delta = h('span', { class: 'delta', title: 'No previous value to compare with', text: '—' });
+      } else {
+        const ch = (a - b) / Math.abs(b);
+        const cls = ch > 0.0005 ? 'up' : ch < -0.0005 ? 'down' : '';
+        delta = h('span', { class: `delta ${cls}`, title: `Change against the previous period: ${fmt(a - b, spec)}` },
+          cls ? iconEl(cls) : null, nf({ style: 'percent', maximumFractionDigits: 1, minimumFractionDigits: 1, signDisplay: 'exceptZero' }).format(ch).replace(/^[+-]/, ''));
+        if (!cls) delta.textContent = '0.0%';
+      }
+      const prevPeriod = data.previous.period ? ` (${fmtRange(data.previous.period)})` : '';
+      kpi.append(h('div', { class: 'kpi-compare' }, delta,
+        h('span', { class: 'kpi-prev', title: `Previous period${prevPeriod}: ${fmt(pv, spec)}`, text: `vs ${fmt(pv, spec, { kpi: true })} prev.` })));
+    }
+    if (data.period) kpi.append(h('div', { class: 'kpi-period', text: fmtRange(data.period) }));
+    body.append(kpi);
+  }
+
+  // ---- table
+  function renderTable(D, cs, cols, container, opts) {
+    const { card, data } = cs;
+    opts = opts || {};
+    const st = cs.tableState || (cs.tableState = { sort: null, dir: 1, page: 0 });
+    const heat = new Set(((card.chart && card.chart.heat) || []).map((c) => String(c).toLowerCase()));
+    const numeric = cols.map((c, i) => isNumericSpec(c) || (c.format === 'text' && data.rows.some((r) => typeof r[i] === 'number')));
+    const ranges = cols.map((c, i) => {
+      if (!heat.has(c.name.toLowerCase())) return null;
+      const ns = data.rows.map((r) => toNum(r[i])).filter((n) => n != null);
+      return ns.length ? [Math.min(...ns), Math.max(...ns)] : null;
+    });
+    const drill = card.drill && D.filters[card.drill.filter] ? card.drill : null;
+    const drillIdx = drill ? colIndex(data.columns, drill.column, -1) : -1;
+    const pageSize = opts.pageSize || 25;
+
+    const wrap = h('div', { class: 'table-wrap' });
+    const foot = h('div', { class: 'table-foot' });
+    container.append(wrap);
+    if (!opts.noFoot) container.append(foot);
+
+    const draw = () => {
+      let rows = data.rows.map((r, i) => [r, i]);
+      if (st.sort != null) {
+        const k = st.sort, dir = st.dir;
+        rows.sort((A, B) => {
+          const a = A[0][k], b = B[0][k];
+          if (a == null && b == null) return A[1] - B[1];
+          if (a == null) return 1;
+          if (b == null) return -1;
+          const na = toNum(a), nb = toNum(b);
+          const c = numeric[k] && na != null && nb != null ? na - nb : String(a).localeCompare(String(b), undefined, { numeric: true });
+          return c * dir || A[1] - B[1];
+        });
+      }
+      const pages = Math.max(1, Math.ceil(rows.length / pageSize));
+      st.page = clamp(st.page, 0, pages - 1);
+      const from = st.page * pageSize;
+      const pageRows = rows.slice(from, from + pageSize);
+      const thead = h('thead', null, h('tr', null, cols.map((c, i) => {
+        const sorted = st.sort === i;
+        const th = h('th', { class: numeric[i] ? 'num' : '', scope: 'col', 'aria-sort': sorted ? (st.dir > 0 ? 'ascending' : 'descending') : 'none' },
+          h('button', { type: 'button', title: `Sort by ${c.label}` },
+            numeric[i] ? h('span', { class: 'sort', text: sorted ? (st.dir > 0 ? '↑' : '↓') : '' }) : null,
+            h('span', { text: c.label }),
+            !numeric[i] ? h('span', { class: 'sort', text: sorted ? (st.dir > 0 ? '↑' : '↓') : '' }) : null));
+        th.firstChild.addEventListener('click', () => {
+          if (st.sort === i) {
+            if (st.dir === (numeric[i] ? -1 : 1)) st.dir = -st.dir; else { st.sort = null; st.dir = 1; }
+          } else { st.sort = i; st.dir = numeric[i] ? -1 : 1; }
+          st.page = 0;
+          draw();
+        });
+        return th;
+      })));
+      const tbody = h('tbody', null, pageRows.map(([r]) => h('tr', null, r.map((v, i) => {
+        const text = fmt(v, cols[i], { nullText: '∅' });
+        const td = h('td', { class: `${numeric[i] ? 'num' : ''}${v == null ? ' null' : ''}`, title: text.length > 40 ? text : null });
+        if (i === drillIdx && v != null) {
+          td.append(h('button', { type: 'button', class: 'drill-link', title: `Filter by ${text}`, text, onclick: () => drillTo(D, cs, r) }));
+        } else td.textContent = text;
+        const rg = ranges[i];
+        const n = toNum(v);
+        if (rg && n != null) {
+          const t = rg[1] > rg[0] ? (n - rg[0]) / (rg[1] - rg[0]) : 1;
+          td.classList.add('heat');
+          td.style.background = `rgba(var(--accent-rgb), ${(0.06 + t * 0.42).toFixed(3)})`;
+        }
+        return td;
+      }))));
+      wrap.replaceChildren(h('table', { class: 'data-table' }, thead, tbody));
+      foot.replaceChildren();
+      if (data.truncated) foot.append(h('span', { class: 'note', text: `Showing the first ${data.rows.length} rows (truncated)` }));
+      if (rows.length > pageSize) {
+        const prev = h('button', { type: 'button', 'aria-label': 'Previous page', html: ICON.left, disabled: st.page === 0 });
+        const next = h('button', { type: 'button', 'aria-label': 'Next page', html: ICON.right, disabled: st.page >= pages - 1 });
+        prev.addEventListener('click', () => { st.page--; draw(); });
+        next.addEventListener('click', () => { st.page++; draw(); });
+        foot.append(h('span', { class: 'tabular', text: `${from + 1}–${Math.min(from + pageSize, rows.length)} of ${rows.length}` }), h('span', { class: 'pager' }, prev, next));
+      } else if (!opts.noFoot) {
+        foot.append(h('span', { class: 'tabular', text: `${rows.length} row${rows.length === 1 ? '' : 's'}` }));
+      }
+    };
+    draw();
+  }
+
+  // ---- charts
+  function colIndex(columns, name, fallback) {
+    if (name == null || name === '') return fallback;
+    const n = String(name).toLowerCase();
+    const i = columns.findIndex((c) => String(c.name).toLowerCase() === n);
+    if (i < 0) throw new Error(`The chart names column “${name}”, which the query does not return (it returns ${columns.map((c) => c.name).join(', ')}).`);
+    return i;
+  }
+  const asList = (v) => (v == null ? [] : Array.isArray(v) ? v : [v]);
+
+  function drillTo(D, cs, row) {
+    const d = cs.card.drill;
+    if (!d || !row || !D.filters[d.filter]) return;
+    let i;
+    try { i = colIndex(cs.data.columns, d.column, -1); } catch (_) { return; }
+    if (i < 0 || row[i] == null) return;
+    D.setFilter(d.filter, [String(row[i])]);
+  }
+
+  function renderChart(D, cs, cols) {
+    const { card, data, body } = cs;
+    const T = chartTheme();
+    const built = buildOption(card, data, cols, T);
+    const el = h('div', { class: 'chart', 'data-echarts': '', role: 'img', 'aria-label': card.title || card.id });
+    el.style.height = `${chartHeight(card, data)}px`;
+    body.append(el);
+    const chart = echarts.init(el, null, { renderer: 'canvas' });
+    cs.chart = chart;
+    chart.setOption(built.option);
+    const drill = card.drill && D.filters[card.drill.filter];
+    if (drill && built.rowFor) {
+      chart.on('click', (p) => {
+        const row = built.rowFor(p);
+        if (row) drillTo(D, cs, row);
+      });
+      el.title = `Click to filter by ${D.filters[card.drill.filter].label || card.drill.filter}`;
+    }
+    if (built.after) built.after(body);
+  }
+
+  function baseOption(T) {
+    return {
+      animation: !reduceMotion,
+      animationDuration: 450,
+      color: T.palette,
+      backgroundColor: 'transparent',
+      textStyle: { fontFamily: T.font, color: T.text2 },
+      tooltip: {
+        backgroundColor: T.surface, borderColor: T.border, borderWidth: 1, padding: [8, 10],
+        textStyle: { color: T.text, fontSize: 12.5, fontFamily: T.font },
+        extraCssText: 'box-shadow: 0 8px 24px rgba(0,0,0,.14); border-radius: 8px;',
+        confine: true,
+      },
+    };
+  }
+  function legendOpt(T, show) {
+    return { show, top: 0, left: 0, icon: 'roundRect', itemWidth: 10, itemHeight: 10, itemGap: 16, textStyle: { color: T.muted, fontSize: 12 } };
+  }
+  function valueAxis(T, spec, extra) {
+    return Object.assign({
+      type: 'value',
+      axisLabel: { color: T.muted, fontSize: 11.5, formatter: (v) => fmt(v, spec, { compact: true }) },
+      splitLine: { lineStyle: { color: T.grid } },
+      axisLine: { show: false }, axisTick: { show: false },
+    }, extra || {});
+  }
+  function categoryAxis(T, values, cf, extra) {
+    return Object.assign({
+      type: 'category', data: values,
+      axisLabel: { color: T.muted, fontSize: 11.5, formatter: (v) => cf.axis(v === '\u0000' ? null : v), hideOverlap: true },
+      axisLine: { lineStyle: { color: T.border } }, axisTick: { show: false },
+    }, extra || {});
+  }
+  const catKey = (v) => (v == null ? '\u0000' : String(v));
+  const tooltipRow = (marker, name, value) =>
+    `<div style="display:flex;gap:14px;justify-content:space-between;align-items:center"><span>${marker}${esc(name)}</span><b style="font-variant-numeric:tabular-nums">${esc(value)}</b></div>`;
+
+  function buildOption(card, data, cols, T) {
+    const ch = card.chart || {};
+    switch (card.viz) {
+      case 'line': case 'area': case 'bar': case 'combo': return cartesianOption(card, ch, data, cols, T);
+      case 'pie': case 'donut': return pieOption(card, ch, data, cols, T);
+      case 'funnel': return funnelOption(card, ch, data, cols, T);
+      case 'pivot': case 'heatmap': return heatmapOption(card, ch, data, cols, T);
+      case 'scatter': return scatterOption(card, ch, data, cols, T);
+      default: throw new Error(`Unknown visualization “${card.viz}”.`);
+    }
+  }
+
+  function cartesianOption(card, ch, data, cols, T) {
+    const { rows, columns } = data;
+    const viz = card.viz;
+    const xi = colIndex(columns, ch.x, 0);
+    const si = colIndex(columns, ch.series, -1);
+    const numericIdx = (i) => i !== xi && i !== si && (isNumericSpec(cols[i]) || rows.some((r) => typeof r[i] === 'number'));
+    let barIdx = [], lineIdx = [];
+    if (viz === 'combo') {
+      barIdx = asList(ch.bar).map((c) => colIndex(columns, c, -1));
+      lineIdx = asList(ch.line).map((c) => colIndex(columns, c, -1));
+      if (!barIdx.length && !lineIdx.length) {
+        const all = cols.map((_, i) => i).filter(numericIdx);
+        barIdx = all.slice(0, 1); lineIdx = all.slice(1);
+      }
+    } else {
+      const ys = asList(ch.y).length ? asList(ch.y).map((c) => colIndex(columns, c, -1)) : cols.map((_, i) => i).filter(numericIdx);
+      if (viz === 'bar') barIdx = ys; else lineIdx = ys;
+    }
+    if (!barIdx.length && !lineIdx.length) throw new Error('The result has no numeric column to plot.');
+    const horizontal = viz === 'bar' && !!ch.horizontal;
+    const stacked = !!ch.stacked;
+    const xSpec = cols[xi];
+    const seriesList = []; // {name, type, yi, values[], rowAt[]}
+    let xs;
+
+    if (si >= 0) {
+      // One series per value of the `series` column; x values in order of first appearance.
+      const yi = (barIdx.length ? barIdx : lineIdx)[0];
+      const type = barIdx.length ? 'bar' : 'line';
+      xs = [];
+      const xPos = new Map();
+      for (const r of rows) { const k = catKey(r[xi]); if (!xPos.has(k)) { xPos.set(k, xs.length); xs.push(k); } }
+      const byS = new Map();
+      for (const r of rows) {
+        const sk = catKey(r[si]);
+        if (!byS.has(sk)) byS.set(sk, { name: sk === '\u0000' ? '∅' : fmt(r[si], cols[si]), type, yi, values: xs.map(() => null), rowAt: xs.map(() => null) });
+        const s = byS.get(sk);
+        const p = xPos.get(catKey(r[xi]));
+        s.values[p] = toNum(r[yi]);
+        s.rowAt[p] = r;
+      }
+      seriesList.push(...byS.values());
+    } else {
+      xs = rows.map((r) => catKey(r[xi]));
+      for (const yi of barIdx) seriesList.push({ name: cols[yi].label, type: 'bar', yi, values: rows.map((r) => toNum(r[yi])), rowAt: rows });
+      for (const yi of lineIdx) seriesList.push({ name: cols[yi].label, type: 'line', yi, values: rows.map((r) => toNum(r[yi])), rowAt: rows, secondary: viz === 'combo' && barIdx.length > 0 });
+    }
+    const cf = catFormatter(xSpec, xs.map((k) => (k === '\u0000' ? null : k)));
+    const many = xs.length > 40;
+    const series = seriesList.map((s) => {
+      const spec = cols[s.yi];
+      const o = {
+        name: s.name, type: s.type, data: s.values,
+        yAxisIndex: horizontal ? undefined : (s.secondary ? 1 : 0),
+        tooltip: { valueFormatter: (v) => fmt(v, spec) },
+        emphasis: { focus: seriesList.length > 1 ? 'series' : 'none' },
+      };
+      if (stacked) o.stack = 'total';
+      if (s.type === 'bar') {
+        o.barMaxWidth = horizontal ? 26 : 42;
+        o.itemStyle = { borderRadius: horizontal ? [0, 4, 4, 0] : [4, 4, 0, 0] };
+        if (stacked) o.itemStyle.borderRadius = 0;
+        if (horizontal && seriesList.length === 1 && xs.length <= 30) {
+          o.label = { show: true, position: 'right', color: T.muted, fontSize: 11.5, formatter: (p) => fmt(p.value, spec, { compact: true }) };
+        }
+      } else {
+        o.symbol = 'circle';
+        o.symbolSize = 6;
+        o.showSymbol = !many;
+        o.lineStyle = { width: 2.2 };
+        o.connectNulls = false;
+        if (viz === 'area') o.areaStyle = { opacity: stacked ? 0.55 : 0.14 };
+        if (viz === 'combo') o.z = 3;
+      }
+      return o;
+    });
+    const primarySpec = cols[(barIdx.length ? barIdx : lineIdx)[0]];
+    const secondarySpec = lineIdx.length ? cols[lineIdx[0]] : primarySpec;
+    const showLegend = series.length > 1;
+    const opt = baseOption(T);
+    opt.legend = legendOpt(T, showLegend);
+    opt.grid = { left: 4, right: horizontal ? 40 : 8, top: showLegend ? 36 : 12, bottom: 4, containLabel: true };
+    opt.tooltip = Object.assign(opt.tooltip, {
+      trigger: 'axis',
+      axisPointer: { type: barIdx.length ? 'shadow' : 'line', shadowStyle: { color: T.mode === 'dark' ? 'rgba(255,255,255,.04)' : 'rgba(20,24,35,.04)' }, lineStyle: { color: T.border } },
+      formatter: (ps) => {
+        const arr = Array.isArray(ps) ? ps : [ps];
+        if (!arr.length) return '';
+        const head = `<div style="color:${T.muted};margin-bottom:4px">${esc(cf.full(arr[0].name === '\u0000' ? null : arr[0].name))}</div>`;
+        return head + arr.map((p) => tooltipRow(p.marker, p.seriesName, fmt(p.value, cols[seriesList[p.seriesIndex].yi]))).join('');
+      },
+    });
+    const catAx = categoryAxis(T, xs, cf, horizontal ? {
+      inverse: true, axisLine: { show: false },
+      axisLabel: { color: T.text2, fontSize: 12, width: 140, overflow: 'truncate', formatter: (v) => cf.axis(v === '\u0000' ? null : v) },
+    } : { boundaryGap: barIdx.length > 0 });
+    if (horizontal) {
+      opt.yAxis = catAx;
+      opt.xAxis = valueAxis(T, primarySpec, { splitNumber: 4 });
+    } else {
+      opt.xAxis = catAx;
+      opt.yAxis = [valueAxis(T, primarySpec, { splitNumber: 4 })];
+      if (series.some((s) => s.yAxisIndex === 1)) opt.yAxis.push(valueAxis(T, secondarySpec, { splitLine: { show: false }, splitNumber: 4 }));
+    }
+    opt.series = series;
+    return { option: opt, rowFor: (p) => (p.componentType === 'series' && seriesList[p.seriesIndex] ? seriesList[p.seriesIndex].rowAt[p.dataIndex] : null) };
+  }
+
+  function pieOption(card, ch, data, cols, T) {
+    const { rows, columns } = data;
+    const xi = colIndex(columns, ch.x, 0);
+    const yi = asList(ch.y).length ? colIndex(columns, asList(ch.y)[0], 1) : cols.findIndex((c, i) => i !== xi && isNumericSpec(c));
+    if (yi < 0) throw new Error('The result has no numeric column for the slices.');
+    const spec = cols[yi];
+    const donut = card.viz === 'donut';
+    const items = rows.map((r) => ({ name: r[xi] == null ? '∅' : fmt(r[xi], cols[xi]), value: toNum(r[yi]) }));
+    const total = items.reduce((s, it) => s + (it.value || 0), 0);
+    const opt = baseOption(T);
+    opt.tooltip = Object.assign(opt.tooltip, {
+      trigger: 'item',
+      formatter: (p) => tooltipRow(p.marker, p.name, `${fmt(p.value, spec)}  ·  ${nf({ maximumFractionDigits: 1 }).format(p.percent)}%`),
+    });
+    opt.series = [{
+      type: 'pie',
+      radius: donut ? ['48%', '70%'] : [0, '70%'],
+      center: ['50%', '52%'],
+      data: items,
+      avoidLabelOverlap: true,
+      itemStyle: { borderColor: T.surface, borderWidth: 2, borderRadius: donut ? 4 : 2 },
+      label: {
+        color: T.text2, fontSize: 12,
+        formatter: (p) => `{n|${p.name}}\n{v|${fmt(p.value, spec, { compact: true })} · ${nf({ maximumFractionDigits: 0 }).format(p.percent)}%}`,
+        rich: { n: { color: T.text2, fontSize: 12, lineHeight: 17 }, v: { color: T.muted, fontSize: 11.5, lineHeight: 16 } },
+      },
+      labelLine: { lineStyle: { color: T.border }, length: 10, length2: 12 },
+      emphasis: { scaleSize: 4 },
+    }];
+    if (donut) {
+      opt.title = {
+        text: fmt(total, spec, { compact: true }), subtext: 'Total', left: 'center', top: '43%', itemGap: 2,
+        textStyle: { color: T.text, fontSize: 19, fontWeight: 650, fontFamily: T.font },
+        subtextStyle: { color: T.muted, fontSize: 12 },
+      };
+    }
+    return { option: opt, rowFor: (p) => (p.componentType === 'series' ? rows[p.dataIndex] : null) };
+  }
+
+  function funnelOption(card, ch, data, cols, T) {
+    const { rows, columns } = data;
+    const xi = colIndex(columns, ch.x, 0);
+    const yi = asList(ch.y).length ? colIndex(columns, asList(ch.y)[0], 1) : cols.findIndex((c, i) => i !== xi && isNumericSpec(c));
+    if (yi < 0) throw new Error('The result has no numeric column for the steps.');
+    const spec = cols[yi];
+    const vals = rows.map((r) => toNum(r[yi]));
+    const first = vals[0];
+    const pct = (a, b) => (a == null || b == null || b === 0 ? '—' : nf({ style: 'percent', maximumFractionDigits: 1 }).format(a / b));
+    const steps = rows.map((r, i) => ({
+      name: r[xi] == null ? '∅' : fmt(r[xi], cols[xi]), value: vals[i],
+      ofFirst: pct(vals[i], first), ofPrev: i === 0 ? '—' : pct(vals[i], vals[i - 1]),
+    }));
+    const opt = baseOption(T);
+    opt.tooltip = Object.assign(opt.tooltip, {
+      trigger: 'item',
+      formatter: (p) => {
+        const s = steps[p.dataIndex];
+        return `<div style="font-weight:600;margin-bottom:4px">${esc(s.name)}</div>` + tooltipRow('', 'Value', fmt(s.value, spec)) +
+          tooltipRow('', 'Of first step', s.ofFirst) + tooltipRow('', 'Of previous step', s.ofPrev);
+      },
+    });
+    opt.series = [{
+      type: 'funnel', sort: 'none', left: '12%', right: '12%', top: 8, bottom: 8, minSize: '18%', gap: 3,
+      data: steps.map((s) => ({ name: s.name, value: s.value })),
+      itemStyle: { borderColor: T.surface, borderWidth: 0 },
+      label: {
+        show: true, position: 'inside', color: '#fff', fontSize: 12,
+        formatter: (p) => `${p.name}  ·  ${steps[p.dataIndex].ofFirst}`,
+      },
+      labelLine: { show: false },
+      emphasis: { label: { fontWeight: 600 } },
+    }];
+    // A small table: value, % of first and % of previous step.
+    const after = (body) => {
+      const stepSpec = { ...cols[xi], label: cols[xi].label };
+      const t = h('table', { class: 'data-table funnel-table' },
+        h('thead', null, h('tr', null, [stepSpec.label, spec.label, 'Of first', 'Of previous'].map((l, i) => h('th', { class: i ? 'num' : '' }, h('button', { type: 'button', tabindex: '-1', text: l }))))),
+        h('tbody', null, steps.map((s) => h('tr', null, h('td', { text: s.name }), h('td', { class: 'num', text: fmt(s.value, spec) }), h('td', { class: 'num', text: s.ofFirst }), h('td', { class: 'num', text: s.ofPrev })))));
+      body.append(h('div', { class: 'table-wrap' }, t));
+    };
+    return { option: opt, rowFor: (p) => (p.componentType === 'series' ? rows[p.dataIndex] : null), after };
+  }
+
+  function heatmapOption(card, ch, data, cols, T) {
+    const { rows, columns } = data;
+    const xi = colIndex(columns, ch.x, 0);
+    const yi = colIndex(columns, ch.y != null ? asList(ch.y)[0] : null, 1);
+    const vi = colIndex(columns, ch.value != null ? ch.value : null, 2);
+    const spec = cols[vi];
+    const xs = [], ys = [], xPos = new Map(), yPos = new Map();
+    for (const r of rows) {
+      const xk = catKey(r[xi]), yk = catKey(r[yi]);
+      if (!xPos.has(xk)) { xPos.set(xk, xs.length); xs.push(xk); }
+      if (!yPos.has(yk)) { yPos.set(yk, ys.length); ys.push(yk); }
+    }
+    const nums = rows.map((r) => toNum(r[vi])).filter((n) => n != null);
+    const min = nums.length ? Math.min(...nums) : 0, max = nums.length ? Math.max(...nums) : 1;
+    const cells = [];
+    rows.forEach((r, i) => {
+      const n = toNum(r[vi]);
+      if (n == null) return;
+      const t = max > min ? (n - min) / (max - min) : 1;
+      cells.push({ value: [xPos.get(catKey(r[xi])), yPos.get(catKey(r[yi])), n], row: i, label: { color: t > 0.5 ? '#fff' : T.text2 } });
+    });
+    const xcf = catFormatter(cols[xi], xs.map((k) => (k === '\u0000' ? null : k)));
+    const ycf = catFormatter(cols[yi], ys.map((k) => (k === '\u0000' ? null : k)));
+    const opt = baseOption(T);
+    opt.grid = { left: 4, right: 8, top: 8, bottom: 44, containLabel: true };
+    opt.tooltip = Object.assign(opt.tooltip, {
+      trigger: 'item',
+      formatter: (p) => {
+        const [x, y, v] = p.value;
+        return `<div style="color:${T.muted};margin-bottom:4px">${esc(cols[yi].label)} ${esc(ycf.full(ys[y] === '\u0000' ? null : ys[y]))} · ${esc(cols[xi].label)} ${esc(xcf.full(xs[x] === '\u0000' ? null : xs[x]))}</div>` +
+          tooltipRow('', spec.label, fmt(v, spec));
+      },
+    });
+    opt.xAxis = categoryAxis(T, xs, xcf, { position: 'top', splitArea: { show: false }, axisLine: { show: false } });
+    opt.yAxis = categoryAxis(T, ys, ycf, { inverse: true, axisLine: { show: false } });
+    opt.visualMap = {
+      type: 'continuous', min, max, calculable: false, orient: 'horizontal', left: 'center', bottom: 0,
+      itemWidth: 10, itemHeight: 140, inRange: { color: [T.heatLow, T.accent] },
+      text: [fmt(max, spec, { compact: true }), fmt(min, spec, { compact: true })], textStyle: { color: T.muted, fontSize: 11.5 },
+    };
+    opt.series = [{
+      type: 'heatmap', data: cells,
+      label: { show: cells.length <= 400, fontSize: 11, formatter: (p) => fmt(p.value[2], spec, { compact: spec.format !== 'percent' }) },
+      itemStyle: { borderColor: T.surface, borderWidth: 2, borderRadius: 3 },
+      emphasis: { itemStyle: { borderColor: T.text, borderWidth: 1 } },
+    }];
+    return { option: opt, rowFor: (p) => (p.componentType === 'series' && p.data ? rows[p.data.row] : null) };
+  }
+
+  function scatterOption(card, ch, data, cols, T) {
+    const { rows, columns } = data;
+    const xi = colIndex(columns, ch.x, 0);
+    const yi = asList(ch.y).length ? colIndex(columns, asList(ch.y)[0], 1) : cols.findIndex((c, i) => i !== xi && isNumericSpec(c));
+    if (yi < 0) throw new Error('The result has no numeric column for the y axis.');
+    const si = colIndex(columns, ch.series, -1);
+    const groups = new Map();
+    rows.forEach((r, i) => {
+      const k = si >= 0 ? catKey(r[si]) : '';
+      if (!groups.has(k)) groups.set(k, { name: si >= 0 ? (k === '\u0000' ? '∅' : fmt(r[si], cols[si])) : cols[yi].label, data: [], rows: [] });
+      const g = groups.get(k);
+      const x = toNum(r[xi]), y = toNum(r[yi]);
+      if (x == null || y == null) return;
+      g.data.push([x, y]);
+      g.rows.push(i);
+    });
+    const list = [...groups.values()];
+    const opt = baseOption(T);
+    opt.legend = legendOpt(T, list.length > 1);
+    opt.grid = { left: 4, right: 12, top: list.length > 1 ? 36 : 12, bottom: 24, containLabel: true };
+    opt.tooltip = Object.assign(opt.tooltip, {
+      trigger: 'item',
+      formatter: (p) => `<div style="margin-bottom:4px">${p.marker}${esc(p.seriesName)}</div>` +
+        tooltipRow('', cols[xi].label, fmt(p.value[0], cols[xi])) + tooltipRow('', cols[yi].label, fmt(p.value[1], cols[yi])),
+    });
+    opt.xAxis = valueAxis(T, cols[xi], { scale: true, name: cols[xi].label, nameLocation: 'middle', nameGap: 26, nameTextStyle: { color: T.muted, fontSize: 11.5 }, splitLine: { lineStyle: { color: T.grid } } });
+    opt.yAxis = valueAxis(T, cols[yi], { scale: true });
+    opt.series = list.map((g) => ({ type: 'scatter', name: g.name, data: g.data, symbolSize: 9, itemStyle: { opacity: 0.78 } }));
+    return { option: opt, rowFor: (p) => (p.componentType === 'series' ? rows[list[p.seriesIndex].rows[p.dataIndex]] : null) };
+  }
+
+  // ------------------------------------------------------------------ start
+  function main() {
+    applyTheme(document.documentElement.dataset.theme, false);
+    document.getElementById('theme-toggle').addEventListener('click', () => {
+      applyTheme(document.documentElement.dataset.theme === 'dark' ? 'light' : 'dark', true);
+    });
+    darkQuery.addEventListener('change', () => { if (!storedTheme()) applyTheme(darkQuery.matches ? 'dark' : 'light', false); });
+    // Same-origin page links navigate without reloading.
+    document.addEventListener('click', (e) => {
+      const a = e.target.closest && e.target.closest('a[data-nav]');
+      if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+      const url = new URL(a.href, location.href);
+      if (url.origin !== location.origin) return;
+      e.preventDefault();
+      navigate(url.pathname + url.search);
+    });
+    window.addEventListener('popstate', route);
+    if (typeof window.echarts === 'undefined') {
+      app().append(errorBox(new Error('The chart library (/vendor/echarts.min.js) did not load.')));
+    }
+    route();
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', main);
+  else main();
+})();
