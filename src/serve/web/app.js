@@ -185,7 +185,7 @@
       opts = { style: 'currency', currency: spec.currency || 'USD' };
       if (o.compact) Object.assign(opts, { notation: 'compact', maximumFractionDigits: Math.abs(n) < 10 ? 2 : 1, minimumFractionDigits: 0 });
       else if (d != null) Object.assign(opts, { minimumFractionDigits: d, maximumFractionDigits: d });
-      else if (o.kpi && Math.abs(n) >= 1000) Object.assign(opts, { minimumFractionDigits: 0, maximumFractionDigits: 0 });
+      else if (o.kpi && (Math.abs(n) >= 1000 || n === 0)) Object.assign(opts, { minimumFractionDigits: 0, maximumFractionDigits: 0 });
     } else if (f === 'percent') {
       const dd = o.compact ? 0 : (d != null ? d : 1);
       opts = { style: 'percent', minimumFractionDigits: dd, maximumFractionDigits: dd };
@@ -602,7 +602,12 @@
       if (D.resizeRaf) return;
       D.resizeRaf = requestAnimationFrame(() => {
         D.resizeRaf = 0;
-        for (const cs of D.cards.values()) if (cs.chart) cs.chart.resize();
+        for (const cs of D.cards.values()) {
+          if (!cs.chart) continue;
+          // Layouts that depend on the width (pie labels or legend) are rebuilt, others resized.
+          if (cs.narrow !== undefined && (cs.chart.getDom().clientWidth < 460) !== cs.narrow) renderCard(D, cs);
+          else cs.chart.resize();
+        }
       });
     };
     window.addEventListener('resize', D.onResize);
@@ -1115,7 +1120,8 @@
       }
       const prevPeriod = data.previous.period ? ` (${fmtRange(data.previous.period)})` : '';
       kpi.append(h('div', { class: 'kpi-compare' }, delta,
-        h('span', { class: 'kpi-prev', title: `Previous period${prevPeriod}: ${fmt(pv, spec)}`, text: `vs ${fmt(pv, spec, { kpi: true })} prev.` })));
+        h('span', { class: 'kpi-prev', title: `Previous period${prevPeriod}: ${fmt(pv, spec)}`,
+          text: pv == null ? 'no data for the previous period' : `vs ${fmt(pv, spec, { kpi: true })} previous period` })));
     }
     if (data.period) kpi.append(h('div', { class: 'kpi-period', text: fmtRange(data.period) }));
     body.append(kpi);
@@ -1229,10 +1235,11 @@
   function renderChart(D, cs, cols) {
     const { card, data, body } = cs;
     const T = chartTheme();
-    const built = buildOption(card, data, cols, T);
     const el = h('div', { class: 'chart', 'data-echarts': '', role: 'img', 'aria-label': card.title || card.id });
     el.style.height = `${chartHeight(card, data)}px`;
     body.append(el);
+    const built = buildOption(card, data, cols, T, { width: el.clientWidth, height: el.clientHeight });
+    cs.narrow = built.narrow;
     const chart = echarts.init(el, null, { renderer: 'canvas' });
     cs.chart = chart;
     chart.setOption(built.option);
@@ -1284,11 +1291,11 @@
   const tooltipRow = (marker, name, value) =>
     `<div style="display:flex;gap:14px;justify-content:space-between;align-items:center"><span>${marker}${esc(name)}</span><b style="font-variant-numeric:tabular-nums">${esc(value)}</b></div>`;
 
-  function buildOption(card, data, cols, T) {
+  function buildOption(card, data, cols, T, box) {
     const ch = card.chart || {};
     switch (card.viz) {
       case 'line': case 'area': case 'bar': case 'combo': return cartesianOption(card, ch, data, cols, T);
-      case 'pie': case 'donut': return pieOption(card, ch, data, cols, T);
+      case 'pie': case 'donut': return pieOption(card, ch, data, cols, T, box);
       case 'funnel': return funnelOption(card, ch, data, cols, T);
       case 'pivot': case 'heatmap': return heatmapOption(card, ch, data, cols, T);
       case 'scatter': return scatterOption(card, ch, data, cols, T);
@@ -1404,7 +1411,8 @@
     return { option: opt, rowFor: (p) => (p.componentType === 'series' && seriesList[p.seriesIndex] ? seriesList[p.seriesIndex].rowAt[p.dataIndex] : null) };
   }
 
-  function pieOption(card, ch, data, cols, T) {
+  function pieOption(card, ch, data, cols, T, box) {
+    const width = box.width;
     const { rows, columns } = data;
     const xi = colIndex(columns, ch.x, 0);
     const yi = asList(ch.y).length ? colIndex(columns, asList(ch.y)[0], 1) : cols.findIndex((c, i) => i !== xi && isNumericSpec(c));
@@ -1413,34 +1421,46 @@
     const donut = card.viz === 'donut';
     const items = rows.map((r) => ({ name: r[xi] == null ? '∅' : fmt(r[xi], cols[xi]), value: toNum(r[yi]) }));
     const total = items.reduce((s, it) => s + (it.value || 0), 0);
+    const pctOf = (v) => (total ? nf({ style: 'percent', maximumFractionDigits: 0 }).format((v || 0) / total) : '—');
+    // Wide: labels at the left and right edges; narrow (phones): a legend under the pie.
+    const narrow = width < 460;
     const opt = baseOption(T);
     opt.tooltip = Object.assign(opt.tooltip, {
       trigger: 'item',
       formatter: (p) => tooltipRow(p.marker, p.name, `${fmt(p.value, spec)}  ·  ${nf({ maximumFractionDigits: 1 }).format(p.percent)}%`),
     });
-    opt.series = [{
+    const center = narrow ? ['50%', '42%'] : ['50%', '50%'];
+    const series = {
       type: 'pie',
-      radius: donut ? ['48%', '70%'] : [0, '70%'],
-      center: ['50%', '52%'],
+      radius: donut ? (narrow ? ['42%', '64%'] : ['46%', '70%']) : [0, narrow ? '64%' : '70%'],
+      center,
       data: items,
-      avoidLabelOverlap: true,
       itemStyle: { borderColor: T.surface, borderWidth: 2, borderRadius: donut ? 4 : 2 },
-      label: {
-        color: T.text2, fontSize: 12,
-        formatter: (p) => `{n|${p.name}}\n{v|${fmt(p.value, spec, { compact: true })} · ${nf({ maximumFractionDigits: 0 }).format(p.percent)}%}`,
-        rich: { n: { color: T.text2, fontSize: 12, lineHeight: 17 }, v: { color: T.muted, fontSize: 11.5, lineHeight: 16 } },
-      },
-      labelLine: { lineStyle: { color: T.border }, length: 10, length2: 12 },
       emphasis: { scaleSize: 4 },
-    }];
+    };
+    if (narrow) {
+      series.label = { show: false };
+      opt.legend = Object.assign(legendOpt(T, true), {
+        top: 'auto', bottom: 0, left: 'center',
+        formatter: (name) => { const it = items.find((i) => i.name === name); return `${name}  ${it ? pctOf(it.value) : ''}`; },
+      });
+    } else {
+      series.label = {
+        alignTo: 'edge', edgeDistance: 8, minMargin: 6, lineHeight: 16,
+        formatter: (p) => `{n|${p.name}}\n{v|${fmt(p.value, spec, { compact: true })} · ${pctOf(p.value)}}`,
+        rich: { n: { color: T.text2, fontSize: 12, lineHeight: 17 }, v: { color: T.muted, fontSize: 11.5, lineHeight: 16 } },
+      };
+      series.labelLine = { length: 14, length2: 0, maxSurfaceAngle: 80, lineStyle: { color: T.faint } };
+    }
+    opt.series = [series];
     if (donut) {
       opt.title = {
-        text: fmt(total, spec, { compact: true }), subtext: 'Total', left: 'center', top: '43%', itemGap: 2,
-        textStyle: { color: T.text, fontSize: 19, fontWeight: 650, fontFamily: T.font },
-        subtextStyle: { color: T.muted, fontSize: 12 },
+        text: fmt(total, spec, { compact: true }), subtext: 'Total', left: 'center', top: Math.round(box.height * parseFloat(center[1]) / 100 - 22), itemGap: 4,
+        textStyle: { color: T.text, fontSize: 19, fontWeight: 650, fontFamily: T.font, lineHeight: 22 },
+        subtextStyle: { color: T.muted, fontSize: 12, lineHeight: 14 },
       };
     }
-    return { option: opt, rowFor: (p) => (p.componentType === 'series' ? rows[p.dataIndex] : null) };
+    return { option: opt, rowFor: (p) => (p.componentType === 'series' ? rows[p.dataIndex] : null), narrow };
   }
 
   function funnelOption(card, ch, data, cols, T) {
