@@ -9,6 +9,8 @@
 #include <random>
 #include <thread>
 
+#include "core/file.h"
+#include "core/http_client.h"
 #include "db/duckdb.h"
 #include "testing.h"
 
@@ -361,6 +363,131 @@ TEST(CrashRecovery, KilledPublishLeavesThePreviousVersion) {
   ASSERT_EQ(rerun.exit_code, 0) << rerun.out << rerun.err;
   EXPECT_NE(rerun.out.find("resum"), std::string::npos) << rerun.out;
   EXPECT_NE(published().find("2024-05-02"), std::string::npos) << published();
+}
+
+// A kill between writing the serving copy and moving CURRENT leaves dashboards on the previous
+// publication; the rerun publishes again and moves them to the new one.
+TEST(CrashRecovery, KilledServingCopyKeepsDashboardsOnThePreviousPublication) {
+  testing::TempDir dir;
+  testing::WriteText(dir.Sub("transform/dbt_project.yml"), "name: wap\nprofile: wap\n");
+  testing::WriteText(dir.Sub("transform/profiles.yml"),
+                     "wap:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: ../wh.duckdb, schema: main}\n");
+  testing::WriteText(dir.Sub("transform/models/daily.sql"), "select * from day_rows\n");
+  testing::WriteText(dir.Sub("strata.yml"),
+                     "name: t\nwarehouse: {type: duckdb, path: wh.duckdb}\ntransform: transform\npipelines:\n  p:\n"
+                     "    tasks:\n"
+                     "      write: {type: sql, sql: \"create or replace table day_rows as select '{{ ds }}' as d\"}\n"
+                     "      build: {type: build, after: [write]}\n"
+                     "      publish: {type: publish, select: daily, schema: analytics}\n");
+  auto run = [&](const std::string& date, const std::vector<std::string>& env = {}) {
+    return RunCommand({StrataBinary(), "pipeline", "run", "-p", dir.path(), "--date", date}, env);
+  };
+  // What the serving copy CURRENT names holds.
+  auto served = [&]() -> std::string {
+    auto current = ReadFile(dir.Sub(".strata/published/CURRENT"));
+    if (!current.ok()) return "no CURRENT";
+    std::string name = *current;
+    while (!name.empty() && name.back() == '\n') name.pop_back();
+    auto db = duck::Database::Open(dir.Sub(".strata/published/" + name), {{"access_mode", "READ_ONLY"}});
+    if (!db.ok()) return db.status().ToString();
+    auto r = (*(*db)->Connect())->Query("SELECT d FROM analytics.daily");
+    return r.ok() ? r->Scalar().value_or("NULL") : r.status().ToString();
+  };
+  auto day1 = run("2024-05-01");
+  ASSERT_EQ(day1.exit_code, 0) << day1.out << day1.err;
+  EXPECT_EQ(served(), "2024-05-01");
+  auto killed = run("2024-05-02", {"STRATA_CRASH_AT=serving_copy_before_current:1"});
+  ASSERT_EQ(killed.exit_code, 128 + 9) << killed.out << killed.err;
+  EXPECT_EQ(served(), "2024-05-01") << "dashboards moved to a copy CURRENT does not name yet";
+  auto rerun = run("2024-05-02");
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.out << rerun.err;
+  EXPECT_EQ(served(), "2024-05-02");
+}
+
+// The concurrency case: dashboards are read over HTTP while a pipeline run loads,
+// builds and publishes the next day in another process. Every answer succeeds (no lock
+// errors), shows one whole publication (the day before's or the new one's total, never a mix),
+// never goes back, and shows the new day once its publish has committed.
+TEST(Dashboards, ReadWhileAPipelinePublishes) {
+  testing::TempDir dir;
+  Shop shop(dir.Sub("src"), 1, 1);
+  const std::string project = dir.Sub("p");
+  shop.MakeProject(project);
+  std::filesystem::copy(testing::SourceDir() + "/examples/shop/dashboards", project + "/dashboards");
+  auto day1 = shop.Run(project, {"pipeline", "run", "--date", "2024-01-01"});
+  ASSERT_EQ(day1.exit_code, 0) << day1.out << day1.err;
+  // The revenue of everything published, computed from the warehouse itself.
+  auto total = [&]() {
+    auto db = duck::Database::Open(project + "/warehouse/shop.duckdb", {{"access_mode", "READ_ONLY"}});
+    EXPECT_TRUE(db.ok()) << db.status().ToString();
+    auto r = (*(*db)->Connect())
+                 ->Query("SELECT coalesce(sum(line_revenue), 0) FROM analytics.fact_orders WHERE NOT is_cancelled");
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return std::stod(r->Scalar().value_or("0"));
+  };
+  const double first = total();
+  ASSERT_GT(first, 0);
+
+  std::vector<std::string> env = shop.Env(project);
+  testing::ChildProcess server({StrataBinary(), "serve", "-p", project, "--port", "0", "--port-file", dir.Sub("port")},
+                               env, dir.Sub("serve.log"));
+  std::string port;
+  for (int i = 0; i < 100 && port.empty(); ++i) {
+    auto text = ReadFile(dir.Sub("port"));
+    if (text.ok() && !text->empty()) port = text->substr(0, text->find('\n'));
+    if (port.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_FALSE(port.empty()) << *ReadFile(dir.Sub("serve.log"));
+  const std::string card =
+      "http://127.0.0.1:" + port + "/api/dashboards/overview/cards/revenue?period=all_time&category=&segment=";
+  HttpRetryPolicy once;
+  once.max_attempts = 1;
+  HttpClient http(once, 30000);
+  struct Seen {
+    double revenue;
+    int version;
+  };
+  auto read = [&]() -> Result<Seen> {
+    STRATA_ASSIGN_OR_RETURN(HttpResponse r, http.Get(card));
+    json j = json::parse(r.body);
+    return Seen{j["rows"][0][0].get<double>(), std::stoi(j["version"].get<std::string>())};
+  };
+  auto before = read();
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  EXPECT_NEAR(before->revenue, first, 0.005);
+
+  auto sim = RunCommand({StrataBinary(), "sim", "--out", shop.SimDir(), "--day", "2024-01-02"});
+  ASSERT_EQ(sim.exit_code, 0) << sim.err;
+  std::vector<std::string> run_argv = {StrataBinary(), "pipeline", "run", "--date", "2024-01-02", "--project", project};
+  testing::ChildProcess pipeline(run_argv, env, dir.Sub("run.log"));
+  std::vector<Seen> seen;
+  std::vector<std::string> errors;
+  while (pipeline.Running()) {
+    auto s = read();
+    if (s.ok()) {
+      seen.push_back(*s);
+    } else {
+      errors.push_back(s.status().ToString());
+    }
+    auto health = http.Get("http://127.0.0.1:" + port + "/api/dashboards/health/cards/latest_runs?period=all_time");
+    if (!health.ok()) errors.push_back("health: " + health.status().ToString());
+  }
+  ASSERT_EQ(pipeline.Wait(), 0) << *ReadFile(dir.Sub("run.log"));
+  const double second = total();
+  ASSERT_GT(second, first);
+  auto after = read();
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_NEAR(after->revenue, second, 0.005) << "the dashboard shows the new day once it is published";
+
+  EXPECT_TRUE(errors.empty()) << errors.size() << " failed reads, first: " << errors.front();
+  EXPECT_GT(seen.size(), 5u) << "the dashboard was read while the pipeline ran";
+  int last_version = before->version;
+  for (const auto& s : seen) {
+    EXPECT_TRUE(std::abs(s.revenue - first) < 0.005 || std::abs(s.revenue - second) < 0.005)
+        << "a half-published total: " << s.revenue << " (day 1: " << first << ", day 2: " << second << ")";
+    EXPECT_GE(s.version, last_version) << "went back to an older publication";
+    last_version = s.version;
+  }
 }
 
 TEST(Cli, TriggerQueuesARunThatTheSchedulerStarts) {

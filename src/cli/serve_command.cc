@@ -23,6 +23,7 @@ struct ServeFlags {
   int threads = 8;
   std::string schema = "analytics";
   std::string web_dir;
+  std::string port_file;
 };
 
 // Whether `host` is a loopback address (only this machine can connect).
@@ -47,6 +48,7 @@ void RegisterServeCommand(CLI::App* app) {
       ->check(CLI::Range(0, 65535));
   sub->add_option("--threads", f->threads, "Requests served at once")->capture_default_str()->check(CLI::Range(1, 256));
   sub->add_option("--schema", f->schema, "The published schema the dashboards read")->capture_default_str();
+  sub->add_option("--port-file", f->port_file, "Write the port to this file once listening (with --port 0)");
   sub->add_option("--web-dir", f->web_dir, "Serve the web app's files from this folder (to work on them)");
   sub->callback([f] {
     Output out(false);
@@ -75,6 +77,10 @@ void RegisterServeCommand(CLI::App* app) {
     Status bound = server.Bind();
     if (!bound.ok()) Fail(out, bound);
     CancelScope stop(&signals.token, [&server] { server.Stop(); });
+    if (!f->port_file.empty()) {
+      Status written = WriteFileAtomic(f->port_file, std::to_string(server.port()) + "\n");
+      if (!written.ok()) Fail(out, written);
+    }
     const std::string host = f->host.find(':') != std::string::npos ? "[" + f->host + "]" : f->host;
     out.Line("strata serve: http://" + host + ":" + std::to_string(server.port()) + "/ (dashboards in " +
              api_options.dashboards_dir + "; data from " + (*publications)->Describe() + "; Ctrl-C stops)");
