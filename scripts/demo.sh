@@ -60,3 +60,10 @@ echo "last publications (analytics._strata_publications):"
 echo
 echo "quarantine: $(find lake/quarantine -type f 2>/dev/null | wc -l) file(s); e.g.:"
 find lake/quarantine -type f 2>/dev/null | head -n 1 | xargs -r head -n 2
+
+echo
+echo "== dashboards: the shop's overview, funnel, customers and data health"
+echo "   $strata serve -p $project    then open http://127.0.0.1:8080/"
+if [[ "${DEMO_SERVE:-0}" == "1" ]]; then
+  "$strata" serve -p "$project" --port "${DEMO_PORT:-8080}"
+fi
