@@ -427,6 +427,9 @@ TEST(Dashboards, ReadWhileAPipelinePublishes) {
   };
   const double first = total();
   ASSERT_GT(first, 0);
+  // The shop's dashboards are valid on what was published.
+  auto validate = shop.Run(project, {"dashboards", "validate"});
+  EXPECT_EQ(validate.exit_code, 0) << validate.out << validate.err;
 
   std::vector<std::string> env = shop.Env(project);
   testing::ChildProcess server({StrataBinary(), "serve", "-p", project, "--port", "0", "--port-file", dir.Sub("port")},

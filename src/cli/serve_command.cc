@@ -11,6 +11,8 @@
 #include "serve/api.h"
 #include "serve/server.h"
 #include "serve/system_tables.h"
+#include "serve/validate.h"
+#include "transform/loader.h"
 
 namespace strata::cli {
 
@@ -36,9 +38,79 @@ bool IsLoopback(const std::string& host) {
   return false;
 }
 
+struct ValidateFlags {
+  std::string project = ".";
+  std::string schema = "analytics";
+  bool json = false;
+};
+
+void RegisterDashboardsCommand(CLI::App* app) {
+  CLI::App* group = app->add_subcommand("dashboards", "Check the project's dashboards (dashboards/*.yml)");
+  group->require_subcommand(1);
+  auto f = std::make_shared<ValidateFlags>();
+  CLI::App* sub = group->add_subcommand(
+      "validate", "Check every dashboard: files, filters, models, and that each query runs on what is published");
+  sub->add_option("-p,--project", f->project, "Project file or directory holding strata.yml")->capture_default_str();
+  sub->add_option("--schema", f->schema, "The published schema the dashboards read")->capture_default_str();
+  sub->add_flag("--json", f->json, "Print one JSON document for machines");
+  sub->callback([f] {
+    Output out(f->json);
+    auto project = Project::Load(f->project);
+    if (!project.ok()) Fail(out, project.status(), UsageCode(project.status()));
+    const std::string dir = JoinPath(project->dir, "dashboards");
+    auto dashboards = serve::LoadDashboards(dir);
+    if (!dashboards.ok()) Fail(out, dashboards.status(), kExitUsage);
+    serve::ValidateOptions options;
+    std::unique_ptr<transform::LoadedProject> dbt;
+    if (!project->transform_dir.empty()) {
+      transform::LoadOptions lo;
+      lo.project_dir = project->transform_dir;
+      auto loaded = transform::LoadedProject::Load(lo);
+      if (!loaded.ok()) Fail(out, loaded.status().WithContext("reading the dbt project"));
+      dbt = std::move(*loaded);
+      options.model_exists = [&dbt](const std::string& m) { return dbt->manifest.FindRefable(m) != nullptr; };
+    }
+    std::vector<std::string> notes;
+    auto publications = serve::Publications::ForProject(*project, f->schema, 1);
+    std::shared_ptr<serve::Publication> pub;
+    if (publications.ok()) {
+      auto current = (*publications)->Current();
+      if (current.ok()) pub = *current;
+      if (!current.ok()) notes.push_back("cannot read the publication: " + current.status().message());
+    } else {
+      notes.push_back(publications.status().message());
+    }
+    if (pub == nullptr) notes.push_back("nothing is published yet: the SQL of published models was not run");
+    options.publication = pub.get();
+    serve::SystemTables system_tables(*project, 1);
+    auto system = system_tables.Current();
+    if (system.ok()) options.system = system->get();
+    nlohmann::json doc = nlohmann::json::array();
+    int problems = 0;
+    for (const auto& d : *dashboards) {
+      auto found = serve::Validate(d, options);
+      problems += static_cast<int>(found.size());
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto& p : found) {
+        list.push_back({{"where", p.where}, {"message", p.message}});
+        out.Error(p.where + ": " + p.message);
+      }
+      doc.push_back({{"dashboard", d.id}, {"file", d.file}, {"cards", d.cards.size()}, {"problems", list}});
+      if (found.empty()) out.Line("ok  " + d.id + " (" + std::to_string(d.cards.size()) + " cards)");
+    }
+    for (const auto& n : notes) out.Line("note: " + n);
+    if (f->json) out.Json({{"ok", problems == 0}, {"dashboards", doc}, {"notes", notes}});
+    if (problems > 0) {
+      if (!f->json) out.Error(std::to_string(problems) + " problem(s) in " + dir);
+      throw CLI::RuntimeError(kExitFailure);
+    }
+  });
+}
+
 }  // namespace
 
 void RegisterServeCommand(CLI::App* app) {
+  RegisterDashboardsCommand(app);
   auto f = std::make_shared<ServeFlags>();
   CLI::App* sub = app->add_subcommand("serve", "Serve the project's dashboards (dashboards/*.yml) and their API");
   sub->add_option("-p,--project", f->project, "Project file or directory holding strata.yml")->capture_default_str();

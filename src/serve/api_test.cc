@@ -11,8 +11,10 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/file.h"
 #include "db/duckdb.h"
 #include "serve/server.h"
+#include "serve/validate.h"
 #include "testing.h"
 #include "warehouse/serving_copy.h"
 
@@ -340,6 +342,44 @@ TEST_F(ApiTest, QueriesCannotReadFilesOrRunForever) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
   json targets = GetJson("/api/dashboards/sales/cards/targets");
   EXPECT_EQ(targets["rows"].size(), 1u) << "nothing was written";
+}
+
+TEST_F(ApiTest, ValidateFindsWhatOnlyTheDataCanTell) {
+  WriteText(dir_.Sub("v.yml"),
+            "filters:\n  period: {type: date_range}\ncards:\n"
+            "  - {id: ok, viz: bar, chart: {x: category, y: [revenue]}, sql: \"select category, sum(amount) as revenue "
+            "from {{ ref('orders') }} where placed_on between {{ period.start }} and {{ period.end }} group by 1\"}\n"
+            "  - {id: typo, viz: bar, chart: {x: categroy, y: [revenue]}, drill: {filter: period, column: x}, "
+            "sql: \"select category, 1 as revenue from {{ ref('orders') }}\"}\n"
+            "  - {id: column, sql: \"select nope from {{ ref('orders') }}\"}\n"
+            "  - {id: unpublished, sql: \"select * from {{ ref('staging_orders') }}\"}\n"
+            "  - {id: unknown, sql: \"select * from {{ ref('ghost') }}\"}\n");
+  auto d = LoadDashboard(dir_.Sub("v.yml"));
+  // drill on a date range is refused when the file is read.
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.status().message().find("drill sets a category"), std::string::npos);
+  std::string text = *ReadFile(dir_.Sub("v.yml"));
+  text.replace(text.find("drill: {filter: period, column: x}, "), 36, "");
+  WriteText(dir_.Sub("v.yml"), text);
+  d = LoadDashboard(dir_.Sub("v.yml"));
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  auto pub = *publications_->Current();
+  ValidateOptions o;
+  o.publication = pub.get();
+  o.model_exists = [](const std::string& m) { return m != "ghost"; };
+  std::map<std::string, std::string> found;
+  for (const auto& p : Validate(*d, o)) {
+    const std::string card = p.where.substr(p.where.find("cards[") + 6, 1);
+    found[card] += p.message + "\n";
+  }
+  EXPECT_FALSE(found.contains("0")) << found["0"];
+  EXPECT_NE(found["1"].find("chart.x names column 'categroy', which the query does not return (did you mean "
+                            "'category'?)"),
+            std::string::npos)
+      << found["1"];
+  EXPECT_NE(found["2"].find("does not run"), std::string::npos) << found["2"];
+  EXPECT_NE(found["3"].find("'staging_orders' is not published"), std::string::npos) << found["3"];
+  EXPECT_NE(found["4"].find("no model 'ghost'"), std::string::npos) << found["4"];
 }
 
 // Over HTTP: the server answers the app's pages and the API, with security headers, and

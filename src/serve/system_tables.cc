@@ -138,7 +138,8 @@ Result<std::shared_ptr<Publication>> SystemTables::Current() {
       }
     }
   }
-  std::string stamp = StatStamp(runs_db) + "|" + StatStamp(runs_db + "-wal") + "|" + std::to_string(manifest_keys.size());
+  std::string stamp =
+      StatStamp(runs_db) + "|" + StatStamp(runs_db + "-wal") + "|" + std::to_string(manifest_keys.size());
   if (!manifest_keys.empty()) stamp += "|" + manifest_keys.back();
   if (current_ && stamp == stamp_) return current_;
 

@@ -539,7 +539,65 @@
     };
 
     // --- cards -----------------------------------------------------------------------
-    D.checkReady = () => { if (!D.destroyed) setReady(D.pending.size === 0); };
+    D.checkReady = () => {
+      if (D.destroyed) return;
+      if (D.pending.size === 0) D.layout();
+      setReady(D.pending.size === 0);
+    };
+
+    // Packed layout. Cards flow in order over 12 columns like CSS grid auto-placement, but each
+    // takes the height of its content (rows of 4 px), so a short card (a number) does not leave
+    // a hole beside a tall one: the next card moves up under it. Cards that start on the same
+    // line are stretched to the tallest of them when nothing is below, so rows end evenly.
+    // Phones (< 700 px) get one column in plain CSS.
+    const UNIT = 4, GAP = 16;
+    D.layout = () => {
+      if (D.destroyed || !grid.isConnected) return;
+      const list = [...D.cards.values()];
+      const vw = window.innerWidth;
+      const packed = vw >= 700;
+      grid.classList.toggle('packed', packed);
+      if (!packed) {
+        for (const cs of list) { cs.root.style.gridColumn = ''; cs.root.style.gridRow = ''; }
+        return;
+      }
+      const sky = new Array(12).fill(0);
+      const boxes = [];
+      let prevTop = 0;
+      for (const cs of list) {
+        let w = cs.width;
+        if (vw <= 1100) w = w <= 6 ? 6 : 12;
+        const hu = Math.ceil((cs.inner.offsetHeight + 2 + GAP) / UNIT);
+        let best = null;
+        for (let x = 0; x + w <= 12; x++) {
+          let top = prevTop;
+          for (let c = x; c < x + w; c++) top = Math.max(top, sky[c]);
+          if (!best || top < best.top) best = { x, top };
+        }
+        const b = { cs, x: best.x, w, top: best.top, h: hu, number: cs.card.viz === 'number' };
+        for (let c = b.x; c < b.x + w; c++) sky[c] = b.top + hu;
+        prevTop = b.top;
+        boxes.push(b);
+      }
+      // Even rows: stretch a card to the tallest card starting on its line (numbers only to
+      // numbers), unless that would run into a card below it.
+      for (const b of boxes) {
+        const peers = boxes.filter((o) => o !== b && o.top === b.top && o.number === b.number);
+        const target = Math.max(b.h, ...peers.map((o) => o.h));
+        if (target === b.h) continue;
+        const blocked = boxes.some((o) => o !== b && o.x < b.x + b.w && b.x < o.x + o.w && o.top >= b.top + b.h && o.top < b.top + target);
+        if (!blocked) b.stretch = target;
+      }
+      for (const b of boxes) {
+        b.cs.root.style.gridColumn = `${b.x + 1} / span ${b.w}`;
+        b.cs.root.style.gridRow = `${b.top + 1} / span ${b.stretch || b.h}`;
+      }
+    };
+    D.scheduleLayout = () => {
+      if (D.layoutRaf) return;
+      D.layoutRaf = requestAnimationFrame(() => { D.layoutRaf = 0; D.layout(); });
+    };
+    D.resizeObserver = typeof ResizeObserver === 'function' ? new ResizeObserver(() => D.scheduleLayout()) : null;
     D.loadCard = async (cs) => {
       if (cs.abort) cs.abort.abort();
       const ctrl = new AbortController();
@@ -590,7 +648,11 @@
     D.renderMeta = () => {
       if (!D.metaEl) return;
       const items = [];
-      if (D.version) items.push(h('span', { class: 'meta-item', title: 'The publication (warehouse version) these numbers come from' }, h('span', { class: 'dot' }), `Publication ${D.version}`));
+      if (D.version) {
+        const pubv = /^\d+$/.test(String(D.version));
+        items.push(h('span', { class: 'meta-item', title: pubv ? 'The publication (warehouse version) these numbers come from' : 'The version of the data these numbers come from' },
+          h('span', { class: 'dot' }), pubv ? `Publication ${D.version}` : `Data version ${D.version}`));
+      }
       if (D.dataThrough) items.push(h('span', { class: 'meta-item', title: 'The newest day in the data', html: ICON.clock }, `Data through ${fmtDate(D.dataThrough)}`));
       if (D.dash.models && D.dash.models.length) {
         items.push(h('span', { class: 'meta-item', title: `Reads ${D.dash.models.join(', ')}`, html: ICON.db }, `${D.dash.models.length} model${D.dash.models.length === 1 ? '' : 's'}`));
@@ -602,6 +664,7 @@
       if (D.resizeRaf) return;
       D.resizeRaf = requestAnimationFrame(() => {
         D.resizeRaf = 0;
+        D.layout();
         for (const cs of D.cards.values()) {
           if (!cs.chart) continue;
           // Layouts that depend on the width (pie labels or legend) are rebuilt, others resized.
@@ -620,6 +683,8 @@
       ac.abort();
       window.removeEventListener('resize', D.onResize);
       window.removeEventListener('scroll', D.onScroll);
+      if (D.resizeObserver) D.resizeObserver.disconnect();
+      cancelAnimationFrame(D.layoutRaf || 0);
       for (const cs of D.cards.values()) {
         if (cs.abort) { const a = cs.abort; cs.abort = null; a.abort(); }
         disposeChart(cs);
@@ -684,7 +749,9 @@
         const cs = makeCard(D, card);
         D.cards.set(card.id, cs);
         grid.append(cs.root);
+        if (D.resizeObserver) D.resizeObserver.observe(cs.inner);
       }
+      D.layout();
       for (const cs of D.cards.values()) D.loadCard(cs);
       D.checkReady();
     })();
@@ -938,9 +1005,11 @@
     const titles = h('div', { class: 'card-titles' }, title,
       card.description && !isNumber ? h('p', { class: 'card-desc', text: card.description }) : null);
     const body = h('div', { class: 'card-body' });
-    root.append(h('header', { class: 'card-head' }, titles, menuBtn), body);
-    const cs = { card, root, body, chart: null, data: null, error: null, abort: null, meta: null, tableState: null };
-    if (Number(card.height) > 0) root.style.minHeight = `${Number(card.height) * 100}px`;
+    // The inner box has the content's natural height, which the packed layout measures.
+    const inner = h('div', { class: 'card-inner' }, h('header', { class: 'card-head' }, titles, menuBtn), body);
+    root.append(inner);
+    const cs = { card, root, inner, body, width: w, chart: null, data: null, error: null, abort: null, meta: null, tableState: null };
+    if (Number(card.height) > 0) inner.style.minHeight = `${Number(card.height) * 100}px`;
     body.append(skeleton(card));
     menuBtn.addEventListener('click', () => openCardMenu(D, cs, menuBtn));
     return cs;
@@ -1191,7 +1260,7 @@
         const rg = ranges[i];
         const n = toNum(v);
         if (rg && n != null) {
-          const t = rg[1] > rg[0] ? (n - rg[0]) / (rg[1] - rg[0]) : 1;
+          const t = rg[1] > rg[0] ? (n - rg[0]) / (rg[1] - rg[0]) : 0.25;
           td.classList.add('heat');
           td.style.background = `rgba(var(--accent-rgb), ${(0.06 + t * 0.42).toFixed(3)})`;
         }
@@ -1240,6 +1309,7 @@
     body.append(el);
     const built = buildOption(card, data, cols, T, { width: el.clientWidth, height: el.clientHeight });
     cs.narrow = built.narrow;
+    if (built.caption) el.before(h('div', { class: 'chart-caption', text: built.caption }));
     const chart = echarts.init(el, null, { renderer: 'canvas' });
     cs.chart = chart;
     chart.setOption(built.option);
@@ -1297,7 +1367,7 @@
       case 'line': case 'area': case 'bar': case 'combo': return cartesianOption(card, ch, data, cols, T);
       case 'pie': case 'donut': return pieOption(card, ch, data, cols, T, box);
       case 'funnel': return funnelOption(card, ch, data, cols, T);
-      case 'pivot': case 'heatmap': return heatmapOption(card, ch, data, cols, T);
+      case 'pivot': case 'heatmap': return heatmapOption(card, ch, data, cols, T, box);
       case 'scatter': return scatterOption(card, ch, data, cols, T);
       default: throw new Error(`Unknown visualization “${card.viz}”.`);
     }
@@ -1384,7 +1454,7 @@
     const showLegend = series.length > 1;
     const opt = baseOption(T);
     opt.legend = legendOpt(T, showLegend);
-    opt.grid = { left: 4, right: horizontal ? 40 : 8, top: showLegend ? 36 : 12, bottom: 4, containLabel: true };
+    opt.grid = { left: 4, right: horizontal ? 40 : barIdx.length ? 8 : 22, top: showLegend ? 36 : 12, bottom: 4, containLabel: true };
     opt.tooltip = Object.assign(opt.tooltip, {
       trigger: 'axis',
       axisPointer: { type: barIdx.length ? 'shadow' : 'line', shadowStyle: { color: T.mode === 'dark' ? 'rgba(255,255,255,.04)' : 'rgba(20,24,35,.04)' }, lineStyle: { color: T.border } },
@@ -1404,8 +1474,10 @@
       opt.xAxis = valueAxis(T, primarySpec, { splitNumber: 4 });
     } else {
       opt.xAxis = catAx;
-      opt.yAxis = [valueAxis(T, primarySpec, { splitNumber: 4 })];
-      if (series.some((s) => s.yAxisIndex === 1)) opt.yAxis.push(valueAxis(T, secondarySpec, { splitLine: { show: false }, splitNumber: 4 }));
+      // Bars and areas start at zero; lines zoom to their range.
+      const scale = viz === 'line';
+      opt.yAxis = [valueAxis(T, primarySpec, { splitNumber: 4, scale })];
+      if (series.some((s) => s.yAxisIndex === 1)) opt.yAxis.push(valueAxis(T, secondarySpec, { splitLine: { show: false }, splitNumber: 4, scale }));
     }
     opt.series = series;
     return { option: opt, rowFor: (p) => (p.componentType === 'series' && seriesList[p.seriesIndex] ? seriesList[p.seriesIndex].rowAt[p.dataIndex] : null) };
@@ -1507,7 +1579,7 @@
     return { option: opt, rowFor: (p) => (p.componentType === 'series' ? rows[p.dataIndex] : null), after };
   }
 
-  function heatmapOption(card, ch, data, cols, T) {
+  function heatmapOption(card, ch, data, cols, T, box) {
     const { rows, columns } = data;
     const xi = colIndex(columns, ch.x, 0);
     const yi = colIndex(columns, ch.y != null ? asList(ch.y)[0] : null, 1);
@@ -1521,17 +1593,24 @@
     }
     const nums = rows.map((r) => toNum(r[vi])).filter((n) => n != null);
     const min = nums.length ? Math.min(...nums) : 0, max = nums.length ? Math.max(...nums) : 1;
+    // The colour scale: percentages from 0; a single value still gets a scale.
+    let vmin = spec.format === 'percent' ? Math.min(0, min) : min, vmax = max;
+    if (vmax <= vmin) { vmin = Math.min(0, vmin); vmax = vmin < vmax ? vmax : vmin + 1; }
     const cells = [];
     rows.forEach((r, i) => {
       const n = toNum(r[vi]);
       if (n == null) return;
-      const t = max > min ? (n - min) / (max - min) : 1;
+      const t = (n - vmin) / (vmax - vmin);
       cells.push({ value: [xPos.get(catKey(r[xi])), yPos.get(catKey(r[yi])), n], row: i, label: { color: t > 0.5 ? '#fff' : T.text2 } });
     });
     const xcf = catFormatter(cols[xi], xs.map((k) => (k === '\u0000' ? null : k)));
     const ycf = catFormatter(cols[yi], ys.map((k) => (k === '\u0000' ? null : k)));
     const opt = baseOption(T);
-    opt.grid = { left: 4, right: 8, top: 8, bottom: 44, containLabel: true };
+    // Cells no larger than ~120 x 44 px: a few cohorts must not become a wall of colour.
+    const labelW = 90;
+    const gridW = Math.min(box.width - 12, labelW + xs.length * 120);
+    const gridH = Math.min(box.height - 70, 34 + ys.length * 44);
+    opt.grid = { left: 4, top: 22, width: gridW, height: gridH, containLabel: true };
     opt.tooltip = Object.assign(opt.tooltip, {
       trigger: 'item',
       formatter: (p) => {
@@ -1543,9 +1622,9 @@
     opt.xAxis = categoryAxis(T, xs, xcf, { position: 'top', splitArea: { show: false }, axisLine: { show: false } });
     opt.yAxis = categoryAxis(T, ys, ycf, { inverse: true, axisLine: { show: false } });
     opt.visualMap = {
-      type: 'continuous', min, max, calculable: false, orient: 'horizontal', left: 'center', bottom: 0,
+      type: 'continuous', min: vmin, max: vmax, calculable: false, orient: 'horizontal', left: Math.max(4, 4 + gridW / 2 - 90), top: 22 + gridH + 14,
       itemWidth: 10, itemHeight: 140, inRange: { color: [T.heatLow, T.accent] },
-      text: [fmt(max, spec, { compact: true }), fmt(min, spec, { compact: true })], textStyle: { color: T.muted, fontSize: 11.5 },
+      text: [fmt(vmax, spec, { compact: true }), fmt(vmin, spec, { compact: true })], textStyle: { color: T.muted, fontSize: 11.5 },
     };
     opt.series = [{
       type: 'heatmap', data: cells,
@@ -1553,7 +1632,10 @@
       itemStyle: { borderColor: T.surface, borderWidth: 2, borderRadius: 3 },
       emphasis: { itemStyle: { borderColor: T.text, borderWidth: 1 } },
     }];
-    return { option: opt, rowFor: (p) => (p.componentType === 'series' && p.data ? rows[p.data.row] : null) };
+    return {
+      option: opt, rowFor: (p) => (p.componentType === 'series' && p.data ? rows[p.data.row] : null),
+      caption: `Rows: ${cols[yi].label} · Columns: ${cols[xi].label} · Cells: ${spec.label}`,
+    };
   }
 
   function scatterOption(card, ch, data, cols, T) {
