@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "db/duckdb.h"
+#include "db/postgres.h"
+#include "transform/target.h"
 #include "warehouse/serving_copy.h"
 
 namespace strata::serve {
@@ -237,6 +239,159 @@ class ServingCopyPublications : public Publications {
   std::shared_ptr<Publication> current_;
 };
 
+// PostgreSQL: connections shared by every version (the data lives on the server).
+class PgPool {
+ public:
+  PgPool(pg::ConnectOptions options, int max) : options_(std::move(options)), max_(std::max(1, max)) {
+    options_.read_only = true;
+    options_.application_name = "strata serve";
+  }
+  Result<std::unique_ptr<pg::Connection>> Take() {
+    std::unique_lock<std::mutex> l(mu_);
+    for (;;) {
+      if (!idle_.empty()) {
+        auto c = std::move(idle_.back());
+        idle_.pop_back();
+        return c;
+      }
+      if (open_ < max_) {
+        ++open_;
+        l.unlock();
+        auto c = pg::Connection::Open(options_);
+        if (!c.ok()) {
+          std::lock_guard<std::mutex> relock(mu_);
+          --open_;
+          cv_.notify_one();
+        }
+        return c;
+      }
+      cv_.wait(l);
+    }
+  }
+  // A connection that failed (lost, or left in a transaction) is dropped, not reused.
+  void Give(std::unique_ptr<pg::Connection> c, bool healthy) {
+    std::lock_guard<std::mutex> l(mu_);
+    if (c && healthy && !c->InTransaction()) {
+      idle_.push_back(std::move(c));
+    } else {
+      --open_;
+    }
+    cv_.notify_one();
+  }
+  const pg::ConnectOptions& options() const { return options_; }
+
+ private:
+  pg::ConnectOptions options_;
+  int max_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<pg::Connection>> idle_;
+  int open_ = 0;
+};
+
+class PgPublication : public Publication {
+ public:
+  PgPublication(std::shared_ptr<PgPool> pool, std::string version, std::string schema,
+                std::map<std::string, std::string> fingerprints)
+      : pool_(std::move(pool)) {
+    version_ = std::move(version);
+    schema_ = std::move(schema);
+    fingerprints_ = std::move(fingerprints);
+  }
+
+  Result<QueryOutput> Run(const BoundQuery& q, const QueryLimits& limits, CancelToken* cancel) override {
+    STRATA_ASSIGN_OR_RETURN(auto conn, pool_->Take());
+    bool healthy = false;
+    struct Return {
+      PgPool* pool;
+      std::unique_ptr<pg::Connection>* c;
+      bool* healthy;
+      ~Return() { pool->Give(std::move(*c), *healthy); }
+    } give_back{pool_.get(), &conn, &healthy};
+    pg::Connection* c = conn.get();
+    CancelScope on_cancel(cancel, [c] { c->Cancel(); });
+    STRATA_RETURN_IF_ERROR(on_cancel.Check());
+    const auto started = Clock::now();
+    // Read only, whatever the role may do; the server stops the statement at the timeout.
+    STRATA_RETURN_IF_ERROR(
+        c->Execute("BEGIN READ ONLY; SET LOCAL statement_timeout = " + std::to_string(std::max(1, limits.timeout_ms)) +
+                   "; SET LOCAL search_path = " + pg::QuoteIdent(schema_)));
+    std::vector<std::optional<std::string>> params(q.params.begin(), q.params.end());
+    auto result = c->Query("SELECT * FROM (" + std::string(StripEnd(q.sql)) + "\n) AS strata_card LIMIT " +
+                               std::to_string(limits.max_rows + 1),
+                           params);
+    Status rolled_back = c->Rollback();
+    healthy = rolled_back.ok();
+    if (!result.ok()) {
+      if (result.status().code() == Status::Code::kAborted && (cancel == nullptr || !cancel->cancelled())) {
+        return Status::Aborted("the query ran longer than " + std::to_string(limits.timeout_ms) +
+                               " ms and was stopped");
+      }
+      return result.status();
+    }
+    QueryOutput out;
+    out.result = std::move(*result);
+    if (static_cast<int64_t>(out.result.rows.size()) > limits.max_rows) {
+      out.result.rows.resize(limits.max_rows);
+      out.truncated = true;
+    }
+    out.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    return out;
+  }
+
+ private:
+  std::shared_ptr<PgPool> pool_;
+};
+
+// The published schema on a PostgreSQL server: its version is the publication log's newest
+// row, a relation's fingerprint its latest publication (time and rows).
+class PgPublications : public Publications {
+ public:
+  PgPublications(pg::ConnectOptions options, std::string schema, int connections)
+      : pool_(std::make_shared<PgPool>(std::move(options), connections)), schema_(std::move(schema)) {}
+
+  Result<std::shared_ptr<Publication>> Current() override {
+    std::lock_guard<std::mutex> l(mu_);
+    const auto now = Clock::now();
+    if (checked_ && now - checked_at_ < std::chrono::seconds(1)) return current_;
+    STRATA_ASSIGN_OR_RETURN(auto conn, pool_->Take());
+    auto log = conn->Query(
+        "SELECT relation, max(published_at)::text || '/' || (array_agg(row_count ORDER BY published_at DESC))[1] "
+        "FROM " +
+        pg::QuoteIdent(schema_) + "._strata_publications GROUP BY relation ORDER BY relation");
+    const bool healthy = !conn->InTransaction();
+    pool_->Give(std::move(conn), healthy);
+    checked_ = true;
+    checked_at_ = now;
+    if (!log.ok()) {
+      if (log.status().message().find("does not exist") != std::string::npos) {
+        current_.reset();  // nothing published yet
+        return current_;
+      }
+      return log.status().WithContext("reading " + schema_ + "._strata_publications on " + Describe());
+    }
+    std::map<std::string, std::string> fingerprints;
+    std::string version;
+    for (const auto& row : log->rows) {
+      fingerprints[row[0].value_or("")] = row[1].value_or("");
+      version = std::max(version, row[1].value_or(""));
+    }
+    if (!current_ || current_->version() != version || current_->fingerprints() != fingerprints) {
+      current_ = std::make_shared<PgPublication>(pool_, version, schema_, std::move(fingerprints));
+    }
+    return current_;
+  }
+  std::string Describe() const override { return "postgres " + pool_->options().Describe() + " " + schema_; }
+
+ private:
+  std::shared_ptr<PgPool> pool_;
+  std::string schema_;
+  std::mutex mu_;
+  bool checked_ = false;
+  Clock::time_point checked_at_;
+  std::shared_ptr<Publication> current_;
+};
+
 }  // namespace
 
 std::shared_ptr<Publication> Publication::InMemory(std::unique_ptr<duck::Database> db, std::string version,
@@ -248,7 +403,7 @@ std::shared_ptr<Publication> Publication::InMemory(std::unique_ptr<duck::Databas
 
 std::string Publication::Relation(const std::string& model) const {
   if (!fingerprints_.contains(model)) return "";
-  return duck::QuoteIdent(schema_) + "." + duck::QuoteIdent(model);
+  return duck::QuoteIdent(schema_) + "." + duck::QuoteIdent(model);  // the same quoting in PostgreSQL
 }
 
 std::string Publication::Fingerprint(const std::string& model) const {
@@ -261,12 +416,20 @@ std::unique_ptr<Publications> Publications::ServingCopies(const std::string& dir
   return std::make_unique<ServingCopyPublications>(dir, schema, connections);
 }
 
+std::unique_ptr<Publications> Publications::Postgres(const pg::ConnectOptions& options, const std::string& schema,
+                                                     int connections) {
+  return std::make_unique<PgPublications>(options, schema, connections);
+}
+
 Result<std::unique_ptr<Publications>> Publications::ForProject(const Project& project, const std::string& schema,
                                                                int connections) {
-  if (project.publish.type == "postgres") {
-    return Status::InvalidArgument(
-        "strata serve does not read a PostgreSQL publish target yet: point a BI tool at it, or publish into the "
-        "DuckDB warehouse");
+  // A PostgreSQL publish target holds the published schema; else a PostgreSQL warehouse
+  // does; else the DuckDB warehouse's serving copies.
+  STRATA_ASSIGN_OR_RETURN(auto publish_target, transform::PublishTarget(project));
+  if (publish_target) return Postgres(*publish_target, schema, connections);
+  if (!project.transform_dir.empty()) {
+    STRATA_ASSIGN_OR_RETURN(warehouse::Target target, transform::ResolveTarget(project));
+    if (target.kind == warehouse::Target::Kind::kPostgres) return Postgres(target.postgres, schema, connections);
   }
   return ServingCopies(project.serving_dir(), schema, connections);
 }

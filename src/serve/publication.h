@@ -21,6 +21,9 @@
 namespace strata::duck {
 class Database;
 }
+namespace strata::pg {
+struct ConnectOptions;
+}
 
 namespace strata::serve {
 
@@ -70,6 +73,9 @@ class Publications {
   // else its DuckDB serving copies. `schema` is the published schema.
   static Result<std::unique_ptr<Publications>> ForProject(const Project& project, const std::string& schema,
                                                           int connections);
+  // The published schema on a PostgreSQL server, read in READ ONLY transactions.
+  static std::unique_ptr<Publications> Postgres(const pg::ConnectOptions& options, const std::string& schema,
+                                                int connections);
   // The serving copies in `dir` (tests).
   static std::unique_ptr<Publications> ServingCopies(const std::string& dir, const std::string& schema,
                                                      int connections);

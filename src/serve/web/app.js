@@ -382,9 +382,13 @@
     return { kind: '404', destroy() {}, onTheme() {}, onPopState() {} };
   }
 
+  const ERROR_TITLES = {
+    0: 'The server cannot be reached', 400: 'This card could not run', 404: 'Not found',
+    409: 'No data yet', 500: 'The server failed', 504: 'The query took too long',
+  };
   function errorBox(e, title) {
     return h('div', { class: 'card-error', role: 'alert' }, iconEl('alert'),
-      h('div', null, h('strong', { text: title || (e.status === 409 ? 'No data yet' : e.status === 504 ? 'The query took too long' : 'Could not load this') }),
+      h('div', null, h('strong', { text: title || ERROR_TITLES[e.status] || 'Something went wrong' }),
         h('span', { text: e.message || String(e) })));
   }
 
@@ -476,10 +480,17 @@
       return parts.length ? '?' + parts.join('&') : '';
     };
     D.cardPath = (card) => `/api/dashboards/${enc(D.id)}/cards/${enc(card.id)}`;
+    // The values endpoint applies no defaults to the filters a list depends on (what is not
+    // given is unset), so the parents' effective values go along, defaults included.
     D.valuesQuery = (f, q) => {
       const parts = [];
       if (q) parts.push(`q=${enc(q)}`);
-      for (const pid of f.depends_on || []) filterParams(pid, parts);
+      for (const pid of f.depends_on || []) {
+        if (!D.filters[pid]) continue;
+        const eff = D.effective(pid);
+        if (eff.length) for (const v of eff) parts.push(`${enc(pid)}=${enc(v)}`);
+        else if (D.sel[pid] != null) parts.push(`${enc(pid)}=`);
+      }
       return parts.length ? '?' + parts.join('&') : '';
     };
 
@@ -1357,6 +1368,16 @@
       axisLine: { lineStyle: { color: T.border } }, axisTick: { show: false },
     }, extra || {});
   }
+  // Category labels under a chart: every one when there are few (rotated when they would
+  // overlap); dates keep ECharts' automatic spacing.
+  function fitLabels(labels, width, spec) {
+    if (spec && (spec.format === 'date' || spec.format === 'datetime')) return {};
+    if (labels.length > 40 || !width) return {};
+    const longest = Math.max(0, ...labels.map((l) => String(l).length));
+    const need = labels.length * (longest * 6.6 + 10);
+    if (need <= width * 0.92) return { interval: 0 };
+    return { interval: 0, rotate: 35, width: 110, overflow: 'truncate' };
+  }
   const catKey = (v) => (v == null ? '\u0000' : String(v));
   const tooltipRow = (marker, name, value) =>
     `<div style="display:flex;gap:14px;justify-content:space-between;align-items:center"><span>${marker}${esc(name)}</span><b style="font-variant-numeric:tabular-nums">${esc(value)}</b></div>`;
@@ -1364,7 +1385,7 @@
   function buildOption(card, data, cols, T, box) {
     const ch = card.chart || {};
     switch (card.viz) {
-      case 'line': case 'area': case 'bar': case 'combo': return cartesianOption(card, ch, data, cols, T);
+      case 'line': case 'area': case 'bar': case 'combo': return cartesianOption(card, ch, data, cols, T, box);
       case 'pie': case 'donut': return pieOption(card, ch, data, cols, T, box);
       case 'funnel': return funnelOption(card, ch, data, cols, T);
       case 'pivot': case 'heatmap': return heatmapOption(card, ch, data, cols, T, box);
@@ -1373,7 +1394,7 @@
     }
   }
 
-  function cartesianOption(card, ch, data, cols, T) {
+  function cartesianOption(card, ch, data, cols, T, box) {
     const { rows, columns } = data;
     const viz = card.viz;
     const xi = colIndex(columns, ch.x, 0);
@@ -1468,7 +1489,7 @@
     const catAx = categoryAxis(T, xs, cf, horizontal ? {
       inverse: true, axisLine: { show: false },
       axisLabel: { color: T.text2, fontSize: 12, width: 140, overflow: 'truncate', formatter: (v) => cf.axis(v === '\u0000' ? null : v) },
-    } : { boundaryGap: barIdx.length > 0 });
+    } : { boundaryGap: barIdx.length > 0, axisLabel: Object.assign(categoryAxis(T, xs, cf).axisLabel, fitLabels(xs.map((k) => cf.axis(k === '\u0000' ? null : k)), box.width, xSpec)) });
     if (horizontal) {
       opt.yAxis = catAx;
       opt.xAxis = valueAxis(T, primarySpec, { splitNumber: 4 });
@@ -1619,7 +1640,8 @@
           tooltipRow('', spec.label, fmt(v, spec));
       },
     });
-    opt.xAxis = categoryAxis(T, xs, xcf, { position: 'top', splitArea: { show: false }, axisLine: { show: false } });
+    opt.xAxis = categoryAxis(T, xs, xcf, { position: 'top', splitArea: { show: false }, axisLine: { show: false },
+      axisLabel: Object.assign(categoryAxis(T, xs, xcf).axisLabel, fitLabels(xs.map((k) => xcf.axis(k === '\u0000' ? null : k)), gridW - labelW, cols[xi])) });
     opt.yAxis = categoryAxis(T, ys, ycf, { inverse: true, axisLine: { show: false } });
     opt.visualMap = {
       type: 'continuous', min: vmin, max: vmax, calculable: false, orient: 'horizontal', left: Math.max(4, 4 + gridW / 2 - 90), top: 22 + gridH + 14,
