@@ -260,7 +260,17 @@ try {
         return Object.keys(exp.kpis).join(', ');
       });
     }
+    // Categories the filter does not offer (e.g. a '(none)' bucket for a NULL category) cannot
+    // be selected, so they are not checked here.
+    let offered = null;
+    if (exp.kpis_by_category && meta[id].filters.some((f) => f.id === 'category' && f.has_values)) {
+      offered = (await fetchJson(page, `/api/dashboards/${encodeURIComponent(id)}/filters/category/values`)).body.values || null;
+    }
     for (const [cat, kp] of Object.entries(exp.kpis_by_category || {})) {
+      if (offered && !offered.includes(cat)) {
+        console.log(`# ${id}: category ${cat} of expect.json is not among the filter's values; not checked`);
+        continue;
+      }
       await check(`${id}: number cards equal the independent SQL for category=${cat}`, async () => {
         await gotoReady(page, `/d/${encodeURIComponent(id)}?category=${encodeURIComponent(cat)}`);
         const bad = [];

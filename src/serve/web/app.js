@@ -183,7 +183,8 @@
     let opts;
     if (f === 'currency') {
       opts = { style: 'currency', currency: spec.currency || 'USD' };
-      if (o.compact) Object.assign(opts, { notation: 'compact', maximumFractionDigits: Math.abs(n) < 10 ? 2 : 1, minimumFractionDigits: 0 });
+      if (o.compact && Math.abs(n) < 1000 && d != null) Object.assign(opts, { minimumFractionDigits: 0, maximumFractionDigits: d });
+      else if (o.compact) Object.assign(opts, { notation: 'compact', maximumFractionDigits: Math.abs(n) < 10 ? 2 : 1, minimumFractionDigits: 0 });
       else if (d != null) Object.assign(opts, { minimumFractionDigits: d, maximumFractionDigits: d });
       else if (o.kpi && (Math.abs(n) >= 1000 || n === 0)) Object.assign(opts, { minimumFractionDigits: 0, maximumFractionDigits: 0 });
     } else if (f === 'percent') {
@@ -665,6 +666,10 @@
           h('span', { class: 'dot' }), pubv ? `Publication ${D.version}` : `Data version ${D.version}`));
       }
       if (D.dataThrough) items.push(h('span', { class: 'meta-item', title: 'The newest day in the data', html: ICON.clock }, `Data through ${fmtDate(D.dataThrough)}`));
+      if (D.newVersion) {
+        items.push(h('button', { type: 'button', class: 'new-data', title: 'Reload every card from the new publication', onclick: () => D.refreshAll() },
+          h('span', { class: 'dot' }), `New data published (${D.newVersion}) · Refresh`));
+      }
       if (D.dash.models && D.dash.models.length) {
         items.push(h('span', { class: 'meta-item', title: `Reads ${D.dash.models.join(', ')}`, html: ICON.db }, `${D.dash.models.length} model${D.dash.models.length === 1 ? '' : 's'}`));
       }
@@ -688,12 +693,32 @@
     D.onScroll = () => bar.classList.toggle('stuck', bar.getBoundingClientRect().top <= 53 && window.scrollY > 0);
     window.addEventListener('scroll', D.onScroll, { passive: true });
 
+    // A new publication while the page is open: offer to refresh (cards are not reloaded under
+    // the analyst's eyes).
+    D.refreshAll = () => {
+      D.pubVersion = D.newVersion;
+      D.newVersion = null;
+      D.renderMeta();
+      for (const cs of D.cards.values()) D.loadCard(cs);
+    };
+    D.poll = setInterval(async () => {
+      if (document.hidden || !D.dash || D.destroyed) return;
+      try {
+        const { body } = await api('/api/publication', { signal: ac.signal });
+        if (body && body.published && D.pubVersion != null && body.version !== D.pubVersion && body.version !== D.newVersion) {
+          D.newVersion = body.version;
+          D.renderMeta();
+        }
+      } catch (_) { /* the next poll will tell */ }
+    }, 60000);
+
     D.onTheme = () => { for (const cs of D.cards.values()) if (cs.data || cs.error) renderCard(D, cs); };
     D.destroy = () => {
       D.destroyed = true;
       ac.abort();
       window.removeEventListener('resize', D.onResize);
       window.removeEventListener('scroll', D.onScroll);
+      clearInterval(D.poll);
       if (D.resizeObserver) D.resizeObserver.disconnect();
       cancelAnimationFrame(D.layoutRaf || 0);
       for (const cs of D.cards.values()) {
@@ -728,7 +753,7 @@
       dash.cards = dash.cards || [];
       for (const f of dash.filters) D.filters[f.id] = f;
       D.sel = D.parseUrl();
-      if (D.pub && D.pub.published) D.version = D.pub.version;
+      if (D.pub && D.pub.published) { D.version = D.pub.version; D.pubVersion = D.pub.version; }
       // Canonical URL (drops parameters equal to the defaults) without a history entry.
       if (location.pathname + location.search !== D.pageUrl()) history.replaceState(null, '', D.pageUrl());
 
