@@ -230,7 +230,7 @@
       text: v('--text'), text2: v('--text-2'), muted: v('--muted'), faint: v('--faint'),
       border: v('--border'), grid: mode === 'dark' ? '#22262f' : '#eef0f3',
       surface: v('--surface'), accent: v('--accent'),
-      heatLow: mode === 'dark' ? '#1d2130' : '#eef0fd',
+      heatLow: mode === 'dark' ? '#252a3d' : '#eef0fd',
       font: v('--font') || 'system-ui, sans-serif',
     };
   }
@@ -1376,7 +1376,11 @@
     };
   }
   function legendOpt(T, show) {
-    return { show, top: 0, left: 0, icon: 'roundRect', itemWidth: 10, itemHeight: 10, itemGap: 16, textStyle: { color: T.muted, fontSize: 12 } };
+    return {
+      show, type: 'scroll', top: 0, left: 0, right: 0, icon: 'roundRect', itemWidth: 10, itemHeight: 10, itemGap: 16,
+      textStyle: { color: T.muted, fontSize: 12 },
+      pageIconColor: T.muted, pageIconInactiveColor: T.border, pageTextStyle: { color: T.muted }, pageIconSize: 10,
+    };
   }
   function valueAxis(T, spec, extra) {
     return Object.assign({
@@ -1673,9 +1677,13 @@
       itemWidth: 10, itemHeight: 140, inRange: { color: [T.heatLow, T.accent] },
       text: [fmt(vmax, spec, { compact: true }), fmt(vmin, spec, { compact: true })], textStyle: { color: T.muted, fontSize: 11.5 },
     };
+    // Values in the cells when they fit.
+    const cellText = (p) => fmt(p.value[2], spec, { compact: spec.format !== 'percent' });
+    const longest = Math.max(0, ...cells.map((c) => cellText({ value: c.value }).length));
+    const showLabels = cells.length <= 400 && (gridW - labelW) / Math.max(1, xs.length) >= longest * 6.6 + 8;
     opt.series = [{
       type: 'heatmap', data: cells,
-      label: { show: cells.length <= 400, fontSize: 11, formatter: (p) => fmt(p.value[2], spec, { compact: spec.format !== 'percent' }) },
+      label: { show: showLabels, fontSize: 11, formatter: cellText },
       itemStyle: { borderColor: T.surface, borderWidth: 2, borderRadius: 3 },
       emphasis: { itemStyle: { borderColor: T.text, borderWidth: 1 } },
     }];
