@@ -388,7 +388,7 @@
     409: 'No data yet', 500: 'The server failed', 504: 'The query took too long',
   };
   function errorBox(e, title) {
-    return h('div', { class: 'card-error', role: 'alert' }, iconEl('alert'),
+    return h('div', { class: `card-error${e.status === 409 ? ' neutral' : ''}`, role: 'alert' }, iconEl(e.status === 409 ? 'info' : 'alert'),
       h('div', null, h('strong', { text: title || ERROR_TITLES[e.status] || 'Something went wrong' }),
         h('span', { text: e.message || String(e) })));
   }
@@ -705,7 +705,7 @@
       if (document.hidden || !D.dash || D.destroyed) return;
       try {
         const { body } = await api('/api/publication', { signal: ac.signal });
-        if (body && body.published && D.pubVersion != null && body.version !== D.pubVersion && body.version !== D.newVersion) {
+        if (body && body.published && D.pubVersion !== undefined && body.version !== D.pubVersion && body.version !== D.newVersion) {
           D.newVersion = body.version;
           D.renderMeta();
         }
@@ -753,7 +753,8 @@
       dash.cards = dash.cards || [];
       for (const f of dash.filters) D.filters[f.id] = f;
       D.sel = D.parseUrl();
-      if (D.pub && D.pub.published) { D.version = D.pub.version; D.pubVersion = D.pub.version; }
+      if (D.pub && D.pub.published) D.version = D.pub.version;
+      D.pubVersion = D.pub ? (D.pub.published ? D.pub.version : null) : undefined;
       // Canonical URL (drops parameters equal to the defaults) without a history entry.
       if (location.pathname + location.search !== D.pageUrl()) history.replaceState(null, '', D.pageUrl());
 
