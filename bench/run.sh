@@ -21,6 +21,9 @@
 #      psql's rows/s, plus one whole lakehouse publish; then `strata load` and one `strata
 #      build` of the shop on PostgreSQL against the DuckDB build's median above. At scale 100
 #      this adds about 13 minutes, most of it the PostgreSQL build (9-11 min).
+#   2c. Per scale: the shop's overview dashboard (bench/serve_bench): each card's queries run by
+#      DuckDB alone against `strata serve`'s API without its cache (target <= 1.2x), and over
+#      HTTP with wrk, cached and uncached, 1 and 50 connections (target: cached p99 < 10 ms).
 #   3. Orchestrator overhead (once): bench/orchestrate_bench runs 1,000-task no-op DAGs (a
 #      chain and a layered DAG) through the real executor alone, and through RunPipeline with
 #      the run history (runs.db) with and without PlatformTasks' per-attempt log files; µs per
@@ -340,6 +343,45 @@ top = sorted(run.values(), key=lambda r: -r["execution_time"])[:6]
 print("Slowest nodes (last runs): " + "; ".join(
     f"{manifest[r['unique_id']]['name']} {r['execution_time']:.2f} s vs {per_node.get(r['unique_id'], 0):.2f} s"
     for r in top) + ".\n")
+PY
+
+  # --- 2c. Dashboards: the shop's overview through strata serve ----------------------------
+  echo "bench: scale $scale: dashboards (the overview's cards: strata serve vs DuckDB alone; wrk)" >&2
+  cp "$dir/strata.duckdb" "$dir/serve.duckdb"
+  mkdir -p "$dir/serve"
+  load_before="$(loadavg)"
+  "$root/$build/bench/serve_bench" --warehouse "$dir/serve.duckdb" --dashboards "$root/examples/shop/dashboards" \
+    --dashboard overview --work "$dir/serve" --reps 20 --seconds 3 > "$dir/serve.json" 2> "$dir/serve.log"
+  python3 - "$scale" "$dir/serve.json" "$load_before" "$(loadavg)" >> "$out.tmp" <<'PY'
+import json, sys
+scale, d, before, after = sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3], sys.argv[4]
+print(f"### Dashboards: the overview's cards through `strata serve`\n")
+print(f"The marts published and written as a serving copy ({d['serving_copy_bytes'] / 1e6:.1f} MB, "
+      f"{d['serving_copy_seconds']:.2f} s: what each publication adds). Under the overview's default filters, "
+      f"each card's queries (its filters' anchors, the card, and the previous period when it compares) run by "
+      f"DuckDB's API alone on that copy, against the API with no cache answering the card, one at a time "
+      f"(median of {d['reps']}); then over HTTP on loopback with `wrk` for {d['seconds']} s per line: cached with 1 "
+      f"and 50 connections, uncached with 50 (load average before: {before}, after: {after}; wrk shares the "
+      f"{__import__('os').cpu_count()} cores with the server).\n")
+print("| card | queries | DuckDB ms | serve uncached ms | ratio | cached, 1 client: p50 / p95 / p99 ms, req/s "
+      "| cached, 50 clients: p50 / p95 / p99 ms, req/s | uncached, 50 clients: p50 / p99 ms, req/s |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+ratios, p99s = [], []
+for c in d["cards"]:
+    c1, c50, u50 = c["cached_1"], c["cached_50"], c["uncached_50"]
+    ratios.append(c["ratio"])
+    p99s.append(c1.get("p99_ms", 0))
+    print(f"| {c['card']} ({c['viz']}) | {c['queries']} | {c['duckdb']['median_ms']:.2f} | "
+          f"{c['uncached']['median_ms']:.2f} | {c['ratio']:.2f}x | "
+          f"{c1.get('p50_ms', 0):.2f} / {c1.get('p95_ms', 0):.2f} / {c1.get('p99_ms', 0):.2f}, {c1.get('rps', 0):,.0f} | "
+          f"{c50.get('p50_ms', 0):.2f} / {c50.get('p95_ms', 0):.2f} / {c50.get('p99_ms', 0):.2f}, {c50.get('rps', 0):,.0f} | "
+          f"{u50.get('p50_ms', 0):.1f} / {u50.get('p99_ms', 0):.1f}, {u50.get('rps', 0):,.0f} |")
+ratios.sort()
+worst_ratio, worst_p99 = max(ratios), max(p99s)
+print(f"\n**Uncached: median ratio {ratios[len(ratios) // 2]:.2f}x, worst {worst_ratio:.2f}x** (target <= 1.2x: "
+      f"{'meets' if worst_ratio <= 1.2 else 'MISSES'}). **Cached, 1 client: worst p99 {worst_p99:.2f} ms** (target < 10 ms: "
+      f"{'meets' if worst_p99 < 10 else 'MISSES'}). Cached with 50 clients, see the table: with {__import__('os').cpu_count()} "
+      f"cores shared by wrk and the server, the tail there is mostly waiting for a core.\n")
 PY
 
   # --- 2b. PostgreSQL, at the largest scale: raw load, marts publish, the shop build ---------

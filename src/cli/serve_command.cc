@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 
 #include <memory>
+#include <thread>
 
 #include "cli/commands.h"
 #include "cli/output.h"
@@ -22,7 +23,8 @@ struct ServeFlags {
   std::string project = ".";
   std::string host = "127.0.0.1";
   int port = 8080;
-  int threads = 8;
+  int threads = 64;  // connections served at once (each keep-alive connection holds one)
+  int queries = 0;   // queries run at once (0: the number of cores)
   std::string schema = "analytics";
   std::string web_dir;
   std::string port_file;
@@ -118,7 +120,11 @@ void RegisterServeCommand(CLI::App* app) {
   sub->add_option("--port", f->port, "Port to listen on (0: any free port)")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
-  sub->add_option("--threads", f->threads, "Requests served at once")->capture_default_str()->check(CLI::Range(1, 256));
+  sub->add_option("--threads", f->threads, "Connections served at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  sub->add_option("--queries", f->queries, "Queries run at once (default: the number of cores)")
+      ->check(CLI::Range(0, 256));
   sub->add_option("--schema", f->schema, "The published schema the dashboards read")->capture_default_str();
   sub->add_option("--port-file", f->port_file, "Write the port to this file once listening (with --port 0)");
   sub->add_option("--web-dir", f->web_dir, "Serve the web app's files from this folder (to work on them)");
@@ -133,11 +139,13 @@ void RegisterServeCommand(CLI::App* app) {
                                    f->host + "' would let anyone on the network read the dashboards"),
            kExitUsage);
     }
-    auto publications = serve::Publications::ForProject(*project, f->schema, f->threads);
+    const int queries =
+        f->queries > 0 ? f->queries : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+    auto publications = serve::Publications::ForProject(*project, f->schema, queries);
     if (!publications.ok()) Fail(out, publications.status(), UsageCode(publications.status()));
     serve::ApiOptions api_options;
     api_options.dashboards_dir = JoinPath(project->dir, "dashboards");
-    serve::SystemTables system(*project, 2);
+    serve::SystemTables system(*project, queries);
     serve::Api api(publications->get(), api_options, &system);
     serve::ServerOptions options;
     options.host = f->host;

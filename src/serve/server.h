@@ -13,7 +13,9 @@ namespace strata::serve {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0: any free port (see port())
-  int threads = 8;
+  // Connections served at once: a keep-alive connection holds a thread while it is open, so
+  // this is well above the queries that can run at once (Publications' connections).
+  int threads = 64;
   // Serve the web app's files from this folder instead of the embedded ones (to work on them
   // without rebuilding). "" = embedded.
   std::string web_dir;

@@ -807,6 +807,7 @@
   function dateControl(D, f) {
     const sid = `filter-${f.id}`;
     const select = h('select', { id: sid, 'aria-label': f.label || f.id });
+    if (!D.defaults(f).length) select.append(h('option', { value: '', text: 'Any time' }));
     for (const [v, l] of DATE_PRESETS) select.append(h('option', { value: v, text: l }));
     const customOpt = h('option', { value: 'custom', text: 'Custom range…' });
     select.append(customOpt);
@@ -829,7 +830,7 @@
         return;
       }
       customOpen = false;
-      D.setFilter(f.id, [select.value]);
+      D.setFilter(f.id, select.value ? [select.value] : []);
     });
     const applyCustom = () => {
       if (!start.value || !end.value) return;
@@ -907,7 +908,7 @@
     const list = h('div', { class: 'panel-list', role: 'listbox', 'aria-multiselectable': multiple ? 'true' : 'false' });
     const note = h('div', { class: 'panel-note', hidden: true });
     const count = h('span', { class: 'tabular' });
-    const clearAll = h('button', { type: 'button', class: 'link-btn', text: multiple ? 'Clear' : 'Default' });
+    const clearAll = h('button', { type: 'button', class: 'link-btn', text: multiple ? 'Clear' : D.defaults(f).length ? 'Reset' : 'Any value' });
     const panel = h('div', { class: 'filter-panel', hidden: true },
       h('div', { class: 'panel-search' }, search), list, note, h('div', { class: 'panel-foot' }, count, clearAll));
     const root = h('div', { class: 'filter filter-category', dataset: { filter: f.id } }, pill(f, btn, clear), panel);
