@@ -206,9 +206,13 @@ Result<std::shared_ptr<const std::vector<Dashboard>>> Api::Dashboards() {
 }
 
 ApiResponse Api::Handle(const ApiRequest& r) {
-  if (r.method != "GET" && r.method != "HEAD") return Error(405, r.method + " is not allowed on " + r.path);
   const std::vector<std::string> seg = Segments(r.path);
   if (seg.empty() || seg[0] != "api") return Error(404, "no such API path: " + r.path);
+  if (seg.size() >= 2 && seg[1] == "query" && seg.size() <= 3 && (seg.size() == 2 || seg[2] == "card")) {
+    if (r.method != "POST") return Error(405, r.path + " takes POST with a JSON body");
+    return Explore(r, seg.size() == 3);
+  }
+  if (r.method != "GET" && r.method != "HEAD") return Error(405, r.method + " is not allowed on " + r.path);
   if (seg.size() == 2 && seg[1] == "publication") return PublicationInfo();
   if (seg.size() < 2 || seg[1] != "dashboards") return Error(404, "no such API path: " + r.path);
   auto dashboards = Dashboards();
@@ -305,6 +309,30 @@ std::shared_ptr<Publication> Api::SourceFor(const CardSql& sql, ApiResponse* err
   return *pub;
 }
 
+Result<std::optional<Date>> Api::AnchorOf(const FilterSpec& f, CancelToken* cancel) {
+  if (!f.anchor) return std::optional<Date>();
+  ApiResponse anchor_error;
+  std::shared_ptr<Publication> source = SourceFor(*f.anchor, &anchor_error);
+  if (source == nullptr) return std::optional<Date>();  // nothing to anchor on: today
+  STRATA_ASSIGN_OR_RETURN(BoundQuery q, BindOn(*f.anchor, *source, {}));
+  const std::string key = "anchor\x1d" + KeyOf(q, *f.anchor, *source);
+  std::shared_ptr<const CardResult> hit = cache_->Get(key);
+  if (!hit) {
+    STRATA_ASSIGN_OR_RETURN(QueryOutput out, source->Run(q, options_.limits, cancel));
+    auto made = std::make_shared<CardResult>();
+    made->current = std::move(out);
+    hit = made;
+    cache_->Put(key, hit);
+  }
+  const auto& rows = hit->current.result.rows;
+  if (rows.empty() || rows[0].empty() || !rows[0][0]) return std::optional<Date>();
+  auto date = Date::Parse(rows[0][0]->substr(0, 10));
+  if (!date.ok()) {
+    return Status::InvalidArgument("the anchor of filter '" + f.id + "' returned '" + *rows[0][0] + "', not a date");
+  }
+  return std::optional<Date>(*date);
+}
+
 ApiResponse Api::Card(const Dashboard& d, const std::string& card_id, const ApiRequest& r, bool sql_only) {
   const CardSpec* card = d.FindCard(card_id);
   if (card == nullptr) return Error(404, "dashboard '" + d.id + "' has no card '" + card_id + "'");
@@ -319,29 +347,7 @@ ApiResponse Api::Card(const Dashboard& d, const std::string& card_id, const ApiR
   std::shared_ptr<Publication> pub = SourceFor(card->query, &error);
   if (pub == nullptr) return error;
   Publication& p = *pub;
-  auto anchor_of = [&](const FilterSpec& f) -> Result<std::optional<Date>> {
-    if (!f.anchor) return std::optional<Date>();
-    ApiResponse anchor_error;
-    std::shared_ptr<Publication> source = SourceFor(*f.anchor, &anchor_error);
-    if (source == nullptr) return std::optional<Date>();  // nothing to anchor on: today
-    STRATA_ASSIGN_OR_RETURN(BoundQuery q, BindOn(*f.anchor, *source, {}));
-    const std::string key = "anchor\x1d" + KeyOf(q, *f.anchor, *source);
-    std::shared_ptr<const CardResult> hit = cache_->Get(key);
-    if (!hit) {
-      STRATA_ASSIGN_OR_RETURN(QueryOutput out, source->Run(q, options_.limits, r.cancel));
-      auto made = std::make_shared<CardResult>();
-      made->current = std::move(out);
-      hit = made;
-      cache_->Put(key, hit);
-    }
-    const auto& rows = hit->current.result.rows;
-    if (rows.empty() || rows[0].empty() || !rows[0][0]) return std::optional<Date>();
-    auto date = Date::Parse(rows[0][0]->substr(0, 10));
-    if (!date.ok()) {
-      return Status::InvalidArgument("the anchor of filter '" + f.id + "' returned '" + *rows[0][0] + "', not a date");
-    }
-    return std::optional<Date>(*date);
-  };
+  auto anchor_of = [&](const FilterSpec& f) { return AnchorOf(f, r.cancel); };
   auto values = ResolveFilters(d, GivenFilters(r, {"format"}), anchor_of);
   if (!values.ok()) return ErrorOf(values.status());
   auto bound = BindOn(card->query, p, *values);
@@ -379,6 +385,14 @@ ApiResponse Api::Card(const Dashboard& d, const std::string& card_id, const ApiR
     const FilterValue* period = nullptr;
     if (!card->compare_with.empty()) period = &(*values)[card->compare_with];
     if (period != nullptr && !period->all_time) body["period"] = {period->start, period->end};
+    // The dates each date-range filter the card takes resolved to ("last_30_days" ends on the
+    // filter's anchor), so the page can say which days it shows.
+    json ranges = json::object();
+    for (const auto& f : card->query.filters()) {
+      const FilterValue& v = (*values)[f];
+      if (!v.start.empty() && !v.all_time) ranges[f] = {v.start, v.end};
+    }
+    if (!ranges.empty()) body["ranges"] = ranges;
     body["version"] = p.version();
     made->json_body = body.dump();
     result = made;
@@ -439,7 +453,7 @@ ApiResponse Api::FilterValues(const Dashboard& d, const std::string& filter_id, 
   for (auto& [k, v] : GivenFilters(r, {"q"})) {
     if (f->values->filters().contains(k)) given[k] = v;
   }
-  auto values = ResolveFilters(d, given, [](const FilterSpec&) { return std::optional<Date>(); });
+  auto values = ResolveFilters(d, given, [&](const FilterSpec& g) { return AnchorOf(g, r.cancel); });
   if (!values.ok()) return ErrorOf(values.status());
   // Defaults of the filters it depends on do not apply: what was not given is unset.
   for (auto& [k, v] : *values) {
@@ -470,6 +484,85 @@ ApiResponse Api::FilterValues(const Dashboard& d, const std::string& filter_id, 
     if (++matched <= 500) list.push_back(*row[0]);
   }
   return Json(200, {{"values", list}, {"more", matched > 500}, {"version", p.version()}});
+}
+
+namespace {
+
+// A YAML scalar that reads back as exactly `s`: a block literal for SQL, a quoted string else.
+std::string YamlString(const std::string& s) { return nlohmann::json(s).dump(); }
+
+std::string YamlBlock(const std::string& s, const std::string& indent) {
+  std::string out = "|\n";
+  size_t from = 0;
+  while (from <= s.size()) {
+    size_t nl = s.find('\n', from);
+    if (nl == std::string::npos) nl = s.size();
+    std::string line = s.substr(from, nl - from);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r' || line.back() == '\t')) line.pop_back();
+    if (!(nl == s.size() && line.empty())) out += (line.empty() ? "" : indent + line) + "\n";
+    from = nl + 1;
+  }
+  return out;
+}
+
+// A JSON value as YAML flow style (JSON is YAML).
+std::string YamlFlow(const nlohmann::json& j) { return j.dump(); }
+
+}  // namespace
+
+ApiResponse Api::Explore(const ApiRequest& r, bool as_card) {
+  json body = json::parse(r.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) return Error(400, "the body is not a JSON object");
+  if (!body.contains("sql") || !body["sql"].is_string()) return Error(400, "the body needs \"sql\": a string");
+  const std::string text = body["sql"];
+  if (text.find_first_not_of(" \t\r\n;") == std::string::npos) return Error(400, "the SQL is empty");
+  auto sql = CardSql::Parse(text);
+  if (!sql.ok()) return ErrorOf(sql.status());
+  if (!sql->filters().empty()) {
+    return Error(400, "the explorer has no filters: '{{ " + *sql->filters().begin() +
+                          " }}' can only be used in a dashboard card");
+  }
+  QueryLimits limits = options_.limits;
+  limits.max_rows = std::min<int64_t>(limits.max_rows, 1000);
+  if (body.contains("limit")) {
+    if (!body["limit"].is_number_integer() || body["limit"].get<int64_t>() < 1 ||
+        body["limit"].get<int64_t>() > options_.limits.max_rows) {
+      return Error(400, "limit is a whole number from 1 to " + std::to_string(options_.limits.max_rows));
+    }
+    limits.max_rows = body["limit"];
+  }
+  ApiResponse error;
+  std::shared_ptr<Publication> pub = SourceFor(*sql, &error);
+  if (pub == nullptr) return error;
+  auto bound = BindOn(*sql, *pub, {});
+  if (!bound.ok()) return ErrorOf(bound.status());
+  auto out = pub->Run(*bound, limits, r.cancel);
+  if (!out.ok()) {
+    // The user's SQL is wrong more often than the engine is: its errors are 400s.
+    Status s = out.status();
+    return s.code() == Status::Code::kAborted ? ErrorOf(s) : Error(400, s.message());
+  }
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    ++stats_.queries;
+  }
+  if (!as_card) {
+    json j = ResultJson(*out);
+    j["version"] = pub->version();
+    return Json(200, j);
+  }
+  std::string id = body.value("id", "question");
+  if (id.empty() || id.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos) {
+    return Error(400, "a card id is lower-case letters, digits, '_' and '-'");
+  }
+  const std::string viz = body.value("viz", "table");
+  std::string yaml =
+      "  - id: " + id + "\n    title: " + YamlString(body.value("title", id)) + "\n    viz: " + YamlString(viz) + "\n";
+  if (body.contains("chart") && body["chart"].is_object() && !body["chart"].empty()) {
+    yaml += "    chart: " + YamlFlow(body["chart"]) + "\n";
+  }
+  yaml += "    sql: " + YamlBlock(text, "      ");
+  return Json(200, {{"yaml", yaml}, {"columns", ResultJson(*out)["columns"]}});
 }
 
 ApiResponse Api::PublicationInfo() {

@@ -10,6 +10,14 @@
 //                                                a category filter's choices (linked filters
 //                                                given as parameters)
 //   GET /api/publication                         the publication served: version, relations
+//   POST /api/query {"sql": "...", "limit": 1000}
+//                                                the SQL explorer: one read-only statement on
+//                                                the publication ({{ ref() }} and
+//                                                {{ strata() }} work; no filters), row limit
+//                                                and statement timeout as for cards
+//   POST /api/query/card {"sql", "id", "title", "viz", "chart"}
+//                                                a question as a card for a dashboard file:
+//                                                {"yaml": "..."}, checked by running it
 //
 // Errors are JSON {"error": "..."} with 400 (bad input), 404 (unknown dashboard, card or
 // filter), 409 (nothing published yet), 504 (the query timed out) or 500 (a Strata bug, or the
@@ -33,6 +41,7 @@ struct ApiRequest {
   std::string method = "GET";
   std::string path;                                        // decoded, without the query string
   std::vector<std::pair<std::string, std::string>> query;  // decoded, in order (repeats kept)
+  std::string body;                                        // POST
   CancelToken* cancel = nullptr;                           // the client went away
 };
 
@@ -67,6 +76,10 @@ class Api {
   ApiResponse Card(const Dashboard& d, const std::string& card, const ApiRequest& r, bool sql_only);
   ApiResponse FilterValues(const Dashboard& d, const std::string& filter, const ApiRequest& r);
   ApiResponse PublicationInfo();
+  ApiResponse Explore(const ApiRequest& r, bool as_card);
+  // The day a date-range filter's relative ranges end on (its anchor query, cached); nullopt:
+  // today.
+  Result<std::optional<Date>> AnchorOf(const FilterSpec& f, CancelToken* cancel);
   // Where a query reads: the system tables or the newest publication; null with *error set
   // when it cannot be read (nothing published: 409).
   std::shared_ptr<Publication> SourceFor(const CardSql& sql, ApiResponse* error);

@@ -161,6 +161,7 @@ TEST_F(ApiTest, KpiEqualsAnIndependentComputationWithThePreviousPeriod) {
   json r = GetJson("/api/dashboards/sales/cards/revenue");
   const Date last = Date::FromYmd(2024, 1, 20);
   EXPECT_EQ(r["period"], json({"2024-01-14", "2024-01-20"}));
+  EXPECT_EQ(r["ranges"]["period"], json({"2024-01-14", "2024-01-20"}));
   EXPECT_NEAR(r["rows"][0][0].get<double>(), Revenue(orders, last - 6, last), 1e-6);
   EXPECT_EQ(r["previous"]["period"], json({"2024-01-07", "2024-01-13"}));
   EXPECT_NEAR(r["previous"]["rows"][0][0].get<double>(), Revenue(orders, last - 13, last - 7), 1e-6);
@@ -342,6 +343,70 @@ TEST_F(ApiTest, QueriesCannotReadFilesOrRunForever) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
   json targets = GetJson("/api/dashboards/sales/cards/targets");
   EXPECT_EQ(targets["rows"].size(), 1u) << "nothing was written";
+}
+
+TEST_F(ApiTest, TheExplorerRunsOneReadOnlyQueryAndMakesCards) {
+  auto post = [&](const json& body, const std::string& path = "/api/query") {
+    ApiRequest r;
+    r.method = "POST";
+    r.path = path;
+    r.body = body.dump();
+    return api_->Handle(r);
+  };
+  ApiResponse ok = post({{"sql", "select category, count(*) as n from {{ ref('orders') }} group by 1 order by 1"}});
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  json j = json::parse(ok.body);
+  EXPECT_EQ(j["rows"], json::parse(R"([["books", 67], ["garden", 66], ["toys", 67]])"));
+  // Plain SQL on the published schema works too, with the row limit.
+  ApiResponse limited = post({{"sql", "select * from analytics.orders"}, {"limit", 5}});
+  ASSERT_EQ(limited.status, 200) << limited.body;
+  EXPECT_EQ(json::parse(limited.body)["rows"].size(), 5u);
+  EXPECT_TRUE(json::parse(limited.body)["truncated"].get<bool>());
+  const std::vector<std::pair<json, std::string>> bad = {
+      {{{"sql", "select * from nowhere"}}, "nowhere"},
+      {{{"sql", "delete from analytics.orders"}}, ""},
+      {{{"sql", "select 1; select 2"}}, ""},
+      {{{"sql", "select {{ category }}"}}, "no filters"},
+      {{{"sql", "   ;  "}}, "empty"},
+      {{{"sql", 42}}, "the body needs"},
+      {{{"sql", "select 1"}, {"limit", 0}}, "limit"},
+      {{{"sql", "select 1"}, {"limit", "all"}}, "limit"},
+      {{{"sql", "copy analytics.orders to '/tmp/x.csv'"}}, ""},
+  };
+  for (const auto& [body, says] : bad) {
+    ApiResponse r = post(body);
+    EXPECT_EQ(r.status, 400) << body.dump() << ": " << r.body;
+    EXPECT_NE(r.body.find(says), std::string::npos) << body.dump() << ": " << r.body;
+  }
+  ApiRequest not_json;
+  not_json.method = "POST";
+  not_json.path = "/api/query";
+  not_json.body = "sql=select 1";
+  EXPECT_EQ(api_->Handle(not_json).status, 400);
+  ApiRequest get;
+  get.path = "/api/query";
+  EXPECT_EQ(api_->Handle(get).status, 405);
+  json count = json::parse(post({{"sql", "select count(*) from analytics.orders"}}).body);
+  EXPECT_EQ(count["rows"][0][0], kOrders) << "nothing was deleted";
+
+  // A question becomes a card that a dashboard file takes as it is.
+  ApiResponse card =
+      post({{"sql", "select category,\n  sum(amount) as revenue   \nfrom {{ ref('orders') }}\ngroup by 1"},
+            {"id", "by_cat"},
+            {"title", "Revenue: \"by\" category"},
+            {"viz", "bar"},
+            {"chart", {{"x", "category"}, {"y", {"revenue"}}}}},
+           "/api/query/card");
+  ASSERT_EQ(card.status, 200) << card.body;
+  const std::string yaml = json::parse(card.body)["yaml"];
+  WriteText(dir_.Sub("dashboards/made.yml"), "title: Made\ncards:\n" + yaml);
+  auto made = LoadDashboard(dir_.Sub("dashboards/made.yml"));
+  ASSERT_TRUE(made.ok()) << made.status().ToString() << "\n" << yaml;
+  EXPECT_EQ(made->cards[0].title, "Revenue: \"by\" category");
+  EXPECT_EQ(made->cards[0].chart["x"], "category");
+  json rows = GetJson("/api/dashboards/made/cards/by_cat");
+  EXPECT_EQ(rows["rows"].size(), 3u);
+  EXPECT_EQ(post({{"sql", "select 1"}, {"id", "Bad Id"}}, "/api/query/card").status, 400);
 }
 
 TEST_F(ApiTest, ValidateFindsWhatOnlyTheDataCanTell) {
