@@ -76,8 +76,8 @@ json Wrk(const std::string& url, int connections, int seconds, const std::string
   double p50 = 0, p95 = 0, p99 = 0, rps = 0;
   long long requests = 0, errors = 0;
   std::sscanf(out.c_str() + at, "STRATA %lf %lf %lf %lf %lld %lld", &p50, &p95, &p99, &rps, &requests, &errors);
-  return {{"p50_ms", p50 / 1e3}, {"p95_ms", p95 / 1e3}, {"p99_ms", p99 / 1e3}, {"rps", rps},
-          {"requests", requests}, {"errors", errors}};
+  return {{"p50_ms", p50 / 1e3}, {"p95_ms", p95 / 1e3},  {"p99_ms", p99 / 1e3},
+          {"rps", rps},          {"requests", requests}, {"errors", errors}};
 }
 
 }  // namespace

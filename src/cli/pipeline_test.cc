@@ -430,6 +430,18 @@ TEST(Dashboards, ReadWhileAPipelinePublishes) {
   // The shop's dashboards are valid on what was published.
   auto validate = shop.Run(project, {"dashboards", "validate"});
   EXPECT_EQ(validate.exit_code, 0) << validate.out << validate.err;
+  // In the dbt project, the shop's dashboards are exposures: +exposure:overview lists what the
+  // overview reads.
+  auto ls = RunCommand({StrataBinary(), "ls", "--project-dir", testing::SourceDir() + "/examples/shop/transform", "-s",
+                        "+exposure:overview,resource_type:model"},
+                       shop.Env(project));
+  ASSERT_EQ(ls.exit_code, 0) << ls.out << ls.err;
+  for (const char* model : {"shop.marts.core.fact_orders", "shop.marts.core.dim_customers",
+                            "shop.marts.funnel.mart_funnel_daily", "shop.staging.stg_shopdb__orders"}) {
+    EXPECT_NE(ls.out.find(std::string(model) + "\n"), std::string::npos) << model << " in:\n" << ls.out;
+  }
+  EXPECT_EQ(ls.out.find("shop.marts.core.dim_date\n"), std::string::npos) << "the overview does not read dim_date:\n"
+                                                                          << ls.out;
 
   std::vector<std::string> env = shop.Env(project);
   testing::ChildProcess server({StrataBinary(), "serve", "-p", project, "--port", "0", "--port-file", dir.Sub("port")},

@@ -7,7 +7,9 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "core/file.h"
 #include "db/duckdb.h"
+#include "serve/dashboard.h"
 #include "transform/dbt_project.h"
 #include "transform/loader.h"
 #include "transform/runner.h"
@@ -55,6 +57,17 @@ int RunVerb(Verb verb, const DbtFlags& f, Output& out, json* doc) {
     lo.cli_vars = vars->ToJson();
     if (!lo.cli_vars.is_object()) return fail(Status::InvalidArgument("--vars must be a mapping"), kExitUsage);
   }
+  // The enclosing Strata project's dashboards are exposures: `-s +exposure:overview` builds
+  // what a dashboard reads.
+  if (auto project = transform::EnclosingProject(f.project_dir)) {
+    auto dashboards = serve::LoadDashboards(JoinPath(project->dir, "dashboards"));
+    if (!dashboards.ok()) {
+      out.Error("warning: dashboards are not exposures until they read without errors: " +
+                dashboards.status().message());
+    } else {
+      for (const auto& d : *dashboards) lo.extra_exposures.push_back(serve::ExposureOf(d));
+    }
+  }
   auto t0 = std::chrono::steady_clock::now();
   auto loaded = transform::LoadedProject::Load(lo);
   if (!loaded.ok()) return fail(loaded.status(), kExitFailure);
@@ -78,6 +91,7 @@ int RunVerb(Verb verb, const DbtFlags& f, Output& out, json* doc) {
       std::string fqn;
       for (const auto& part : n->fqn) fqn += (fqn.empty() ? "" : ".") + part;
       if (n->type == transform::NodeType::kSource) fqn = "source:" + fqn;
+      if (n->type == transform::NodeType::kExposure) fqn = "exposure:" + fqn;
       out.Line(fqn);
       items.push_back({{"unique_id", id}, {"resource_type", transform::NodeTypeName(n->type)}, {"fqn", fqn}});
     }

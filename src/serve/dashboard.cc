@@ -501,4 +501,18 @@ json ToJson(const Dashboard& d) {
           {"models", d.models}};
 }
 
+transform::ExposureSpec ExposureOf(const Dashboard& d) {
+  transform::ExposureSpec x;
+  x.name = d.id;
+  x.type = "dashboard";
+  x.label = d.title;
+  x.description = d.description;
+  x.url = "/d/" + d.id;
+  x.file = d.file;
+  x.where = d.file;
+  x.meta = {{"strata_dashboard", true}, {"cards", d.cards.size()}};
+  for (const auto& m : d.models) x.depends_on.push_back("ref('" + m + "')");
+  return x;
+}
+
 }  // namespace strata::serve

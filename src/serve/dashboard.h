@@ -38,6 +38,7 @@
 #include "core/date.h"
 #include "core/status.h"
 #include "serve/card_sql.h"
+#include "transform/properties.h"
 
 namespace strata::serve {
 
@@ -112,5 +113,9 @@ Result<std::map<std::string, FilterValue>> ResolveFilters(
     const std::function<Result<std::optional<Date>>(const FilterSpec&)>& anchor_of);
 
 nlohmann::json ToJson(const Dashboard& d);  // the spec the web app renders (no SQL text)
+
+// The dashboard as a dbt exposure (type dashboard, url /d/<id>) depending on the models its
+// cards and filters ref.
+transform::ExposureSpec ExposureOf(const Dashboard& d);
 
 }  // namespace strata::serve

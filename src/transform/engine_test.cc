@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 
 #include "core/file.h"
 #include "testing.h"
@@ -735,6 +736,66 @@ unit_tests:
       bad.status().message().find("given input 'stg_orders' must be a ref('...'), a source('...', '...') or this"),
       std::string::npos)
       << bad.status().message();
+}
+
+// Exposures (YAML ones and Strata's dashboards, given as extra_exposures) depend on the
+// models they name: `+exposure:x` selects what x reads, builds never run an exposure, and
+// manifest.json lists them under "exposures" as dbt does.
+TEST_P(EngineTest, ExposuresSelectWhatTheyReadAndNeverRun) {
+  WriteText(dir_.Sub("models/a.sql"), "select 1 as id\n");
+  WriteText(dir_.Sub("models/b.sql"), "select id from {{ ref('a') }}\n");
+  WriteText(dir_.Sub("models/c.sql"), "select 2 as id\n");
+  WriteText(dir_.Sub("models/exposures.yml"),
+            "version: 2\nexposures:\n  - name: weekly\n    type: dashboard\n    owner: {name: Ana}\n"
+            "    url: https://bi.example.com/weekly\n    depends_on: [\"ref('b')\"]\n");
+  LoadOptions lo;
+  lo.project_dir = dir_.path();
+  ExposureSpec dash;
+  dash.name = "overview";
+  dash.depends_on = {"ref('c')"};
+  dash.file = "dashboards/overview.yml";
+  dash.where = "dashboards/overview.yml";
+  lo.extra_exposures.push_back(dash);
+  auto p = LoadedProject::Load(lo);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  const Node* weekly = (*p)->manifest.Find("exposure.shop.weekly");
+  ASSERT_NE(weekly, nullptr);
+  EXPECT_EQ(weekly->depends_on, std::vector<std::string>{"model.shop.b"});
+  EXPECT_EQ(weekly->config["url"], "https://bi.example.com/weekly");
+  SelectOptions sel;
+  sel.select = {"+exposure:weekly"};
+  auto chosen = SelectNodes((*p)->manifest, (*p)->graph, sel);
+  ASSERT_TRUE(chosen.ok());
+  EXPECT_EQ(*chosen, (std::set<std::string>{"exposure.shop.weekly", "model.shop.a", "model.shop.b"}));
+  sel.select = {"+exposure:overview"};
+  chosen = SelectNodes((*p)->manifest, (*p)->graph, sel);
+  EXPECT_EQ(*chosen, (std::set<std::string>{"exposure.shop.overview", "model.shop.c"}));
+  sel.select = {"weekly"};  // a name alone does not select an exposure
+  chosen = SelectNodes((*p)->manifest, (*p)->graph, sel);
+  EXPECT_TRUE(chosen->empty());
+
+  auto built = Run(Verb::kBuild, {"+exposure:weekly"});
+  ASSERT_TRUE(built.ok()) << built.status().ToString();
+  std::set<std::string> ran;
+  for (const auto& r : built->results) ran.insert(r.unique_id);
+  EXPECT_EQ(ran, (std::set<std::string>{"model.shop.a", "model.shop.b"}));
+  auto manifest = ReadFile(dir_.Sub("target/manifest.json"));
+  ASSERT_TRUE(manifest.ok());
+  auto j = nlohmann::json::parse(*manifest);
+  EXPECT_TRUE(j["exposures"].contains("exposure.shop.weekly"));
+  EXPECT_FALSE(j["nodes"].contains("exposure.shop.weekly"));
+
+  // Mistakes name their place.
+  WriteText(dir_.Sub("models/exposures.yml"),
+            "version: 2\nexposures:\n  - name: weekly\n    depends_on: [\"ref('bb')\"]\n");
+  auto missing = LoadedProject::Load(lo);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("ref('bb')"), std::string::npos) << missing.status().message();
+  EXPECT_NE(missing.status().message().find("did you mean 'b'"), std::string::npos) << missing.status().message();
+  WriteText(dir_.Sub("models/exposures.yml"), "version: 2\nexposures:\n  - name: weekly\n    type: report\n");
+  auto bad_type = LoadedProject::Load(lo);
+  ASSERT_FALSE(bad_type.ok());
+  EXPECT_NE(bad_type.status().message().find("exposures.yml:4:11"), std::string::npos) << bad_type.status().message();
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, EngineTest, ::testing::Values("duckdb", "postgres"),

@@ -260,6 +260,7 @@ Result<Properties> ParseAllProperties(const DbtProject& proj) {
     std::move(p.source_tests.begin(), p.source_tests.end(), std::back_inserter(props.source_tests));
     std::move(p.patches.begin(), p.patches.end(), std::back_inserter(props.patches));
     std::move(p.unit_tests.begin(), p.unit_tests.end(), std::back_inserter(props.unit_tests));
+    std::move(p.exposures.begin(), p.exposures.end(), std::back_inserter(props.exposures));
   }
   return props;
 }
@@ -433,6 +434,34 @@ Status AddGenericTest(LoadedProject* lp, const std::string& attached, const Test
   Status s = lp->manifest.Add(std::move(t));
   if (s.code() == Status::Code::kAlreadyExists) return Status::InvalidArgument(spec.where + ": " + s.message());
   return s;
+}
+
+// Exposure nodes; the refs and sources of their depends_on are recorded in states[their id].
+Status AddExposures(const std::vector<ExposureSpec>& specs, LoadedProject* lp,
+                    std::map<std::string, RenderState>* states) {
+  for (const ExposureSpec& x : specs) {
+    Node n;
+    n.type = NodeType::kExposure;
+    n.name = x.name;
+    n.package = lp->project.name;
+    n.unique_id = "exposure." + n.package + "." + n.name;
+    n.path = x.file;
+    n.fqn = {n.package, n.name};
+    n.description = x.description;
+    n.tags = x.tags;
+    n.meta = x.meta;
+    n.config = {{"enabled", true}, {"type", x.type},         {"label", x.label},
+                {"url", x.url},    {"maturity", x.maturity}, {"owner", x.owner}};
+    RenderState& state = (*states)[n.unique_id];
+    state.mode = RenderMode::kParse;
+    for (const auto& expr : x.depends_on) STRATA_RETURN_IF_ERROR(RecordRefs(*lp->env, expr, x.where, &n, &state));
+    Status s = lp->manifest.Add(std::move(n));
+    if (s.code() == Status::Code::kAlreadyExists) {
+      return Status::InvalidArgument(x.where + ": two exposures are named '" + x.name + "'");
+    }
+    STRATA_RETURN_IF_ERROR(s);
+  }
+  return Status::OK();
 }
 
 // Generic tests from YAML: those of models, seeds and snapshots, then those of sources.
@@ -637,6 +666,8 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
 
   // Generic tests; refs and sources resolved into dependencies; unit tests; where nodes live.
   STRATA_RETURN_IF_ERROR(AddGenericTests(props, lp.get(), &states));
+  STRATA_RETURN_IF_ERROR(AddExposures(props.exposures, lp.get(), &states));
+  STRATA_RETURN_IF_ERROR(AddExposures(options.extra_exposures, lp.get(), &states));
   STRATA_RETURN_IF_ERROR(ResolveDependencies(states, &lp->manifest));
   for (const UnitTestSpec& spec : props.unit_tests) STRATA_RETURN_IF_ERROR(AddUnitTest(spec, lp.get()));
   STRATA_RETURN_IF_ERROR(ResolveSchemasAndAliases(env, &lp->manifest));

@@ -34,6 +34,8 @@ struct LoadOptions {
   // The invocation's timestamp ("YYYY-MM-DD HH:MM:SS", UTC): run_started_at, and the "now" of
   // snapshots. Empty: the current time.
   std::string run_started_at;
+  // Exposures from outside the dbt project (Strata's dashboards), beside its YAML ones.
+  std::vector<ExposureSpec> extra_exposures;
 };
 
 // Only the profile's selected target of the project at options.project_dir (dbt_project.yml

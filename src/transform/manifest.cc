@@ -18,6 +18,8 @@ const char* NodeTypeName(NodeType type) {
       return "source";
     case NodeType::kUnitTest:
       return "unit_test";
+    case NodeType::kExposure:
+      return "exposure";
   }
   return "unknown";
 }

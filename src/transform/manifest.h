@@ -14,7 +14,9 @@
 
 namespace strata::transform {
 
-enum class NodeType { kModel, kSeed, kSnapshot, kTest, kSource, kUnitTest };
+// Exposures are what reads the project from outside (dbt's exposures, and Strata's
+// dashboards): they depend on models and are never run.
+enum class NodeType { kModel, kSeed, kSnapshot, kTest, kSource, kUnitTest, kExposure };
 
 const char* NodeTypeName(NodeType type);  // "model", "seed", ... as in dbt's unique ids
 

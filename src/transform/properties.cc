@@ -1,5 +1,7 @@
 #include "transform/properties.h"
 
+#include <algorithm>
+
 #include "transform/dbt_project.h"
 
 namespace strata::transform {
@@ -193,6 +195,36 @@ Status ParseProperties(const std::string& project_name, const std::string& rel_p
       FillTestArgs(m, &p.tests, first);
       out->patches.push_back(std::move(p));
     }
+  }
+
+  // Exposures.
+  STRATA_ASSIGN_OR_RETURN(auto exposures, root["exposures"].Items());
+  for (const auto& e : exposures) {
+    STRATA_RETURN_IF_ERROR(e.CheckKeys(
+        {"name", "type", "label", "description", "url", "maturity", "owner", "depends_on", "meta", "tags", "config"}));
+    ExposureSpec x;
+    x.file = rel_path;
+    x.where = e.Where();
+    STRATA_ASSIGN_OR_RETURN(x.name, e.RequiredString("name"));
+    STRATA_ASSIGN_OR_RETURN(x.type, e.String("type", "dashboard"));
+    static const std::vector<std::string> kTypes = {"dashboard", "notebook", "analysis", "ml", "application"};
+    if (std::find(kTypes.begin(), kTypes.end(), x.type) == kTypes.end()) {
+      return e["type"].Error("an exposure's type is dashboard, notebook, analysis, ml or application, not '" + x.type +
+                             "'");
+    }
+    STRATA_ASSIGN_OR_RETURN(x.label, e.String("label", ""));
+    STRATA_ASSIGN_OR_RETURN(x.description, e.String("description", ""));
+    STRATA_ASSIGN_OR_RETURN(x.url, e.String("url", ""));
+    STRATA_ASSIGN_OR_RETURN(x.maturity, e.String("maturity", ""));
+    if (e.Has("owner")) x.owner = e["owner"].ToJson();
+    if (e.Has("meta")) x.meta = e["meta"].ToJson();
+    if (e.Has("tags")) {
+      STRATA_ASSIGN_OR_RETURN(x.tags, e["tags"].StringList());
+    }
+    if (e.Has("depends_on")) {
+      STRATA_ASSIGN_OR_RETURN(x.depends_on, e["depends_on"].StringList());
+    }
+    out->exposures.push_back(std::move(x));
   }
 
   // Unit tests (dbt 1.8).

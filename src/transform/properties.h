@@ -47,11 +47,25 @@ struct UnitTestSpec {
   std::vector<std::string> input_ids;  // per `given`: the input's unique id, or "this" (set by the loader)
 };
 
+// An exposure: from a YAML `exposures:` entry, or one of Strata's dashboards.
+struct ExposureSpec {
+  std::string name;
+  std::string type = "dashboard";  // dashboard | notebook | analysis | ml | application
+  std::string label, description, url, maturity;
+  nlohmann::json owner = nlohmann::json::object();
+  nlohmann::json meta = nlohmann::json::object();
+  std::vector<std::string> tags;
+  std::vector<std::string> depends_on;  // expressions: "ref('fact_orders')", "source('shop', 'orders')"
+  std::string file;                     // where it is defined, relative to the project (or absolute)
+  std::string where;                    // file:line:col, for messages
+};
+
 struct Properties {
   std::vector<Node> sources;                                   // source nodes (unique ids filled)
   std::vector<std::pair<std::string, TestSpec>> source_tests;  // (source unique id, test)
   std::vector<Patch> patches;
   std::vector<UnitTestSpec> unit_tests;
+  std::vector<ExposureSpec> exposures;
 };
 
 // Parses one YAML properties file into `out`. `project_name` names the package of sources.

@@ -77,6 +77,7 @@ bool VerbRuns(Verb verb, NodeType type) {
     case Verb::kCompile:
       return type == NodeType::kModel || type == NodeType::kTest || type == NodeType::kSnapshot;
     case Verb::kBuild:
+      return type != NodeType::kSource && type != NodeType::kExposure;
     case Verb::kList:
       return type != NodeType::kSource;
   }
@@ -317,11 +318,14 @@ Status WriteManifest(const LoadedProject& project, const std::string& target) {
     }
     w.EndObject();
   };
-  for (const char* section : {"nodes", "sources", "unit_tests"}) {
+  for (const char* section : {"nodes", "sources", "unit_tests", "exposures"}) {
     w.Key(section);
     w.BeginObject();
     for (const auto& [id, n] : manifest.nodes()) {
-      const char* in = n.type == NodeType::kSource ? "sources" : n.type == NodeType::kUnitTest ? "unit_tests" : "nodes";
+      const char* in = n.type == NodeType::kSource     ? "sources"
+                       : n.type == NodeType::kUnitTest ? "unit_tests"
+                       : n.type == NodeType::kExposure ? "exposures"
+                                                       : "nodes";
       if (in == section) write_node(id, n);
     }
     w.EndObject();

@@ -90,7 +90,7 @@ Result<bool> Matches(const Atom& a, const Node& n) {
     if (m.empty() && looks_like_path) {
       return PathMatches(a.value, n.path);
     }
-    if (n.type == NodeType::kSource) return false;
+    if (n.type == NodeType::kSource || n.type == NodeType::kExposure) return false;
     if (Glob(a.value, n.name)) return true;
     // Dotted fqn prefixes: shop.staging matches everything under staging.
     std::string fqn = Join(n.fqn, ".");
@@ -112,6 +112,7 @@ Result<bool> Matches(const Atom& a, const Node& n) {
     return Glob(a.value.substr(0, dot), src) && Glob(a.value.substr(dot + 1), n.name);
   }
   if (m == "resource_type") return a.value == NodeTypeName(n.type);
+  if (m == "exposure") return n.type == NodeType::kExposure && Glob(a.value, n.name);
   if (m == "package") return Glob(a.value, n.package);
   if (m == "test_type") {
     if (n.type == NodeType::kUnitTest) return a.value == "unit";
@@ -132,8 +133,8 @@ Result<bool> Matches(const Atom& a, const Node& n) {
     }
     return v.dump() == a.value;
   }
-  static const std::vector<std::string> kMethods = {"fqn",     "tag",       "path",      "source",      "resource_type",
-                                                    "package", "test_type", "test_name", "config.<key>"};
+  static const std::vector<std::string> kMethods = {"fqn",     "tag",       "path",      "source",   "resource_type",
+                                                    "package", "test_type", "test_name", "exposure", "config.<key>"};
   std::string hint = Closest(m, kMethods);
   return Status::InvalidArgument("unknown selector method '" + m + "'" +
                                  (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));

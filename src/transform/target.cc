@@ -72,7 +72,7 @@ Result<warehouse::Target> ResolveTarget(const Project& project, const std::strin
   return Reconcile(project, profile);
 }
 
-Result<warehouse::Target> ResolveTarget(const std::string& dbt_project_dir, const Profile& profile) {
+std::optional<Project> EnclosingProject(const std::string& dbt_project_dir) {
   const std::string root = Canonical(fs::absolute(dbt_project_dir).string());
   for (fs::path dir = fs::path(root).parent_path();; dir = dir.parent_path()) {
     std::error_code ec;
@@ -80,12 +80,17 @@ Result<warehouse::Target> ResolveTarget(const std::string& dbt_project_dir, cons
       // A strata.yml that does not parse, or builds another dbt project, is not this one's.
       auto project = Project::Load((dir / "strata.yml").string());
       if (project.ok() && !project->transform_dir.empty() && Canonical(project->transform_dir) == root) {
-        return Reconcile(*project, profile);
+        return std::move(*project);
       }
-      break;
+      return std::nullopt;
     }
-    if (dir == dir.parent_path()) break;
+    if (dir == dir.parent_path()) return std::nullopt;
   }
+}
+
+Result<warehouse::Target> ResolveTarget(const std::string& dbt_project_dir, const Profile& profile) {
+  std::optional<Project> project = EnclosingProject(dbt_project_dir);
+  if (project) return Reconcile(*project, profile);
   return TargetOf(profile);
 }
 

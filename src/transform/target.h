@@ -27,6 +27,9 @@ Result<warehouse::Target> ResolveTarget(const Project& project, const std::strin
 // The warehouse of a dbt project's verbs (`strata build` in its folder): its profile's
 // target, checked against the strata.yml of an enclosing folder that builds this project.
 Result<warehouse::Target> ResolveTarget(const std::string& dbt_project_dir, const Profile& profile);
+// The Strata project whose `transform:` is this dbt project: the strata.yml in the nearest
+// folder above it that has one, if that file names this project.
+std::optional<Project> EnclosingProject(const std::string& dbt_project_dir);
 
 // Where `publish` puts audited relations when not in the warehouse itself: the project's
 // PostgreSQL publish target, with the password read from its environment variable; nullopt
