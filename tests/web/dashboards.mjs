@@ -15,6 +15,12 @@
 //   4. clicking the first bar of revenue_by_category drills through to that category;
 //   5. the CSV download matches the card's JSON rows;
 //   6. the URL holds the filter state across a reload and back/forward;
+//   7. date filters show the range they resolved to (the cards' `ranges`) and the header "Data
+//      through" its end;
+//   8. the SQL explorer (/explore): a query shows the rows POST /api/query returns, the SQL
+//      round-trips through the URL, the row limit truncates, the bar chart draws, "Save as card"
+//      gives YAML with the id and the SQL, and bad SQL shows the API's error in the page
+//      (screenshots <DIR>/explore.png, explore-dark.png);
 // plus the home page, the theme toggle, View SQL, table sorting and the error state of a card.
 // Prints "ok - ..." / "not ok - ..." per check, then "N passed, M failed"; exits 1 on any failure.
 // A hung browser cannot hang it: everything stops after 180 s.
@@ -203,6 +209,28 @@ try {
       if (shots) await page.screenshot({ path: join(shots, `${d.id}.png`), fullPage: true });
       return `${n} cards`;
     });
+    // 7. The ranges the date filters resolved to, next to them and as "Data through".
+    const dateFilters = (meta[d.id].filters || []).filter((f) => f.type === 'date_range' && f.default && f.default !== 'all_time');
+    if (dateFilters.length) {
+      await check(`${d.id}: date filters show the range the cards resolved, the header "Data through" its end`, async () => {
+        const bad = [];
+        let through = null;
+        for (const f of dateFilters) {
+          const card = meta[d.id].cards.find((c) => (c.filters || []).includes(f.id));
+          if (!card) continue;
+          const body = (await fetchJson(page, `/api/dashboards/${encodeURIComponent(d.id)}/cards/${encodeURIComponent(card.id)}`)).body;
+          const r = body.ranges && body.ranges[f.id];
+          if (!Array.isArray(r) || r.length !== 2) { bad.push(`card ${card.id} has no ranges.${f.id}: ${JSON.stringify(body.ranges)}`); continue; }
+          const shown = await page.evaluate((fid) => { const e = document.querySelector(`[data-filter="${fid}"] .filter-hint`); return e ? [e.dataset.range || '', e.textContent] : null; }, f.id);
+          if (!shown || shown[0] !== `${r[0]}..${r[1]}` || !shown[1]) bad.push(`filter ${f.id} shows ${JSON.stringify(shown)}, the API resolved ${r.join('..')}`);
+          if (!through || r[1] > through) through = r[1];
+        }
+        const head = await page.evaluate(() => { const e = document.querySelector('.page-meta [data-through]'); return e ? [e.dataset.through, e.textContent] : null; });
+        if (through && (!head || head[0] !== through || !/Data through/.test(head[1]))) bad.push(`the header shows ${JSON.stringify(head)}, want data through ${through}`);
+        assert(!bad.length, bad.join('; '));
+        return `through ${through}`;
+      });
+    }
     await check(`${d.id}: every card ready and full width on a phone`, async () => {
       await gotoReady(phonePage, `/d/${encodeURIComponent(d.id)}`);
       assertAllReady(await cardStates(phonePage), n);
@@ -469,6 +497,174 @@ try {
       assert(!bad.length, bad.join('; '));
     });
   }
+
+  // 8. The SQL explorer.
+  const EX_SQL = "select category, sum(line_revenue) as revenue from {{ ref('fact_orders') }} f join {{ ref('dim_products') }} p using (product_sk) group by 1 order by 2 desc";
+  const exSettled = (p) => p.waitForFunction(() => {
+    const r = document.querySelector('.ex-result');
+    return !!r && (r.dataset.state === 'ready' || r.dataset.state === 'error') && document.body.dataset.ready === 'true';
+  });
+  const exState = (p) => p.evaluate(() => {
+    const r = document.querySelector('.ex-result');
+    const err = document.querySelector('.ex-result [data-error]');
+    return { state: r && r.dataset.state, rows: r && r.dataset.rows, truncated: r && r.dataset.truncated, error: err ? err.getAttribute('data-error') : null };
+  });
+  const exRun = async (p, sql) => {
+    await p.fill('.ed-text', sql);
+    await p.press('.ed-text', 'Control+Enter'); // sets data-state=loading before it returns
+    await exSettled(p);
+    return exState(p);
+  };
+  const postQuery = (p, sql, limit) => p.evaluate(async (a) => {
+    const r = await fetch('/api/query', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ sql: a.sql, limit: a.limit }) });
+    return { status: r.status, body: await r.json() };
+  }, { sql, limit });
+  const ex = watch(await desktop.newPage());
+  ex.setDefaultTimeout(readyTimeoutMs);
+  const alerts = [];
+  ex.on('dialog', (dlg) => { alerts.push(`${dlg.type()}: ${dlg.message()}`); dlg.dismiss().catch(() => {}); });
+  await ex.goto(base + '/', { waitUntil: 'load' });
+  await waitReady(ex);
+  await ex.evaluate(() => localStorage.setItem('strata.theme', 'light'));
+  await check('explore: the header links to the explorer, which lists the published relations and Strata\'s tables', async () => {
+    await ex.click('.topnav a[data-section="explore"]');
+    await ex.waitForFunction(() => location.pathname === '/explore' && document.querySelector('[data-relation="fact_orders"]'));
+    const pub = (await fetchJson(ex, '/api/publication')).body;
+    const want = Object.keys(pub.relations || {}).filter((n) => !n.startsWith('_'));
+    const listed = await ex.evaluate(() => [...document.querySelectorAll('[data-relation]')].map((e) => e.dataset.relation));
+    const missing = [...want, 'runs', 'task_runs', 'test_results', 'lake_batches'].filter((n) => !listed.includes(n));
+    assert(!missing.length, `not listed: ${missing.join(', ')}`);
+    // Clicking a relation writes the query for it.
+    await ex.click('[data-relation="dim_products"]');
+    await exSettled(ex);
+    const sql = await ex.inputValue('.ed-text');
+    assert(sql === "select * from {{ ref('dim_products') }} limit 100", `the editor holds ${JSON.stringify(sql)}`);
+    const st = await exState(ex);
+    assert(st.state === 'ready' && Number(st.rows) > 0, `result ${JSON.stringify(st)}`);
+    const p = takeProblems(ex);
+    assert(!p.length, p.join('; '));
+    return `${listed.length} tables`;
+  });
+  let exDirect = null;
+  await check('explore: a query shows the rows POST /api/query returns', async () => {
+    const st = await exRun(ex, EX_SQL);
+    assert(st.state === 'ready', `result is ${JSON.stringify(st)}`);
+    exDirect = await postQuery(ex, EX_SQL, 1000);
+    assert(exDirect.status === 200, `the API answered ${exDirect.status}: ${JSON.stringify(exDirect.body)}`);
+    const d = exDirect.body;
+    assert(Number(st.rows) === d.rows.length && d.rows.length > 0, `the page shows ${st.rows} rows, the API returned ${d.rows.length}`);
+    const shown = await ex.evaluate(() => ({
+      head: [...document.querySelectorAll('.ex-result thead th')].map((th) => th.textContent.trim()),
+      first: [...document.querySelectorAll('.ex-result tbody tr:first-child td')].map((td) => td.textContent),
+      trs: document.querySelectorAll('.ex-result tbody tr').length,
+    }));
+    assert(JSON.stringify(shown.head) === JSON.stringify(d.columns.map((c) => c.name)), `header ${shown.head}, columns ${d.columns.map((c) => c.name)}`);
+    assert(shown.trs === Math.min(d.rows.length, 50), `${shown.trs} table rows`);
+    assert(shown.first[0] === String(d.rows[0][0]), `first row starts ${shown.first[0]}, the API ${d.rows[0][0]}`);
+    const num = Number(String(shown.first[1]).replace(/[^0-9.-]/g, ''));
+    assert(close(num, d.rows[0][1], 1e-9), `first row's revenue shows ${shown.first[1]}, the API ${d.rows[0][1]}`);
+    const p = takeProblems(ex);
+    assert(!p.length, p.join('; '));
+    return `${d.rows.length} rows, first ${d.rows[0][0]} ${d.rows[0][1]}`;
+  });
+  await check('explore: the SQL round-trips through the URL (reload keeps and reruns it)', async () => {
+    assert(query(ex).get('sql') === EX_SQL, `URL is ${ex.url()}`);
+    await ex.reload({ waitUntil: 'load' });
+    await exSettled(ex);
+    assert(await ex.inputValue('.ed-text') === EX_SQL, 'the editor lost the SQL');
+    const st = await exState(ex);
+    assert(st.state === 'ready' && exDirect && Number(st.rows) === exDirect.body.rows.length, `after the reload the result is ${JSON.stringify(st)}`);
+    const p = takeProblems(ex);
+    assert(!p.length, p.join('; '));
+  });
+  await check('explore: picking the bar chart draws a canvas with a bar per row', async () => {
+    await ex.click('.ex-viz [data-viz="bar"]');
+    await ex.waitForSelector('.ex-result canvas');
+    const info = await ex.evaluate(() => {
+      const el = document.querySelector('.ex-result [data-echarts]');
+      const c = el && window.echarts.getInstanceByDom(el);
+      const o = c && c.getOption();
+      return o ? { type: o.series[0].type, n: o.series[0].data.length, w: el.clientWidth, h: el.clientHeight } : null;
+    });
+    assert(info && info.type === 'bar', `chart ${JSON.stringify(info)}`);
+    assert(exDirect && info.n === exDirect.body.rows.length, `${info.n} bars for ${exDirect && exDirect.body.rows.length} rows`);
+    assert(info.w > 300 && info.h > 200, `the chart is ${info.w}x${info.h}`);
+    assert(query(ex).get('viz') === 'bar', `URL is ${ex.url()}`);
+    const p = takeProblems(ex);
+    assert(!p.length, p.join('; '));
+  });
+  await check('explore: "Save as card" returns YAML with the id and the SQL', async () => {
+    await ex.click('.ex-save');
+    await ex.fill('#card-title', 'Revenue by category (explorer)');
+    await ex.fill('#card-id', 'explorer_revenue_by_category');
+    await ex.click('[data-action="make-card"]');
+    await ex.waitForSelector('dialog[open] pre[data-yaml]');
+    const yaml = await ex.textContent('dialog[open] pre[data-yaml]');
+    assert(/(^|\n)\s*-?\s*id: explorer_revenue_by_category\s*(\n|$)/.test(yaml), `no id line in ${yaml}`);
+    assert(yaml.includes(EX_SQL), `the SQL is not in ${yaml}`);
+    assert(/viz: "?bar"?/.test(yaml), `not a bar card: ${yaml}`);
+    assert(await ex.isVisible('dialog[open] >> text=Copy'), 'no Copy button');
+    assert(/cards:/.test(await ex.textContent('dialog[open]')), 'no note about cards:');
+    await ex.keyboard.press('Escape');
+    await ex.waitForFunction(() => !document.querySelector('dialog[open]'));
+    const p = takeProblems(ex);
+    assert(!p.length, p.join('; '));
+  });
+  await check('explore: a row limit of 100 truncates select * from fact_orders', async () => {
+    const sql = "select * from {{ ref('fact_orders') }}";
+    await ex.fill('.ed-text', sql);
+    await ex.selectOption('.ex-limit', '100'); // reruns the question
+    await exSettled(ex);
+    let st = await exState(ex);
+    if (st.rows !== '100') st = await exRun(ex, sql);
+    assert(st.state === 'ready' && st.rows === '100' && st.truncated === 'true', `result ${JSON.stringify(st)}`);
+    assert(/truncated/i.test(await ex.textContent('.ex-status')), 'the status does not say truncated');
+    assert(query(ex).get('limit') === '100', `URL is ${ex.url()}`);
+    const direct = await postQuery(ex, sql, 100);
+    assert(direct.status === 200 && direct.body.truncated === true && direct.body.rows.length === 100, `the API: ${direct.status} ${direct.body.rows && direct.body.rows.length} rows, truncated ${direct.body.truncated}`);
+    if (shots) await ex.screenshot({ path: join(shots, 'explore.png'), fullPage: true });
+    const p = takeProblems(ex);
+    assert(!p.length, p.join('; '));
+  });
+  await check('explore: bad SQL shows the API\'s error in the page (no alert, no other console error)', async () => {
+    const bad = 'selec nonsense from';
+    const st = await exRun(ex, bad);
+    assert(st.state === 'error', `result ${JSON.stringify(st)}`);
+    const direct = await postQuery(ex, bad, 1000);
+    assert(direct.status === 400, `the API answered ${direct.status}`);
+    const firstLine = String(direct.body.error).split('\n')[0];
+    assert(st.error && st.error.includes(firstLine), `the page shows ${JSON.stringify(st.error)}, the API ${JSON.stringify(firstLine)}`);
+    const look = await ex.evaluate(() => {
+      const e = document.querySelector('.ex-result [data-error]');
+      const msg = e.querySelector('pre') || e;
+      const cs = getComputedStyle(msg);
+      const r = e.getBoundingClientRect(), ed = document.querySelector('.ex-editor').getBoundingClientRect();
+      return { visible: r.width > 0 && r.height > 0, below: r.top >= ed.bottom, font: cs.fontFamily, color: cs.color };
+    });
+    assert(look.visible && look.below, `the error is not shown under the editor: ${JSON.stringify(look)}`);
+    assert(/mono|courier|consolas|menlo/i.test(look.font), `not monospace: ${look.font}`);
+    const [r, g, b] = (look.color.match(/\d+/g) || []).map(Number);
+    assert(r > 150 && r > g + 60 && r > b + 60, `not red: ${look.color}`);
+    assert(!alerts.length, `alerts: ${alerts.join('; ')}`);
+    // The failed request itself (a 400 on /api/query, which Chromium also logs) is expected here.
+    const p = takeProblems(ex).filter((m) => !/HTTP 400 for .*\/api\/query$/.test(m) && !/Failed to load resource: the server responded with a status of 400/.test(m));
+    assert(!p.length, p.join('; '));
+  });
+  await check('explore: the dark theme draws the chart from a shared URL without errors', async () => {
+    const darkEx = watch(await dark.newPage());
+    await darkEx.goto(`${base}/explore?sql=${encodeURIComponent(EX_SQL)}&viz=bar`, { waitUntil: 'load' });
+    await exSettled(darkEx);
+    const st = await exState(darkEx);
+    assert(st.state === 'ready' && exDirect && Number(st.rows) === exDirect.body.rows.length, `result ${JSON.stringify(st)}`);
+    await darkEx.waitForSelector('.ex-result canvas');
+    assert(await darkEx.evaluate(() => document.documentElement.dataset.theme) === 'dark', 'not dark');
+    if (shots) await darkEx.screenshot({ path: join(shots, 'explore-dark.png'), fullPage: true });
+    const p = takeProblems(darkEx);
+    await darkEx.close();
+    assert(!p.length, p.join('; '));
+  });
+  await ex.close();
+
   await browser.close();
   browser = null;
 } catch (e) {

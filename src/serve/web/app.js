@@ -3,7 +3,7 @@
 // Pages (routed on location.pathname; the server answers every page path with index.html):
 //   /            the list of dashboards
 //   /d/<id>      a dashboard: filter bar, 12-column grid of cards (numbers, charts, tables)
-//   /explore     the published relations
+//   /explore     the SQL explorer: a query on the publication, as a table or a chart, and as card YAML
 //
 // The page URL holds the whole filter state (?period=last_7_days&category=books&category=toys; an
 // absent parameter means the filter's default, an empty one "explicitly none"), so links can be
@@ -12,7 +12,8 @@
 // Test hooks used by tests/web/dashboards.mjs: [data-card]/[data-state] on every card,
 // data-value/data-previous on number cards, [data-filter] on filter controls,
 // body[data-ready="true"] when the cards settled after the latest change, and
-// window.strataFetchCount (card id -> number of card data fetches started).
+// window.strataFetchCount (card id -> number of card data fetches started), data-range on a date
+// filter's hint (the resolved start..end) and data-through on the header's "Data through".
 //
 // Plain ES2020, no build step, no libraries besides ECharts; the CSP allows no inline script.
 'use strict';
@@ -73,6 +74,7 @@
     db: svgIcon('<ellipse cx="12" cy="5" rx="8" ry="3"/><path d="M4 5v14c0 1.7 3.6 3 8 3s8-1.3 8-3V5M4 12c0 1.7 3.6 3 8 3s8-1.3 8-3"/>'),
     clock: svgIcon('<circle cx="12" cy="12" r="9"/><path d="M12 7v5l3 2"/>'),
     chart: svgIcon('<path d="M3 3v18h18"/><path d="M7 15l4-4 3 3 5-6"/>'),
+    play: svgIcon('<path d="M7 4.5v15l12.5-7.5z" fill="currentColor" stroke="none"/>'),
     layers: svgIcon('<path d="m12 2 10 5-10 5L2 7z"/><path d="m2 17 10 5 10-5M2 12l10 5 10-5"/>'),
   };
   const iconEl = (name) => { const s = h('span', { class: 'i', html: ICON[name] }); return s.firstChild; };
@@ -275,6 +277,10 @@
     closeMenus();
     app().replaceChildren();
     window.scrollTo(0, 0);
+    const section = path === '/explore' ? 'explore' : path === '/' || m ? 'dashboards' : '';
+    for (const a of document.querySelectorAll('.topnav a')) {
+      if (a.dataset.section === section) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+    }
     if (path === '/') current = homePage();
     else if (m) current = dashboardPage(decodeURIComponent(m[1]));
     else if (path === '/explore') current = explorePage();
@@ -343,35 +349,601 @@
     return { kind: 'home', destroy() { ac.abort(); }, onTheme() {}, onPopState() {} };
   }
 
+  // ------------------------------------------------------------------ SQL explorer (/explore)
+  // A native query editor on the publication: POST /api/query runs one read-only statement
+  // ({{ ref('model') }}, {{ strata('runs') }}) under a row limit; the result is drawn with the
+  // dashboards' table and chart renderers; "Save as card" turns the question into card YAML
+  // (POST /api/query/card). The URL holds the question (?sql=&limit=&viz=&x=&y=), replaced as it
+  // changes, so it can be shared; a URL with sql runs it on open.
+  //
+  // Test hooks: .ex-result[data-state="idle|loading|ready|error"][data-rows], [data-error] on
+  // the error (its text the API's message), [data-relation] on the side list, [data-viz] on the
+  // chart picker, pre[data-yaml] in the "Save as card" dialog.
+  const EX_LIMITS = [100, 1000, 10000];
+  const EX_DEFAULT_LIMIT = 1000;
+  const EX_VIZ = [['table', 'Table'], ['bar', 'Bar'], ['line', 'Line'], ['area', 'Area'], ['pie', 'Pie'], ['scatter', 'Scatter'], ['number', 'Number']];
+  const EX_MULTI_Y = new Set(['bar', 'line', 'area']);
+  const EX_SYSTEM = [
+    ['runs', 'Pipeline runs: state, trigger, timings'],
+    ['task_runs', 'Every task of every run'],
+    ['test_results', 'Data tests per run: pass, fail, rows'],
+    ['lake_batches', 'Batches landed in the lake, quarantined rows'],
+  ];
+  const EX_DRAFT_KEY = 'strata.explore.sql';
+  // The API wraps the statement; a trailing semicolon would end it early.
+  const cleanSql = (s) => String(s || '').replace(/[\s;]+$/, '');
+  // DuckDB repeats the "LINE n:" context of a parser error; once is enough.
+  const tidyError = (m) => String(m || '').split(/\n{2,}/).filter((p, i, a) => i === 0 || p.trim() !== a[i - 1].trim()).join('\n\n');
+  const slug = (s) => String(s || '').toLowerCase().normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 60);
+
   function explorePage() {
-    document.title = 'Published data · Strata';
-    setCrumbs([{ text: 'Published data' }]);
+    document.title = 'Explore · Strata';
+    setCrumbs([{ text: 'Explore' }]);
     setReady(false);
+    const X = {
+      kind: 'explore', destroyed: false, run: null, result: null, chart: null, tableState: null,
+      viz: 'table', x: null, y: [], limit: EX_DEFAULT_LIMIT, timers: [],
+    };
     const root = app();
-    root.append(h('div', { class: 'page-head' }, h('div', null, h('h1', { text: 'Published data' }),
-      h('p', { class: 'desc', text: 'The relations of the newest publication, which every dashboard reads.' }))));
     const ac = new AbortController();
+
+    // --- URL state --------------------------------------------------------------------
+    const params = new URLSearchParams(location.search);
+    let initialSql = params.get('sql');
+    const fromUrl = initialSql != null && initialSql.trim() !== '';
+    if (!fromUrl) { try { initialSql = localStorage.getItem(EX_DRAFT_KEY) || ''; } catch (_) { initialSql = ''; } }
+    const lim = Number(params.get('limit'));
+    if (EX_LIMITS.includes(lim)) X.limit = lim;
+    if (EX_VIZ.some(([v]) => v === params.get('viz'))) X.viz = params.get('viz');
+    X.wantX = params.get('x');
+    X.wantY = params.getAll('y').filter(Boolean);
+
+    // --- layout -----------------------------------------------------------------------
+    const head = h('div', { class: 'page-head' }, h('div', null,
+      h('h1', { text: 'Explore' }),
+      h('p', { class: 'desc' }, 'Ask the published data a question in SQL. ',
+        h('code', { text: "{{ ref('fact_orders') }}" }), ' reads a published relation, ',
+        h('code', { text: "{{ strata('runs') }}" }), ' one of Strata\'s own tables.')));
+    const side = h('aside', { class: 'ex-side', 'aria-label': 'Data reference' });
+    const relList = h('ul', { class: 'rel-list', 'aria-busy': 'true' }, [0, 1, 2, 3].map(() => h('li', null, h('div', { class: 'sk sk-line', style: { width: '70%', margin: '8px 10px' } }))));
+    const pubNote = h('span', { class: 'side-note' });
+    side.append(
+      h('div', { class: 'side-section' }, h('div', { class: 'side-title' }, h('h2', { text: 'Published data' }), pubNote), relList),
+      h('div', { class: 'side-section' }, h('div', { class: 'side-title' }, h('h2', { text: 'Strata' }), h('span', { class: 'side-note', text: 'runs and tests' })),
+        h('ul', { class: 'rel-list' }, EX_SYSTEM.map(([name, desc]) => relItem(name, `{{ strata('${name}') }}`, desc, 'clock')))),
+      h('p', { class: 'side-help', text: 'Click a table to query it; the arrow lists its columns, and a column goes in at the cursor.' }));
+
+    const gutter = h('div', { class: 'ed-gutter', 'aria-hidden': 'true' });
+    const ta = h('textarea', {
+      class: 'ed-text', spellcheck: 'false', wrap: 'off', autocapitalize: 'off', autocomplete: 'off',
+      'aria-label': 'SQL', placeholder: "select * from {{ ref('fact_orders') }} limit 100",
+    });
+    ta.value = initialSql || '';
+    const editor = h('div', { class: 'ed' }, gutter, ta);
+    const mac = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent);
+    const runBtn = h('button', { type: 'button', class: 'btn primary ex-run', title: `Run (${mac ? '⌘' : 'Ctrl'}+Enter; runs the selection when there is one)` });
+    const limitSel = h('select', { class: 'ex-limit', 'aria-label': 'Row limit' }, EX_LIMITS.map((n) => h('option', { value: String(n), text: `${nf({}).format(n)} rows` })));
+    limitSel.value = String(X.limit);
+    const saveBtn = h('button', { type: 'button', class: 'btn ex-save', title: 'The question as a card for a dashboard file' }, iconEl('layers'), h('span', { text: 'Save as card' }));
+    const hint = h('span', { class: 'ex-hint' }, h('kbd', { text: mac ? '⌘' : 'Ctrl' }), h('kbd', { text: '↵' }), h('span', { text: ' to run' }));
+    const editorCard = h('div', { class: 'card ex-editor' }, editor,
+      h('div', { class: 'ex-bar' }, runBtn, hint, h('div', { class: 'topbar-spacer' }), h('label', { class: 'ex-limit-wrap' }, h('span', { text: 'Limit' }), limitSel), saveBtn));
+
+    const vizSeg = h('div', { class: 'seg ex-viz', role: 'group', 'aria-label': 'Visualization' },
+      EX_VIZ.map(([v, label]) => h('button', { type: 'button', 'aria-pressed': 'false', dataset: { viz: v }, text: label })));
+    const xSel = h('select', { class: 'ex-x', 'aria-label': 'X axis column' });
+    const yBtn = h('button', { type: 'button', class: 'ex-ybtn', 'aria-haspopup': 'listbox', 'aria-expanded': 'false', 'aria-label': 'Y axis columns' });
+    const yPanel = h('div', { class: 'filter-panel ex-ypanel', hidden: true });
+    const xWrap = h('label', { class: 'ex-axis' }, h('span', { text: 'X' }), xSel);
+    const yWrap = h('div', { class: 'ex-axis ex-yaxis' }, h('span', { text: 'Y' }), yBtn, yPanel);
+    const status = h('div', { class: 'ex-status tabular', 'aria-live': 'polite' });
+    const csvBtn = h('button', { type: 'button', class: 'icon-btn', 'aria-label': 'Download the result as CSV', title: 'Download CSV', html: ICON.download, hidden: true });
+    const resultHead = h('div', { class: 'ex-result-head', hidden: true }, vizSeg, xWrap, yWrap, h('div', { class: 'topbar-spacer' }), status, csvBtn);
+    const resultBody = h('div', { class: 'card-body ex-body' });
+    const result = h('section', { class: 'card ex-result', dataset: { state: 'idle' }, 'aria-label': 'Result' }, resultHead, resultBody);
+
+    const mainCol = h('div', { class: 'ex-main' }, editorCard, result);
+    root.append(head, h('div', { class: 'explore' }, side, mainCol));
+
+    function relItem(name, ref, desc, icon) {
+      const cols = h('ul', { class: 'col-list', hidden: true });
+      const expand = h('button', { type: 'button', class: 'rel-expand', 'aria-expanded': 'false', 'aria-label': `Columns of ${name}`, title: 'Columns', html: ICON.chevron });
+      const btn = h('button', { type: 'button', class: 'rel', dataset: { relation: name }, title: desc ? `${desc}\nClick: select * from ${ref}` : `select * from ${ref}` },
+        iconEl(icon || 'db'), h('span', { class: 'rel-name', text: name }));
+      btn.addEventListener('click', (e) => {
+        if (e.altKey || e.shiftKey) { insertAtCursor(ref); return; }
+        setSql(`select * from ${ref} limit 100`);
+        runQuery();
+      });
+      let loaded = false;
+      expand.addEventListener('click', async () => {
+        const open = cols.hidden;
+        cols.hidden = !open;
+        expand.setAttribute('aria-expanded', String(open));
+        if (!open || loaded) return;
+        loaded = true;
+        cols.replaceChildren(h('li', { class: 'col-note', text: 'Loading…' }));
+        try {
+          const { body } = await api('/api/query', postJson({ sql: `select * from ${ref} limit 0`, limit: 100 }, ac.signal));
+          cols.replaceChildren(...(body.columns || []).map((c) => h('li', null,
+            h('button', { type: 'button', class: 'col', title: `Insert ${c.name} at the cursor`, onclick: () => insertAtCursor(c.name) },
+              h('span', { class: 'col-name', text: c.name }), h('span', { class: 'col-type', text: String(c.type || '').toLowerCase() })))));
+        } catch (e2) {
+          if (e2.name === 'AbortError') return;
+          loaded = false;
+          cols.replaceChildren(h('li', { class: 'col-note', text: e2.message }));
+        }
+      });
+      return h('li', null, h('div', { class: 'rel-row' }, btn, expand), cols);
+    }
+
+    // --- the editor ---------------------------------------------------------------------
+    const syncGutter = () => {
+      const n = Math.max(1, ta.value.split('\n').length);
+      if (gutter.childElementCount !== n) {
+        const frag = document.createDocumentFragment();
+        for (let i = 1; i <= n; i++) frag.append(h('div', { text: String(i) }));
+        gutter.replaceChildren(frag);
+      }
+      // Grows with the text from 8 to 24 lines, then scrolls.
+      const lh = parseFloat(getComputedStyle(ta).lineHeight) || 20;
+      ta.style.height = `${clamp(n + 1, 8, 24) * lh + 20}px`;
+      gutter.scrollTop = ta.scrollTop;
+    };
+    ta.addEventListener('scroll', () => { gutter.scrollTop = ta.scrollTop; });
+    let escaped = false;
+    ta.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); runQuery(); return; }
+      if (e.key === 'Escape') { escaped = true; return; }
+      // Tab indents (Escape first moves focus on, as in code editors).
+      if (e.key === 'Tab' && !escaped && !e.shiftKey && !e.ctrlKey && !e.altKey && !e.metaKey) { e.preventDefault(); insertAtCursor('  ', true); }
+      escaped = false;
+    });
+    let urlTimer = 0;
+    ta.addEventListener('input', () => {
+      syncGutter();
+      clearTimeout(urlTimer);
+      urlTimer = setTimeout(saveState, 350);
+    });
+    // Replaces the whole text (undoable where the browser allows).
+    function setSql(text) {
+      ta.focus();
+      ta.select();
+      let ok = false;
+      try { ok = document.execCommand('insertText', false, text); } catch (_) { ok = false; }
+      if (!ok || ta.value !== text) ta.value = text;
+      ta.setSelectionRange(text.length, text.length);
+      syncGutter();
+      saveState();
+    }
+    function insertAtCursor(text, keepFocus) {
+      ta.focus();
+      let ok = false;
+      try { ok = document.execCommand('insertText', false, text); } catch (_) { ok = false; }
+      if (!ok) ta.setRangeText(text, ta.selectionStart, ta.selectionEnd, 'end');
+      syncGutter();
+      if (!keepFocus) saveState();
+    }
+
+    function stateUrl() {
+      const p = new URLSearchParams();
+      const sql = ta.value;
+      if (sql.trim()) p.set('sql', sql);
+      if (X.limit !== EX_DEFAULT_LIMIT) p.set('limit', String(X.limit));
+      if (X.viz !== 'table') {
+        p.set('viz', X.viz);
+        if (X.x && X.viz !== 'number') p.set('x', X.x);
+        if (X.viz !== 'number') for (const y of X.y) p.append('y', y);
+      }
+      const q = p.toString();
+      return `/explore${q ? '?' + q : ''}`;
+    }
+    function saveState() {
+      if (X.destroyed) return;
+      const url = stateUrl();
+      if (location.pathname + location.search !== url) history.replaceState(null, '', url);
+      try { localStorage.setItem(EX_DRAFT_KEY, ta.value); } catch (_) { /* private mode */ }
+    }
+
+    // --- running a query ------------------------------------------------------------------
+    function postJson(obj, signal) {
+      return { method: 'POST', headers: { Accept: 'application/json', 'Content-Type': 'application/json' }, body: JSON.stringify(obj), signal };
+    }
+    const setRunBtn = (running) => {
+      runBtn.replaceChildren(running ? h('span', { class: 'spinner', 'aria-hidden': 'true' }) : h('span', { class: 'i', html: ICON.play }), h('span', { text: running ? 'Cancel' : 'Run' }));
+      runBtn.classList.toggle('running', running);
+    };
+    setRunBtn(false);
+    runBtn.addEventListener('click', () => (X.run ? cancelRun() : runQuery()));
+    limitSel.addEventListener('change', () => { X.limit = Number(limitSel.value); saveState(); if (X.result || X.error) runQuery(); });
+
+    function cancelRun() {
+      if (!X.run) return;
+      const r = X.run;
+      X.run = null;
+      r.ctrl.abort();
+      clearInterval(r.tick);
+      setRunBtn(false);
+      result.setAttribute('aria-busy', 'false');
+      result.dataset.state = X.error ? 'error' : X.result ? 'ready' : 'idle';
+      status.textContent = X.result ? statusText(X.result) : '';
+      if (!X.result && !X.error) showIdle('Cancelled.');
+      setReady(true);
+    }
+
+    async function runQuery() {
+      const selected = ta.selectionStart !== ta.selectionEnd ? ta.value.slice(ta.selectionStart, ta.selectionEnd) : '';
+      const sql = cleanSql(selected.trim() ? selected : ta.value);
+      if (!sql.trim()) { ta.focus(); showIdle('Write a query first.'); return; }
+      if (X.run) { X.run.ctrl.abort(); clearInterval(X.run.tick); }
+      saveState();
+      const ctrl = new AbortController();
+      const t0 = performance.now();
+      const run = { ctrl, sql, t0, tick: 0 };
+      X.run = run;
+      setReady(false);
+      setRunBtn(true);
+      result.dataset.state = 'loading';
+      result.setAttribute('aria-busy', 'true');
+      resultHead.hidden = !X.result;
+      if (!X.result) resultBody.replaceChildren(h('div', { class: 'ex-placeholder' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), h('span', { class: 'ex-elapsed', text: 'Running…' })));
+      run.tick = setInterval(() => {
+        const s = (performance.now() - t0) / 1000;
+        const txt = `Running… ${s.toFixed(1)} s`;
+        if (X.result) status.textContent = txt;
+        const el = resultBody.querySelector('.ex-elapsed');
+        if (el) el.textContent = txt;
+      }, 100);
+      try {
+        const { body } = await api('/api/query', postJson({ sql, limit: X.limit }, ctrl.signal));
+        if (X.run !== run || X.destroyed) return;
+        if (!body || !Array.isArray(body.columns) || !Array.isArray(body.rows)) throw new ApiError(500, 'The server sent no result.');
+        body.ms = performance.now() - t0;
+        X.result = body;
+        X.error = null;
+        X.tableState = null;
+        pickAxes(body.columns);
+        renderResult();
+      } catch (e) {
+        if (e.name === 'AbortError' || X.run !== run || X.destroyed) return;
+        X.error = e;
+        renderError(e);
+      } finally {
+        if (X.run === run) {
+          clearInterval(run.tick);
+          X.run = null;
+          setRunBtn(false);
+          result.setAttribute('aria-busy', 'false');
+          setReady(true);
+        }
+      }
+    }
+
+    function showIdle(msg) {
+      disposeExChart();
+      result.dataset.state = X.result ? 'ready' : 'idle';
+      if (X.result) return;
+      resultHead.hidden = true;
+      resultBody.replaceChildren(h('div', { class: 'ex-placeholder' },
+        h('span', { class: 'ex-empty-icon', html: ICON.code }),
+        h('p', { text: msg || 'Run a query to see its result here.' }),
+        h('p', { class: 'muted' }, 'Click a table on the left to start from it, or write your own SELECT.')));
+    }
+
+    function renderError(e) {
+      disposeExChart();
+      X.result = null;
+      result.dataset.state = 'error';
+      delete result.dataset.rows;
+      resultHead.hidden = true;
+      const title = e.status === 400 ? 'The query failed' : ERROR_TITLES[e.status] || 'Something went wrong';
+      const msg = tidyError(e.message);
+      const more = e.status === 504 ? 'Narrow the query (filters, a smaller range) or lower the row limit.' : e.status === 409 ? 'Run the pipeline to publish the warehouse.' : '';
+      resultBody.replaceChildren(h('div', { class: 'ex-error', role: 'alert', 'data-error': msg },
+        h('div', { class: 'ex-error-title' }, iconEl('alert'), h('strong', { text: title }), e.status ? h('span', { class: 'muted', text: `HTTP ${e.status}` }) : null),
+        h('pre', { class: 'ex-error-msg', text: msg }),
+        more ? h('p', { class: 'ex-error-more', text: more }) : null));
+    }
+
+    // --- the result -----------------------------------------------------------------------
+    const numericCol = (cols, i) => isNumType(cols[i].type);
+    function pickAxes(columns) {
+      const names = columns.map((c) => c.name);
+      const has = (n) => n != null && names.includes(n);
+      // The URL's axes on the first result, then the user's choices while they still exist.
+      if (X.wantX !== undefined) {
+        if (has(X.wantX)) X.x = X.wantX;
+        const ys = (X.wantY || []).filter(has);
+        if (ys.length) X.y = ys;
+        X.wantX = undefined;
+        X.wantY = undefined;
+      }
+      if (!has(X.x)) X.x = null;
+      X.y = X.y.filter(has);
+      defaultAxes(columns);
+    }
+    function defaultAxes(columns) {
+      const nums = columns.map((c, i) => i).filter((i) => numericCol(columns, i));
+      if (X.viz === 'scatter') {
+        if (!X.x || !nums.includes(columns.findIndex((c) => c.name === X.x))) X.x = nums.length ? columns[nums[0]].name : (columns[0] || {}).name || null;
+        const rest = nums.filter((i) => columns[i].name !== X.x);
+        if (!X.y.length || X.y.includes(X.x)) X.y = rest.length ? [columns[rest[0]].name] : [];
+      } else {
+        if (!X.x) {
+          const cat = columns.findIndex((c) => !isNumType(c.type));
+          X.x = columns.length ? columns[cat >= 0 ? cat : 0].name : null;
+        }
+        X.y = X.y.filter((y) => y !== X.x);
+        if (!X.y.length) {
+          const first = nums.map((i) => columns[i].name).filter((n) => n !== X.x);
+          X.y = first.slice(0, 1);
+        }
+      }
+      if (!EX_MULTI_Y.has(X.viz) && X.y.length > 1) X.y = X.y.slice(0, 1);
+    }
+    function statusText(r) {
+      const n = r.rows.length;
+      const secs = r.seconds != null ? r.seconds : r.ms / 1000;
+      const t = secs < 1 ? `${Math.max(1, Math.round(secs * 1000))} ms` : `${secs.toFixed(2)} s`;
+      return `${nf({}).format(n)} row${n === 1 ? '' : 's'}${r.truncated ? ` · first ${nf({}).format(n)} (limit)` : ''} · ${t}`;
+    }
+    function exColumns(r) {
+      // Raw column names; decimals as the DECIMAL type's scale.
+      const map = {};
+      for (const c of r.columns) {
+        const m = /DECIMAL\(\s*\d+\s*,\s*(\d+)\s*\)/i.exec(c.type || '');
+        map[String(c.name).toLowerCase()] = { label: c.name, decimals: m ? Math.min(Number(m[1]), 6) : undefined };
+      }
+      return map;
+    }
+    function disposeExChart() {
+      if (X.cs) disposeChart(X.cs);
+    }
+    function renderResult() {
+      const r = X.result;
+      if (!r) return;
+      disposeExChart();
+      result.dataset.state = 'ready';
+      result.dataset.rows = String(r.rows.length);
+      result.dataset.truncated = r.truncated ? 'true' : 'false';
+      resultHead.hidden = false;
+      csvBtn.hidden = false;
+      status.replaceChildren(statusText(r));
+      if (r.truncated) {
+        status.prepend(h('span', { class: 'chip warn', title: `The query returns more rows than the limit of ${nf({}).format(X.limit)}; raise the limit or aggregate`, text: 'Truncated' }), ' ');
+      }
+      updatePicker();
+      const card = { id: 'explore', title: 'Result', viz: X.viz, chart: {}, filters: [], height: 4.4 };
+      if (X.viz !== 'table' && X.viz !== 'number') card.chart = { x: X.x, y: X.y };
+      const D = { filters: {}, dash: { columns: exColumns(r) } };
+      const cs = X.cs || {};
+      Object.assign(cs, { card, root: result, body: resultBody, data: r, chart: null, tableState: X.tableState });
+      X.cs = cs;
+      resultBody.replaceChildren();
+      const cols = r.columns.map((c) => colSpec(D.dash.columns, c.name, c.type));
+      try {
+        if (!r.rows.length) {
+          if (r.columns.length && X.viz === 'table') renderTable(D, cs, cols, resultBody, { pageSize: 50, noFoot: true });
+          resultBody.append(h('div', { class: 'card-empty', text: r.columns.length ? 'No rows' : 'The statement returned nothing' }));
+        } else if (X.viz === 'table') {
+          renderTable(D, cs, cols, resultBody, { pageSize: 50 });
+          X.tableState = cs.tableState;
+        } else if (X.viz === 'number') {
+          renderNumber(D, cs, cols);
+          resultBody.lastChild.classList.add('ex-kpi');
+          resultBody.append(h('p', { class: 'ex-note', text: `The first column (${r.columns[0].name}) of the first row, as a number card shows it.` }));
+        } else {
+          if (!X.y.length) throw new Error(X.viz === 'scatter' ? 'A scatter plot needs two numeric columns.' : 'Pick a numeric column for Y.');
+          renderChart(D, cs, cols);
+        }
+      } catch (e) {
+        disposeExChart();
+        resultBody.replaceChildren(errorBox(e, 'Could not draw this chart'));
+      }
+    }
+
+    // The chart picker and the axis selects.
+    function updatePicker() {
+      for (const b of vizSeg.children) b.setAttribute('aria-pressed', String(b.dataset.viz === X.viz));
+      const r = X.result;
+      const axes = r && X.viz !== 'table' && X.viz !== 'number';
+      xWrap.hidden = !axes;
+      yWrap.hidden = !axes;
+      if (!axes) return;
+      xSel.replaceChildren(...r.columns.map((c) => h('option', { value: c.name, text: c.name })));
+      xSel.value = X.x || '';
+      const ys = X.y;
+      yBtn.replaceChildren(h('span', { class: `pill-value${ys.length ? '' : ' all'}`, text: ys.length ? (ys.length <= 2 ? ys.join(', ') : `${ys[0]}, ${ys[1]} +${ys.length - 2}`) : 'Pick a column' }), iconEl('chevron'));
+      if (!yPanel.hidden) renderYPanel();
+    }
+    function renderYPanel() {
+      const r = X.result;
+      const multi = EX_MULTI_Y.has(X.viz);
+      const list = h('div', { class: 'panel-list', role: 'listbox', 'aria-multiselectable': multi ? 'true' : 'false' });
+      r.columns.forEach((c, i) => {
+        if (c.name === X.x) return;
+        const on = X.y.includes(c.name);
+        const input = h('input', { type: multi ? 'checkbox' : 'radio', name: 'ex-y', checked: on, tabindex: '-1' });
+        const opt = h('label', { class: `option${on ? ' selected' : ''}${numericCol(r.columns, i) ? '' : ' non-num'}`, role: 'option', 'aria-selected': String(on), dataset: { value: c.name } },
+          input, h('span', { text: c.name }), h('span', { class: 'col-type', text: String(c.type || '').toLowerCase() }));
+        input.addEventListener('change', () => {
+          if (multi) X.y = input.checked ? [...X.y, c.name] : X.y.filter((y) => y !== c.name);
+          else { X.y = [c.name]; closeMenus(); }
+          // Keep the result's column order.
+          X.y = r.columns.map((cc) => cc.name).filter((n) => X.y.includes(n));
+          saveState();
+          renderResult();
+        });
+        list.append(opt);
+      });
+      yPanel.replaceChildren(list, h('div', { class: 'panel-foot' }, h('span', { text: multi ? 'One series per column' : 'One column' })));
+    }
+    function closeY() {
+      yPanel.hidden = true;
+      yBtn.setAttribute('aria-expanded', 'false');
+      if (openMenu && openMenu.close === closeY) openMenu = null;
+    }
+    yBtn.addEventListener('click', () => {
+      if (!yPanel.hidden) { closeMenus(); return; }
+      closeMenus();
+      renderYPanel();
+      yPanel.hidden = false;
+      yBtn.setAttribute('aria-expanded', 'true');
+      openMenu = { contains: (n) => yWrap.contains(n), close: closeY, returnFocus: () => yBtn.focus() };
+      const first = yPanel.querySelector('input');
+      if (first) first.focus();
+    });
+    vizSeg.addEventListener('click', (e) => {
+      const b = e.target.closest('button[data-viz]');
+      if (!b || b.dataset.viz === X.viz) return;
+      X.viz = b.dataset.viz;
+      if (X.result) defaultAxes(X.result.columns);
+      saveState();
+      renderResult();
+      updatePicker();
+    });
+    xSel.addEventListener('change', () => {
+      X.x = xSel.value;
+      X.y = X.y.filter((y) => y !== X.x);
+      defaultAxes(X.result.columns);
+      saveState();
+      renderResult();
+    });
+    csvBtn.addEventListener('click', () => {
+      const r = X.result;
+      if (!r) return;
+      const cell = (v) => {
+        if (v == null) return '';
+        const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+        return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+      };
+      const text = [r.columns.map((c) => cell(c.name)).join(','), ...r.rows.map((row) => row.map(cell).join(','))].join('\r\n') + '\r\n';
+      const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
+      const a = h('a', { href: url, download: 'query.csv' });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 5000);
+    });
+
+    // --- save as card -------------------------------------------------------------------------
+    saveBtn.addEventListener('click', () => openSaveDialog());
+    function openSaveDialog() {
+      const sql = cleanSql(ta.value);
+      if (!sql.trim()) { ta.focus(); showIdle('Write a query first.'); return; }
+      const titleIn = h('input', { type: 'text', id: 'card-title', name: 'title', required: true, placeholder: 'Revenue by category', autocomplete: 'off' });
+      const idIn = h('input', { type: 'text', id: 'card-id', name: 'id', required: true, pattern: '[a-z0-9_\\-]+', placeholder: 'revenue_by_category', autocomplete: 'off', spellcheck: 'false' });
+      let idTouched = false;
+      titleIn.addEventListener('input', () => { if (!idTouched) idIn.value = slug(titleIn.value); });
+      idIn.addEventListener('input', () => { idTouched = idIn.value !== ''; });
+      const chart = X.viz !== 'table' && X.viz !== 'number' && X.result ? { x: X.x, y: X.y } : null;
+      const vizLabel = (EX_VIZ.find(([v]) => v === X.viz) || [X.viz, X.viz])[1];
+      const summary = `${vizLabel}${chart ? ` · x: ${chart.x} · y: ${chart.y.join(', ')}` : ''}`;
+      const err = h('div', { class: 'form-error', role: 'alert', hidden: true });
+      const submit = h('button', { type: 'submit', class: 'btn primary', 'data-action': 'make-card', text: 'Make card YAML' });
+      const form = h('form', { class: 'card-form', novalidate: true },
+        h('label', null, h('span', { text: 'Title' }), titleIn),
+        h('label', null, h('span', { text: 'Id' }), idIn, h('small', { text: 'Lower-case letters, digits, _ and -; unique in the dashboard.' })),
+        h('div', { class: 'form-row' }, h('span', { class: 'muted', text: 'Visualization' }), h('span', { text: summary })),
+        err, h('div', { class: 'form-actions' }, submit));
+      const closeBtn = h('button', { type: 'button', class: 'icon-btn', 'aria-label': 'Close', html: ICON.x });
+      const bodyEl = h('div', { class: 'modal-body' }, form);
+      const dlg = h('dialog', { class: 'modal modal-narrow', 'aria-label': 'Save as card' },
+        h('div', { class: 'modal-head' }, h('h2', { text: 'Save as card' }), closeBtn), bodyEl);
+      closeBtn.addEventListener('click', () => dlg.close());
+      dlg.addEventListener('close', () => dlg.remove());
+      dlg.addEventListener('click', (e) => { if (e.target === dlg) dlg.close(); });
+      form.addEventListener('submit', async (e) => {
+        e.preventDefault();
+        const id = idIn.value.trim(), title = titleIn.value.trim();
+        if (!title) { err.hidden = false; err.textContent = 'Give the card a title.'; titleIn.focus(); return; }
+        if (!/^[a-z0-9_-]+$/.test(id)) { err.hidden = false; err.textContent = 'The id is lower-case letters, digits, _ and -.'; idIn.focus(); return; }
+        err.hidden = true;
+        submit.disabled = true;
+        submit.textContent = 'Checking the query…';
+        const req = { sql, id, title, viz: X.viz };
+        if (chart) req.chart = chart;
+        try {
+          const { body } = await api('/api/query/card', postJson(req, ac.signal));
+          showYaml(String(body.yaml || ''));
+        } catch (e2) {
+          if (e2.name === 'AbortError') return;
+          err.hidden = false;
+          err.textContent = tidyError(e2.message);
+          submit.disabled = false;
+          submit.textContent = 'Make card YAML';
+        }
+      });
+      function showYaml(yaml) {
+        const pre = h('pre', { class: 'code', tabindex: '0', 'data-yaml': '' }, yaml.replace(/\s+$/, ''));
+        const copyBtn = copyButton(pre);
+        const back = h('button', { type: 'button', class: 'btn', text: 'Edit' });
+        back.addEventListener('click', () => { bodyEl.replaceChildren(form); submit.disabled = false; submit.textContent = 'Make card YAML'; titleIn.focus(); });
+        bodyEl.replaceChildren(
+          h('p', { class: 'yaml-note' }, 'Paste under ', h('code', { text: 'cards:' }), ' in a ', h('code', { text: 'dashboards/*.yml' }), ' file; the dashboard picks it up on the next load.'),
+          pre, h('div', { class: 'form-actions' }, back, copyBtn));
+        copyBtn.focus();
+      }
+      document.body.append(dlg);
+      dlg.showModal();
+      titleIn.focus();
+    }
+
+    // --- the side list ----------------------------------------------------------------------
     (async () => {
       try {
         const { body } = await api('/api/publication', { signal: ac.signal });
         const banner = publicationBanner(body);
-        if (banner) root.append(banner);
-        else {
-          root.append(h('p', { class: 'page-meta', text: `Publication ${body.version} · schema ${body.schema} · ${body.source || ''}` }));
-          const rows = Object.entries(body.relations || {}).filter(([n]) => !n.startsWith('_'));
-          const card = h('div', { class: 'card rel-table' }, h('div', { class: 'card-body' },
-            h('div', { class: 'table-wrap', style: { borderTop: '0' } }, h('table', { class: 'data-table' },
-              h('thead', null, h('tr', null, h('th', null, h('button', { type: 'button', text: 'Relation' })), h('th', null, h('button', { type: 'button', text: 'Fingerprint' })))),
-              h('tbody', null, rows.map(([n, fp]) => h('tr', null, h('td', { text: `${body.schema}.${n}` }), h('td', { class: 'null', text: fp }))))))));
-          root.append(card);
-        }
+        if (banner) root.insertBefore(banner, root.children[1]);
+        const names = Object.keys((body && body.relations) || {}).filter((n) => !n.startsWith('_')).sort();
+        if (body && body.published) pubNote.textContent = `${body.schema} · v${body.version}`;
+        relList.replaceChildren(...(names.length ? names.map((n) => relItem(n, `{{ ref('${n}') }}`, `${body.schema}.${n}`, 'db')) : [h('li', { class: 'col-note', text: 'Nothing published yet' })]));
       } catch (e) {
         if (e.name === 'AbortError') return;
-        root.append(errorBox(e));
+        relList.replaceChildren(h('li', { class: 'col-note', text: e.message }));
       }
-      setReady(true);
+      relList.removeAttribute('aria-busy');
+      if (!X.run) setReady(true);
     })();
-    return { kind: 'explore', destroy() { ac.abort(); }, onTheme() {}, onPopState() {} };
+
+    syncGutter();
+    updatePicker();
+    saveState();
+    if (fromUrl) runQuery();
+    else { showIdle(); ta.focus(); }
+
+    X.onResize = () => { if (X.cs && X.cs.chart) X.cs.chart.resize(); };
+    window.addEventListener('resize', X.onResize);
+    X.destroy = () => {
+      X.destroyed = true;
+      ac.abort();
+      if (X.run) { X.run.ctrl.abort(); clearInterval(X.run.tick); X.run = null; }
+      clearTimeout(urlTimer);
+      window.removeEventListener('resize', X.onResize);
+      disposeExChart();
+      closeMenus();
+      for (const d of document.querySelectorAll('dialog.modal')) d.close();
+    };
+    X.onTheme = () => { if (X.result && X.viz !== 'table') renderResult(); };
+    X.onPopState = () => {};
+    return X;
+  }
+
+  function copyButton(pre) {
+    const copyBtn = h('button', { type: 'button', class: 'btn' }, iconEl('copy'), h('span', { text: 'Copy' }));
+    copyBtn.addEventListener('click', async () => {
+      const text = pre.textContent;
+      let ok = false;
+      try { await navigator.clipboard.writeText(text); ok = true; } catch (_) {
+        const range = document.createRange();
+        range.selectNodeContents(pre);
+        const s = window.getSelection(); s.removeAllRanges(); s.addRange(range);
+        try { ok = document.execCommand('copy'); } catch (__) { ok = false; }
+      }
+      copyBtn.replaceChildren(iconEl(ok ? 'check' : 'copy'), h('span', { text: ok ? 'Copied' : 'Select and copy' }));
+      setTimeout(() => copyBtn.replaceChildren(iconEl('copy'), h('span', { text: 'Copy' })), 1600);
+    });
+    return copyBtn;
   }
 
   function notFoundPage() {
@@ -524,6 +1096,10 @@
       D.filtersChanged(changed);
     };
     D.filtersChanged = (changed) => {
+      // A date filter's resolved range is known again when its cards answer.
+      for (const fid of changed) {
+        if (D.resolved[fid]) { delete D.resolved[fid]; if (D.controls[fid]) D.controls[fid].update(); }
+      }
       for (const ctl of Object.values(D.controls)) {
         if ((ctl.f.depends_on || []).some((p) => changed.has(p))) ctl.invalidate();
       }
@@ -643,19 +1219,28 @@
         }
       }
     };
-    // Version and "data through" in the header; the resolved period next to its filter.
+    // Version and "data through" in the header; the resolved range next to each date filter.
+    // Every card answer has `ranges` (date filter id -> [start, end]) for the date-range filters
+    // it takes that resolved to dates (all_time does not); older servers sent only `period`,
+    // and only for cards with `compare`.
     D.noteResult = (cs) => {
       const body = cs.data;
       if (body.version && body.version !== D.version) { D.version = body.version; D.renderMeta(); }
-      if (body.period) {
+      let ranges = body.ranges && typeof body.ranges === 'object' ? body.ranges : null;
+      if (!ranges && body.period) {
         const dfid = (cs.card.filters || []).find((fid) => D.filters[fid] && D.filters[fid].type === 'date_range');
-        if (dfid) {
-          D.resolved[dfid] = body.period;
-          const eff = D.effective(dfid)[0] || '';
-          if (ENDS_ON_ANCHOR.has(eff) && body.period[1] !== D.dataThrough) { D.dataThrough = body.period[1]; D.renderMeta(); }
-          if (D.controls[dfid]) D.controls[dfid].update();
-        }
+        ranges = dfid ? { [dfid]: body.period } : null;
       }
+      let through = null;
+      for (const [fid, r] of Object.entries(ranges || {})) {
+        if (!D.filters[fid] || !Array.isArray(r) || r.length < 2) continue;
+        const changed = !D.resolved[fid] || D.resolved[fid][0] !== r[0] || D.resolved[fid][1] !== r[1];
+        D.resolved[fid] = r;
+        const eff = D.effective(fid)[0] || '';
+        if (ENDS_ON_ANCHOR.has(eff) && (!through || r[1] > through)) through = r[1];
+        if (changed && D.controls[fid]) D.controls[fid].update();
+      }
+      if (through && through !== D.dataThrough) { D.dataThrough = through; D.renderMeta(); }
     };
     D.renderMeta = () => {
       if (!D.metaEl) return;
@@ -665,7 +1250,7 @@
         items.push(h('span', { class: 'meta-item', title: pubv ? 'The publication (warehouse version) these numbers come from' : 'The version of the data these numbers come from' },
           h('span', { class: 'dot' }), pubv ? `Publication ${D.version}` : `Data version ${D.version}`));
       }
-      if (D.dataThrough) items.push(h('span', { class: 'meta-item', title: 'The newest day in the data', html: ICON.clock }, `Data through ${fmtDate(D.dataThrough)}`));
+      if (D.dataThrough) items.push(h('span', { class: 'meta-item', title: 'The newest day in the data', html: ICON.clock, dataset: { through: D.dataThrough } }, `Data through ${fmtDate(D.dataThrough)}`));
       if (D.newVersion) {
         items.push(h('button', { type: 'button', class: 'new-data', title: 'Reload every card from the new publication', onclick: () => D.refreshAll() },
           h('span', { class: 'dot' }), `New data published (${D.newVersion}) · Refresh`));
@@ -856,6 +1441,7 @@
           custom.hidden = false;
           customOpen = false;
           hint.textContent = '';
+          hint.dataset.range = `${m[1]}..${m[2]}`;
         } else if (!customOpen) {
           if (v && !DATE_PRESETS.some(([p]) => p === v) && ![...select.options].some((o) => o.value === v)) {
             select.insertBefore(h('option', { value: v, text: prettify(v) }), customOpt);
@@ -864,6 +1450,8 @@
           custom.hidden = true;
           const r = D.resolved[f.id];
           hint.textContent = r ? fmtRange(r) : '';
+          hint.dataset.range = r ? `${r[0]}..${r[1]}` : '';
+          hint.title = r ? `${v ? prettify(v) : 'The range'} resolves to ${r[0]} – ${r[1]}` : '';
         }
       },
       invalidate() {},
