@@ -612,6 +612,7 @@ try {
   });
   await check('explore: a row limit of 100 truncates select * from fact_orders', async () => {
     const sql = "select * from {{ ref('fact_orders') }}";
+    await ex.click('.ex-viz [data-viz="table"]');
     await ex.fill('.ed-text', sql);
     await ex.selectOption('.ex-limit', '100'); // reruns the question
     await exSettled(ex);

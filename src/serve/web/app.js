@@ -485,9 +485,9 @@
         for (let i = 1; i <= n; i++) frag.append(h('div', { text: String(i) }));
         gutter.replaceChildren(frag);
       }
-      // Grows with the text from 8 to 24 lines, then scrolls.
+      // Grows with the text from 6 to 24 lines, then scrolls.
       const lh = parseFloat(getComputedStyle(ta).lineHeight) || 20;
-      ta.style.height = `${clamp(n + 1, 8, 24) * lh + 20}px`;
+      ta.style.height = `${clamp(n + 1, 6, 24) * lh + 20}px`;
       gutter.scrollTop = ta.scrollTop;
     };
     ta.addEventListener('scroll', () => { gutter.scrollTop = ta.scrollTop; });
@@ -662,22 +662,29 @@
       X.y = X.y.filter(has);
       defaultAxes(columns);
     }
+    // Defaults that make a sensible first chart: x a date (line, area) or a label column, y the
+    // first measure; identifiers and keys are neither when something else is there.
+    const ID_RE = /(^|_)(id|sk|key|uuid|hash)$/i;
+    const isTime = (c) => /^(DATE|TIMESTAMP)/i.test(c.type || '');
     function defaultAxes(columns) {
-      const nums = columns.map((c, i) => i).filter((i) => numericCol(columns, i));
+      const idx = columns.map((c, i) => i);
+      const nums = idx.filter((i) => numericCol(columns, i));
+      const measures = [...nums.filter((i) => !ID_RE.test(columns[i].name)), ...nums.filter((i) => ID_RE.test(columns[i].name))];
+      const name = (i) => (i == null || i < 0 ? null : columns[i].name);
       if (X.viz === 'scatter') {
-        if (!X.x || !nums.includes(columns.findIndex((c) => c.name === X.x))) X.x = nums.length ? columns[nums[0]].name : (columns[0] || {}).name || null;
-        const rest = nums.filter((i) => columns[i].name !== X.x);
-        if (!X.y.length || X.y.includes(X.x)) X.y = rest.length ? [columns[rest[0]].name] : [];
+        const xi = columns.findIndex((c) => c.name === X.x);
+        if (!nums.includes(xi)) X.x = name(measures[0]);
+        const rest = measures.filter((i) => columns[i].name !== X.x);
+        if (!X.y.length || X.y.includes(X.x)) X.y = rest.length ? [name(rest[0])] : [];
       } else {
         if (!X.x) {
-          const cat = columns.findIndex((c) => !isNumType(c.type));
-          X.x = columns.length ? columns[cat >= 0 ? cat : 0].name : null;
+          const time = idx.filter((i) => isTime(columns[i]));
+          const labels = idx.filter((i) => !numericCol(columns, i) && !isTime(columns[i]) && !ID_RE.test(columns[i].name));
+          const order = X.viz === 'line' || X.viz === 'area' ? [...time, ...labels] : [...labels, ...time];
+          X.x = name(order.length ? order[0] : 0);
         }
         X.y = X.y.filter((y) => y !== X.x);
-        if (!X.y.length) {
-          const first = nums.map((i) => columns[i].name).filter((n) => n !== X.x);
-          X.y = first.slice(0, 1);
-        }
+        if (!X.y.length) X.y = measures.map(name).filter((n) => n !== X.x).slice(0, 1);
       }
       if (!EX_MULTI_Y.has(X.viz) && X.y.length > 1) X.y = X.y.slice(0, 1);
     }
@@ -685,7 +692,7 @@
       const n = r.rows.length;
       const secs = r.seconds != null ? r.seconds : r.ms / 1000;
       const t = secs < 1 ? `${Math.max(1, Math.round(secs * 1000))} ms` : `${secs.toFixed(2)} s`;
-      return `${nf({}).format(n)} row${n === 1 ? '' : 's'}${r.truncated ? ` · first ${nf({}).format(n)} (limit)` : ''} · ${t}`;
+      return `${r.truncated ? 'First ' : ''}${nf({}).format(n)} row${n === 1 ? '' : 's'} · ${t}`;
     }
     function exColumns(r) {
       // Raw column names; decimals as the DECIMAL type's scale.
@@ -731,9 +738,19 @@
         } else if (X.viz === 'number') {
           renderNumber(D, cs, cols);
           resultBody.lastChild.classList.add('ex-kpi');
-          resultBody.append(h('p', { class: 'ex-note', text: `The first column (${r.columns[0].name}) of the first row, as a number card shows it.` }));
+          const measure = isNumType(r.columns[0].type);
+          resultBody.append(h('p', { class: 'ex-note', text: measure
+            ? `The first column (${r.columns[0].name}) of the first row, as a number card shows it.`
+            : `A number card shows the first column of the first row, here ${r.columns[0].name}: put the measure first in the select list.` }));
         } else {
           if (!X.y.length) throw new Error(X.viz === 'scatter' ? 'A scatter plot needs two numeric columns.' : 'Pick a numeric column for Y.');
+          // A time axis runs in time order whatever the query's order.
+          const xi = r.columns.findIndex((c) => c.name === X.x);
+          if (xi >= 0 && isTime(r.columns[xi]) && ['line', 'area', 'bar'].includes(X.viz)) {
+            const rows = r.rows.map((row, i) => [row, i]);
+            rows.sort((a, b) => (a[0][xi] == null) - (b[0][xi] == null) || String(a[0][xi]).localeCompare(String(b[0][xi])) || a[1] - b[1]);
+            cs.data = { ...r, rows: rows.map((p2) => p2[0]) };
+          }
           renderChart(D, cs, cols);
         }
       } catch (e) {
