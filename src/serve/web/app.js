@@ -178,6 +178,7 @@
     const f = spec ? spec.format : 'text';
     if (f === 'date') return fmtDate(v, o.dateStyle);
     if (f === 'datetime') return fmtDate(v, o.dateStyle || 'datetime');
+    if (f === 'plain') return String(v); // identifiers and keys: digits as they are
     if (f === 'text' || !f) return typeof v === 'number' ? nf({ maximumFractionDigits: 6 }).format(v) : String(v);
     const n = toNum(v);
     if (n === null) return String(v);
@@ -376,6 +377,32 @@
   const tidyError = (m) => String(m || '').split(/\n{2,}/).filter((p, i, a) => i === 0 || p.trim() !== a[i - 1].trim()).join('\n\n');
   const slug = (s) => String(s || '').toLowerCase().normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 60);
 
+  // SQL highlighting for the editor: keywords, strings, numbers, comments and {{ }} templates.
+  const SQL_KEYWORDS = new Set(('select from where group by order having limit offset join left right full inner outer cross on using as and or not ' +
+    'in is null like ilike between case when then else end distinct union all except intersect with recursive over partition window rows range ' +
+    'asc desc nulls first last true false interval cast filter qualify lateral exists any some values natural semi anti asof pivot unpivot ' +
+    'date timestamp time').split(' '));
+  const SQL_TOKEN = /(--[^\n]*|\/\*[\s\S]*?(?:\*\/|$))|('(?:[^']|'')*'?)|("(?:[^"]|"")*"?)|(\{\{[\s\S]*?(?:\}\}|$)|\{%[\s\S]*?(?:%\}|$))|(\b\d+(?:\.\d+)?(?:e[+-]?\d+)?\b)|([A-Za-z_][A-Za-z0-9_]*(?=\s*\())|([A-Za-z_][A-Za-z0-9_]*)/gi;
+  function highlightSql(text) {
+    let out = '', last = 0, m;
+    SQL_TOKEN.lastIndex = 0;
+    while ((m = SQL_TOKEN.exec(text))) {
+      if (m[0] === '') { SQL_TOKEN.lastIndex++; continue; }
+      out += esc(text.slice(last, m.index));
+      const t = esc(m[0]);
+      if (m[1]) out += `<span class="tk-c">${t}</span>`;
+      else if (m[2]) out += `<span class="tk-s">${t}</span>`;
+      else if (m[3]) out += t;
+      else if (m[4]) out += `<span class="tk-t">${t}</span>`;
+      else if (m[5]) out += `<span class="tk-n">${t}</span>`;
+      else if (SQL_KEYWORDS.has(m[0].toLowerCase())) out += `<span class="tk-k">${t}</span>`;
+      else if (m[6]) out += `<span class="tk-f">${t}</span>`;
+      else out += t;
+      last = m.index + m[0].length;
+    }
+    return out + esc(text.slice(last)) + '\n';
+  }
+
   function explorePage() {
     document.title = 'Explore · Strata';
     setCrumbs([{ text: 'Explore' }]);
@@ -419,7 +446,8 @@
       'aria-label': 'SQL', placeholder: "select * from {{ ref('fact_orders') }} limit 100",
     });
     ta.value = initialSql || '';
-    const editor = h('div', { class: 'ed' }, gutter, ta);
+    const hl = h('pre', { class: 'ed-hl', 'aria-hidden': 'true' });
+    const editor = h('div', { class: 'ed' }, gutter, h('div', { class: 'ed-area' }, hl, ta));
     const mac = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent);
     const runBtn = h('button', { type: 'button', class: 'btn primary ex-run', title: `Run (${mac ? '⌘' : 'Ctrl'}+Enter; runs the selection when there is one)` });
     const limitSel = h('select', { class: 'ex-limit', 'aria-label': 'Row limit' }, EX_LIMITS.map((n) => h('option', { value: String(n), text: `${nf({}).format(n)} rows` })));
@@ -488,9 +516,15 @@
       // Grows with the text from 6 to 24 lines, then scrolls.
       const lh = parseFloat(getComputedStyle(ta).lineHeight) || 20;
       ta.style.height = `${clamp(n + 1, 6, 24) * lh + 20}px`;
-      gutter.scrollTop = ta.scrollTop;
+      hl.innerHTML = highlightSql(ta.value);
+      syncScroll();
     };
-    ta.addEventListener('scroll', () => { gutter.scrollTop = ta.scrollTop; });
+    const syncScroll = () => {
+      gutter.scrollTop = ta.scrollTop;
+      hl.scrollTop = ta.scrollTop;
+      hl.scrollLeft = ta.scrollLeft;
+    };
+    ta.addEventListener('scroll', syncScroll);
     let escaped = false;
     ta.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); runQuery(); return; }
@@ -695,11 +729,13 @@
       return `${r.truncated ? 'First ' : ''}${nf({}).format(n)} row${n === 1 ? '' : 's'} · ${t}`;
     }
     function exColumns(r) {
-      // Raw column names; decimals as the DECIMAL type's scale.
+      // Raw column names; decimals as the DECIMAL type's scale; integer ids and keys without
+      // digit grouping.
       const map = {};
       for (const c of r.columns) {
         const m = /DECIMAL\(\s*\d+\s*,\s*(\d+)\s*\)/i.exec(c.type || '');
-        map[String(c.name).toLowerCase()] = { label: c.name, decimals: m ? Math.min(Number(m[1]), 6) : undefined };
+        const plain = isIntType(c.type) && /(^|_)(id|sk|key|year|yyyymmdd)$/i.test(c.name);
+        map[String(c.name).toLowerCase()] = { label: c.name, decimals: m ? Math.min(Number(m[1]), 6) : undefined, format: plain ? 'plain' : undefined };
       }
       return map;
     }
