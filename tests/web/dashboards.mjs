@@ -20,7 +20,7 @@
 //   8. the SQL explorer (/explore): a query shows the rows POST /api/query returns, the SQL
 //      round-trips through the URL, the row limit truncates, the bar chart draws, "Save as card"
 //      gives YAML with the id and the SQL, and bad SQL shows the API's error in the page
-//      (screenshots <DIR>/explore.png, explore-dark.png);
+//      (screenshots <DIR>/explore.png, explore-dark.png, explore-phone.png);
 // plus the home page, the theme toggle, View SQL, table sorting and the error state of a card.
 // Prints "ok - ..." / "not ok - ..." per check, then "N passed, M failed"; exits 1 on any failure.
 // A hung browser cannot hang it: everything stops after 180 s.
@@ -662,6 +662,21 @@ try {
     if (shots) await darkEx.screenshot({ path: join(shots, 'explore-dark.png'), fullPage: true });
     const p = takeProblems(darkEx);
     await darkEx.close();
+    assert(!p.length, p.join('; '));
+  });
+  await check('explore: fits a phone (editor first, no sideways scroll)', async () => {
+    await phonePage.goto(`${base}/explore?sql=${encodeURIComponent(EX_SQL)}`, { waitUntil: 'load' });
+    await exSettled(phonePage);
+    const st = await exState(phonePage);
+    assert(st.state === 'ready' && exDirect && Number(st.rows) === exDirect.body.rows.length, `result ${JSON.stringify(st)}`);
+    const layout = await phonePage.evaluate(() => ({
+      overflow: document.documentElement.scrollWidth - window.innerWidth,
+      editorFirst: document.querySelector('.ex-editor').getBoundingClientRect().top < document.querySelector('.ex-side').getBoundingClientRect().top,
+    }));
+    assert(layout.overflow <= 0, `the page scrolls sideways by ${layout.overflow}px`);
+    assert(layout.editorFirst, 'the table list comes before the editor');
+    if (shots) await phonePage.screenshot({ path: join(shots, 'explore-phone.png'), fullPage: true });
+    const p = takeProblems(phonePage);
     assert(!p.length, p.join('; '));
   });
   await ex.close();
