@@ -1,6 +1,8 @@
 #include "serve/server.h"
 
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <zlib.h>
 
 #include <filesystem>
@@ -39,6 +41,24 @@ std::string Gzip(std::string_view data) {
   out.resize(z.total_out);
   deflateEnd(&z);
   return rc == Z_STREAM_END ? out : "";
+}
+
+// Debian's cpp-httplib is compiled with a listen backlog of 5: connections that arrive
+// together beyond that are dropped and retried by the client a second later. listen() again on
+// the listening socket (found by its port) raises the backlog.
+void RaiseBacklog(int port) {
+  for (int fd = 3; fd < 4096; ++fd) {
+    int listening = 0;
+    socklen_t len = sizeof(listening);
+    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || listening == 0) continue;
+    sockaddr_storage addr{};
+    socklen_t alen = sizeof(addr);
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &alen) != 0) continue;
+    int bound = 0;
+    if (addr.ss_family == AF_INET) bound = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+    if (addr.ss_family == AF_INET6) bound = ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+    if (bound == port) ::listen(fd, SOMAXCONN);
+  }
 }
 
 }  // namespace
@@ -169,6 +189,7 @@ Status Server::Bind() {
     return Status::Unavailable("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
                                " (in use, or not an address of this machine)");
   }
+  RaiseBacklog(port_);
   return Status::OK();
 }
 
