@@ -1,4 +1,4 @@
-// The JSON API the web app uses (documented in docs/serve-api.md), independent of the HTTP
+// The JSON API the web app uses (this list is its documentation), independent of the HTTP
 // server so it can be tested on its own.
 //
 //   GET /api/dashboards                          the dashboards: id, title, description
