@@ -332,8 +332,9 @@ namespace {
 
 // A publish killed just before its commit publishes nothing; the rerun resumes at publish
 // (the build it audits is kept) and publishes.
-TEST(CrashRecovery, KilledPublishLeavesThePreviousVersion) {
-  testing::TempDir dir;
+// A write-audit-publish project in `dir`: a sql task writes the day's row, the dbt project
+// builds `daily` from it (with a not_null test), and publish promotes it to analytics.
+void WriteWapProject(const testing::TempDir& dir) {
   testing::WriteText(dir.Sub("transform/dbt_project.yml"), "name: wap\nprofile: wap\n");
   testing::WriteText(dir.Sub("transform/profiles.yml"),
                      "wap:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: ../wh.duckdb, schema: main}\n");
@@ -347,9 +348,17 @@ TEST(CrashRecovery, KilledPublishLeavesThePreviousVersion) {
                      "      write: {type: sql, sql: \"create or replace table day_rows as select '{{ ds }}' as d\"}\n"
                      "      build: {type: build, after: [write]}\n"
                      "      publish: {type: publish, select: daily, schema: analytics}\n");
-  auto run = [&](const std::string& date, const std::vector<std::string>& env = {}) {
-    return RunCommand({StrataBinary(), "pipeline", "run", "-p", dir.path(), "--date", date}, env);
-  };
+}
+
+testing::CommandResult RunWap(const testing::TempDir& dir, const std::string& date,
+                              const std::vector<std::string>& env = {}) {
+  return RunCommand({StrataBinary(), "pipeline", "run", "-p", dir.path(), "--date", date}, env);
+}
+
+TEST(CrashRecovery, KilledPublishLeavesThePreviousVersion) {
+  testing::TempDir dir;
+  WriteWapProject(dir);
+  auto run = [&](const std::string& date, const std::vector<std::string>& env = {}) { return RunWap(dir, date, env); };
   auto published = [&]() {
     auto q = RunCommand({StrataBinary(), "query", "-p", dir.path(), "SELECT d FROM analytics.daily"});
     return q.exit_code == 0 ? q.out : "error: " + q.err;
@@ -369,19 +378,8 @@ TEST(CrashRecovery, KilledPublishLeavesThePreviousVersion) {
 // publication; the rerun publishes again and moves them to the new one.
 TEST(CrashRecovery, KilledServingCopyKeepsDashboardsOnThePreviousPublication) {
   testing::TempDir dir;
-  testing::WriteText(dir.Sub("transform/dbt_project.yml"), "name: wap\nprofile: wap\n");
-  testing::WriteText(dir.Sub("transform/profiles.yml"),
-                     "wap:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: ../wh.duckdb, schema: main}\n");
-  testing::WriteText(dir.Sub("transform/models/daily.sql"), "select * from day_rows\n");
-  testing::WriteText(dir.Sub("strata.yml"),
-                     "name: t\nwarehouse: {type: duckdb, path: wh.duckdb}\ntransform: transform\npipelines:\n  p:\n"
-                     "    tasks:\n"
-                     "      write: {type: sql, sql: \"create or replace table day_rows as select '{{ ds }}' as d\"}\n"
-                     "      build: {type: build, after: [write]}\n"
-                     "      publish: {type: publish, select: daily, schema: analytics}\n");
-  auto run = [&](const std::string& date, const std::vector<std::string>& env = {}) {
-    return RunCommand({StrataBinary(), "pipeline", "run", "-p", dir.path(), "--date", date}, env);
-  };
+  WriteWapProject(dir);
+  auto run = [&](const std::string& date, const std::vector<std::string>& env = {}) { return RunWap(dir, date, env); };
   // What the serving copy CURRENT names holds.
   auto served = [&]() -> std::string {
     auto current = ReadFile(dir.Sub(".strata/published/CURRENT"));

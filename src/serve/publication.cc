@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -77,6 +78,77 @@ std::string_view StripEnd(std::string_view sql) {
   return sql;
 }
 
+// The statement that runs `q` with the row limit: one row more than the limit tells that the
+// result was cut.
+std::string Limited(const BoundQuery& q, const QueryLimits& limits) {
+  return "SELECT * FROM (" + std::string(StripEnd(q.sql)) + "\n) AS strata_card LIMIT " +
+         std::to_string(limits.max_rows + 1);
+}
+
+Status TimedOut(const QueryLimits& limits) {
+  return Status::Aborted("the query ran longer than " + std::to_string(limits.timeout_ms) + " ms and was stopped");
+}
+
+// A query's answer: its rows up to the limit, whether there were more, and its time.
+QueryOutput Answer(sql::QueryResult result, const QueryLimits& limits, Clock::time_point started) {
+  QueryOutput out;
+  out.result = std::move(result);
+  if (static_cast<int64_t>(out.result.rows.size()) > limits.max_rows) {
+    out.result.rows.resize(limits.max_rows);
+    out.truncated = true;
+  }
+  out.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  return out;
+}
+
+// At most `max` connections, opened on demand by `open`; a caller waits for a free one.
+template <typename C>
+class Pool {
+ public:
+  Pool(int max, std::function<Result<std::unique_ptr<C>>()> open) : max_(std::max(1, max)), open_fn_(std::move(open)) {}
+  void Add(std::unique_ptr<C> c) {
+    std::lock_guard<std::mutex> l(mu_);
+    idle_.push_back(std::move(c));
+    ++open_;
+  }
+  Result<std::unique_ptr<C>> Take() {
+    std::unique_lock<std::mutex> l(mu_);
+    for (;;) {
+      if (!idle_.empty()) {
+        auto c = std::move(idle_.back());
+        idle_.pop_back();
+        return c;
+      }
+      if (open_ < max_) {
+        ++open_;
+        l.unlock();
+        auto c = open_fn_();
+        if (!c.ok()) Give(nullptr, false);
+        return c;
+      }
+      cv_.wait(l);
+    }
+  }
+  // A connection that is not healthy (lost, broken, left in a transaction) is closed, not reused.
+  void Give(std::unique_ptr<C> c, bool healthy) {
+    std::lock_guard<std::mutex> l(mu_);
+    if (c && healthy) {
+      idle_.push_back(std::move(c));
+    } else {
+      --open_;
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  const int max_;
+  std::function<Result<std::unique_ptr<C>>()> open_fn_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<C>> idle_;
+  int open_ = 0;
+};
+
 // One serving copy, open read-only, with a pool of connections.
 class DuckPublication : public Publication {
  public:
@@ -94,8 +166,7 @@ class DuckPublication : public Publication {
     std::map<std::string, std::string> fingerprints;
     for (const auto& row : fp->rows) fingerprints[row[0].value_or("")] = row[1].value_or("");
     auto p = Make(std::move(db), std::to_string(copy.version), schema, std::move(fingerprints), connections, false);
-    p->idle_.push_back(std::move(conn));
-    p->open_ = 1;
+    p->pool_->Add(std::move(conn));
     return p;
   }
 
@@ -107,18 +178,18 @@ class DuckPublication : public Publication {
     p->version_ = std::move(version);
     p->schema_ = std::move(schema);
     p->fingerprints_ = std::move(fingerprints);
-    p->max_connections_ = std::max(1, connections);
+    p->pool_ = std::make_unique<Pool<duck::Connection>>(connections, [db = p->db_.get()] { return db->Connect(); });
     p->sandbox_ = sandbox;
     return p;
   }
 
   Result<QueryOutput> Run(const BoundQuery& q, const QueryLimits& limits, CancelToken* cancel) override {
-    STRATA_ASSIGN_OR_RETURN(auto conn, Take());
+    STRATA_ASSIGN_OR_RETURN(auto conn, pool_->Take());
     struct Return {
-      DuckPublication* p;
+      Pool<duck::Connection>* pool;
       std::unique_ptr<duck::Connection>* c;
-      ~Return() { p->Give(std::move(*c)); }
-    } give_back{this, &conn};
+      ~Return() { pool->Give(std::move(*c), true); }
+    } give_back{pool_.get(), &conn};
     const auto started = Clock::now();
     CancelToken deadline;
     const int watch = Watchdog::Get().Add(started + std::chrono::milliseconds(limits.timeout_ms), &deadline);
@@ -130,8 +201,7 @@ class DuckPublication : public Publication {
     CancelScope on_timeout(&deadline, [c] { c->Interrupt(); });
     CancelScope on_cancel(cancel, [c] { c->Interrupt(); });
     STRATA_RETURN_IF_ERROR(on_cancel.Check());
-    const std::string sql = "SELECT * FROM (" + std::string(StripEnd(q.sql)) + "\n) AS strata_card LIMIT " +
-                            std::to_string(limits.max_rows + 1);
+    const std::string sql = Limited(q, limits);
     // A writable database is read in a transaction that is always rolled back.
     if (sandbox_) STRATA_RETURN_IF_ERROR(c->Begin());
     struct Rollback {
@@ -147,59 +217,15 @@ class DuckPublication : public Publication {
       STRATA_RETURN_IF_ERROR((*prepared)->Bind(static_cast<int>(i + 1), q.params[i]));
     }
     auto result = (*prepared)->Execute();
-    if (!result.ok()) {
-      if (deadline.cancelled()) {
-        return Status::Aborted("the query ran longer than " + std::to_string(limits.timeout_ms) +
-                               " ms and was stopped");
-      }
-      return result.status();
-    }
-    QueryOutput out;
-    out.result = std::move(*result);
-    if (static_cast<int64_t>(out.result.rows.size()) > limits.max_rows) {
-      out.result.rows.resize(limits.max_rows);
-      out.truncated = true;
-    }
-    out.seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    return out;
+    if (!result.ok()) return deadline.cancelled() ? TimedOut(limits) : result.status();
+    return Answer(std::move(*result), limits, started);
   }
 
  private:
   DuckPublication() = default;
 
-  Result<std::unique_ptr<duck::Connection>> Take() {
-    std::unique_lock<std::mutex> l(mu_);
-    for (;;) {
-      if (!idle_.empty()) {
-        auto c = std::move(idle_.back());
-        idle_.pop_back();
-        return c;
-      }
-      if (open_ < max_connections_) {
-        ++open_;
-        l.unlock();
-        auto c = db_->Connect();
-        if (!c.ok()) {
-          std::lock_guard<std::mutex> relock(mu_);
-          --open_;
-        }
-        return c;
-      }
-      cv_.wait(l);
-    }
-  }
-  void Give(std::unique_ptr<duck::Connection> c) {
-    std::lock_guard<std::mutex> l(mu_);
-    if (c) idle_.push_back(std::move(c));
-    cv_.notify_one();
-  }
-
   std::unique_ptr<duck::Database> db_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::unique_ptr<duck::Connection>> idle_;
-  int open_ = 0;
-  int max_connections_ = 4;
+  std::unique_ptr<Pool<duck::Connection>> pool_;  // after db_: closed before it
   bool sandbox_ = false;
 };
 
@@ -240,53 +266,17 @@ class ServingCopyPublications : public Publications {
 };
 
 // PostgreSQL: connections shared by every version (the data lives on the server).
-class PgPool {
+class PgPool : public Pool<pg::Connection> {
  public:
-  PgPool(pg::ConnectOptions options, int max) : options_(std::move(options)), max_(std::max(1, max)) {
+  PgPool(pg::ConnectOptions options, int max)
+      : Pool<pg::Connection>(max, [this] { return pg::Connection::Open(options_); }), options_(std::move(options)) {
     options_.read_only = true;
     options_.application_name = "strata serve";
-  }
-  Result<std::unique_ptr<pg::Connection>> Take() {
-    std::unique_lock<std::mutex> l(mu_);
-    for (;;) {
-      if (!idle_.empty()) {
-        auto c = std::move(idle_.back());
-        idle_.pop_back();
-        return c;
-      }
-      if (open_ < max_) {
-        ++open_;
-        l.unlock();
-        auto c = pg::Connection::Open(options_);
-        if (!c.ok()) {
-          std::lock_guard<std::mutex> relock(mu_);
-          --open_;
-          cv_.notify_one();
-        }
-        return c;
-      }
-      cv_.wait(l);
-    }
-  }
-  // A connection that failed (lost, or left in a transaction) is dropped, not reused.
-  void Give(std::unique_ptr<pg::Connection> c, bool healthy) {
-    std::lock_guard<std::mutex> l(mu_);
-    if (c && healthy && !c->InTransaction()) {
-      idle_.push_back(std::move(c));
-    } else {
-      --open_;
-    }
-    cv_.notify_one();
   }
   const pg::ConnectOptions& options() const { return options_; }
 
  private:
   pg::ConnectOptions options_;
-  int max_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::unique_ptr<pg::Connection>> idle_;
-  int open_ = 0;
 };
 
 class PgPublication : public Publication {
@@ -306,7 +296,7 @@ class PgPublication : public Publication {
       PgPool* pool;
       std::unique_ptr<pg::Connection>* c;
       bool* healthy;
-      ~Return() { pool->Give(std::move(*c), *healthy); }
+      ~Return() { pool->Give(std::move(*c), *healthy && !(*c)->InTransaction()); }
     } give_back{pool_.get(), &conn, &healthy};
     pg::Connection* c = conn.get();
     CancelScope on_cancel(cancel, [c] { c->Cancel(); });
@@ -317,26 +307,15 @@ class PgPublication : public Publication {
         c->Execute("BEGIN READ ONLY; SET LOCAL statement_timeout = " + std::to_string(std::max(1, limits.timeout_ms)) +
                    "; SET LOCAL search_path = " + pg::QuoteIdent(schema_)));
     std::vector<std::optional<std::string>> params(q.params.begin(), q.params.end());
-    auto result = c->Query("SELECT * FROM (" + std::string(StripEnd(q.sql)) + "\n) AS strata_card LIMIT " +
-                               std::to_string(limits.max_rows + 1),
-                           params);
+    auto result = c->Query(Limited(q, limits), params);
     Status rolled_back = c->Rollback();
     healthy = rolled_back.ok();
     if (!result.ok()) {
-      if (result.status().code() == Status::Code::kAborted && (cancel == nullptr || !cancel->cancelled())) {
-        return Status::Aborted("the query ran longer than " + std::to_string(limits.timeout_ms) +
-                               " ms and was stopped");
-      }
-      return result.status();
+      const bool timed_out =
+          result.status().code() == Status::Code::kAborted && (cancel == nullptr || !cancel->cancelled());
+      return timed_out ? TimedOut(limits) : result.status();
     }
-    QueryOutput out;
-    out.result = std::move(*result);
-    if (static_cast<int64_t>(out.result.rows.size()) > limits.max_rows) {
-      out.result.rows.resize(limits.max_rows);
-      out.truncated = true;
-    }
-    out.seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    return out;
+    return Answer(std::move(*result), limits, started);
   }
 
  private:

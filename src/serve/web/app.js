@@ -1752,7 +1752,7 @@
     let data = null, mode = 'sql';
     const bWritten = h('button', { type: 'button', 'aria-pressed': 'true', text: 'As written' });
     const bBound = h('button', { type: 'button', 'aria-pressed': 'false', text: 'Bound' });
-    const copyBtn = h('button', { type: 'button', class: 'btn' }, iconEl('copy'), h('span', { text: 'Copy' }));
+    const copyBtn = copyButton(pre);
     const closeBtn = h('button', { type: 'button', class: 'icon-btn', 'aria-label': 'Close', html: ICON.x });
     const dlg = h('dialog', { class: 'modal', 'aria-label': `SQL of ${card.title}` },
       h('div', { class: 'modal-head' }, h('h2', { text: `SQL · ${card.title || card.id}` }), h('div', { class: 'seg' }, bWritten, bBound), copyBtn, closeBtn),
@@ -1773,18 +1773,6 @@
     closeBtn.addEventListener('click', () => dlg.close());
     dlg.addEventListener('close', () => dlg.remove());
     dlg.addEventListener('click', (e) => { if (e.target === dlg) dlg.close(); });
-    copyBtn.addEventListener('click', async () => {
-      const text = pre.textContent;
-      let ok = false;
-      try { await navigator.clipboard.writeText(text); ok = true; } catch (_) {
-        const range = document.createRange();
-        range.selectNodeContents(pre);
-        const s = window.getSelection(); s.removeAllRanges(); s.addRange(range);
-        try { ok = document.execCommand('copy'); } catch (__) { ok = false; }
-      }
-      copyBtn.replaceChildren(iconEl(ok ? 'check' : 'copy'), h('span', { text: ok ? 'Copied' : 'Select and copy' }));
-      setTimeout(() => copyBtn.replaceChildren(iconEl('copy'), h('span', { text: 'Copy' })), 1600);
-    });
     document.body.append(dlg);
     dlg.showModal();
     (async () => {
