@@ -377,6 +377,7 @@ TEST_F(ApiTest, TheExplorerRunsOneReadOnlyQueryAndMakesCards) {
     ApiResponse r = post(body);
     EXPECT_EQ(r.status, 400) << body.dump() << ": " << r.body;
     EXPECT_NE(r.body.find(says), std::string::npos) << body.dump() << ": " << r.body;
+    EXPECT_EQ(r.body.find("strata_card"), std::string::npos) << "the error quotes our wrapper: " << r.body;
   }
   ApiRequest not_json;
   not_json.method = "POST";

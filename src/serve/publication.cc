@@ -212,7 +212,12 @@ class DuckPublication : public Publication {
       }
     } rollback{c, sandbox_};
     auto prepared = c->Prepare(sql);
-    if (!prepared.ok()) return prepared.status();
+    if (!prepared.ok()) {
+      // Say what is wrong with the user's own statement, not with the LIMIT wrapper around it
+      // (DuckDB's error names a line and column, and quotes the statement).
+      auto plain = c->Prepare(StripEnd(q.sql));
+      return plain.ok() ? prepared.status() : plain.status();
+    }
     for (size_t i = 0; i < q.params.size(); ++i) {
       STRATA_RETURN_IF_ERROR((*prepared)->Bind(static_cast<int>(i + 1), q.params[i]));
     }
