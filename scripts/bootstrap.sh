@@ -19,7 +19,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libyaml-dev nlohmann-json3-dev libsimdjson-dev
   libcurl4-openssl-dev libsqlite3-dev libzstd-dev libssl-dev libcpp-httplib-dev zlib1g-dev libbrotli-dev
-  libabsl-dev tzdata libpq-dev
+  libabsl-dev tzdata libpq-dev libsodium-dev
   sqlite3 zstd postgresql-15 clang-format ccache
   chromium fonts-dejavu-core wrk
 )

@@ -32,6 +32,6 @@ void RegisterSchedulerCommand(CLI::App* app);   // strata scheduler
 void RegisterWarehouseCommands(CLI::App* app);  // strata load, strata query
 void RegisterLakeCommands(CLI::App* app);       // strata lake batches | quarantine-batch
 void RegisterTransformCommands(CLI::App* app);  // compile, run, build, test, seed, snapshot, ls
-void RegisterServeCommand(CLI::App* app);       // strata serve, strata dashboards validate
+void RegisterServeCommand(CLI::App* app);       // strata serve, dashboards validate, users
 
 }  // namespace strata::cli

@@ -503,6 +503,32 @@ TEST(Dashboards, ReadWhileAPipelinePublishes) {
   }
 }
 
+// `strata users`: passwords from the environment or stdin, stored only as argon2id hashes in
+// a private file; bad roles and short passwords are usage errors that change nothing.
+TEST(Cli, UsersAreKeptHashedInAPrivateFile) {
+  testing::TempDir dir;
+  testing::WriteText(dir.Sub("strata.yml"), "name: t\n");
+  auto add = RunCommand({StrataBinary(), "users", "add", "ana", "--role", "editor", "-p", dir.path()},
+                        {"STRATA_USER_PASSWORD=correct horse battery"});
+  ASSERT_EQ(add.exit_code, 0) << add.err;
+  auto weak = RunCommand({StrataBinary(), "users", "add", "bo", "-p", dir.path()}, {"STRATA_USER_PASSWORD=short"});
+  EXPECT_EQ(weak.exit_code, 2);
+  EXPECT_NE(weak.err.find("at least 12 characters"), std::string::npos) << weak.err;
+  auto root = RunCommand({StrataBinary(), "users", "add", "cy", "--role", "root", "-p", dir.path()},
+                         {"STRATA_USER_PASSWORD=correct horse battery"});
+  EXPECT_EQ(root.exit_code, 2);
+  auto list = RunCommand({StrataBinary(), "users", "list", "-p", dir.path()});
+  EXPECT_EQ(list.out, "ana\teditor\n");
+  const std::string file = dir.Sub(".strata/users.json");
+  EXPECT_EQ(std::filesystem::status(file).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  const std::string text = *ReadFile(file);
+  EXPECT_EQ(text.find("horse"), std::string::npos);
+  EXPECT_NE(text.find("$argon2id$"), std::string::npos);
+  EXPECT_EQ(RunCommand({StrataBinary(), "users", "remove", "ana", "-p", dir.path()}).exit_code, 0);
+  EXPECT_EQ(RunCommand({StrataBinary(), "users", "remove", "ana", "-p", dir.path()}).exit_code, 2);
+}
+
 TEST(Cli, TriggerQueuesARunThatTheSchedulerStarts) {
   testing::TempDir dir;
   testing::WriteText(

@@ -1,6 +1,8 @@
 // strata serve: the dashboards of a project in a browser.
 #include <arpa/inet.h>
 
+#include <cstdlib>
+#include <iostream>
 #include <memory>
 #include <thread>
 
@@ -10,6 +12,7 @@
 #include "core/file.h"
 #include "core/project.h"
 #include "serve/api.h"
+#include "serve/auth.h"
 #include "serve/server.h"
 #include "serve/system_tables.h"
 #include "serve/validate.h"
@@ -109,9 +112,76 @@ void RegisterDashboardsCommand(CLI::App* app) {
   });
 }
 
+struct UsersFlags {
+  std::string project = ".";
+  std::string name;
+  std::string role = "viewer";
+};
+
+// strata users add | list | remove: who may log in to `strata serve` (serve/auth.h).
+void RegisterUsersCommand(CLI::App* app) {
+  CLI::App* group = app->add_subcommand("users", "Who may log in to strata serve (<state_dir>/users.json)");
+  group->require_subcommand(1);
+  auto f = std::make_shared<UsersFlags>();
+  auto users_path = [](Output& out, const UsersFlags& flags) {
+    auto project = Project::Load(flags.project);
+    if (!project.ok()) Fail(out, project.status(), UsageCode(project.status()));
+    return JoinPath(project->state_dir, "users.json");
+  };
+  auto load = [](Output& out, const std::string& path) {
+    auto users = serve::Users::Load(path);
+    if (!users.ok()) Fail(out, users.status());
+    return std::move(*users);
+  };
+  CLI::App* add = group->add_subcommand(
+      "add", "Add a user, or set their role and password; the password comes from $STRATA_USER_PASSWORD or stdin");
+  add->add_option("name", f->name, "The user's name")->required();
+  add->add_option("--role", f->role, "viewer, editor (also the SQL explorer) or admin")->capture_default_str();
+  add->add_option("-p,--project", f->project, "Project file or directory holding strata.yml")->capture_default_str();
+  add->callback([f, users_path, load] {
+    Output out(false);
+    auto role = serve::ParseRole(f->role);
+    if (!role.ok()) Fail(out, role.status(), kExitUsage);
+    std::string password;
+    if (const char* env = std::getenv("STRATA_USER_PASSWORD"); env != nullptr) {
+      password = env;
+    } else {
+      std::getline(std::cin, password);
+      if (!password.empty() && password.back() == '\r') password.pop_back();
+    }
+    const std::string path = users_path(out, *f);
+    serve::Users users = load(out, path);
+    Status set = users.Set(f->name, *role, password);
+    if (!set.ok()) Fail(out, set, UsageCode(set));
+    Status saved = users.Save(path);
+    if (!saved.ok()) Fail(out, saved);
+    out.Line("user " + f->name + " (" + f->role + ") saved in " + path);
+  });
+  CLI::App* list = group->add_subcommand("list", "The users and their roles");
+  list->add_option("-p,--project", f->project, "Project file or directory holding strata.yml")->capture_default_str();
+  list->callback([f, users_path, load] {
+    Output out(false);
+    serve::Users users = load(out, users_path(out, *f));
+    for (const auto& u : users.list()) out.Line(u.name + "\t" + serve::RoleName(u.role));
+  });
+  CLI::App* remove = group->add_subcommand("remove", "Remove a user");
+  remove->add_option("name", f->name, "The user's name")->required();
+  remove->add_option("-p,--project", f->project, "Project file or directory holding strata.yml")->capture_default_str();
+  remove->callback([f, users_path, load] {
+    Output out(false);
+    const std::string path = users_path(out, *f);
+    serve::Users users = load(out, path);
+    if (!users.Remove(f->name)) Fail(out, Status::NotFound("no user '" + f->name + "' in " + path), kExitUsage);
+    Status saved = users.Save(path);
+    if (!saved.ok()) Fail(out, saved);
+    out.Line("user " + f->name + " removed");
+  });
+}
+
 }  // namespace
 
 void RegisterServeCommand(CLI::App* app) {
+  RegisterUsersCommand(app);
   RegisterDashboardsCommand(app);
   auto f = std::make_shared<ServeFlags>();
   CLI::App* sub = app->add_subcommand("serve", "Serve the project's dashboards (dashboards/*.yml) and their API");
