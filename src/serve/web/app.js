@@ -86,10 +86,24 @@
   class ApiError extends Error {
     constructor(status, message) { super(message); this.status = status; }
   }
+  // The signed-in user (GET /api/me): {auth: false} when the server runs without logins, else
+  // {auth: true, user, role, csrf}. Every request other than GET sends the CSRF token; a 401 from
+  // any call (the session ended) shows the login page and keeps the URL.
+  let session = { auth: false, user: null, role: null, csrf: null };
+  const loggedOut = () => session.auth && !session.user;
+  const canExplore = () => !session.auth || session.role === 'editor' || session.role === 'admin';
+  // A call cut short because the session ended: pages drop it like an aborted request.
+  class SessionEnded extends Error {
+    constructor() { super('Your session ended: log in again.'); this.name = 'AbortError'; this.status = 401; }
+  }
   async function api(path, opts) {
+    opts = opts || {};
+    const headers = Object.assign({ Accept: 'application/json' }, opts.headers || {});
+    const method = String(opts.method || 'GET').toUpperCase();
+    if (method !== 'GET' && method !== 'HEAD' && session.csrf) headers['X-CSRF-Token'] = session.csrf;
     let res;
     try {
-      res = await fetch(path, { headers: { Accept: 'application/json' }, ...(opts || {}) });
+      res = await fetch(path, { ...opts, headers, credentials: 'same-origin' });
     } catch (e) {
       if (e && e.name === 'AbortError') throw e;
       throw new ApiError(0, 'Could not reach the Strata server.');
@@ -97,6 +111,10 @@
     let body = null;
     try { body = await res.json(); } catch (e) { if (e && e.name === 'AbortError') throw e; }
     if (!res.ok) {
+      if (res.status === 401 && !opts.noLoginRedirect) {
+        sessionEnded();
+        throw new SessionEnded();
+      }
       if (res.status === 409) throw new ApiError(409, 'Nothing is published yet: run the pipeline');
       throw new ApiError(res.status, (body && body.error) || `The server answered ${res.status} ${res.statusText}`);
     }
@@ -267,6 +285,7 @@
   function setReady(ready) { document.body.dataset.ready = ready ? 'true' : 'false'; }
 
   function route() {
+    if (loggedOut()) { if (document.body.dataset.view !== 'login') showLogin(); return; }
     const path = location.pathname.replace(/\/+$/, '') || '/';
     const m = /^\/d\/([^/]+)$/.exec(path);
     if (m && current && current.kind === 'dashboard' && current.id === decodeURIComponent(m[1])) {
@@ -284,7 +303,7 @@
     }
     if (path === '/') current = homePage();
     else if (m) current = dashboardPage(decodeURIComponent(m[1]));
-    else if (path === '/explore') current = explorePage();
+    else if (path === '/explore') current = canExplore() ? explorePage() : editorsOnlyPage();
     else current = notFoundPage();
   }
   function navigate(href) {
@@ -1006,6 +1025,120 @@
       h('p', null, h('a', { href: '/', 'data-nav': '', text: 'Back to the dashboards' }))));
     setReady(true);
     return { kind: '404', destroy() {}, onTheme() {}, onPopState() {} };
+  }
+
+  function editorsOnlyPage() {
+    document.title = 'Explore · Strata';
+    setCrumbs([{ text: 'Explore' }]);
+    app().append(h('div', { class: 'empty-page', 'data-editors-only': '' }, h('h1', { text: 'The SQL explorer is for editors' }),
+      h('p', { text: `You are signed in as ${session.user} with the role ${session.role}. Ask an admin for the editor role to write queries.` }),
+      h('p', null, h('a', { href: '/', 'data-nav': '', text: 'Back to the dashboards' }))));
+    setReady(true);
+    return { kind: 'editors-only', destroy() {}, onTheme() {}, onPopState() {} };
+  }
+
+  // ------------------------------------------------------------------ logins
+  // The login page lives beside #app (in #login); the header and #app are hidden while it shows.
+  // Test hooks: form[data-login], [data-error] (its text the reason), [data-logout] in the header.
+  const ROLE_LABEL = { viewer: 'Viewer', editor: 'Editor', admin: 'Admin' };
+  function renderUser() {
+    const box = document.getElementById('user-box');
+    const signedIn = session.auth && !!session.user;
+    box.hidden = !signedIn;
+    if (signedIn) {
+      document.getElementById('user-name').textContent = session.user;
+      const role = document.getElementById('user-role');
+      role.textContent = ROLE_LABEL[session.role] || session.role || '';
+      role.dataset.role = session.role || '';
+    }
+    for (const a of document.querySelectorAll('.topnav a[data-section="explore"]')) a.hidden = !canExplore();
+  }
+  function sessionEnded() {
+    if (document.body.dataset.view === 'login') return; // several calls fail at once: one login page
+    session = { auth: true, user: null, role: null, csrf: null };
+    showLogin('Your session ended. Log in again to continue.');
+  }
+  function showLogin(notice) {
+    if (current) current.destroy();
+    current = null;
+    closeMenus();
+    app().replaceChildren();
+    renderUser();
+    document.body.dataset.view = 'login';
+    document.title = 'Log in · Strata';
+    const page = document.getElementById('login');
+    page.hidden = false;
+    app().hidden = true;
+    const err = h('div', { class: 'login-error', 'data-error': '', role: 'alert', hidden: !notice }, notice || '');
+    if (notice) err.classList.add('notice');
+    const user = h('input', { id: 'login-user', name: 'username', type: 'text', autocomplete: 'username', autocapitalize: 'none', spellcheck: 'false', required: true });
+    const pass = h('input', { id: 'login-password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+    const submit = h('button', { type: 'submit', class: 'btn primary login-submit', text: 'Log in' });
+    const themeBtn = h('button', { type: 'button', class: 'icon-btn login-theme', 'aria-label': 'Toggle dark theme', title: 'Toggle dark theme',
+      html: document.documentElement.dataset.theme === 'dark' ? ICON.sun : ICON.moon,
+      onclick: () => { document.getElementById('theme-toggle').click(); themeBtn.innerHTML = document.documentElement.dataset.theme === 'dark' ? ICON.sun : ICON.moon; } });
+    const showError = (msg) => { err.textContent = msg; err.classList.remove('notice'); err.hidden = false; };
+    const form = h('form', { class: 'login-card', 'data-login': '', novalidate: true },
+      h('div', { class: 'login-brand' },
+        h('span', { html: '<svg class="brand-mark" viewBox="0 0 32 32" aria-hidden="true"><rect width="32" height="32" rx="8"/><path d="M8 11h16M8 16h12M8 21h8"/></svg>' }),
+        h('span', { text: 'Strata' })),
+      h('h1', { text: 'Log in' }),
+      h('p', { class: 'login-sub', text: 'Sign in to see the dashboards.' }),
+      err,
+      h('label', { for: 'login-user' }, 'User name', user),
+      h('label', { for: 'login-password' }, 'Password', pass),
+      submit);
+    let busy = false;
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      if (busy) return;
+      if (!user.value.trim() || !pass.value) { showError('Enter your user name and password.'); (user.value.trim() ? pass : user).focus(); return; }
+      busy = true;
+      submit.disabled = true;
+      submit.replaceChildren(h('span', { class: 'spinner', 'aria-hidden': 'true' }), h('span', { text: 'Logging in…' }));
+      try {
+        const { body } = await api('/api/login', {
+          method: 'POST', noLoginRedirect: true,
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ user: user.value.trim(), password: pass.value }),
+        });
+        session = { auth: true, user: body.user, role: body.role, csrf: body.csrf };
+        hideLogin();
+        route();
+        return;
+      } catch (e) {
+        if (e.status === 429) showError((e.message && !/^The server answered/.test(e.message)) ? e.message : 'Too many attempts. Wait a minute and try again.');
+        else if (e.status === 400 || e.status === 401 || e.status === 403) showError(e.message || 'Wrong user name or password.');
+        else showError(e.message || 'Could not log in.');
+        pass.select();
+        pass.focus();
+      } finally {
+        busy = false;
+        submit.disabled = false;
+        submit.replaceChildren('Log in');
+      }
+    });
+    page.replaceChildren(themeBtn, form);
+    setReady(true);
+    (user.value ? pass : user).focus();
+  }
+  function hideLogin() {
+    const page = document.getElementById('login');
+    page.hidden = true;
+    page.replaceChildren();
+    app().hidden = false;
+    delete document.body.dataset.view;
+    renderUser();
+  }
+  async function logout() {
+    const btn = document.getElementById('logout');
+    btn.disabled = true;
+    try {
+      await api('/api/logout', { method: 'POST', noLoginRedirect: true, headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    } catch (_) { /* the session is gone either way */ }
+    btn.disabled = false;
+    session = { auth: true, user: null, role: null, csrf: null };
+    showLogin();
   }
 
   const ERROR_TITLES = {
@@ -2372,6 +2505,26 @@
       navigate(url.pathname + url.search);
     });
     window.addEventListener('popstate', route);
+    document.getElementById('logout').addEventListener('click', logout);
+    start();
+  }
+  // Who is signed in decides what shows: nothing but GET /api/me runs before that is known.
+  async function start() {
+    setReady(false);
+    try {
+      const { body } = await api('/api/me', { noLoginRedirect: true });
+      if (body && body.auth) session = { auth: true, user: body.user, role: body.role, csrf: body.csrf };
+      else session = { auth: false, user: null, role: null, csrf: null };
+    } catch (e) {
+      if (e.status === 401) { session = { auth: true, user: null, role: null, csrf: null }; showLogin(); return; }
+      // An older server without /api/me (404) runs without logins; anything else is shown as is.
+      if (e.status !== 404) {
+        app().append(errorBox(e, e.status === 0 ? undefined : 'Strata could not start'));
+        setReady(true);
+        return;
+      }
+    }
+    renderUser();
     if (typeof window.echarts === 'undefined') {
       app().append(errorBox(new Error('The chart library (/vendor/echarts.min.js) did not load.')));
     }
