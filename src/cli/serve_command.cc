@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "cli/commands.h"
@@ -31,6 +32,7 @@ struct ServeFlags {
   std::string schema = "analytics";
   std::string web_dir;
   std::string port_file;
+  bool auth = false;
 };
 
 // Whether `host` is a loopback address (only this machine can connect).
@@ -196,18 +198,28 @@ void RegisterServeCommand(CLI::App* app) {
   sub->add_option("--queries", f->queries, "Queries run at once (default: the number of cores)")
       ->check(CLI::Range(0, 256));
   sub->add_option("--schema", f->schema, "The published schema the dashboards read")->capture_default_str();
+  sub->add_flag("--auth", f->auth,
+                "Require logins (users from `strata users add`) also on loopback; on by itself on other addresses");
   sub->add_option("--port-file", f->port_file, "Write the port to this file once listening (with --port 0)");
   sub->add_option("--web-dir", f->web_dir, "Serve the web app's files from this folder (to work on them)");
   sub->callback([f] {
     Output out(false);
     auto project = Project::Load(f->project);
     if (!project.ok()) Fail(out, project.status(), UsageCode(project.status()));
-    if (!IsLoopback(f->host)) {
-      Fail(out,
-           Status::InvalidArgument("strata serve has no logins yet, so it listens only on loopback addresses "
-                                   "(127.0.0.1, ::1); '" +
-                                   f->host + "' would let anyone on the network read the dashboards"),
-           kExitUsage);
+    // Beyond loopback, only with logins.
+    const std::string users_file = JoinPath(project->state_dir, "users.json");
+    std::optional<serve::Users> users;
+    if (f->auth || !IsLoopback(f->host)) {
+      auto loaded = serve::Users::Load(users_file);
+      if (!loaded.ok()) Fail(out, loaded.status());
+      if (loaded->list().empty()) {
+        Fail(out,
+             Status::InvalidArgument(std::string(f->auth ? "--auth" : "listening on '" + f->host + "'") +
+                                     " needs logins, and " + users_file +
+                                     " has no users: add one with `strata users add NAME --role admin`"),
+             kExitUsage);
+      }
+      users = std::move(*loaded);
     }
     const int queries =
         f->queries > 0 ? f->queries : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
@@ -222,6 +234,7 @@ void RegisterServeCommand(CLI::App* app) {
     options.port = f->port;
     options.threads = f->threads;
     options.web_dir = f->web_dir;
+    options.users = users ? &*users : nullptr;
     SignalStop signals;  // before the server's threads start, so they inherit the mask
     serve::Server server(&api, options);
     Status bound = server.Bind();
@@ -232,8 +245,10 @@ void RegisterServeCommand(CLI::App* app) {
       if (!written.ok()) Fail(out, written);
     }
     const std::string host = f->host.find(':') != std::string::npos ? "[" + f->host + "]" : f->host;
-    out.Line("strata serve: http://" + host + ":" + std::to_string(server.port()) + "/ (dashboards in " +
-             api_options.dashboards_dir + "; data from " + (*publications)->Describe() + "; Ctrl-C stops)");
+    out.Line("strata serve: http://" + host + ":" + std::to_string(server.port()) + "/ (" +
+             (users ? "logins of " + std::to_string(users->list().size()) + " user(s); " : std::string()) +
+             "dashboards in " + api_options.dashboards_dir + "; data from " + (*publications)->Describe() +
+             "; Ctrl-C stops)");
     Status s = server.Run();
     if (!s.ok() && !signals.token.cancelled()) Fail(out, s);
   });

@@ -13,6 +13,7 @@
 
 #include "core/file.h"
 #include "db/duckdb.h"
+#include "serve/auth.h"
 #include "serve/server.h"
 #include "serve/validate.h"
 #include "testing.h"
@@ -505,6 +506,71 @@ TEST_F(ApiTest, TheServerAnswersOverHttp) {
   auto list = client.Get("/api/dashboards");
   ASSERT_TRUE(list);
   EXPECT_EQ(list->status, 200);
+}
+
+// Logins over HTTP: nothing without a session, a cookie only the server can read, CSRF
+// tokens on POST, roles, logout, and rate limiting.
+TEST_F(ApiTest, LoginsGuardTheApi) {
+  Users users;
+  ASSERT_TRUE(users.Set("ana", Role::kEditor, "correct horse battery").ok());
+  ASSERT_TRUE(users.Set("bo", Role::kViewer, "another long secret").ok());
+  ServerOptions options;
+  options.port = 0;
+  options.users = &users;
+  Server server(api_.get(), options);
+  ASSERT_TRUE(server.Bind().ok());
+  std::thread serving([&] { (void)server.Run(); });
+  struct Join {
+    Server* s;
+    std::thread* t;
+    ~Join() {
+      s->Stop();
+      t->join();
+    }
+  } join{&server, &serving};
+  httplib::Client client("127.0.0.1", server.port());
+  client.set_read_timeout(10, 0);
+  EXPECT_EQ(client.Get("/api/dashboards")->status, 401);
+  EXPECT_EQ(client.Get("/api/me")->status, 401);
+  EXPECT_EQ(client.Get("/d/sales")->status, 200) << "pages load; their data needs a login";
+  auto login = [&](const std::string& user, const std::string& password) {
+    return client.Post("/api/login", json({{"user", user}, {"password", password}}).dump(), "application/json");
+  };
+  auto wrong = login("ana", "not the password");
+  EXPECT_EQ(wrong->status, 400);
+  EXPECT_EQ(client.Post("/api/login", "user=ana&password=x", "application/x-www-form-urlencoded")->status, 415);
+  auto ok = login("ana", "correct horse battery");
+  ASSERT_EQ(ok->status, 200) << ok->body;
+  const std::string set_cookie = ok->get_header_value("Set-Cookie");
+  EXPECT_NE(set_cookie.find("HttpOnly"), std::string::npos);
+  EXPECT_NE(set_cookie.find("SameSite=Strict"), std::string::npos);
+  const std::string cookie = set_cookie.substr(0, set_cookie.find(';'));
+  const std::string csrf = json::parse(ok->body)["csrf"];
+  httplib::Headers with_cookie = {{"Cookie", cookie}};
+  auto me = client.Get("/api/me", with_cookie);
+  EXPECT_EQ(json::parse(me->body)["role"], "editor");
+  EXPECT_EQ(client.Get("/api/dashboards", with_cookie)->status, 200);
+  const std::string query = json({{"sql", "select 1 as one"}}).dump();
+  EXPECT_EQ(client.Post("/api/query", with_cookie, query, "application/json")->status, 403) << "no CSRF token";
+  httplib::Headers with_csrf = {{"Cookie", cookie}, {"X-CSRF-Token", csrf}};
+  EXPECT_EQ(client.Post("/api/query", with_csrf, query, "application/json")->status, 200);
+  httplib::Headers wrong_csrf = {{"Cookie", cookie}, {"X-CSRF-Token", std::string(64, 'a')}};
+  EXPECT_EQ(client.Post("/api/query", wrong_csrf, query, "application/json")->status, 403);
+  // A viewer reads dashboards but not the explorer.
+  auto bo = login("bo", "another long secret");
+  ASSERT_EQ(bo->status, 200);
+  const std::string bo_cookie =
+      bo->get_header_value("Set-Cookie").substr(0, bo->get_header_value("Set-Cookie").find(';'));
+  httplib::Headers bo_headers = {{"Cookie", bo_cookie},
+                                 {"X-CSRF-Token", json::parse(bo->body)["csrf"].get<std::string>()}};
+  EXPECT_EQ(client.Get("/api/dashboards/sales/cards/revenue", bo_headers)->status, 200);
+  EXPECT_EQ(client.Post("/api/query", bo_headers, query, "application/json")->status, 403);
+  // Logout ends the session.
+  EXPECT_EQ(client.Post("/api/logout", with_csrf, "{}", "application/json")->status, 200);
+  EXPECT_EQ(client.Get("/api/dashboards", with_cookie)->status, 401);
+  // Guessing is cut off, even for the right password afterwards.
+  for (int i = 0; i < Sessions::kMaxFailures; ++i) (void)login("eve" + std::to_string(i), "guess");
+  EXPECT_EQ(login("ana", "correct horse battery")->status, 429);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <zlib.h>
 
+#include <ctime>
 #include <filesystem>
 #include <mutex>
 
@@ -23,6 +24,29 @@ void SecurityHeaders(httplib::Response& res) {
   res.set_header("Content-Security-Policy",
                  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
                  "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+}
+
+// The value of cookie `name` in a Cookie header ("" if absent).
+std::string CookieValue(const std::string& header, const std::string& name) {
+  size_t i = 0;
+  while (i < header.size()) {
+    while (i < header.size() && (header[i] == ' ' || header[i] == ';')) ++i;
+    size_t eq = header.find('=', i);
+    size_t end = header.find(';', i);
+    if (end == std::string::npos) end = header.size();
+    if (eq != std::string::npos && eq < end && header.compare(i, eq - i, name) == 0) {
+      return header.substr(eq + 1, end - eq - 1);
+    }
+    i = end + 1;
+  }
+  return "";
+}
+
+constexpr const char* kSessionCookie = "strata_session";
+
+void SetJson(httplib::Response& res, int status, const nlohmann::json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
 }
 
 // Pages of the single-page app: every one is index.html, which routes on the path.
@@ -94,34 +118,34 @@ Status Server::Bind() {
   http.set_tcp_nodelay(true);
 
   http.Get(R"(/api/.*)", [this](const httplib::Request& req, httplib::Response& res) {
+    SecurityHeaders(res);
+    res.set_header("Cache-Control", "no-store");
+    if (!Admit(req, res)) return;
     ApiRequest r;
     r.method = req.method;
     r.path = req.path;
     for (const auto& [k, v] : req.params) r.query.emplace_back(k, v);
     ApiResponse out = api_->Handle(r);
-    SecurityHeaders(res);
     for (const auto& [k, v] : out.headers) res.set_header(k, v);
-    res.set_header("Cache-Control", "no-store");
     res.status = out.status;
     res.set_content(std::move(out.body), out.content_type);
   });
   http.Post(R"(/api/.*)", [this](const httplib::Request& req, httplib::Response& res) {
+    SecurityHeaders(res);
+    res.set_header("Cache-Control", "no-store");
+    if (req.get_header_value("Content-Type").rfind("application/json", 0) != 0) {
+      // Browsers send cross-site forms as text/plain or form data, never as JSON without a
+      // preflight the server does not answer.
+      SetJson(res, 415, {{"error", "POST bodies are JSON (Content-Type: application/json)"}});
+      return;
+    }
+    if (!Admit(req, res)) return;
     ApiRequest r;
     r.method = "POST";
     r.path = req.path;
     r.body = req.body;
     for (const auto& [k, v] : req.params) r.query.emplace_back(k, v);
-    ApiResponse out;
-    if (req.get_header_value("Content-Type").rfind("application/json", 0) != 0) {
-      // Browsers send cross-site forms as text/plain or form data, never as JSON without a
-      // preflight the server does not answer.
-      out.status = 415;
-      out.body = R"x({"error":"POST bodies are JSON (Content-Type: application/json)"})x";
-    } else {
-      out = api_->Handle(r);
-    }
-    SecurityHeaders(res);
-    res.set_header("Cache-Control", "no-store");
+    ApiResponse out = api_->Handle(r);
     res.status = out.status;
     res.set_content(std::move(out.body), out.content_type);
   });
@@ -191,6 +215,70 @@ Status Server::Bind() {
   }
   RaiseBacklog(port_);
   return Status::OK();
+}
+
+bool Server::Admit(const httplib::Request& req, httplib::Response& res) {
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  const bool post = req.method == "POST";
+  if (options_.users == nullptr) {
+    if (req.path == "/api/me") {
+      SetJson(res, 200, {{"auth", false}});
+      return false;
+    }
+    if (req.path == "/api/login" || req.path == "/api/logout") {
+      SetJson(res, 404, {{"error", "this server has no logins"}});
+      return false;
+    }
+    return true;
+  }
+  if (req.path == "/api/login") {
+    if (!post) {
+      SetJson(res, 405, {{"error", "/api/login takes POST"}});
+      return false;
+    }
+    nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
+    if (!body.is_object() || !body.contains("user") || !body.contains("password") || !body["user"].is_string() ||
+        !body["password"].is_string()) {
+      SetJson(res, 400, {{"error", "the body is {\"user\": ..., \"password\": ...}"}});
+      return false;
+    }
+    auto token = sessions_.Login(*options_.users, body["user"], body["password"], req.remote_addr, now);
+    if (!token.ok()) {
+      SetJson(res, token.status().code() == Status::Code::kUnavailable ? 429 : 400,
+              {{"error", token.status().message()}});
+      return false;
+    }
+    auto session = sessions_.Find(*token, now);
+    res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + *token + "; Path=/; HttpOnly; SameSite=Strict");
+    SetJson(res, 200, {{"user", session->user}, {"role", RoleName(session->role)}, {"csrf", session->csrf}});
+    return false;
+  }
+  const std::string token = CookieValue(req.get_header_value("Cookie"), kSessionCookie);
+  std::optional<Session> session = token.empty() ? std::nullopt : sessions_.Find(token, now);
+  if (!session) {
+    SetJson(res, 401, {{"error", "log in first"}});
+    return false;
+  }
+  if (post && req.get_header_value("X-CSRF-Token") != session->csrf) {
+    SetJson(res, 403, {{"error", "missing or wrong X-CSRF-Token"}});
+    return false;
+  }
+  if (req.path == "/api/me") {
+    SetJson(res, 200,
+            {{"auth", true}, {"user", session->user}, {"role", RoleName(session->role)}, {"csrf", session->csrf}});
+    return false;
+  }
+  if (req.path == "/api/logout") {
+    sessions_.Logout(token);
+    res.set_header("Set-Cookie", std::string(kSessionCookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    SetJson(res, 200, {{"logged_out", true}});
+    return false;
+  }
+  if (req.path.rfind("/api/query", 0) == 0 && session->role == Role::kViewer) {
+    SetJson(res, 403, {{"error", "the SQL explorer is for editors and admins"}});
+    return false;
+  }
+  return true;
 }
 
 Status Server::Run() {

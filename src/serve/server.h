@@ -7,6 +7,12 @@
 
 #include "core/status.h"
 #include "serve/api.h"
+#include "serve/auth.h"
+
+namespace httplib {
+struct Request;
+struct Response;
+}  // namespace httplib
 
 namespace strata::serve {
 
@@ -19,6 +25,10 @@ struct ServerOptions {
   // Serve the web app's files from this folder instead of the embedded ones (to work on them
   // without rebuilding). "" = embedded.
   std::string web_dir;
+  // Logins (auth.h): with users, every /api/ request but /api/login and /api/me needs a
+  // session cookie, every POST its CSRF token, and the explorer the editor role. Not owned;
+  // null: no logins (loopback only).
+  const Users* users = nullptr;
 };
 
 class Server {
@@ -32,10 +42,14 @@ class Server {
   void Stop();  // from any thread, or a signal handler's thread
 
  private:
+  // Logins: answers /api/login, /api/logout and /api/me itself, and refuses requests without
+  // a session, POSTs without the CSRF token and viewers in the explorer (false: answered).
+  bool Admit(const httplib::Request& req, httplib::Response& res);
   struct Impl;
   std::unique_ptr<Impl> impl_;
   Api* api_;
   ServerOptions options_;
+  Sessions sessions_;
   int port_ = 0;
 };
 
