@@ -1031,7 +1031,7 @@
     document.title = 'Explore · Strata';
     setCrumbs([{ text: 'Explore' }]);
     app().append(h('div', { class: 'empty-page', 'data-editors-only': '' }, h('h1', { text: 'The SQL explorer is for editors' }),
-      h('p', { text: `You are signed in as ${session.user} with the role ${session.role}. Ask an admin for the editor role to write queries.` }),
+      h('p', { text: `You are logged in as ${session.user}, a ${session.role}. Ask an admin for the editor role to write queries.` }),
       h('p', null, h('a', { href: '/', 'data-nav': '', text: 'Back to the dashboards' }))));
     setReady(true);
     return { kind: 'editors-only', destroy() {}, onTheme() {}, onPopState() {} };
@@ -1050,6 +1050,7 @@
       const role = document.getElementById('user-role');
       role.textContent = ROLE_LABEL[session.role] || session.role || '';
       role.dataset.role = session.role || '';
+      document.getElementById('logout').title = `Log out ${session.user} (${role.textContent})`;
     }
     for (const a of document.querySelectorAll('.topnav a[data-section="explore"]')) a.hidden = !canExplore();
   }
@@ -1083,7 +1084,7 @@
         h('span', { html: '<svg class="brand-mark" viewBox="0 0 32 32" aria-hidden="true"><rect width="32" height="32" rx="8"/><path d="M8 11h16M8 16h12M8 21h8"/></svg>' }),
         h('span', { text: 'Strata' })),
       h('h1', { text: 'Log in' }),
-      h('p', { class: 'login-sub', text: 'Sign in to see the dashboards.' }),
+      h('p', { class: 'login-sub', text: 'Use the account your Strata admin set up for you.' }),
       err,
       h('label', { for: 'login-user' }, 'User name', user),
       h('label', { for: 'login-password' }, 'Password', pass),
