@@ -1078,7 +1078,7 @@
     const themeBtn = h('button', { type: 'button', class: 'icon-btn login-theme', 'aria-label': 'Toggle dark theme', title: 'Toggle dark theme',
       html: document.documentElement.dataset.theme === 'dark' ? ICON.sun : ICON.moon,
       onclick: () => { document.getElementById('theme-toggle').click(); themeBtn.innerHTML = document.documentElement.dataset.theme === 'dark' ? ICON.sun : ICON.moon; } });
-    const showError = (msg) => { err.textContent = msg; err.classList.remove('notice'); err.hidden = false; };
+    const showError = (msg) => { msg = String(msg); err.textContent = msg.charAt(0).toUpperCase() + msg.slice(1); err.classList.remove('notice'); err.hidden = false; };
     const form = h('form', { class: 'login-card', 'data-login': '', novalidate: true },
       h('div', { class: 'login-brand' },
         h('span', { html: '<svg class="brand-mark" viewBox="0 0 32 32" aria-hidden="true"><rect width="32" height="32" rx="8"/><path d="M8 11h16M8 16h12M8 21h8"/></svg>' }),
