@@ -6,7 +6,9 @@
 #      SQL on the warehouse (not the dashboards' SQL);
 #   3. `strata serve` on a free port, and tests/web/dashboards.mjs in headless Chromium
 #      (every dashboard loads with no console errors, KPIs equal expect.json, filters reload
-#      exactly their cards, drill-through, CSV, URL state). Screenshots go to $2.
+#      exactly their cards, drill-through, CSV, URL state, the explorer). Screenshots go to $2;
+#   4. the same project with logins (`strata serve --auth`, an editor and a viewer) and
+#      tests/web/auth.mjs.
 #
 #   tests/web/run_browser_tests.sh <strata binary> <screenshot dir>
 set -euo pipefail
@@ -65,3 +67,13 @@ for _ in $(seq 100); do [[ -s "$work/serve.port" ]] && break; sleep 0.1; done
 
 node "$root/tests/web/dashboards.mjs" --url "http://127.0.0.1:$(cat "$work/serve.port")" \
   --expect "$work/expect.json" --screenshots "$shots"
+
+# Logins: the same project served with --auth, an editor and a viewer.
+STRATA_USER_PASSWORD='correct horse battery' "$strata" users add ana --role editor > /dev/null
+STRATA_USER_PASSWORD='another long secret' "$strata" users add bo --role viewer > /dev/null
+"$strata" serve --auth --port 0 --port-file "$work/auth.port" > "$work/auth.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [[ -s "$work/auth.port" ]] && break; sleep 0.1; done
+[[ -s "$work/auth.port" ]] || { echo "strata serve --auth did not start:"; cat "$work/auth.log"; exit 1; }
+node "$root/tests/web/auth.mjs" --url "http://127.0.0.1:$(cat "$work/auth.port")" \
+  --editor 'ana:correct horse battery' --viewer 'bo:another long secret' --screenshots "$shots"
