@@ -449,23 +449,34 @@ TEST_F(ApiTest, ValidateFindsWhatOnlyTheDataCanTell) {
   EXPECT_NE(found["4"].find("no model 'ghost'"), std::string::npos) << found["4"];
 }
 
+// A Server serving on its own thread until the end of the scope.
+class RunningServer {
+ public:
+  RunningServer(Api* api, const ServerOptions& options) : server_(api, options) {
+    bound_ = server_.Bind();
+    if (bound_.ok()) thread_ = std::thread([this] { (void)server_.Run(); });
+  }
+  ~RunningServer() {
+    server_.Stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  bool ok() const { return bound_.ok(); }
+  int port() const { return server_.port(); }
+
+ private:
+  Server server_;
+  Status bound_;
+  std::thread thread_;
+};
+
 // Over HTTP: the server answers the app's pages and the API, with security headers, and
 // cannot be made to fail by malformed requests.
 TEST_F(ApiTest, TheServerAnswersOverHttp) {
   ServerOptions options;
   options.port = 0;
   options.threads = 4;
-  Server server(api_.get(), options);
-  ASSERT_TRUE(server.Bind().ok());
-  std::thread serving([&] { (void)server.Run(); });
-  struct Join {
-    Server* s;
-    std::thread* t;
-    ~Join() {
-      s->Stop();
-      t->join();
-    }
-  } join{&server, &serving};
+  RunningServer server(api_.get(), options);
+  ASSERT_TRUE(server.ok());
   httplib::Client client("127.0.0.1", server.port());
   client.set_read_timeout(10, 0);
   auto page = client.Get("/d/sales?period=last_7_days");
@@ -517,17 +528,8 @@ TEST_F(ApiTest, LoginsGuardTheApi) {
   ServerOptions options;
   options.port = 0;
   options.users = &users;
-  Server server(api_.get(), options);
-  ASSERT_TRUE(server.Bind().ok());
-  std::thread serving([&] { (void)server.Run(); });
-  struct Join {
-    Server* s;
-    std::thread* t;
-    ~Join() {
-      s->Stop();
-      t->join();
-    }
-  } join{&server, &serving};
+  RunningServer server(api_.get(), options);
+  ASSERT_TRUE(server.ok());
   httplib::Client client("127.0.0.1", server.port());
   client.set_read_timeout(10, 0);
   EXPECT_EQ(client.Get("/api/dashboards")->status, 401);

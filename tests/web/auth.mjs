@@ -20,6 +20,7 @@
 // plus screenshots of the login page (<DIR>/login.png, login-dark.png, login-error.png).
 // Prints "ok - ..." / "not ok - ..." per check, then "N passed, M failed"; exits 1 on any failure.
 // Everything stops after 120 s.
+import { assert, reporter, startWatchdog } from './harness.mjs';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -58,30 +59,11 @@ for (const [path, what] of [[playwrightEntry, 'playwright-core'], [chromiumPath,
 }
 
 // ------------------------------------------------------------------ reporting
-let passed = 0, failed = 0;
-function report(ok, name, detail) {
-  if (ok) passed++; else failed++;
-  console.log(`${ok ? 'ok' : 'not ok'} - ${name}${!ok && detail ? `: ${String(detail).split('\n').join('\n    ')}` : ''}`);
-}
-async function check(name, fn) {
-  try {
-    const detail = await fn();
-    report(true, name + (detail ? ` (${detail})` : ''));
-    return true;
-  } catch (e) {
-    report(false, name, e && e.message ? e.message : String(e));
-    return false;
-  }
-}
-function assert(cond, message) { if (!cond) throw new Error(message); }
+const R = reporter();
+const { report, check } = R;
 
 let browser;
-const watchdog = setTimeout(() => {
-  report(false, `the test finished within ${overallTimeoutMs / 1000} s`, 'timed out (hung browser or page?)');
-  console.log(`${passed} passed, ${failed} failed`);
-  if (browser) browser.close().catch(() => {});
-  process.exit(1);
-}, overallTimeoutMs);
+const watchdog = startWatchdog(overallTimeoutMs, R, () => browser);
 
 // ------------------------------------------------------------------ page helpers
 // Every page records page errors and the API requests it makes (method, path, CSRF header, status).
@@ -329,5 +311,5 @@ try {
   clearTimeout(watchdog);
   if (browser) await browser.close().catch(() => {});
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+R.summary();
+process.exit(R.failed ? 1 : 0);

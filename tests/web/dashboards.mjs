@@ -24,6 +24,7 @@
 // plus the home page, the theme toggle, View SQL, table sorting and the error state of a card.
 // Prints "ok - ..." / "not ok - ..." per check, then "N passed, M failed"; exits 1 on any failure.
 // A hung browser cannot hang it: everything stops after 180 s.
+import { assert, reporter, startWatchdog } from './harness.mjs';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -59,40 +60,20 @@ for (const [path, what] of [[playwrightEntry, 'playwright-core'], [chromiumPath,
 }
 
 // ------------------------------------------------------------------ reporting
-let passed = 0, failed = 0;
-function report(ok, name, detail) {
-  if (ok) passed++; else failed++;
-  console.log(`${ok ? 'ok' : 'not ok'} - ${name}${!ok && detail ? `: ${String(detail).split('\n').join('\n    ')}` : ''}`);
-}
-async function check(name, fn) {
-  try {
-    const detail = await fn();
-    report(true, name + (detail ? ` (${detail})` : ''));
-    return true;
-  } catch (e) {
-    report(false, name, e && e.message ? e.message : String(e));
-    return false;
-  }
-}
-function assert(cond, message) { if (!cond) throw new Error(message); }
+const R = reporter();
+const { report, check } = R;
 function close(a, b, rel = 1e-6) {
   const x = Number(a), y = Number(b);
   if (!Number.isFinite(x) || !Number.isFinite(y)) return false;
   return Math.abs(x - y) <= rel * Math.max(1, Math.abs(x), Math.abs(y));
 }
 function finish() {
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed ? 1 : 0);
+  R.summary();
+  process.exit(R.failed ? 1 : 0);
 }
 
 let browser;
-const watchdog = setTimeout(() => {
-  report(false, `the test finished within ${overallTimeoutMs / 1000} s`, 'timed out (hung browser or page?)');
-  console.log(`${passed} passed, ${failed} failed`);
-  // Do not wait for a hung browser to close.
-  if (browser) browser.close().catch(() => {});
-  process.exit(1);
-}, overallTimeoutMs);
+const watchdog = startWatchdog(overallTimeoutMs, R, () => browser);
 
 // ------------------------------------------------------------------ page helpers
 // Every page records console errors, page errors and failed requests. Requests the app cancels on
