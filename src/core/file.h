@@ -31,6 +31,10 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, Durabilit
 // Returns true when the file was written.
 Result<bool> WriteFileIfChanged(const std::string& path, std::string_view data);
 
+// What changes when a file is written or replaced (inode, modification time to the
+// nanosecond, size), for noticing changes with one stat; "" when it does not exist.
+std::string FileStamp(const std::string& path);
+
 // Creates `path` and its parents (like mkdir -p).
 Status MakeDirs(const std::string& path);
 

@@ -1,11 +1,12 @@
 #include "serve/api.h"
 
-#include <sys/stat.h>
-
 #include <filesystem>
 #include <list>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
+
+#include "core/file.h"
+#include "core/strings.h"
 
 namespace strata::serve {
 
@@ -180,10 +181,7 @@ Result<std::shared_ptr<const std::vector<Dashboard>>> Api::Dashboards() {
   if (std::filesystem::is_directory(options_.dashboards_dir, ec)) {
     std::vector<std::string> entries;
     for (const auto& e : std::filesystem::directory_iterator(options_.dashboards_dir, ec)) {
-      struct stat st {};
-      if (::stat(e.path().c_str(), &st) != 0) continue;
-      entries.push_back(e.path().filename().string() + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
-                        std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_size));
+      entries.push_back(e.path().filename().string() + ":" + FileStamp(e.path().string()));
     }
     std::sort(entries.begin(), entries.end());
     for (const auto& e : entries) stamp += e + "\n";
@@ -471,16 +469,12 @@ ApiResponse Api::FilterValues(const Dashboard& d, const std::string& filter_id, 
     result = made;
     cache_->Put(key, result);
   }
-  auto lower = [](std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-  };
-  const std::string needle = lower(search);
+  const std::string needle = AsciiLower(search);
   json list = json::array();
   size_t matched = 0;
   for (const auto& row : result->current.result.rows) {
     if (row.empty() || !row[0]) continue;
-    if (!needle.empty() && lower(*row[0]).find(needle) == std::string::npos) continue;
+    if (!needle.empty() && AsciiLower(*row[0]).find(needle) == std::string::npos) continue;
     if (++matched <= 500) list.push_back(*row[0]);
   }
   return Json(200, {{"values", list}, {"more", matched > 500}, {"version", p.version()}});
@@ -515,7 +509,7 @@ ApiResponse Api::Explore(const ApiRequest& r, bool as_card) {
   if (body.is_discarded() || !body.is_object()) return Error(400, "the body is not a JSON object");
   if (!body.contains("sql") || !body["sql"].is_string()) return Error(400, "the body needs \"sql\": a string");
   const std::string text = body["sql"];
-  if (text.find_first_not_of(" \t\r\n;") == std::string::npos) return Error(400, "the SQL is empty");
+  if (TrimSqlEnd(text).empty()) return Error(400, "the SQL is empty");
   auto sql = CardSql::Parse(text);
   if (!sql.ok()) return ErrorOf(sql.status());
   if (!sql->filters().empty()) {
@@ -552,7 +546,7 @@ ApiResponse Api::Explore(const ApiRequest& r, bool as_card) {
     return Json(200, j);
   }
   std::string id = body.value("id", "question");
-  if (id.empty() || id.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos) {
+  if (!ValidCardId(id)) {
     return Error(400, "a card id is lower-case letters, digits, '_' and '-'");
   }
   const std::string viz = body.value("viz", "table");

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/config.h"
+#include "core/strings.h"
 
 namespace strata::serve {
 
@@ -15,11 +16,6 @@ using nlohmann::json;
 const std::vector<std::string> kVizs = {"number", "line",   "area",  "bar",   "combo",   "pie",
                                         "donut",  "funnel", "table", "pivot", "heatmap", "scatter"};
 const std::vector<std::string> kFormats = {"number", "integer", "currency", "percent", "date", "text"};
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 // A SQL field of the file (raw: no ${VAR} expansion inside SQL), parsed as card SQL.
 Result<CardSql> SqlAt(const ConfigNode& node) {
@@ -178,7 +174,7 @@ Status ParseCard(const ConfigNode& n, const Dashboard& d, CardSpec* c) {
                                       "where", "order_by", "limit", "compare", "width", "height", "chart", "drill"}));
   c->where = n.Where();
   STRATA_ASSIGN_OR_RETURN(c->id, n.RequiredString("id"));
-  if (c->id.empty() || c->id.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos) {
+  if (!ValidCardId(c->id)) {
     return n["id"].Error("a card id is lower-case letters, digits, '_' and '-'");
   }
   STRATA_ASSIGN_OR_RETURN(c->title, n.String("title", c->id));
@@ -244,6 +240,10 @@ Status ParseCard(const ConfigNode& n, const Dashboard& d, CardSpec* c) {
 
 }  // namespace
 
+bool ValidCardId(const std::string& id) {
+  return !id.empty() && id.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string::npos;
+}
+
 const FilterSpec* Dashboard::FindFilter(const std::string& id) const {
   for (const auto& f : filters) {
     if (f.id == id) return &f;
@@ -293,7 +293,7 @@ Result<Dashboard> LoadDashboard(const std::string& path) {
   }
   if (root.Has("columns")) {
     STRATA_ASSIGN_OR_RETURN(auto entries, root["columns"].Entries());
-    for (const auto& [name, node] : entries) STRATA_RETURN_IF_ERROR(ParseFormat(node, &d.columns[Lower(name)]));
+    for (const auto& [name, node] : entries) STRATA_RETURN_IF_ERROR(ParseFormat(node, &d.columns[AsciiLower(name)]));
   }
   if (!root.Has("cards")) return root.Error("a dashboard needs `cards`");
   STRATA_ASSIGN_OR_RETURN(auto cards, root["cards"].Items());

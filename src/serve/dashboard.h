@@ -91,6 +91,9 @@ struct Dashboard {
   const CardSpec* FindCard(const std::string& id) const;
 };
 
+// A card id: lower-case letters, digits, '_' and '-' (it is part of URLs and file names).
+bool ValidCardId(const std::string& id);
+
 // Parses one dashboard file; errors carry file:line:col.
 Result<Dashboard> LoadDashboard(const std::string& path);
 // Every `*.yml` in `dir` (none when it does not exist), sorted by id. The first error stops.

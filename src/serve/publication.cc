@@ -1,7 +1,5 @@
 #include "serve/publication.h"
 
-#include <sys/stat.h>
-
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -9,6 +7,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/file.h"
+#include "core/strings.h"
 #include "db/duckdb.h"
 #include "db/postgres.h"
 #include "transform/target.h"
@@ -70,18 +70,10 @@ class Watchdog {
   std::map<int, std::pair<Clock::time_point, CancelToken*>> due_;
 };
 
-// SQL without trailing semicolons and blanks, so it can be wrapped.
-std::string_view StripEnd(std::string_view sql) {
-  while (!sql.empty() && (sql.back() == ';' || std::isspace(static_cast<unsigned char>(sql.back())))) {
-    sql.remove_suffix(1);
-  }
-  return sql;
-}
-
 // The statement that runs `q` with the row limit: one row more than the limit tells that the
 // result was cut.
 std::string Limited(const BoundQuery& q, const QueryLimits& limits) {
-  return "SELECT * FROM (" + std::string(StripEnd(q.sql)) + "\n) AS strata_card LIMIT " +
+  return "SELECT * FROM (" + std::string(TrimSqlEnd(q.sql)) + "\n) AS strata_card LIMIT " +
          std::to_string(limits.max_rows + 1);
 }
 
@@ -215,7 +207,7 @@ class DuckPublication : public Publication {
     if (!prepared.ok()) {
       // Say what is wrong with the user's own statement, not with the LIMIT wrapper around it
       // (DuckDB's error names a line and column, and quotes the statement).
-      auto plain = c->Prepare(StripEnd(q.sql));
+      auto plain = c->Prepare(TrimSqlEnd(q.sql));
       return plain.ok() ? prepared.status() : plain.status();
     }
     for (size_t i = 0; i < q.params.size(); ++i) {
@@ -241,13 +233,7 @@ class ServingCopyPublications : public Publications {
 
   Result<std::shared_ptr<Publication>> Current() override {
     // CURRENT is replaced by rename: a new inode (or mtime) means a new publication.
-    struct stat st {};
-    const std::string current = dir_ + "/CURRENT";
-    std::string seen;
-    if (::stat(current.c_str(), &st) == 0) {
-      seen = std::to_string(st.st_ino) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
-             std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_size);
-    }
+    const std::string seen = FileStamp(dir_ + "/CURRENT");
     std::lock_guard<std::mutex> l(mu_);
     if (seen == seen_ && (current_ || seen.empty())) return current_;
     STRATA_ASSIGN_OR_RETURN(auto copy, warehouse::CurrentServingCopy(dir_));

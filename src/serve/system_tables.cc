@@ -1,7 +1,5 @@
 #include "serve/system_tables.h"
 
-#include <sys/stat.h>
-
 #include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -22,13 +20,6 @@ using nlohmann::json;
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-std::string StatStamp(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return "-";
-  return std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ":" +
-         std::to_string(st.st_size);
 }
 
 // Appends one row of mixed values; a null optional is NULL.
@@ -139,7 +130,7 @@ Result<std::shared_ptr<Publication>> SystemTables::Current() {
     }
   }
   std::string stamp =
-      StatStamp(runs_db) + "|" + StatStamp(runs_db + "-wal") + "|" + std::to_string(manifest_keys.size());
+      FileStamp(runs_db) + "|" + FileStamp(runs_db + "-wal") + "|" + std::to_string(manifest_keys.size());
   if (!manifest_keys.empty()) stamp += "|" + manifest_keys.back();
   if (current_ && stamp == stamp_) return current_;
 

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "core/file.h"
+#include "core/strings.h"
 #include "transform/dbt_context.h"
 #include "transform/materialize.h"
 #include "warehouse/pg_copy.h"
@@ -47,11 +48,6 @@ struct IndexSpec {
   std::string type;  // btree, hash, gin, ... ("" = btree)
 };
 
-std::string Lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // The indexes a published relation gets: its `indexes` config (dbt-postgres's form: a list
 // of {columns: [...], unique: bool, type: ...}), then one per column with a `unique` test
 // not covered already. Such an index is unique when the test has error severity and no
@@ -87,7 +83,7 @@ Result<std::vector<IndexSpec>> IndexesFor(const LoadedProject& project, const No
     IndexSpec spec;
     spec.columns = {t.column_name};
     const bool filtered = t.config.contains("where") && !t.config["where"].is_null();
-    spec.unique = Lower(t.config.value("severity", std::string("error"))) == "error" && !filtered;
+    spec.unique = AsciiLower(t.config.value("severity", std::string("error"))) == "error" && !filtered;
     out.push_back(std::move(spec));
   }
   return out;

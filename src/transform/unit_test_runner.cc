@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/file.h"
+#include "core/strings.h"
 #include "transform/dbt_context.h"
 #include "transform/materialize.h"
 
@@ -14,16 +15,6 @@ namespace strata::transform {
 using nlohmann::json;
 
 namespace {
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
-std::string StripSql(std::string sql) {
-  while (!sql.empty() && (std::isspace(static_cast<unsigned char>(sql.back())) || sql.back() == ';')) sql.pop_back();
-  return sql;
-}
 
 // Rows of a `given` or `expect` entry. Values are JSON (dict rows) or strings/nulls (CSV).
 struct Fixture {
@@ -61,12 +52,12 @@ Result<Fixture> ReadRows(const LoadedProject& p, const json& entry, const std::s
     } else {
       return Status::InvalidArgument(where + ": format sql needs `rows` as a SQL query (or a `fixture`)");
     }
-    f.sql = StripSql(std::move(f.sql));
+    f.sql = std::string(TrimSqlEnd(f.sql));
     return f;
   }
   auto add_column = [&f](const std::string& name) {
     for (const auto& c : f.columns) {
-      if (Lower(c) == Lower(name)) return;
+      if (AsciiLower(c) == AsciiLower(name)) return;
     }
     f.columns.push_back(name);
   };
@@ -94,7 +85,7 @@ Result<Fixture> ReadRows(const LoadedProject& p, const json& entry, const std::s
       }
       std::map<std::string, json> row;
       for (size_t c = 0; c < fields.size(); ++c)
-        row[Lower(header[c].value_or(""))] = fields[c] ? json(*fields[c]) : json();
+        row[AsciiLower(header[c].value_or(""))] = fields[c] ? json(*fields[c]) : json();
       f.rows.push_back(std::move(row));
     }
     return f;
@@ -109,7 +100,7 @@ Result<Fixture> ReadRows(const LoadedProject& p, const json& entry, const std::s
     std::map<std::string, json> row;
     for (const auto& [k, v] : rows[i].items()) {
       add_column(k);
-      row[Lower(k)] = v;
+      row[AsciiLower(k)] = v;
     }
     f.rows.push_back(std::move(row));
   }
@@ -162,7 +153,7 @@ Result<std::string> FixtureSql(const Fixture& f, const ColumnList& types, const 
   } else {
     for (const auto& c : f.columns) {
       bool found = false;
-      for (const auto& [name, type] : types) found |= Lower(name) == Lower(c);
+      for (const auto& [name, type] : types) found |= AsciiLower(name) == AsciiLower(c);
       if (!found) {
         std::string list;
         for (const auto& [name, type] : types) list += (list.empty() ? "" : ", ") + name;
@@ -177,7 +168,7 @@ Result<std::string> FixtureSql(const Fixture& f, const ColumnList& types, const 
       const auto& [name, type] = cols[i];
       json v;
       if (row != nullptr) {
-        auto it = row->find(Lower(name));
+        auto it = row->find(AsciiLower(name));
         if (it != row->end()) v = it->second;
       }
       std::string lit = Literal(v, f.from_csv, !type.empty());
@@ -364,7 +355,8 @@ Status RunUnitTest(const LoadedProject& project, warehouse::Session* conn, const
         full.macros.erase("is_incremental");
         auto sql = id == "this" ? project.Compile(*model, false, &full) : project.Compile(*input, false);
         if (sql.ok()) {
-          auto shape = conn->Query(with + "\nselect * from (\n" + StripSql(*sql) + "\n) as __dbt__unit__shape limit 0");
+          auto shape = conn->Query(with + "\nselect * from (\n" + std::string(TrimSqlEnd(*sql)) +
+                                   "\n) as __dbt__unit__shape limit 0");
           if (shape.ok()) {
             for (size_t c = 0; c < shape->columns.size(); ++c)
               types.emplace_back(shape->columns[c], shape->column_types[c]);
@@ -379,7 +371,7 @@ Status RunUnitTest(const LoadedProject& project, warehouse::Session* conn, const
 
   auto compiled = project.Compile(*model, incremental, &ov);
   if (!compiled.ok()) return fail(where + ": compiling '" + model->name + "': " + compiled.status().message());
-  std::string model_sql = StripSql(*compiled);
+  std::string model_sql(TrimSqlEnd(*compiled));
   std::string prefix = with.empty() ? "with " : with + ",\n";
   std::string actual = "(\n" + model_sql + "\n) as __dbt__unit__model";
 
@@ -409,18 +401,18 @@ Status RunUnitTest(const LoadedProject& project, warehouse::Session* conn, const
     }
     std::set<std::string> wanted;
     for (const auto& name : names) {
-      auto it =
-          std::find_if(out_cols.begin(), out_cols.end(), [&](const auto& c) { return Lower(c.first) == Lower(name); });
+      auto it = std::find_if(out_cols.begin(), out_cols.end(),
+                             [&](const auto& c) { return AsciiLower(c.first) == AsciiLower(name); });
       if (it == out_cols.end()) {
         std::string list;
         for (const auto& [n, t] : out_cols) list += (list.empty() ? "" : ", ") + n;
         return fail(where + ": expect names column '" + name + "', which '" + model->name +
                     "' does not produce (its columns: " + list + ")");
       }
-      wanted.insert(Lower(name));
+      wanted.insert(AsciiLower(name));
     }
     for (const auto& c : out_cols) {
-      if (wanted.count(Lower(c.first))) cols.push_back(c);  // in the model's column order
+      if (wanted.count(AsciiLower(c.first))) cols.push_back(c);  // in the model's column order
     }
     auto sql = FixtureSql(*expected, cols, where + ": expect");
     if (!sql.ok()) return fail(sql.status().message());

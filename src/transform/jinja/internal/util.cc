@@ -112,14 +112,6 @@ std::string StringRepr(std::string_view s) {
   return out;
 }
 
-std::string AsciiLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 std::string AsciiUpper(std::string_view s) {
   std::string out(s);
   for (char& c : out) {

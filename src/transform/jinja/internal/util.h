@@ -5,6 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/strings.h"  // AsciiLower
+
 namespace strata::jinja::internal {
 
 // " (did you mean 'x'?)" when a candidate is close to `name`, else "".
@@ -21,7 +23,6 @@ std::string FloatRepr(double d);
 // Python repr() of a string: 'it''s' quoting rules and escapes.
 std::string StringRepr(std::string_view s);
 
-std::string AsciiLower(std::string_view s);
 std::string AsciiUpper(std::string_view s);
 bool IsSpaceChar(char c);
 
