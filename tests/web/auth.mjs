@@ -20,14 +20,11 @@
 // plus screenshots of the login page (<DIR>/login.png, login-dark.png, login-error.png).
 // Prints "ok - ..." / "not ok - ..." per check, then "N passed, M failed"; exits 1 on any failure.
 // Everything stops after 120 s.
-import { assert, reporter, startWatchdog } from './harness.mjs';
+import { assert, chromiumPath, parseArgs, playwrightEntry, reporter, startWatchdog } from './harness.mjs';
 import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const playwrightEntry = join(repo, 'third_party', 'web', 'node_modules', 'playwright-core', 'index.mjs');
-const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 const overallTimeoutMs = 120_000;
 const readyTimeoutMs = 20_000;
 
@@ -35,14 +32,7 @@ function usage(message) {
   console.error(`auth: ${message}\nusage: node tests/web/auth.mjs --url http://127.0.0.1:PORT --editor USER:PASSWORD --viewer USER:PASSWORD [--screenshots DIR]`);
   process.exit(2);
 }
-const args = {};
-for (let i = 2; i < process.argv.length; i++) {
-  const a = process.argv[i];
-  const m = /^--(url|editor|viewer|screenshots)(?:=(.*))?$/.exec(a);
-  if (!m) usage(`unknown argument ${a}`);
-  args[m[1]] = m[2] !== undefined ? m[2] : process.argv[++i];
-  if (args[m[1]] === undefined) usage(`${a} needs a value`);
-}
+const args = parseArgs(['url', 'editor', 'viewer', 'screenshots'], usage);
 for (const k of ['url', 'editor', 'viewer']) if (!args[k]) usage(`--${k} is required`);
 const creds = (s, what) => {
   const i = s.indexOf(':');

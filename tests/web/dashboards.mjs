@@ -24,14 +24,11 @@
 // plus the home page, the theme toggle, View SQL, table sorting and the error state of a card.
 // Prints "ok - ..." / "not ok - ..." per check, then "N passed, M failed"; exits 1 on any failure.
 // A hung browser cannot hang it: everything stops after 180 s.
-import { assert, reporter, startWatchdog } from './harness.mjs';
+import { assert, chromiumPath, parseArgs, playwrightEntry, reporter, startWatchdog } from './harness.mjs';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const playwrightEntry = join(repo, 'third_party', 'web', 'node_modules', 'playwright-core', 'index.mjs');
-const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 const overallTimeoutMs = 180_000;
 const readyTimeoutMs = 30_000;
 
@@ -39,14 +36,7 @@ function usage(message) {
   console.error(`dashboards: ${message}\nusage: node tests/web/dashboards.mjs --url http://127.0.0.1:PORT [--expect expect.json] [--screenshots DIR]`);
   process.exit(2);
 }
-const args = {};
-for (let i = 2; i < process.argv.length; i++) {
-  const a = process.argv[i];
-  const m = /^--(url|expect|screenshots)(?:=(.*))?$/.exec(a);
-  if (!m) usage(`unknown argument ${a}`);
-  args[m[1]] = m[2] !== undefined ? m[2] : process.argv[++i];
-  if (args[m[1]] === undefined) usage(`${a} needs a value`);
-}
+const args = parseArgs(['url', 'expect', 'screenshots'], usage);
 if (!args.url) usage('--url is required');
 const base = args.url.replace(/\/+$/, '');
 const shots = args.screenshots ? resolve(args.screenshots) : null;

@@ -1,5 +1,8 @@
 // What the browser tests share: "ok - ..." / "not ok - ..." reporting, assertions, and a
-// watchdog that ends a test whose browser hangs.
+// watchdog that ends a test whose browser hangs, where the browser is, and arguments.
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 export function assert(cond, message) {
   if (!cond) throw new Error(message);
 }
@@ -34,4 +37,23 @@ export function startWatchdog(ms, r, browser) {
     if (b) b.close().catch(() => {});
     process.exit(1);
   }, ms);
+}
+
+// The vendored playwright-core and the browser (scripts/bootstrap.sh installs both).
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const playwrightEntry = join(repo, 'third_party', 'web', 'node_modules', 'playwright-core', 'index.mjs');
+export const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
+
+// `--name value` and `--name=value` arguments for the given names; anything else calls usage().
+export function parseArgs(names, usage) {
+  const args = {};
+  const re = new RegExp(`^--(${names.join('|')})(?:=(.*))?$`);
+  for (let i = 2; i < process.argv.length; i++) {
+    const a = process.argv[i];
+    const m = re.exec(a);
+    if (!m) usage(`unknown argument ${a}`);
+    args[m[1]] = m[2] !== undefined ? m[2] : process.argv[++i];
+    if (args[m[1]] === undefined) usage(`${a} needs a value`);
+  }
+  return args;
 }

@@ -1576,6 +1576,17 @@
       html: ICON.x, onclick: () => D.setFilter(f.id, null) });
   }
 
+  // Marks a filter control with its current values (data-value) and whether they differ from
+  // the default (then it is highlighted and its clear button shows); returns the values.
+  function markFilter(D, f, root, clear) {
+    const vals = D.effective(f.id);
+    const changed = !D.isDefault(f.id);
+    root.dataset.value = vals.join(',');
+    root.classList.toggle('active', changed);
+    clear.hidden = !changed;
+    return vals;
+  }
+
   function dateControl(D, f) {
     const sid = `filter-${f.id}`;
     const select = h('select', { id: sid, 'aria-label': f.label || f.id });
@@ -1616,10 +1627,7 @@
     return {
       f, root,
       update() {
-        const v = D.effective(f.id)[0] || '';
-        root.dataset.value = v;
-        root.classList.toggle('active', !D.isDefault(f.id));
-        clear.hidden = D.isDefault(f.id);
+        const v = markFilter(D, f, root, clear)[0] || '';
         const m = CUSTOM_RE.exec(v);
         if (m) {
           select.value = 'custom';
@@ -1663,10 +1671,7 @@
     return {
       f, root,
       update() {
-        const vals = D.effective(f.id);
-        root.dataset.value = vals.join(',');
-        root.classList.toggle('active', !D.isDefault(f.id));
-        clear.hidden = D.isDefault(f.id);
+        const vals = markFilter(D, f, root, clear);
         if (document.activeElement !== input) input.value = vals.join(', ');
       },
       invalidate() {},
@@ -1782,10 +1787,7 @@
     return {
       f, root,
       update() {
-        const vals = D.effective(f.id);
-        root.dataset.value = vals.join(',');
-        root.classList.toggle('active', !D.isDefault(f.id));
-        clear.hidden = D.isDefault(f.id);
+        const vals = markFilter(D, f, root, clear);
         valueEl.classList.toggle('all', !vals.length);
         valueEl.textContent = !vals.length ? 'All' : vals.length <= 2 ? vals.join(', ') : `${vals[0]}, ${vals[1]} +${vals.length - 2}`;
         btn.title = vals.length ? vals.join(', ') : 'All values';
