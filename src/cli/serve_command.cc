@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -12,8 +13,10 @@
 #include "cli/signals.h"
 #include "core/file.h"
 #include "core/project.h"
+#include "orchestrate/pipeline.h"
 #include "serve/api.h"
 #include "serve/auth.h"
+#include "serve/embed.h"
 #include "serve/server.h"
 #include "serve/system_tables.h"
 #include "serve/validate.h"
@@ -33,7 +36,17 @@ struct ServeFlags {
   std::string web_dir;
   std::string port_file;
   bool auth = false;
+  std::vector<std::string> embed_origins;
 };
+
+// The embed secret from the environment ("" when unset); a short one stops with a usage error.
+std::string EmbedSecret(Output& out) {
+  const char* env = std::getenv("STRATA_EMBED_SECRET");
+  if (env == nullptr || *env == '\0') return "";
+  Status ok = serve::CheckEmbedSecret(env);
+  if (!ok.ok()) Fail(out, ok, kExitUsage);
+  return env;
+}
 
 // Whether `host` is a loopback address (only this machine can connect).
 bool IsLoopback(const std::string& host) {
@@ -51,6 +64,80 @@ struct ValidateFlags {
   bool json = false;
 };
 
+struct EmbedFlags {
+  std::string project = ".";
+  std::string dashboard;
+  std::vector<std::string> params;  // filter=value
+  std::string expires = "10m";
+  std::string url = "http://127.0.0.1:8080";
+};
+
+// strata dashboards embed: a signed embed URL (serve/embed.h), as an application's server
+// would make it, for trying embeds and for scripts.
+void RegisterEmbedCommand(CLI::App* group) {
+  auto f = std::make_shared<EmbedFlags>();
+  CLI::App* sub = group->add_subcommand(
+      "embed", "Print a signed URL that shows one dashboard without a login (needs STRATA_EMBED_SECRET)");
+  sub->add_option("dashboard", f->dashboard, "The dashboard's id (its file name without .yml)")->required();
+  sub->add_option("--param", f->params, "Fix a filter: NAME=VALUE (repeat it for several values or filters)");
+  sub->add_option("--expires", f->expires, "How long the URL works: 10m, 2h, 7d, ...")->capture_default_str();
+  sub->add_option("--url", f->url, "Where strata serve answers")->capture_default_str();
+  sub->add_option("-p,--project", f->project, "Project file or directory holding strata.yml")->capture_default_str();
+  sub->callback([f] {
+    Output out(false);
+    const std::string secret = EmbedSecret(out);
+    if (secret.empty()) {
+      Fail(out,
+           Status::InvalidArgument("STRATA_EMBED_SECRET is not set: it signs embed tokens, and strata serve "
+                                   "needs the same value (make one with: openssl rand -hex 32)"),
+           kExitUsage);
+    }
+    auto project = Project::Load(f->project);
+    if (!project.ok()) Fail(out, project.status(), UsageCode(project.status()));
+    auto d = serve::LoadDashboard(JoinPath(project->dir, "dashboards/" + f->dashboard + ".yml"));
+    if (!d.ok()) Fail(out, d.status(), kExitUsage);
+    if (!d->embed.enabled) {
+      Fail(out, Status::InvalidArgument(d->file + " has no `embed:`: add `embed: true` to let it be embedded"),
+           kExitUsage);
+    }
+    serve::EmbedToken token;
+    token.dashboard = d->id;
+    for (const auto& p : f->params) {
+      const size_t eq = p.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        Fail(out, Status::InvalidArgument("--param takes NAME=VALUE, not '" + p + "'"), kExitUsage);
+      }
+      const std::string name = p.substr(0, eq);
+      if (d->FindFilter(name) == nullptr) {
+        Fail(out, Status::InvalidArgument("dashboard '" + d->id + "' has no filter '" + name + "'"), kExitUsage);
+      }
+      if (p.size() > eq + 1)
+        token.params[name].push_back(p.substr(eq + 1));
+      else
+        token.params[name];  // NAME=: explicitly none
+    }
+    for (const auto& name : d->embed.locked) {
+      if (!token.params.contains(name)) {
+        Fail(out,
+             Status::InvalidArgument("dashboard '" + d->id + "' locks filter '" + name + "' in embeds: give --param " +
+                                     name + "=VALUE"),
+             kExitUsage);
+      }
+    }
+    auto seconds = orchestrate::ParseDuration(f->expires);
+    if (!seconds.ok() || *seconds <= 0) {
+      Fail(out,
+           Status::InvalidArgument("--expires: " +
+                                   (seconds.ok() ? std::string("must be positive") : seconds.status().message())),
+           kExitUsage);
+    }
+    token.expires = static_cast<int64_t>(std::time(nullptr)) + static_cast<int64_t>(*seconds);
+    std::string base = f->url;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    out.Line(base + "/embed/" + serve::SignEmbedToken(token, secret));
+  });
+}
+
 void RegisterDashboardsCommand(CLI::App* app) {
   CLI::App* group = app->add_subcommand("dashboards", "Check the project's dashboards (dashboards/*.yml)");
   group->require_subcommand(1);
@@ -60,6 +147,7 @@ void RegisterDashboardsCommand(CLI::App* app) {
   sub->add_option("-p,--project", f->project, "Project file or directory holding strata.yml")->capture_default_str();
   sub->add_option("--schema", f->schema, "The published schema the dashboards read")->capture_default_str();
   sub->add_flag("--json", f->json, "Print one JSON document for machines");
+  RegisterEmbedCommand(group);
   sub->callback([f] {
     Output out(f->json);
     auto project = Project::Load(f->project);
@@ -202,8 +290,23 @@ void RegisterServeCommand(CLI::App* app) {
                 "Require logins (users from `strata users add`) also on loopback; on by itself on other addresses");
   sub->add_option("--port-file", f->port_file, "Write the port to this file once listening (with --port 0)");
   sub->add_option("--web-dir", f->web_dir, "Serve the web app's files from this folder (to work on them)");
+  sub->add_option("--embed-origin", f->embed_origins,
+                  "Only pages of this origin may frame embeds (https://shop.example.com; repeatable; default any)");
   sub->callback([f] {
     Output out(false);
+    const std::string embed_secret = EmbedSecret(out);
+    for (const auto& o : f->embed_origins) {
+      // It goes into a Content-Security-Policy header: a scheme and a host, nothing else.
+      const bool ok = (o.rfind("https://", 0) == 0 || o.rfind("http://", 0) == 0) &&
+                      o.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:/[]*") ==
+                          std::string::npos &&
+                      o.find('/', o.find("//") + 2) == std::string::npos;
+      if (!ok) {
+        Fail(out,
+             Status::InvalidArgument("--embed-origin takes an origin like https://shop.example.com, not '" + o + "'"),
+             kExitUsage);
+      }
+    }
     auto project = Project::Load(f->project);
     if (!project.ok()) Fail(out, project.status(), UsageCode(project.status()));
     // Beyond loopback, only with logins.
@@ -227,6 +330,7 @@ void RegisterServeCommand(CLI::App* app) {
     if (!publications.ok()) Fail(out, publications.status(), UsageCode(publications.status()));
     serve::ApiOptions api_options;
     api_options.dashboards_dir = JoinPath(project->dir, "dashboards");
+    api_options.embed_secret = embed_secret;
     serve::SystemTables system(*project, queries);
     serve::Api api(publications->get(), api_options, &system);
     serve::ServerOptions options;
@@ -235,6 +339,7 @@ void RegisterServeCommand(CLI::App* app) {
     options.threads = f->threads;
     options.web_dir = f->web_dir;
     options.users = users ? &*users : nullptr;
+    options.embed_origins = f->embed_origins;
     SignalStop signals;  // before the server's threads start, so they inherit the mask
     serve::Server server(&api, options);
     Status bound = server.Bind();
@@ -247,8 +352,8 @@ void RegisterServeCommand(CLI::App* app) {
     const std::string host = f->host.find(':') != std::string::npos ? "[" + f->host + "]" : f->host;
     out.Line("strata serve: http://" + host + ":" + std::to_string(server.port()) + "/ (" +
              (users ? "logins of " + std::to_string(users->list().size()) + " user(s); " : std::string()) +
-             "dashboards in " + api_options.dashboards_dir + "; data from " + (*publications)->Describe() +
-             "; Ctrl-C stops)");
+             (embed_secret.empty() ? "" : "signed embeds on; ") + "dashboards in " + api_options.dashboards_dir +
+             "; data from " + (*publications)->Describe() + "; Ctrl-C stops)");
     Status s = server.Run();
     if (!s.ok() && !signals.token.cancelled()) Fail(out, s);
   });

@@ -21,8 +21,21 @@ std::string CancelToken::reason() const {
   return reason_;
 }
 
+void CancelToken::OnFirstRegister(std::function<void()> arm) {
+  std::lock_guard<std::mutex> lock(mu_);
+  arm_ = std::move(arm);
+}
+
 int CancelToken::Register(std::function<void()> fn) {
   std::unique_lock<std::mutex> lock(mu_);
+  if (arm_) {
+    // Outside the lock: arming may lead to Cancel() on another thread.
+    std::function<void()> arm = std::move(arm_);
+    arm_ = nullptr;
+    lock.unlock();
+    arm();
+    lock.lock();
+  }
   int id = next_id_++;
   if (cancelled_.load()) {
     lock.unlock();

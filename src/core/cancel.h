@@ -28,12 +28,18 @@ class CancelToken {
   int Register(std::function<void()> fn);
   void Unregister(int id);
 
+  // Runs `arm` once, when the first callback is registered: when something that can be
+  // interrupted starts. A cause of cancellation that costs to watch (a client's connection)
+  // is then watched only for requests that do run such work.
+  void OnFirstRegister(std::function<void()> arm);
+
  private:
   std::atomic<bool> cancelled_{false};
   mutable std::mutex mu_;
   std::string reason_;
   int next_id_ = 0;
   std::map<int, std::function<void()>> callbacks_;
+  std::function<void()> arm_;
 };
 
 // Registers a callback for the lifetime of a scope.

@@ -1,5 +1,6 @@
 #include "serve/api.h"
 
+#include <ctime>
 #include <filesystem>
 #include <list>
 #include <nlohmann/json.hpp>
@@ -7,6 +8,7 @@
 
 #include "core/file.h"
 #include "core/strings.h"
+#include "serve/embed.h"
 
 namespace strata::serve {
 
@@ -212,6 +214,7 @@ ApiResponse Api::Handle(const ApiRequest& r) {
   }
   if (r.method != "GET" && r.method != "HEAD") return Error(405, r.method + " is not allowed on " + r.path);
   if (seg.size() == 2 && seg[1] == "publication") return PublicationInfo();
+  if (seg.size() >= 2 && seg[1] == "embed") return Embed(r, seg);
   if (seg.size() < 2 || seg[1] != "dashboards") return Error(404, "no such API path: " + r.path);
   auto dashboards = Dashboards();
   if (!dashboards.ok()) return Error(500, "the dashboard files have an error: " + dashboards.status().message());
@@ -434,7 +437,8 @@ ApiResponse Api::Card(const Dashboard& d, const std::string& card_id, const ApiR
   return resp;
 }
 
-ApiResponse Api::FilterValues(const Dashboard& d, const std::string& filter_id, const ApiRequest& r) {
+ApiResponse Api::FilterValues(const Dashboard& d, const std::string& filter_id, const ApiRequest& r,
+                              const std::set<std::string>& defaulted) {
   const FilterSpec* f = d.FindFilter(filter_id);
   if (f == nullptr) return Error(404, "dashboard '" + d.id + "' has no filter '" + filter_id + "'");
   if (!f->values) return Error(400, "filter '" + f->id + "' has no list of values (it takes free text)");
@@ -455,7 +459,7 @@ ApiResponse Api::FilterValues(const Dashboard& d, const std::string& filter_id, 
   if (!values.ok()) return ErrorOf(values.status());
   // Defaults of the filters it depends on do not apply: what was not given is unset.
   for (auto& [k, v] : *values) {
-    if (!given.contains(k)) v = FilterValue();
+    if (!given.contains(k) && !defaulted.contains(k)) v = FilterValue();
   }
   auto bound = BindOn(*f->values, p, *values);
   if (!bound.ok()) return ErrorOf(bound.status());
@@ -557,6 +561,88 @@ ApiResponse Api::Explore(const ApiRequest& r, bool as_card) {
   }
   yaml += "    sql: " + YamlBlock(text, "      ");
   return Json(200, {{"yaml", yaml}, {"columns", ResultJson(*out)["columns"]}});
+}
+
+ApiResponse Api::Embed(const ApiRequest& r, const std::vector<std::string>& seg) {
+  if (options_.embed_secret.empty()) {
+    return Error(404, "embedding is off: start strata serve with STRATA_EMBED_SECRET set");
+  }
+  if (seg.size() < 3) return Error(404, "no such API path: " + r.path + " (/api/embed/{token})");
+  auto token = VerifyEmbedToken(seg[2], options_.embed_secret, static_cast<int64_t>(std::time(nullptr)));
+  if (!token.ok()) return Error(401, token.status().message());
+  auto dashboards = Dashboards();
+  if (!dashboards.ok()) return Error(500, "the dashboard files have an error: " + dashboards.status().message());
+  const Dashboard* d = nullptr;
+  for (const auto& candidate : **dashboards) {
+    if (candidate.id == token->dashboard) d = &candidate;
+  }
+  if (d == nullptr)
+    return Error(404, "the embed token names dashboard '" + token->dashboard + "', which does not exist");
+  if (!d->embed.enabled) {
+    return Error(403, "dashboard '" + d->id + "' cannot be embedded: its file has no `embed:` (add `embed: true`)");
+  }
+  for (const auto& [name, values] : token->params) {
+    if (d->FindFilter(name) == nullptr) {
+      return Error(400, "the embed token sets filter '" + name + "', which dashboard '" + d->id + "' does not have");
+    }
+    if (d->embed.disabled.contains(name)) {
+      return Error(400,
+                   "the embed token sets filter '" + name + "', which dashboard '" + d->id + "' disables in embeds");
+    }
+  }
+  for (const auto& name : d->embed.locked) {
+    if (!token->params.contains(name)) {
+      return Error(400, "dashboard '" + d->id + "' locks filter '" + name + "' in embeds: the token must set it");
+    }
+  }
+  // Filters the viewer neither sees nor sets: the token's, and the disabled ones.
+  auto fixed = [&](const std::string& name) {
+    return token->params.contains(name) || d->embed.disabled.contains(name);
+  };
+  if (seg.size() == 3) {
+    json spec = ToJson(*d);
+    json filters = json::array();
+    for (auto& f : spec["filters"]) {
+      if (!fixed(f["id"])) filters.push_back(f);
+    }
+    spec["filters"] = filters;
+    for (auto& c : spec["cards"]) {
+      json takes = json::array();
+      for (auto& f : c["filters"]) {
+        if (!fixed(f)) takes.push_back(f);
+      }
+      c["filters"] = takes;
+      if (c["drill"].is_object() && fixed(c["drill"].value("filter", ""))) c["drill"] = nullptr;
+    }
+    spec.erase("models");
+    spec["embed"] = {{"expires", token->expires}};
+    return Json(200, spec);
+  }
+  if (seg.size() == 4 && seg[3] == "publication") {
+    auto pub = publications_->Current();
+    if (!pub.ok()) return ErrorOf(pub.status());
+    if (*pub == nullptr) return Json(200, {{"published", false}});
+    return Json(200, {{"published", true}, {"version", (*pub)->version()}});
+  }
+  // The viewer's values, then the token's. Disabled filters keep their defaults.
+  ApiRequest inner = r;
+  inner.query.clear();
+  for (const auto& [k, v] : r.query) {
+    if (d->FindFilter(k) != nullptr && fixed(k)) return Error(400, "filter '" + k + "' is fixed in this embed");
+    inner.query.emplace_back(k, v);
+  }
+  for (const auto& [name, values] : token->params) {
+    if (values.empty()) inner.query.emplace_back(name, "");
+    for (const auto& v : values) inner.query.emplace_back(name, v);
+  }
+  if (seg.size() == 5 && seg[3] == "cards") return Card(*d, seg[4], inner, false);
+  if (seg.size() == 6 && seg[3] == "filters" && seg[5] == "values") {
+    if (d->FindFilter(seg[4]) != nullptr && fixed(seg[4])) {
+      return Error(404, "filter '" + seg[4] + "' is fixed in this embed");
+    }
+    return FilterValues(*d, seg[4], inner, d->embed.disabled);
+  }
+  return Error(404, "no such API path in an embed: " + seg[3]);
 }
 
 ApiResponse Api::PublicationInfo() {

@@ -10,6 +10,14 @@
 //                                                a category filter's choices (linked filters
 //                                                given as parameters)
 //   GET /api/publication                         the publication served: version, relations
+//   GET /api/embed/{token}                       the dashboard a signed embed token opens
+//                                                (serve/embed.h), without the filters it fixes
+//   GET /api/embed/{token}/cards/{card}?f=v      a card of it: the token's filter values win
+//                                                and cannot be given (400); &format=csv|json
+//   GET /api/embed/{token}/filters/{f}/values    choices of a filter the viewer may set
+//   GET /api/embed/{token}/publication           the publication's version
+//                                                A bad or expired token is 401; embedding is
+//                                                off (404) without a secret.
 //   POST /api/query {"sql": "...", "limit": 1000}
 //                                                the SQL explorer: one read-only statement on
 //                                                the publication ({{ ref() }} and
@@ -19,14 +27,15 @@
 //                                                a question as a card for a dashboard file:
 //                                                {"yaml": "..."}, checked by running it
 //
-// Errors are JSON {"error": "..."} with 400 (bad input), 404 (unknown dashboard, card or
-// filter), 409 (nothing published yet), 504 (the query timed out) or 500 (a Strata bug, or the
-// engine failed).
+// Errors are JSON {"error": "..."} with 400 (bad input), 401 (bad embed token), 403 (a
+// dashboard not embeddable), 404 (unknown dashboard, card or filter), 409 (nothing published yet), 504 (the query timed
+// out) or 500 (a Strata bug, or the engine failed).
 #pragma once
 
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -56,6 +65,7 @@ struct ApiOptions {
   std::string dashboards_dir;  // re-read when its files change
   QueryLimits limits;
   size_t cache_bytes = 64 << 20;  // card results kept, keyed on query, values and data versions
+  std::string embed_secret;       // signs embed tokens; "" turns embedding off
 };
 
 class Api {
@@ -74,8 +84,11 @@ class Api {
   class Cache;
   Result<std::shared_ptr<const std::vector<Dashboard>>> Dashboards();
   ApiResponse Card(const Dashboard& d, const std::string& card, const ApiRequest& r, bool sql_only);
-  ApiResponse FilterValues(const Dashboard& d, const std::string& filter, const ApiRequest& r);
+  // `defaulted`: filters whose defaults apply when not given (else what is not given is unset).
+  ApiResponse FilterValues(const Dashboard& d, const std::string& filter, const ApiRequest& r,
+                           const std::set<std::string>& defaulted = {});
   ApiResponse PublicationInfo();
+  ApiResponse Embed(const ApiRequest& r, const std::vector<std::string>& seg);
   ApiResponse Explore(const ApiRequest& r, bool as_card);
   // The day a date-range filter's relative ranges end on (its anchor query, cached); nullopt:
   // today.

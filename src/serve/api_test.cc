@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <map>
@@ -14,6 +17,7 @@
 #include "core/file.h"
 #include "db/duckdb.h"
 #include "serve/auth.h"
+#include "serve/embed.h"
 #include "serve/server.h"
 #include "serve/validate.h"
 #include "testing.h"
@@ -573,6 +577,149 @@ TEST_F(ApiTest, LoginsGuardTheApi) {
   // Guessing is cut off, even for the right password afterwards.
   for (int i = 0; i < Sessions::kMaxFailures; ++i) (void)login("eve" + std::to_string(i), "guess");
   EXPECT_EQ(login("ana", "correct horse battery")->status, 429);
+}
+
+// Signed embeds: a token opens one embeddable dashboard, with the filters it fixes applied,
+// hidden and unchangeable; everything else about it is refused with a clear status.
+TEST_F(ApiTest, EmbedTokensOpenOneDashboardWithFixedFilters) {
+  const std::string secret(48, 's');
+  WriteText(dir_.Sub("dashboards/shared.yml"),
+            std::string(kDashboard) + "embed:\n  locked: [segment]\n  disabled: [period]\n");
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  auto token = [&](const std::string& dashboard, std::map<std::string, std::vector<std::string>> params,
+                   int64_t expires_in = 600) {
+    EmbedToken t;
+    t.dashboard = dashboard;
+    t.params = std::move(params);
+    t.expires = now + expires_in;
+    return SignEmbedToken(t, secret);
+  };
+  const std::string gold = token("shared", {{"segment", {"gold"}}});
+  // Without a secret, embedding is off.
+  EXPECT_EQ(Get("/api/embed/" + gold).status, 404);
+  ApiOptions options;
+  options.dashboards_dir = dir_.Sub("dashboards");
+  options.embed_secret = secret;
+  api_ = std::make_unique<Api>(publications_.get(), options);
+
+  json spec = GetJson("/api/embed/" + gold);
+  EXPECT_EQ(spec["id"], "shared");
+  ASSERT_EQ(spec["filters"].size(), 1u) << "only what the viewer may set: " << spec["filters"];
+  EXPECT_EQ(spec["filters"][0]["id"], "category");
+  EXPECT_EQ(spec["cards"][0]["filters"], json({"category"}));
+  EXPECT_FALSE(spec.contains("models"));
+  EXPECT_EQ(spec["embed"]["expires"], now + 600);
+
+  // The token's segment and the disabled period's default (the last 7 days of data) apply.
+  const auto orders = Orders(kOrders);
+  const Date last = Date::FromYmd(2024, 1, 20);
+  json all = GetJson("/api/embed/" + gold + "/cards/revenue");
+  EXPECT_NEAR(all["rows"][0][0].get<double>(), Revenue(orders, last - 6, last, {}, "gold"), 1e-6);
+  json books = GetJson("/api/embed/" + gold + "/cards/revenue", {{"category", "books"}});
+  EXPECT_NEAR(books["rows"][0][0].get<double>(), Revenue(orders, last - 6, last, {"books"}, "gold"), 1e-6);
+  json silver = GetJson("/api/embed/" + token("shared", {{"segment", {"silver"}}}) + "/cards/revenue");
+  EXPECT_NEAR(silver["rows"][0][0].get<double>(), Revenue(orders, last - 6, last, {}, "silver"), 1e-6);
+  EXPECT_NE(silver["rows"][0][0], all["rows"][0][0]);
+  ApiResponse csv = Get("/api/embed/" + gold + "/cards/by_category", {{"format", "csv"}});
+  EXPECT_EQ(csv.status, 200);
+  EXPECT_EQ(csv.content_type, "text/csv; charset=utf-8");
+  json choices = GetJson("/api/embed/" + gold + "/filters/category/values");
+  EXPECT_EQ(choices["values"], json({"books", "garden", "toys"}));
+
+  struct Case {
+    std::string path;
+    std::vector<std::pair<std::string, std::string>> query;
+    int status;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {"/api/embed/" + gold + "/cards/revenue", {{"segment", "silver"}}, 400, "fixed in this embed"},
+      {"/api/embed/" + gold + "/cards/revenue", {{"period", "all_time"}}, 400, "fixed in this embed"},
+      {"/api/embed/" + gold + "/filters/segment/values", {}, 404, "fixed in this embed"},
+      {"/api/embed/" + gold + "/cards/revenue/sql", {}, 404, "no such API path"},
+      {"/api/embed/" + gold + "/cards/nope", {}, 404, "no card 'nope'"},
+      {"/api/embed/" + token("sales", {}), {}, 403, "cannot be embedded"},
+      {"/api/embed/" + token("nope", {}), {}, 404, "does not exist"},
+      {"/api/embed/" + token("shared", {}), {}, 400, "the token must set it"},
+      {"/api/embed/" + token("shared", {{"segment", {"gold"}}, {"colour", {"red"}}}), {}, 400, "does not have"},
+      {"/api/embed/" + token("shared", {{"segment", {"gold"}}, {"period", {"all_time"}}}), {}, 400, "disables"},
+      {"/api/embed/" + token("shared", {{"segment", {"gold"}}}, -1), {}, 401, "expired"},
+      {"/api/embed/" + gold.substr(0, gold.size() - 2) + "AA", {}, 401, "signature does not match"},
+      {"/api/embed/not-a-token", {}, 401, "not a JSON Web Token"},
+      {"/api/embed", {}, 404, "/api/embed/{token}"},
+  };
+  for (const auto& c : cases) {
+    ApiResponse r = Get(c.path, c.query);
+    EXPECT_EQ(r.status, c.status) << c.path << ": " << r.body;
+    EXPECT_NE(json::parse(r.body).value("error", "").find(c.says), std::string::npos) << c.path << ": " << r.body;
+  }
+  // Over HTTP: the page may be framed (by the origins allowed), its API needs no login.
+  Users users;
+  ASSERT_TRUE(users.Set("ana", Role::kEditor, "correct horse battery").ok());
+  ServerOptions server_options;
+  server_options.port = 0;
+  server_options.users = &users;
+  for (const std::vector<std::string>& origins :
+       {std::vector<std::string>{}, std::vector<std::string>{"https://shop.example.com"}}) {
+    server_options.embed_origins = origins;
+    RunningServer server(api_.get(), server_options);
+    ASSERT_TRUE(server.ok());
+    httplib::Client client("127.0.0.1", server.port());
+    auto page = client.Get("/embed/" + gold);
+    ASSERT_TRUE(page);
+    EXPECT_EQ(page->status, 200);
+    EXPECT_FALSE(page->has_header("X-Frame-Options"));
+    EXPECT_EQ(page->get_header_value("Referrer-Policy"), "no-referrer");
+    const std::string csp = page->get_header_value("Content-Security-Policy");
+    EXPECT_NE(csp.find(origins.empty() ? "frame-ancestors *" : "frame-ancestors https://shop.example.com"),
+              std::string::npos)
+        << csp;
+    EXPECT_NE(client.Get("/d/shared")->get_header_value("Content-Security-Policy").find("frame-ancestors 'none'"),
+              std::string::npos);
+    EXPECT_EQ(client.Get("/api/embed/" + gold + "/cards/revenue")->status, 200) << "no login needed";
+    EXPECT_EQ(client.Get("/api/dashboards/shared/cards/revenue")->status, 401) << "the rest still needs one";
+  }
+}
+
+// A client that goes away (a page left, a fetch aborted) stops its query: the one connection
+// to the data is free again at once, not when the statement timeout passes.
+TEST_F(ApiTest, AClientThatLeavesCancelsItsQuery) {
+  WriteText(dir_.Sub("dashboards/slow.yml"),
+            "cards:\n  - {id: slow, viz: table, sql: \"select count(*) from range(1000000000000) a\"}\n");
+  auto one = Publications::ServingCopies(dir_.Sub("published"), "analytics", 1);
+  ApiOptions options;
+  options.dashboards_dir = dir_.Sub("dashboards");
+  options.limits.timeout_ms = 120000;
+  Api api(one.get(), options);
+  ServerOptions server_options;
+  server_options.port = 0;
+  server_options.threads = 4;
+  RunningServer server(&api, server_options);
+  ASSERT_TRUE(server.ok());
+  const std::string body = json({{"sql", "select count(*) from range(1000000000000) a"}}).dump();
+  for (const std::string& request :
+       {std::string("GET /api/dashboards/slow/cards/slow HTTP/1.1\r\nHost: x\r\n\r\n"),
+        "POST /api/query HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+            std::to_string(body.size()) + "\r\n\r\n" + body}) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(server.port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    ASSERT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the query is running
+    ::close(fd);
+    const auto started = std::chrono::steady_clock::now();
+    httplib::Client client("127.0.0.1", server.port());
+    client.set_read_timeout(120, 0);
+    auto quick = client.Post("/api/query", json({{"sql", "select 42 as answer"}}).dump(), "application/json");
+    ASSERT_TRUE(quick);
+    EXPECT_EQ(quick->status, 200) << quick->body;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(20))
+        << "the abandoned query held the connection: " << request.substr(0, 30);
+  }
 }
 
 }  // namespace

@@ -258,10 +258,37 @@ const CardSpec* Dashboard::FindCard(const std::string& id) const {
   return nullptr;
 }
 
+namespace {
+
+Status ParseEmbed(const ConfigNode& n, const Dashboard& d, EmbedSpec* e) {
+  if (n.IsScalar()) {
+    STRATA_ASSIGN_OR_RETURN(e->enabled, n.Bool());
+    return Status::OK();
+  }
+  if (!n.IsMap()) return n.Error("embed is true, false or a map with locked and disabled filter lists");
+  STRATA_RETURN_IF_ERROR(n.CheckKeys({"locked", "disabled"}));
+  e->enabled = true;
+  for (const char* key : {"locked", "disabled"}) {
+    if (!n.Has(key)) continue;
+    STRATA_ASSIGN_OR_RETURN(auto names, n[key].StringList());
+    for (const auto& name : names) {
+      if (d.FindFilter(name) == nullptr)
+        return n[key].Error("embed." + std::string(key) + ": no filter '" + name + "'");
+      (std::string(key) == "locked" ? e->locked : e->disabled).insert(name);
+    }
+  }
+  for (const auto& name : e->locked) {
+    if (e->disabled.contains(name)) return n.Error("filter '" + name + "' is both locked and disabled in embeds");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Result<Dashboard> LoadDashboard(const std::string& path) {
   STRATA_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::Load(path, /*unique_keys=*/true));
   if (!root.IsMap()) return root.Error("a dashboard file is a map (title, filters, cards)");
-  STRATA_RETURN_IF_ERROR(root.CheckKeys({"title", "description", "filters", "columns", "cards"}));
+  STRATA_RETURN_IF_ERROR(root.CheckKeys({"title", "description", "filters", "columns", "cards", "embed"}));
   Dashboard d;
   d.file = path;
   d.id = std::filesystem::path(path).stem().string();
@@ -310,6 +337,7 @@ Result<Dashboard> LoadDashboard(const std::string& path) {
     if (f.anchor) models.insert(f.anchor->refs().begin(), f.anchor->refs().end());
   }
   d.models.assign(models.begin(), models.end());
+  if (root.Has("embed")) STRATA_RETURN_IF_ERROR(ParseEmbed(root["embed"], d, &d.embed));
   return d;
 }
 

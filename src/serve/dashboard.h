@@ -32,6 +32,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,17 @@ struct CardSpec {
   std::string where;         // file:line:col of the card
 };
 
+// Whether and how the dashboard can be embedded with a signed token (serve/embed.h):
+//   embed: true                                   any filter may be fixed by a token
+//   embed: {locked: [segment], disabled: [period]}
+// `locked` filters must be fixed by every token; `disabled` ones are out of embeds (neither
+// a token nor the viewer sets them: their default applies). Without `embed:` no token opens it.
+struct EmbedSpec {
+  bool enabled = false;
+  std::set<std::string> locked;
+  std::set<std::string> disabled;
+};
+
 struct Dashboard {
   std::string id;  // the file's name without .yml
   std::string file;
@@ -86,6 +98,7 @@ struct Dashboard {
   std::map<std::string, ColumnFormat> columns;
   std::vector<CardSpec> cards;
   std::vector<std::string> models;  // every model its cards and filters ref (sorted, unique)
+  EmbedSpec embed;
 
   const FilterSpec* FindFilter(const std::string& id) const;
   const CardSpec* FindCard(const std::string& id) const;

@@ -1,13 +1,20 @@
 #include "serve/server.h"
 
+#include <dirent.h>
 #include <httplib.h>
+#include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <ctime>
 #include <filesystem>
+#include <map>
 #include <mutex>
+#include <thread>
 
 #include "core/file.h"
 #include "serve/web_assets.h"
@@ -16,14 +23,26 @@ namespace strata::serve {
 
 namespace {
 
+constexpr const char* kContentPolicy =
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors ";
+
 // Sent with everything: no framing by other sites, no MIME sniffing, scripts only from here.
 void SecurityHeaders(httplib::Response& res) {
   res.set_header("X-Content-Type-Options", "nosniff");
   res.set_header("X-Frame-Options", "DENY");
   res.set_header("Referrer-Policy", "same-origin");
-  res.set_header("Content-Security-Policy",
-                 "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-                 "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+  res.set_header("Content-Security-Policy", std::string(kContentPolicy) + "'none'");
+}
+
+// An embed page: framed by the origins allowed (any when none are named). Its URL holds the
+// token, which no Referer may carry away.
+void EmbedHeaders(httplib::Response& res, const std::vector<std::string>& origins) {
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("Referrer-Policy", "no-referrer");
+  std::string ancestors;
+  for (const auto& o : origins) ancestors += (ancestors.empty() ? "" : " ") + o;
+  res.set_header("Content-Security-Policy", std::string(kContentPolicy) + (ancestors.empty() ? "*" : ancestors));
 }
 
 // The value of cookie `name` in a Cookie header ("" if absent).
@@ -49,8 +68,12 @@ void SetJson(httplib::Response& res, int status, const nlohmann::json& body) {
   res.set_content(body.dump(), "application/json");
 }
 
+bool IsEmbedPage(const std::string& path) { return path.rfind("/embed/", 0) == 0; }
+
 // Pages of the single-page app: every one is index.html, which routes on the path.
-bool IsAppPage(const std::string& path) { return path == "/" || path == "/explore" || path.rfind("/d/", 0) == 0; }
+bool IsAppPage(const std::string& path) {
+  return path == "/" || path == "/explore" || path.rfind("/d/", 0) == 0 || IsEmbedPage(path);
+}
 
 // `data` gzip-compressed ("" if zlib fails).
 std::string Gzip(std::string_view data) {
@@ -84,6 +107,139 @@ void RaiseBacklog(int port) {
     if (bound == port) ::listen(fd, SOMAXCONN);
   }
 }
+
+// The numeric host and port of a socket address, as cpp-httplib writes them in a Request.
+std::pair<std::string, int> HostPort(const sockaddr_storage& addr, socklen_t len) {
+  char host[NI_MAXHOST] = "", port[NI_MAXSERV] = "";
+  if (::getnameinfo(reinterpret_cast<const sockaddr*>(&addr), len, host, sizeof(host), port, sizeof(port),
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+    return {"", -1};
+  }
+  return {host, std::atoi(port)};
+}
+
+// Whether `fd` is the connection `req` came on: same peer address and port, same local port.
+bool IsConnectionOf(int fd, const httplib::Request& req) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return false;
+  if (HostPort(addr, len).second != req.local_port) return false;
+  len = sizeof(addr);
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return false;
+  return HostPort(addr, len) == std::make_pair(req.remote_addr, req.remote_port);
+}
+
+// The socket of the connection `req` came on (-1 if not found): cpp-httplib does not say, so
+// it is looked up among the process's descriptors. A server thread serves one connection at a
+// time, so each thread remembers its last answer.
+int ConnectionFd(const httplib::Request& req) {
+  thread_local int last = -1;
+  if (last >= 0 && IsConnectionOf(last, req)) return last;
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return -1;
+  int found = -1;
+  const int own = ::dirfd(dir);
+  while (dirent* e = ::readdir(dir)) {
+    const int fd = std::atoi(e->d_name);
+    if (e->d_name[0] < '0' || e->d_name[0] > '9' || fd == own) continue;
+    if (IsConnectionOf(fd, req)) {
+      found = fd;
+      break;
+    }
+  }
+  ::closedir(dir);
+  return last = found;
+}
+
+// Watches the connections of requests whose queries are running: when the client closes its
+// connection (the page was left, or its fetch aborted because a filter changed), the request's
+// token is cancelled, which interrupts the query and frees its connection for others.
+class ClientWatcher {
+ public:
+  static ClientWatcher& Get() {
+    static ClientWatcher* w = new ClientWatcher();  // never destroyed: requests may run until exit
+    return *w;
+  }
+  int Add(int fd, CancelToken* token) {
+    std::lock_guard<std::mutex> l(mu_);
+    const int id = next_++;
+    watched_[id] = {fd, token};
+    const uint64_t one = 1;
+    (void)!::write(wake_, &one, sizeof(one));
+    return id;
+  }
+  // After it returns the token is not touched again.
+  void Remove(int id) {
+    std::lock_guard<std::mutex> l(mu_);
+    watched_.erase(id);
+  }
+
+ private:
+  ClientWatcher() : wake_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    std::thread([this] { Loop(); }).detach();
+  }
+  void Loop() {
+    std::vector<pollfd> fds;
+    std::vector<int> ids;
+    for (;;) {
+      // The set is rebuilt on every wake-up, so descriptors of finished requests drop out.
+      fds.assign(1, pollfd{wake_, POLLIN, 0});
+      ids.assign(1, -1);
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        for (const auto& [id, w] : watched_) {
+          fds.push_back(pollfd{w.first, POLLRDHUP, 0});
+          ids.push_back(id);
+        }
+      }
+      if (::poll(fds.data(), fds.size(), -1) < 0) continue;
+      if (fds[0].revents != 0) {
+        uint64_t n;
+        (void)!::read(wake_, &n, sizeof(n));
+      }
+      for (size_t i = 1; i < fds.size(); ++i) {
+        const short ev = fds[i].revents;
+        if (ev == 0) continue;
+        bool closed = (ev & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
+        if (!closed && (ev & POLLIN) != 0) {
+          // Bytes, not a close (a pipelined request): nothing more to learn from this socket.
+          char c;
+          closed = ::recv(fds[i].fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+        }
+        std::lock_guard<std::mutex> l(mu_);
+        auto it = watched_.find(ids[i]);
+        if (it == watched_.end()) continue;  // the request ended meanwhile
+        if (closed && (ev & POLLNVAL) == 0) it->second.second->Cancel("the client closed the connection");
+        watched_.erase(it);
+      }
+    }
+  }
+  const int wake_;
+  std::mutex mu_;
+  int next_ = 0;
+  std::map<int, std::pair<int, CancelToken*>> watched_;  // id -> (socket, token)
+};
+
+// Cancels `token` when the client of `req` goes away while a query of the request runs.
+class ClientWatch {
+ public:
+  ClientWatch(const httplib::Request& req, CancelToken* token) {
+    token->OnFirstRegister([this, &req, token] {
+      const int fd = ConnectionFd(req);
+      if (fd >= 0) id_ = ClientWatcher::Get().Add(fd, token);
+    });
+  }
+  ~ClientWatch() {
+    if (id_ >= 0) ClientWatcher::Get().Remove(id_);
+  }
+  ClientWatch(const ClientWatch&) = delete;
+  ClientWatch& operator=(const ClientWatch&) = delete;
+
+ private:
+  int id_ = -1;
+};
+
+bool IsEmbedApi(const std::string& path) { return path.rfind("/api/embed/", 0) == 0; }
 
 }  // namespace
 
@@ -120,10 +276,14 @@ Status Server::Bind() {
   http.Get(R"(/api/.*)", [this](const httplib::Request& req, httplib::Response& res) {
     SecurityHeaders(res);
     res.set_header("Cache-Control", "no-store");
-    if (!Admit(req, res)) return;
+    // Embeds carry their own credential, the signed token, and need no login.
+    if (!IsEmbedApi(req.path) && !Admit(req, res)) return;
+    CancelToken cancel;
+    ClientWatch watch(req, &cancel);
     ApiRequest r;
     r.method = req.method;
     r.path = req.path;
+    r.cancel = &cancel;
     for (const auto& [k, v] : req.params) r.query.emplace_back(k, v);
     ApiResponse out = api_->Handle(r);
     for (const auto& [k, v] : out.headers) res.set_header(k, v);
@@ -140,17 +300,24 @@ Status Server::Bind() {
       return;
     }
     if (!Admit(req, res)) return;
+    CancelToken cancel;
+    ClientWatch watch(req, &cancel);
     ApiRequest r;
     r.method = "POST";
     r.path = req.path;
     r.body = req.body;
+    r.cancel = &cancel;
     for (const auto& [k, v] : req.params) r.query.emplace_back(k, v);
     ApiResponse out = api_->Handle(r);
     res.status = out.status;
     res.set_content(std::move(out.body), out.content_type);
   });
   http.Get(R"(/.*)", [this](const httplib::Request& req, httplib::Response& res) {
-    SecurityHeaders(res);
+    if (IsEmbedPage(req.path)) {
+      EmbedHeaders(res, options_.embed_origins);
+    } else {
+      SecurityHeaders(res);
+    }
     const std::string path = IsAppPage(req.path) ? "/index.html" : req.path;
     for (const WebAsset& a : WebAssets()) {
       if (a.path != path) continue;

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 #include "serve/api.h"
@@ -29,6 +30,9 @@ struct ServerOptions {
   // session cookie, every POST its CSRF token, and the explorer the editor role. Not owned;
   // null: no logins (loopback only).
   const Users* users = nullptr;
+  // Embeds (/embed/<token>, serve/embed.h) may be framed by pages of these origins
+  // ("https://shop.example.com"); empty: by any page. Every other page refuses framing.
+  std::vector<std::string> embed_origins;
 };
 
 class Server {

@@ -8,7 +8,9 @@
 #      (every dashboard loads with no console errors, KPIs equal expect.json, filters reload
 #      exactly their cards, drill-through, CSV, URL state, the explorer). Screenshots go to $2;
 #   4. the same project with logins (`strata serve --auth`, an editor and a viewer) and
-#      tests/web/auth.mjs.
+#      tests/web/auth.mjs;
+#   5. tests/web/embed.mjs on that server: the overview embedded with a signed token in another
+#      site's frame (no login needed).
 #
 #   tests/web/run_browser_tests.sh <strata binary> <screenshot dir>
 set -euo pipefail
@@ -60,6 +62,10 @@ cat > "$work/expect.json" <<JSON
               "kpis_by_category": {$by_category}}}
 JSON
 
+# Signed embeds: the servers and tests/web/embed.mjs share a secret made for this run.
+STRATA_EMBED_SECRET="$(openssl rand -hex 32)"
+export STRATA_EMBED_SECRET
+
 "$strata" serve --port 0 --port-file "$work/serve.port" > "$work/serve.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [[ -s "$work/serve.port" ]] && break; sleep 0.1; done
@@ -77,3 +83,7 @@ for _ in $(seq 100); do [[ -s "$work/auth.port" ]] && break; sleep 0.1; done
 [[ -s "$work/auth.port" ]] || { echo "strata serve --auth did not start:"; cat "$work/auth.log"; exit 1; }
 node "$root/tests/web/auth.mjs" --url "http://127.0.0.1:$(cat "$work/auth.port")" \
   --editor 'ana:correct horse battery' --viewer 'bo:another long secret' --screenshots "$shots"
+
+# Embeds need no login: the overview in another site's frame, from the server with logins.
+node "$root/tests/web/embed.mjs" --url "http://127.0.0.1:$(cat "$work/auth.port")" \
+  --expect "$work/expect.json" --screenshots "$shots"

@@ -4,6 +4,8 @@
 //   /            the list of dashboards
 //   /d/<id>      a dashboard: filter bar, 12-column grid of cards (numbers, charts, tables)
 //   /explore     the SQL explorer: a query on the publication, as a table or a chart, and as card YAML
+//   /embed/<token>  one dashboard opened by a signed embed token (in another site's <iframe>): no
+//                header or navigation, no login, no SQL; the filters the token fixes are not shown
 //
 // The page URL holds the whole filter state (?period=last_7_days&category=books&category=toys; an
 // absent parameter means the filter's default, an empty one "explicitly none"), so links can be
@@ -25,10 +27,16 @@
   const storedTheme = () => {
     try { const t = localStorage.getItem(THEME_KEY); return t === 'dark' || t === 'light' ? t : null; } catch (_) { return null; }
   };
-  const themeNow = () => storedTheme() || (darkQuery.matches ? 'dark' : 'light');
+  // An embed may choose its theme in the URL's fragment (#theme=dark), to match the page around it.
+  const embedTheme = () => { const m = /(?:^#|&)theme=(dark|light)\b/.exec(location.hash); return m ? m[1] : null; };
+  const themeNow = () => embedTheme() || storedTheme() || (darkQuery.matches ? 'dark' : 'light');
   document.documentElement.dataset.theme = themeNow();
 
   window.strataFetchCount = window.strataFetchCount || {};
+  // An embed: the token is the credential; everything the page asks goes through /api/embed/<token>.
+  const embedMatch = /^\/embed\/([^/]+)\/?$/.exec(location.pathname);
+  const EMBED = embedMatch ? embedMatch[1] : null;
+  if (EMBED) document.documentElement.dataset.embed = 'true';
   const reduceMotion = navigator.webdriver || window.matchMedia('(prefers-reduced-motion: reduce)').matches;
 
   // ------------------------------------------------------------------ small DOM helpers
@@ -111,6 +119,7 @@
     let body = null;
     try { body = await res.json(); } catch (e) { if (e && e.name === 'AbortError') throw e; }
     if (!res.ok) {
+      if (res.status === 401 && EMBED) throw new ApiError(401, (body && body.error) || 'This link is not valid.');
       if (res.status === 401 && !opts.noLoginRedirect) {
         sessionEnded();
         throw new SessionEnded();
@@ -285,6 +294,11 @@
   function setReady(ready) { document.body.dataset.ready = ready ? 'true' : 'false'; }
 
   function route() {
+    if (EMBED) {
+      if (!current) current = dashboardPage(null, EMBED);
+      else current.onPopState();
+      return;
+    }
     if (loggedOut()) { if (document.body.dataset.view !== 'login') showLogin(); return; }
     const path = location.pathname.replace(/\/+$/, '') || '/';
     const m = /^\/d\/([^/]+)$/.exec(path);
@@ -1181,15 +1195,20 @@
     return x.every((v, i) => v === y[i]);
   };
 
-  function dashboardPage(id) {
+  // `embed`: the signed token of an embed (then `id` is null until the dashboard is loaded).
+  function dashboardPage(id, embed) {
     const D = {
       kind: 'dashboard', id, dash: null, sel: {}, filters: {}, controls: {}, cards: new Map(),
-      pending: new Set(), destroyed: false, resolved: {}, version: null, dataThrough: null,
+      pending: new Set(), destroyed: false, resolved: {}, version: null, dataThrough: null, embed: embed || null,
     };
+    // Where the page's data comes from, and its own address.
+    D.apiBase = embed ? `/api/embed/${embed}` : `/api/dashboards/${enc(id)}`;
+    D.pubPath = embed ? `${D.apiBase}/publication` : '/api/publication';
+    D.pagePath = embed ? `/embed/${embed}` : `/d/${enc(id)}`;
     const root = app();
     const ac = new AbortController();
-    setCrumbs([{ text: 'Dashboards', href: '/' }, { text: id }]);
-    document.title = `${id} · Strata`;
+    if (!embed) setCrumbs([{ text: 'Dashboards', href: '/' }, { text: id }]);
+    document.title = embed ? 'Strata' : `${id} · Strata`;
     setReady(false);
 
     const head = h('div', { class: 'page-head' });
@@ -1231,7 +1250,7 @@
     D.pageUrl = () => {
       const parts = [];
       for (const f of D.dash.filters) filterParams(f.id, parts);
-      return `/d/${enc(D.id)}${parts.length ? '?' + parts.join('&') : ''}`;
+      return `${D.pagePath}${parts.length ? '?' + parts.join('&') : ''}`;
     };
     D.cardQuery = (card, extra) => {
       const parts = [];
@@ -1239,7 +1258,7 @@
       if (extra) parts.push(extra);
       return parts.length ? '?' + parts.join('&') : '';
     };
-    D.cardPath = (card) => `/api/dashboards/${enc(D.id)}/cards/${enc(card.id)}`;
+    D.cardPath = (card) => `${D.apiBase}/cards/${enc(card.id)}`;
     // The values endpoint applies no defaults to the filters a list depends on (what is not
     // given is unset), so the parents' effective values go along, defaults included.
     D.valuesQuery = (f, q) => {
@@ -1462,7 +1481,7 @@
       });
     };
     window.addEventListener('resize', D.onResize);
-    D.onScroll = () => bar.classList.toggle('stuck', bar.getBoundingClientRect().top <= 53 && window.scrollY > 0);
+    D.onScroll = () => bar.classList.toggle('stuck', bar.getBoundingClientRect().top <= (D.embed ? 1 : 53) && window.scrollY > 0);
     window.addEventListener('scroll', D.onScroll, { passive: true });
 
     // A new publication while the page is open: offer to refresh (cards are not reloaded under
@@ -1476,7 +1495,7 @@
     D.poll = setInterval(async () => {
       if (document.hidden || !D.dash || D.destroyed) return;
       try {
-        const { body } = await api('/api/publication', { signal: ac.signal });
+        const { body } = await api(D.pubPath, { signal: ac.signal });
         if (body && body.published && D.pubVersion !== undefined && body.version !== D.pubVersion && body.version !== D.newVersion) {
           D.newVersion = body.version;
           D.renderMeta();
@@ -1505,13 +1524,20 @@
       let dash;
       try {
         const [d, pub] = await Promise.all([
-          api(`/api/dashboards/${enc(id)}`, { signal: ac.signal }),
-          api('/api/publication', { signal: ac.signal }).catch((e) => { if (e.name === 'AbortError') throw e; return null; }),
+          api(D.apiBase, { signal: ac.signal }),
+          api(D.pubPath, { signal: ac.signal }).catch((e) => { if (e.name === 'AbortError') throw e; return null; }),
         ]);
         dash = d.body;
         D.pub = pub && pub.body;
       } catch (e) {
         if (e.name === 'AbortError') return;
+        if (embed) {
+          head.replaceChildren(h('div', null, h('h1', { text: e.status === 401 ? 'This link has expired or is not valid' : 'Could not open this dashboard' })));
+          root.append(errorBox(e, e.status === 401 ? 'Ask for a new link' : null));
+          bar.remove();
+          setReady(true);
+          return;
+        }
         head.replaceChildren(h('div', null, h('h1', { text: e.status === 404 ? 'Dashboard not found' : 'Could not open this dashboard' })));
         root.append(errorBox(e, e.status === 404 ? `There is no dashboard “${id}”` : null),
           h('p', null, h('a', { href: '/', 'data-nav': '', text: '← All dashboards' })));
@@ -1521,6 +1547,7 @@
       }
       if (D.destroyed) return;
       D.dash = dash;
+      if (embed) D.id = dash.id;
       dash.filters = dash.filters || [];
       dash.cards = dash.cards || [];
       for (const f of dash.filters) D.filters[f.id] = f;
@@ -1530,11 +1557,11 @@
       // Canonical URL (drops parameters equal to the defaults) without a history entry.
       if (location.pathname + location.search !== D.pageUrl()) history.replaceState(null, '', D.pageUrl());
 
-      document.title = `${dash.title || id} · Strata`;
-      setCrumbs([{ text: 'Dashboards', href: '/' }, { text: dash.title || id }]);
+      document.title = `${dash.title || D.id} · Strata`;
+      if (!embed) setCrumbs([{ text: 'Dashboards', href: '/' }, { text: dash.title || D.id }]);
       D.metaEl = h('div', { class: 'page-meta' });
       head.replaceChildren(h('div', null,
-        h('h1', { text: dash.title || id }),
+        h('h1', { text: dash.title || D.id }),
         dash.description ? h('p', { class: 'desc', text: dash.description }) : null,
         D.metaEl));
       D.renderMeta();
@@ -1730,7 +1757,7 @@
       st.abort = ctrl;
       if (!st.values) list.replaceChildren(h('div', { class: 'skeleton', style: { padding: '6px' } }, [0, 1, 2, 3].map(() => h('div', { class: 'sk sk-line', style: { width: `${50 + Math.random() * 40}%` } }))));
       try {
-        const { body } = await api(`/api/dashboards/${enc(D.id)}/filters/${enc(f.id)}/values${key}`, { signal: ctrl.signal });
+        const { body } = await api(`${D.apiBase}/filters/${enc(f.id)}/values${key}`, { signal: ctrl.signal });
         if (ctrl.signal.aborted) return;
         st.values = (body.values || []).map((v) => (v == null ? '' : String(v)));
         st.more = !!body.more;
@@ -1851,10 +1878,11 @@
     const card = cs.card;
     const link = (fmtName) => D.cardPath(card) + D.cardQuery(card, `format=${fmtName}`);
     const items = [
-      h('button', { type: 'button', class: 'menu-item', role: 'menuitem', onclick: () => { closeMenus(); showSql(D, cs); } }, iconEl('code'), 'View SQL'),
+      // Embeds show results, not the SQL behind them.
+      D.embed ? null : h('button', { type: 'button', class: 'menu-item', role: 'menuitem', onclick: () => { closeMenus(); showSql(D, cs); } }, iconEl('code'), 'View SQL'),
       h('a', { class: 'menu-item', role: 'menuitem', href: link('csv'), download: '', onclick: () => closeMenus() }, iconEl('download'), 'Download CSV'),
       h('a', { class: 'menu-item', role: 'menuitem', href: link('json'), download: '', onclick: () => closeMenus() }, iconEl('download'), 'Download JSON'),
-    ];
+    ].filter(Boolean);
     const notes = [];
     if (cs.meta) {
       const secs = cs.meta.seconds != null ? cs.meta.seconds : cs.meta.ms / 1000;
@@ -2514,6 +2542,11 @@
   // Who is signed in decides what shows: nothing but GET /api/me runs before that is known.
   async function start() {
     setReady(false);
+    if (EMBED) {
+        document.querySelector('main#app').after(h('footer', { class: 'embed-credit' }, 'Powered by Strata'));
+      route();
+      return;
+    }
     try {
       const { body } = await api('/api/me', { noLoginRedirect: true });
       if (body && body.auth) session = { auth: true, user: body.user, role: body.role, csrf: body.csrf };
