@@ -8,6 +8,7 @@
 
 #include "core/file.h"
 #include "core/strings.h"
+#include "db/cell_json.h"
 #include "serve/embed.h"
 
 namespace strata::serve {
@@ -41,33 +42,7 @@ ApiResponse ErrorOf(const Status& s) {
   }
 }
 
-// Whether a column of this engine type holds numbers.
-bool IsNumeric(const std::string& type) {
-  static const char* kTypes[] = {"TINYINT",  "SMALLINT", "INTEGER",  "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-                                 "UINTEGER", "UBIGINT",  "UHUGEINT", "FLOAT",  "DOUBLE",  "DECIMAL",  "int2",
-                                 "int4",     "int8",     "float4",   "float8", "numeric"};
-  for (const char* t : kTypes) {
-    if (type.rfind(t, 0) == 0) return true;
-  }
-  return false;
-}
-
-json CellJson(const sql::Cell& c, const std::string& type) {
-  if (!c) return nullptr;
-  if (IsNumeric(type)) {
-    char* end = nullptr;
-    if (type.find("INT") != std::string::npos || type.rfind("int", 0) == 0) {
-      errno = 0;
-      long long v = std::strtoll(c->c_str(), &end, 10);
-      if (*end == '\0' && errno == 0) return v;
-    }
-    double d = std::strtod(c->c_str(), &end);
-    if (*end == '\0') return d;
-    return *c;
-  }
-  if (type == "BOOLEAN" || type == "bool") return *c == "true" || *c == "t";
-  return *c;
-}
+using sql::CellJson;
 
 json ResultJson(const QueryOutput& out) {
   json columns = json::array();
