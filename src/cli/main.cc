@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   strata::cli::RegisterLakeCommands(&app);
   strata::cli::RegisterTransformCommands(&app);
   strata::cli::RegisterServeCommand(&app);
+  strata::cli::RegisterQualityCommands(&app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,260 @@
+#include "quality/checkpoint.h"
+
+#include <algorithm>
+#include <ctime>
+#include <filesystem>
+
+#include "core/config.h"
+#include "core/file.h"
+#include "quality/validator.h"
+#include "warehouse/session.h"
+
+namespace strata::quality {
+
+namespace {
+
+using nlohmann::json;
+
+std::string ExpandNames(std::string text, const std::vector<std::pair<std::string, std::string>>& names) {
+  for (const auto& [name, value] : names) {
+    for (const std::string& pattern : {"{{ " + name + " }}", "{{" + name + "}}"}) {
+      for (size_t at = text.find(pattern); at != std::string::npos; at = text.find(pattern, at + value.size())) {
+        text.replace(at, pattern.size(), value);
+      }
+    }
+  }
+  return text;
+}
+
+std::string NowIso() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// `name` made safe as one path component.
+std::string PathPart(const std::string& name) {
+  std::string out;
+  for (char c : name)
+    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
+  if (out.empty() || out == "." || out == "..") out = "_" + out;
+  return out;
+}
+
+}  // namespace
+
+Result<Checkpoint> LoadCheckpoint(const std::string& path) {
+  STRATA_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::Load(path, /*unique_keys=*/true));
+  if (!root.IsMap()) return root.Error("a checkpoint is a map (name, validations, action_list)");
+  STRATA_RETURN_IF_ERROR(root.CheckKeys({"name",
+                                         "config_version",
+                                         "class_name",
+                                         "module_name",
+                                         "run_name_template",
+                                         "expectation_suite_name",
+                                         "batch_request",
+                                         "action_list",
+                                         "evaluation_parameters",
+                                         "runtime_configuration",
+                                         "validations",
+                                         "profilers",
+                                         "ge_cloud_id",
+                                         "expectation_suite_ge_cloud_id",
+                                         "template_name",
+                                         "site_names",
+                                         "slack_webhook",
+                                         "notify_on",
+                                         "notify_with",
+                                         "default_validation_id"}));
+  Checkpoint c;
+  c.file = path;
+  STRATA_ASSIGN_OR_RETURN(c.name, root.String("name", std::filesystem::path(path).stem().string()));
+  STRATA_ASSIGN_OR_RETURN(c.run_name_template, root.String("run_name_template", ""));
+  const std::string class_name = root["class_name"].IsNull() ? "Checkpoint" : *root["class_name"].String();
+  if (class_name != "Checkpoint" && class_name != "SimpleCheckpoint") {
+    return root["class_name"].Error("class_name is Checkpoint or SimpleCheckpoint, not " + class_name);
+  }
+  if (root.Has("runtime_configuration")) {
+    json rc = root["runtime_configuration"].ToJson();
+    if (rc.contains("result_format")) c.result_format = rc["result_format"];
+  }
+  if (root.Has("evaluation_parameters")) {
+    json params = root["evaluation_parameters"].ToJson();
+    if (!params.is_object()) return root["evaluation_parameters"].Error("evaluation_parameters is a map");
+    for (const auto& [k, v] : params.items()) c.evaluation_parameters[k] = v;
+  }
+  if (root.Has("action_list")) {
+    c.store_results = false;
+    c.update_docs = false;
+    STRATA_ASSIGN_OR_RETURN(auto actions, root["action_list"].Items());
+    for (const auto& a : actions) {
+      const std::string cls = a["action"].IsNull() ? "" : *a["action"].String("class_name", "");
+      if (cls == "StoreValidationResultAction") c.store_results = true;
+      if (cls == "UpdateDataDocsAction") c.update_docs = true;
+      // Other actions (Slack, email, StoreEvaluationParametersAction) are GE's; Strata's
+      // alerts come from the pipeline's on_failure settings.
+    }
+  }
+  // Top-level defaults that each validation may override, as GE merges them.
+  const std::string default_suite =
+      root.Has("expectation_suite_name") ? *root.String("expectation_suite_name", "") : "";
+  const ConfigNode default_batch = root["batch_request"];
+  if (!root.Has("validations")) return root.Error("a checkpoint needs `validations`");
+  STRATA_ASSIGN_OR_RETURN(auto validations, root["validations"].Items());
+  for (const auto& v : validations) {
+    STRATA_RETURN_IF_ERROR(v.CheckKeys({"batch_request", "expectation_suite_name", "action_list", "id", "name"}));
+    CheckpointValidation x;
+    x.where = v.Error("").message();
+    if (size_t colon = x.where.rfind(": "); colon != std::string::npos) x.where = x.where.substr(0, colon);
+    STRATA_ASSIGN_OR_RETURN(x.suite, v.String("expectation_suite_name", default_suite));
+    if (x.suite.empty()) return v.Error("a validation needs `expectation_suite_name`");
+    const ConfigNode batch = v.Has("batch_request") ? v["batch_request"] : default_batch;
+    if (batch.IsNull()) return v.Error("a validation needs a `batch_request` naming its data_asset_name");
+    STRATA_RETURN_IF_ERROR(
+        batch.CheckKeys({"datasource_name", "data_connector_name", "data_asset_name", "options", "row_condition",
+                         "batch_spec_passthrough", "data_connector_query", "limit", "batch_slice"}));
+    STRATA_ASSIGN_OR_RETURN(x.asset, batch.RequiredString("data_asset_name"));
+    STRATA_ASSIGN_OR_RETURN(x.row_condition, batch.String("row_condition", ""));
+    c.validations.push_back(std::move(x));
+  }
+  return c;
+}
+
+QualityPaths PathsOf(const Project& project) {
+  QualityPaths p;
+  std::error_code ec;
+  const std::string own = JoinPath(project.dir, "quality");
+  const std::string gx = JoinPath(project.dir, "gx");
+  const std::string base = !std::filesystem::is_directory(own, ec) && std::filesystem::is_directory(gx, ec) ? gx : own;
+  p.expectations = JoinPath(base, "expectations");
+  p.checkpoints = JoinPath(base, "checkpoints");
+  p.validations = JoinPath(project.state_dir, "quality/validations");
+  p.docs = JoinPath(project.state_dir, "quality/docs");
+  return p;
+}
+
+Result<std::string> SuiteFile(const QualityPaths& paths, const std::string& name) {
+  std::string nested = name;
+  std::replace(nested.begin(), nested.end(), '.', '/');
+  std::error_code ec;
+  for (const std::string& candidate :
+       {JoinPath(paths.expectations, nested + ".json"), JoinPath(paths.expectations, name + ".json")}) {
+    if (std::filesystem::is_regular_file(candidate, ec)) return candidate;
+  }
+  return Status::NotFound("no expectation suite '" + name + "' (looked for " +
+                          JoinPath(paths.expectations, nested + ".json") + ")");
+}
+
+Result<std::string> CheckpointFile(const QualityPaths& paths, const std::string& name) {
+  std::error_code ec;
+  for (const char* ext : {".yml", ".yaml"}) {
+    const std::string candidate = JoinPath(paths.checkpoints, name + ext);
+    if (std::filesystem::is_regular_file(candidate, ec)) return candidate;
+  }
+  std::string known;
+  for (const auto& n : CheckpointNames(paths)) known += (known.empty() ? "" : ", ") + n;
+  return Status::NotFound("no checkpoint '" + name + "' in " + paths.checkpoints +
+                          (known.empty() ? "" : " (there are: " + known + ")"));
+}
+
+std::vector<std::string> CheckpointNames(const QualityPaths& paths) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(paths.checkpoints, ec)) return out;
+  for (const auto& e : std::filesystem::directory_iterator(paths.checkpoints, ec)) {
+    const std::string ext = e.path().extension().string();
+    if (ext == ".yml" || ext == ".yaml") out.push_back(e.path().stem().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::pair<int, int> Failures(const json& validation) {
+  int blocking = 0, warnings = 0;
+  for (const auto& r : validation.value("results", json::array())) {
+    if (r.value("success", false)) continue;
+    const bool raised = r.contains("exception_info") && r["exception_info"].value("raised_exception", false);
+    const json meta = r.contains("expectation_config") ? r["expectation_config"].value("meta", json::object()) : json();
+    const std::string severity = meta.is_object() ? meta.value("severity", std::string("error")) : "error";
+    if (!raised && (severity == "warn" || severity == "warning")) {
+      ++warnings;
+    } else {
+      ++blocking;
+    }
+  }
+  return {blocking, warnings};
+}
+
+json CheckpointResult::ToJson() const {
+  json list = json::array();
+  for (size_t i = 0; i < validations.size(); ++i) {
+    const json& v = validations[i];
+    auto [b, w] = Failures(v);
+    list.push_back({{"suite", v["meta"]["expectation_suite_name"]},
+                    {"asset", v["meta"]["active_batch_definition"]["data_asset_name"]},
+                    {"success", v["success"]},
+                    {"statistics", v["statistics"]},
+                    {"blocking", b},
+                    {"warnings", w},
+                    {"file", i < stored.size() ? json(stored[i]) : json()}});
+  }
+  return {{"checkpoint", name},   {"run_name", run_name},   {"run_time", run_time},
+          {"success", success()}, {"evaluated", evaluated}, {"successful", successful},
+          {"blocking", blocking}, {"warnings", warnings},   {"validations", list}};
+}
+
+Result<CheckpointResult> RunCheckpoint(warehouse::Session* session, const Checkpoint& checkpoint,
+                                       const QualityPaths& paths, const CheckpointOptions& options) {
+  CheckpointResult out;
+  out.name = checkpoint.name;
+  out.run_time = options.run_time.empty() ? NowIso() : options.run_time;
+  out.run_name = options.run_name;
+  if (out.run_name.empty() && !checkpoint.run_name_template.empty()) {
+    std::tm tm{};
+    strptime(out.run_time.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+    char buf[256];
+    if (std::strftime(buf, sizeof(buf), checkpoint.run_name_template.c_str(), &tm) > 0) out.run_name = buf;
+  }
+  if (out.run_name.empty()) out.run_name = out.run_time;
+  for (const auto& v : checkpoint.validations) {
+    auto file = SuiteFile(paths, v.suite);
+    if (!file.ok()) return file.status().WithContext(v.where);
+    STRATA_ASSIGN_OR_RETURN(Suite suite, LoadSuite(*file));
+    Batch batch;
+    batch.relation = options.resolve ? options.resolve(v.asset) : "";
+    if (batch.relation.empty()) batch.relation = v.asset;
+    batch.filter = ExpandNames(v.row_condition, options.run_names);
+    ValidateOptions vo;
+    vo.result_format = checkpoint.result_format;
+    vo.evaluation_parameters = checkpoint.evaluation_parameters;
+    vo.run_name = out.run_name;
+    vo.run_time = out.run_time;
+    vo.checkpoint_name = checkpoint.name;
+    auto validated = Validate(session, suite, batch, vo);
+    if (!validated.ok()) return validated.status().WithContext(v.where);
+    json result = std::move(*validated);
+    result["meta"]["active_batch_definition"]["data_asset_name"] = v.asset;
+    auto [blocking, warnings] = Failures(result);
+    out.blocking += blocking;
+    out.warnings += warnings;
+    out.evaluated += result["statistics"]["evaluated_expectations"].get<int>();
+    out.successful += result["statistics"]["successful_expectations"].get<int>();
+    if (options.store && checkpoint.store_results) {
+      std::string suite_path = suite.name;
+      std::replace(suite_path.begin(), suite_path.end(), '.', '/');
+      const std::string dir =
+          JoinPath(paths.validations, suite_path + "/" + PathPart(out.run_name) + "/" + PathPart(out.run_time));
+      STRATA_RETURN_IF_ERROR(MakeDirs(dir));
+      const std::string path = JoinPath(dir, PathPart(v.asset) + ".json");
+      STRATA_RETURN_IF_ERROR(WriteFileAtomic(path, result.dump(2) + "\n"));
+      out.stored.push_back(path);
+    }
+    out.validations.push_back(std::move(result));
+  }
+  return out;
+}
+
+}  // namespace strata::quality
