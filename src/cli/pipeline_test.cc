@@ -34,8 +34,11 @@ class Shop {
   // The environment of a run of the project in `project_dir`: the shared sources, the shop's
   // dbt project, and a warehouse of the project's own (the dbt target's path).
   std::vector<std::string> Env(const std::string& project_dir) const {
-    return {"SHOP_DB=" + SimDir() + "/shop.db", "SHOP_EVENTS=" + SimDir() + "/events", "SHOP_API_URL=" + api_->url(),
+    return {"SHOP_DB=" + SimDir() + "/shop.db",
+            "SHOP_EVENTS=" + SimDir() + "/events",
+            "SHOP_API_URL=" + api_->url(),
             "SHOP_TRANSFORM=" + testing::SourceDir() + "/examples/shop/transform",
+            "SHOP_QUALITY=" + testing::SourceDir() + "/examples/shop/quality",
             "STRATA_WAREHOUSE=" + project_dir + "/warehouse/shop.duckdb"};
   }
   // A fresh copy of examples/shop/strata.yml in `project_dir`.
@@ -177,6 +180,7 @@ TEST(Pipeline, ReconcilesIsIdempotentAndExtractsOnlyChanges) {
                                                         {"ingest_clickstream", "success"},
                                                         {"load", "success"},
                                                         {"build", "success"},
+                                                        {"check_raw", "success"},
                                                         {"publish", "success"}}));
   auto log = shop.Run(project, {"logs", "daily__2024-01-01", "load"});
   ASSERT_EQ(log.exit_code, 0) << log.err;

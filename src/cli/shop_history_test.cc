@@ -329,8 +329,11 @@ std::vector<std::string> MakeShopProject(const std::string& project, const std::
                                          const std::string& api_url) {
   std::filesystem::create_directories(project);
   std::filesystem::copy_file(testing::SourceDir() + "/examples/shop/strata.yml", project + "/strata.yml");
-  return {"SHOP_DB=" + sim + "/shop.db", "SHOP_EVENTS=" + sim + "/events", "SHOP_API_URL=" + api_url,
+  return {"SHOP_DB=" + sim + "/shop.db",
+          "SHOP_EVENTS=" + sim + "/events",
+          "SHOP_API_URL=" + api_url,
           "SHOP_TRANSFORM=" + testing::SourceDir() + "/examples/shop/transform",
+          "SHOP_QUALITY=" + testing::SourceDir() + "/examples/shop/quality",
           "STRATA_WAREHOUSE=" + project + "/warehouse/shop.duckdb"};
 }
 

@@ -59,8 +59,8 @@ Result<Project> Project::Load(const std::string& path_or_dir) {
   STRATA_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::Load(project.file, /*unique_keys=*/true));
   if (root.IsNull()) return root.Error("the project file is empty");
   if (!root.IsMap()) return root.Error("expected a map at the top level");
-  STRATA_RETURN_IF_ERROR(root.CheckKeys(
-      {"name", "lake", "warehouse", "publish", "state_dir", "lock_timeout", "sources", "transform", "pipelines"}));
+  STRATA_RETURN_IF_ERROR(root.CheckKeys({"name", "lake", "warehouse", "publish", "state_dir", "lock_timeout", "sources",
+                                         "transform", "quality", "pipelines"}));
 
   STRATA_ASSIGN_OR_RETURN(project.name, root.RequiredString("name"));
   if (!ValidName(project.name)) {
@@ -118,6 +118,8 @@ Result<Project> Project::Load(const std::string& path_or_dir) {
 
   STRATA_ASSIGN_OR_RETURN(std::string transform, root.String("transform", ""));
   if (!transform.empty()) project.transform_dir = project.Resolve(transform);
+  STRATA_ASSIGN_OR_RETURN(std::string quality, root.String("quality", ""));
+  if (!quality.empty()) project.quality_dir = project.Resolve(quality);
   project.pipelines = root["pipelines"];
   STRATA_ASSIGN_OR_RETURN(auto sources, root["sources"].Entries());
   for (auto& [name, node] : sources) {

@@ -9,6 +9,8 @@
 //   sources:
 //     <name>: {type: sql | http | events, ...connector settings}
 //   transform: transform            # a dbt project folder, built after each load
+//   quality: quality                # expectation suites and checkpoints (default: quality/, or
+//                                   # a Great Expectations project's gx/)
 //   pipelines: {<name>: {...}}      # DAGs of tasks, parsed by the orchestrate module
 //
 // Connector settings are validated by the ingest module, with the same located errors.
@@ -64,6 +66,7 @@ struct Project {
   PublishTargetConfig publish;
   std::vector<SourceConfig> sources;
   std::string transform_dir;  // the dbt project built after loading ("" = none)
+  std::string quality_dir;    // `quality:`, absolute ("" = quality/ or gx/, see quality/checkpoint.h)
   ConfigNode pipelines;       // the `pipelines:` map, parsed by the orchestrate module
 
   // <state_dir>/published: the serving copies of a DuckDB warehouse's publications, which

@@ -14,9 +14,9 @@ namespace strata::sql {
 // Whether a column of this engine type (DuckDB's or PostgreSQL's name, db/postgres.cc) holds
 // numbers.
 inline bool IsNumericType(const std::string& type) {
-  static const char* kTypes[] = {"TINYINT",  "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
-                                 "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT",  "REAL",
-                                 "DOUBLE",   "DECIMAL",  "NUMERIC"};
+  static const char* kTypes[] = {"TINYINT",  "SMALLINT",  "INTEGER",  "BIGINT",  "HUGEINT",
+                                 "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT",
+                                 "FLOAT",    "REAL",      "DOUBLE",   "DECIMAL", "NUMERIC"};
   for (const char* t : kTypes) {
     if (type.rfind(t, 0) == 0) return true;
   }

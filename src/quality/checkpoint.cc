@@ -113,11 +113,17 @@ Result<Checkpoint> LoadCheckpoint(const std::string& path) {
     if (x.suite.empty()) return v.Error("a validation needs `expectation_suite_name`");
     const ConfigNode batch = v.Has("batch_request") ? v["batch_request"] : default_batch;
     if (batch.IsNull()) return v.Error("a validation needs a `batch_request` naming its data_asset_name");
-    STRATA_RETURN_IF_ERROR(
-        batch.CheckKeys({"datasource_name", "data_connector_name", "data_asset_name", "options", "row_condition",
-                         "batch_spec_passthrough", "data_connector_query", "limit", "batch_slice"}));
+    STRATA_RETURN_IF_ERROR(batch.CheckKeys({"datasource_name", "data_connector_name", "data_asset_name", "options",
+                                            "row_condition", "batch_spec_passthrough", "data_connector_query", "limit",
+                                            "batch_slice", "runtime_parameters", "batch_identifiers"}));
     STRATA_ASSIGN_OR_RETURN(x.asset, batch.RequiredString("data_asset_name"));
     STRATA_ASSIGN_OR_RETURN(x.row_condition, batch.String("row_condition", ""));
+    if (batch.Has("runtime_parameters")) {
+      const ConfigNode rp = batch["runtime_parameters"];
+      STRATA_RETURN_IF_ERROR(rp.CheckKeys({"query", "batch_data", "path"}));
+      if (!rp.Has("query")) return rp.Error("Strata's runtime batches are queries: runtime_parameters: {query: ...}");
+      STRATA_ASSIGN_OR_RETURN(x.query, rp.RequiredString("query"));
+    }
     c.validations.push_back(std::move(x));
   }
   return c;
@@ -128,7 +134,8 @@ QualityPaths PathsOf(const Project& project) {
   std::error_code ec;
   const std::string own = JoinPath(project.dir, "quality");
   const std::string gx = JoinPath(project.dir, "gx");
-  const std::string base = !std::filesystem::is_directory(own, ec) && std::filesystem::is_directory(gx, ec) ? gx : own;
+  std::string base = !std::filesystem::is_directory(own, ec) && std::filesystem::is_directory(gx, ec) ? gx : own;
+  if (!project.quality_dir.empty()) base = project.quality_dir;
   p.expectations = JoinPath(base, "expectations");
   p.checkpoints = JoinPath(base, "checkpoints");
   p.validations = JoinPath(project.state_dir, "quality/validations");
@@ -227,9 +234,28 @@ Result<CheckpointResult> RunCheckpoint(warehouse::Session* session, const Checkp
     batch.relation = options.resolve ? options.resolve(v.asset) : "";
     if (batch.relation.empty()) batch.relation = v.asset;
     batch.filter = ExpandNames(v.row_condition, options.run_names);
+    if (!v.query.empty()) {
+      batch.query = ExpandNames(v.query, options.run_names);
+      // {{ ref('model') }}: the model's built relation.
+      for (size_t at = batch.query.find("{{"); at != std::string::npos; at = batch.query.find("{{", at + 1)) {
+        const size_t end = batch.query.find("}}", at);
+        if (end == std::string::npos) break;
+        const std::string inner = batch.query.substr(at + 2, end - at - 2);
+        const size_t open = inner.find("ref(");
+        if (open == std::string::npos) continue;
+        const size_t q1 = inner.find_first_of("'\"", open);
+        const size_t q2 = q1 == std::string::npos ? q1 : inner.find(inner[q1], q1 + 1);
+        if (q2 == std::string::npos) continue;
+        const std::string model = inner.substr(q1 + 1, q2 - q1 - 1);
+        const std::string rel = options.resolve ? options.resolve(model) : "";
+        if (rel.empty()) return Status::NotFound(v.where + ": {{ ref('" + model + "') }}: no such model");
+        batch.query.replace(at, end + 2 - at, rel);
+      }
+    }
     ValidateOptions vo;
     vo.result_format = checkpoint.result_format;
     vo.evaluation_parameters = checkpoint.evaluation_parameters;
+    for (const auto& [name, value] : options.run_names) vo.evaluation_parameters.emplace(name, value);
     vo.run_name = out.run_name;
     vo.run_time = out.run_time;
     vo.checkpoint_name = checkpoint.name;

@@ -17,6 +17,14 @@
 //         data_asset_name: fact_orders      # a dbt model (its built relation) or schema.table
 //         row_condition: "cast(placed_at as date) = '{{ ds }}'"   # Strata: the batch's rows
 //       expectation_suite_name: fact_orders.critical
+//     - batch_request:                        # GE's runtime batch: the rows of a query
+//         data_asset_name: order_totals
+//         runtime_parameters: {query: "select ... from {{ ref('fact_orders') }}"}
+//       expectation_suite_name: order_totals
+//
+// The run's names ({{ ds }}, {{ run_id }}, ...) are expanded in row conditions and queries,
+// and are evaluation parameters too ({"$PARAMETER": "ds"}); {{ ref('model') }} in a query is
+// the model's built relation.
 //
 // Suites and checkpoints live in the project's `quality/` folder (expectations/,
 // checkpoints/), or in a GE project's `gx/` folder unchanged. A suite named "a.b" is
@@ -44,6 +52,7 @@ namespace strata::quality {
 struct CheckpointValidation {
   std::string asset;          // data_asset_name
   std::string row_condition;  // SQL; {{ ds }} and the run's other names are expanded
+  std::string query;          // runtime_parameters.query: the batch is this SELECT's rows (expanded too)
   std::string suite;          // expectation_suite_name
   std::string where;          // file:line:col
 };

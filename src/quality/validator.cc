@@ -998,12 +998,14 @@ Result<json> Validate(warehouse::Session* session, const Suite& suite, const Bat
   if (stats == nullptr) stats = &local;
   const auto started = std::chrono::steady_clock::now();
   Ctx ctx{session, Dialect{session->engine() == "postgres"}, "", "", {}, stats};
-  ctx.rel = ctx.d.Relation(batch.relation);
+  ctx.rel = batch.query.empty() ? ctx.d.Relation(batch.relation) : "(" + batch.query + ") AS strata_batch";
   ctx.batch = batch.filter;
   // The columns, from a query that reads no rows.
   {
     auto r = ctx.Query("SELECT * FROM " + ctx.rel + " LIMIT 0");
-    if (!r.ok()) return r.status().WithContext("reading the columns of " + batch.relation);
+    if (!r.ok())
+      return r.status().WithContext("reading the columns of " +
+                                    (batch.query.empty() ? batch.relation : "the batch's query"));
     for (size_t i = 0; i < r->columns.size(); ++i) ctx.columns.emplace_back(r->columns[i], r->column_types[i]);
   }
   if (ctx.d.pg) {

@@ -24,6 +24,7 @@ namespace strata::quality {
 
 struct Batch {
   std::string relation;  // "schema.table" or "table" (names are quoted by the validator)
+  std::string query;     // instead of a relation: a SELECT whose rows are the batch (GE's runtime query)
   std::string filter;    // SQL selecting the batch's rows (the run's partition); "" = all rows
   // For the result's meta (active_batch_definition): what GE calls the data source and asset.
   std::string datasource = "warehouse";

@@ -32,6 +32,7 @@ mkdir -p "$project" "$shots"
 cp "$root/examples/shop/strata.yml" "$project/"
 cp -r "$root/examples/shop/dashboards" "$project/"
 export SHOP_TRANSFORM="$root/examples/shop/transform"
+export SHOP_QUALITY="$root/examples/shop/quality"
 export STRATA_WAREHOUSE="$project/warehouse/shop.duckdb"
 cd "$project"
 

@@ -12,6 +12,7 @@ const TaskKind* LoadTaskKind();
 const TaskKind* BuildTaskKind();
 const TaskKind* TestTaskKind();
 const TaskKind* PublishTaskKind();
+const TaskKind* QualityTaskKind();
 const TaskKind* SqlTaskKind();
 const TaskKind* ShellTaskKind();
 const TaskKind* NoopTaskKind();

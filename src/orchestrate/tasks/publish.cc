@@ -1,10 +1,12 @@
-// publish: write-audit-publish. The selected relations' tests run first; only when no
-// error-severity test fails are they copied into `schema` (or the PostgreSQL publish target)
-// in one transaction (transform/publish.h).
+// publish: write-audit-publish. The selected relations' tests run first, then the quality
+// checkpoints the task names (`checkpoints: [marts]`, quality/gate.h); only when no
+// error-severity test or expectation fails are they copied into `schema` (or the PostgreSQL
+// publish target) in one transaction (transform/publish.h).
 #include "transform/publish.h"
 
 #include "orchestrate/task_kind.h"
 #include "orchestrate/tasks/kinds.h"
+#include "quality/gate.h"
 #include "transform/loader.h"
 #include "transform/target.h"
 #include "warehouse/target.h"
@@ -17,7 +19,9 @@ using nlohmann::json;
 class PublishKind : public TaskKind {
  public:
   const char* name() const override { return "publish"; }
-  std::vector<std::string> keys() const override { return {"select", "exclude", "schema", "audit", "vars"}; }
+  std::vector<std::string> keys() const override {
+    return {"select", "exclude", "schema", "audit", "vars", "checkpoints"};
+  }
   Status Parse(const Project& project, const ConfigNode& node, TaskSpec* t) const override {
     STRATA_RETURN_IF_ERROR(ParseDbtSelection(project, node, t));
     // Publishing everything by default would put staging models in front of users.
@@ -25,6 +29,14 @@ class PublishKind : public TaskKind {
     STRATA_ASSIGN_OR_RETURN(t->publish_schema, node.String("schema", t->publish_schema));
     if (t->publish_schema.empty()) return node["schema"].Error("the schema to publish to cannot be empty");
     STRATA_ASSIGN_OR_RETURN(t->audit, node.Bool("audit", true));
+    if (node.Has("checkpoints")) {
+      STRATA_ASSIGN_OR_RETURN(auto names, node["checkpoints"].StringList());
+      const quality::QualityPaths paths = quality::PathsOf(project);
+      for (const auto& n : names) {
+        auto file = quality::CheckpointFile(paths, n);
+        if (!file.ok()) return node["checkpoints"].Error(file.status().message());
+      }
+    }
     return Status::OK();
   }
   void AddImpliedAssets(TaskSpec* t) const override {
@@ -59,6 +71,34 @@ TaskOutcome PublishKind::Run(TaskServices& services, const Attempt& a, std::ostr
     log << "\n";
     if (!r.message.empty() && r.status != "pass") log << "    " << r.message << "\n";
   };
+  // The gates: the dbt tests, then the quality checkpoints named.
+  std::vector<quality::Checkpoint> checkpoints;
+  if (a.task->node.Has("checkpoints")) {
+    auto names = a.task->node["checkpoints"].StringList();
+    if (!names.ok()) return Failed(names.status());
+    const quality::QualityPaths paths = quality::PathsOf(services.project());
+    for (const auto& n : *names) {
+      auto file = quality::CheckpointFile(paths, n);
+      if (!file.ok()) return Failed(file.status());
+      auto c = quality::LoadCheckpoint(*file);
+      if (!c.ok()) return Failed(c.status());
+      checkpoints.push_back(std::move(*c));
+    }
+  }
+  json quality_results = json::array();
+  std::unique_ptr<transform::PublishGate> dbt_gate, quality_gate;
+  if (!checkpoints.empty()) {
+    quality::CheckpointOptions qo;
+    qo.run_names = RunIdentity(*a.run);
+    qo.run_name = a.run->run_id;
+    dbt_gate = transform::DbtTestsGate();
+    quality_gate = quality::CheckpointGate(std::move(checkpoints), quality::PathsOf(services.project()), qo,
+                                           [&quality_results, &log](const quality::CheckpointResult& r) {
+                                             quality_results.push_back(r.ToJson());
+                                             for (const auto& f : r.stored) log << "  result: " << f << "\n";
+                                           });
+    po.gates = {dbt_gate.get(), quality_gate.get()};
+  }
   auto publish_target = transform::PublishTarget(services.project());
   if (!publish_target.ok()) return Failed(publish_target.status());
   if (publish_target->has_value()) po.postgres = &**publish_target;
@@ -95,6 +135,7 @@ TaskOutcome PublishKind::Run(TaskServices& services, const Attempt& a, std::ostr
                   {"serving_copy", report->serving_copy},
                   {"blocked_by", checks(report->blocking)},
                   {"warnings", checks(report->warnings)}};
+  if (!quality_results.empty()) details["quality"] = quality_results;
   if (!report->superseded_by.empty()) {
     log << "  " << report->Summary() << "\n";
     TaskOutcome o;

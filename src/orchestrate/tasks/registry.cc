@@ -36,8 +36,8 @@ const TaskKind* NoopTaskKind() {
 
 const std::vector<const TaskKind*>& TaskKinds() {
   static const std::vector<const TaskKind*> kinds = {IngestTaskKind(), LoadTaskKind(),    BuildTaskKind(),
-                                                     TestTaskKind(),   PublishTaskKind(), SqlTaskKind(),
-                                                     ShellTaskKind(),  NoopTaskKind()};
+                                                     TestTaskKind(),   PublishTaskKind(), QualityTaskKind(),
+                                                     SqlTaskKind(),    ShellTaskKind(),   NoopTaskKind()};
   return kinds;
 }
 
