@@ -238,9 +238,10 @@ TEST(CrashRecovery, KilledRunsThenRerunEqualUninterrupted) {
       ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.out << r.err;
       json doc = json::parse(r.out);
       // A rerun after a kill resumes: tasks the killed run finished are not run again, so
-      // only the ones that ran report details; every ingest and the load must end successful.
+      // only the ones that ran report details; every ingest and the load must end successful
+      // (the raw checkpoint runs after the build, so it waits on the build too).
       for (const auto& t : doc["tasks"]) {
-        if (t["type"] != "build" && t["type"] != "publish") {
+        if (t["type"] != "build" && t["type"] != "publish" && t["type"] != "quality") {
           ASSERT_EQ(t["state"], "success") << t.dump();
         }
       }
@@ -376,6 +377,77 @@ TEST(CrashRecovery, KilledPublishLeavesThePreviousVersion) {
   ASSERT_EQ(rerun.exit_code, 0) << rerun.out << rerun.err;
   EXPECT_NE(rerun.out.find("resum"), std::string::npos) << rerun.out;
   EXPECT_NE(published().find("2024-05-02"), std::string::npos) << published();
+}
+
+// Checkpoints gate the publish like dbt tests: a failing error-severity expectation keeps the
+// published data as it was and fails the run; a warn-severity failure publishes and is
+// reported; a quality task's results are stored and counted in the pass-rate report.
+TEST(QualityGate, AFailingExpectationBlocksThePublish) {
+  testing::TempDir dir;
+  WriteWapProject(dir);
+  // The day's row is the date; expectations on it: its year (error) and its month (warn).
+  testing::WriteText(dir.Sub("strata.yml"),
+                     "name: t\nwarehouse: {type: duckdb, path: wh.duckdb}\ntransform: transform\npipelines:\n  p:\n"
+                     "    tasks:\n"
+                     "      write: {type: sql, sql: \"create or replace table day_rows as select '{{ ds }}' as d\"}\n"
+                     "      build: {type: build, after: [write]}\n"
+                     "      check: {type: quality, checkpoint: daily}\n"
+                     "      publish: {type: publish, select: daily, schema: analytics, checkpoints: [daily]}\n");
+  testing::WriteText(dir.Sub("quality/expectations/daily.json"), R"({
+  "expectation_suite_name": "daily",
+  "expectations": [
+    {"expectation_type": "expect_column_values_to_match_regex", "kwargs": {"column": "d", "regex": "^2024-"}},
+    {"expectation_type": "expect_column_values_to_match_regex", "kwargs": {"column": "d", "regex": "-05-"},
+     "meta": {"severity": "warn"}}
+  ]
+})");
+  testing::WriteText(dir.Sub("quality/checkpoints/daily.yml"),
+                     "name: daily\nclass_name: Checkpoint\nvalidations:\n"
+                     "  - {batch_request: {datasource_name: warehouse, data_asset_name: daily}, "
+                     "expectation_suite_name: daily}\n");
+  auto published = [&]() {
+    auto q = RunCommand({StrataBinary(), "query", "-p", dir.path(), "SELECT d FROM analytics.daily"});
+    return q.exit_code == 0 ? q.out : "error: " + q.err;
+  };
+  auto may = RunWap(dir, "2024-05-01");
+  ASSERT_EQ(may.exit_code, 0) << may.out << may.err;
+  EXPECT_NE(published().find("2024-05-01"), std::string::npos);
+  // June fails only the warn-severity expectation: published, with a warning.
+  auto june = RunWap(dir, "2024-06-01");
+  ASSERT_EQ(june.exit_code, 0) << june.out << june.err;
+  EXPECT_NE(june.out.find("1 warning"), std::string::npos) << june.out;
+  EXPECT_NE(published().find("2024-06-01"), std::string::npos);
+  // 2025 fails the error-severity one: the quality task fails, publish does not run, and
+  // analytics keeps June.
+  auto next_year = RunWap(dir, "2025-07-01");
+  EXPECT_NE(next_year.exit_code, 0) << next_year.out;
+  EXPECT_NE(next_year.out.find("failed tasks: check"), std::string::npos) << next_year.out;
+  EXPECT_NE(next_year.out.find("publish upstream_failed"), std::string::npos) << next_year.out;
+  EXPECT_NE(published().find("2024-06-01"), std::string::npos) << published();
+  // Without the quality task, the publish's own gate blocks: same result.
+  testing::WriteText(dir.Sub("strata.yml"),
+                     "name: t\nwarehouse: {type: duckdb, path: wh.duckdb}\ntransform: transform\npipelines:\n  p:\n"
+                     "    tasks:\n"
+                     "      write: {type: sql, sql: \"create or replace table day_rows as select '{{ ds }}' as d\"}\n"
+                     "      build: {type: build, after: [write]}\n"
+                     "      publish: {type: publish, select: daily, schema: analytics, checkpoints: [daily]}\n");
+  auto gated = RunWap(dir, "2026-01-01");
+  EXPECT_NE(gated.exit_code, 0) << gated.out;
+  EXPECT_NE(gated.out.find("failed tasks: publish"), std::string::npos) << gated.out;
+  auto log = RunCommand({StrataBinary(), "logs", "-p", dir.path(), "p__2026-01-01", "publish"});
+  EXPECT_NE(log.out.find("fail daily: expect_column_values_to_match_regex d on daily"), std::string::npos) << log.out;
+  EXPECT_NE(published().find("2024-06-01"), std::string::npos) << published();
+  // Stored as GE stores validation results.
+  EXPECT_TRUE(std::filesystem::exists(dir.Sub(".strata/quality/validations/daily/p__2025-07-01")))
+      << "results are stored under the suite and the run";
+  // The pass rate counts every check of every run: 1 dbt test + 2 expectations twice (check
+  // and the publish gate) per published run, and the failing run's quality task alone.
+  auto report = RunCommand({StrataBinary(), "quality", "report", "-p", dir.path(), "--json"});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  auto doc = nlohmann::json::parse(report.out);
+  EXPECT_EQ(doc["runs"].size(), 4u) << report.out;
+  EXPECT_EQ(doc["overall"]["failed"], 2) << report.out;  // 2025: the check; 2026: the gate
+  EXPECT_EQ(doc["overall"]["warned"], 4) << report.out;  // June: the check and the gate; 2025, 2026: one each
 }
 
 // A kill between writing the serving copy and moving CURRENT leaves dashboards on the previous
