@@ -6,6 +6,7 @@
 #include "core/date.h"
 #include "core/project.h"
 #include "quality/checkpoint.h"
+#include "quality/docs.h"
 #include "quality/expectations.h"
 #include "quality/gate.h"
 #include "quality/suite.h"
@@ -203,6 +204,7 @@ void RegisterQualityCommands(CLI::App* app) {
                std::to_string(result->evaluated) + " expectations passed (" + pct + " %), " +
                std::to_string(result->blocking) + " blocking, " + std::to_string(result->warnings) + " warning(s)");
       if (!result->stored.empty()) out.Line("results in " + paths.validations);
+      if (!result->docs.empty()) out.Line("data docs: " + result->docs);
     }
     if (!result->success()) throw CLI::RuntimeError(kExitFailure);
   });
@@ -291,6 +293,19 @@ void RegisterQualityCommands(CLI::App* app) {
     out.Line(
         "A check is one dbt test or one expectation in one run's latest attempt of a build, publish or "
         "quality task; warnings count as not passed, as in Great Expectations' success_percent.");
+  });
+
+  auto docs_flags = std::make_shared<RunFlags>();
+  CLI::App* docs = group->add_subcommand("docs", "Rebuild the data docs (static HTML) from every stored validation");
+  docs->add_option("-p,--project", docs_flags->project, "Project file or directory holding strata.yml")
+      ->capture_default_str();
+  docs->callback([docs_flags] {
+    Output out(false);
+    auto project = Project::Load(docs_flags->project);
+    if (!project.ok()) Fail(out, project.status(), UsageCode(project.status()));
+    auto index = quality::RebuildDataDocs(quality::PathsOf(*project));
+    if (!index.ok()) Fail(out, index.status());
+    out.Line("data docs: " + *index);
   });
 
   CLI::App* types = group->add_subcommand("types", "List the expectation types Strata runs");

@@ -6,6 +6,7 @@
 
 #include "core/config.h"
 #include "core/file.h"
+#include "quality/docs.h"
 #include "quality/validator.h"
 #include "warehouse/session.h"
 
@@ -210,7 +211,8 @@ json CheckpointResult::ToJson() const {
   }
   return {{"checkpoint", name},   {"run_name", run_name},   {"run_time", run_time},
           {"success", success()}, {"evaluated", evaluated}, {"successful", successful},
-          {"blocking", blocking}, {"warnings", warnings},   {"validations", list}};
+          {"blocking", blocking}, {"warnings", warnings},   {"docs", docs.empty() ? json() : json(docs)},
+          {"validations", list}};
 }
 
 Result<CheckpointResult> RunCheckpoint(warehouse::Session* session, const Checkpoint& checkpoint,
@@ -279,6 +281,9 @@ Result<CheckpointResult> RunCheckpoint(warehouse::Session* session, const Checkp
       out.stored.push_back(path);
     }
     out.validations.push_back(std::move(result));
+  }
+  if (checkpoint.update_docs && !out.stored.empty()) {
+    STRATA_ASSIGN_OR_RETURN(out.docs, UpdateDataDocs(paths, out.stored));
   }
   return out;
 }

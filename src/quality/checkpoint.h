@@ -100,6 +100,7 @@ struct CheckpointResult {
   std::string run_name, run_time;
   std::vector<nlohmann::json> validations;  // ExpectationSuiteValidationResult, one per validation
   std::vector<std::string> stored;          // the files written
+  std::string docs;                         // the data docs' index page, when updated (quality/docs.h)
   int evaluated = 0, successful = 0;
   int blocking = 0;  // failed error-severity expectations (or expectations that could not run)
   int warnings = 0;  // failed warn-severity expectations
