@@ -62,6 +62,11 @@ echo "quarantine: $(find lake/quarantine -type f 2>/dev/null | wc -l) file(s); e
 find lake/quarantine -type f 2>/dev/null | head -n 1 | xargs -r head -n 2
 
 echo
+echo "== data quality: dbt tests and the shop's expectation suites (quality/, Great Expectations' format)"
+"$strata" quality report | tail -n 3
+echo "data docs: $project/.strata/quality/docs/index.html"
+
+echo
 echo "== dashboards: the shop's overview, funnel, customers and data health"
 echo "   $strata serve -p $project    then open http://127.0.0.1:8080/"
 if [[ "${DEMO_SERVE:-0}" == "1" ]]; then
