@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace strata {
 
@@ -12,5 +13,11 @@ std::string AsciiLower(std::string_view s);
 // `sql` without trailing blanks and semicolons, so that it can be wrapped in another
 // statement or prepared alone.
 std::string_view TrimSqlEnd(std::string_view sql);
+
+// `s` with & < > " ' as HTML entities (as Jinja's `escape` writes them: &#34; and &#39;).
+std::string HtmlEscape(std::string_view s);
+
+// The 1-based line and column of byte `offset` of `text`.
+std::pair<int, int> LineColumn(std::string_view text, size_t offset);
 
 }  // namespace strata

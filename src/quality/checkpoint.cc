@@ -168,6 +168,16 @@ Result<std::string> CheckpointFile(const QualityPaths& paths, const std::string&
                           (known.empty() ? "" : " (there are: " + known + ")"));
 }
 
+Result<std::vector<Checkpoint>> LoadCheckpoints(const QualityPaths& paths, const std::vector<std::string>& names) {
+  std::vector<Checkpoint> out;
+  for (const auto& n : names) {
+    STRATA_ASSIGN_OR_RETURN(std::string file, CheckpointFile(paths, n));
+    STRATA_ASSIGN_OR_RETURN(Checkpoint c, LoadCheckpoint(file));
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
 std::vector<std::string> CheckpointNames(const QualityPaths& paths) {
   std::vector<std::string> out;
   std::error_code ec;

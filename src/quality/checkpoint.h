@@ -81,6 +81,8 @@ QualityPaths PathsOf(const Project& project);
 // The file of suite `name` (kNotFound naming where it looked).
 Result<std::string> SuiteFile(const QualityPaths& paths, const std::string& name);
 Result<std::string> CheckpointFile(const QualityPaths& paths, const std::string& name);
+// The checkpoints named, loaded (the first error stops).
+Result<std::vector<Checkpoint>> LoadCheckpoints(const QualityPaths& paths, const std::vector<std::string>& names);
 // Every checkpoint's name, sorted.
 std::vector<std::string> CheckpointNames(const QualityPaths& paths);
 

@@ -1,6 +1,7 @@
 #include "quality/suite.h"
 
 #include "core/file.h"
+#include "core/strings.h"
 #include "quality/expectations.h"
 
 namespace strata::quality {
@@ -51,15 +52,7 @@ std::vector<size_t> ExpectationOffsets(std::string_view t) {
 }  // namespace
 
 std::string PositionOf(std::string_view text, size_t offset, const std::string& file) {
-  int line = 1, col = 1;
-  for (size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
+  const auto [line, col] = LineColumn(text, offset);
   return file + ":" + std::to_string(line) + ":" + std::to_string(col);
 }
 

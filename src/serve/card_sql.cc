@@ -2,21 +2,15 @@
 
 #include <cctype>
 
+#include "core/strings.h"
+
 namespace strata::serve {
 
 namespace {
 
 // "line L, column C" of `offset` in `text` (1-based).
 std::string Position(std::string_view text, size_t offset) {
-  int line = 1, col = 1;
-  for (size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
+  const auto [line, col] = LineColumn(text, offset);
   return "line " + std::to_string(line) + ", column " + std::to_string(col);
 }
 

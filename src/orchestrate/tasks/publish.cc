@@ -76,14 +76,9 @@ TaskOutcome PublishKind::Run(TaskServices& services, const Attempt& a, std::ostr
   if (a.task->node.Has("checkpoints")) {
     auto names = a.task->node["checkpoints"].StringList();
     if (!names.ok()) return Failed(names.status());
-    const quality::QualityPaths paths = quality::PathsOf(services.project());
-    for (const auto& n : *names) {
-      auto file = quality::CheckpointFile(paths, n);
-      if (!file.ok()) return Failed(file.status());
-      auto c = quality::LoadCheckpoint(*file);
-      if (!c.ok()) return Failed(c.status());
-      checkpoints.push_back(std::move(*c));
-    }
+    auto loaded_checkpoints = quality::LoadCheckpoints(quality::PathsOf(services.project()), *names);
+    if (!loaded_checkpoints.ok()) return Failed(loaded_checkpoints.status());
+    checkpoints = std::move(*loaded_checkpoints);
   }
   json quality_results = json::array();
   std::unique_ptr<transform::PublishGate> dbt_gate, quality_gate;

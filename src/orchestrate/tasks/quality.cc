@@ -54,14 +54,8 @@ TaskOutcome QualityKind::Run(TaskServices& services, const Attempt& a, std::ostr
   auto names = CheckpointsOf(a.task->node);
   if (!names.ok()) return Failed(names.status());
   const quality::QualityPaths paths = quality::PathsOf(services.project());
-  std::vector<quality::Checkpoint> checkpoints;
-  for (const auto& n : *names) {
-    auto file = quality::CheckpointFile(paths, n);
-    if (!file.ok()) return Failed(file.status());
-    auto c = quality::LoadCheckpoint(*file);
-    if (!c.ok()) return Failed(c.status());
-    checkpoints.push_back(std::move(*c));
-  }
+  auto checkpoints = quality::LoadCheckpoints(paths, *names);
+  if (!checkpoints.ok()) return Failed(checkpoints.status());
   // Model names resolve to their built relations when the project has a dbt project.
   std::unique_ptr<transform::LoadedProject> dbt;
   if (!services.project().transform_dir.empty()) {
@@ -87,7 +81,7 @@ TaskOutcome QualityKind::Run(TaskServices& services, const Attempt& a, std::ostr
   json details = json::array();
   json audit = json::array();  // every expectation as a check, like a publish's audit
   int blocking = 0, warnings = 0, evaluated = 0, successful = 0;
-  for (const auto& c : checkpoints) {
+  for (const auto& c : *checkpoints) {
     auto r = quality::RunCheckpoint(session->get(), c, paths, options);
     if (!r.ok()) return Failed(r.status().WithContext("checkpoint " + c.name));
     for (const auto& check : quality::AuditResults(*r)) {

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "core/strings.h"
 #include "transform/jinja/internal/builtins.h"
 #include "transform/jinja/internal/methods.h"
 #include "transform/jinja/internal/ops.h"
@@ -27,33 +28,6 @@ std::string JinjaTitle(std::string_view s) {
     }
     c = static_cast<char>(start ? std::toupper(u) : std::tolower(u));
     start = false;
-  }
-  return out;
-}
-
-std::string HtmlEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&#34;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out.push_back(c);
-    }
   }
   return out;
 }
