@@ -33,6 +33,6 @@ void RegisterWarehouseCommands(CLI::App* app);  // strata load, strata query
 void RegisterLakeCommands(CLI::App* app);       // strata lake batches | quarantine-batch
 void RegisterTransformCommands(CLI::App* app);  // compile, run, build, test, seed, snapshot, ls
 void RegisterServeCommand(CLI::App* app);       // strata serve, dashboards validate, users
-void RegisterQualityCommands(CLI::App* app);    // strata quality run | validate | report | docs | types
+void RegisterQualityCommands(CLI::App* app);    // strata quality run | validate | profile | report | docs | types
 
 }  // namespace strata::cli

@@ -4,11 +4,13 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "core/date.h"
+#include "core/file.h"
 #include "core/project.h"
 #include "quality/checkpoint.h"
 #include "quality/docs.h"
 #include "quality/expectations.h"
 #include "quality/gate.h"
+#include "quality/profile.h"
 #include "quality/suite.h"
 #include "quality/validator.h"
 #include "serve/system_tables.h"
@@ -306,6 +308,38 @@ void RegisterQualityCommands(CLI::App* app) {
     auto index = quality::RebuildDataDocs(quality::PathsOf(*project));
     if (!index.ok()) Fail(out, index.status());
     out.Line("data docs: " + *index);
+  });
+
+  struct ProfileFlags {
+    std::string project = ".";
+    std::string relation, out, suite;
+  };
+  auto pf = std::make_shared<ProfileFlags>();
+  CLI::App* profile = group->add_subcommand(
+      "profile", "Write a starter suite from a relation's data (types, nulls, ranges, value sets), to review and edit");
+  profile->add_option("relation", pf->relation, "The relation: schema.table")->required();
+  profile->add_option("--out", pf->out, "Write the suite here (default: print it)");
+  profile->add_option("--suite", pf->suite, "The suite's name (default: the relation's)");
+  profile->add_option("-p,--project", pf->project, "Project file or directory holding strata.yml")
+      ->capture_default_str();
+  profile->callback([pf] {
+    Output out(false);
+    auto project = Project::Load(pf->project);
+    if (!project.ok()) Fail(out, project.status(), UsageCode(project.status()));
+    quality::ProfileOptions options;
+    options.suite_name = pf->suite;
+    auto suite =
+        OnWarehouse(out, *project, [&](warehouse::Session* s) { return quality::Profile(s, pf->relation, options); });
+    if (!suite.ok()) Fail(out, suite.status());
+    const std::string text = quality::SuiteJson(*suite).dump(2) + "\n";
+    if (pf->out.empty()) {
+      out.Line(text.substr(0, text.size() - 1));
+      return;
+    }
+    Status written = WriteFileAtomic(pf->out, text);
+    if (!written.ok()) Fail(out, written);
+    out.Line("wrote " + std::to_string(suite->expectations.size()) + " expectations to " + pf->out +
+             ": review them, then run strata quality validate " + pf->out + " --relation " + pf->relation);
   });
 
   CLI::App* types = group->add_subcommand("types", "List the expectation types Strata runs");

@@ -14,6 +14,7 @@
 #include "core/file.h"
 #include "core/project.h"
 #include "orchestrate/pipeline.h"
+#include "quality/checkpoint.h"
 #include "serve/api.h"
 #include "serve/auth.h"
 #include "serve/embed.h"
@@ -340,6 +341,7 @@ void RegisterServeCommand(CLI::App* app) {
     options.web_dir = f->web_dir;
     options.users = users ? &*users : nullptr;
     options.embed_origins = f->embed_origins;
+    options.docs_dir = quality::PathsOf(*project).docs;
     SignalStop signals;  // before the server's threads start, so they inherit the mask
     serve::Server server(&api, options);
     Status bound = server.Bind();

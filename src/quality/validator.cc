@@ -992,6 +992,9 @@ std::vector<json> RunScan(Ctx& ctx, const Scan& scan, std::vector<Pending>& pend
 
 }  // namespace
 
+std::string QuoteName(const std::string& name) { return Dialect{}.Quote(name); }
+std::string QuoteRelation(const std::string& relation) { return Dialect{}.Relation(relation); }
+
 Result<json> Validate(warehouse::Session* session, const Suite& suite, const Batch& batch,
                       const ValidateOptions& options, ValidateStats* stats) {
   ValidateStats local;

@@ -12,6 +12,7 @@
 
 #include "pg_testing.h"
 #include "quality/expectations.h"
+#include "quality/profile.h"
 #include "warehouse/session.h"
 
 namespace strata::quality {
@@ -382,6 +383,33 @@ TEST_P(ValidatorTest, ABadExpectationFailsAloneAndUncaughtItStops) {
   auto stopped = Validate(session_.get(), *suite, batch, strict);
   EXPECT_FALSE(stopped.ok());
   EXPECT_NE(stopped.status().message().find("s.json:1:"), std::string::npos) << stopped.status().ToString();
+}
+
+// A profiled suite holds on the data it was made from, and says what it saw.
+TEST_P(ValidatorTest, AProfileHoldsOnItsData) {
+  auto suite = Profile(session_.get(), schema_ + ".t", {});
+  ASSERT_TRUE(suite.ok()) << suite.status().ToString();
+  EXPECT_EQ(suite->name, "t");
+  std::map<std::string, int> types;
+  for (const auto& e : suite->expectations) ++types[e.type];
+  EXPECT_EQ(types["expect_table_row_count_to_be_between"], 1);
+  EXPECT_EQ(types["expect_column_values_to_be_in_type_list"], 9);
+  EXPECT_EQ(types["expect_column_values_to_be_unique"], 6);  // id, amount, created, a, js, code: no value twice
+  // The suite as a file, loaded back and validated on the same table: everything passes.
+  auto again = ParseSuite(SuiteJson(*suite).dump(2), "t.json");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  Batch batch;
+  batch.relation = schema_ + ".t";
+  auto r = Validate(session_.get(), *again, batch, {});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE((*r)["success"].get<bool>()) << r->dump(1);
+  bool status_set = false;
+  for (const auto& e : suite->expectations) {
+    if (e.type == "expect_column_values_to_be_in_set" && e.kwargs["column"] == "status") {
+      status_set = e.kwargs["value_set"] == json({"cancelled", "paid", "shipped", "weird"});
+    }
+  }
+  EXPECT_TRUE(status_set) << SuiteJson(*suite).dump(1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, ValidatorTest, ::testing::Values("duckdb", "postgres"),

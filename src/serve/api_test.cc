@@ -681,6 +681,46 @@ TEST_F(ApiTest, EmbedTokensOpenOneDashboardWithFixedFilters) {
   }
 }
 
+// The data docs under /quality/: their pages only, and with logins only to a signed-in user.
+TEST_F(ApiTest, ServesTheDataDocs) {
+  WriteText(dir_.Sub("docs/index.html"), "<h1>Data docs</h1>");
+  WriteText(dir_.Sub("docs/validations/a.html"), "<h1>one validation</h1>");
+  WriteText(dir_.Sub("secret.html"), "secret");
+  Users users;
+  ASSERT_TRUE(users.Set("ana", Role::kViewer, "correct horse battery").ok());
+  for (const bool logins : {false, true}) {
+    ServerOptions options;
+    options.port = 0;
+    options.docs_dir = dir_.Sub("docs");
+    options.users = logins ? &users : nullptr;
+    RunningServer server(api_.get(), options);
+    ASSERT_TRUE(server.ok());
+    httplib::Client client("127.0.0.1", server.port());
+    httplib::Headers cookie;
+    if (logins) {
+      EXPECT_EQ(client.Get("/quality/index.html")->status, 401);
+      auto login = client.Post("/api/login", json({{"user", "ana"}, {"password", "correct horse battery"}}).dump(),
+                               "application/json");
+      ASSERT_EQ(login->status, 200);
+      const std::string set = login->get_header_value("Set-Cookie");
+      cookie = {{"Cookie", set.substr(0, set.find(';'))}};
+    }
+    auto index = client.Get("/quality/", cookie);
+    ASSERT_TRUE(index);
+    EXPECT_EQ(index->status, 200);
+    EXPECT_EQ(index->body, "<h1>Data docs</h1>");
+    EXPECT_EQ(client.Get("/quality/validations/a.html", cookie)->body, "<h1>one validation</h1>");
+    EXPECT_EQ(client.Get("/quality", cookie)->status, 302);
+    for (const char* bad : {"/quality/../secret.html", "/quality/%2e%2e/secret.html",
+                            "/quality/validations/../../secret.html", "/quality/nope.html", "/quality/catalog.json"}) {
+      auto r = client.Get(bad, cookie);
+      ASSERT_TRUE(r);
+      EXPECT_EQ(r->status, 404) << bad;
+      EXPECT_EQ(r->body.find("secret"), std::string::npos) << bad;
+    }
+  }
+}
+
 // A client that goes away (a page left, a fetch aborted) stops its query: the one connection
 // to the data is free again at once, not when the statement timeout passes.
 TEST_F(ApiTest, AClientThatLeavesCancelsItsQuery) {

@@ -312,6 +312,7 @@ Status Server::Bind() {
     res.status = out.status;
     res.set_content(std::move(out.body), out.content_type);
   });
+  http.Get(R"(/quality(/.*)?)", [this](const httplib::Request& req, httplib::Response& res) { ServeDocs(req, res); });
   http.Get(R"(/.*)", [this](const httplib::Request& req, httplib::Response& res) {
     if (IsEmbedPage(req.path)) {
       EmbedHeaders(res, options_.embed_origins);
@@ -446,6 +447,51 @@ bool Server::Admit(const httplib::Request& req, httplib::Response& res) {
     return false;
   }
   return true;
+}
+
+void Server::ServeDocs(const httplib::Request& req, httplib::Response& res) {
+  SecurityHeaders(res);
+  if (req.path == "/quality") {  // the pages' links are relative to the folder
+    res.status = 302;
+    res.set_header("Location", "/quality/");
+    return;
+  }
+  res.set_header("Cache-Control", "no-cache");
+  auto page = [&](int status, const std::string& title, const std::string& text) {
+    res.status = status;
+    res.set_content("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + title +
+                        "</title></head><body style=\"font:15px system-ui,sans-serif;margin:40px\"><h1>" + title +
+                        "</h1><p>" + text + "</p><p><a href=\"/\">Dashboards</a></p></body></html>",
+                    "text/html; charset=utf-8");
+  };
+  if (options_.users != nullptr) {
+    const std::string token = CookieValue(req.get_header_value("Cookie"), kSessionCookie);
+    if (token.empty() || !sessions_.Find(token, static_cast<int64_t>(std::time(nullptr)))) {
+      page(401, "Log in first", "The data docs show data: <a href=\"/\">log in</a>, then open them again.");
+      return;
+    }
+  }
+  std::string rel = req.path.size() > 9 ? req.path.substr(9) : "";  // after "/quality/"
+  if (rel.empty()) rel = "index.html";
+  // Only the site's own pages: no way out of its folder, nothing but .html.
+  const bool safe = rel.find("..") == std::string::npos && rel.find('\\') == std::string::npos && rel[0] != '/' &&
+                    rel.size() > 5 && rel.compare(rel.size() - 5, 5, ".html") == 0;
+  if (options_.docs_dir.empty() || !safe) {
+    page(404, "Not found", "There is no such page of the data docs.");
+    return;
+  }
+  auto text = ReadFile(JoinPath(options_.docs_dir, rel));
+  if (!text.ok()) {
+    if (rel == "index.html") {
+      page(404, "No data docs yet",
+           "Data docs are written when a checkpoint runs (a pipeline's quality task or publish gate, or "
+           "<code>strata quality run NAME</code>).");
+    } else {
+      page(404, "Not found", "There is no such page of the data docs.");
+    }
+    return;
+  }
+  res.set_content(*text, "text/html; charset=utf-8");
 }
 
 Status Server::Run() {

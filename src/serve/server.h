@@ -33,6 +33,9 @@ struct ServerOptions {
   // Embeds (/embed/<token>, serve/embed.h) may be framed by pages of these origins
   // ("https://shop.example.com"); empty: by any page. Every other page refuses framing.
   std::vector<std::string> embed_origins;
+  // The data docs (quality/docs.h), served under /quality/ ("" = none). With logins, only to
+  // a signed-in user: they show data values.
+  std::string docs_dir;
 };
 
 class Server {
@@ -49,6 +52,8 @@ class Server {
   // Logins: answers /api/login, /api/logout and /api/me itself, and refuses requests without
   // a session, POSTs without the CSRF token and viewers in the explorer (false: answered).
   bool Admit(const httplib::Request& req, httplib::Response& res);
+  // GET /quality/...: a page of the data docs.
+  void ServeDocs(const httplib::Request& req, httplib::Response& res);
   struct Impl;
   std::unique_ptr<Impl> impl_;
   Api* api_;
