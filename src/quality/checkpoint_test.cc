@@ -76,6 +76,33 @@ TEST_F(CheckpointTest, RunsStoresAndDocuments) {
   json stored = json::parse(*ReadFile(r->stored[0]));
   EXPECT_EQ(stored["results"][0]["result"]["partial_unexpected_list"], json({"<script>"}));
   EXPECT_EQ(stored["meta"]["checkpoint_name"], "daily");
+  // GE's documented ExpectationSuiteValidationResult shape.
+  for (const char* k : {"success", "results", "evaluation_parameters", "statistics", "meta"}) {
+    EXPECT_TRUE(stored.contains(k)) << k;
+  }
+  for (const char* k :
+       {"evaluated_expectations", "successful_expectations", "unsuccessful_expectations", "success_percent"}) {
+    EXPECT_TRUE(stored["statistics"].contains(k)) << k;
+  }
+  for (const char* k : {"great_expectations_version", "expectation_suite_name", "run_id", "batch_spec",
+                        "active_batch_definition", "validation_time"}) {
+    EXPECT_TRUE(stored["meta"].contains(k)) << k;
+  }
+  EXPECT_EQ(stored["evaluation_parameters"], json({{"rows", 2}}));
+  for (const auto& one : stored["results"]) {
+    for (const char* k : {"success", "expectation_config", "result", "meta", "exception_info"}) {
+      EXPECT_TRUE(one.contains(k)) << k;
+    }
+    for (const char* k : {"raised_exception", "exception_message", "exception_traceback"}) {
+      EXPECT_TRUE(one["exception_info"].contains(k)) << k;
+    }
+  }
+  const json& failed = stored["results"][0]["result"];
+  for (const char* k : {"element_count", "missing_count", "missing_percent", "unexpected_count", "unexpected_percent",
+                        "unexpected_percent_total", "unexpected_percent_nonmissing", "partial_unexpected_list"}) {
+    EXPECT_TRUE(failed.contains(k)) << k;
+  }
+  EXPECT_DOUBLE_EQ(failed["unexpected_percent"].get<double>(), 50.0);  // 1 of the day's 2 names
   // Data docs: the index names the suite, the validation page shows the value escaped.
   ASSERT_FALSE(r->docs.empty());
   const std::string index = *ReadFile(r->docs);
