@@ -45,7 +45,7 @@ code,pre{font:12px/1.45 ui-monospace,SFMono-Regular,Menlo,monospace}pre{white-sp
 
 std::string Page(const std::string& title, const std::string& root, const std::string& body) {
   return "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
-         "content=\"width=device-width,initial-scale=1\"><title>" +
+         "content=\"width=device-width,initial-scale=1\"><link rel=\"icon\" href=\"data:,\"><title>" +
          Esc(title) + " · Strata data docs</title>" + kStyle + "</head><body><header><a href=\"" + root +
          "index.html\">Strata data docs</a></header><main>" + body + "</main></body></html>\n";
 }

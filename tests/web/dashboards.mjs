@@ -652,6 +652,38 @@ try {
   });
   await ex.close();
 
+  // 9. The data docs (the shop's checkpoints ran in its pipeline), linked from the header.
+  await check('data docs: the header links them; the index lists the shop\'s suites and each validation opens', async () => {
+    await gotoReady(page, '/');
+    const href = await page.getAttribute('.topnav a[data-section="quality"]', 'href');
+    assert(href === '/quality/', `the Quality link goes to ${href}`);
+    await page.goto(base + href, { waitUntil: 'load' });
+    const index = await page.evaluate(() => ({
+      title: document.querySelector('h1') && document.querySelector('h1').textContent,
+      suites: [...document.querySelectorAll('a[href^="suites/"]')].map((a) => a.textContent),
+      validations: [...document.querySelectorAll('a[href^="validations/"]')].map((a) => a.getAttribute('href')),
+    }));
+    assert(index.title === 'Data docs', `title ${index.title}`);
+    for (const suite of ['raw.events', 'marts.fact_orders', 'marts.order_totals']) {
+      assert(index.suites.includes(suite), `no suite ${suite} in ${index.suites.join(', ')}`);
+    }
+    assert(index.validations.length >= 15, `${index.validations.length} validations listed`);
+    if (shots) await page.screenshot({ path: join(shots, 'data-docs.png'), fullPage: false });
+    const events = await page.evaluate(() => {
+      const row = [...document.querySelectorAll('tr')].find((r) => r.textContent.includes('raw.events'));
+      const a = row && row.querySelector('a[href^="validations/"]');
+      return a ? a.getAttribute('href') : null;
+    });
+    assert(events, 'no validation of raw.events');
+    await page.goto(`${base}/quality/${events}`, { waitUntil: 'load' });
+    const text = await page.evaluate(() => document.body.textContent);
+    assert(/warning/.test(text) && /event_id/.test(text), 'the raw.events page shows no warning about event_id');
+    if (shots) await page.screenshot({ path: join(shots, 'data-docs-validation.png'), fullPage: false });
+    const p = takeProblems(page);
+    assert(!p.length, p.join('; '));
+    return `${new Set(index.suites).size} suites, ${index.validations.length} validations`;
+  });
+
   await browser.close();
   browser = null;
 } catch (e) {
