@@ -177,14 +177,9 @@ void RegisterQualityCommands(CLI::App* app) {
       if (!d.ok()) Fail(out, Status::InvalidArgument("--date: " + d.status().message()), kExitUsage);
       ds = d->ToString();
     }
-    std::unique_ptr<transform::LoadedProject> dbt;
-    if (!project->transform_dir.empty()) {
-      transform::LoadOptions lo;
-      lo.project_dir = project->transform_dir;
-      auto loaded = transform::LoadedProject::Load(lo);
-      if (!loaded.ok()) Fail(out, loaded.status().WithContext("reading the dbt project"));
-      dbt = std::move(*loaded);
-    }
+    auto loaded = transform::LoadTransformOf(*project);
+    if (!loaded.ok()) Fail(out, loaded.status());
+    std::unique_ptr<transform::LoadedProject> dbt = std::move(*loaded);
     quality::CheckpointOptions options;
     options.run_names = {{"ds", ds}, {"logical_date", ds}};
     options.resolve = [&dbt](const std::string& asset) { return dbt ? quality::ModelRelation(*dbt, asset) : ""; };

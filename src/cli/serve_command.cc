@@ -157,15 +157,10 @@ void RegisterDashboardsCommand(CLI::App* app) {
     auto dashboards = serve::LoadDashboards(dir);
     if (!dashboards.ok()) Fail(out, dashboards.status(), kExitUsage);
     serve::ValidateOptions options;
-    std::unique_ptr<transform::LoadedProject> dbt;
-    if (!project->transform_dir.empty()) {
-      transform::LoadOptions lo;
-      lo.project_dir = project->transform_dir;
-      auto loaded = transform::LoadedProject::Load(lo);
-      if (!loaded.ok()) Fail(out, loaded.status().WithContext("reading the dbt project"));
-      dbt = std::move(*loaded);
-      options.model_exists = [&dbt](const std::string& m) { return dbt->manifest.FindRefable(m) != nullptr; };
-    }
+    auto loaded = transform::LoadTransformOf(*project);
+    if (!loaded.ok()) Fail(out, loaded.status());
+    std::unique_ptr<transform::LoadedProject> dbt = std::move(*loaded);
+    if (dbt) options.model_exists = [&dbt](const std::string& m) { return dbt->manifest.FindRefable(m) != nullptr; };
     std::vector<std::string> notes;
     auto publications = serve::Publications::ForProject(*project, f->schema, 1);
     std::shared_ptr<serve::Publication> pub;

@@ -790,4 +790,14 @@ Result<std::string> LoadedProject::Compile(const Node& node, bool is_incremental
   return with + "\n" + sql;
 }
 
+Result<std::unique_ptr<LoadedProject>> LoadTransformOf(const Project& project, const nlohmann::json& vars) {
+  if (project.transform_dir.empty()) return std::unique_ptr<LoadedProject>();
+  LoadOptions lo;
+  lo.project_dir = project.transform_dir;
+  lo.cli_vars = vars;
+  auto loaded = LoadedProject::Load(lo);
+  if (!loaded.ok()) return loaded.status().WithContext("reading the dbt project");
+  return std::move(*loaded);
+}
+
 }  // namespace strata::transform

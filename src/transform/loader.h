@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/project.h"
 #include "core/status.h"
 #include "transform/dbt_context.h"
 #include "transform/dbt_project.h"
@@ -62,5 +63,10 @@ struct LoadedProject {
   // Calls a (dispatchable) macro by name with positional arguments; returns its text.
   Result<std::string> CallMacro(const std::string& name, std::vector<jinja::Value> args) const;
 };
+
+// The dbt project of a Strata project (its `transform:` folder), loaded with `vars`; null when
+// the project has none. Errors say they come from reading the dbt project.
+Result<std::unique_ptr<LoadedProject>> LoadTransformOf(const Project& project,
+                                                       const nlohmann::json& vars = nlohmann::json::object());
 
 }  // namespace strata::transform

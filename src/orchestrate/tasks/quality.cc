@@ -57,15 +57,9 @@ TaskOutcome QualityKind::Run(TaskServices& services, const Attempt& a, std::ostr
   auto checkpoints = quality::LoadCheckpoints(paths, *names);
   if (!checkpoints.ok()) return Failed(checkpoints.status());
   // Model names resolve to their built relations when the project has a dbt project.
-  std::unique_ptr<transform::LoadedProject> dbt;
-  if (!services.project().transform_dir.empty()) {
-    transform::LoadOptions lo;
-    lo.project_dir = services.project().transform_dir;
-    lo.cli_vars = RunVars(a);
-    auto loaded = transform::LoadedProject::Load(lo);
-    if (!loaded.ok()) return Failed(loaded.status().WithContext("reading the dbt project"));
-    dbt = std::move(*loaded);
-  }
+  auto loaded = transform::LoadTransformOf(services.project(), RunVars(a));
+  if (!loaded.ok()) return Failed(loaded.status());
+  std::unique_ptr<transform::LoadedProject> dbt = std::move(*loaded);
   auto turn = services.WarehouseTurn(a, log);
   if (!turn.ok()) return Failed(turn.status());
   std::shared_ptr<warehouse::OpenTarget> held;
