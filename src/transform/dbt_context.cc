@@ -333,7 +333,19 @@ void InstallDateTimeGlobals(jinja::Environment* env, const ContextSettings& sett
   int64_t started = NowMicros();
   if (!settings.run_started_at.empty()) {
     auto t = ParseTimestamp(settings.run_started_at);
-    if (t.ok()) started = *t * 1000000;
+    if (t.ok()) {
+      started = *t * 1000000;
+      // ParseTimestamp keeps whole seconds: add the fraction ("...:SS.ffffff").
+      const std::string& text = settings.run_started_at;
+      if (text.size() > 20 && text[19] == '.') {
+        int64_t frac = 0, digits = 0;
+        for (size_t i = 20; i < text.size() && digits < 6 && text[i] >= '0' && text[i] <= '9'; ++i, ++digits) {
+          frac = frac * 10 + (text[i] - '0');
+        }
+        for (; digits < 6; ++digits) frac *= 10;
+        started += frac;
+      }
+    }
   }
   env->AddGlobal("run_started_at", Value::FromObject(std::make_shared<DateTimeObject>(started)));
   Value datetime_cls = Value::MakeDict();

@@ -1,6 +1,8 @@
 #include "transform/loader.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <set>
@@ -101,8 +103,18 @@ ContextSettings MakeContextSettings(const DbtProject& proj, const Profile& profi
   settings.project_vars = proj.vars;
   settings.cli_vars = options.cli_vars;
   settings.full_refresh = options.full_refresh;
-  settings.run_started_at = options.run_started_at.empty() ? FormatTimestamp(static_cast<int64_t>(std::time(nullptr)))
-                                                           : options.run_started_at;
+  if (options.run_started_at.empty()) {
+    // With microseconds, as dbt's current_timestamp: snapshot versions of runs within one
+    // second must not share a time (a zero-length interval makes the chain ambiguous).
+    const int64_t micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    char frac[16];
+    std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(micros % 1000000));
+    settings.run_started_at = FormatTimestamp(micros / 1000000) + frac;
+  } else {
+    settings.run_started_at = options.run_started_at;
+  }
   settings.docs = std::make_shared<std::map<std::string, std::string>>();
   settings.invocation_id = Sha256::Of(std::to_string(std::time(nullptr)) + proj.root).substr(0, 32);
   return settings;

@@ -199,6 +199,30 @@ TEST_P(SnapshotTest, DuplicateKeysInTheSourceAreRefused) {
   EXPECT_NE(last_.message.find("more than once"), std::string::npos) << last_.message;
 }
 
+// Snapshot times have microseconds, as dbt's do: two runs within one second (no fixed time:
+// each run's own) still give a valid, non-overlapping version chain.
+TEST_P(SnapshotTest, TwoRunsWithinOneSecondKeepAValidChain) {
+  Project("target_schema='snapshots', unique_key='id', strategy='check', check_cols=['segment']");
+  Snap("1,gold,Oslo,2024-01-01 00:00:00\n", "");
+  Snap("1,silver,Oslo,2024-01-01 00:00:00\n", "");
+  Snap("1,bronze,Oslo,2024-01-01 00:00:00\n", "");
+  auto c = *db_->Connect();
+  auto r = c->Query("select segment, cast(dbt_valid_from as varchar), cast(dbt_valid_to as varchar) from " +
+                    Snapshots() + ".customers_snapshot order by dbt_valid_from");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->rows.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(*r->rows[i][0], (V{"gold", "silver", "bronze"})[i]);
+    if (i + 1 < 3) {
+      ASSERT_TRUE(r->rows[i][2]) << "version " << i << " is not closed";
+      EXPECT_EQ(*r->rows[i][2], *r->rows[i + 1][1]) << "the chain has a gap or an overlap";
+      EXPECT_LT(*r->rows[i][1], *r->rows[i][2]) << "a zero-length interval: " << *r->rows[i][1];
+    }
+  }
+  EXPECT_FALSE(r->rows[2][2]) << "the newest version is current";
+  EXPECT_EQ(CurrentPerKeyMax(), 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, SnapshotTest, ::testing::Values("duckdb", "postgres"),
                          [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
 
