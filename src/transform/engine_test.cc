@@ -798,6 +798,55 @@ TEST_P(EngineTest, ExposuresSelectWhatTheyReadAndNeverRun) {
   EXPECT_NE(bad_type.status().message().find("exposures.yml:4:11"), std::string::npos) << bad_type.status().message();
 }
 
+// Jinja in dbt_project.yml's configs is rendered, and a value that is no boolean where one is
+// needed is an error naming the node (never an abort); a ragged seed names its file and line.
+TEST_P(EngineTest, ProjectConfigJinjaAndRaggedSeeds) {
+  WriteText(dir_.Sub("dbt_project.yml"), R"(
+name: shop
+profile: shop
+models:
+  shop:
+    +materialized: "{{ 'table' if var('as_table', false) else 'view' }}"
+    extra:
+      +enabled: "{{ var('extra', 'False') }}"
+)");
+  WriteText(dir_.Sub("models/base.sql"), "select 1 as x\n");
+  WriteText(dir_.Sub("models/extra/more.sql"), "select 2 as x\n");
+  auto r = Run(Verb::kRun);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->results.size(), 1u) << "extra/ is disabled by the rendered var";
+  EXPECT_EQ(project_->manifest.Find("model.shop.base")->materialized(), "view");
+  WriteText(dir_.Sub("dbt_project.yml"), R"(
+name: shop
+profile: shop
+vars: {as_table: true, extra: "true"}
+models:
+  shop:
+    +materialized: "{{ 'table' if var('as_table', false) else 'view' }}"
+    extra:
+      +enabled: "{{ var('extra', 'False') }}"
+)");
+  r = Run(Verb::kRun);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->results.size(), 2u);
+  EXPECT_EQ(project_->manifest.Find("model.shop.base")->materialized(), "table");
+  WriteText(dir_.Sub("dbt_project.yml"),
+            "name: shop\nprofile: shop\nmodels:\n  shop:\n    extra:\n      +enabled: \"{{ 'maybe' }}\"\n");
+  r = Run(Verb::kRun);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("model 'more': enabled must be true or false, not \"maybe\""), std::string::npos)
+      << r.status().ToString();
+  // A ragged seed: an error naming the file and line, and no table.
+  WriteText(dir_.Sub("dbt_project.yml"), "name: shop\nprofile: shop\n");
+  WriteText(dir_.Sub("seeds/ragged.csv"), "id,name\n1,\"a, b\"\n2,b,extra\n");
+  r = Run(Verb::kSeed);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const NodeResult* seed = Result_(*r, "ragged");
+  ASSERT_NE(seed, nullptr);
+  EXPECT_EQ(seed->status, "error");
+  EXPECT_EQ(seed->message, "seeds/ragged.csv:3: 3 field(s), but the header has 2");
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, EngineTest, ::testing::Values("duckdb", "postgres"),
                          [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
 INSTANTIATE_TEST_SUITE_P(Engines, UnitTestsTest, ::testing::Values("duckdb", "postgres"),

@@ -635,6 +635,77 @@ Status ResolveSchemasAndAliases(const jinja::Environment& env, Manifest* manifes
 
 }  // namespace
 
+namespace {
+
+// dbt renders Jinja in dbt_project.yml's configs (`+enabled: "{{ var('x', true) }}"`, `+schema:
+// "{{ env_var('S') }}"), and reads the rendered text as a native value: "true"/"false" (any
+// case) become booleans, numbers numbers.
+Status RenderProjectConfigs(jinja::Environment& env, DbtProject* proj) {
+  std::function<Status(json*, const std::string&)> walk = [&](json* v, const std::string& where) -> Status {
+    if (v->is_object()) {
+      for (auto& [k, child] : v->items()) STRATA_RETURN_IF_ERROR(walk(&child, where + "." + k));
+    } else if (v->is_array()) {
+      for (size_t i = 0; i < v->size(); ++i)
+        STRATA_RETURN_IF_ERROR(walk(&(*v)[i], where + "[" + std::to_string(i) + "]"));
+    } else if (v->is_string()) {
+      const std::string text = *v;
+      if (text.find("{{") == std::string::npos && text.find("{%") == std::string::npos) return Status::OK();
+      const std::string name = "dbt_project.yml " + where;
+      STRATA_ASSIGN_OR_RETURN(auto t, env.Parse(text, name));
+      jinja::Context ctx;
+      auto rendered = env.Render(*t, ctx);
+      if (!rendered.ok()) return rendered.status().WithContext(name);
+      std::string out = *rendered;
+      std::string lower = out;
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (lower == "true" || lower == "false") {
+        *v = lower == "true";
+      } else {
+        char* end = nullptr;
+        const double d = std::strtod(out.c_str(), &end);
+        if (!out.empty() && *end == '\0' && out.find_first_not_of("0123456789.-+eE") == std::string::npos) {
+          *v = d == static_cast<double>(static_cast<int64_t>(d)) ? json(static_cast<int64_t>(d)) : json(d);
+        } else {
+          *v = out;
+        }
+      }
+    }
+    return Status::OK();
+  };
+  for (auto* tree : {&proj->models, &proj->seeds, &proj->snapshots, &proj->tests, &proj->unit_tests}) {
+    const std::string resource = tree == &proj->models      ? "models"
+                                 : tree == &proj->seeds     ? "seeds"
+                                 : tree == &proj->snapshots ? "snapshots"
+                                 : tree == &proj->tests     ? "tests"
+                                                            : "unit_tests";
+    STRATA_RETURN_IF_ERROR(walk(tree, resource));
+  }
+  return Status::OK();
+}
+
+// `enabled` is a boolean, however it was written ("True" in YAML quotes, a rendered var):
+// anything else is an error naming the node, never an abort.
+Status CheckEnabled(Manifest* manifest) {
+  std::vector<std::string> ids;
+  for (const auto& [id, node] : manifest->nodes()) ids.push_back(id);
+  for (const auto& id : ids) {
+    Node& node = *manifest->FindMutable(id);
+    json* e = node.config.contains("enabled") ? &node.config["enabled"] : nullptr;
+    if (e == nullptr || e->is_boolean()) continue;
+    std::string text = e->is_string() ? e->get<std::string>() : e->dump();
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (text == "true" || text == "false") {
+      *e = text == "true";
+      continue;
+    }
+    return Status::InvalidArgument(node.path + ": " + std::string(NodeTypeName(node.type)) + " '" + node.name +
+                                   "': enabled must be true or false, not " + e->dump());
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Result<Profile> LoadTargetProfile(const LoadOptions& options) {
   STRATA_ASSIGN_OR_RETURN(DbtProject proj, DbtProject::Load(options.project_dir));
   return LoadTarget(proj, options);
@@ -649,6 +720,7 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
   lp->env = std::make_unique<jinja::Environment>();
   jinja::Environment& env = *lp->env;
   InstallDbtContext(&env, lp->settings);
+  STRATA_RETURN_IF_ERROR(RenderProjectConfigs(env, &lp->project));
 
   // Macros: built-ins first, then the project's (same names override); docs blocks.
   STRATA_RETURN_IF_ERROR(AddBuiltinMacros(&env));
@@ -675,6 +747,7 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
   STRATA_ASSIGN_OR_RETURN(auto patch_of, ApplyPatches(props.patches, proj.name, &lp->manifest));
   MergeFileConfigs(file_configs, &lp->manifest);
   STRATA_RETURN_IF_ERROR(ResolveTagsAndDescriptions(env, patch_of, &lp->manifest));
+  STRATA_RETURN_IF_ERROR(CheckEnabled(&lp->manifest));
 
   // Generic tests; refs and sources resolved into dependencies; unit tests; where nodes live.
   STRATA_RETURN_IF_ERROR(AddGenericTests(props, lp.get(), &states));
