@@ -41,6 +41,12 @@ void Output::Error(const std::string& text) {
   std::fputs(("error: " + Redact(text) + "\n").c_str(), stderr);
 }
 
+void Output::Warning(const std::string& text) {
+  ClearProgress();
+  std::fflush(stdout);
+  std::fputs(("warning: " + Redact(text) + "\n").c_str(), stderr);
+}
+
 void Output::Json(const nlohmann::json& doc) {
   if (!json_) return;
   std::cout << Redact(doc.dump(2)) << std::endl;

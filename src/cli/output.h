@@ -18,6 +18,8 @@ class Output {
   void Progress(const std::string& text);
   // An error for people, on stderr, always shown.
   void Error(const std::string& text);
+  // A warning for people ("warning: ..."), on stderr, always shown.
+  void Warning(const std::string& text);
   // Prints the JSON document (with --json).
   void Json(const nlohmann::json& doc);
 

@@ -62,8 +62,7 @@ int RunVerb(Verb verb, const DbtFlags& f, Output& out, json* doc) {
   if (auto project = transform::EnclosingProject(f.project_dir)) {
     auto dashboards = serve::LoadDashboards(JoinPath(project->dir, "dashboards"));
     if (!dashboards.ok()) {
-      out.Error("warning: dashboards are not exposures until they read without errors: " +
-                dashboards.status().message());
+      out.Warning("dashboards are not exposures until they read without errors: " + dashboards.status().message());
     } else {
       for (const auto& d : *dashboards) lo.extra_exposures.push_back(serve::ExposureOf(d));
     }
@@ -72,6 +71,7 @@ int RunVerb(Verb verb, const DbtFlags& f, Output& out, json* doc) {
   auto loaded = transform::LoadedProject::Load(lo);
   if (!loaded.ok()) return fail(loaded.status(), kExitFailure);
   transform::LoadedProject& p = **loaded;
+  for (const auto& w : p.warnings) out.Warning(w);
   double parse_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   transform::RunOptions ro;

@@ -847,6 +847,24 @@ models:
   EXPECT_EQ(seed->message, "seeds/ragged.csv:3: 3 field(s), but the header has 2");
 }
 
+// dbt's leniency: a YAML entry matching no file, and tests of a disabled model, are warnings.
+TEST_P(EngineTest, OrphanEntriesAndTestsOfDisabledNodesAreWarnings) {
+  WriteText(dir_.Sub("models/m.sql"), "select 1 as x\n");
+  WriteText(dir_.Sub("models/off.sql"), "{{ config(enabled=false) }}\nselect 1 as y\n");
+  WriteText(dir_.Sub("models/schema.yml"),
+            "version: 2\nmodels:\n  - name: m\n    columns:\n      - name: x\n        tests: [not_null]\n"
+            "  - name: ghost\n    columns:\n      - name: x\n        tests: [unique]\n"
+            "  - name: off\n    columns:\n      - name: y\n        tests: [unique]\n");
+  auto r = Run(Verb::kBuild);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->results.size(), 2u) << "m and its test";
+  ASSERT_EQ(project_->warnings.size(), 2u);
+  EXPECT_NE(project_->warnings[0].find("models entry 'ghost' matches no model file"), std::string::npos)
+      << project_->warnings[0];
+  EXPECT_NE(project_->warnings[1].find("test(s) of 'off', which is disabled, are disabled too"), std::string::npos)
+      << project_->warnings[1];
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, EngineTest, ::testing::Values("duckdb", "postgres"),
                          [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
 INSTANTIATE_TEST_SUITE_P(Engines, UnitTestsTest, ::testing::Values("duckdb", "postgres"),

@@ -326,10 +326,11 @@ std::string PatchedId(const Patch& p, const std::string& project) {
 }
 
 // Patches: YAML descriptions, columns and configs onto the nodes they describe (the YAML
-// config over the folder's). An entry must match a file, and a node is described once.
+// config over the folder's). An entry that matches no file is a warning, as in dbt (its tests
+// are left out); a node is described once.
 // Returns the patch of each described node, by unique id.
 Result<std::map<std::string, const Patch*>> ApplyPatches(const std::vector<Patch>& patches, const std::string& project,
-                                                         Manifest* manifest) {
+                                                         Manifest* manifest, std::vector<std::string>* warnings) {
   std::map<std::string, const Patch*> patch_of;
   for (const auto& p : patches) {
     NodeType type = PatchedType(p);
@@ -341,9 +342,10 @@ Result<std::map<std::string, const Patch*>> ApplyPatches(const std::vector<Patch
         if (node.type == type) names.push_back(node.name);
       }
       std::string hint = Closest(p.name, names);
-      return Status::InvalidArgument(p.where + ": " + p.resource + " entry '" + p.name + "' matches no " +
-                                     NodeTypeName(type) + " file" +
-                                     (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+      warnings->push_back(p.where + ": " + p.resource + " entry '" + p.name + "' matches no " + NodeTypeName(type) +
+                          " file" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
+                          "; it and its tests are ignored");
+      continue;
     }
     if (patch_of.count(id)) {
       return Status::InvalidArgument(p.where + ": '" + p.name + "' is also described in " + patch_of[id]->where);
@@ -480,6 +482,13 @@ Status AddExposures(const std::vector<ExposureSpec>& specs, LoadedProject* lp,
 Status AddGenericTests(const Properties& props, LoadedProject* lp, std::map<std::string, RenderState>* states) {
   for (const auto& p : props.patches) {
     std::string id = PatchedId(p, lp->project.name);
+    const Node* tested = lp->manifest.Find(id);
+    if (tested == nullptr) continue;  // an orphan entry: warned about by ApplyPatches
+    if (!tested->enabled() && !p.tests.empty()) {
+      lp->warnings.push_back(p.where + ": " + std::to_string(p.tests.size()) + " test(s) of '" + p.name +
+                             "', which is disabled, are disabled too");
+      continue;
+    }
     for (const auto& spec : p.tests) STRATA_RETURN_IF_ERROR(AddGenericTest(lp, id, spec, p.file, states));
   }
   for (const auto& [source_id, spec] : props.source_tests) {
@@ -744,7 +753,7 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
   for (auto& s : props.sources) STRATA_RETURN_IF_ERROR(lp->manifest.Add(s));
 
   // Configs (folder < YAML < config()), tags and descriptions.
-  STRATA_ASSIGN_OR_RETURN(auto patch_of, ApplyPatches(props.patches, proj.name, &lp->manifest));
+  STRATA_ASSIGN_OR_RETURN(auto patch_of, ApplyPatches(props.patches, proj.name, &lp->manifest, &lp->warnings));
   MergeFileConfigs(file_configs, &lp->manifest);
   STRATA_RETURN_IF_ERROR(ResolveTagsAndDescriptions(env, patch_of, &lp->manifest));
   STRATA_RETURN_IF_ERROR(CheckEnabled(&lp->manifest));

@@ -52,6 +52,8 @@ struct LoadedProject {
   Graph graph;
   std::map<std::string, std::shared_ptr<jinja::Template>> templates;  // by unique id
   std::map<std::string, UnitTestSpec> unit_tests;                     // by the unit test node's unique id
+  // What dbt warns about and goes on: a YAML entry that matches no file, tests of disabled nodes.
+  std::vector<std::string> warnings;
 
   static Result<std::unique_ptr<LoadedProject>> Load(const LoadOptions& options);
 
