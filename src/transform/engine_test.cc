@@ -865,6 +865,37 @@ TEST_P(EngineTest, OrphanEntriesAndTestsOfDisabledNodesAreWarnings) {
       << project_->warnings[1];
 }
 
+// Schemas are created once before the nodes run: many nodes of one new schema starting together
+// never conflict over creating it (DuckDB refused concurrent creations).
+TEST_P(EngineTest, ManyThreadsIntoOneNewSchema) {
+  WriteText(dir_.Sub("dbt_project.yml"),
+            "name: shop\nprofile: shop\nmodels:\n  shop:\n    +materialized: table\n"
+            "    +schema: wide\n");
+  for (int i = 0; i < 16; ++i) {
+    WriteText(dir_.Sub("models/m" + std::to_string(i) + ".sql"), "select " + std::to_string(i) + " as x\n");
+  }
+  for (int round = 0; round < 3; ++round) {
+    LoadOptions lo;
+    lo.project_dir = dir_.path();
+    auto p = LoadedProject::Load(lo);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    project_ = std::move(*p);
+    db_.reset();
+    auto db = warehouse::OpenEngine(TargetOf(project_->profile));
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(*db);
+    const std::string wide = project_->manifest.Find("model.shop.m0")->schema;
+    ASSERT_TRUE((*db_->Connect())->Execute("drop schema if exists " + wide + " cascade").ok());
+    Runner runner(project_.get(), db_.get());
+    RunOptions ro;
+    ro.verb = Verb::kRun;
+    ro.threads = 8;
+    auto r = runner.Execute(ro);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    for (const auto& x : r->results) EXPECT_EQ(x.status, "success") << x.name << ": " << x.message;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, EngineTest, ::testing::Values("duckdb", "postgres"),
                          [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
 INSTANTIATE_TEST_SUITE_P(Engines, UnitTestsTest, ::testing::Values("duckdb", "postgres"),

@@ -192,6 +192,29 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
   STRATA_ASSIGN_OR_RETURN(std::set<std::string> todo, NodesToRun(options));
   Plan plan = PlanRun(todo, options.verb);
 
+  // Every schema the run writes into is created once, up front: nodes of one schema that start
+  // together would otherwise each create it, and DuckDB refuses concurrent creations of the
+  // same catalog entry (a write-write conflict).
+  if (options.verb == Verb::kRun || options.verb == Verb::kBuild || options.verb == Verb::kSeed ||
+      options.verb == Verb::kSnapshot) {
+    std::set<std::string> schemas;
+    for (const auto& id : todo) {
+      const Node* n = manifest.Find(id);
+      const bool writes = n->type == NodeType::kSeed || n->type == NodeType::kSnapshot ||
+                          (n->type == NodeType::kModel && n->materialized() != "ephemeral");
+      if (writes && !n->schema.empty()) schemas.insert(n->schema);
+    }
+    if (!schemas.empty()) {
+      STRATA_ASSIGN_OR_RETURN(auto conn, db_->Connect());
+      for (const auto& schema : schemas) {
+        STRATA_ASSIGN_OR_RETURN(std::string sql,
+                                project_->CallMacro("create_schema", {jinja::Value(duck::QuoteIdent(schema))}));
+        Status made = conn->Execute(sql);
+        if (!made.ok()) return made.WithContext("creating schema " + schema);
+      }
+    }
+  }
+
   int threads = options.threads > 0 ? options.threads : std::max(1, project_->profile.threads);
   // Compiling touches no warehouse: every core helps (the profile's threads bound connections).
   if (options.verb == Verb::kCompile) threads = std::max(threads, CpuThreads());
