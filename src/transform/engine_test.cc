@@ -896,6 +896,24 @@ TEST_P(EngineTest, ManyThreadsIntoOneNewSchema) {
   }
 }
 
+// An undefined name in a node's SQL is an error naming it, never a silent empty string; `is
+// defined` and `default` still work, and parsing stays lenient.
+TEST_P(EngineTest, UndefinedNamesAreErrors) {
+  WriteText(dir_.Sub("models/ok.sql"),
+            "select {{ 1 if not_here is defined else 2 }} as a, '{{ not_here | default(\"d\") }}' as b\n");
+  WriteText(dir_.Sub("models/bad.sql"), "select {{ not_here }} as x\n");
+  auto r = Run(Verb::kRun);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const NodeResult* ok = Result_(*r, "ok");
+  const NodeResult* bad = Result_(*r, "bad");
+  ASSERT_NE(ok, nullptr);
+  ASSERT_NE(bad, nullptr);
+  EXPECT_EQ(ok->status, "success") << ok->message;
+  EXPECT_EQ(Rows("select a, b from {S}.ok"), (std::vector<std::string>{"2|d"}));
+  EXPECT_EQ(bad->status, "error");
+  EXPECT_NE(bad->message.find("'not_here' is undefined"), std::string::npos) << bad->message;
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, EngineTest, ::testing::Values("duckdb", "postgres"),
                          [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
 INSTANTIATE_TEST_SUITE_P(Engines, UnitTestsTest, ::testing::Values("duckdb", "postgres"),

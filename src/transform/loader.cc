@@ -766,6 +766,9 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
   for (const UnitTestSpec& spec : props.unit_tests) STRATA_RETURN_IF_ERROR(AddUnitTest(spec, lp.get()));
   STRATA_RETURN_IF_ERROR(ResolveSchemasAndAliases(env, &lp->manifest));
   STRATA_ASSIGN_OR_RETURN(lp->graph, lp->manifest.BuildGraph());
+  // Parsing is lenient, as dbt's is (what only exists when executing renders as nothing);
+  // compiling is not: an undefined name in a node's output is an error naming it.
+  env.set_strict_undefined(true);
   return lp;
 }
 

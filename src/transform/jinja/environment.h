@@ -73,6 +73,8 @@ class Environment {
   explicit Environment(EnvironmentOptions options);
 
   const EnvironmentOptions& options() const { return options_; }
+  // Changes the options; not while templates render on other threads.
+  void set_strict_undefined(bool strict) { options_.strict_undefined = strict; }
 
   // Registers (or replaces) a global variable, function, filter or test.
   void AddGlobal(std::string name, Value value);
