@@ -84,7 +84,7 @@ shop:
     return p.ok() ? (*p)->profile : Profile();
   }
 
-  Result<RunResults> Run(Verb verb, std::vector<std::string> select = {}, bool full_refresh = false) {
+  Result<RunResults> Run(Verb verb, std::vector<std::string> select = {}, bool full_refresh = false, int threads = 0) {
     LoadOptions lo;
     lo.project_dir = dir_.path();
     lo.full_refresh = full_refresh;
@@ -101,6 +101,7 @@ shop:
     ro.verb = verb;
     ro.selection.select = std::move(select);
     ro.full_refresh = full_refresh;
+    ro.threads = threads;
     auto r = runner.Execute(ro);
     if (r.ok()) {
       EXPECT_TRUE(runner.WriteArtifacts(&*r, ro).ok());
@@ -875,22 +876,8 @@ TEST_P(EngineTest, ManyThreadsIntoOneNewSchema) {
     WriteText(dir_.Sub("models/m" + std::to_string(i) + ".sql"), "select " + std::to_string(i) + " as x\n");
   }
   for (int round = 0; round < 3; ++round) {
-    LoadOptions lo;
-    lo.project_dir = dir_.path();
-    auto p = LoadedProject::Load(lo);
-    ASSERT_TRUE(p.ok()) << p.status().ToString();
-    project_ = std::move(*p);
-    db_.reset();
-    auto db = warehouse::OpenEngine(TargetOf(project_->profile));
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    db_ = std::move(*db);
-    const std::string wide = project_->manifest.Find("model.shop.m0")->schema;
-    ASSERT_TRUE((*db_->Connect())->Execute("drop schema if exists " + wide + " cascade").ok());
-    Runner runner(project_.get(), db_.get());
-    RunOptions ro;
-    ro.verb = Verb::kRun;
-    ro.threads = 8;
-    auto r = runner.Execute(ro);
+    if (round > 0) Exec("drop schema if exists " + project_->manifest.Find("model.shop.m0")->schema + " cascade");
+    auto r = Run(Verb::kRun, {}, false, 8);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     for (const auto& x : r->results) EXPECT_EQ(x.status, "success") << x.name << ": " << x.message;
   }
