@@ -167,6 +167,17 @@ TEST(Cli, ABuildWhoseArtifactsCannotBeWrittenFails) {
   EXPECT_NE(r.err.find("writing artifacts"), std::string::npos) << r.err;
 }
 
+// An unknown command says which exist (and the closest), as a usage error.
+TEST(Cli, AnUnknownCommandListsTheCommands) {
+  auto r = RunCommand({StrataBinary(), "qualty"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("unknown command 'qualty' (did you mean quality?)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("build, test, seed"), std::string::npos) << r.err;
+  auto none = RunCommand({StrataBinary(), "frobnicate", "--x"});
+  EXPECT_EQ(none.exit_code, 2) << none.err;
+  EXPECT_EQ(none.err.find("did you mean"), std::string::npos) << none.err;
+}
+
 TEST(Cli, OutOfRangeCountsAreUsageErrors) {
   testing::TempDir tmp;
   WriteDbtProject(tmp.path(), "select 1 as x\n");
