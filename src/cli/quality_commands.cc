@@ -53,20 +53,9 @@ std::string Describe(const json& r) {
   for (const char* k : {"column", "column_A", "column_list"}) {
     if (kwargs.contains(k)) what += " " + (kwargs[k].is_string() ? kwargs[k].get<std::string>() : kwargs[k].dump());
   }
-  const json& res = r["result"];
-  std::string found;
-  if (r["exception_info"]["raised_exception"].get<bool>()) {
-    found = "error: " + r["exception_info"]["exception_message"].get<std::string>();
-  } else if (res.contains("observed_value")) {
-    found = "observed " + res["observed_value"].dump();
-  } else if (res.contains("unexpected_count")) {
-    found = res["unexpected_count"].dump() + " unexpected of " + res["element_count"].dump();
-    if (res.contains("partial_unexpected_list") && !res["partial_unexpected_list"].empty()) {
-      std::string sample = res["partial_unexpected_list"].dump();
-      if (sample.size() > 80) sample = sample.substr(0, 77) + "...";
-      found += ", e.g. " + sample;
-    }
-  }
+  const std::string found = r["exception_info"]["raised_exception"].get<bool>()
+                                ? "error: " + r["exception_info"]["exception_message"].get<std::string>()
+                                : quality::Finding(r["result"], 80);
   const bool warn = config["meta"].value("severity", std::string("error")) != "error";
   return std::string(r["success"].get<bool>() ? "  ok    "
                      : warn                   ? "  WARN  "

@@ -97,6 +97,17 @@ std::string FormatTimestamp(int64_t epoch_seconds) {
   return buf;
 }
 
+std::string FormatTimestampMicros(int64_t epoch_micros) {
+  int64_t secs = epoch_micros / 1000000, micros = epoch_micros % 1000000;
+  if (micros < 0) {
+    micros += 1000000;
+    --secs;
+  }
+  char frac[16];
+  std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(micros));
+  return FormatTimestamp(secs) + frac;
+}
+
 Result<int64_t> ParseTimestamp(std::string_view text) {
   auto bad = [&] {
     return Status::InvalidArgument("invalid timestamp '" + std::string(text) + "' (expected YYYY-MM-DD HH:MM:SS)");

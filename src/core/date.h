@@ -39,6 +39,8 @@ class Date {
 
 // Formats epoch seconds as "YYYY-MM-DD HH:MM:SS" (UTC), the form all simulated sources use.
 std::string FormatTimestamp(int64_t epoch_seconds);
+// Formats epoch microseconds as "YYYY-MM-DD HH:MM:SS.ffffff" (UTC), as dbt's current_timestamp.
+std::string FormatTimestampMicros(int64_t epoch_micros);
 // Parses "YYYY-MM-DD HH:MM:SS" or "YYYY-MM-DDTHH:MM:SS[.fff][Z]" as UTC epoch seconds.
 Result<int64_t> ParseTimestamp(std::string_view text);
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/config.h"
+#include "core/date.h"
 #include "core/file.h"
 #include "quality/docs.h"
 #include "quality/validator.h"
@@ -27,13 +28,11 @@ std::string ExpandNames(std::string text, const std::vector<std::pair<std::strin
   return text;
 }
 
+// Now as ISO 8601 in UTC, to the second ("2024-01-02T03:04:05Z").
 std::string NowIso() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  std::string t = FormatTimestamp(static_cast<int64_t>(std::time(nullptr)));
+  t[10] = 'T';
+  return t + "Z";
 }
 
 // `name` made safe as one path component.

@@ -62,12 +62,7 @@ std::string SuitePage(const std::string& suite) {
 json EntryOf(const json& v, const std::string& file) {
   const json& meta = v["meta"];
   const json& stats = v["statistics"];
-  int warn = 0, blocking = 0;
-  for (const auto& r : v["results"]) {
-    if (r.value("success", false)) continue;
-    const std::string sev = r["expectation_config"]["meta"].value("severity", std::string("error"));
-    (sev == "warn" || sev == "warning") && !r["exception_info"].value("raised_exception", false) ? ++warn : ++blocking;
-  }
+  const auto [blocking, warn] = Failures(v);
   return {{"id", Sha256::Of(file).substr(0, 16)},
           {"file", file},
           {"suite", meta.value("expectation_suite_name", "")},

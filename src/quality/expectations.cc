@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "core/config.h"
+
 namespace strata::quality {
 
 namespace {
@@ -185,21 +187,6 @@ bool HasType(const json& v, ArgType t) {
   return false;
 }
 
-size_t Distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 }  // namespace
 
 const std::vector<ExpectationType>& ExpectationTypes() {
@@ -218,7 +205,7 @@ std::string ClosestExpectationType(std::string_view name) {
   std::string best;
   size_t best_distance = std::max<size_t>(4, name.size() / 4) + 1;
   for (const auto& t : ExpectationTypes()) {
-    const size_t d = Distance(name, t.name);
+    const size_t d = EditDistance(std::string(name), t.name);
     if (d < best_distance) {
       best_distance = d;
       best = t.name;

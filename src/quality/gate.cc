@@ -50,6 +50,18 @@ std::string ModelRelation(const transform::LoadedProject& project, const std::st
   return node == nullptr ? "" : node->Relation();
 }
 
+std::string Finding(const json& result, size_t sample_chars) {
+  if (result.contains("observed_value")) return "observed " + result["observed_value"].dump();
+  if (!result.contains("unexpected_count")) return "";
+  std::string found = result["unexpected_count"].dump() + " unexpected of " + result["element_count"].dump();
+  if (result.contains("partial_unexpected_list") && !result["partial_unexpected_list"].empty()) {
+    std::string sample = result["partial_unexpected_list"].dump();
+    if (sample.size() > sample_chars) sample = sample.substr(0, sample_chars - 3) + "...";
+    found += ", e.g. " + sample;
+  }
+  return found;
+}
+
 std::vector<transform::NodeResult> AuditResults(const CheckpointResult& result) {
   std::vector<transform::NodeResult> out;
   for (const json& v : result.validations) {
@@ -89,17 +101,7 @@ std::vector<transform::NodeResult> AuditResults(const CheckpointResult& result) 
       const json& res = r["result"];
       n.failures =
           res.contains("unexpected_count") ? res["unexpected_count"].get<int64_t>() : (n.status == "pass" ? 0 : 1);
-      if (n.message.empty() && n.status != "pass") {
-        if (res.contains("observed_value")) n.message = "observed " + res["observed_value"].dump();
-        if (res.contains("unexpected_count")) {
-          n.message = res["unexpected_count"].dump() + " unexpected of " + res["element_count"].dump();
-          if (res.contains("partial_unexpected_list") && !res["partial_unexpected_list"].empty()) {
-            std::string sample = res["partial_unexpected_list"].dump();
-            if (sample.size() > 120) sample = sample.substr(0, 117) + "...";
-            n.message += ", e.g. " + sample;
-          }
-        }
-      }
+      if (n.message.empty() && n.status != "pass") n.message = Finding(res, 120);
       out.push_back(std::move(n));
     }
   }

@@ -22,6 +22,10 @@ std::unique_ptr<transform::PublishGate> CheckpointGate(std::vector<Checkpoint> c
                                                        CheckpointOptions options,
                                                        std::function<void(const CheckpointResult&)> on_done);
 
+// What an expectation's `result` found, in one line: "observed 42" or "3 unexpected of 10, e.g.
+// [...]" (the sample cut at `sample_chars`); "" when it holds neither.
+std::string Finding(const nlohmann::json& result, size_t sample_chars);
+
 // A dbt model's built relation ("" when `asset` names no model of `project`).
 std::string ModelRelation(const transform::LoadedProject& project, const std::string& asset);
 

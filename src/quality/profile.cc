@@ -1,10 +1,11 @@
 #include "quality/profile.h"
 
 #include <cmath>
-#include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "core/date.h"
 #include "db/cell_json.h"
+#include "db/duckdb.h"
 #include "quality/validator.h"
 #include "warehouse/session.h"
 
@@ -13,8 +14,6 @@ namespace strata::quality {
 namespace {
 
 using nlohmann::json;
-
-std::string Quote(const std::string& name) { return QuoteName(name); }
 
 enum class Shape { kNumber, kTime, kText, kBool, kOther };
 
@@ -47,7 +46,7 @@ Result<Suite> Profile(warehouse::Session* session, const std::string& relation, 
   // (of values, or of lengths for text).
   std::string sql = "SELECT count(*)";
   for (size_t i = 0; i < shape.columns.size(); ++i) {
-    const std::string c = Quote(shape.columns[i]);
+    const std::string c = duck::QuoteIdent(shape.columns[i]);
     const Shape s = ShapeOf(shape.column_types[i]);
     sql += ", count(" + c + "), count(DISTINCT " + c + ")";
     if (s == Shape::kNumber || s == Shape::kTime) {
@@ -70,11 +69,7 @@ Result<Suite> Profile(warehouse::Session* session, const std::string& relation, 
     suite.name = relation;
     if (size_t dot = suite.name.rfind('.'); dot != std::string::npos) suite.name = suite.name.substr(dot + 1);
   }
-  char today[16];
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  std::strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+  const std::string today = Date::TodayUtc().ToString();
   const std::string note = "Profiled by `strata quality profile` from " + std::to_string(rows) + " rows of " +
                            relation + " on " + today +
                            ": what held then. Review each expectation before relying on it.";
@@ -115,8 +110,8 @@ Result<Suite> Profile(warehouse::Session* session, const std::string& relation, 
                {{"column", name}, {"min_value", value(at + 2)}, {"max_value", value(at + 3)}}));
     }
     if (distinct <= options.max_set && distinct < nonnull && s != Shape::kOther) {
-      STRATA_ASSIGN_OR_RETURN(auto set, session->Query("SELECT DISTINCT " + Quote(name) + " FROM " + rel + " WHERE " +
-                                                       Quote(name) + " IS NOT NULL ORDER BY 1"));
+      STRATA_ASSIGN_OR_RETURN(auto set, session->Query("SELECT DISTINCT " + duck::QuoteIdent(name) + " FROM " + rel +
+                                                       " WHERE " + duck::QuoteIdent(name) + " IS NOT NULL ORDER BY 1"));
       json values = json::array();
       for (const auto& row : set.rows) values.push_back(sql::CellJson(row[0], set.column_types[0]));
       suite.expectations.push_back(

@@ -2,6 +2,7 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "db/duckdb.h"
 #include "quality/validator.h"
 
 namespace strata::quality {
@@ -29,24 +30,6 @@ struct Token {
   Tok kind;
   std::string text;
 };
-
-std::string Quote(const std::string& name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string StringLiteral(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
 
 Result<std::vector<Token>> Tokenize(const std::string& s) {
   std::vector<Token> out;
@@ -176,14 +159,14 @@ class Parser {
       if (t_[i_].kind != Tok::kString) return Bad("col() takes a quoted column name");
       std::string name = t_[i_++].text;
       if (!Eat(Tok::kRParen)) return Bad("col(\"name\") is not closed");
-      return Quote(name);
+      return duck::QuoteIdent(name);
     }
-    return Quote(tok.text);
+    return duck::QuoteIdent(tok.text);
   }
   Result<std::string> Value() {
     const Token& tok = t_[i_];
     ++i_;
-    if (tok.kind == Tok::kString) return StringLiteral(tok.text);
+    if (tok.kind == Tok::kString) return duck::QuoteLiteral(tok.text);
     if (tok.kind == Tok::kNumber) return tok.text;
     if (tok.kind == Tok::kName && (tok.text == "True" || tok.text == "true")) return std::string("TRUE");
     if (tok.kind == Tok::kName && (tok.text == "False" || tok.text == "false")) return std::string("FALSE");

@@ -7,7 +7,9 @@
 #include <functional>
 #include <set>
 
+#include "core/date.h"
 #include "db/cell_json.h"
+#include "db/duckdb.h"
 #include "quality/expectations.h"
 #include "warehouse/session.h"
 
@@ -25,14 +27,7 @@ constexpr int64_t kDistinctLimit = 1000;    // distinct values listed as an obse
 struct Dialect {
   bool pg = false;
 
-  std::string Quote(const std::string& name) const {
-    std::string out = "\"";
-    for (char c : name) {
-      if (c == '"') out += '"';
-      out += c;
-    }
-    return out + "\"";
-  }
+  std::string Quote(const std::string& name) const { return duck::QuoteIdent(name); }
   // "schema.table" with each part quoted (parts already in quotes stay as they are).
   std::string Relation(const std::string& rel) const {
     std::string out, part;
@@ -56,13 +51,7 @@ struct Dialect {
     if (v.is_null()) return "NULL";
     if (v.is_boolean()) return v.get<bool>() ? "TRUE" : "FALSE";
     if (v.is_number()) return v.dump();
-    std::string s = v.is_string() ? v.get<std::string>() : v.dump();
-    std::string out = "'";
-    for (char c : s) {
-      if (c == '\'') out += '\'';
-      out += c;
-    }
-    return out + "'";
+    return duck::QuoteLiteral(v.is_string() ? v.get<std::string>() : v.dump());
   }
   std::string Double() const { return pg ? "DOUBLE PRECISION" : "DOUBLE"; }
   std::string Text(const std::string& c) const { return "CAST(" + c + (pg ? " AS TEXT)" : " AS VARCHAR)"); }
@@ -456,9 +445,13 @@ struct MapSpec {
   std::string tested;
   std::string unexpected;  // "" when `count_sql` counts them (grouped checks)
   std::string count_sql;   // a query for the unexpected count, run after the scan
+  // Run instead when count_sql fails: the order checks' count without the stored order (a
+  // view has no rowid or ctid), in the order the relation returns its rows.
+  std::string count_sql_unordered;
   std::string shown;
-  bool nulls_missing = true;
   bool mostly_over_all = false;  // not_be_null / be_null: mostly counts every row
+  // Order checks find an unexpected value by its predecessor: counted, not listed.
+  bool samples = true;
 };
 
 void PlanMap(Pending& p, Scan& scan, const MapSpec& m) {
@@ -472,8 +465,10 @@ void PlanMap(Pending& p, Scan& scan, const MapSpec& m) {
     const int64_t missing = element - nonmissing;
     int64_t unexpected = bad >= 0 ? Int(s[bad]) : 0;
     if (bad < 0) {
-      STRATA_ASSIGN_OR_RETURN(auto v, Values(ctx, m.count_sql));
-      unexpected = v.empty() ? 0 : Int(v[0]);
+      auto v = Values(ctx, m.count_sql);
+      if (!v.ok() && !m.count_sql_unordered.empty()) v = Values(ctx, m.count_sql_unordered);
+      if (!v.ok()) return v.status();
+      unexpected = v->empty() ? 0 : Int((*v)[0]);
     }
     const double mostly = p.kwargs.value("mostly", 1.0);
     const int64_t base = m.mostly_over_all ? element : nonmissing;
@@ -491,6 +486,7 @@ void PlanMap(Pending& p, Scan& scan, const MapSpec& m) {
     r["unexpected_percent_total"] = Percent(unexpected, element);
     if (!m.mostly_over_all) r["unexpected_percent_nonmissing"] = Percent(unexpected, nonmissing);
     r["partial_unexpected_list"] = json::array();
+    if (!m.samples) return o;
     if (p.format.name != "BASIC") r["partial_unexpected_counts"] = json::array();
     // Samples of what failed: only for failing expectations, bounded.
     if (unexpected == 0 || o.success) return o;
@@ -773,47 +769,15 @@ Status Plan(Pending& p, Scan& scan, Ctx& ctx) {
       const bool up = t == "expect_column_values_to_be_increasing";
       const std::string op = k.value("strictly", false) ? (up ? " > " : " < ") : (up ? " >= " : " <= ");
       // In the relation's stored order (rowid / ctid), over its non-null values.
-      const std::string order = d.pg ? "ctid" : "rowid";
-      m.count_sql = "SELECT count(*) FROM (SELECT " + c + " AS v, lag(" + c + ") OVER (ORDER BY " + order +
-                    ") AS prev" + ctx.From(And(p.cond, m.tested)) + ") t WHERE prev IS NOT NULL AND NOT (v" + op +
-                    "prev)";
-      m.shown = c;
-      // Samples: values smaller (larger) than the one before them.
-      m.unexpected = "";
+      auto count = [&](const std::string& over) {
+        return "SELECT count(*) FROM (SELECT " + c + " AS v, lag(" + c + ") OVER (" + over + ") AS prev" +
+               ctx.From(And(p.cond, m.tested)) + ") t WHERE prev IS NOT NULL AND NOT (v" + op + "prev)";
+      };
+      m.count_sql = count(d.pg ? "ORDER BY ctid" : "ORDER BY rowid");
+      m.count_sql_unordered = count("");
+      m.samples = false;
     } else {
       return Status::Internal("no plan for " + t);
-    }
-    if (t == "expect_column_values_to_be_increasing" || t == "expect_column_values_to_be_decreasing") {
-      // Unexpected values are found by their predecessor: listed by count only.
-      const int all = scan.Add(Filtered("count(*)", p.cond), p.index);
-      const int tested = scan.Add(Filtered("count(*)", And(p.cond, m.tested)), p.index);
-      p.finish = [all, tested, m, &p](const std::vector<json>& s, Ctx& ctx) -> Result<Outcome> {
-        auto counted = Values(ctx, m.count_sql);
-        if (!counted.ok()) {
-          // A view has no stored order (rowid, ctid): the order it returns its rows in.
-          std::string unordered = m.count_sql;
-          const size_t at = unordered.find("OVER (ORDER BY ");
-          unordered.replace(at, unordered.find(')', at) - at + 1, "OVER ()");
-          counted = Values(ctx, unordered);
-        }
-        if (!counted.ok()) return counted.status();
-        const std::vector<json>& v = *counted;
-        const int64_t element = Int(s[all]), nonmissing = Int(s[tested]), unexpected = v.empty() ? 0 : Int(v[0]);
-        Outcome o;
-        const double mostly = p.kwargs.value("mostly", 1.0);
-        o.success = nonmissing == 0 || static_cast<double>(nonmissing - unexpected) / nonmissing >= mostly - 1e-12;
-        if (p.format.name == "BOOLEAN_ONLY") return o;
-        o.result = {{"element_count", element},
-                    {"missing_count", element - nonmissing},
-                    {"missing_percent", Percent(element - nonmissing, element)},
-                    {"unexpected_count", unexpected},
-                    {"unexpected_percent", Percent(unexpected, nonmissing)},
-                    {"unexpected_percent_total", Percent(unexpected, element)},
-                    {"unexpected_percent_nonmissing", Percent(unexpected, nonmissing)},
-                    {"partial_unexpected_list", json::array()}};
-        return o;
-      };
-      return Status::OK();
     }
     PlanMap(p, scan, m);
     return Status::OK();
@@ -944,16 +908,13 @@ Status Plan(Pending& p, Scan& scan, Ctx& ctx) {
   return Status::Internal("no plan for " + t);
 }
 
+// Now as ISO 8601 in UTC, to the microsecond ("2024-01-02T03:04:05.123456Z").
 std::string IsoNow() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() % 1000000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(micros));
-  return buf;
+  std::string t = FormatTimestampMicros(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  t[10] = 'T';
+  return t + "Z";
 }
 
 json ExceptionInfo(const Status& s) {
@@ -992,7 +953,6 @@ std::vector<json> RunScan(Ctx& ctx, const Scan& scan, std::vector<Pending>& pend
 
 }  // namespace
 
-std::string QuoteName(const std::string& name) { return Dialect{}.Quote(name); }
 std::string QuoteRelation(const std::string& relation) { return Dialect{}.Relation(relation); }
 
 Result<json> Validate(warehouse::Session* session, const Suite& suite, const Batch& batch,

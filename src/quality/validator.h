@@ -56,9 +56,7 @@ struct ValidateStats {
 Result<nlohmann::json> Validate(warehouse::Session* session, const Suite& suite, const Batch& batch,
                                 const ValidateOptions& options, ValidateStats* stats = nullptr);
 
-// A name quoted for SQL ("a""b"), and "schema.table" with each part quoted (parts already in
-// quotes stay as they are).
-std::string QuoteName(const std::string& name);
+// "schema.table" with each part quoted (parts already in quotes stay as they are).
 std::string QuoteRelation(const std::string& relation);
 
 // The SQL predicate of a GE row_condition ("great_expectations__experimental__": col("a")>5,

@@ -205,11 +205,7 @@ class DateTimeObject : public jinja::Object {
  public:
   explicit DateTimeObject(int64_t epoch_micros) : micros_(epoch_micros) {}
   std::string TypeName() const override { return "datetime"; }
-  std::string Str() const override {
-    char frac[16];
-    std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(micros_ % 1000000));
-    return FormatTimestamp(micros_ / 1000000) + frac + "+00:00";
-  }
+  std::string Str() const override { return FormatTimestampMicros(micros_) + "+00:00"; }
   Value GetAttr(std::string_view name) const override {
     int64_t secs = micros_ / 1000000;
     Date d = Date::FromDays(secs / 86400);

@@ -11,6 +11,7 @@
 #include "core/file.h"
 #include "core/hash.h"
 #include "core/parallel.h"
+#include "core/strings.h"
 #include "transform/builtin_macros.h"
 #include "transform/jinja/call_context.h"
 #include "transform/jinja/callable.h"
@@ -109,9 +110,7 @@ ContextSettings MakeContextSettings(const DbtProject& proj, const Profile& profi
     const int64_t micros =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
             .count();
-    char frac[16];
-    std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(micros % 1000000));
-    settings.run_started_at = FormatTimestamp(micros / 1000000) + frac;
+    settings.run_started_at = FormatTimestampMicros(micros);
   } else {
     settings.run_started_at = options.run_started_at;
   }
@@ -665,8 +664,7 @@ Status RenderProjectConfigs(jinja::Environment& env, DbtProject* proj) {
       auto rendered = env.Render(*t, ctx);
       if (!rendered.ok()) return rendered.status().WithContext(name);
       std::string out = *rendered;
-      std::string lower = out;
-      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      const std::string lower = AsciiLower(out);
       if (lower == "true" || lower == "false") {
         *v = lower == "true";
       } else {
@@ -701,8 +699,7 @@ Status CheckEnabled(Manifest* manifest) {
     Node& node = *manifest->FindMutable(id);
     json* e = node.config.contains("enabled") ? &node.config["enabled"] : nullptr;
     if (e == nullptr || e->is_boolean()) continue;
-    std::string text = e->is_string() ? e->get<std::string>() : e->dump();
-    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string text = AsciiLower(e->is_string() ? e->get<std::string>() : e->dump());
     if (text == "true" || text == "false") {
       *e = text == "true";
       continue;
