@@ -51,6 +51,7 @@ int RunVerb(Verb verb, const DbtFlags& f, Output& out, json* doc) {
   lo.profiles_dir = f.profiles_dir;
   lo.target = f.target;
   lo.full_refresh = f.full_refresh;
+  lo.which = verb == Verb::kFreshness ? "freshness" : transform::VerbName(verb);
   if (!f.vars.empty()) {
     auto vars = ConfigNode::Parse(f.vars, "--vars");
     if (!vars.ok()) return fail(vars.status(), kExitUsage);  // "--vars:1:5: invalid YAML: ..."
@@ -105,13 +106,21 @@ int RunVerb(Verb verb, const DbtFlags& f, Output& out, json* doc) {
            Fixed(parse_s) + "s); target '" + p.profile.target + "' (" + target->Describe() + ")");
   std::unique_ptr<warehouse::OpenTarget> open;  // outlives the engine
   std::unique_ptr<warehouse::Engine> db;
-  if (verb != Verb::kCompile) {
+  // Compiling connects too, for the introspection macros run (run_query, star, ...); a
+  // warehouse that cannot be opened fails only the nodes that query it.
+  {
     auto opened = warehouse::OpenTarget::Open(*target, {});
-    if (!opened.ok()) return fail(opened.status(), kExitFailure);
-    open = std::move(*opened);
-    auto engine = open->NewEngine();
-    if (!engine.ok()) return fail(engine.status(), kExitFailure);
-    db = std::move(*engine);
+    if (opened.ok()) {
+      open = std::move(*opened);
+      auto engine = open->NewEngine();
+      if (engine.ok()) {
+        db = std::move(*engine);
+      } else if (verb != Verb::kCompile) {
+        return fail(engine.status(), kExitFailure);
+      }
+    } else if (verb != Verb::kCompile) {
+      return fail(opened.status(), kExitFailure);
+    }
   }
   transform::Runner runner(&p, db.get());
   int index = 0;

@@ -30,28 +30,6 @@ std::string QuoteIdent(const std::string& s) {
   return out + "\"";
 }
 
-class Relation : public jinja::Object {
- public:
-  Relation(std::string db, std::string schema, std::string id)
-      : db_(std::move(db)), schema_(std::move(schema)), id_(std::move(id)) {}
-  std::string TypeName() const override { return "Relation"; }
-  Value GetAttr(std::string_view name) const override {
-    if (name == "database") return db_.empty() ? Value::None() : Value(db_);
-    if (name == "schema") return Value(schema_);
-    if (name == "identifier" || name == "name" || name == "table") return Value(id_);
-    if (name == "render") {
-      std::string text = Str();
-      return Value::Function("render", [text](CallContext&, const Args&) -> Result<Value> { return Value(text); });
-    }
-    return jinja::Object::GetAttr(name);
-  }
-  std::vector<std::string> AttrNames() const override { return {"database", "schema", "identifier", "name"}; }
-  std::string Str() const override { return RelationText(db_, schema_, id_); }
-
- private:
-  std::string db_, schema_, id_;
-};
-
 class StateHandle : public jinja::Object {
  public:
   explicit StateHandle(RenderState* s) : state(s) {}
@@ -59,7 +37,7 @@ class StateHandle : public jinja::Object {
   RenderState* state;
 };
 
-Result<RenderState*> StateOf(CallContext& ctx) {
+Result<RenderState*> StateOfImpl(CallContext& ctx) {
   Value v = ctx.Lookup(kStateVar);
   if (!v.is_object()) return CallContext::Error("this function is only available while rendering a node");
   const auto* h = dynamic_cast<const StateHandle*>(&v.as_object());
@@ -69,7 +47,7 @@ Result<RenderState*> StateOf(CallContext& ctx) {
 
 // The unit test's overrides of the render in progress; nullptr outside unit tests.
 const RenderOverrides* OverridesOf(CallContext& ctx) {
-  auto state = StateOf(ctx);
+  auto state = StateOfImpl(ctx);
   return state.ok() ? (*state)->overrides : nullptr;
 }
 
@@ -120,7 +98,7 @@ class ConfigObject : public jinja::Object {
   std::string TypeName() const override { return "config"; }
   bool IsCallable() const override { return true; }
   Result<Value> Call(CallContext& ctx, const Args& args) const override {
-    STRATA_ASSIGN_OR_RETURN(RenderState * s, StateOf(ctx));
+    STRATA_ASSIGN_OR_RETURN(RenderState * s, StateOfImpl(ctx));
     json cfg = json::object();
     if (!args.positional.empty()) {
       if (!args.positional[0].is_dict()) return CallContext::Error("config() takes keyword arguments or one dict");
@@ -137,7 +115,7 @@ class ConfigObject : public jinja::Object {
       bool require = name == "require";
       return Value::Function(std::string(name), [require](CallContext& ctx, const Args& args) -> Result<Value> {
         STRATA_ASSIGN_OR_RETURN(auto a, args.Bind(require ? "config.require" : "config.get", {"name", "default"}, 1));
-        STRATA_ASSIGN_OR_RETURN(RenderState * s, StateOf(ctx));
+        STRATA_ASSIGN_OR_RETURN(RenderState * s, StateOfImpl(ctx));
         std::string key = a[0].Str();
         const json& cfg = s->mode == RenderMode::kParse ? s->config : s->node->config;
         if (cfg.contains(key) && !cfg[key].is_null()) return JsonToValue(cfg[key]);
@@ -151,53 +129,6 @@ class ConfigObject : public jinja::Object {
     return jinja::Object::GetAttr(name);
   }
   std::vector<std::string> AttrNames() const override { return {"get", "require"}; }
-};
-
-// adapter.dispatch(name, macro_namespace=None) and a few adapter helpers.
-class AdapterObject : public jinja::Object {
- public:
-  explicit AdapterObject(std::string type) : type_(std::move(type)) {}
-  std::string TypeName() const override { return "adapter"; }
-  Value GetAttr(std::string_view name) const override {
-    if (name == "dispatch") {
-      std::string type = type_;
-      return Value::Function("adapter.dispatch", [type](CallContext& ctx, const Args& args) -> Result<Value> {
-        STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("adapter.dispatch", {"macro_name", "macro_namespace"}, 1));
-        std::string macro = a[0].Str();
-        std::vector<std::string> prefixes = {type + "__", "default__"};
-        std::vector<Value> namespaces;
-        if (!a[1].is_undefined() && !a[1].is_none()) namespaces.push_back(ctx.Lookup(a[1].Str()));
-        for (const auto& prefix : prefixes) {
-          Value v = ctx.Lookup(prefix + macro);
-          if (v.is_callable()) return v;
-          for (const auto& ns : namespaces) {
-            if (ns.is_dict()) {
-              if (const Value* m = ns.as_dict().Find(std::string_view(prefix + macro)); m && m->is_callable())
-                return *m;
-            }
-          }
-        }
-        return CallContext::Error("adapter.dispatch: no macro '" + type + "__" + macro + "' or 'default__" + macro +
-                                  "'");
-      });
-    }
-    if (name == "type") {
-      std::string type = type_;
-      return Value::Function("adapter.type",
-                             [type](CallContext&, const Args&) -> Result<Value> { return Value(type); });
-    }
-    if (name == "quote") {
-      return Value::Function("adapter.quote", [](CallContext&, const Args& args) -> Result<Value> {
-        STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("adapter.quote", {"identifier"}, 1));
-        return Value(QuoteIdent(a[0].Str()));
-      });
-    }
-    return jinja::Object::GetAttr(name);
-  }
-  std::vector<std::string> AttrNames() const override { return {"dispatch", "type", "quote"}; }
-
- private:
-  std::string type_;
 };
 
 // A datetime value for run_started_at and modules.datetime: strftime, isoformat, parts.
@@ -282,9 +213,7 @@ std::string RelationText(const std::string& database, const std::string& schema,
   return out + QuoteIdent(schema) + "." + QuoteIdent(identifier);
 }
 
-jinja::Value MakeRelation(const std::string& database, const std::string& schema, const std::string& identifier) {
-  return Value::FromObject(std::make_shared<Relation>(database, schema, identifier));
-}
+Result<RenderState*> RenderStateOf(jinja::CallContext& ctx) { return StateOfImpl(ctx); }
 
 void FillRenderContext(jinja::Context* ctx, RenderState* state, const Node& node) {
   ctx->Set(kStateVar, Value::FromObject(std::make_shared<StateHandle>(state)));
@@ -313,14 +242,20 @@ Value TargetValue(const Profile& p) {
 void InstallInvocationGlobals(jinja::Environment* env, const ContextSettings& settings) {
   env->AddGlobal("target", TargetValue(settings.profile));
   env->AddGlobal("project_name", Value(settings.project_name));
-  env->AddGlobal("dbt_version", Value("1.8.0"));
+  env->AddGlobal("dbt_version", Value(kDbtCompatVersion));
   env->AddGlobal("invocation_id", Value(settings.invocation_id));
   Value flags = Value::MakeDict();
   flags.as_dict().Set("FULL_REFRESH", Value(settings.full_refresh));
+  flags.as_dict().Set("STORE_FAILURES", Value(false));
+  flags.as_dict().Set("WHICH", Value(settings.which));
+  flags.as_dict().Set("WARN_ERROR", Value(false));
+  flags.as_dict().Set("FAIL_FAST", Value(false));
+  flags.as_dict().Set("EMPTY", Value(false));
+  flags.as_dict().Set("USE_COLORS", Value(false));
+  flags.as_dict().Set("INTROSPECT", Value(true));
   env->AddGlobal("flags", flags);
   env->AddGlobal("execute", Value(false));
   env->AddGlobal("config", Value::FromObject(std::make_shared<ConfigObject>()));
-  env->AddGlobal("adapter", Value::FromObject(std::make_shared<AdapterObject>(settings.profile.type)));
 }
 
 // run_started_at (the invocation's timestamp, else now) and modules.datetime.datetime's now()
@@ -454,7 +389,7 @@ void InstallDoc(jinja::Environment* env, const ContextSettings& settings) {
 // relation; compile mode answers the node's relation (a unit test's input, or an ephemeral
 // model's CTE, instead when so).
 Result<Value> RefFunction(CallContext& ctx, const Args& args) {
-  STRATA_ASSIGN_OR_RETURN(RenderState * s, StateOf(ctx));
+  STRATA_ASSIGN_OR_RETURN(RenderState * s, StateOfImpl(ctx));
   std::string package, name;
   if (args.positional.size() >= 2) {
     package = args.positional[0].Str();
@@ -471,7 +406,7 @@ Result<Value> RefFunction(CallContext& ctx, const Args& args) {
   const Node* target = s->manifest->FindRefable(name, package);
   if (target != nullptr && s->overrides != nullptr) {
     auto it = s->overrides->relations.find(target->unique_id);
-    if (it != s->overrides->relations.end()) return Value::FromObject(std::make_shared<Relation>("", "", it->second));
+    if (it != s->overrides->relations.end()) return MakeRelation("", "", it->second, "cte");
   }
   if (target == nullptr) {
     std::string hint = Closest(name, s->manifest->RefableNames());
@@ -480,14 +415,14 @@ Result<Value> RefFunction(CallContext& ctx, const Args& args) {
   }
   if (target->type == NodeType::kModel && target->materialized() == "ephemeral") {
     s->ephemerals.push_back(target->unique_id);
-    return Value::FromObject(std::make_shared<Relation>("", "", "__dbt__cte__" + target->name));
+    return MakeRelation("", "", "__dbt__cte__" + target->name, "cte");
   }
   return MakeRelation(target->database, target->schema, target->alias.empty() ? target->name : target->alias);
 }
 
 // source(source_name, table_name), recorded in parse mode and resolved in compile mode as ref().
 Result<Value> SourceFunction(CallContext& ctx, const Args& args) {
-  STRATA_ASSIGN_OR_RETURN(RenderState * s, StateOf(ctx));
+  STRATA_ASSIGN_OR_RETURN(RenderState * s, StateOfImpl(ctx));
   STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("source", {"source_name", "table_name"}, 2));
   std::string src = a[0].Str(), table = a[1].Str();
   if (s->mode == RenderMode::kParse) {
@@ -497,7 +432,7 @@ Result<Value> SourceFunction(CallContext& ctx, const Args& args) {
   const Node* n = s->manifest->FindSource(src, table);
   if (n != nullptr && s->overrides != nullptr) {
     auto it = s->overrides->relations.find(n->unique_id);
-    if (it != s->overrides->relations.end()) return Value::FromObject(std::make_shared<Relation>("", "", it->second));
+    if (it != s->overrides->relations.end()) return MakeRelation("", "", it->second, "cte");
   }
   if (n == nullptr) {
     std::string hint = Closest(src + "." + table, s->manifest->SourceNames());
@@ -510,7 +445,7 @@ Result<Value> SourceFunction(CallContext& ctx, const Args& args) {
 // The functions that only work while a node renders: is_incremental(), ref() and source().
 void InstallRenderFunctions(jinja::Environment* env) {
   env->AddFunction("is_incremental", [](CallContext& ctx, const Args&) -> Result<Value> {
-    STRATA_ASSIGN_OR_RETURN(RenderState * s, StateOf(ctx));
+    STRATA_ASSIGN_OR_RETURN(RenderState * s, StateOfImpl(ctx));
     return Value(s->mode == RenderMode::kCompile && s->is_incremental);
   });
   env->AddFunction("ref", RefFunction);
@@ -527,6 +462,7 @@ void InstallDbtContext(jinja::Environment* env, const ContextSettings& settings)
   InstallLoggingAndExceptions(env);
   InstallDoc(env, settings);
   InstallRenderFunctions(env);
+  InstallAdapterContext(env, settings);
 }
 
 }  // namespace strata::transform

@@ -18,7 +18,15 @@
 #include "transform/jinja/environment.h"
 #include "transform/manifest.h"
 
+namespace strata::warehouse {
+class Session;
+}
+
 namespace strata::transform {
+
+// The dbt version whose behaviour Strata follows: `dbt_version`, `require-dbt-version` checks
+// and manifest metadata.
+inline constexpr const char* kDbtCompatVersion = "1.10.5";
 
 enum class RenderMode { kParse, kCompile };
 
@@ -49,7 +57,14 @@ struct RenderState {
   bool is_incremental = false;
   std::vector<std::string> ephemerals;         // unique ids of ephemeral nodes referenced
   const RenderOverrides* overrides = nullptr;  // unit tests only
+  // Introspection and statements (adapter.get_columns_in_relation, run_query, ...): the
+  // warehouse session of the render, opened on first use; empty when there is none.
+  std::function<Result<warehouse::Session*>()> session;
+  std::map<std::string, jinja::Value> results;  // statement results by name (load_result)
 };
+
+// The render state of the render making a call (an error outside node renders).
+Result<RenderState*> RenderStateOf(jinja::CallContext& ctx);
 
 // Shared, per-invocation settings of the context.
 struct ContextSettings {
@@ -64,6 +79,9 @@ struct ContextSettings {
   // Only profiles.yml may read DBT_ENV_SECRET_* variables (as in dbt): anywhere else their
   // values would end up in target/ and logs.
   bool allow_secret_env = false;
+  std::string which = "run";          // flags.WHICH: the command (run, build, compile, test, ...)
+  std::vector<std::string> packages;  // installed packages' names
+  std::map<std::string, std::vector<std::string>> dispatch;  // dbt_project.yml `dispatch:`
 };
 
 // A JSON value (YAML configs, vars) as a template value.
@@ -72,9 +90,14 @@ jinja::Value JsonToValue(const nlohmann::json& j);
 // Registers dbt's globals on `env`.
 void InstallDbtContext(jinja::Environment* env, const ContextSettings& settings);
 
-// A Relation as templates see it: {{ this }}, ref(), source(); attributes database, schema,
-// identifier, name.
-jinja::Value MakeRelation(const std::string& database, const std::string& schema, const std::string& identifier);
+// A Relation as templates see it ({{ this }}, ref(), source(), api.Relation.create), shaped
+// like dbt's: database, schema, identifier, type, include(), incorporate(), render(), ...
+// No schema means a CTE (an ephemeral model or a unit test input).
+jinja::Value MakeRelation(const std::string& database, const std::string& schema, const std::string& identifier,
+                          const std::string& type = "", const std::string& adapter = "duckdb");
+
+// Registers adapter, api, store_result and load_result (adapter_context.cc).
+void InstallAdapterContext(jinja::Environment* env, const ContextSettings& settings);
 
 // The per-render variables for `node` (this, model, execute, the render state).
 void FillRenderContext(jinja::Context* ctx, RenderState* state, const Node& node);

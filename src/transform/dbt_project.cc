@@ -159,6 +159,30 @@ Result<DbtProject> DbtProject::Load(const std::string& dir) {
   STRATA_ASSIGN_OR_RETURN(p.macro_paths, PathList(root, "macro-paths", p.macro_paths));
   STRATA_ASSIGN_OR_RETURN(p.test_paths, PathList(root, "test-paths", p.test_paths));
   STRATA_ASSIGN_OR_RETURN(p.target_path, root.String("target-path", p.target_path));
+  STRATA_ASSIGN_OR_RETURN(p.packages_install_path, root.String("packages-install-path", p.packages_install_path));
+  STRATA_ASSIGN_OR_RETURN(p.clean_targets, PathList(root, "clean-targets", {}));
+  if (root.Has("dispatch")) {
+    ConfigNode d = root["dispatch"];
+    if (!d.IsList()) return d.Error("dispatch: expected a list of {macro_namespace, search_order}");
+    STRATA_ASSIGN_OR_RETURN(auto items, d.Items());
+    for (const auto& e : items) {
+      STRATA_ASSIGN_OR_RETURN(std::string ns, e.RequiredString("macro_namespace"));
+      STRATA_ASSIGN_OR_RETURN(p.dispatch[ns], e["search_order"].StringList());
+      if (p.dispatch[ns].empty()) return e.Error("dispatch: search_order must list at least one package");
+    }
+  }
+  for (const char* key : {"on-run-start", "on-run-end"}) {
+    ConfigNode h = root[key];
+    if (h.IsNull()) continue;
+    std::vector<std::string> hooks;
+    if (h.IsList()) {
+      STRATA_ASSIGN_OR_RETURN(hooks, h.StringList());
+    } else {
+      STRATA_ASSIGN_OR_RETURN(std::string one, h.String());
+      hooks.push_back(one);
+    }
+    (std::string(key) == "on-run-start" ? p.on_run_start : p.on_run_end) = hooks;
+  }
   if (root.Has("vars")) p.vars = root["vars"].ToJson();
   if (root.Has("models")) p.models = root["models"].ToJson();
   if (root.Has("seeds")) p.seeds = root["seeds"].ToJson();

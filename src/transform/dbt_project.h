@@ -15,6 +15,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -58,6 +59,11 @@ struct DbtProject {
   std::vector<std::string> macro_paths{"macros"};
   std::vector<std::string> test_paths{"tests"};
   std::string target_path = "target";
+  std::string packages_install_path = "dbt_packages";  // relative to root, or absolute
+  std::vector<std::string> clean_targets;
+  // `dispatch:` — macro namespace -> the packages adapter.dispatch searches, in order.
+  std::map<std::string, std::vector<std::string>> dispatch;
+  std::vector<std::string> on_run_start, on_run_end;  // hooks (SQL templates)
   nlohmann::json vars = nlohmann::json::object();
   nlohmann::json models = nlohmann::json::object();  // folder config trees
   nlohmann::json seeds = nlohmann::json::object();

@@ -104,6 +104,7 @@ ContextSettings MakeContextSettings(const DbtProject& proj, const Profile& profi
   settings.project_vars = proj.vars;
   settings.cli_vars = options.cli_vars;
   settings.full_refresh = options.full_refresh;
+  settings.which = options.which;
   if (options.run_started_at.empty()) {
     // With microseconds, as dbt's current_timestamp: snapshot versions of runs within one
     // second must not share a time (a zero-length interval makes the chain ambiguous).
@@ -132,10 +133,12 @@ Status AddBuiltinMacros(jinja::Environment* env) {
   return Status::OK();
 }
 
-// The project's macros and generic tests ({% test %} in macro paths and in <test path>/generic),
-// callable by name and in the project's namespace; the {% docs %} blocks of those files go to
-// `docs`.
-Status AddProjectMacros(const DbtProject& proj, jinja::Environment* env, std::map<std::string, std::string>* docs) {
+// A project's macros and generic tests ({% test %} in macro paths and in <test path>/generic),
+// in its namespace (the global of its name, so `dbt_utils.star()` works); the root project's
+// are also callable by bare name, overriding dbt's. A package's macros reach each other by
+// bare name too (ParseDefinitions' package). {% docs %} blocks go to `docs`.
+Status AddProjectMacros(const DbtProject& proj, bool root, jinja::Environment* env,
+                        std::map<std::string, std::string>* docs) {
   std::vector<std::string> macro_files;
   for (const auto& dir : proj.macro_paths) {
     for (const auto& f : FindFiles(proj.root, dir, ".sql")) macro_files.push_back(f);
@@ -143,10 +146,12 @@ Status AddProjectMacros(const DbtProject& proj, jinja::Environment* env, std::ma
   for (const auto& dir : proj.test_paths) {
     for (const auto& f : FindFiles(proj.root, dir + "/generic", ".sql")) macro_files.push_back(f);
   }
+  // Files are named relative to the root project: a package's as dbt_packages/<name>/...
+  std::string shown_prefix = root ? "" : proj.root + "/";
   std::vector<jinja::Definition> project_defs;
   for (const auto& rel : macro_files) {
     STRATA_ASSIGN_OR_RETURN(std::string text, ReadFile(proj.root + "/" + rel));
-    STRATA_ASSIGN_OR_RETURN(auto defs, env->ParseDefinitions(text, rel));
+    STRATA_ASSIGN_OR_RETURN(auto defs, env->ParseDefinitions(text, shown_prefix + rel, root ? "" : proj.name));
     for (auto& d : defs) {
       if (d.kind == jinja::Definition::Kind::kDocs) (*docs)[d.name] = d.text;
       if (d.kind == jinja::Definition::Kind::kMacro || d.kind == jinja::Definition::Kind::kTest) {
@@ -154,9 +159,59 @@ Status AddProjectMacros(const DbtProject& proj, jinja::Environment* env, std::ma
       }
     }
   }
-  env->AddMacros(project_defs);
+  if (root) env->AddMacros(project_defs);
   env->AddGlobal(proj.name, jinja::Environment::MacroNamespace(project_defs));
   return Status::OK();
+}
+
+// The number of entries in packages.yml / dependencies.yml (0 when neither exists).
+Result<size_t> DeclaredPackages(const DbtProject& proj) {
+  std::error_code ec;
+  for (const char* name : {"packages.yml", "dependencies.yml"}) {
+    std::string file = proj.root + "/" + name;
+    if (!fs::exists(file, ec)) continue;
+    STRATA_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::Load(file));
+    if (root.IsNull() || root["packages"].IsNull()) continue;
+    return root["packages"].size();
+  }
+  return size_t{0};
+}
+
+// The installed packages (<packages-install-path>/*/dbt_project.yml), sorted by name. Fewer
+// than packages.yml declares is the error dbt gives: run deps.
+Result<std::vector<DbtProject>> LoadPackages(const DbtProject& proj) {
+  std::string dir = proj.packages_install_path;
+  if (dir.empty() || dir[0] != '/') dir = proj.root + "/" + dir;
+  std::vector<DbtProject> packages;
+  std::error_code ec;
+  if (fs::is_directory(dir, ec)) {
+    std::vector<std::string> folders;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      if (e.is_directory(ec) && fs::exists(e.path() / "dbt_project.yml", ec)) folders.push_back(e.path().string());
+    }
+    std::sort(folders.begin(), folders.end());
+    for (const auto& f : folders) {
+      auto p = DbtProject::Load(f);
+      if (!p.ok()) return p.status().WithContext("reading the installed package in " + f);
+      if (p->name == proj.name) {
+        return Status::InvalidArgument("the package in " + f + " has the root project's name '" + proj.name + "'");
+      }
+      for (const auto& other : packages) {
+        if (other.name == p->name) {
+          return Status::InvalidArgument("two installed packages are named '" + p->name + "': " + other.root + " and " +
+                                         p->root);
+        }
+      }
+      packages.push_back(std::move(*p));
+    }
+  }
+  STRATA_ASSIGN_OR_RETURN(size_t declared, DeclaredPackages(proj));
+  if (declared > packages.size()) {
+    return Status::InvalidArgument(std::to_string(declared) + " package(s) are specified in packages.yml, but only " +
+                                   std::to_string(packages.size()) + " are installed in " + dir +
+                                   ": run 'strata deps' to install them");
+  }
+  return packages;
 }
 
 // Docs blocks (*.md) in model paths, into `docs`.
@@ -712,6 +767,51 @@ Status CheckEnabled(Manifest* manifest) {
 
 }  // namespace
 
+namespace {
+
+// The macro of generic test `name` ("unique", "dbt_utils.expression_is_true"): a namespaced
+// name in its package; a bare one in the root project or dbt's, else in the one package that
+// defines it (dbt's priority: root, packages, core). Undefined when none does.
+Result<Value> FindGenericTest(const jinja::Environment& env, const std::string& name,
+                              const std::vector<DbtProject>& packages) {
+  size_t dot = name.find('.');
+  if (dot != std::string::npos) {
+    const Value* ns = env.FindGlobal(name.substr(0, dot));
+    if (ns != nullptr && ns->is_dict()) {
+      if (const Value* m = ns->as_dict().Find("test_" + name.substr(dot + 1))) return *m;
+    }
+    return Value();
+  }
+  const Value* m = env.FindGlobal("test_" + name);
+  // A root override or dbt's own; a package's bare test beats dbt's built-in only if the root
+  // has none (dbt's locality order puts imported packages above core).
+  Value found;
+  std::string from;
+  for (const auto& p : packages) {
+    const Value* ns = env.FindGlobal(p.name);
+    if (ns == nullptr || !ns->is_dict()) continue;
+    if (const Value* pm = ns->as_dict().Find("test_" + name)) {
+      if (!from.empty()) {
+        return Status::InvalidArgument("the generic test '" + name + "' is defined by both '" + from + "' and '" +
+                                       p.name + "': write '" + p.name + "." + name + "' or '" + from + "." + name +
+                                       "'");
+      }
+      found = *pm;
+      from = p.name;
+    }
+  }
+  if (m != nullptr) {
+    const Value* dbt = env.FindGlobal("dbt");
+    const Value* builtin = dbt != nullptr && dbt->is_dict() ? dbt->as_dict().Find("test_" + name) : nullptr;
+    const bool is_builtin = builtin != nullptr && builtin->is_callable() && m->is_callable() &&
+                            builtin->callable_ptr() == m->callable_ptr();
+    if (!is_builtin || found.is_undefined()) return *m;
+  }
+  return found;
+}
+
+}  // namespace
+
 Result<Profile> LoadTargetProfile(const LoadOptions& options) {
   STRATA_ASSIGN_OR_RETURN(DbtProject proj, DbtProject::Load(options.project_dir));
   return LoadTarget(proj, options);
@@ -723,14 +823,28 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
   const DbtProject& proj = lp->project;
   STRATA_ASSIGN_OR_RETURN(lp->profile, LoadTarget(proj, options));
   lp->settings = MakeContextSettings(proj, lp->profile, options);
+  STRATA_ASSIGN_OR_RETURN(lp->packages, LoadPackages(proj));
+  for (const auto& p : lp->packages) lp->settings.packages.push_back(p.name);
+  lp->settings.dispatch = proj.dispatch;
+  for (const auto& [ns, order] : proj.dispatch) {
+    for (const auto& name : order) {
+      if (name != proj.name && name != "dbt" &&
+          std::find(lp->settings.packages.begin(), lp->settings.packages.end(), name) == lp->settings.packages.end()) {
+        return Status::InvalidArgument(proj.root + "/dbt_project.yml: dispatch for '" + ns + "' searches '" + name +
+                                       "', which is neither the project nor an installed package");
+      }
+    }
+  }
   lp->env = std::make_unique<jinja::Environment>();
   jinja::Environment& env = *lp->env;
   InstallDbtContext(&env, lp->settings);
   STRATA_RETURN_IF_ERROR(RenderProjectConfigs(env, &lp->project));
 
-  // Macros: built-ins first, then the project's (same names override); docs blocks.
+  // Macros: built-ins first (globals and the `dbt` namespace), then each package's (in its
+  // namespace), then the root project's (globals that override dbt's, and its namespace).
   STRATA_RETURN_IF_ERROR(AddBuiltinMacros(&env));
-  STRATA_RETURN_IF_ERROR(AddProjectMacros(proj, &env, lp->settings.docs.get()));
+  for (const auto& p : lp->packages) STRATA_RETURN_IF_ERROR(AddProjectMacros(p, false, &env, lp->settings.docs.get()));
+  STRATA_RETURN_IF_ERROR(AddProjectMacros(proj, true, &env, lp->settings.docs.get()));
   STRATA_RETURN_IF_ERROR(AddDocsBlocks(proj, env, lp->settings.docs.get()));
 
   // Nodes from files; sources, patches, generic and unit tests from YAML.
@@ -777,19 +891,20 @@ Result<std::string> LoadedProject::CallMacro(const std::string& name, std::vecto
   return v.Str();
 }
 
-Result<std::string> LoadedProject::Compile(const Node& node, bool is_incremental,
-                                           const RenderOverrides* overrides) const {
+Result<std::string> LoadedProject::Compile(const Node& node, bool is_incremental, const RenderOverrides* overrides,
+                                           const std::function<Result<warehouse::Session*>()>& session) const {
   RenderState state;
   state.mode = RenderMode::kCompile;
   state.node = const_cast<Node*>(&node);
   state.manifest = &manifest;
   state.is_incremental = is_incremental;
   state.overrides = overrides;
+  state.session = session;
   jinja::Context ctx;
   FillRenderContext(&ctx, &state, node);
   if (overrides != nullptr) {
     auto it = overrides->relations.find("this");
-    if (it != overrides->relations.end()) ctx.Set("this", MakeRelation("", "", it->second));
+    if (it != overrides->relations.end()) ctx.Set("this", MakeRelation("", "", it->second, "cte"));
     for (const auto& [name, value] : overrides->macros.items()) {
       if (name == "is_incremental") {
         state.is_incremental = value.is_boolean() ? value.get<bool>() : false;
@@ -801,35 +916,27 @@ Result<std::string> LoadedProject::Compile(const Node& node, bool is_incremental
   }
   std::string sql;
   if (node.type == NodeType::kTest && !node.test_name.empty()) {
-    // A generic test: call test_<name>(model=..., column_name=..., **kwargs).
+    // A generic test: call test_<name>(model=..., column_name=..., **kwargs). `model` is the
+    // tested relation, or with `where` the filtered subquery (text), as in dbt.
     const Node* target = manifest.Find(node.attached_node);
-    std::string rel =
-        RelationText(target->database, target->schema, target->alias.empty() ? target->name : target->alias);
+    const std::string target_alias = target->alias.empty() ? target->name : target->alias;
+    Value model = MakeRelation(target->database, target->schema, target_alias, "", profile.type);
+    if (target->type == NodeType::kModel && target->materialized() == "ephemeral") {
+      model = MakeRelation("", "", "__dbt__cte__" + target->name, "cte");
+      state.ephemerals.push_back(target->unique_id);
+    }
     if (node.config.contains("where") && node.config["where"].is_string()) {
-      rel = "(select * from " + rel + " where " + node.config["where"].get<std::string>() + ") dbt_subquery";
+      model = Value("(select * from " + model.Str() + " where " + node.config["where"].get<std::string>() +
+                    ") dbt_subquery");
     }
-    std::string macro_name = node.test_name;
-    std::string package;
-    size_t dot = macro_name.find('.');
-    if (dot != std::string::npos) {
-      package = macro_name.substr(0, dot);
-      macro_name = macro_name.substr(dot + 1);
-    }
-    Value fn;
-    if (!package.empty()) {
-      const Value* ns = env->FindGlobal(package);
-      if (ns && ns->is_dict()) {
-        if (const Value* m = ns->as_dict().Find(std::string_view("test_" + macro_name))) fn = *m;
-      }
-    } else if (const Value* m = env->FindGlobal("test_" + macro_name)) {
-      fn = *m;
-    }
+    STRATA_ASSIGN_OR_RETURN(Value fn, FindGenericTest(*env, node.test_name, packages));
     if (!fn.is_callable()) {
       return Status::InvalidArgument(node.path + ": test '" + node.name + "' uses the generic test '" + node.test_name +
-                                     "', which is not defined (no {% test " + macro_name + " %})");
+                                     "', which is not defined (no {% test " +
+                                     node.test_name.substr(node.test_name.find('.') + 1) + " %})");
     }
     jinja::Args args;
-    args.kwargs.push_back({"model", Value(rel)});
+    args.kwargs.push_back({"model", model});
     if (!node.column_name.empty()) args.kwargs.push_back({"column_name", Value(node.column_name)});
     for (const auto& [k, v] : node.test_kwargs.items()) {
       if (v.is_string() && (v.get<std::string>().find("ref(") != std::string::npos ||

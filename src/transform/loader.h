@@ -10,6 +10,7 @@
 // name the file, line and column, with a "did you mean".
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -32,6 +33,7 @@ struct LoadOptions {
   std::string target;        // "" = the profile's default
   nlohmann::json cli_vars = nlohmann::json::object();
   bool full_refresh = false;
+  std::string which = "run";  // the command, for flags.WHICH
   // The invocation's timestamp ("YYYY-MM-DD HH:MM:SS", UTC): run_started_at, and the "now" of
   // snapshots. Empty: the current time.
   std::string run_started_at;
@@ -45,6 +47,7 @@ Result<Profile> LoadTargetProfile(const LoadOptions& options);
 
 struct LoadedProject {
   DbtProject project;
+  std::vector<DbtProject> packages;  // installed (dbt_packages/), by name
   Profile profile;
   ContextSettings settings;
   std::unique_ptr<jinja::Environment> env;
@@ -60,7 +63,10 @@ struct LoadedProject {
   // Renders a node's SQL for execution. `is_incremental` answers is_incremental().
   // Ephemeral models it references are inlined as CTEs. A unit test passes `overrides`: its
   // inputs replace refs, sources and `this`, and its vars, env vars and macros win.
-  Result<std::string> Compile(const Node& node, bool is_incremental, const RenderOverrides* overrides = nullptr) const;
+  // `session` answers introspection and statements (run_query, adapter.get_columns_in_relation);
+  // without one they fail with a clear error.
+  Result<std::string> Compile(const Node& node, bool is_incremental, const RenderOverrides* overrides = nullptr,
+                              const std::function<Result<warehouse::Session*>()>& session = {}) const;
 
   // Calls a (dispatchable) macro by name with positional arguments; returns its text.
   Result<std::string> CallMacro(const std::string& name, std::vector<jinja::Value> args) const;

@@ -157,7 +157,9 @@ class Materializer {
   const std::string& alias() const { return n_.alias.empty() ? n_.name : n_.alias; }
 
   Result<std::string> Sql(bool is_incremental) {
-    STRATA_ASSIGN_OR_RETURN(std::string sql, p_.Compile(n_, is_incremental));
+    warehouse::Session* c = c_;
+    STRATA_ASSIGN_OR_RETURN(
+        std::string sql, p_.Compile(n_, is_incremental, nullptr, [c]() -> Result<warehouse::Session*> { return c; }));
     r_->compiled_sql = sql;
     return sql;
   }

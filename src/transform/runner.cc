@@ -150,7 +150,17 @@ NodeResult Runner::RunNode(const std::string& id, const RunOptions& options,
   r.resource_type = NodeTypeName(node.type);
   auto t0 = std::chrono::steady_clock::now();
   if (options.verb == Verb::kCompile || options.verb == Verb::kList) {
-    auto sql = options.verb == Verb::kCompile ? project_->Compile(node, false) : Result<std::string>("");
+    // Introspection while compiling (run_query, get_columns_in_relation) opens the worker's
+    // session on first use, as dbt compile connects.
+    auto session = [this, conn]() -> Result<warehouse::Session*> {
+      if (db_ == nullptr) return Status::Unavailable("no warehouse is open for this command");
+      if (!*conn) {
+        STRATA_ASSIGN_OR_RETURN(*conn, db_->Connect());
+      }
+      return conn->get();
+    };
+    auto sql =
+        options.verb == Verb::kCompile ? project_->Compile(node, false, nullptr, session) : Result<std::string>("");
     r.status = sql.ok() ? "success" : "error";
     if (sql.ok()) {
       r.compiled_sql = *sql;

@@ -68,6 +68,8 @@ std::string Callable::where() const {
 
 Value Object::GetAttr(std::string_view) const { return Value(); }
 
+Value Object::GetItem(const Value& key) const { return key.is_string() ? GetAttr(key.as_string()) : Value(); }
+
 Result<Value> Object::Call(CallContext&, const Args&) const {
   return Status::InvalidArgument("'" + TypeName() + "' object is not callable");
 }

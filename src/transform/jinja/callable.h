@@ -87,6 +87,14 @@ class Object {
   virtual std::string Str() const { return "<" + TypeName() + " object>"; }
   virtual bool IsCallable() const { return false; }
   virtual Result<Value> Call(CallContext& ctx, const Args& args) const;
+  // `obj[key]`: by default a string key reads the attribute; other keys are undefined.
+  virtual Value GetItem(const Value& key) const;
+  // Sequence-like objects (dbt's agate tables and rows): `for x in obj`, `obj | length`,
+  // `x in obj`. Not iterable by default.
+  virtual bool IsIterable() const { return false; }
+  virtual std::vector<Value> Items() const { return {}; }
+  // `obj is mapping` (dbt's relations are dict-like).
+  virtual bool IsMapping() const { return false; }
 };
 
 }  // namespace strata::jinja

@@ -117,9 +117,12 @@ Result<std::shared_ptr<Template>> Environment::Parse(std::string source, std::st
   });
 }
 
-Result<std::vector<Definition>> Environment::ParseDefinitions(std::string source, std::string file_name) const {
+Result<std::vector<Definition>> Environment::ParseDefinitions(std::string source, std::string file_name,
+                                                              std::string package) const {
   STRATA_ASSIGN_OR_RETURN(std::shared_ptr<Template> tmpl, Parse(std::move(source), std::move(file_name)));
   const std::shared_ptr<const Module>& module = tmpl->module_ptr();
+  // Nobody else holds the module yet.
+  std::const_pointer_cast<Module>(module)->package = std::move(package);
   std::vector<Definition> defs;
   for (const auto& stmt : module->body.stmts) {
     Definition d;

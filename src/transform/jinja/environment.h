@@ -101,8 +101,11 @@ class Environment {
   // Parses a file of definitions (dbt's macros/*.sql, tests, snapshots, docs) and returns its
   // top-level {% macro %}, {% test %}, {% snapshot %} and {% docs %} blocks in file order. Other
   // top-level content is ignored. Macros see the globals and variables of the render that calls
-  // them (not of their definition), and the other macros of their own file.
-  Result<std::vector<Definition>> ParseDefinitions(std::string source, std::string file_name) const;
+  // them (not of their definition), and the other macros of their own file. With `package`,
+  // a name found nowhere else is then looked up in the dict global `package` (the package's
+  // macro namespace), so a package's macros reach each other by bare name.
+  Result<std::vector<Definition>> ParseDefinitions(std::string source, std::string file_name,
+                                                   std::string package = {}) const;
 
   // Renders a template with `vars`; the Environment must outlive the call.
   Result<std::string> Render(const Template& tmpl, const Context& vars) const;

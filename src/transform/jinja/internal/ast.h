@@ -270,6 +270,9 @@ struct Module {
   Body body;
   // Top-level macros and tests by name: visible to the file's own macros at call time.
   std::unordered_map<std::string, const MacroDef*> macros;
+  // The dbt package whose macro file this is (ParseDefinitions): a name no scope, global or
+  // sibling defines is then looked up in that package's namespace, the global of this name.
+  std::string package;
 };
 
 }  // namespace strata::jinja::internal

@@ -155,7 +155,11 @@ const Value* Evaluator::Find(std::string_view name, Frame* frame) {
   if (const Value* v = vars_.Find(name)) return v;
   if (const Value* v = env_.FindGlobal(name)) return v;
   auto it = module_->macros.find(std::string(name));
-  if (it == module_->macros.end()) return nullptr;
+  if (it == module_->macros.end()) {
+    if (module_->package.empty()) return nullptr;
+    const Value* ns = env_.FindGlobal(module_->package);
+    return ns != nullptr && ns->is_dict() ? ns->as_dict().Find(name) : nullptr;
+  }
   Value& cached = siblings_[it->second];
   if (cached.is_undefined()) {
     auto impl = std::make_shared<MacroImpl>();

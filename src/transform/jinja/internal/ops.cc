@@ -250,6 +250,14 @@ bool Contains(const Value& container, const Value& item) {
       return false;
     case Value::Kind::kDict:
       return container.as_dict().FindKey(item) != nullptr;
+    case Value::Kind::kObject:
+      if (container.as_object().IsIterable()) {
+        for (const Value& v : container.as_object().Items()) {
+          if (v.Equals(item)) return true;
+        }
+        return false;
+      }
+      Fail("argument of type '" + container.TypeName() + "' is not iterable");
     default:
       Fail("argument of type '" + container.TypeName() + "' is not iterable");
   }
@@ -272,6 +280,9 @@ std::vector<Value> Iterate(const Value& v) {
       for (std::string_view c : Chars(v.as_string())) chars.emplace_back(c);
       return chars;
     }
+    case Value::Kind::kObject:
+      if (v.as_object().IsIterable()) return v.as_object().Items();
+      Fail("'" + v.TypeName() + "' object is not iterable");
     default:
       Fail("'" + v.TypeName() + "' object is not iterable");
   }
@@ -287,6 +298,9 @@ int64_t Length(const Value& v) {
       return static_cast<int64_t>(v.as_list().items.size());
     case Value::Kind::kDict:
       return static_cast<int64_t>(v.as_dict().size());
+    case Value::Kind::kObject:
+      if (v.as_object().IsIterable()) return static_cast<int64_t>(v.as_object().Items().size());
+      Fail("object of type '" + v.TypeName() + "' has no len()");
     default:
       Fail("object of type '" + v.TypeName() + "' has no len()");
   }
@@ -337,8 +351,11 @@ Value Subscript(const Value& obj, const Value& key) {
       return Value(chars[static_cast<size_t>(i)]);
     }
     case Value::Kind::kObject: {
-      if (!key.is_string()) return missing();
-      Value v = obj.as_object().GetAttr(key.as_string());
+      if (!key.is_string()) {
+        Value v = obj.as_object().GetItem(key);
+        return v.is_undefined() ? missing() : v;
+      }
+      Value v = obj.as_object().GetItem(key);
       if (v.is_undefined() && v.UndefinedName().empty()) {
         return Value::Undefined("'" + obj.TypeName() + "' object has no attribute '" + key.as_string() + "'",
                                 key.as_string(), obj);

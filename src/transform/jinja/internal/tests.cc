@@ -55,10 +55,14 @@ void RegisterTests(Environment* env) {
   AddSimple(env, "boolean", [](const Value& v) { return v.is_bool(); });
   AddSimple(env, "true", [](const Value& v) { return v.is_bool() && v.as_bool(); });
   AddSimple(env, "false", [](const Value& v) { return v.is_bool() && !v.as_bool(); });
-  AddSimple(env, "mapping", [](const Value& v) { return v.is_dict(); });
-  AddSimple(env, "iterable",
-            [](const Value& v) { return v.is_string() || v.is_list() || v.is_dict() || v.is_undefined(); });
-  AddSimple(env, "sequence", [](const Value& v) { return v.is_string() || v.is_list() || v.is_dict(); });
+  AddSimple(env, "mapping", [](const Value& v) { return v.is_dict() || (v.is_object() && v.as_object().IsMapping()); });
+  AddSimple(env, "iterable", [](const Value& v) {
+    return v.is_string() || v.is_list() || v.is_dict() || v.is_undefined() ||
+           (v.is_object() && v.as_object().IsIterable());
+  });
+  AddSimple(env, "sequence", [](const Value& v) {
+    return v.is_string() || v.is_list() || v.is_dict() || (v.is_object() && v.as_object().IsIterable());
+  });
   AddSimple(env, "callable",
             [](const Value& v) { return v.is_callable() || (v.is_object() && v.as_object().IsCallable()); });
   AddSimple(env, "escaped", [](const Value&) { return false; });
