@@ -34,5 +34,6 @@ void RegisterLakeCommands(CLI::App* app);       // strata lake batches | quarant
 void RegisterTransformCommands(CLI::App* app);  // compile, run, build, test, seed, snapshot, ls
 void RegisterServeCommand(CLI::App* app);       // strata serve, dashboards validate, users
 void RegisterQualityCommands(CLI::App* app);    // strata quality run | validate | profile | report | docs | types
+void RegisterDepsCommand(CLI::App* app);        // strata deps: dbt packages into dbt_packages/
 
 }  // namespace strata::cli

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   strata::cli::RegisterTransformCommands(&app);
   strata::cli::RegisterServeCommand(&app);
   strata::cli::RegisterQualityCommands(&app);
+  strata::cli::RegisterDepsCommand(&app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -50,4 +50,24 @@ Result<std::string> Sha256::OfFile(const std::string& path, int64_t* size) {
   return h.HexDigest();
 }
 
+namespace {
+
+std::string HexDigestOf(std::string_view data, const EVP_MD* md_type) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, md_type, nullptr);
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out.push_back(kHex[md[i] >> 4]);
+    out.push_back(kHex[md[i] & 15]);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string Md5Hex(std::string_view data) { return HexDigestOf(data, EVP_md5()); }
+std::string Sha1Hex(std::string_view data) { return HexDigestOf(data, EVP_sha1()); }
+
 }  // namespace strata

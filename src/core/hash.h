@@ -1,4 +1,4 @@
-// Streaming SHA-256, used for lake file checksums.
+// Streaming SHA-256, used for lake file checksums; MD5 and SHA-1 where a format demands them.
 #pragma once
 
 #include <cstdint>
@@ -29,5 +29,10 @@ class Sha256 {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Lower-case hex MD5 and SHA-1 of `data`, not for security: formats dbt defines use them
+// (test names, local_md5, package-lock.yml's sha1_hash).
+std::string Md5Hex(std::string_view data);
+std::string Sha1Hex(std::string_view data);
 
 }  // namespace strata

@@ -215,6 +215,11 @@ std::string RelationText(const std::string& database, const std::string& schema,
 
 Result<RenderState*> RenderStateOf(jinja::CallContext& ctx) { return StateOfImpl(ctx); }
 
+void FillStateContext(jinja::Context* ctx, RenderState* state) {
+  ctx->Set(kStateVar, Value::FromObject(std::make_shared<StateHandle>(state)));
+  ctx->Set("execute", Value(state->mode == RenderMode::kCompile));
+}
+
 void FillRenderContext(jinja::Context* ctx, RenderState* state, const Node& node) {
   ctx->Set(kStateVar, Value::FromObject(std::make_shared<StateHandle>(state)));
   ctx->Set("this", MakeRelation(node.database, node.schema, node.alias.empty() ? node.name : node.alias));

@@ -24,10 +24,6 @@ class Session;
 
 namespace strata::transform {
 
-// The dbt version whose behaviour Strata follows: `dbt_version`, `require-dbt-version` checks
-// and manifest metadata.
-inline constexpr const char* kDbtCompatVersion = "1.10.5";
-
 enum class RenderMode { kParse, kCompile };
 
 // What a unit test replaces while its model renders (dbt 1.8 `given` and `overrides`).
@@ -98,6 +94,9 @@ jinja::Value MakeRelation(const std::string& database, const std::string& schema
 
 // Registers adapter, api, store_result and load_result (adapter_context.cc).
 void InstallAdapterContext(jinja::Environment* env, const ContextSettings& settings);
+
+// The render state and `execute`, for renders of no node (on-run-start/end hooks, operations).
+void FillStateContext(jinja::Context* ctx, RenderState* state);
 
 // The per-render variables for `node` (this, model, execute, the render state).
 void FillRenderContext(jinja::Context* ctx, RenderState* state, const Node& node);

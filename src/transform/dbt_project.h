@@ -25,6 +25,10 @@
 
 namespace strata::transform {
 
+// The dbt version whose behaviour Strata follows: `dbt_version`, `require-dbt-version` checks
+// and manifest metadata.
+inline constexpr const char* kDbtCompatVersion = "1.10.5";
+
 // Renders Jinja in YAML values (profiles.yml's env_var(), vars). Identity when empty.
 using TextRenderer = std::function<Result<std::string>(const std::string& text, const std::string& where)>;
 

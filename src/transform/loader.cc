@@ -55,30 +55,57 @@ std::vector<std::string> Fqn(const std::string& project, const std::string& rel_
 
 std::string Stem(const std::string& rel_path) { return fs::path(rel_path).stem().string(); }
 
-std::string Sanitize(const std::string& s) {
+// dbt's cleaning of test arguments for names: every run of characters other than letters,
+// digits and '_' becomes one '_'.
+std::string CleanArg(const std::string& s) {
   std::string out;
-  for (char c : s) out.push_back(std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
+  bool in_run = false;
+  for (char c : s) {
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '_') {
+      out.push_back(c);
+      in_run = false;
+    } else if (!in_run) {
+      out.push_back('_');
+      in_run = true;
+    }
+  }
   return out;
 }
 
-// dbt-like generic test names: not_null_orders_id, accepted_values_orders_status__a__b.
+// Python's str() of a YAML value, as dbt names tests with it.
+std::string PyStr(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "True" : "False";
+  if (v.is_null()) return "None";
+  return v.dump();
+}
+
+// dbt's generic test names: <namespace_><test>_<target>_<args>, the arguments (column_name
+// among them) sorted by name, lists and dicts flattened to their values, cleaned and joined
+// with "__": not_null_orders_id, accepted_values_orders_status__a__b. Names of 64 characters or
+// more become the first 30 characters of <namespace_><test>_<target> and the MD5 of the full name.
 std::string TestNodeName(const TestSpec& t, const std::string& target_name) {
   if (t.config.contains("alias_name") && t.config["alias_name"].is_string()) {
     return t.config["alias_name"].get<std::string>();
   }
-  std::string name = (t.package.empty() ? "" : t.package + "_") + t.test_name + "_" + target_name;
-  if (!t.column_name.empty()) name += "_" + Sanitize(t.column_name);
-  std::string args;
-  for (const auto& [k, v] : t.kwargs.items()) {
-    if (v.is_array()) {
-      for (const auto& x : v) args += "__" + Sanitize(x.is_string() ? x.get<std::string>() : x.dump());
+  json args = t.kwargs.is_object() ? t.kwargs : json::object();  // sorted by key
+  if (!t.column_name.empty()) args["column_name"] = t.column_name;
+  std::string unique;
+  for (const auto& [k, v] : args.items()) {
+    std::vector<std::string> parts;
+    if (v.is_object()) {
+      for (const auto& [unused, x] : v.items()) parts.push_back(PyStr(x));
+    } else if (v.is_array()) {
+      for (const auto& x : v) parts.push_back(PyStr(x));
     } else {
-      args += "__" + Sanitize(v.is_string() ? v.get<std::string>() : v.dump());
+      parts.push_back(PyStr(v));
     }
+    for (const auto& p : parts) unique += (unique.empty() ? "" : "__") + CleanArg(p);
   }
-  name += args;
-  if (name.size() > 80) name = name.substr(0, 60) + "_" + Sha256::Of(name).substr(0, 10);
-  return name;
+  const std::string identifier = (t.package.empty() ? "" : t.package + "_") + t.test_name + "_" + target_name;
+  const std::string full = identifier + "_" + unique;
+  if (full.size() >= 64) return identifier.substr(0, 30) + "_" + Md5Hex(full);
+  return full;
 }
 
 // The profile's target (its values may use env_var()).
@@ -187,6 +214,8 @@ Result<std::vector<DbtProject>> LoadPackages(const DbtProject& proj) {
   if (fs::is_directory(dir, ec)) {
     std::vector<std::string> folders;
     for (const auto& e : fs::directory_iterator(dir, ec)) {
+      // Staging folders and the lock of `strata deps` start with a dot.
+      if (e.path().filename().string().rfind('.', 0) == 0) continue;
       if (e.is_directory(ec) && fs::exists(e.path() / "dbt_project.yml", ec)) folders.push_back(e.path().string());
     }
     std::sort(folders.begin(), folders.end());
@@ -706,7 +735,12 @@ namespace {
 Status RenderProjectConfigs(jinja::Environment& env, DbtProject* proj) {
   std::function<Status(json*, const std::string&)> walk = [&](json* v, const std::string& where) -> Status {
     if (v->is_object()) {
-      for (auto& [k, child] : v->items()) STRATA_RETURN_IF_ERROR(walk(&child, where + "." + k));
+      for (auto& [k, child] : v->items()) {
+        // Hooks render when they run, with the node's context (as dbt keeps them unrendered).
+        std::string key = !k.empty() && k[0] == '+' ? k.substr(1) : k;
+        if (key == "pre-hook" || key == "post-hook" || key == "pre_hook" || key == "post_hook") continue;
+        STRATA_RETURN_IF_ERROR(walk(&child, where + "." + k));
+      }
     } else if (v->is_array()) {
       for (size_t i = 0; i < v->size(); ++i)
         STRATA_RETURN_IF_ERROR(walk(&(*v)[i], where + "[" + std::to_string(i) + "]"));
@@ -883,6 +917,25 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
   return lp;
 }
 
+Result<std::string> LoadedProject::RenderHook(const std::string& sql, const std::string& where, const Node* node,
+                                              const std::map<std::string, jinja::Value>& extra,
+                                              const std::function<Result<warehouse::Session*>()>& session) const {
+  RenderState state;
+  state.mode = RenderMode::kCompile;
+  state.node = const_cast<Node*>(node);
+  state.manifest = &manifest;
+  state.session = session;
+  jinja::Context ctx;
+  if (node != nullptr) {
+    FillRenderContext(&ctx, &state, *node);
+  } else {
+    FillStateContext(&ctx, &state);
+  }
+  for (const auto& [k, v] : extra) ctx.Set(k, v);
+  STRATA_ASSIGN_OR_RETURN(auto tmpl, env->Parse(sql, where));
+  return env->Render(*tmpl, ctx);
+}
+
 Result<std::string> LoadedProject::CallMacro(const std::string& name, std::vector<jinja::Value> args) const {
   const Value* fn = env->FindGlobal(name);
   if (fn == nullptr) return Status::Internal("no macro '" + name + "'");
@@ -941,9 +994,13 @@ Result<std::string> LoadedProject::Compile(const Node& node, bool is_incremental
     for (const auto& [k, v] : node.test_kwargs.items()) {
       if (v.is_string() && (v.get<std::string>().find("ref(") != std::string::npos ||
                             v.get<std::string>().find("source(") != std::string::npos)) {
-        STRATA_ASSIGN_OR_RETURN(auto tmpl, env->Parse("{{ " + v.get<std::string>() + " }}", node.path));
-        STRATA_ASSIGN_OR_RETURN(std::string text, env->Render(*tmpl, ctx));
-        args.kwargs.push_back({k, Value(text)});
+        // The expression's value (a Relation for ref() and source()), as dbt passes it.
+        STRATA_ASSIGN_OR_RETURN(auto defs, env->ParseDefinitions("{% macro __strata_test_arg() %}{{ return(" +
+                                                                     v.get<std::string>() + ") }}{% endmacro %}",
+                                                                 node.path));
+        if (defs.empty()) return Status::Internal("test argument '" + k + "' did not parse");
+        STRATA_ASSIGN_OR_RETURN(Value arg, env->Call(defs[0].macro, {}, ctx));
+        args.kwargs.push_back({k, arg});
       } else {
         args.kwargs.push_back({k, JsonToValue(v)});
       }

@@ -68,6 +68,13 @@ struct LoadedProject {
   Result<std::string> Compile(const Node& node, bool is_incremental, const RenderOverrides* overrides = nullptr,
                               const std::function<Result<warehouse::Session*>()>& session = {}) const;
 
+  // Renders hook SQL in compile mode: a pre-/post-hook of `node` (with its this, model and
+  // config), or with `node` null an on-run-start/end hook or an operation, with `extra`
+  // variables (results, schemas).
+  Result<std::string> RenderHook(const std::string& sql, const std::string& where, const Node* node,
+                                 const std::map<std::string, jinja::Value>& extra,
+                                 const std::function<Result<warehouse::Session*>()>& session) const;
+
   // Calls a (dispatchable) macro by name with positional arguments; returns its text.
   Result<std::string> CallMacro(const std::string& name, std::vector<jinja::Value> args) const;
 };

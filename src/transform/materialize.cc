@@ -123,21 +123,55 @@ class Materializer {
     std::string m = n_.materialized();
     r_->materialized = m;
     if (n_.type == NodeType::kTest) return Test();
-    if (n_.type == NodeType::kSeed) return Seed();
-    if (n_.type == NodeType::kSnapshot) return Snapshot();
-    if (m == "ephemeral") {
+    if (m == "ephemeral" && n_.type == NodeType::kModel) {
       r_->status = "success";
       r_->message = "ephemeral (inlined where referenced)";
       return Status::OK();
     }
-    STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("create_schema", {Value(Ident(n_.schema))})));
+    if (n_.type == NodeType::kModel) {
+      STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("create_schema", {Value(Ident(n_.schema))})));
+    }
+    // Pre-hooks, the node, post-hooks (dbt's order); a failing hook fails the node.
+    STRATA_RETURN_IF_ERROR(Hooks("pre-hook"));
+    Status s = Body(m);
+    if (!s.ok() || r_->status == "error") return s;
+    return Hooks("post-hook");
+  }
+
+ private:
+  Status Body(const std::string& m) {
+    if (n_.type == NodeType::kSeed) return Seed();
+    if (n_.type == NodeType::kSnapshot) return Snapshot();
     if (m == "view") return View();
     if (m == "table") return Table();
     if (m == "incremental") return Incremental();
     return Fail("unknown materialization '" + m + "' (expected view, table, incremental or ephemeral)");
   }
 
- private:
+  // The node's `pre-hook` or `post-hook` config: SQL strings, or {sql, transaction} maps,
+  // rendered with the node's context and run in order.
+  Status Hooks(const char* key) {
+    if (!n_.config.contains(key)) return Status::OK();
+    const json& hooks = n_.config[key];
+    std::vector<json> list =
+        hooks.is_array() ? std::vector<json>(hooks.begin(), hooks.end()) : std::vector<json>{hooks};
+    warehouse::Session* c = c_;
+    for (size_t i = 0; i < list.size(); ++i) {
+      const json& h = list[i];
+      std::string text = h.is_string()                        ? h.get<std::string>()
+                         : h.is_object() && h.contains("sql") ? h["sql"].get<std::string>()
+                                                              : std::string();
+      if (text.empty()) continue;
+      std::string where = n_.path + " (" + key + " " + std::to_string(i + 1) + ")";
+      auto sql = p_.RenderHook(text, where, &n_, {}, [c]() -> Result<warehouse::Session*> { return c; });
+      if (!sql.ok()) return Fail(sql.status().message());
+      if (sql->find_first_not_of(" \t\r\n;") == std::string::npos) continue;
+      Status ran = Exec(Result<std::string>(*sql));
+      if (!ran.ok()) return Fail(std::string(key) + " " + std::to_string(i + 1) + " failed: " + ran.message());
+    }
+    return Status::OK();
+  }
+
   Status Fail(const std::string& message) {
     r_->status = "error";
     r_->message = message;

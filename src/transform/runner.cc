@@ -205,8 +205,9 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
   // Every schema the run writes into is created once, up front: nodes of one schema that start
   // together would otherwise each create it, and DuckDB refuses concurrent creations of the
   // same catalog entry (a write-write conflict).
-  if (options.verb == Verb::kRun || options.verb == Verb::kBuild || options.verb == Verb::kSeed ||
-      options.verb == Verb::kSnapshot) {
+  const bool writes_nodes = options.verb == Verb::kRun || options.verb == Verb::kBuild || options.verb == Verb::kSeed ||
+                            options.verb == Verb::kSnapshot;
+  if (writes_nodes) {
     std::set<std::string> schemas;
     for (const auto& id : todo) {
       const Node* n = manifest.Find(id);
@@ -223,6 +224,13 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
         if (!made.ok()) return made.WithContext("creating schema " + schema);
       }
     }
+  }
+
+  // on-run-start hooks, before any node; one that fails ends the run before it starts.
+  const bool runs_hooks = writes_nodes || options.verb == Verb::kTest;
+  if (runs_hooks) {
+    Status hooks = RunProjectHooks(project_->project.on_run_start, "on-run-start", todo, nullptr);
+    if (!hooks.ok()) return hooks;
   }
 
   int threads = options.threads > 0 ? options.threads : std::max(1, project_->profile.threads);
@@ -287,8 +295,74 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
   for (int i = 0; i < threads; ++i) pool.emplace_back(worker);
   for (auto& t : pool) t.join();
   if (!stalled.ok()) return stalled;
+  // on-run-end hooks see every result; a failing one is the run's error result.
+  if (runs_hooks && !project_->project.on_run_end.empty()) {
+    Status hooks = RunProjectHooks(project_->project.on_run_end, "on-run-end", todo, &results);
+    if (!hooks.ok()) {
+      NodeResult r;
+      r.unique_id = "operation." + project_->project.name + ".on-run-end";
+      r.name = "on-run-end";
+      r.resource_type = "operation";
+      r.status = "error";
+      r.message = hooks.message();
+      record(r);
+    }
+  }
   results.elapsed = Since(start);
   return results;
+}
+
+Status Runner::RunProjectHooks(const std::vector<std::string>& hooks, const char* which,
+                               const std::set<std::string>& todo, const RunResults* results) const {
+  if (hooks.empty()) return Status::OK();
+  std::set<std::string> schema_set;
+  for (const auto& id : todo) {
+    const Node* n = project_->manifest.Find(id);
+    if (n != nullptr && !n->schema.empty() && n->type != NodeType::kSource) schema_set.insert(n->schema);
+  }
+  std::vector<jinja::Value> schemas;
+  for (const auto& s : schema_set) schemas.emplace_back(s);
+  std::map<std::string, jinja::Value> extra = {
+      {"schemas", jinja::Value::MakeList(std::move(schemas))},
+      {"database",
+       jinja::Value(project_->profile.database.empty() ? std::string("main") : project_->profile.database)}};
+  if (results != nullptr) {
+    std::vector<jinja::Value> rs;
+    for (const auto& r : results->results) {
+      jinja::Value node = jinja::Value::MakeDict({{"unique_id", jinja::Value(r.unique_id)},
+                                                  {"name", jinja::Value(r.name)},
+                                                  {"resource_type", jinja::Value(r.resource_type)}});
+      if (const Node* n = project_->manifest.Find(r.unique_id)) {
+        node.as_dict().Set("schema", jinja::Value(n->schema));
+        node.as_dict().Set("alias", jinja::Value(n->alias.empty() ? n->name : n->alias));
+        node.as_dict().Set("package_name", jinja::Value(n->package));
+        node.as_dict().Set("config", JsonToValue(n->config));
+      }
+      rs.push_back(jinja::Value::MakeDict(
+          {{"node", node},
+           {"status", jinja::Value(r.status)},
+           {"message", r.message.empty() ? jinja::Value::None() : jinja::Value(r.message)},
+           {"execution_time", jinja::Value(r.seconds)},
+           {"failures", r.failures >= 0 ? jinja::Value(r.failures) : jinja::Value::None()},
+           {"adapter_response",
+            jinja::Value::MakeDict(
+                {{"rows_affected", r.rows_affected >= 0 ? jinja::Value(r.rows_affected) : jinja::Value::None()}})}}));
+    }
+    extra["results"] = jinja::Value::MakeList(std::move(rs));
+  }
+  if (db_ == nullptr) return Status::Unavailable(std::string(which) + " hooks need a warehouse");
+  STRATA_ASSIGN_OR_RETURN(auto conn, db_->Connect());
+  warehouse::Session* c = conn.get();
+  for (size_t i = 0; i < hooks.size(); ++i) {
+    std::string where = project_->project.root + "/dbt_project.yml (" + which + " " + std::to_string(i + 1) + ")";
+    auto sql =
+        project_->RenderHook(hooks[i], where, nullptr, extra, [c]() -> Result<warehouse::Session*> { return c; });
+    if (!sql.ok()) return sql.status();
+    if (sql->find_first_not_of(" \t\r\n;") == std::string::npos) continue;
+    Status ran = c->Execute(*sql);
+    if (!ran.ok()) return ran.WithContext(std::string(which) + " hook " + std::to_string(i + 1));
+  }
+  return Status::OK();
 }
 
 namespace {

@@ -82,6 +82,10 @@ class Runner {
   // Runs one node on the worker's session `conn` (opened on first use).
   NodeResult RunNode(const std::string& id, const RunOptions& options, std::unique_ptr<warehouse::Session>* conn) const;
 
+  // Runs on-run-start (results null) or on-run-end hooks, with `schemas` of the `todo` nodes.
+  Status RunProjectHooks(const std::vector<std::string>& hooks, const char* which, const std::set<std::string>& todo,
+                         const RunResults* results) const;
+
   const LoadedProject* project_;
   warehouse::Engine* db_;
 };
