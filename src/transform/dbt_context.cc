@@ -468,6 +468,7 @@ void InstallDbtContext(jinja::Environment* env, const ContextSettings& settings)
   InstallDoc(env, settings);
   InstallRenderFunctions(env);
   InstallAdapterContext(env, settings);
+  InstallContextModules(env);
 }
 
 }  // namespace strata::transform

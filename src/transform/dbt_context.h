@@ -95,6 +95,11 @@ jinja::Value MakeRelation(const std::string& database, const std::string& schema
 // Registers adapter, api, store_result and load_result (adapter_context.cc).
 void InstallAdapterContext(jinja::Environment* env, const ContextSettings& settings);
 
+// Registers set, tojson/fromjson, toyaml/fromyaml, local_md5, print, the as_* filters and
+// modules.re/itertools/pytz and datetime constructors (context_modules.cc). After the
+// datetime globals, which it extends.
+void InstallContextModules(jinja::Environment* env);
+
 // The render state and `execute`, for renders of no node (on-run-start/end hooks, operations).
 void FillStateContext(jinja::Context* ctx, RenderState* state);
 

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 
 #include "core/file.h"
 #include "testing.h"
@@ -189,6 +190,124 @@ TEST_P(PackagesTest, DbtUtilsMacrosGiveTheHandWorkedResults) {
   // gives there; DuckDB's `/` divides as doubles.
   EXPECT_EQ(Rows("select cast(top as decimal(10,2)), cast(q as decimal(10,2)), z from {S}.single"),
             (V{GetParam() == "postgres" ? "20.00|2.00|NULL" : "20.00|2.50|NULL"}));
+}
+
+TEST_P(PackagesTest, DbtDateExpectationsAndAuditHelperGiveTheHandWorkedResults) {
+  LinkPackages();
+  WriteText(dir_.Sub("models/dates.sql"),
+            "{{ config(materialized='table') }}\n{{ dbt_date.get_date_dimension('2024-01-01', '2024-01-10') }}");
+  WriteText(dir_.Sub("models/deduped.sql"),
+            "{{ config(materialized='table') }}\n"
+            "{{ dbt_utils.deduplicate(relation=ref('orders'), partition_by='order_id', order_by='amount desc') }}");
+  // Order 3 is gone and order 2 costs one more.
+  WriteText(dir_.Sub("models/orders_changed.sql"),
+            "select order_id, customer_id, status, case when order_id = 2 then amount + 1 else amount end as amount, "
+            "ordered_at from {{ ref('orders') }} where order_id <> 3");
+  WriteText(dir_.Sub("models/audit.sql"),
+            "{{ config(materialized='table') }}\n"
+            "{{ audit_helper.compare_relations(a_relation=ref('orders'), b_relation=ref('orders_changed'), "
+            "primary_key='order_id') }}");
+  WriteText(dir_.Sub("models/schema.yml"), R"(version: 2
+models:
+  - name: deduped
+    tests:
+      - dbt_utils.unique_combination_of_columns: {combination_of_columns: [order_id]}
+      - dbt_utils.expression_is_true: {expression: "amount > 0"}
+      - dbt_expectations.expect_table_row_count_to_equal: {value: 4}
+      - dbt_utils.equality: {compare_model: ref('orders_changed')}
+    columns:
+      - name: amount
+        tests:
+          - dbt_utils.accepted_range: {min_value: 0}
+          - dbt_expectations.expect_column_values_to_be_between: {min_value: 0, max_value: 100}
+          - dbt_expectations.expect_column_values_to_be_between:
+              name: amount_at_most_10
+              max_value: 10
+      - name: status
+        tests:
+          - dbt_expectations.expect_column_values_to_be_in_set: {value_set: [paid, refunded]}
+          - dbt_expectations.expect_column_values_to_match_regex: {regex: "^(paid|refunded)$"}
+  - name: orders_changed
+    tests:
+      - dbt_utils.equality: {compare_model: ref('orders_changed')}
+  - name: dates
+    columns:
+      - name: date_day
+        tests: [unique, not_null]
+)");
+  auto r = Run(Verb::kBuild);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  // Every model succeeds: audit reads orders and orders_changed only, so the failing equality
+  // test of deduped (which depends on deduped and orders_changed) must not skip it, as dbt
+  // gates a node only on tests whose every parent is upstream of it.
+  // Which tests fail, and by how many rows: amounts above 10 are 10.50 and 20.00; deduped and
+  // orders_changed differ (order 3 and order 2's amount), so their equality fails.
+  std::map<std::string, std::string> outcome;
+  for (const auto& x : r->results) {
+    if (x.resource_type == "test") {
+      outcome[x.name] = x.status + (x.status == "fail" ? " " + std::to_string(x.failures) : "");
+    } else {
+      EXPECT_EQ(x.status, "success") << x.name << ": " << x.message;
+    }
+  }
+  EXPECT_EQ(outcome["amount_at_most_10"], "fail 2");
+  EXPECT_EQ(outcome["dbt_utils_equality_deduped_ref_orders_changed_"].substr(0, 4), "fail");
+  EXPECT_EQ(outcome["dbt_utils_equality_orders_changed_ref_orders_changed_"], "pass");
+  EXPECT_EQ(outcome["dbt_utils_unique_combination_of_columns_deduped_order_id"], "pass");
+  EXPECT_EQ(outcome["dbt_utils_expression_is_true_deduped_amount_0"], "pass");
+  EXPECT_EQ(outcome["dbt_expectations_expect_table_row_count_to_equal_deduped_4"], "pass");
+  EXPECT_EQ(outcome["dbt_utils_accepted_range_deduped_amount__0"], "pass");
+  EXPECT_EQ(outcome["unique_dates_date_day"], "pass");
+  int passed = 0;
+  for (const auto& [name, o] : outcome) passed += o == "pass";
+  EXPECT_EQ(passed, static_cast<int>(outcome.size()) - 2) << ::testing::PrintToString(outcome);
+
+  // dbt_date's spine ends before its end date: 2024-01-01 .. 2024-01-09. 2024-01-01 is a Monday.
+  EXPECT_EQ(Rows("select count(*), min(cast(date_day as date)), max(cast(date_day as date)) from {S}.dates"),
+            (V{"9|2024-01-01|2024-01-09"}));
+  EXPECT_EQ(Rows("select day_of_week_name, month_name, quarter_of_year, "
+                 "cast(week_start_date as date), cast(iso_week_start_date as date), cast(month_end_date as date), "
+                 "cast(prior_year_date_day as date), day_of_year, iso_week_of_year "
+                 "from {S}.dates where cast(date_day as date) = date '2024-01-07'"),
+            (V{"Sunday|January|1|2024-01-07|2024-01-01|2024-01-31|2023-01-07|7|1"}));
+  // dbt_date's PostgreSQL dimension numbers days the ISO way (Sunday 7) and has no
+  // day_of_week_iso; the default one counts from Sunday (1) and has both.
+  if (GetParam() == "postgres") {
+    EXPECT_EQ(Rows("select day_of_week from {S}.dates where cast(date_day as date) = date '2024-01-07'"), (V{"7"}));
+  } else {
+    EXPECT_EQ(Rows("select day_of_week, day_of_week_iso from {S}.dates where cast(date_day as date) = date "
+                   "'2024-01-07'"),
+              (V{"1|7"}));
+  }
+  // audit_helper: distinct rows of orders {1, 2, 3, 4}, of orders_changed {1, 2', 4}: both have
+  // 1 and 4; 2 and 3 only in orders; 2' only in orders_changed. 5 rows: 40%, 40%, 20%.
+  EXPECT_EQ(Rows("select case when in_a then 'Y' else 'N' end, case when in_b then 'Y' else 'N' end, count, "
+                 "cast(percent_of_total as decimal(5,2)) from {S}.audit order by 1 desc, 2 desc"),
+            (V{"Y|Y|2|40.00", "Y|N|2|40.00", "N|Y|1|20.00"}));
+}
+
+// The context members real macros use, rendered into a model and read back.
+TEST_P(PackagesTest, ContextMembersBehaveAsPythonsDo) {
+  WriteText(dir_.Sub("models/ctx.sql"), R"({% set m = modules.re.search('(\d+)-(\d+)', 'abc 12-34 x') %}
+select '{{ m.group(1) }}|{{ m.groups() | join(",") }}|{{ modules.re.sub('[aeiou]', '_', 'banana') }}' as re_,
+  '{{ modules.re.findall('a(n)', 'banana') | join(",") }}|{{ modules.re.match('an', 'banana') is none }}' as re2,
+  '{{ modules.datetime.date(2024, 2, 29) }}|{{ modules.datetime.datetime(2024, 3, 1, 13, 5).strftime('%Y%m%d %H%M') }}' as dt,
+  '{{ local_md5('abc') }}' as h,
+  '{{ tojson({'a': [1, 2], 'b': none}) }}|{{ fromjson('{"x": 3}').x }}|{{ fromjson('not json', 'dflt') }}' as js,
+  '{{ set([3, 1, 3, 2]) | join(",") }}|{{ set(['b', 'a']) == set(['a', 'b', 'a']) }}' as s,
+  '{{ 'true' | as_bool }}|{{ '42' | as_number + 1 }}|{{ (modules.itertools.product([1, 2], ['a'])) | length }}' as conv,
+  '{{ fromyaml('a: [1, 2]
+b: x').a[1] }}|{{ toyaml({'k': ['v', 1]}) | replace('
+', ';') }}' as yml,
+  '{{ modules.itertools.combinations([1, 2, 3], 2) | length }}|{{ modules.itertools.chain([1], [2, 3]) | join }}' as it
+)");
+  auto r = Run(Verb::kRun);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->results.size(), 1u);
+  ASSERT_EQ(r->results[0].status, "success") << r->results[0].message;
+  EXPECT_EQ(Rows("select re_, re2, dt, h, js, s, conv, yml, it from {S}.ctx"),
+            (V{"12|12,34|b_n_n_|n,n|True|2024-02-29|20240301 1305|900150983cd24fb0d6963f7d28e17f72|"
+               "{\"a\": [1, 2], \"b\": null}|3|dflt|1,2,3|True|True|43|2|2|k:;- v;- 1;|3|123"}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, PackagesTest, ::testing::Values("duckdb", "postgres"),

@@ -123,19 +123,32 @@ Plan Runner::PlanRun(const std::set<std::string>& todo, Verb verb) const {
     }
   }
   if (verb != Verb::kBuild) return plan;
-  // In build, children of a tested node also wait for that node's tests.
+  // In build, a node also waits for the tests of its ancestors, as dbt adds test edges: a
+  // test gates a node when everything the test depends on is upstream of that node. So a
+  // relationships test (or dbt_utils.equality) between two models gates only the nodes
+  // downstream of both; a failing one skips those, and nothing that reads only one of them.
+  std::map<std::string, std::set<std::string>> ancestors;  // memo
+  auto ancestors_of = [&](const std::string& id) -> const std::set<std::string>& {
+    auto it = ancestors.find(id);
+    if (it == ancestors.end()) it = ancestors.emplace(id, graph.Ancestors(id)).first;
+    return it->second;
+  };
   for (const auto& id : todo) {
     const Node* t = manifest.Find(id);
     if (t->type != NodeType::kTest) continue;
-    for (const auto& tested : t->depends_on) {
-      for (const auto& child : graph.Children(tested)) {
-        NodeType child_type = manifest.Find(child)->type;
-        if (child != id && todo.count(child) && child_type != NodeType::kTest && child_type != NodeType::kUnitTest) {
-          // A child that the test itself depends on would deadlock; relationships tests
-          // depend on two models, so only wait where there is no path back.
-          if (!graph.Ancestors(id).count(child)) plan.Wait(child, id);
-        }
-      }
+    std::set<std::string> candidates;
+    for (const auto& dep : t->depends_on) {
+      for (const auto& d : graph.Descendants(dep)) candidates.insert(d);
+    }
+    const std::set<std::string>& test_ancestors = ancestors_of(id);
+    for (const auto& node : candidates) {
+      if (node == id || !todo.count(node) || test_ancestors.count(node)) continue;
+      NodeType type = manifest.Find(node)->type;
+      if (type == NodeType::kTest || type == NodeType::kUnitTest) continue;
+      const std::set<std::string>& upstream = ancestors_of(node);
+      bool gated = std::all_of(t->depends_on.begin(), t->depends_on.end(),
+                               [&upstream](const std::string& dep) { return upstream.count(dep) > 0; });
+      if (gated) plan.Wait(node, id);
     }
   }
   return plan;
