@@ -844,6 +844,47 @@ Result<Value> FindGenericTest(const jinja::Environment& env, const std::string& 
   return found;
 }
 
+// dbt renders a generic test's macro while parsing, so that config() inside it (fail_calc,
+// warn_if, error_if, severity, where, ...) becomes the test's config; the test's own YAML and
+// folder configs still win. dbt's built-in tests call no config(), so they are not rendered.
+Status CaptureTestMacroConfigs(LoadedProject* lp) {
+  const jinja::Environment& env = *lp->env;
+  const Value* dbt = env.FindGlobal("dbt");
+  std::vector<std::string> tests;
+  for (const auto& [id, node] : lp->manifest.nodes()) {
+    if (node.type == NodeType::kTest && !node.test_name.empty()) tests.push_back(id);
+  }
+  for (const auto& id : tests) {
+    Node* n = lp->manifest.FindMutable(id);
+    auto fn = FindGenericTest(env, n->test_name, lp->packages);
+    if (!fn.ok() || !fn->is_callable()) continue;  // compiling the test reports it
+    if (dbt != nullptr && dbt->is_dict()) {
+      const Value* builtin = dbt->as_dict().Find("test_" + n->test_name);
+      if (builtin != nullptr && builtin->is_callable() && builtin->callable_ptr() == fn->callable_ptr()) continue;
+    }
+    const Node* target = lp->manifest.Find(n->attached_node);
+    if (target == nullptr) continue;
+    RenderState state;
+    state.mode = RenderMode::kParse;
+    state.node = n;
+    state.manifest = &lp->manifest;
+    jinja::Context ctx;
+    FillRenderContext(&ctx, &state, *n);
+    jinja::Args args;
+    args.kwargs.push_back({"model", MakeRelation(target->database, target->schema,
+                                                 target->alias.empty() ? target->name : target->alias)});
+    if (!n->column_name.empty()) args.kwargs.push_back({"column_name", Value(n->column_name)});
+    for (const auto& [k, v] : n->test_kwargs.items()) args.kwargs.push_back({k, JsonToValue(v)});
+    // A macro that only works when executing fails here as dbt's parse render would not (ours
+    // is stricter about calls on placeholders): the config it set before failing still counts.
+    (void)env.Call(*fn, args, ctx);
+    for (const auto& [k, v] : state.config.items()) {
+      if (!n->config.contains(k)) n->config[k] = v;
+    }
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<Profile> LoadTargetProfile(const LoadOptions& options) {
@@ -913,6 +954,7 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
   STRATA_ASSIGN_OR_RETURN(lp->graph, lp->manifest.BuildGraph());
   // Parsing is lenient, as dbt's is (what only exists when executing renders as nothing);
   // compiling is not: an undefined name in a node's output is an error naming it.
+  STRATA_RETURN_IF_ERROR(CaptureTestMacroConfigs(lp.get()));
   env.set_strict_undefined(true);
   return lp;
 }

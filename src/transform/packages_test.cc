@@ -215,6 +215,7 @@ models:
       - dbt_utils.expression_is_true: {expression: "amount > 0"}
       - dbt_expectations.expect_table_row_count_to_equal: {value: 4}
       - dbt_utils.equality: {compare_model: ref('orders_changed')}
+      - dbt_utils.equal_rowcount: {compare_model: ref('orders_b')}
     columns:
       - name: amount
         tests:
@@ -230,6 +231,7 @@ models:
   - name: orders_changed
     tests:
       - dbt_utils.equality: {compare_model: ref('orders_changed')}
+      - dbt_utils.equal_rowcount: {compare_model: ref('deduped')}
   - name: dates
     columns:
       - name: date_day
@@ -251,6 +253,10 @@ models:
     }
   }
   EXPECT_EQ(outcome["amount_at_most_10"], "fail 2");
+  // equal_rowcount sets fail_calc = sum(diff_count) with config() inside its macro: 4 rows
+  // against 1 fail by 3; 4 against 4 pass (count(*) of its one-row result would fail both).
+  EXPECT_EQ(outcome["dbt_utils_equal_rowcount_deduped_ref_orders_b_"], "fail 3");
+  EXPECT_EQ(outcome["dbt_utils_equal_rowcount_orders_changed_ref_deduped_"], "pass");
   EXPECT_EQ(outcome["dbt_utils_equality_deduped_ref_orders_changed_"].substr(0, 4), "fail");
   EXPECT_EQ(outcome["dbt_utils_equality_orders_changed_ref_orders_changed_"], "pass");
   EXPECT_EQ(outcome["dbt_utils_unique_combination_of_columns_deduped_order_id"], "pass");
@@ -260,7 +266,7 @@ models:
   EXPECT_EQ(outcome["unique_dates_date_day"], "pass");
   int passed = 0;
   for (const auto& [name, o] : outcome) passed += o == "pass";
-  EXPECT_EQ(passed, static_cast<int>(outcome.size()) - 2) << ::testing::PrintToString(outcome);
+  EXPECT_EQ(passed, static_cast<int>(outcome.size()) - 3) << ::testing::PrintToString(outcome);
 
   // dbt_date's spine ends before its end date: 2024-01-01 .. 2024-01-09. 2024-01-01 is a Monday.
   EXPECT_EQ(Rows("select count(*), min(cast(date_day as date)), max(cast(date_day as date)) from {S}.dates"),
@@ -308,6 +314,41 @@ b: x').a[1] }}|{{ toyaml({'k': ['v', 1]}) | replace('
   EXPECT_EQ(Rows("select re_, re2, dt, h, js, s, conv, yml, it from {S}.ctx"),
             (V{"12|12,34|b_n_n_|n,n|True|2024-02-29|20240301 1305|900150983cd24fb0d6963f7d28e17f72|"
                "{\"a\": [1, 2], \"b\": null}|3|dflt|1,2,3|True|True|43|2|2|k:;- v;- 1;|3|123"}));
+}
+
+// The user's path: packages.yml pins the four packages, `strata deps` installs them (and
+// their own dependencies, which the pins satisfy), `strata build` builds the project
+// unchanged; a second `deps` changes nothing.
+TEST_P(PackagesTest, DepsThenBuildFromTheCommandLine) {
+  if (GetParam() != "duckdb") GTEST_SKIP() << "the command line is the same on both engines";
+  std::string packages = "packages:\n";
+  for (const char* p : kPackages) packages += "  - local: " + shared_ + "/" + p + "\n";
+  WriteText(dir_.Sub("packages.yml"), packages);
+  WriteText(dir_.Sub("models/keys.sql"),
+            "select order_id, {{ dbt_utils.generate_surrogate_key(['order_id', 'customer_id']) }} as sk\n"
+            "from {{ ref('orders') }}");
+  WriteText(dir_.Sub("models/schema.yml"),
+            "version: 2\nmodels:\n  - name: keys\n    tests:\n"
+            "      - dbt_expectations.expect_table_row_count_to_equal: {value: 5}\n");
+  // Without deps the project says what to do.
+  auto before = testing::RunCommand({testing::StrataBinary(), "build", "--project-dir", dir_.path()});
+  EXPECT_NE(before.exit_code, 0);
+  EXPECT_NE(before.err.find("strata deps"), std::string::npos) << before.err;
+
+  auto deps = testing::RunCommand({testing::StrataBinary(), "deps", "--project-dir", dir_.path()});
+  ASSERT_EQ(deps.exit_code, 0) << deps.out << deps.err;
+  for (const char* name : {"dbt_utils", "dbt_date", "dbt_expectations", "audit_helper"}) {
+    EXPECT_TRUE(fs::exists(dir_.Sub(std::string("dbt_packages/") + name + "/dbt_project.yml"))) << name;
+  }
+  EXPECT_TRUE(fs::exists(dir_.Sub("package-lock.yml")));
+  auto build = testing::RunCommand({testing::StrataBinary(), "build", "--project-dir", dir_.path()});
+  ASSERT_EQ(build.exit_code, 0) << build.out << build.err;
+  EXPECT_NE(build.out.find("ERROR=0 FAIL=0"), std::string::npos) << build.out;
+  auto lock = ReadFile(dir_.Sub("package-lock.yml"));
+  ASSERT_TRUE(lock.ok());
+  auto again = testing::RunCommand({testing::StrataBinary(), "deps", "--project-dir", dir_.path()});
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_EQ(*ReadFile(dir_.Sub("package-lock.yml")), *lock);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, PackagesTest, ::testing::Values("duckdb", "postgres"),

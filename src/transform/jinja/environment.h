@@ -44,7 +44,8 @@ using FilterFn = std::function<Result<Value>(CallContext& ctx, const Value& inpu
 using TestFn = std::function<Result<bool>(CallContext& ctx, const Value& input, const Args& args)>;
 
 struct EnvironmentOptions {
-  // `{{ missing }}` is an error instead of rendering "" (Jinja's StrictUndefined, for output).
+  // `{{ missing }}` is an error instead of rendering "" (Jinja's StrictUndefined, for output),
+  // except in macro files parsed with a package (ParseDefinitions).
   bool strict_undefined = false;
   // Keep the source's final newline (Jinja's keep_trailing_newline; dbt uses the default, false).
   bool keep_trailing_newline = false;

@@ -101,7 +101,7 @@ Value Evaluator::EvalImpl(const Expr& e, const FramePtr& frame) {
       Value lhs = Eval(*b.lhs, frame);
       Value rhs = Eval(*b.rhs, frame);
       if (b.op == BinOp::kConcat) {
-        if (env_.options().strict_undefined) {
+        if (Strict()) {
           if (lhs.is_undefined()) FailUndefinedAt(lhs, b.lhs->offset, frame);
           if (rhs.is_undefined()) FailUndefinedAt(rhs, b.rhs->offset, frame);
         }

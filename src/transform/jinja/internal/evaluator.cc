@@ -265,11 +265,11 @@ void Evaluator::Emit(const Expr& e, const FramePtr& frame, std::string* out) {
       v->AppendStr(out);
       return;
     }
-    if (env_.options().strict_undefined) FailUndefinedAt(v ? *v : Value::Undefined("", name), e.offset, frame);
+    if (Strict()) FailUndefinedAt(v ? *v : Value::Undefined("", name), e.offset, frame);
     return;
   }
   Value v = Eval(e, frame);
-  if (v.is_undefined() && env_.options().strict_undefined) FailUndefinedAt(v, e.offset, frame);
+  if (v.is_undefined() && Strict()) FailUndefinedAt(v, e.offset, frame);
   v.AppendStr(out);
 }
 
@@ -314,7 +314,7 @@ Evaluator::Flow Evaluator::ExecReturn(const ReturnStmt& s, const FramePtr& frame
   if (fn == nullptr || !fn->is_callable() || fn->callable_ptr() != ReturnBuiltin()) {
     Value v = EvalCall(*s.call, frame, Value());
     if (s.emit) {
-      if (v.is_undefined() && env_.options().strict_undefined) FailUndefinedAt(v, s.call->offset, frame);
+      if (v.is_undefined() && Strict()) FailUndefinedAt(v, s.call->offset, frame);
       v.AppendStr(out);
     }
     return Flow::kNormal;

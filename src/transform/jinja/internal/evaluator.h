@@ -90,6 +90,11 @@ class Evaluator {
   Value EvalImpl(const Expr& e, const FramePtr& frame);
   Value GetAttr(const Value& obj, const std::string& name);
 
+  // Undefined output is an error (EnvironmentOptions::strict_undefined), except in a dbt
+  // package's macros, written for dbt's lenient rendering (dbt_utils renders names that only
+  // some branches set).
+  bool Strict() const { return env_.options().strict_undefined && module_->package.empty(); }
+
   // ---- errors ----
   [[noreturn]] void FailAt(uint32_t offset, std::string message) const;
   [[noreturn]] void FailUndefinedAt(const Value& undefined, uint32_t offset, const FramePtr& frame);
