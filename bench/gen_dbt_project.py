@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes a synthetic but realistic dbt project for parse/compile benchmarks.
 
-    gen_dbt_project.py OUT_DIR [--models 1000] [--seed 7]
+    gen_dbt_project.py OUT_DIR [--models 1000] [--seed 7] [--dbt-utils DBT_UTILS_DIR]
 
 Deterministic: the same arguments always write the same files. The project has the usual
 staging -> intermediate -> marts shape:
@@ -19,6 +19,12 @@ staging -> intermediate -> marts shape:
     and generic tests (unique, not_null, accepted_values, relationships, a custom generic
     test, a few with `config: severity/where`);
   * macros/, tests/generic/, a few singular tests, one seed, two snapshots, docs blocks.
+
+With --dbt-utils, the same project uses dbt_utils 1.3.3 (installed by `strata deps` from a
+`local:` entry) where a dbt user would: generate_surrogate_key, safe_divide, pivot, star on a
+third of the staging models, dbt.date_trunc, and dbt_utils generic tests (accepted_range,
+expression_is_true, not_null_proportion, unique_combination_of_columns) in place of the
+project's own.
 
 The SQL is not meant to run (compile and ls never touch the warehouse); it is meant to look
 and render like a real project's.
@@ -431,11 +437,47 @@ having count(*) > {i}
 """)
 
 
+def use_dbt_utils(out, dbt_utils_dir):
+    """Rewrites the generated project to call dbt_utils where the project had its own macros."""
+    w(f"{out}/packages.yml", f"packages:\n  - local: {dbt_utils_dir}\n")
+    for d, _, fs in os.walk(f"{out}/models"):
+        for f in fs:
+            path = os.path.join(d, f)
+            text = open(path).read()
+            if f.endswith(".sql"):
+                text = text.replace("{{ surrogate_key(", "{{ dbt_utils.generate_surrogate_key(")
+                text = text.replace("{{ safe_divide(", "{{ dbt_utils.safe_divide(")
+                text = text.replace("{{ pivot_sum('status', var('active_statuses')) }}",
+                                    "{{ dbt_utils.pivot('status', var('active_statuses'), agg='sum', "
+                                    "then_value='amount', suffix='_amount') }}")
+            elif f.endswith(".yml"):
+                text = text.replace("          - is_non_negative\n",
+                                    "          - dbt_utils.accepted_range:\n              min_value: 0\n")
+                text = text.replace("          - not_in_future:\n              grace_days: 2\n",
+                                    "          - dbt_utils.expression_is_true:\n"
+                                    "              expression: \"<= current_timestamp + interval '2 days'\"\n"
+                                    "          - dbt_utils.not_null_proportion:\n              at_least: 0.95\n")
+            open(path, "w").write(text)
+    pivots = open(f"{out}/macros/pivots.sql").read()
+    w(f"{out}/macros/pivots.sql", pivots.replace("    date_trunc('day', {{ column_name }})",
+                                                 "    {{ dbt.date_trunc('day', column_name) }}"))
+    # star() over a third of the staging models' parents: `select {{ dbt_utils.star(...) }}`.
+    staging = sorted(os.path.join(d, f) for d, _, fs in os.walk(f"{out}/models/staging") for f in fs
+                     if f.endswith(".sql"))
+    for path in staging[::3]:
+        name = os.path.basename(path)[:-4]
+        w(f"{out}/models/staging/star_{name}.sql",
+          f"select {{{{ dbt_utils.star(ref('{name}'), except=['updated_at']) }}}},\n"
+          f"    {{{{ dbt_utils.generate_surrogate_key(['created_at', 'updated_at']) }}}} as row_key\n"
+          f"from {{{{ ref('{name}') }}}}\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--models", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--dbt-utils", default="", help="dbt_utils folder: the project uses it (see above)")
     a = ap.parse_args()
     rng = random.Random(a.seed)
     out = a.out
@@ -462,6 +504,8 @@ def main():
 
     layer(out, rng, models, "marts", n_rest - n_int, mart_pool)
     extras(out, models)
+    if a.dbt_utils:
+        use_dbt_utils(out, a.dbt_utils)
     print(f"{len(models)} models in {out}")
 
 

@@ -7,6 +7,8 @@
 #      generic tests) in a temp dir; `strata ls` (parse only) and `strata compile` (parse +
 #      render every model/test + artifacts) are timed as whole processes, median of
 #      BENCH_COMPILE_REPS. Target < 0.5 s; reference: dbt-core's published parse times (cited).
+#   1b. The same project on dbt_utils (gen_dbt_project.py --dbt-utils, `strata deps`): compile
+#      against the plain project, alternating; target: same league (< 2x).
 #   2. Per scale in BENCH_SCALES: sim, ingest, the warehouse load against DuckDB's own readers
 #      over the same lake files (bench/load_bench), then `strata load` leaves a loaded
 #      warehouse and the shop's dbt project (examples/shop/transform, copied to the temp dir)
@@ -127,7 +129,7 @@ fi
 echo "bench: transform compile: generating a 1,000-model dbt project" >&2
 gen="$work/dbt1k"
 python3 "$root/bench/gen_dbt_project.py" "$gen" --models 1000 > /dev/null
-export BENCH_WAREHOUSE="$work/dbt1k.duckdb"  # the profile's path; ls and compile never open it
+export BENCH_WAREHOUSE="$work/dbt1k.duckdb"  # the profile's path: compile opens it (introspection), empty
 "$strata" ls --project-dir "$gen" --json > "$work/ls.json"  # warm-up, and the node counts
 echo "bench: transform compile: strata ls and strata compile, $compile_reps reps" >&2
 load_before="$(loadavg)"
@@ -193,6 +195,44 @@ print(f"| `strata ls` / dbt-core cold parse (> 3 s, scaled) | < {ls_s / 3:.2f}x 
 print(f"| `strata ls` / dbt-core partial parse, nothing changed (~0.6 s, scaled) | {ls_s / 0.6:.2f}x |")
 print(f"| `strata ls` / dbt Fusion parse (< 0.06 s, scaled) | > {ls_s / 0.06:.1f}x |\n")
 PY
+
+# --- 1b. The same project using dbt_utils where a dbt user would ----------------------------
+# Same generator and seed with --dbt-utils: generate_surrogate_key, safe_divide, pivot, star
+# (warehouse introspection while compiling) and dbt_utils generic tests, installed by
+# `strata deps` from the shared copy. Timed alternating with the plain project: the ratio is
+# what dbt_utils costs to compile.
+dbt_utils_dir=""
+for d in "${STRATA_DBT_PACKAGES_DIR:-}" "$root/../shared/dbt-packages" /work/shared/dbt-packages; do
+  if [[ -n "$d" && -f "$d/dbt_utils-1.3.3/dbt_project.yml" ]]; then dbt_utils_dir="$d/dbt_utils-1.3.3"; break; fi
+done
+if [[ -n "$dbt_utils_dir" ]]; then
+  echo "bench: transform compile with dbt_utils" >&2
+  genu="$work/dbt1k_utils"
+  python3 "$root/bench/gen_dbt_project.py" "$genu" --models 1000 --dbt-utils "$dbt_utils_dir" > /dev/null
+  "$strata" deps --project-dir "$genu" > /dev/null
+  "$strata" compile --project-dir "$genu" > /dev/null  # warm-up
+  python3 "$root/bench/reps.py" --reps "$compile_reps" --log "$work/compile_utils.log" \
+    --side plain --cmd "'$strata' compile --project-dir '$gen'" \
+    --side dbt_utils --cmd "'$strata' compile --project-dir '$genu'" > "$work/compile_utils.json"
+  python3 - "$work/compile_utils.json" "$genu" >> "$out.tmp" <<'PY'
+import json, os, sys
+t, genu = json.load(open(sys.argv[1])), sys.argv[2]
+calls = sum(open(os.path.join(d, f)).read().count("dbt_utils.") for d, _, fs in os.walk(genu + "/models") for f in fs)
+p, u = t["plain"]["median"], t["dbt_utils"]["median"]
+print("### The same project on dbt_utils\n")
+print(f"The generator's `--dbt-utils` variant: {calls:,} `dbt_utils.` calls in models and YAML (generate_surrogate_key, "
+      "safe_divide, pivot, star with warehouse introspection, accepted_range, expression_is_true, "
+      "not_null_proportion), dbt_utils 1.3.3 installed by `strata deps`. Medians, alternating runs:\n")
+print("| project | `strata compile` wall s | CPU s |")
+print("|---|---:|---:|")
+print(f"| plain | {p:.3f} | {t['plain']['cpu_median']:.3f} |")
+print(f"| on dbt_utils | {u:.3f} | {t['dbt_utils']['cpu_median']:.3f} |")
+print(f"\n**dbt_utils / plain: {u / p:.2f}x** (same league: < 2x).\n")
+PY
+else
+  echo "bench: the shared dbt packages are missing: the dbt_utils compile section is skipped" >&2
+  echo -e "### The same project on dbt_utils\n\nSkipped: no shared dbt packages (set STRATA_DBT_PACKAGES_DIR).\n" >> "$out.tmp"
+fi
 
 # --- 2. Per scale: sim, ingest, load, transform build -------------------------------------
 for scale in $scales; do
