@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
+#include <mutex>
 
 #include "core/config.h"
 #include "core/date.h"
@@ -182,7 +183,7 @@ int64_t NowMicros() {
   return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
 }
 
-Value NodeToValue(const Node& node) {
+Value NodeToValueImpl(const Node& node) {
   Value d = Value::MakeDict();
   jinja::Dict& m = d.as_dict();
   m.Set("name", Value(node.name));
@@ -215,6 +216,78 @@ std::string RelationText(const std::string& database, const std::string& schema,
 
 Result<RenderState*> RenderStateOf(jinja::CallContext& ctx) { return StateOfImpl(ctx); }
 
+jinja::Value NodeToValue(const Node& node) { return NodeToValueImpl(node); }
+
+namespace {
+
+// dbt's `graph`: {nodes, sources, exposures, macros, metrics, groups}, each node as a dict
+// with its depends_on. Built on first use (most renders never read it), once for every
+// thread; templates must treat it as read-only, as in dbt.
+class GraphObject : public jinja::Object {
+ public:
+  explicit GraphObject(const Manifest* manifest) : manifest_(manifest) {}
+  std::string TypeName() const override { return "graph"; }
+  bool IsMapping() const override { return true; }
+  std::vector<std::string> AttrNames() const override {
+    return {"nodes", "sources", "exposures", "macros", "metrics", "groups", "semantic_models", "unit_tests"};
+  }
+  Value GetAttr(std::string_view name) const override {
+    std::call_once(built_, [this] { Build(); });
+    if (const Value* v = parts_.as_dict().Find(name)) return *v;
+    if (name == "get") {
+      Value parts = parts_;
+      return Value::Function("get", [parts](CallContext&, const Args& args) -> Result<Value> {
+        STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("get", {"key", "default"}, 1));
+        if (const Value* v = parts.as_dict().Find(a[0].Str())) return *v;
+        return a[1].is_undefined() ? Value::None() : a[1];
+      });
+    }
+    return jinja::Object::GetAttr(name);
+  }
+
+ private:
+  void Build() const {
+    Value nodes = Value::MakeDict(), sources = Value::MakeDict(), exposures = Value::MakeDict(),
+          unit_tests = Value::MakeDict();
+    for (const auto& [id, node] : manifest_->nodes()) {
+      Value v = NodeToValueImpl(node);
+      std::vector<Value> deps;
+      for (const auto& d : node.depends_on) deps.push_back(Value(d));
+      v.as_dict().Set("depends_on",
+                      Value::MakeDict({{"nodes", Value::MakeList(std::move(deps))}, {"macros", Value::MakeList()}}));
+      if (node.type == NodeType::kSource) {
+        v.as_dict().Set("source_name", Value(node.fqn.size() >= 2 ? node.fqn[node.fqn.size() - 2] : ""));
+        v.as_dict().Set("identifier", Value(node.alias.empty() ? node.name : node.alias));
+        sources.as_dict().Set(id, v);
+      } else if (node.type == NodeType::kExposure) {
+        exposures.as_dict().Set(id, v);
+      } else if (node.type == NodeType::kUnitTest) {
+        unit_tests.as_dict().Set(id, v);
+      } else {
+        nodes.as_dict().Set(id, v);
+      }
+    }
+    parts_ = Value::MakeDict({{"nodes", nodes},
+                              {"sources", sources},
+                              {"exposures", exposures},
+                              {"unit_tests", unit_tests},
+                              {"macros", Value::MakeDict()},
+                              {"metrics", Value::MakeDict()},
+                              {"groups", Value::MakeDict()},
+                              {"semantic_models", Value::MakeDict()}});
+  }
+
+  const Manifest* manifest_;
+  mutable std::once_flag built_;
+  mutable Value parts_;
+};
+
+}  // namespace
+
+jinja::Value MakeGraphValue(const Manifest* manifest) {
+  return Value::FromObject(std::make_shared<GraphObject>(manifest));
+}
+
 void FillStateContext(jinja::Context* ctx, RenderState* state) {
   ctx->Set(kStateVar, Value::FromObject(std::make_shared<StateHandle>(state)));
   ctx->Set("execute", Value(state->mode == RenderMode::kCompile));
@@ -223,7 +296,7 @@ void FillStateContext(jinja::Context* ctx, RenderState* state) {
 void FillRenderContext(jinja::Context* ctx, RenderState* state, const Node& node) {
   ctx->Set(kStateVar, Value::FromObject(std::make_shared<StateHandle>(state)));
   ctx->Set("this", MakeRelation(node.database, node.schema, node.alias.empty() ? node.name : node.alias));
-  ctx->SetLazy("model", [&node] { return NodeToValue(node); });  // a copy of config and columns: rarely read
+  ctx->SetLazy("model", [&node] { return NodeToValueImpl(node); });  // a copy of config and columns: rarely read
   ctx->Set("execute", Value(state->mode == RenderMode::kCompile));
 }
 

@@ -100,6 +100,14 @@ void InstallAdapterContext(jinja::Environment* env, const ContextSettings& setti
 // datetime globals, which it extends.
 void InstallContextModules(jinja::Environment* env);
 
+// A node as templates see it (`model`, and the `node` of generate_schema_name): name,
+// unique_id, resource_type, package_name, path, fqn, alias, schema, database, config, tags,
+// description, columns.
+jinja::Value NodeToValue(const Node& node);
+
+// dbt's `graph` global over `manifest` (which must outlive it), built on first use.
+jinja::Value MakeGraphValue(const Manifest* manifest);
+
 // The render state and `execute`, for renders of no node (on-run-start/end hooks, operations).
 void FillStateContext(jinja::Context* ctx, RenderState* state);
 

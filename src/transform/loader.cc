@@ -711,8 +711,7 @@ Status ResolveSchemasAndAliases(const jinja::Environment& env, Manifest* manifes
     Node* n = manifest->FindMutable(id);
     if (n->type == NodeType::kSource || n->type == NodeType::kTest || n->type == NodeType::kUnitTest) continue;
     jinja::Context ctx;
-    Value node_value = Value::MakeDict();
-    node_value.as_dict().Set(std::string_view("name"), Value(n->name));
+    Value node_value = NodeToValue(*n);  // the whole node, as dbt passes it
     if (n->type == NodeType::kSnapshot && n->config.contains("target_schema")) {
       n->schema = n->config["target_schema"].get<std::string>();
     } else {
@@ -922,6 +921,13 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
   STRATA_RETURN_IF_ERROR(AddProjectMacros(proj, true, &env, lp->settings.docs.get()));
   STRATA_RETURN_IF_ERROR(AddDocsBlocks(proj, env, lp->settings.docs.get()));
 
+  // While parsing, `graph` is empty (dbt fills it once the manifest exists): models that read
+  // it under `{% if execute %}` parse, and see every node when compiled.
+  env.AddGlobal("graph", Value::MakeDict({{"nodes", Value::MakeDict()},
+                                          {"sources", Value::MakeDict()},
+                                          {"exposures", Value::MakeDict()},
+                                          {"macros", Value::MakeDict()}}));
+
   // Nodes from files; sources, patches, generic and unit tests from YAML.
   std::vector<Node> file_nodes;
   std::map<std::string, std::shared_ptr<jinja::Template>> snapshot_bodies;
@@ -955,6 +961,7 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
   // Parsing is lenient, as dbt's is (what only exists when executing renders as nothing);
   // compiling is not: an undefined name in a node's output is an error naming it.
   STRATA_RETURN_IF_ERROR(CaptureTestMacroConfigs(lp.get()));
+  env.AddGlobal("graph", MakeGraphValue(&lp->manifest));
   env.set_strict_undefined(true);
   return lp;
 }

@@ -316,6 +316,28 @@ b: x').a[1] }}|{{ toyaml({'k': ['v', 1]}) | replace('
                "{\"a\": [1, 2], \"b\": null}|3|dflt|1,2,3|True|True|43|2|2|k:;- v;- 1;|3|123"}));
 }
 
+// generate_schema_name gets the whole node (resource_type, fqn, config...), and `graph`
+// lists the project's nodes once executing.
+TEST_P(PackagesTest, NamingMacrosGetTheNodeAndGraphListsNodes) {
+  WriteText(dir_.Sub("macros/naming.sql"), R"({% macro generate_schema_name(custom_schema_name, node) -%}
+  {%- if node.resource_type == 'seed' -%}{{ target.schema }}_raw
+  {%- elif node.fqn | length > 2 -%}{{ target.schema }}_{{ node.fqn[1] }}
+  {%- else -%}{{ target.schema }}{%- endif -%}
+{%- endmacro %})");
+  WriteText(dir_.Sub("models/marts/graphy.sql"),
+            "{% set seeds = [] %}{% if execute %}{% for id, n in graph.nodes.items() %}"
+            "{% if n.resource_type == 'seed' %}{% do seeds.append(n.name ~ '@' ~ n.schema) %}{% endif %}"
+            "{% endfor %}{% endif %}\n"
+            "select '{{ seeds | sort | join(\",\") }}' as seeds, {{ graph.nodes | length }} as n "
+            "from {{ ref('people') }} limit 1");
+  auto r = Run(Verb::kBuild);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  for (const auto& x : r->results) EXPECT_EQ(x.status, "success") << x.name << ": " << x.message;
+  // 3 seeds and 1 model; the seeds live in <schema>_raw, the model in <schema>_marts.
+  EXPECT_EQ(Rows("select seeds, n from {S}_marts.graphy"),
+            (V{"orders@" + schema_ + "_raw,orders_b@" + schema_ + "_raw,people@" + schema_ + "_raw|4"}));
+}
+
 // The user's path: packages.yml pins the four packages, `strata deps` installs them (and
 // their own dependencies, which the pins satisfy), `strata build` builds the project
 // unchanged; a second `deps` changes nothing.
