@@ -2,9 +2,11 @@
 
 #include <fnmatch.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "core/config.h"
+#include "core/hash.h"
 
 namespace strata::transform {
 namespace {
@@ -82,7 +84,48 @@ bool PathMatches(const std::string& value, const std::string& path) {
   return path.size() > v.size() && path.compare(0, v.size(), v) == 0 && path[v.size()] == '/';
 }
 
-Result<bool> Matches(const Atom& a, const Node& n) {
+// state:new and state:modified[.body|.configs] against a previous manifest's nodes: a node
+// is new when the state does not have it; its body changed when its checksum (the SHA-256 of
+// its file) or raw code differs; its configs changed when its config differs.
+Result<bool> StateMatches(const std::string& value, const Node& n, const nlohmann::json* state) {
+  if (state == nullptr) {
+    return Status::InvalidArgument("state:" + value + " needs --state <dir with a previous manifest.json>");
+  }
+  if (value != "new" && value != "modified" && value != "modified.body" && value != "modified.configs") {
+    return Status::InvalidArgument("unknown state selector 'state:" + value +
+                                   "' (new, modified, modified.body, modified.configs)");
+  }
+  const char* section = n.type == NodeType::kSource ? "sources" : "nodes";
+  const nlohmann::json* old = nullptr;
+  if (state->contains(section) && (*state)[section].contains(n.unique_id)) old = &(*state)[section][n.unique_id];
+  if (value == "new") return old == nullptr;
+  if (old == nullptr) return true;  // new nodes count as modified, in every sub-selector (dbt's rule)
+  bool body = false, configs = false;
+  if (n.type != NodeType::kSource) {
+    const std::string sum = Sha256::Of(n.raw_code);
+    if (old->contains("checksum") && (*old)["checksum"].is_object()) {
+      body = (*old)["checksum"].value("checksum", std::string()) != sum;
+    } else if (old->contains("raw_code")) {
+      body = (*old)["raw_code"].is_string() && (*old)["raw_code"].get<std::string>() != n.raw_code;
+    }
+  }
+  if (old->contains("config") && (*old)["config"].is_object()) {
+    nlohmann::json a = (*old)["config"], b = n.config;
+    // Keys one side writes only by default do not count as changes.
+    for (const auto& [k, v] : b.items()) {
+      if (!a.contains(k) && (v.is_null() || (v.is_array() && v.empty()) || (v.is_object() && v.empty()))) a[k] = v;
+    }
+    for (const auto& [k, v] : a.items()) {
+      if (!b.contains(k) && (v.is_null() || (v.is_array() && v.empty()) || (v.is_object() && v.empty()))) b[k] = v;
+    }
+    configs = a != b;
+  }
+  if (value == "modified.body") return body;
+  if (value == "modified.configs") return configs;
+  return body || configs;
+}
+
+Result<bool> Matches(const Atom& a, const Node& n, const nlohmann::json* state) {
   const std::string& m = a.method;
   if (m.empty() || m == "fqn") {
     bool looks_like_path = a.value.find('/') != std::string::npos ||
@@ -92,10 +135,14 @@ Result<bool> Matches(const Atom& a, const Node& n) {
     }
     if (n.type == NodeType::kSource || n.type == NodeType::kExposure) return false;
     if (Glob(a.value, n.name)) return true;
-    // Dotted fqn prefixes: shop.staging matches everything under staging.
-    std::string fqn = Join(n.fqn, ".");
-    return Glob(a.value, fqn) ||
-           (fqn.size() > a.value.size() && fqn.compare(0, a.value.size(), a.value) == 0 && fqn[a.value.size()] == '.');
+    // Dotted fqn prefixes: shop.staging matches everything under staging; so does staging,
+    // against the fqn without the project name.
+    auto prefix = [&a](const std::string& fqn) {
+      return Glob(a.value, fqn) || (fqn.size() > a.value.size() && fqn.compare(0, a.value.size(), a.value) == 0 &&
+                                    fqn[a.value.size()] == '.');
+    };
+    if (prefix(Join(n.fqn, "."))) return true;
+    return n.fqn.size() > 1 && prefix(Join(std::vector<std::string>(n.fqn.begin() + 1, n.fqn.end()), "."));
   }
   if (m == "tag") {
     for (const auto& t : n.tags) {
@@ -133,19 +180,22 @@ Result<bool> Matches(const Atom& a, const Node& n) {
     }
     return v.dump() == a.value;
   }
-  static const std::vector<std::string> kMethods = {"fqn",     "tag",       "path",      "source",   "resource_type",
-                                                    "package", "test_type", "test_name", "exposure", "config.<key>"};
+  if (m == "state") return StateMatches(a.value, n, state);
+  static const std::vector<std::string> kMethods = {"fqn",           "tag",     "path",        "source",
+                                                    "resource_type", "package", "test_type",   "test_name",
+                                                    "exposure",      "state",   "config.<key>"};
   std::string hint = Closest(m, kMethods);
   return Status::InvalidArgument("unknown selector method '" + m + "'" +
                                  (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
 }
 
-Result<std::set<std::string>> SelectAtom(const Manifest& manifest, const Graph& graph, const std::string& text) {
+Result<std::set<std::string>> SelectAtom(const Manifest& manifest, const Graph& graph, const std::string& text,
+                                         const nlohmann::json* state) {
   STRATA_ASSIGN_OR_RETURN(Atom a, ParseAtom(text));
   std::set<std::string> base;
   for (const auto& [id, node] : manifest.nodes()) {
     if (!node.enabled()) continue;
-    STRATA_ASSIGN_OR_RETURN(bool hit, Matches(a, node));
+    STRATA_ASSIGN_OR_RETURN(bool hit, Matches(a, node, state));
     if (hit) base.insert(id);
   }
   std::set<std::string> out = base;
@@ -169,7 +219,8 @@ Result<std::set<std::string>> SelectAtom(const Manifest& manifest, const Graph& 
 }
 
 Result<std::set<std::string>> SelectSpecs(const Manifest& manifest, const Graph& graph,
-                                          const std::vector<std::string>& specs, bool* any_spec) {
+                                          const std::vector<std::string>& specs, const nlohmann::json* state,
+                                          bool* any_spec) {
   std::set<std::string> out;
   *any_spec = false;
   for (const auto& arg : specs) {
@@ -183,7 +234,7 @@ Result<std::set<std::string>> SelectSpecs(const Manifest& manifest, const Graph&
       while (start <= word.size()) {
         size_t comma = word.find(',', start);
         std::string part = word.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        STRATA_ASSIGN_OR_RETURN(auto hit, SelectAtom(manifest, graph, part));
+        STRATA_ASSIGN_OR_RETURN(auto hit, SelectAtom(manifest, graph, part, state));
         if (first) {
           acc = std::move(hit);
           first = false;
@@ -207,26 +258,62 @@ Result<std::set<std::string>> SelectSpecs(const Manifest& manifest, const Graph&
 
 Result<std::set<std::string>> SelectNodes(const Manifest& manifest, const Graph& graph, const SelectOptions& options) {
   bool any = false;
-  STRATA_ASSIGN_OR_RETURN(auto selected, SelectSpecs(manifest, graph, options.select, &any));
+  STRATA_ASSIGN_OR_RETURN(auto selected, SelectSpecs(manifest, graph, options.select, options.state, &any));
   if (!any) {
     for (const auto& [id, node] : manifest.nodes()) {
       if (node.enabled()) selected.insert(id);
     }
   }
-  if (options.indirect_tests) {
+  const std::string mode = options.indirect_tests ? options.indirect_selection : "empty";
+  if (mode != "eager" && mode != "cautious" && mode != "buildable" && mode != "empty") {
+    return Status::InvalidArgument("unknown indirect selection '" + mode + "' (eager, cautious, buildable, empty)");
+  }
+  if (mode != "empty") {
+    // buildable: a parent counts when selected or upstream of something selected.
+    std::set<std::string> upstream;
+    if (mode == "buildable") {
+      for (const auto& id : selected) {
+        for (const auto& a : graph.Ancestors(id)) upstream.insert(a);
+      }
+    }
+    std::vector<std::string> add;
     for (const auto& [id, node] : manifest.nodes()) {
       if (!node.enabled() || (node.type != NodeType::kTest && node.type != NodeType::kUnitTest)) continue;
+      if (node.depends_on.empty()) continue;
+      size_t hits = 0;
       for (const auto& parent : node.depends_on) {
-        if (selected.count(parent)) {
-          selected.insert(id);
-          break;
-        }
+        hits += selected.count(parent) > 0 || (mode == "buildable" && upstream.count(parent) > 0);
+      }
+      const bool any_selected = std::any_of(node.depends_on.begin(), node.depends_on.end(),
+                                            [&selected](const std::string& p) { return selected.count(p) > 0; });
+      if (mode == "eager" ? any_selected : (hits == node.depends_on.size() && any_selected)) add.push_back(id);
+    }
+    selected.insert(add.begin(), add.end());
+  }
+  bool any_ex = false;
+  STRATA_ASSIGN_OR_RETURN(auto excluded, SelectSpecs(manifest, graph, options.exclude, options.state, &any_ex));
+  for (const auto& id : excluded) selected.erase(id);
+  if (!options.resource_types.empty()) {
+    static const std::vector<std::string> kTypes = {"model",  "seed",     "snapshot",  "test",
+                                                    "source", "exposure", "unit_test", "analysis"};
+    for (const auto& t : options.resource_types) {
+      if (std::find(kTypes.begin(), kTypes.end(), t) == kTypes.end()) {
+        std::string hint = Closest(t, kTypes);
+        return Status::InvalidArgument("unknown resource type '" + t + "'" +
+                                       (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+      }
+    }
+    for (auto it = selected.begin(); it != selected.end();) {
+      const Node* n = manifest.Find(*it);
+      const std::string type = NodeTypeName(n->type);
+      if (std::find(options.resource_types.begin(), options.resource_types.end(), type) ==
+          options.resource_types.end()) {
+        it = selected.erase(it);
+      } else {
+        ++it;
       }
     }
   }
-  bool any_ex = false;
-  STRATA_ASSIGN_OR_RETURN(auto excluded, SelectSpecs(manifest, graph, options.exclude, &any_ex));
-  for (const auto& id : excluded) selected.erase(id);
   return selected;
 }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/hash.h"
+
 namespace strata::transform {
 namespace {
 
@@ -33,6 +35,13 @@ class SelectorTest : public ::testing::Test {
     t.path = "models/marts/schema.yml";
     t.test_name = "unique";
     t.depends_on = {"model.shop.fct_orders"};
+    t.fqn = {"shop", "marts", t.name};
+    ASSERT_TRUE(manifest_.Add(t).ok());
+    // A test of two models (like relationships): rpt_daily -> dim_date.
+    t.unique_id = "test.shop.relationships_rpt_daily_dim_date";
+    t.name = "relationships_rpt_daily_dim_date";
+    t.test_name = "relationships";
+    t.depends_on = {"model.shop.rpt_daily", "model.shop.dim_date"};
     t.fqn = {"shop", "marts", t.name};
     ASSERT_TRUE(manifest_.Add(t).ok());
     auto g = manifest_.BuildGraph();
@@ -75,7 +84,13 @@ class SelectorTest : public ::testing::Test {
 
   std::set<std::string> Names(std::vector<std::string> select, std::vector<std::string> exclude = {},
                               bool indirect = true) {
-    SelectOptions o{std::move(select), std::move(exclude), indirect};
+    SelectOptions o;
+    o.select = std::move(select);
+    o.exclude = std::move(exclude);
+    o.indirect_tests = indirect;
+    return Names(o);
+  }
+  std::set<std::string> Names(const SelectOptions& o) {
     auto r = SelectNodes(manifest_, graph_, o);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     std::set<std::string> names;
@@ -95,26 +110,29 @@ TEST_F(SelectorTest, NamesPathsTagsAndSources) {
   EXPECT_EQ(Names({"stg_*"}), (S{"stg_orders", "stg_items"}));
   EXPECT_EQ(Names({"fct_orders"}), (S{"fct_orders", "unique_fct_orders_id"}));  // tests follow their model
   EXPECT_EQ(Names({"fct_orders"}, {}, false), S{"fct_orders"});
-  EXPECT_EQ(Names({"path:models/marts/reports"}), S{"rpt_daily"});
+  EXPECT_EQ(Names({"path:models/marts/reports"}), (S{"rpt_daily", "relationships_rpt_daily_dim_date"}));
   EXPECT_EQ(Names({"models/staging"}), (S{"stg_orders", "stg_items", "orders", "items"}));
-  EXPECT_EQ(Names({"tag:calendar"}), (S{"holidays", "dim_date"}));
+  EXPECT_EQ(Names({"tag:calendar"}), (S{"holidays", "dim_date", "relationships_rpt_daily_dim_date"}));
   EXPECT_EQ(Names({"source:shopdb.orders"}), S{"orders"});
   EXPECT_EQ(Names({"source:shopdb+"}, {}, false),
-            (S{"orders", "items", "stg_orders", "stg_items", "fct_orders", "rpt_daily", "unique_fct_orders_id"}));
-  EXPECT_EQ(Names({"shop.marts.reports"}), S{"rpt_daily"});
+            (S{"orders", "items", "stg_orders", "stg_items", "fct_orders", "rpt_daily", "unique_fct_orders_id",
+               "relationships_rpt_daily_dim_date"}));
+  EXPECT_EQ(Names({"shop.marts.reports"}, {}, false), S{"rpt_daily"});
   EXPECT_EQ(Names({"resource_type:seed"}), S{"holidays"});
   EXPECT_EQ(Names({"config.materialized:incremental"}), (S{"fct_orders", "unique_fct_orders_id"}));
-  EXPECT_EQ(Names({"test_type:generic"}), S{"unique_fct_orders_id"});
+  EXPECT_EQ(Names({"test_type:generic"}), (S{"unique_fct_orders_id", "relationships_rpt_daily_dim_date"}));
 }
 
 TEST_F(SelectorTest, GraphOperators) {
   EXPECT_EQ(Names({"+fct_orders"}, {}, false), (S{"fct_orders", "stg_orders", "stg_items", "orders", "items"}));
   EXPECT_EQ(Names({"1+fct_orders"}, {}, false), (S{"fct_orders", "stg_orders", "stg_items"}));
-  EXPECT_EQ(Names({"stg_orders+"}, {}, false), (S{"stg_orders", "fct_orders", "rpt_daily", "unique_fct_orders_id"}));
+  EXPECT_EQ(Names({"stg_orders+"}, {}, false),
+            (S{"stg_orders", "fct_orders", "rpt_daily", "unique_fct_orders_id", "relationships_rpt_daily_dim_date"}));
   EXPECT_EQ(Names({"stg_orders+1"}, {}, false), (S{"stg_orders", "fct_orders"}));
   // @: the descendants and everything they need.
   EXPECT_EQ(Names({"@stg_orders"}, {}, false),
-            (S{"stg_orders", "fct_orders", "rpt_daily", "unique_fct_orders_id", "stg_items", "orders", "items"}));
+            (S{"stg_orders", "fct_orders", "rpt_daily", "unique_fct_orders_id", "stg_items", "orders", "items",
+               "relationships_rpt_daily_dim_date", "dim_date", "holidays"}));
 }
 
 TEST_F(SelectorTest, UnionsIntersectionsAndExclude) {
@@ -127,7 +145,8 @@ TEST_F(SelectorTest, UnionsIntersectionsAndExclude) {
 }
 
 TEST_F(SelectorTest, BadSelectorsAreClearErrors) {
-  SelectOptions o{{"tagg:x"}, {}, true};
+  SelectOptions o;
+  o.select = {"tagg:x"};
   auto r = SelectNodes(manifest_, graph_, o);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("unknown selector method 'tagg' (did you mean 'tag'?)"), std::string::npos)
@@ -159,6 +178,82 @@ TEST(Graph, TopologicalOrderIsStable) {
   EXPECT_EQ(*g.TopologicalOrder(), (std::vector<std::string>{"a", "b", "c", "d", "e"}));
   EXPECT_EQ(g.Ancestors("e"), (std::set<std::string>{"a", "b", "d"}));
   EXPECT_EQ(g.Ancestors("e", 1), (std::set<std::string>{"d"}));
+}
+
+}  // namespace
+}  // namespace strata::transform
+
+namespace strata::transform {
+namespace {
+
+TEST_F(SelectorTest, UnscopedFqnSelectsFolders) {
+  // dbt 1.5+: the fqn without the project name matches too.
+  EXPECT_EQ(Names({"staging"}, {}, false), (S{"stg_orders", "stg_items"}));
+  EXPECT_EQ(Names({"marts.reports"}, {}, false), S{"rpt_daily"});
+  EXPECT_EQ(Names({"staging.stg_items"}, {}, false), S{"stg_items"});
+  EXPECT_EQ(Names({"shop.staging"}, {}, false), (S{"stg_orders", "stg_items"}));
+}
+
+TEST_F(SelectorTest, IndirectSelectionModesAndResourceTypes) {
+  SelectOptions o;
+  o.select = {"rpt_daily"};
+  // eager: any tested node selected; cautious: all; buildable: all, counting upstream nodes.
+  EXPECT_EQ(Names(o), (S{"rpt_daily", "relationships_rpt_daily_dim_date"}));
+  o.indirect_selection = "cautious";
+  EXPECT_EQ(Names(o), S{"rpt_daily"});
+  o.select = {"rpt_daily", "dim_date"};
+  EXPECT_EQ(Names(o), (S{"rpt_daily", "dim_date", "relationships_rpt_daily_dim_date"}));
+  o.select = {"+rpt_daily"};
+  o.indirect_selection = "buildable";
+  // dim_date is not upstream of rpt_daily: the relationships test waits for it.
+  EXPECT_EQ(Names(o),
+            (S{"rpt_daily", "fct_orders", "stg_orders", "stg_items", "orders", "items", "unique_fct_orders_id"}));
+  o.select = {"fct_orders"};
+  o.indirect_selection = "empty";
+  EXPECT_EQ(Names(o), S{"fct_orders"});
+  o.indirect_selection = "eager";
+  o.select = {"+rpt_daily"};
+  o.resource_types = {"test"};
+  EXPECT_EQ(Names(o), (S{"unique_fct_orders_id", "relationships_rpt_daily_dim_date"}));
+  o.resource_types = {"modle"};
+  auto r = SelectNodes(manifest_, graph_, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("did you mean 'model'"), std::string::npos) << r.status().message();
+}
+
+TEST_F(SelectorTest, StateNewAndModified) {
+  // A previous manifest: everything as it is now, except stg_items (other code), fct_orders
+  // (another config), and rpt_daily and dim_date, which did not exist.
+  nlohmann::json state = {{"nodes", nlohmann::json::object()}, {"sources", nlohmann::json::object()}};
+  auto same = [&](const std::string& id) {
+    const Node* n = manifest_.Find(id);
+    state[n->type == NodeType::kSource ? "sources" : "nodes"][id] = {
+        {"checksum", {{"name", "sha256"}, {"checksum", Sha256::Of(n->raw_code)}}}, {"config", n->config}};
+  };
+  for (const auto& [id, node] : manifest_.nodes()) {
+    if (node.name != "rpt_daily" && node.name != "dim_date") same(id);
+  }
+  state["nodes"]["model.shop.stg_items"]["checksum"]["checksum"] = "0000";
+  state["nodes"]["model.shop.fct_orders"]["config"]["materialized"] = "table";
+  SelectOptions o;
+  o.state = &state;
+  o.indirect_tests = false;
+  o.resource_types = {"model"};
+  o.select = {"state:modified"};
+  EXPECT_EQ(Names(o), (S{"stg_items", "fct_orders", "rpt_daily", "dim_date"}));
+  o.select = {"state:modified.body"};
+  EXPECT_EQ(Names(o), (S{"stg_items", "rpt_daily", "dim_date"}));
+  o.select = {"state:modified.configs"};
+  EXPECT_EQ(Names(o), (S{"fct_orders", "rpt_daily", "dim_date"}));
+  o.select = {"state:new"};
+  EXPECT_EQ(Names(o), (S{"rpt_daily", "dim_date"}));
+  o.select = {"state:modified+"};
+  EXPECT_EQ(Names(o), (S{"stg_items", "fct_orders", "rpt_daily", "dim_date"}));
+  o.select = {"state:new+"};
+  EXPECT_EQ(Names(o), (S{"rpt_daily", "dim_date"}));
+  SelectOptions no_state;
+  no_state.select = {"state:modified"};
+  EXPECT_FALSE(SelectNodes(manifest_, graph_, no_state).ok());
 }
 
 }  // namespace
