@@ -908,3 +908,78 @@ INSTANTIATE_TEST_SUITE_P(Engines, UnitTestsTest, ::testing::Values("duckdb", "po
 
 }  // namespace
 }  // namespace strata::transform
+
+namespace strata::transform {
+namespace {
+
+// dbt's model contracts: the query's columns and types are checked against the YAML before
+// anything is built; a table gets the declared types and constraints, which the warehouse
+// then enforces.
+TEST_P(EngineTest, EnforcedContractsCheckColumnsAndApplyConstraints) {
+  WriteText(dir_.Sub("models/customers.sql"),
+            "{{ config(materialized='table') }}\nselect 1 as id, 'ann' as name union all select 2, 'bob'");
+  WriteText(dir_.Sub("models/extra_col.sql"), "{{ config(materialized='table') }}\nselect 1 as id, 'x' as surprise");
+  WriteText(dir_.Sub("models/wrong_type.sql"), "{{ config(materialized='view') }}\nselect 'one' as id");
+  WriteText(dir_.Sub("models/null_id.sql"),
+            "{{ config(materialized='table') }}\nselect cast(null as integer) as id, 'ann' as name");
+  WriteText(dir_.Sub("models/_contracts.yml"), R"(version: 2
+models:
+  - name: customers
+    config: {contract: {enforced: true}}
+    columns:
+      - name: name
+        data_type: text
+      - name: id
+        data_type: integer
+        constraints: [{type: not_null}, {type: primary_key}]
+    constraints:
+      - type: check
+        expression: "id > 0"
+  - name: extra_col
+    config: {contract: {enforced: true}}
+    columns:
+      - {name: id, data_type: integer}
+  - name: wrong_type
+    config: {contract: {enforced: true}}
+    columns:
+      - {name: id, data_type: integer}
+  - name: null_id
+    config: {contract: {enforced: true}}
+    columns:
+      - {name: id, data_type: integer, constraints: [{type: not_null}]}
+      - {name: name, data_type: text}
+)");
+  auto r = Run(Verb::kRun);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const NodeResult* customers = Result_(*r, "customers");
+  ASSERT_NE(customers, nullptr);
+  EXPECT_EQ(customers->status, "success") << customers->message << "\n" << customers->compiled_sql;
+  // Columns in the contract's order (name first), id not nullable.
+  EXPECT_EQ(Rows("select column_name, is_nullable from information_schema.columns where table_schema = '{S}' and "
+                 "table_name = 'customers' order by ordinal_position"),
+            (V{"name|YES", "id|NO"}));
+  EXPECT_EQ(Rows("select name, id from {S}.customers order by id"), (V{"ann|1", "bob|2"}));
+  const NodeResult* extra = Result_(*r, "extra_col");
+  ASSERT_NE(extra, nullptr);
+  EXPECT_EQ(extra->status, "error");
+  EXPECT_NE(extra->message.find("| surprise |"), std::string::npos) << extra->message;
+  EXPECT_NE(extra->message.find("missing in contract"), std::string::npos) << extra->message;
+  const NodeResult* wrong = Result_(*r, "wrong_type");
+  ASSERT_NE(wrong, nullptr);
+  EXPECT_EQ(wrong->status, "error");
+  EXPECT_NE(wrong->message.find("data type mismatch"), std::string::npos) << wrong->message;
+  // Nothing was built for the failed contracts.
+  EXPECT_EQ(Rows("select count(*) from information_schema.tables where table_schema = '{S}' and table_name in "
+                 "('extra_col', 'wrong_type')"),
+            (V{"0"}));
+  // A row that breaks a constraint fails the model, and leaves no table behind.
+  const NodeResult* null_id = Result_(*r, "null_id");
+  ASSERT_NE(null_id, nullptr);
+  EXPECT_EQ(null_id->status, "error");
+  EXPECT_EQ(Rows("select count(*) from information_schema.tables where table_schema = '{S}' and table_name like "
+                 "'null_id%'"),
+            (V{"0"}));
+}
+
+}  // namespace
+}  // namespace strata::transform

@@ -436,6 +436,7 @@ Result<std::map<std::string, const Patch*>> ApplyPatches(const std::vector<Patch
     patch_of[id] = &p;
     n->description = p.description;
     n->columns = p.columns;
+    n->constraints = p.constraints;
     MergeConfig(&n->config, p.config);
   }
   return patch_of;

@@ -33,7 +33,8 @@ struct Node {
   std::vector<std::string> tags;
   std::vector<std::string> depends_on;  // unique ids of parents (refs, sources, macros excluded)
   std::string description;
-  nlohmann::json columns = nlohmann::json::object();  // name -> {description, data_type, ...}
+  nlohmann::json columns = nlohmann::json::object();     // name -> {description, data_type, constraints, index, ...}
+  nlohmann::json constraints = nlohmann::json::array();  // model-level constraints (contracts)
   nlohmann::json meta = nlohmann::json::object();
 
   // Where it lives in the warehouse (models, seeds, snapshots, sources).

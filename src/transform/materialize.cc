@@ -198,8 +198,132 @@ class Materializer {
     return sql;
   }
 
+  bool ContractEnforced() const {
+    if (!n_.config.contains("contract") || !n_.config["contract"].is_object()) return false;
+    const json& e = n_.config["contract"].value("enforced", json(false));
+    return e.is_boolean() && e.get<bool>();
+  }
+
+  // The contract's columns in YAML order: (name, data_type, constraints).
+  std::vector<const json*> ContractColumns() const {
+    std::vector<const json*> cols;
+    for (const auto& [name, c] : n_.columns.items()) cols.push_back(&c);
+    std::stable_sort(cols.begin(), cols.end(),
+                     [](const json* a, const json* b) { return a->value("index", 0) < b->value("index", 0); });
+    return cols;
+  }
+
+  // dbt's contract preflight: the query's columns must be the contract's, with the same data
+  // types (compared as the warehouse names them: both sides are asked of it). A mismatch fails
+  // the node with dbt's table of differences, before anything is built.
+  Status CheckContract(const std::string& sql) {
+    std::vector<const json*> cols = ContractColumns();
+    std::string missing_types;
+    for (const json* c : cols) {
+      if (c->value("data_type", std::string()).empty())
+        missing_types += (missing_types.empty() ? "" : ", ") + c->value("name", std::string());
+    }
+    if (cols.empty() || !missing_types.empty()) {
+      return Fail("This model has an enforced contract, and its columns " +
+                  (cols.empty() ? std::string("are not declared") : "lack a data_type: " + missing_types) +
+                  ". Declare each column with its data_type in the model's YAML.");
+    }
+    auto actual = c_->Query("select * from (\n" + sql + "\n) as model_subq limit 0");
+    if (!actual.ok()) return Fail(actual.status().message());
+    std::string declared_sql = "select ";
+    for (size_t i = 0; i < cols.size(); ++i) {
+      declared_sql += (i ? ", " : "") + std::string("cast(null as ") + (*cols[i])["data_type"].get<std::string>() +
+                      ") as " + Ident((*cols[i])["name"].get<std::string>());
+    }
+    auto declared = c_->Query(declared_sql + " limit 0");
+    if (!declared.ok()) return Fail("the contract's data types: " + declared.status().message());
+    struct Row {
+      std::string name, definition, contract, reason;
+    };
+    std::vector<Row> rows;
+    auto lower = [](std::string x) {
+      for (auto& ch : x) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      return x;
+    };
+    auto base = [&lower](const std::string& t) { return lower(t.substr(0, t.find('('))); };
+    for (size_t i = 0; i < declared->columns.size(); ++i) {
+      const std::string& name = declared->columns[i];
+      auto it = std::find_if(actual->columns.begin(), actual->columns.end(),
+                             [&](const std::string& a) { return lower(a) == lower(name); });
+      std::string want = (*cols[i])["data_type"].get<std::string>();
+      if (it == actual->columns.end()) {
+        rows.push_back({name, "", want, "missing in definition"});
+        continue;
+      }
+      std::string got = actual->column_types[static_cast<size_t>(it - actual->columns.begin())];
+      if (base(got) != base(declared->column_types[i])) rows.push_back({name, got, want, "data type mismatch"});
+    }
+    for (size_t i = 0; i < actual->columns.size(); ++i) {
+      const std::string& a = actual->columns[i];
+      bool declared_col = std::any_of(declared->columns.begin(), declared->columns.end(),
+                                      [&](const std::string& d) { return lower(d) == lower(a); });
+      if (!declared_col) rows.push_back({a, actual->column_types[i], "", "missing in contract"});
+    }
+    if (rows.empty()) return Status::OK();
+    std::string table =
+        "| column_name | definition_type | contract_type | mismatch_reason |\n"
+        "| ----------- | --------------- | ------------- | --------------- |\n";
+    for (const auto& r : rows) {
+      table += "| " + r.name + " | " + r.definition + " | " + r.contract + " | " + r.reason + " |\n";
+    }
+    return Fail(
+        "This model has an enforced contract that failed.\nPlease ensure the name, data_type, and number of "
+        "columns in your contract match the columns in your model's definition.\n\n" +
+        table);
+  }
+
+  // The table of a contracted model: its columns typed and constrained as the contract says,
+  // filled from the query in the contract's column order.
+  std::pair<std::string, std::string> ContractedCreate(const std::string& relation, const std::string& sql) const {
+    std::string defs, names;
+    for (const json* c : ContractColumns()) {
+      std::string name = Ident((*c)["name"].get<std::string>());
+      defs += (defs.empty() ? "" : ",\n  ") + name + " " + (*c)["data_type"].get<std::string>();
+      names += (names.empty() ? "" : ", ") + name;
+      if (c->contains("constraints")) {
+        for (const auto& k : (*c)["constraints"]) defs += ConstraintSql(k, false);
+      }
+    }
+    for (const auto& k : n_.constraints) {
+      std::string clause = ConstraintSql(k, true);
+      if (!clause.empty()) defs += ",\n  " + clause.substr(1);
+    }
+    return {"create table " + relation + " (\n  " + defs + "\n)",
+            "insert into " + relation + " (" + names + ")\nselect " + names + " from (\n" + sql + "\n) as model_subq"};
+  }
+
+  static std::string ConstraintSql(const json& k, bool model_level) {
+    std::string type = k.value("type", std::string());
+    std::string named = k.contains("name") ? " constraint " + Ident(k["name"].get<std::string>()) : "";
+    std::string cols;
+    if (model_level && k.contains("columns")) {
+      for (const auto& c : k["columns"]) cols += (cols.empty() ? "" : ", ") + Ident(c.get<std::string>());
+    }
+    std::string expr = k.value("expression", std::string());
+    if (type == "not_null") return model_level ? "" : " not null";
+    if (type == "unique") return named + (model_level ? " unique (" + cols + ")" : " unique");
+    if (type == "primary_key") return named + (model_level ? " primary key (" + cols + ")" : " primary key");
+    if (type == "check") return named + " check (" + expr + ")";
+    if (type == "foreign_key") {
+      std::string to = expr;
+      if (k.contains("to") && k["to"].is_string()) to = k["to"].get<std::string>();
+      return named + (model_level ? " foreign key (" + cols + ")" : "") + " references " + to;
+    }
+    if (type == "custom") return " " + expr;
+    return "";
+  }
+
   Status View() {
     STRATA_ASSIGN_OR_RETURN(std::string sql, Sql(false));
+    if (ContractEnforced()) {
+      STRATA_RETURN_IF_ERROR(CheckContract(sql));
+      if (r_->status == "error") return Status::OK();
+    }
     STRATA_ASSIGN_OR_RETURN(std::string kind, RelationKind(c_, n_.schema, alias()));
     if (kind == "table")
       STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("drop_relation", {RelValue(n_, alias()), Value("table")})));
@@ -230,6 +354,22 @@ class Materializer {
 
   Status Table() {
     STRATA_ASSIGN_OR_RETURN(std::string sql, Sql(false));
+    if (ContractEnforced()) {
+      STRATA_RETURN_IF_ERROR(CheckContract(sql));
+      if (r_->status == "error") return Status::OK();
+      std::string tmp = alias() + "__strata_tmp";
+      STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("drop_relation", {RelValue(n_, tmp), Value("table")})));
+      STRATA_ASSIGN_OR_RETURN(auto tx, Transaction<warehouse::Session>::Begin(c_));
+      auto [create, insert] = ContractedCreate(Rel(n_, tmp), sql);
+      Status built = Exec(Result<std::string>(create));
+      if (built.ok()) built = Exec(Result<std::string>(insert));
+      if (!built.ok()) return Fail(built.message());  // a bad constraint, or rows that break one
+      r_->rows_affected = last_.AffectedRows();
+      STRATA_RETURN_IF_ERROR(tx.Commit());
+      STRATA_RETURN_IF_ERROR(Swap(tmp));
+      r_->status = "success";
+      return Status::OK();
+    }
     STRATA_RETURN_IF_ERROR(BuildAndSwap(sql));
     r_->status = "success";
     return Status::OK();

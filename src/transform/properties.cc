@@ -93,6 +93,31 @@ void FillTestArgs(const ConfigNode& node, std::vector<TestSpec>* tests, size_t f
   }
 }
 
+// Column or model constraints as dbt 1.5+ writes them: [{type: not_null | unique | primary_key |
+// check | foreign_key | custom, expression, columns (model level), name, warn_unenforced, ...}].
+Status CheckConstraints(const ConfigNode& list, bool model_level) {
+  if (!list.IsList()) return list.Error("constraints: expected a list");
+  STRATA_ASSIGN_OR_RETURN(auto items, list.Items());
+  for (const auto& c : items) {
+    STRATA_RETURN_IF_ERROR(c.CheckKeys(
+        {"type", "expression", "columns", "name", "warn_unenforced", "warn_unsupported", "to", "to_columns"}));
+    STRATA_ASSIGN_OR_RETURN(std::string type, c.RequiredString("type"));
+    static const std::vector<std::string> kTypes = {"not_null", "unique",      "primary_key",
+                                                    "check",    "foreign_key", "custom"};
+    if (std::find(kTypes.begin(), kTypes.end(), type) == kTypes.end()) {
+      return c["type"].Error("unknown constraint type '" + type +
+                             "' (not_null, unique, primary_key, check, foreign_key, custom)");
+    }
+    if ((type == "check" || type == "custom") && c["expression"].IsNull()) {
+      return c.Error("a " + type + " constraint needs an expression");
+    }
+    if (model_level && type != "check" && type != "custom" && c["columns"].IsNull()) {
+      return c.Error("a model-level " + type + " constraint needs columns");
+    }
+  }
+  return Status::OK();
+}
+
 Status ParseColumns(const ConfigNode& node, json* columns, std::vector<TestSpec>* tests) {
   ConfigNode cols = node["columns"];
   if (cols.IsNull()) return Status::OK();
@@ -107,6 +132,11 @@ Status ParseColumns(const ConfigNode& node, json* columns, std::vector<TestSpec>
     if (!dtype.empty()) col["data_type"] = dtype;
     if (c.Has("meta")) col["meta"] = c["meta"].ToJson();
     if (c.Has("quote")) col["quote"] = c["quote"].ToJson();
+    if (c.Has("constraints")) {
+      STRATA_RETURN_IF_ERROR(CheckConstraints(c["constraints"], false));
+      col["constraints"] = c["constraints"].ToJson();
+    }
+    col["index"] = static_cast<int64_t>(i);  // YAML order (the map sorts by name): a contract's column order
     (*columns)[name] = col;
     size_t first = tests->size();
     STRATA_RETURN_IF_ERROR(ParseTests(c, name, tests));
@@ -190,6 +220,10 @@ Status ParseProperties(const std::string& project_name, const std::string& rel_p
         if (m.Has(key)) p.config[key] = m[key].ToJson();
       }
       STRATA_RETURN_IF_ERROR(ParseColumns(m, &p.columns, &p.tests));
+      if (m.Has("constraints")) {
+        STRATA_RETURN_IF_ERROR(CheckConstraints(m["constraints"], true));
+        p.constraints = m["constraints"].ToJson();
+      }
       size_t first = p.tests.size();
       STRATA_RETURN_IF_ERROR(ParseTests(m, "", &p.tests));
       FillTestArgs(m, &p.tests, first);

@@ -31,6 +31,7 @@ struct Patch {
   std::string description;
   nlohmann::json columns = nlohmann::json::object();
   nlohmann::json config = nlohmann::json::object();
+  nlohmann::json constraints = nlohmann::json::array();  // model-level (dbt contracts)
   std::vector<TestSpec> tests;
 };
 
