@@ -69,6 +69,8 @@ class Relation : public jinja::Object {
     bool inc_db = true, inc_schema = true, inc_id = true;
     bool q_db = true, q_schema = true, q_id = true;
     std::string adapter = "duckdb";
+    // --empty: renders as a subquery of no rows, `(select * from x where false limit 0)`.
+    bool limit_zero = false;
   };
   explicit Relation(Parts p) : p_(std::move(p)) {}
   const Parts& parts() const { return p_; }
@@ -85,6 +87,9 @@ class Relation : public jinja::Object {
     add(p_.inc_db, p_.q_db, p_.database);
     add(p_.inc_schema, p_.q_schema, p_.schema);
     add(p_.inc_id, p_.q_id, p_.identifier);
+    if (p_.limit_zero && !p_.identifier.empty()) {
+      return "(select * from " + out + " where false limit 0) _dbt_limit_subq_" + p_.identifier;
+    }
     return out;
   }
   std::vector<std::string> AttrNames() const override {
@@ -759,6 +764,14 @@ Value MakeRelation(const std::string& database, const std::string& schema, const
   p.identifier = identifier;
   p.type = type;
   p.adapter = adapter;
+  return Value::FromObject(std::make_shared<Relation>(std::move(p)));
+}
+
+jinja::Value EmptyRelation(const jinja::Value& relation) {
+  const Relation* r = AsRelation(relation);
+  if (r == nullptr) return relation;
+  Relation::Parts p = r->parts();
+  p.limit_zero = true;
   return Value::FromObject(std::make_shared<Relation>(std::move(p)));
 }
 

@@ -328,7 +328,7 @@ void InstallInvocationGlobals(jinja::Environment* env, const ContextSettings& se
   flags.as_dict().Set("WHICH", Value(settings.which));
   flags.as_dict().Set("WARN_ERROR", Value(false));
   flags.as_dict().Set("FAIL_FAST", Value(false));
-  flags.as_dict().Set("EMPTY", Value(false));
+  flags.as_dict().Set("EMPTY", Value(settings.empty));
   flags.as_dict().Set("USE_COLORS", Value(false));
   flags.as_dict().Set("INTROSPECT", Value(true));
   env->AddGlobal("flags", flags);
@@ -463,6 +463,16 @@ void InstallDoc(jinja::Environment* env, const ContextSettings& settings) {
   });
 }
 
+// With --empty, the refs and sources of a compiled model read no rows (dbt 1.8); tests and
+// the rest read the relations as they are.
+Value EmptyIfAsked(CallContext& ctx, const RenderState* s, const Value& rel) {
+  if (s->mode != RenderMode::kCompile || s->node == nullptr || s->node->type != NodeType::kModel) return rel;
+  const Value flags = ctx.Lookup("flags");
+  if (!flags.is_dict()) return rel;
+  const Value* empty = flags.as_dict().Find("EMPTY");
+  return empty != nullptr && empty->Truthy() ? EmptyRelation(rel) : rel;
+}
+
 // ref(name) or ref(package, name). Parse mode records the call and answers a placeholder
 // relation; compile mode answers the node's relation (a unit test's input, or an ephemeral
 // model's CTE, instead when so).
@@ -495,7 +505,8 @@ Result<Value> RefFunction(CallContext& ctx, const Args& args) {
     s->ephemerals.push_back(target->unique_id);
     return MakeRelation("", "", "__dbt__cte__" + target->name, "cte");
   }
-  return MakeRelation(target->database, target->schema, target->alias.empty() ? target->name : target->alias);
+  Value rel = MakeRelation(target->database, target->schema, target->alias.empty() ? target->name : target->alias);
+  return EmptyIfAsked(ctx, s, rel);
 }
 
 // source(source_name, table_name), recorded in parse mode and resolved in compile mode as ref().
@@ -517,7 +528,7 @@ Result<Value> SourceFunction(CallContext& ctx, const Args& args) {
     return CallContext::Error("source('" + src + "', '" + table + "') is not defined in any .yml file" +
                               (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
   }
-  return MakeRelation(n->database, n->schema, n->alias.empty() ? n->name : n->alias);
+  return EmptyIfAsked(ctx, s, MakeRelation(n->database, n->schema, n->alias.empty() ? n->name : n->alias));
 }
 
 // The functions that only work while a node renders: is_incremental(), ref() and source().

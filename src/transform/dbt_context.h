@@ -76,6 +76,7 @@ struct ContextSettings {
   // values would end up in target/ and logs.
   bool allow_secret_env = false;
   std::string which = "run";          // flags.WHICH: the command (run, build, compile, test, ...)
+  bool empty = false;                 // --empty: refs and sources of compiled models read no rows
   std::vector<std::string> packages;  // installed packages' names
   std::map<std::string, std::vector<std::string>> dispatch;  // dbt_project.yml `dispatch:`
 };
@@ -91,6 +92,9 @@ void InstallDbtContext(jinja::Environment* env, const ContextSettings& settings)
 // No schema means a CTE (an ephemeral model or a unit test input).
 jinja::Value MakeRelation(const std::string& database, const std::string& schema, const std::string& identifier,
                           const std::string& type = "", const std::string& adapter = "duckdb");
+
+// The same relation rendered as a subquery of no rows (dbt 1.8's --empty).
+jinja::Value EmptyRelation(const jinja::Value& relation);
 
 // Registers adapter, api, store_result and load_result (adapter_context.cc).
 void InstallAdapterContext(jinja::Environment* env, const ContextSettings& settings);

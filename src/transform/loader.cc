@@ -132,6 +132,7 @@ ContextSettings MakeContextSettings(const DbtProject& proj, const Profile& profi
   settings.cli_vars = options.cli_vars;
   settings.full_refresh = options.full_refresh;
   settings.which = options.which;
+  settings.empty = options.empty;
   if (options.run_started_at.empty()) {
     // With microseconds, as dbt's current_timestamp: snapshot versions of runs within one
     // second must not share a time (a zero-length interval makes the chain ambiguous).

@@ -34,6 +34,7 @@ struct LoadOptions {
   nlohmann::json cli_vars = nlohmann::json::object();
   bool full_refresh = false;
   std::string which = "run";  // the command, for flags.WHICH
+  bool empty = false;         // --empty (dbt 1.8): models read zero rows from their refs and sources
   // The invocation's timestamp ("YYYY-MM-DD HH:MM:SS", UTC): run_started_at, and the "now" of
   // snapshots. Empty: the current time.
   std::string run_started_at;
