@@ -15,6 +15,9 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;  // the work failed (bad data, source down, ...)
 inline constexpr int kExitUsage = 2;    // bad flags or bad project file
 
+// Strata's version, as `strata --version` prints it (main.cc) and `strata debug` reports it.
+inline constexpr const char* kStrataVersion = "0.1.0";
+
 // The most --threads a command accepts.
 inline constexpr int kMaxThreads = 256;
 
@@ -31,7 +34,8 @@ void RegisterRunCommands(CLI::App* app);        // strata runs [show], strata lo
 void RegisterSchedulerCommand(CLI::App* app);   // strata scheduler
 void RegisterWarehouseCommands(CLI::App* app);  // strata load, strata query
 void RegisterLakeCommands(CLI::App* app);       // strata lake batches | quarantine-batch
-void RegisterTransformCommands(CLI::App* app);  // compile, run, build, test, seed, snapshot, ls
+void RegisterTransformCommands(CLI::App* app);  // compile, run, build, test, seed, snapshot, ls, retry
+void RegisterDbtVerbs(CLI::App* app);           // debug, run-operation, show, parse, clean, init
 void RegisterServeCommand(CLI::App* app);       // strata serve, dashboards validate, users
 void RegisterQualityCommands(CLI::App* app);    // strata quality run | validate | profile | report | docs | types
 void RegisterDepsCommand(CLI::App* app);        // strata deps: dbt packages into dbt_packages/

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   strata::cli::RegisterWarehouseCommands(&app);
   strata::cli::RegisterLakeCommands(&app);
   strata::cli::RegisterTransformCommands(&app);
+  strata::cli::RegisterDbtVerbs(&app);
   strata::cli::RegisterServeCommand(&app);
   strata::cli::RegisterQualityCommands(&app);
   strata::cli::RegisterDepsCommand(&app);
