@@ -44,6 +44,9 @@ struct DbtFlags {
   std::string output = "selector";
   std::vector<std::string> output_keys;
   std::vector<std::string> resource_types, exclude_resource_types;
+  // selection (dbt 1.8): --state <dir of a previous manifest.json>, --indirect-selection
+  std::string state_dir;
+  std::string indirect_selection = "eager";
 };
 
 std::string Fixed(double v) {
@@ -165,6 +168,20 @@ int RunVerb(Verb verb, const DbtFlags& f, Output& out, json* doc, const std::set
   ro.verb = verb;
   ro.selection.select = f.select;
   ro.selection.exclude = f.exclude;
+  ro.selection.indirect_selection = f.indirect_selection;
+  if (verb != Verb::kList) ro.selection.resource_types = f.resource_types;
+  json state;
+  if (!f.state_dir.empty()) {
+    const std::string path = JoinPath(f.state_dir, "manifest.json");
+    auto text = ReadFile(path);
+    if (!text.ok()) return fail(Status::InvalidArgument("--state: " + text.status().message()), kExitUsage);
+    try {
+      state = json::parse(*text);
+    } catch (const json::exception& e) {
+      return fail(Status::InvalidArgument("--state: " + path + " is not JSON: " + e.what()), kExitUsage);
+    }
+    ro.selection.state = &state;
+  }
   ro.threads = f.threads;
   ro.full_refresh = f.full_refresh;
   ro.fail_fast = f.fail_fast;
@@ -332,6 +349,14 @@ void AddVerb(CLI::App* app, Verb verb, const std::string& help) {
   AddCommonFlags(sub, f.get());
   sub->add_option("-s,--select,-m,--models", f->select, "Selection (dbt syntax)");
   sub->add_option("--exclude", f->exclude, "Exclusion (dbt syntax)");
+  sub->add_option("--state", f->state_dir, "Folder with a previous manifest.json, for state:new / state:modified");
+  sub->add_option("--indirect-selection", f->indirect_selection,
+                  "Which tests follow the selected nodes: eager (default), cautious, buildable, empty")
+      ->check(CLI::IsMember({"eager", "cautious", "buildable", "empty"}));
+  if (verb != Verb::kList) {
+    sub->add_option("--resource-type,--resource-types", f->resource_types, "Only nodes of this type (repeatable)")
+        ->check(CLI::IsMember({"model", "test", "seed", "snapshot", "source", "exposure", "unit_test"}));
+  }
   if (verb != Verb::kList && verb != Verb::kCompile) {
     sub->add_option("--threads", f->threads, "Parallel nodes (default: the profile's threads)")
         ->check(CLI::Range(1, kMaxThreads));

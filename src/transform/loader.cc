@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <random>
 #include <set>
 
 #include "core/date.h"
@@ -82,11 +83,16 @@ std::string PyStr(const json& v) {
 
 // dbt's generic test names: <namespace_><test>_<target>_<args>, the arguments (column_name
 // among them) sorted by name, lists and dicts flattened to their values, cleaned and joined
-// with "__": not_null_orders_id, accepted_values_orders_status__a__b. Names of 64 characters or
-// more become the first 30 characters of <namespace_><test>_<target> and the MD5 of the full name.
-std::string TestNodeName(const TestSpec& t, const std::string& target_name) {
+// with "__": not_null_orders_id, accepted_values_orders_status__a__b; tests of a source start
+// with source_. A name of 64 characters or more keeps its full form as the node's name; its
+// alias (the compiled file's and the stored failures' name) is then the first 30 characters
+// of <namespace_><test>_<target> and the MD5 of the full name.
+struct TestNames {
+  std::string name, alias;
+};
+TestNames GenericTestNames(const TestSpec& t, const std::string& target_name, bool on_source) {
   if (t.config.contains("alias_name") && t.config["alias_name"].is_string()) {
-    return t.config["alias_name"].get<std::string>();
+    return {t.config["alias_name"].get<std::string>(), ""};
   }
   json args = t.kwargs.is_object() ? t.kwargs : json::object();  // sorted by key
   if (!t.column_name.empty()) args["column_name"] = t.column_name;
@@ -102,10 +108,11 @@ std::string TestNodeName(const TestSpec& t, const std::string& target_name) {
     }
     for (const auto& p : parts) unique += (unique.empty() ? "" : "__") + CleanArg(p);
   }
-  const std::string identifier = (t.package.empty() ? "" : t.package + "_") + t.test_name + "_" + target_name;
+  const std::string identifier = std::string(on_source ? "source_" : "") + (t.package.empty() ? "" : t.package + "_") +
+                                 t.test_name + "_" + target_name;
   const std::string full = identifier + "_" + unique;
-  if (full.size() >= 64) return identifier.substr(0, 30) + "_" + Md5Hex(full);
-  return full;
+  if (full.size() >= 64) return {full, identifier.substr(0, 30) + "_" + Md5Hex(full)};
+  return {full, ""};
 }
 
 // The profile's target (its values may use env_var()).
@@ -121,6 +128,23 @@ Result<Profile> LoadTarget(const DbtProject& proj, const LoadOptions& options) {
     return tmp.Render(*t, ctx);
   };
   return LoadProfile(proj, options.profiles_dir, options.target, render);
+}
+
+// A fresh random UUID (version 4) per invocation, as dbt's invocation_id.
+std::string NewInvocationId() {
+  std::random_device rd;
+  unsigned char b[16];
+  for (auto& x : b) x = static_cast<unsigned char>(rd());
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(kHex[b[i] >> 4]);
+    out.push_back(kHex[b[i] & 15]);
+  }
+  return out;
 }
 
 // The settings every render of this invocation shares.
@@ -144,7 +168,7 @@ ContextSettings MakeContextSettings(const DbtProject& proj, const Profile& profi
     settings.run_started_at = options.run_started_at;
   }
   settings.docs = std::make_shared<std::map<std::string, std::string>>();
-  settings.invocation_id = Sha256::Of(std::to_string(std::time(nullptr)) + proj.root).substr(0, 32);
+  settings.invocation_id = NewInvocationId();
   return settings;
 }
 
@@ -507,7 +531,9 @@ Status AddGenericTest(LoadedProject* lp, const std::string& attached, const Test
   t.type = NodeType::kTest;
   std::string target_name =
       target->type == NodeType::kSource ? target->fqn[target->fqn.size() - 2] + "_" + target->name : target->name;
-  t.name = TestNodeName(spec, target_name);
+  TestNames names = GenericTestNames(spec, target_name, target->type == NodeType::kSource);
+  t.name = names.name;
+  t.alias = names.alias;
   t.package = proj.name;
   t.unique_id = "test." + proj.name + "." + t.name;
   t.path = yml;
@@ -913,6 +939,7 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
   }
   lp->env = std::make_unique<jinja::Environment>();
   jinja::Environment& env = *lp->env;
+  env.set_chainable_undefined(true);  // dbt's parse-time Undefined, until parsing is done
   InstallDbtContext(&env, lp->settings);
   STRATA_RETURN_IF_ERROR(RenderProjectConfigs(env, &lp->project));
 
@@ -944,7 +971,16 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
   std::map<std::string, json> file_configs;
   for (auto& n : file_nodes) STRATA_RETURN_IF_ERROR(lp->manifest.Add(std::move(n)));
   STRATA_RETURN_IF_ERROR(ParseRenderNodes(lp.get(), snapshot_bodies, &states, &file_configs));
-  for (auto& s : props.sources) STRATA_RETURN_IF_ERROR(lp->manifest.Add(s));
+  for (auto& s : props.sources) {
+    // dbt renders a source's database, schema and identifier ("{{ target.schema }}_raw").
+    for (std::string* field : {&s.database, &s.schema, &s.alias}) {
+      if (field->find("{{") == std::string::npos && field->find("{%") == std::string::npos) continue;
+      STRATA_ASSIGN_OR_RETURN(auto tmpl, env.Parse(*field, s.path + ": source " + s.name));
+      jinja::Context ctx;
+      STRATA_ASSIGN_OR_RETURN(*field, env.Render(*tmpl, ctx));
+    }
+    STRATA_RETURN_IF_ERROR(lp->manifest.Add(s));
+  }
 
   // Configs (folder < YAML < config()), tags and descriptions.
   STRATA_ASSIGN_OR_RETURN(auto patch_of, ApplyPatches(props.patches, proj.name, &lp->manifest, &lp->warnings));
@@ -964,6 +1000,7 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
   // compiling is not: an undefined name in a node's output is an error naming it.
   STRATA_RETURN_IF_ERROR(CaptureTestMacroConfigs(lp.get()));
   env.AddGlobal("graph", MakeGraphValue(&lp->manifest));
+  env.set_chainable_undefined(false);
   env.set_strict_undefined(true);
   return lp;
 }

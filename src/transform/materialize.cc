@@ -628,9 +628,11 @@ class Materializer {
     if (r_->status != "pass")
       r_->message = "got " + std::to_string(r_->failures) + " result(s), configured to " + r_->status + " if " +
                     (r_->status == "fail" ? error_if : warn_if);
-    if (n_.config.value("store_failures", false) && r_->failures > 0) {
+    // The audit table is rebuilt on every run, empty when the test passes (as in dbt): rows of
+    // an earlier failure must not outlive the fix.
+    if (n_.config.value("store_failures", false)) {
       std::string schema = p_.profile.schema + "_dbt_test__audit";
-      Value audit = MakeRelation("", schema, n_.name);
+      Value audit = MakeRelation("", schema, alias());
       STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("create_schema", {Value(Ident(schema))})));
       STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("drop_relation", {audit, Value("table")})));
       STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("create_table_as", {audit, Value(sql)})));

@@ -49,6 +49,10 @@ struct EnvironmentOptions {
   bool strict_undefined = false;
   // Keep the source's final newline (Jinja's keep_trailing_newline; dbt uses the default, false).
   bool keep_trailing_newline = false;
+  // dbt's parse-time Undefined: an undefined value may be called, indexed and have attributes
+  // read, each giving undefined again (a model calling a macro that only exists at run time
+  // still parses). Errors come when compiling.
+  bool chainable_undefined = false;
   // Nested macro calls deeper than this fail with "maximum recursion depth exceeded".
   int max_call_depth = 200;
 };
@@ -76,6 +80,7 @@ class Environment {
   const EnvironmentOptions& options() const { return options_; }
   // Changes the options; not while templates render on other threads.
   void set_strict_undefined(bool strict) { options_.strict_undefined = strict; }
+  void set_chainable_undefined(bool chainable) { options_.chainable_undefined = chainable; }
 
   // Registers (or replaces) a global variable, function, filter or test.
   void AddGlobal(std::string name, Value value);

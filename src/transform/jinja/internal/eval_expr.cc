@@ -70,13 +70,19 @@ Value Evaluator::EvalImpl(const Expr& e, const FramePtr& frame) {
     case ExprKind::kGetAttr: {
       const auto& g = static_cast<const GetAttrExpr&>(e);
       Value obj = Eval(*g.obj, frame);
-      if (obj.is_undefined()) FailUndefinedAt(obj, g.obj->offset, frame);
+      if (obj.is_undefined()) {
+        if (env_.options().chainable_undefined) return obj;
+        FailUndefinedAt(obj, g.obj->offset, frame);
+      }
       return GetAttr(obj, g.attr);
     }
     case ExprKind::kGetItem: {
       const auto& g = static_cast<const GetItemExpr&>(e);
       Value obj = Eval(*g.obj, frame);
-      if (obj.is_undefined()) FailUndefinedAt(obj, g.obj->offset, frame);
+      if (obj.is_undefined()) {
+        if (env_.options().chainable_undefined) return obj;
+        FailUndefinedAt(obj, g.obj->offset, frame);
+      }
       return Subscript(obj, Eval(*g.key, frame));
     }
     case ExprKind::kSlice: {

@@ -411,6 +411,7 @@ Value Evaluator::CallValue(const Value& fn, const Args& args, uint32_t offset, c
       return Unwrap(obj.Call(ctx, args), offset);
     }
     case Value::Kind::kUndefined:
+      if (env_.options().chainable_undefined) return fn;
       FailUndefinedAt(fn, offset, frame);
     default:
       FailAt(offset, "'" + fn.TypeName() + "' object is not callable");
@@ -529,7 +530,10 @@ Value Evaluator::EvalCall(const CallExpr& e, const FramePtr& frame, const Value&
   if (e.callee->kind == ExprKind::kGetAttr) {
     const auto& ga = static_cast<const GetAttrExpr&>(*e.callee);
     Value obj = Eval(*ga.obj, frame);
-    if (obj.is_undefined()) FailUndefinedAt(obj, ga.obj->offset, frame);
+    if (obj.is_undefined()) {
+      if (env_.options().chainable_undefined) return obj;
+      FailUndefinedAt(obj, ga.obj->offset, frame);
+    }
     if (HasMethod(obj, ga.attr)) {  // "a,b".split(","), xs.append(1), d.items()
       Args args = EvalArgs(e.args, frame);
       try {
