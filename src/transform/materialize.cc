@@ -499,6 +499,13 @@ class Materializer {
   }
 
   Status Snapshot() {
+    for (const char* key : {"snapshot_meta_column_names", "dbt_valid_to_current"}) {
+      if (n_.config.contains(key) && !n_.config[key].is_null()) {
+        return Fail(std::string("the snapshot config '") + key +
+                    "' (dbt 1.9) is not supported yet: the snapshot keeps dbt's dbt_* columns and a NULL "
+                    "dbt_valid_to for current versions; remove the config to build it that way");
+      }
+    }
     std::vector<std::string> keys = UniqueKey(n_);
     if (keys.empty()) return Fail("a snapshot needs a unique_key");
     std::string strategy = n_.config.value("strategy", std::string("timestamp"));

@@ -214,6 +214,11 @@ Status ParseProperties(const std::string& project_name, const std::string& rel_p
       p.file = rel_path;
       p.where = m.Where();
       STRATA_ASSIGN_OR_RETURN(p.name, m.RequiredString("name"));
+      if (std::string(resource) == "snapshots" && m.Has("relation")) {
+        return m["relation"].Error(
+            "snapshots defined in YAML (dbt 1.9's `relation:`) are not supported yet: write the snapshot as a "
+            "{% snapshot %} block in the snapshots folder");
+      }
       STRATA_ASSIGN_OR_RETURN(p.description, m.String("description", ""));
       if (m.Has("config")) p.config = m["config"].ToJson();
       for (const char* key : {"docs", "meta"}) {
