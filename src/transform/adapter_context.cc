@@ -35,23 +35,8 @@ std::string Upper(std::string s) {
   return s;
 }
 
-std::string QuoteName(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  return out + "\"";
-}
-
-std::string SqlLiteral(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out.push_back('\'');
-    out.push_back(c);
-  }
-  return out + "'";
-}
+std::string QuoteName(const std::string& s) { return duck::QuoteIdent(s); }
+std::string SqlLiteral(const std::string& s) { return duck::QuoteLiteral(s); }
 
 Value Fn(std::string name, jinja::NativeFn fn) { return Value::Function(std::move(name), std::move(fn)); }
 

@@ -468,18 +468,7 @@ class DateValue : public jinja::Object {
       if (has_time_) iso[10] = 'T';
       return Fn("isoformat", [iso](CallContext&, const Args&) -> Result<Value> { return Value(iso); });
     }
-    if (name == "strftime") {
-      int64_t t = days_ * 86400 + seconds_;
-      return Fn("strftime", [t](CallContext&, const Args& args) -> Result<Value> {
-        STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("strftime", {"format"}, 1));
-        std::time_t tt = static_cast<std::time_t>(t);
-        std::tm tm;
-        gmtime_r(&tt, &tm);
-        char buf[256];
-        size_t n = std::strftime(buf, sizeof buf, a[0].Str().c_str(), &tm);
-        return Value(std::string(buf, n));
-      });
-    }
+    if (name == "strftime") return StrftimeMethod(days_ * 86400 + seconds_);
     if (name == "date") {
       int64_t days = days_;
       return Fn("date", [days](CallContext&, const Args&) -> Result<Value> {

@@ -8,6 +8,7 @@
 #include "core/config.h"
 #include "core/date.h"
 #include "core/redact.h"
+#include "db/duckdb.h"
 #include "transform/jinja/call_context.h"
 #include "transform/jinja/callable.h"
 
@@ -22,14 +23,7 @@ namespace {
 
 constexpr const char* kStateVar = "__strata_render_state";
 
-std::string QuoteIdent(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  return out + "\"";
-}
+std::string QuoteIdent(const std::string& s) { return duck::QuoteIdent(s); }
 
 class StateHandle : public jinja::Object {
  public:
@@ -132,6 +126,22 @@ class ConfigObject : public jinja::Object {
   std::vector<std::string> AttrNames() const override { return {"get", "require"}; }
 };
 
+}  // namespace
+
+jinja::Value StrftimeMethod(int64_t epoch_seconds) {
+  return Value::Function("strftime", [epoch_seconds](CallContext&, const Args& args) -> Result<Value> {
+    STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("strftime", {"format"}, 1));
+    std::time_t tt = static_cast<std::time_t>(epoch_seconds);
+    std::tm tm;
+    gmtime_r(&tt, &tm);
+    char buf[256];
+    size_t n = std::strftime(buf, sizeof buf, a[0].Str().c_str(), &tm);
+    return Value(std::string(buf, n));
+  });
+}
+
+namespace {
+
 // A datetime value for run_started_at and modules.datetime: strftime, isoformat, parts.
 class DateTimeObject : public jinja::Object {
  public:
@@ -155,18 +165,7 @@ class DateTimeObject : public jinja::Object {
       iso[10] = 'T';
       return Value::Function("isoformat", [iso](CallContext&, const Args&) -> Result<Value> { return Value(iso); });
     }
-    if (name == "strftime") {
-      int64_t t = secs;
-      return Value::Function("strftime", [t](CallContext&, const Args& args) -> Result<Value> {
-        STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("strftime", {"format"}, 1));
-        std::time_t tt = static_cast<std::time_t>(t);
-        std::tm tm;
-        gmtime_r(&tt, &tm);
-        char buf[256];
-        size_t n = std::strftime(buf, sizeof buf, a[0].Str().c_str(), &tm);
-        return Value(std::string(buf, n));
-      });
-    }
+    if (name == "strftime") return StrftimeMethod(secs);
     return jinja::Object::GetAttr(name);
   }
   std::vector<std::string> AttrNames() const override {

@@ -104,6 +104,9 @@ void InstallAdapterContext(jinja::Environment* env, const ContextSettings& setti
 // datetime globals, which it extends.
 void InstallContextModules(jinja::Environment* env);
 
+// Python's datetime.strftime of a UTC time, as a bound method value.
+jinja::Value StrftimeMethod(int64_t epoch_seconds);
+
 // A node as templates see it (`model`, and the `node` of generate_schema_name): name,
 // unique_id, resource_type, package_name, path, fqn, alias, schema, database, config, tags,
 // description, columns.

@@ -193,8 +193,7 @@ Result<DbtProject> DbtProject::Load(const std::string& dir) {
   return p;
 }
 
-Result<Profile> LoadProfile(const DbtProject& project, const std::string& profiles_dir, const std::string& target,
-                            const TextRenderer& render) {
+std::vector<std::string> ProfilesCandidates(const DbtProject& project, const std::string& profiles_dir) {
   std::vector<std::string> candidates;
   if (!profiles_dir.empty()) {
     candidates.push_back(profiles_dir + "/profiles.yml");
@@ -203,17 +202,23 @@ Result<Profile> LoadProfile(const DbtProject& project, const std::string& profil
     candidates.push_back(project.root + "/profiles.yml");
     if (const char* home = std::getenv("HOME")) candidates.push_back(std::string(home) + "/.dbt/profiles.yml");
   }
-  std::string file;
+  return candidates;
+}
+
+std::string ProfilesFile(const DbtProject& project, const std::string& profiles_dir) {
   std::error_code ec;
-  for (const auto& c : candidates) {
-    if (fs::exists(c, ec)) {
-      file = c;
-      break;
-    }
+  for (const auto& c : ProfilesCandidates(project, profiles_dir)) {
+    if (fs::exists(c, ec)) return fs::absolute(c, ec).lexically_normal().string();
   }
+  return "";
+}
+
+Result<Profile> LoadProfile(const DbtProject& project, const std::string& profiles_dir, const std::string& target,
+                            const TextRenderer& render) {
+  const std::string file = ProfilesFile(project, profiles_dir);
   if (file.empty()) {
     std::string tried;
-    for (const auto& c : candidates) tried += (tried.empty() ? "" : ", ") + c;
+    for (const auto& c : ProfilesCandidates(project, profiles_dir)) tried += (tried.empty() ? "" : ", ") + c;
     return Status::NotFound("no profiles.yml found (looked in: " + tried + ")");
   }
   STRATA_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::Load(file));

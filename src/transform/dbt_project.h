@@ -82,6 +82,12 @@ struct DbtProject {
   nlohmann::json FolderConfig(const std::string& resource, const std::vector<std::string>& fqn) const;
 };
 
+// Where profiles.yml is looked for, in order: `profiles_dir`, else $DBT_PROFILES_DIR, the
+// project root, ~/.dbt.
+std::vector<std::string> ProfilesCandidates(const DbtProject& project, const std::string& profiles_dir);
+// The first of them that exists (absolute), or "".
+std::string ProfilesFile(const DbtProject& project, const std::string& profiles_dir);
+
 // Reads profiles.yml from `profiles_dir` (default: the project root, then ~/.dbt), picks
 // `target` (default: the profile's `target:`), rendering values with `render`.
 Result<Profile> LoadProfile(const DbtProject& project, const std::string& profiles_dir, const std::string& target,

@@ -20,23 +20,6 @@ using nlohmann::json;
 
 namespace {
 
-// The profiles.yml LoadProfile reads (same search order), or "" when there is none.
-std::string ProfilesFile(const DbtProject& project, const std::string& profiles_dir) {
-  std::vector<std::string> candidates;
-  if (!profiles_dir.empty()) {
-    candidates.push_back(profiles_dir + "/profiles.yml");
-  } else {
-    if (const char* env = std::getenv("DBT_PROFILES_DIR")) candidates.push_back(std::string(env) + "/profiles.yml");
-    candidates.push_back(project.root + "/profiles.yml");
-    if (const char* home = std::getenv("HOME")) candidates.push_back(std::string(home) + "/.dbt/profiles.yml");
-  }
-  std::error_code ec;
-  for (const auto& c : candidates) {
-    if (fs::exists(c, ec)) return fs::absolute(c, ec).lexically_normal().string();
-  }
-  return "";
-}
-
 bool IsIdentifier(const std::string& s) {
   if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
   return std::all_of(s.begin(), s.end(),
