@@ -7,17 +7,11 @@
 
 #include <map>
 
-#include "testing.h"
-#include "transform/loader.h"
-#include "transform/runner.h"
-#include "transform/target.h"
-#include "warehouse/session.h"
+#include "transform/dbt_test_project.h"
 
 namespace strata::transform {
 namespace {
 
-using strata::testing::TempDir;
-using strata::testing::WriteText;
 using V = std::vector<std::string>;
 
 // One value to check: `expr` is Jinja + SQL for a scalar (it may be a subquery over the
@@ -37,46 +31,18 @@ std::string T(const std::string& t) { return "cast('" + t + "' as timestamp)"; }
 class CrossDb : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    WriteText(dir_.Sub("dbt_project.yml"), "name: xdb\nprofile: xdb\nmodels:\n  xdb:\n    +materialized: table\n");
-    if (Pg()) {
-      const testing::PgServer* pg = testing::Postgres();
-      ASSERT_NE(pg, nullptr);
-      schema_ = testing::PgTestSchema("x");
-      WriteText(dir_.Sub("profiles.yml"),
-                "xdb:\n  target: dev\n  outputs:\n    dev: " + testing::PgProfileTarget(*pg, schema_, 2) + "\n");
-    } else {
-      WriteText(dir_.Sub("profiles.yml"),
-                "xdb:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: wh.duckdb, threads: 2}\n");
-    }
-  }
-  void TearDown() override {
-    if (!Pg() || !db_) return;
-    auto c = db_->Connect();
-    if (c.ok()) (void)(*c)->Execute("DROP SCHEMA IF EXISTS \"" + schema_ + "\" CASCADE");
+    p_.Write("dbt_project.yml", "name: xdb\nprofile: xdb\nmodels:\n  xdb:\n    +materialized: table\n");
+    p_.Init(GetParam(), "xdb", "x");
   }
 
-  bool Pg() const { return GetParam() == "postgres"; }
+  bool Pg() const { return p_.pg(); }
 
-  void Model(const std::string& name, const std::string& sql) { WriteText(dir_.Sub("models/" + name + ".sql"), sql); }
+  void Model(const std::string& name, const std::string& sql) { p_.Write("models/" + name + ".sql", sql); }
 
   // Builds every model; the results by model name.
   std::map<std::string, NodeResult> Run() {
     std::map<std::string, NodeResult> out;
-    LoadOptions lo;
-    lo.project_dir = dir_.path();
-    auto p = LoadedProject::Load(lo);
-    EXPECT_TRUE(p.ok()) << p.status().ToString();
-    if (!p.ok()) return out;
-    project_ = std::move(*p);
-    db_.reset();
-    auto db = warehouse::OpenEngine(TargetOf(project_->profile));
-    EXPECT_TRUE(db.ok()) << db.status().ToString();
-    if (!db.ok()) return out;
-    db_ = std::move(*db);
-    Runner runner(project_.get(), db_.get());
-    RunOptions ro;
-    ro.verb = Verb::kRun;
-    auto r = runner.Execute(ro);
+    auto r = p_.Run(Verb::kRun);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     if (!r.ok()) return out;
     for (const auto& x : r->results) out[x.name] = x;
@@ -84,23 +50,7 @@ class CrossDb : public ::testing::TestWithParam<std::string> {
   }
 
   // Rows of a query on the target schema ("{S}" in `sql`), cells joined by '|'.
-  V Rows(std::string sql) {
-    for (size_t pos; (pos = sql.find("{S}")) != std::string::npos;) sql.replace(pos, 3, schema_);
-    V out;
-    if (!db_) return out;
-    auto c = db_->Connect();
-    EXPECT_TRUE(c.ok()) << c.status().ToString();
-    if (!c.ok()) return out;
-    auto r = (*c)->Query(sql);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    if (!r.ok()) return out;
-    for (const auto& row : r->rows) {
-      std::string line;
-      for (size_t i = 0; i < row.size(); ++i) line += (i ? "|" : "") + row[i].value_or("NULL");
-      out.push_back(line);
-    }
-    return out;
-  }
+  V Rows(const std::string& sql) { return p_.Rows(sql); }
 
   // Builds one model holding every check as a row (check_name, value as text) over the rows
   // t(n, s, flag) = (1,'b',false) (2,'a',false) (3,'c',true) (4,'d',false), and compares each.
@@ -126,10 +76,7 @@ class CrossDb : public ::testing::TestWithParam<std::string> {
     }
   }
 
-  TempDir dir_;
-  std::unique_ptr<LoadedProject> project_;
-  std::unique_ptr<warehouse::Engine> db_;
-  std::string schema_ = "main";
+  DbtTestProject p_;
 };
 
 // Bare names here; the other tests call the same macros as dbt.<name>.

@@ -4,38 +4,18 @@
 // seeds below (md5 sums with md5sum), not copied from Strata's output.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <map>
 
 #include "core/file.h"
-#include "testing.h"
-#include "transform/loader.h"
-#include "transform/runner.h"
-#include "transform/target.h"
-#include "warehouse/session.h"
+#include "transform/dbt_test_project.h"
 
 namespace strata::transform {
 namespace {
 
 namespace fs = std::filesystem;
-using strata::testing::TempDir;
 using strata::testing::WriteText;
 using V = std::vector<std::string>;
-
-// The shared copies of the packages: $STRATA_DBT_PACKAGES_DIR, else ../shared/dbt-packages
-// beside the source tree, else /work/shared/dbt-packages.
-std::string SharedPackagesDir() {
-  std::vector<std::string> candidates;
-  if (const char* env = std::getenv("STRATA_DBT_PACKAGES_DIR")) candidates.push_back(env);
-  candidates.push_back(testing::SourceDir() + "/../shared/dbt-packages");
-  candidates.push_back("/work/shared/dbt-packages");
-  for (const auto& c : candidates) {
-    std::error_code ec;
-    if (fs::exists(c + "/dbt_utils-1.3.3/dbt_project.yml", ec)) return fs::canonical(c, ec).string();
-  }
-  return "";
-}
 
 const char* const kPackages[] = {"dbt_utils-1.3.3", "dbt_date-0.17.1", "dbt_expectations-0.10.3",
                                  "audit_helper-0.12.2"};
@@ -45,39 +25,22 @@ class PackagesTest : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     shared_ = SharedPackagesDir();
     ASSERT_FALSE(shared_.empty()) << "the shared dbt packages are missing: set STRATA_DBT_PACKAGES_DIR";
-    WriteText(dir_.Sub("dbt_project.yml"), "name: pk\nprofile: pk\n");
-    if (GetParam() == "postgres") {
-      const testing::PgServer* pg = testing::Postgres();
-      ASSERT_NE(pg, nullptr);
-      schema_ = testing::PgTestSchema("pk");
-      WriteText(dir_.Sub("profiles.yml"),
-                "pk:\n  target: dev\n  outputs:\n    dev: " + testing::PgProfileTarget(*pg, schema_, 2) + "\n");
-    } else {
-      WriteText(dir_.Sub("profiles.yml"),
-                "pk:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: wh.duckdb, threads: 2}\n");
-    }
-    WriteText(dir_.Sub("seeds/people.csv"),
-              "id,first_name,last_name,city\n1,Ada,Lovelace,London\n2,Alan,Turing,London\n3,Grace,Hopper,NYC\n");
+    p_.Write("dbt_project.yml", "name: pk\nprofile: pk\n");
+    p_.Init(GetParam(), "pk", "pk");
+    p_.Write("seeds/people.csv",
+             "id,first_name,last_name,city\n1,Ada,Lovelace,London\n2,Alan,Turing,London\n3,Grace,Hopper,NYC\n");
     // Order 4 is there twice.
-    WriteText(dir_.Sub("seeds/orders.csv"),
-              "order_id,customer_id,status,amount,ordered_at\n1,1,paid,10.50,2024-01-01\n2,1,paid,20.00,2024-01-02\n"
-              "3,2,refunded,5.25,2024-01-02\n4,3,paid,7.75,2024-01-03\n4,3,paid,7.75,2024-01-03\n");
-    WriteText(dir_.Sub("seeds/orders_b.csv"),
-              "order_id,customer_id,status,amount,ordered_at,channel\n10,4,paid,1.00,2024-02-01,web\n");
-    WriteText(dir_.Sub("seeds/_seeds.yml"),
-              "version: 2\nseeds:\n  - name: orders\n    config: {column_types: {amount: 'decimal(10,2)'}}\n"
-              "  - name: orders_b\n    config: {column_types: {amount: 'decimal(10,2)'}}\n");
-  }
-  void TearDown() override {
-    if (GetParam() != "postgres" || !db_) return;
-    auto c = db_->Connect();
-    if (!c.ok()) return;
-    auto schemas = (*c)->Query("SELECT nspname FROM pg_namespace WHERE nspname LIKE '" + schema_ + "%'");
-    if (!schemas.ok()) return;
-    for (const auto& row : schemas->rows) (void)(*c)->Execute("DROP SCHEMA IF EXISTS \"" + *row[0] + "\" CASCADE");
+    p_.Write("seeds/orders.csv",
+             "order_id,customer_id,status,amount,ordered_at\n1,1,paid,10.50,2024-01-01\n2,1,paid,20.00,2024-01-02\n"
+             "3,2,refunded,5.25,2024-01-02\n4,3,paid,7.75,2024-01-03\n4,3,paid,7.75,2024-01-03\n");
+    p_.Write("seeds/orders_b.csv",
+             "order_id,customer_id,status,amount,ordered_at,channel\n10,4,paid,1.00,2024-02-01,web\n");
+    p_.Write("seeds/_seeds.yml",
+             "version: 2\nseeds:\n  - name: orders\n    config: {column_types: {amount: 'decimal(10,2)'}}\n"
+             "  - name: orders_b\n    config: {column_types: {amount: 'decimal(10,2)'}}\n");
   }
 
-  // Installs the packages as `strata deps` would, by linking the shared copies.
+  // Installs the packages as `strata deps` does with local entries: symlinks to the shared copies.
   void LinkPackages() {
     fs::create_directories(dir_.Sub("dbt_packages"));
     for (const char* p : kPackages) {
@@ -87,51 +50,13 @@ class PackagesTest : public ::testing::TestWithParam<std::string> {
     }
   }
 
-  Result<RunResults> Run(Verb verb, std::vector<std::string> select = {}) {
-    LoadOptions lo;
-    lo.project_dir = dir_.path();
-    lo.which = VerbName(verb);
-    auto p = LoadedProject::Load(lo);
-    if (!p.ok()) return p.status();
-    project_ = std::move(*p);
-    db_.reset();
-    auto db = warehouse::OpenEngine(TargetOf(project_->profile));
-    if (!db.ok()) return db.status();
-    db_ = std::move(*db);
-    Runner runner(project_.get(), db_.get());
-    RunOptions ro;
-    ro.verb = verb;
-    ro.selection.select = std::move(select);
-    return runner.Execute(ro);
-  }
-
-  std::vector<std::string> Rows(std::string sql) {
-    for (size_t pos; (pos = sql.find("{S}")) != std::string::npos;) sql.replace(pos, 3, schema_);
-    auto c = *db_->Connect();
-    auto r = c->Query(sql);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    std::vector<std::string> out;
-    if (!r.ok()) return out;
-    for (const auto& row : r->rows) {
-      std::string line;
-      for (size_t i = 0; i < row.size(); ++i) line += (i ? "|" : "") + row[i].value_or("NULL");
-      out.push_back(line);
-    }
-    return out;
-  }
-
-  static const NodeResult* Find(const RunResults& r, const std::string& name) {
-    for (const auto& x : r.results) {
-      if (x.name == name) return &x;
-    }
-    return nullptr;
-  }
+  Result<RunResults> Run(Verb verb, std::vector<std::string> select = {}) { return p_.Run(verb, std::move(select)); }
+  std::vector<std::string> Rows(const std::string& sql) { return p_.Rows(sql); }
 
   std::string shared_;
-  TempDir dir_;
-  std::string schema_ = "main";
-  std::unique_ptr<LoadedProject> project_;
-  std::unique_ptr<warehouse::Engine> db_;
+  DbtTestProject p_;
+  testing::TempDir& dir_ = p_.dir;
+  std::string& schema_ = p_.schema;
 };
 
 TEST_P(PackagesTest, DbtUtilsMacrosGiveTheHandWorkedResults) {
