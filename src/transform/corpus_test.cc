@@ -27,6 +27,7 @@
 
 #include "pg_testing.h"
 #include "testing.h"
+#include "transform/dbt_test_project.h"
 #include "transform/loader.h"
 #include "transform/runner.h"
 #include "transform/target.h"
@@ -242,19 +243,6 @@ void PrintTo(const Param& p, std::ostream* os) {
 }
 
 // ---- running a case ------------------------------------------------------------------------------
-
-// The shared copies of the packages, as packages_test.cc finds them.
-std::string SharedPackagesDir() {
-  std::vector<std::string> candidates;
-  if (const char* env = std::getenv("STRATA_DBT_PACKAGES_DIR")) candidates.push_back(env);
-  candidates.push_back(testing::SourceDir() + "/../shared/dbt-packages");
-  candidates.push_back("/work/shared/dbt-packages");
-  for (const auto& c : candidates) {
-    std::error_code ec;
-    if (fs::exists(c + "/dbt_utils-1.3.3/dbt_project.yml", ec)) return fs::canonical(c, ec).string();
-  }
-  return "";
-}
 
 std::string Join(const std::vector<std::string>& lines, const std::string& sep) {
   std::string out;
