@@ -11,6 +11,7 @@
 #include "core/file.h"
 #include "db/duckdb.h"
 #include "serve/dashboard.h"
+#include "transform/artifacts.h"
 #include "transform/dbt_project.h"
 #include "transform/loader.h"
 #include "transform/operations.h"
@@ -292,11 +293,13 @@ int RunVerb(Verb verb, const DbtFlags& f, Output& out, json* doc, const std::set
   };
   auto results = runner.Execute(ro);
   if (!results.ok()) return fail(results.status(), kExitUsage);
-  Status written = runner.WriteArtifacts(&*results, ro);
-  if (written.ok() && verb != Verb::kFreshness) {
-    written = transform::RecordRunArgs(transform::TargetDir(p.project) + "/run_results.json",
-                                       RunArgs(f, p, lo.cli_vars), f.warn_error);
+  // The invocation's arguments go into run_results.json as it is written (retry reads them).
+  transform::ArtifactExtras extras;
+  if (verb != Verb::kFreshness) {
+    extras.args = RunArgs(f, p, lo.cli_vars);
+    extras.warn_error = f.warn_error;
   }
+  Status written = transform::WriteDbtArtifacts(p, &*results, ro, extras);
   if (!written.ok()) log.Error("writing artifacts: " + written.message());
 
   // With --warn-error, a check that still ends in warn (warn_if met, error_if not) fails.

@@ -533,25 +533,6 @@ SelectOptions SelectExactly(const LoadedProject& project, const std::set<std::st
   return so;
 }
 
-Status RecordRunArgs(const std::string& run_results_path, const json& args, bool warn_error) {
-  STRATA_ASSIGN_OR_RETURN(std::string text, ReadFile(run_results_path));
-  json doc = json::parse(text, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) return Status::Corruption(run_results_path + ": not a JSON object");
-  json& a = doc["args"];
-  if (!a.is_object()) a = json::object();
-  for (const auto& [k, v] : args.items()) {
-    // The runner's answers stand, except the selection: retry runs an exact one of its own but
-    // records the invocation's.
-    if (k != "which" && (!a.contains(k) || k == "select" || k == "exclude")) a[k] = v;
-  }
-  if (warn_error && doc.contains("results") && doc["results"].is_array()) {
-    for (auto& r : doc["results"]) {
-      if (r.value("status", std::string()) == "warn") r["status"] = "fail";
-    }
-  }
-  return WriteFileAtomic(run_results_path, doc.dump() + "\n", Durability::kAtomicOnly);
-}
-
 // ---- run flags --------------------------------------------------------------------------------
 
 void StoreFailures(LoadedProject* project) {

@@ -145,12 +145,6 @@ Result<RetryPlan> PlanRetry(const std::string& run_results_path, bool warn_error
 SelectOptions SelectExactly(const LoadedProject& project, const std::set<std::string>& ids,
                             std::vector<std::string>* missing);
 
-// Adds `args` to the args object of run_results.json, so that retry can repeat the
-// invocation: keys the runner did not write, and `select`/`exclude` always (retry runs an
-// exact selection of its own but records the original one). With `warn_error`, results with
-// status warn are recorded as fail, as dbt's --warn-error does.
-Status RecordRunArgs(const std::string& run_results_path, const nlohmann::json& args, bool warn_error);
-
 // ---- init -------------------------------------------------------------------------------------
 
 // Creates the project `name` in parent_dir/name as dbt's starter project (dbt_project.yml, a

@@ -3,7 +3,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
-#include <future>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -11,8 +10,8 @@
 #include <thread>
 
 #include "core/file.h"
-#include "core/json_writer.h"
 #include "core/parallel.h"
+#include "transform/artifacts.h"
 #include "transform/materialize.h"
 #include "transform/unit_test_runner.h"
 
@@ -265,7 +264,7 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
     results.results.push_back(r);
     if (options.on_result) options.on_result(r);
   };
-  auto worker = [&]() {
+  auto worker = [&](int thread) {
     std::unique_ptr<warehouse::Session> conn;
     for (;;) {
       std::string id;
@@ -283,7 +282,11 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
         id = *plan.NextReady();
         ++running;
       }
+      const auto started = std::chrono::system_clock::now();
       NodeResult r = RunNode(id, options, &conn);
+      r.thread_id = "Thread-" + std::to_string(thread);
+      r.started_at = started;
+      r.completed_at = std::chrono::system_clock::now();
       const bool ok = r.status == "success" || r.status == "pass" || r.status == "warn";
       {
         std::lock_guard<std::mutex> lock(mu);
@@ -295,6 +298,7 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
           skip.name = n->name;
           skip.resource_type = NodeTypeName(n->type);
           skip.status = "skipped";
+          skip.thread_id = r.thread_id;
           skip.message = "skipped: upstream '" + manifest.Find(because)->name + "' did not succeed";
           record(skip);
         }
@@ -305,7 +309,7 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
     }
   };
   std::vector<std::thread> pool;
-  for (int i = 0; i < threads; ++i) pool.emplace_back(worker);
+  for (int i = 0; i < threads; ++i) pool.emplace_back(worker, i + 1);
   for (auto& t : pool) t.join();
   if (!stalled.ok()) return stalled;
   // on-run-end hooks see every result; a failing one is the run's error result.
@@ -378,182 +382,8 @@ Status Runner::RunProjectHooks(const std::vector<std::string>& hooks, const char
   return Status::OK();
 }
 
-namespace {
-
-// target/manifest.json.
-Status WriteManifest(const LoadedProject& project, const std::string& target) {
-  // Written straight to text, compact as dbt writes it, one section per pass over the nodes:
-  // a DOM of the whole manifest dumped by nlohmann::json cost more than compiling the project.
-  const Manifest& manifest = project.manifest;
-  JsonWriter w;
-  w.BeginObject();
-  w.Key("metadata");
-  w.BeginObject();
-  w.Member("dbt_schema_version", "https://schemas.getdbt.com/dbt/manifest/v11.json");
-  w.Member("generator", "strata");
-  w.Member("project_name", project.project.name);
-  w.Member("invocation_id", project.settings.invocation_id);
-  w.EndObject();
-  auto write_node = [&](const std::string& id, const Node& n) {
-    w.Key(id);
-    w.BeginObject();
-    w.Member("unique_id", id);
-    w.Member("resource_type", NodeTypeName(n.type));
-    w.Member("name", n.name);
-    w.Member("package_name", n.package);
-    w.Member("path", n.path);
-    w.Member("original_file_path", n.path);
-    w.Key("fqn");
-    w.StringArray(n.fqn);
-    w.Member("database", n.database);
-    w.Member("schema", n.schema);
-    w.Member("alias", n.alias);
-    w.Member("config", n.config);
-    w.Key("tags");
-    w.StringArray(n.tags);
-    w.Member("description", n.description);
-    w.Member("columns", n.columns);
-    w.Key("depends_on");
-    w.BeginObject();
-    w.Key("nodes");
-    w.StringArray(n.depends_on);
-    w.EndObject();
-    if (n.type == NodeType::kTest) {
-      w.Member("attached_node", n.attached_node);
-      w.Member("column_name", n.column_name);
-      w.Key("test_metadata");
-      w.BeginObject();
-      w.Member("name", n.test_name);
-      w.Member("kwargs", n.test_kwargs);
-      w.EndObject();
-    }
-    if (n.type == NodeType::kUnitTest) {
-      w.Member("model", manifest.Find(n.attached_node)->name);
-      auto it = project.unit_tests.find(id);
-      if (it != project.unit_tests.end()) {
-        w.Member("given", it->second.given);
-        w.Member("expect", it->second.expect);
-        w.Member("overrides", it->second.overrides);
-      }
-    }
-    w.EndObject();
-  };
-  for (const char* section : {"nodes", "sources", "unit_tests", "exposures"}) {
-    w.Key(section);
-    w.BeginObject();
-    for (const auto& [id, n] : manifest.nodes()) {
-      const char* in = n.type == NodeType::kSource     ? "sources"
-                       : n.type == NodeType::kUnitTest ? "unit_tests"
-                       : n.type == NodeType::kExposure ? "exposures"
-                                                       : "nodes";
-      if (in == section) write_node(id, n);
-    }
-    w.EndObject();
-  }
-  for (bool parents : {true, false}) {
-    w.Key(parents ? "parent_map" : "child_map");
-    w.BeginObject();
-    for (const auto& id : project.graph.Nodes()) {
-      w.Key(id);
-      w.StringArray(parents ? project.graph.Parents(id) : project.graph.Children(id));
-    }
-    w.EndObject();
-  }
-  w.EndObject();
-  std::string text = w.Take();
-  text.push_back('\n');
-  return WriteFileAtomic(target + "/manifest.json", text, Durability::kAtomicOnly);
-}
-
-// target/run_results.json (or sources.json) and the compiled SQL of each node.
-Status WriteResults(const LoadedProject& project, const std::string& target, const RunResults& results_ref,
-                    const RunOptions& options) {
-  const RunResults* results = &results_ref;
-
-  if (options.verb == Verb::kFreshness) {  // dbt writes target/sources.json for this verb
-    json fr = json::array();
-    for (const auto& r : results->results) {
-      json j = r.freshness.is_object() ? r.freshness : json::object();
-      j["unique_id"] = r.unique_id;
-      j["status"] = r.freshness.is_object() && r.freshness.contains("max_loaded_at") ? r.status : "runtime error";
-      j["execution_time"] = r.seconds;
-      if (!r.message.empty()) j["message"] = r.message;
-      fr.push_back(j);
-    }
-    json doc = {{"metadata",
-                 {{"dbt_schema_version", "https://schemas.getdbt.com/dbt/sources/v3.json"},
-                  {"generator", "strata"},
-                  {"invocation_id", project.settings.invocation_id}}},
-                {"elapsed_time", results->elapsed},
-                {"results", fr}};
-    return WriteFileAtomic(target + "/sources.json", doc.dump(2) + "\n", Durability::kAtomicOnly);
-  }
-
-  JsonWriter w;
-  w.BeginObject();
-  w.Key("metadata");
-  w.BeginObject();
-  w.Member("dbt_schema_version", "https://schemas.getdbt.com/dbt/run-results/v6.json");
-  w.Member("generator", "strata");
-  w.Member("invocation_id", project.settings.invocation_id);
-  w.EndObject();
-  w.Key("args");
-  w.BeginObject();
-  w.Member("which", VerbName(options.verb));
-  w.EndObject();
-  w.Key("elapsed_time");
-  w.Double(results->elapsed);
-  w.Key("results");
-  w.BeginArray();
-  std::vector<std::pair<std::string, const std::string*>> files;  // compiled SQL per node
-  for (const auto& r : results->results) {
-    w.BeginObject();
-    w.Member("unique_id", r.unique_id);
-    w.Member("status", r.status);
-    w.Member("message", r.message);
-    w.Key("execution_time");
-    w.Double(r.seconds);
-    w.Key("failures");
-    r.failures < 0 ? w.Null() : w.Int(r.failures);
-    w.Key("adapter_response");
-    w.BeginObject();
-    w.Key("rows_affected");
-    r.rows_affected < 0 ? w.Null() : w.Int(r.rows_affected);
-    w.EndObject();
-    w.Member("compiled_code", r.compiled_sql);
-    w.EndObject();
-    const Node* n = project.manifest.Find(r.unique_id);
-    if (n != nullptr && !r.compiled_sql.empty()) {
-      std::string dir = options.verb == Verb::kCompile ? "/compiled/" : "/run/";
-      std::string path = n->path;
-      if ((n->type == NodeType::kTest && !n->test_name.empty()) || n->type == NodeType::kUnitTest) {
-        path = path.substr(0, path.rfind('/') + 1) + n->name + ".sql";
-      }
-      files.emplace_back(target + dir + project.project.name + "/" + path, &r.compiled_sql);
-    }
-  }
-  w.EndArray();
-  w.EndObject();
-  // Debugging artifacts, rewritten every run: atomic, not worth an fsync each, and left alone
-  // when unchanged (most of them, when re-compiling after an edit).
-  STRATA_RETURN_IF_ERROR(ParallelFor(files.size(), CpuThreads(), [&](size_t i) {
-    return WriteFileIfChanged(files[i].first, *files[i].second + "\n").status();
-  }));
-  std::string doc = w.Take();
-  doc.push_back('\n');
-  return WriteFileAtomic(target + "/run_results.json", doc, Durability::kAtomicOnly);
-}
-
-}  // namespace
-
 Status Runner::WriteArtifacts(const RunResults* results, const RunOptions& options) const {
-  std::string target = project_->project.root + "/" + project_->project.target_path;
-  if (results == nullptr) return WriteManifest(*project_, target);
-  // Serializing the manifest takes as long as writing the results: do both at once.
-  auto manifest = std::async(std::launch::async, [&] { return WriteManifest(*project_, target); });
-  Status written = WriteResults(*project_, target, *results, options);
-  Status manifest_written = manifest.get();
-  return manifest_written.ok() ? written : manifest_written;
+  return WriteDbtArtifacts(*project_, results, options);
 }
 
 }  // namespace strata::transform

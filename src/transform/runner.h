@@ -7,6 +7,7 @@
 // error-severity test also skips the children of the node it tests, as dbt build does.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -52,6 +53,11 @@ struct NodeResult {
   std::string materialized;
   // Source freshness: max_loaded_at, snapshotted_at, max_loaded_at_time_ago_in_s, criteria.
   nlohmann::json freshness;
+  // The worker that ran it ("Thread-1", ...), and when it started and finished (unset for a
+  // node that never started, such as a skipped one).
+  std::string thread_id;
+  std::chrono::system_clock::time_point started_at{};
+  std::chrono::system_clock::time_point completed_at{};
 };
 
 // The machine-readable form of a node's result (`--json`, task details, the web API).

@@ -7,6 +7,7 @@
 
 #include "core/config.h"
 #include "core/hash.h"
+#include "transform/artifacts.h"
 
 namespace strata::transform {
 namespace {
@@ -102,7 +103,7 @@ Result<bool> StateMatches(const std::string& value, const Node& n, const nlohman
   if (old == nullptr) return true;  // new nodes count as modified, in every sub-selector (dbt's rule)
   bool body = false, configs = false;
   if (n.type != NodeType::kSource) {
-    const std::string sum = Sha256::Of(n.raw_code);
+    const std::string sum = NodeChecksum(n).second;
     if (old->contains("checksum") && (*old)["checksum"].is_object()) {
       body = (*old)["checksum"].value("checksum", std::string()) != sum;
     } else if (old->contains("raw_code")) {

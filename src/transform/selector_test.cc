@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/hash.h"
+#include "transform/artifacts.h"
 
 namespace strata::transform {
 namespace {
@@ -228,7 +229,7 @@ TEST_F(SelectorTest, StateNewAndModified) {
   auto same = [&](const std::string& id) {
     const Node* n = manifest_.Find(id);
     state[n->type == NodeType::kSource ? "sources" : "nodes"][id] = {
-        {"checksum", {{"name", "sha256"}, {"checksum", Sha256::Of(n->raw_code)}}}, {"config", n->config}};
+        {"checksum", {{"name", "sha256"}, {"checksum", NodeChecksum(*n).second}}}, {"config", n->config}};
   };
   for (const auto& [id, node] : manifest_.nodes()) {
     if (node.name != "rpt_daily" && node.name != "dim_date") same(id);
