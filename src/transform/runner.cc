@@ -290,7 +290,12 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
       const bool ok = r.status == "success" || r.status == "pass" || r.status == "warn";
       {
         std::lock_guard<std::mutex> lock(mu);
-        record(r);
+        // An ephemeral model is not executed (it is inlined where referenced): like dbt, the
+        // run lists no result for it, unless it failed to compile.
+        const Node* done = manifest.Find(id);
+        const bool inlined = done->type == NodeType::kModel && done->materialized() == "ephemeral" &&
+                             r.status == "success" && options.verb != Verb::kCompile;
+        if (!inlined) record(r);
         for (const auto& [skipped, because] : plan.Finished(id, ok)) {
           const Node* n = manifest.Find(skipped);
           NodeResult skip;
