@@ -301,6 +301,23 @@ void FillRenderContext(jinja::Context* ctx, RenderState* state, const Node& node
 
 namespace {
 
+// selected_resources: a list-like view of the ids the Runner selected for this command.
+class SelectedResources : public jinja::Object {
+ public:
+  explicit SelectedResources(std::shared_ptr<std::vector<std::string>> ids) : ids_(std::move(ids)) {}
+  std::string TypeName() const override { return "list"; }
+  bool IsIterable() const override { return true; }
+  std::vector<Value> Items() const override {
+    std::vector<Value> out;
+    for (const auto& id : *ids_) out.emplace_back(id);
+    return out;
+  }
+  std::string Str() const override { return Value::MakeList(Items()).Str(); }
+
+ private:
+  std::shared_ptr<std::vector<std::string>> ids_;
+};
+
 // target (the profile's selected target), as templates see it.
 Value TargetValue(const Profile& p) {
   Value target = Value::MakeDict();
@@ -321,6 +338,7 @@ void InstallInvocationGlobals(jinja::Environment* env, const ContextSettings& se
   env->AddGlobal("project_name", Value(settings.project_name));
   env->AddGlobal("dbt_version", Value(kDbtCompatVersion));
   env->AddGlobal("invocation_id", Value(settings.invocation_id));
+  env->AddGlobal("selected_resources", Value::FromObject(std::make_shared<SelectedResources>(settings.selected)));
   Value flags = Value::MakeDict();
   flags.as_dict().Set("FULL_REFRESH", Value(settings.full_refresh));
   flags.as_dict().Set("STORE_FAILURES", Value(false));

@@ -75,9 +75,12 @@ struct ContextSettings {
   // Only profiles.yml may read DBT_ENV_SECRET_* variables (as in dbt): anywhere else their
   // values would end up in target/ and logs.
   bool allow_secret_env = false;
-  std::string which = "run";          // flags.WHICH: the command (run, build, compile, test, ...)
-  bool empty = false;                 // --empty: refs and sources of compiled models read no rows
-  std::vector<std::string> packages;  // installed packages' names
+  std::string which = "run";  // flags.WHICH: the command (run, build, compile, test, ...)
+  bool empty = false;         // --empty: refs and sources of compiled models read no rows
+  // selected_resources: the unique ids the running command selected (filled by the Runner
+  // before any node renders; empty while parsing).
+  std::shared_ptr<std::vector<std::string>> selected = std::make_shared<std::vector<std::string>>();
+  std::vector<std::string> packages;                         // installed packages' names
   std::map<std::string, std::vector<std::string>> dispatch;  // dbt_project.yml `dispatch:`
 };
 

@@ -212,6 +212,8 @@ Result<RunResults> Runner::Execute(const RunOptions& options) {
   auto start = std::chrono::steady_clock::now();
   const Manifest& manifest = project_->manifest;
   STRATA_ASSIGN_OR_RETURN(std::set<std::string> todo, NodesToRun(options));
+  // selected_resources, for the renders to come (no render runs yet).
+  project_->settings.selected->assign(todo.begin(), todo.end());
   Plan plan = PlanRun(todo, options.verb);
 
   // Every schema the run writes into is created once, up front: nodes of one schema that start
