@@ -926,7 +926,21 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
   STRATA_ASSIGN_OR_RETURN(lp->profile, LoadTarget(proj, options));
   lp->settings = MakeContextSettings(proj, lp->profile, options);
   STRATA_ASSIGN_OR_RETURN(lp->packages, LoadPackages(proj));
-  for (const auto& p : lp->packages) lp->settings.packages.push_back(p.name);
+  for (const auto& p : lp->packages) {
+    lp->settings.packages.push_back(p.name);
+    // Packages bring macros, generic tests and docs here; their own nodes are not built yet.
+    // Say so rather than leave them out silently.
+    size_t models = 0, seeds = 0, snapshots = 0;
+    for (const auto& dir : p.model_paths) models += FindFiles(p.root, dir, ".sql").size();
+    for (const auto& dir : p.seed_paths) seeds += FindFiles(p.root, dir, ".csv").size();
+    for (const auto& dir : p.snapshot_paths) snapshots += FindFiles(p.root, dir, ".sql").size();
+    if (models + seeds + snapshots > 0) {
+      lp->warnings.push_back("package '" + p.name + "' has " + std::to_string(models) + " model(s), " +
+                             std::to_string(seeds) + " seed(s) and " + std::to_string(snapshots) +
+                             " snapshot file(s), which Strata does not build yet (only its macros, generic tests "
+                             "and docs are used)");
+    }
+  }
   lp->settings.dispatch = proj.dispatch;
   for (const auto& [ns, order] : proj.dispatch) {
     for (const auto& name : order) {
