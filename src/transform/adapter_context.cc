@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <optional>
 
 #include "core/config.h"
 #include "db/query_result.h"
@@ -270,6 +271,15 @@ struct TableData {
   std::vector<std::vector<Value>> rows;
 };
 
+// An int key as a position in a sequence of `n` items, Python's way (-1 is the last); nullopt
+// when out of range.
+std::optional<size_t> PythonIndex(const Value& key, size_t n) {
+  int64_t k = key.as_int();
+  if (k < 0) k += static_cast<int64_t>(n);
+  if (k < 0 || k >= static_cast<int64_t>(n)) return std::nullopt;
+  return static_cast<size_t>(k);
+}
+
 class TableRow : public jinja::Object {
  public:
   TableRow(std::shared_ptr<const TableData> d, size_t i) : d_(std::move(d)), i_(i) {}
@@ -278,9 +288,8 @@ class TableRow : public jinja::Object {
   std::vector<Value> Items() const override { return d_->rows[i_]; }
   Value GetItem(const Value& key) const override {
     if (key.is_int()) {
-      int64_t n = static_cast<int64_t>(d_->names.size()), k = key.as_int();
-      if (k < 0) k += n;
-      return k >= 0 && k < n ? d_->rows[i_][static_cast<size_t>(k)] : Value();
+      auto k = PythonIndex(key, d_->names.size());
+      return k ? d_->rows[i_][*k] : Value();
     }
     return key.is_string() ? GetAttr(key.as_string()) : Value();
   }
@@ -328,9 +337,8 @@ class TableColumn : public jinja::Object {
   }
   Value GetItem(const Value& key) const override {
     if (key.is_int()) {
-      int64_t n = static_cast<int64_t>(d_->rows.size()), k = key.as_int();
-      if (k < 0) k += n;
-      return k >= 0 && k < n ? d_->rows[static_cast<size_t>(k)][c_] : Value();
+      auto k = PythonIndex(key, d_->rows.size());
+      return k ? d_->rows[*k][c_] : Value();
     }
     return key.is_string() ? GetAttr(key.as_string()) : Value();
   }
@@ -377,10 +385,8 @@ class TableColumns : public jinja::Object {
   }
   Value GetItem(const Value& key) const override {
     if (key.is_int()) {
-      int64_t n = static_cast<int64_t>(d_->names.size()), k = key.as_int();
-      if (k < 0) k += n;
-      if (k < 0 || k >= n) return Value();
-      return Value::FromObject(std::make_shared<TableColumn>(d_, static_cast<size_t>(k)));
+      auto k = PythonIndex(key, d_->names.size());
+      return k ? Value::FromObject(std::make_shared<TableColumn>(d_, *k)) : Value();
     }
     return key.is_string() ? GetAttr(key.as_string()) : Value();
   }
@@ -408,10 +414,8 @@ class Table : public jinja::Object {
   }
   Value GetItem(const Value& key) const override {
     if (key.is_int()) {
-      int64_t n = static_cast<int64_t>(d_->rows.size()), k = key.as_int();
-      if (k < 0) k += n;
-      if (k < 0 || k >= n) return Value();
-      return Value::FromObject(std::make_shared<TableRow>(d_, static_cast<size_t>(k)));
+      auto k = PythonIndex(key, d_->rows.size());
+      return k ? Value::FromObject(std::make_shared<TableRow>(d_, *k)) : Value();
     }
     return key.is_string() ? GetAttr(key.as_string()) : Value();
   }

@@ -9,12 +9,8 @@
 #include <set>
 
 #include "core/file.h"
-#include "testing.h"
 #include "transform/dbt_project.h"
-#include "transform/loader.h"
-#include "transform/runner.h"
-#include "transform/target.h"
-#include "warehouse/session.h"
+#include "transform/dbt_test_project.h"
 
 namespace strata::transform {
 namespace {
@@ -42,8 +38,7 @@ class ArtifactsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     WriteText(dir_.Sub("dbt_project.yml"), "name: shop\nprofile: shop\nmodels:\n  shop:\n    +materialized: view\n");
-    WriteText(dir_.Sub("profiles.yml"),
-              "shop:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: wh.duckdb, threads: 2}\n");
+    p_.Init("duckdb", "shop", "art");
     WriteText(dir_.Sub("seeds/raw_orders.csv"), kSeedCsv);
     WriteText(dir_.Sub("models/staging/stg_orders.sql"), kModelSql);
     WriteText(dir_.Sub("models/old.sql"), "{{ config(enabled=false) }}\nselect 1 as x\n");
@@ -67,24 +62,14 @@ class ArtifactsTest : public ::testing::Test {
     WriteText(dir_.Sub("macros/cents.sql"), "-- money\n{% macro cents(x) %}{{ x }} * 100{% endmacro %}\n");
   }
 
+  // Runs `verb` at a fixed run_started_at and writes the artifacts.
   Result<RunResults> Run(Verb verb, std::vector<std::string> select = {}) {
-    LoadOptions lo;
-    lo.project_dir = dir_.path();
-    lo.run_started_at = "2024-03-01 10:00:00";
-    auto p = LoadedProject::Load(lo);
-    if (!p.ok()) return p.status();
-    project_ = std::move(*p);
-    db_.reset();
-    auto db = warehouse::OpenEngine(TargetOf(project_->profile));
-    if (!db.ok()) return db.status();
-    db_ = std::move(*db);
-    Runner runner(project_.get(), db_.get());
-    RunOptions ro;
-    ro.verb = verb;
-    ro.selection.select = std::move(select);
-    auto r = runner.Execute(ro);
+    auto r = p_.Run(verb, select, [](LoadOptions* lo) { lo->run_started_at = "2024-03-01 10:00:00"; });
     if (r.ok()) {
-      Status written = runner.WriteArtifacts(&*r, ro);
+      RunOptions ro;
+      ro.verb = verb;
+      ro.selection.select = std::move(select);
+      Status written = WriteDbtArtifacts(*p_.project, &*r, ro);
       EXPECT_TRUE(written.ok()) << written.ToString();
     }
     return r;
@@ -96,9 +81,9 @@ class ArtifactsTest : public ::testing::Test {
     return text.ok() ? json::parse(*text) : json();
   }
 
-  TempDir dir_;
-  std::unique_ptr<LoadedProject> project_;
-  std::unique_ptr<warehouse::Engine> db_;
+  DbtTestProject p_;
+  testing::TempDir& dir_ = p_.dir;
+  std::unique_ptr<LoadedProject>& project_ = p_.project;
 };
 
 TEST(ArtifactsTimestamp, IsoUtcWithMicroseconds) {

@@ -228,8 +228,6 @@ std::string Replacement(const std::string& repl) {
 
 // re.<fn>(pattern, ...) and pattern.<fn>(...): the pattern is given or bound.
 Result<Value> ReCall(const std::string& fn, const std::string& pattern, int flags, const Args& args, size_t first) {
-  auto arg = [&](size_t i, std::string_view kw) -> const Value* { return args.Find(first + i - (first ? 0 : 0), kw); };
-  (void)arg;
   std::vector<Value> pos(args.positional.begin() + static_cast<long>(std::min(first, args.positional.size())),
                          args.positional.end());
   auto kw = [&](const char* name, size_t index) -> Value {

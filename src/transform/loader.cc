@@ -830,6 +830,14 @@ Status CheckEnabled(Manifest* manifest) {
 
 namespace {
 
+// Whether `fn` is dbt's own generic test `name` (not a root project's override).
+bool IsDbtBuiltinTest(const jinja::Environment& env, const std::string& name, const Value& fn) {
+  const Value* dbt = env.FindGlobal("dbt");
+  const Value* builtin = dbt != nullptr && dbt->is_dict() ? dbt->as_dict().Find("test_" + name) : nullptr;
+  return builtin != nullptr && builtin->is_callable() && fn.is_callable() &&
+         builtin->callable_ptr() == fn.callable_ptr();
+}
+
 // The macro of generic test `name` ("unique", "dbt_utils.expression_is_true"): a namespaced
 // name in its package; a bare one in the root project or dbt's, else in the one package that
 // defines it (dbt's priority: root, packages, core). Undefined when none does.
@@ -861,13 +869,7 @@ Result<Value> FindGenericTest(const jinja::Environment& env, const std::string& 
       from = p.name;
     }
   }
-  if (m != nullptr) {
-    const Value* dbt = env.FindGlobal("dbt");
-    const Value* builtin = dbt != nullptr && dbt->is_dict() ? dbt->as_dict().Find("test_" + name) : nullptr;
-    const bool is_builtin = builtin != nullptr && builtin->is_callable() && m->is_callable() &&
-                            builtin->callable_ptr() == m->callable_ptr();
-    if (!is_builtin || found.is_undefined()) return *m;
-  }
+  if (m != nullptr && (!IsDbtBuiltinTest(env, name, *m) || found.is_undefined())) return *m;
   return found;
 }
 
@@ -876,7 +878,6 @@ Result<Value> FindGenericTest(const jinja::Environment& env, const std::string& 
 // folder configs still win. dbt's built-in tests call no config(), so they are not rendered.
 Status CaptureTestMacroConfigs(LoadedProject* lp) {
   const jinja::Environment& env = *lp->env;
-  const Value* dbt = env.FindGlobal("dbt");
   std::vector<std::string> tests;
   for (const auto& [id, node] : lp->manifest.nodes()) {
     if (node.type == NodeType::kTest && !node.test_name.empty()) tests.push_back(id);
@@ -885,10 +886,7 @@ Status CaptureTestMacroConfigs(LoadedProject* lp) {
     Node* n = lp->manifest.FindMutable(id);
     auto fn = FindGenericTest(env, n->test_name, lp->packages);
     if (!fn.ok() || !fn->is_callable()) continue;  // compiling the test reports it
-    if (dbt != nullptr && dbt->is_dict()) {
-      const Value* builtin = dbt->as_dict().Find("test_" + n->test_name);
-      if (builtin != nullptr && builtin->is_callable() && builtin->callable_ptr() == fn->callable_ptr()) continue;
-    }
+    if (IsDbtBuiltinTest(env, n->test_name, *fn)) continue;
     const Node* target = lp->manifest.Find(n->attached_node);
     if (target == nullptr) continue;
     RenderState state;
@@ -902,8 +900,8 @@ Status CaptureTestMacroConfigs(LoadedProject* lp) {
                                                  target->alias.empty() ? target->name : target->alias)});
     if (!n->column_name.empty()) args.kwargs.push_back({"column_name", Value(n->column_name)});
     for (const auto& [k, v] : n->test_kwargs.items()) args.kwargs.push_back({k, JsonToValue(v)});
-    // A macro that only works when executing fails here as dbt's parse render would not (ours
-    // is stricter about calls on placeholders): the config it set before failing still counts.
+    // A macro that fails while parsing (it needs the warehouse, say) still counts the config()
+    // it set before failing; compiling the test reports the real error.
     (void)env.Call(*fn, args, ctx);
     for (const auto& [k, v] : state.config.items()) {
       if (!n->config.contains(k)) n->config[k] = v;
