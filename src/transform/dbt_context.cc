@@ -386,30 +386,38 @@ void InstallDateTimeGlobals(jinja::Environment* env, const ContextSettings& sett
   env->AddGlobal("modules", modules);
 }
 
-// var(name, default): a unit test's vars, then --vars, then dbt_project.yml's vars (the
-// project's own block, then the global ones), then the default.
+// var(name, default): a unit test's vars, then --vars, then the root dbt_project.yml's vars
+// (those scoped to the rendering node's package, then the global ones), then, for a node of an
+// installed package, that package's own vars (scoped, then global), then the default.
 void InstallVar(jinja::Environment* env, const ContextSettings& settings) {
-  json project_vars = settings.project_vars;
-  json cli_vars = settings.cli_vars;
-  std::string project_name = settings.project_name;
-  env->AddFunction("var", [project_vars, cli_vars, project_name](CallContext& ctx, const Args& args) -> Result<Value> {
+  env->AddFunction("var", [project_vars = settings.project_vars, cli_vars = settings.cli_vars,
+                           project_name = settings.project_name,
+                           package_vars = settings.package_vars](CallContext& ctx, const Args& args) -> Result<Value> {
     STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("var", {"name", "default"}, 1));
     std::string name = a[0].Str();
     if (const RenderOverrides* o = OverridesOf(ctx); o != nullptr && o->vars.contains(name)) {
       return JsonToValue(o->vars[name]);
     }
     if (cli_vars.contains(name)) return JsonToValue(cli_vars[name]);
-    if (project_vars.contains(project_name) && project_vars[project_name].is_object() &&
-        project_vars[project_name].contains(name)) {
-      return JsonToValue(project_vars[project_name][name]);
+    std::string package = project_name;
+    if (auto state = StateOfImpl(ctx); state.ok() && (*state)->node != nullptr && !(*state)->node->package.empty()) {
+      package = (*state)->node->package;
     }
-    if (project_vars.contains(name)) return JsonToValue(project_vars[name]);
+    // `vars` scoped to `scope`, then its global ones (a value that is not a package's block).
+    auto lookup = [&](const json& vars, const std::string& scope) -> const json* {
+      if (vars.contains(scope) && vars[scope].is_object() && vars[scope].contains(name)) return &vars[scope][name];
+      if (vars.contains(name)) return &vars[name];
+      return nullptr;
+    };
+    if (const json* v = lookup(project_vars, package)) return JsonToValue(*v);
+    if (auto it = package_vars.find(package); it != package_vars.end()) {
+      if (const json* v = lookup(it->second, package)) return JsonToValue(*v);
+    }
     if (!a[1].is_undefined()) return a[1];
     std::vector<std::string> known;
     for (const auto& [k, v] : project_vars.items()) known.push_back(k);
     for (const auto& [k, v] : cli_vars.items()) known.push_back(k);
     std::string hint = Closest(name, known);
-    (void)ctx;
     return CallContext::Error("required var '" + name + "' not found in dbt_project.yml vars or --vars" +
                               (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
   });
@@ -508,7 +516,7 @@ Result<Value> RefFunction(CallContext& ctx, const Args& args) {
     s->refs.push_back({package, name, ctx.where()});
     return MakeRelation("", s->node ? s->node->schema : "", name);
   }
-  const Node* target = s->manifest->FindRefable(name, package);
+  const Node* target = s->manifest->FindRefable(name, package, s->node != nullptr ? s->node->package : "");
   if (target != nullptr && s->overrides != nullptr) {
     auto it = s->overrides->relations.find(target->unique_id);
     if (it != s->overrides->relations.end()) return MakeRelation("", "", it->second, "cte");

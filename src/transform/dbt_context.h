@@ -81,6 +81,7 @@ struct ContextSettings {
   // before any node renders; empty while parsing).
   std::shared_ptr<std::vector<std::string>> selected = std::make_shared<std::vector<std::string>>();
   std::vector<std::string> packages;                         // installed packages' names
+  std::map<std::string, nlohmann::json> package_vars;        // each package's own dbt_project.yml vars
   std::map<std::string, std::vector<std::string>> dispatch;  // dbt_project.yml `dispatch:`
 };
 

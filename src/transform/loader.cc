@@ -323,12 +323,13 @@ void FindSeeds(const DbtProject& proj, std::vector<Node>* out) {
 
 // Snapshots: each {% snapshot %} block of the *.sql files in snapshot paths. A block's body,
 // kept in `bodies` by unique id, is the snapshot's template.
-Status FindSnapshots(const DbtProject& proj, const jinja::Environment& env, std::vector<Node>* out,
+Status FindSnapshots(const DbtProject& proj, bool root, const jinja::Environment& env, std::vector<Node>* out,
                      std::map<std::string, std::shared_ptr<jinja::Template>>* bodies) {
   for (const auto& dir : proj.snapshot_paths) {
     for (const auto& rel : FindFiles(proj.root, dir, ".sql")) {
       STRATA_ASSIGN_OR_RETURN(std::string text, ReadFile(proj.root + "/" + rel));
-      STRATA_ASSIGN_OR_RETURN(auto defs, env.ParseDefinitions(text, rel));
+      STRATA_ASSIGN_OR_RETURN(auto defs, env.ParseDefinitions(text, root ? rel : proj.root + "/" + rel,
+                                                              root ? "" : proj.name));
       for (auto& d : defs) {
         if (d.kind != jinja::Definition::Kind::kSnapshot) continue;
         Node n = FileNode(proj, NodeType::kSnapshot, "snapshots", rel, d.name);
@@ -409,7 +410,12 @@ Status ParseRenderNodes(LoadedProject* lp,
     if (node.type == NodeType::kSnapshot) {
       tmpl = snapshot_bodies.at(node.unique_id);
     } else {
-      STRATA_ASSIGN_OR_RETURN(tmpl, env.Parse(node.raw_code, node.path));
+      // A package's node names its file under the package's folder, and reaches the package's
+      // macros by bare name.
+      const DbtProject* owner = lp->ProjectOf(node);
+      const bool root = owner == nullptr || owner == &lp->project;
+      STRATA_ASSIGN_OR_RETURN(tmpl, env.Parse(node.raw_code, root ? node.path : owner->root + "/" + node.path,
+                                              root ? "" : node.package));
     }
     RenderState& state = states->at(node.unique_id);
     state.mode = RenderMode::kParse;
@@ -475,6 +481,31 @@ void MergeFileConfigs(const std::map<std::string, json>& file_configs, Manifest*
   }
 }
 
+// The dbt_project.yml folder name of a node type's configs.
+const char* ConfigResource(NodeType type) {
+  switch (type) {
+    case NodeType::kSeed:
+      return "seeds";
+    case NodeType::kSnapshot:
+      return "snapshots";
+    case NodeType::kTest:
+      return "tests";
+    default:
+      return "models";
+  }
+}
+
+// A package's nodes take the root project's dbt_project.yml configs for them (its top-level
+// ones and those under the package's name) over their own, config() calls included: dbt
+// applies the active project's configs last.
+void ApplyRootConfigsToPackages(const DbtProject& root, Manifest* manifest) {
+  for (const auto& [id, node_const] : manifest->nodes()) {
+    if (node_const.package == root.name || node_const.type == NodeType::kSource) continue;
+    Node* n = manifest->FindMutable(id);
+    MergeConfig(&n->config, root.FolderConfig(ConfigResource(n->type), n->fqn));
+  }
+}
+
 // A description, rendered if it has Jinja: descriptions may use doc().
 Result<std::string> RenderDescription(const jinja::Environment& env, const std::string& text,
                                       const std::string& where) {
@@ -523,9 +554,8 @@ Status RecordRefs(const jinja::Environment& env, const std::string& expr, const 
 
 // A generic test node from YAML (`spec`, in the file `yml`) on the node or source `attached`;
 // the refs and sources its arguments name are recorded in states[its unique id].
-Status AddGenericTest(LoadedProject* lp, const std::string& attached, const TestSpec& spec, const std::string& yml,
-                      std::map<std::string, RenderState>* states) {
-  const DbtProject& proj = lp->project;
+Status AddGenericTest(LoadedProject* lp, const DbtProject& proj, const std::string& attached, const TestSpec& spec,
+                      const std::string& yml, std::map<std::string, RenderState>* states) {
   const Node* target = lp->manifest.Find(attached);
   Node t;
   t.type = NodeType::kTest;
@@ -590,9 +620,10 @@ Status AddExposures(const std::vector<ExposureSpec>& specs, LoadedProject* lp,
 }
 
 // Generic tests from YAML: those of models, seeds and snapshots, then those of sources.
-Status AddGenericTests(const Properties& props, LoadedProject* lp, std::map<std::string, RenderState>* states) {
+Status AddGenericTests(const DbtProject& proj, const Properties& props, LoadedProject* lp,
+                       std::map<std::string, RenderState>* states) {
   for (const auto& p : props.patches) {
-    std::string id = PatchedId(p, lp->project.name);
+    std::string id = PatchedId(p, proj.name);
     const Node* tested = lp->manifest.Find(id);
     if (tested == nullptr) continue;  // an orphan entry: warned about by ApplyPatches
     if (!tested->enabled() && !p.tests.empty()) {
@@ -600,10 +631,10 @@ Status AddGenericTests(const Properties& props, LoadedProject* lp, std::map<std:
                              "', which is disabled, are disabled too");
       continue;
     }
-    for (const auto& spec : p.tests) STRATA_RETURN_IF_ERROR(AddGenericTest(lp, id, spec, p.file, states));
+    for (const auto& spec : p.tests) STRATA_RETURN_IF_ERROR(AddGenericTest(lp, proj, id, spec, p.file, states));
   }
   for (const auto& [source_id, spec] : props.source_tests) {
-    STRATA_RETURN_IF_ERROR(AddGenericTest(lp, source_id, spec, lp->manifest.Find(source_id)->path, states));
+    STRATA_RETURN_IF_ERROR(AddGenericTest(lp, proj, source_id, spec, lp->manifest.Find(source_id)->path, states));
   }
   return Status::OK();
 }
@@ -619,7 +650,7 @@ Status ResolveDependencies(const std::map<std::string, RenderState>& states, Man
     Node* n = manifest->FindMutable(id);
     if (n == nullptr) continue;
     for (const auto& r : state.refs) {
-      const Node* target = manifest->FindRefable(r.name, r.package);
+      const Node* target = manifest->FindRefable(r.name, r.package, n->package);
       if (target == nullptr) {
         std::string hint = Closest(r.name, manifest->RefableNames());
         return Status::InvalidArgument(r.where + ": ref('" + r.name + "') in '" + n->name +
@@ -926,19 +957,9 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
   STRATA_ASSIGN_OR_RETURN(lp->packages, LoadPackages(proj));
   for (const auto& p : lp->packages) {
     lp->settings.packages.push_back(p.name);
-    // Packages bring macros, generic tests and docs here; their own nodes are not built yet.
-    // Say so rather than leave them out silently.
-    size_t models = 0, seeds = 0, snapshots = 0;
-    for (const auto& dir : p.model_paths) models += FindFiles(p.root, dir, ".sql").size();
-    for (const auto& dir : p.seed_paths) seeds += FindFiles(p.root, dir, ".csv").size();
-    for (const auto& dir : p.snapshot_paths) snapshots += FindFiles(p.root, dir, ".sql").size();
-    if (models + seeds + snapshots > 0) {
-      lp->warnings.push_back("package '" + p.name + "' has " + std::to_string(models) + " model(s), " +
-                             std::to_string(seeds) + " seed(s) and " + std::to_string(snapshots) +
-                             " snapshot file(s), which Strata does not build yet (only its macros, generic tests "
-                             "and docs are used)");
-    }
+    lp->settings.package_vars[p.name] = p.vars;
   }
+  lp->manifest.set_root_package(proj.name);
   lp->settings.dispatch = proj.dispatch;
   for (const auto& [ns, order] : proj.dispatch) {
     for (const auto& name : order) {
@@ -960,6 +981,7 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
   STRATA_RETURN_IF_ERROR(AddBuiltinMacros(&env));
   for (const auto& p : lp->packages) STRATA_RETURN_IF_ERROR(AddProjectMacros(p, false, &env, lp->settings.docs.get()));
   STRATA_RETURN_IF_ERROR(AddProjectMacros(proj, true, &env, lp->settings.docs.get()));
+  for (const auto& p : lp->packages) STRATA_RETURN_IF_ERROR(AddDocsBlocks(p, env, lp->settings.docs.get()));
   STRATA_RETURN_IF_ERROR(AddDocsBlocks(proj, env, lp->settings.docs.get()));
 
   // While parsing, `graph` is empty (dbt fills it once the manifest exists): models that read
@@ -969,39 +991,59 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
                                           {"exposures", Value::MakeDict()},
                                           {"macros", Value::MakeDict()}}));
 
-  // Nodes from files; sources, patches, generic and unit tests from YAML.
+  // Nodes from files; sources, patches, generic and unit tests from YAML: the installed
+  // packages' (as dbt builds them with the project), then the root project's.
+  std::vector<const DbtProject*> projects;
+  for (const auto& p : lp->packages) projects.push_back(&p);
+  projects.push_back(&proj);
   std::vector<Node> file_nodes;
   std::map<std::string, std::shared_ptr<jinja::Template>> snapshot_bodies;
-  STRATA_RETURN_IF_ERROR(FindModels(proj, &file_nodes));
-  FindSeeds(proj, &file_nodes);
-  STRATA_RETURN_IF_ERROR(FindSnapshots(proj, env, &file_nodes, &snapshot_bodies));
-  STRATA_RETURN_IF_ERROR(FindSingularTests(proj, &file_nodes));
-  STRATA_ASSIGN_OR_RETURN(Properties props, ParseAllProperties(proj));
+  std::vector<Properties> props_of(projects.size());
+  for (size_t i = 0; i < projects.size(); ++i) {
+    const DbtProject& p = *projects[i];
+    STRATA_RETURN_IF_ERROR(FindModels(p, &file_nodes));
+    FindSeeds(p, &file_nodes);
+    STRATA_RETURN_IF_ERROR(FindSnapshots(p, &p == &proj, env, &file_nodes, &snapshot_bodies));
+    STRATA_RETURN_IF_ERROR(FindSingularTests(p, &file_nodes));
+    STRATA_ASSIGN_OR_RETURN(props_of[i], ParseAllProperties(p));
+  }
+  const Properties& props = props_of.back();
 
   // Each node with its parse-time render state: what its SQL (or a test's arguments) calls.
   std::map<std::string, RenderState> states;
   std::map<std::string, json> file_configs;
   for (auto& n : file_nodes) STRATA_RETURN_IF_ERROR(lp->manifest.Add(std::move(n)));
   STRATA_RETURN_IF_ERROR(ParseRenderNodes(lp.get(), snapshot_bodies, &states, &file_configs));
-  for (auto& s : props.sources) {
-    // dbt renders a source's database, schema and identifier ("{{ target.schema }}_raw").
-    for (std::string* field : {&s.database, &s.schema, &s.alias}) {
-      if (field->find("{{") == std::string::npos && field->find("{%") == std::string::npos) continue;
-      STRATA_ASSIGN_OR_RETURN(auto tmpl, env.Parse(*field, s.path + ": source " + s.name));
-      jinja::Context ctx;
-      STRATA_ASSIGN_OR_RETURN(*field, env.Render(*tmpl, ctx));
+  for (const Properties& pp : props_of) {
+    for (auto s : pp.sources) {
+      // dbt renders a source's database, schema and identifier ("{{ target.schema }}_raw").
+      for (std::string* field : {&s.database, &s.schema, &s.alias}) {
+        if (field->find("{{") == std::string::npos && field->find("{%") == std::string::npos) continue;
+        STRATA_ASSIGN_OR_RETURN(auto tmpl, env.Parse(*field, s.path + ": source " + s.name));
+        jinja::Context ctx;
+        STRATA_ASSIGN_OR_RETURN(*field, env.Render(*tmpl, ctx));
+      }
+      STRATA_RETURN_IF_ERROR(lp->manifest.Add(s));
     }
-    STRATA_RETURN_IF_ERROR(lp->manifest.Add(s));
   }
 
-  // Configs (folder < YAML < config()), tags and descriptions.
-  STRATA_ASSIGN_OR_RETURN(auto patch_of, ApplyPatches(props.patches, proj.name, &lp->manifest, &lp->warnings));
+  // Configs (folder < YAML < config(), and for a package's node the root project's
+  // dbt_project.yml over all of those, as in dbt), tags and descriptions.
+  std::map<std::string, const Patch*> patch_of;
+  for (size_t i = 0; i < projects.size(); ++i) {
+    STRATA_ASSIGN_OR_RETURN(auto patched,
+                            ApplyPatches(props_of[i].patches, projects[i]->name, &lp->manifest, &lp->warnings));
+    patch_of.insert(patched.begin(), patched.end());
+  }
   MergeFileConfigs(file_configs, &lp->manifest);
+  ApplyRootConfigsToPackages(proj, &lp->manifest);
   STRATA_RETURN_IF_ERROR(ResolveTagsAndDescriptions(env, patch_of, &lp->manifest));
   STRATA_RETURN_IF_ERROR(CheckEnabled(&lp->manifest));
 
   // Generic tests; refs and sources resolved into dependencies; unit tests; where nodes live.
-  STRATA_RETURN_IF_ERROR(AddGenericTests(props, lp.get(), &states));
+  for (size_t i = 0; i < projects.size(); ++i) {
+    STRATA_RETURN_IF_ERROR(AddGenericTests(*projects[i], props_of[i], lp.get(), &states));
+  }
   STRATA_RETURN_IF_ERROR(AddExposures(props.exposures, lp.get(), &states));
   STRATA_RETURN_IF_ERROR(AddExposures(options.extra_exposures, lp.get(), &states));
   STRATA_RETURN_IF_ERROR(ResolveDependencies(states, &lp->manifest));
@@ -1034,6 +1076,14 @@ Result<std::string> LoadedProject::RenderHook(const std::string& sql, const std:
   for (const auto& [k, v] : extra) ctx.Set(k, v);
   STRATA_ASSIGN_OR_RETURN(auto tmpl, env->Parse(sql, where));
   return env->Render(*tmpl, ctx);
+}
+
+const DbtProject* LoadedProject::ProjectOf(const Node& node) const {
+  if (node.package == project.name) return &project;
+  for (const auto& p : packages) {
+    if (p.name == node.package) return &p;
+  }
+  return nullptr;
 }
 
 Result<std::string> LoadedProject::CallMacro(const std::string& name, std::vector<jinja::Value> args) const {

@@ -61,6 +61,9 @@ struct LoadedProject {
 
   static Result<std::unique_ptr<LoadedProject>> Load(const LoadOptions& options);
 
+  // The project a node comes from (the root project or an installed package); null for none.
+  const DbtProject* ProjectOf(const Node& node) const;
+
   // Renders a node's SQL for execution. `is_incremental` answers is_incremental().
   // Ephemeral models it references are inlined as CTEs. A unit test passes `overrides`: its
   // inputs replace refs, sources and `this`, and its vars, env vars and macros win.

@@ -67,18 +67,28 @@ Node* Manifest::FindMutable(const std::string& unique_id) {
   return it == nodes_.end() ? nullptr : &it->second;
 }
 
-const Node* Manifest::FindRefable(const std::string& name, const std::string& package) const {
+const Node* Manifest::FindRefable(const std::string& name, const std::string& package, const std::string& from) const {
   auto it = refable_by_name_.find(name);
   if (it == refable_by_name_.end()) return nullptr;
-  const Node* best = nullptr;  // a model before a seed before a snapshot; then by unique id
-  for (const std::string& id : it->second) {
-    const Node* node = Find(id);
-    if ((!package.empty() && node->package != package) || !node->enabled()) continue;
-    if (best == nullptr || node->type < best->type || (node->type == best->type && node->unique_id < best->unique_id)) {
-      best = node;
+  // A model before a seed before a snapshot; then by unique id.
+  auto best_in = [&](const std::string& pkg) -> const Node* {
+    const Node* best = nullptr;
+    for (const std::string& id : it->second) {
+      const Node* node = Find(id);
+      if ((!pkg.empty() && node->package != pkg) || !node->enabled()) continue;
+      if (best == nullptr || node->type < best->type ||
+          (node->type == best->type && node->unique_id < best->unique_id)) {
+        best = node;
+      }
     }
+    return best;
+  };
+  if (!package.empty()) return best_in(package);
+  for (const std::string* pkg : {&root_package_, &from}) {
+    if (pkg->empty()) continue;
+    if (const Node* n = best_in(*pkg)) return n;
   }
-  return best;
+  return best_in("");
 }
 
 const Node* Manifest::FindSource(const std::string& source, const std::string& table) const {

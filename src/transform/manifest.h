@@ -59,8 +59,14 @@ class Manifest {
   Status Add(Node node);
   const Node* Find(const std::string& unique_id) const;
   Node* FindMutable(const std::string& unique_id);
-  // The model/seed/snapshot named `name` (ref's one-argument form), in `package` if given.
-  const Node* FindRefable(const std::string& name, const std::string& package = "") const;
+  // The model/seed/snapshot named `name`: in `package` if given (ref's two-argument form); else
+  // (the one-argument form) as dbt resolves it from a node of the package `from`: in the root
+  // project first, then in `from`, then in any package.
+  const Node* FindRefable(const std::string& name, const std::string& package = "",
+                          const std::string& from = "") const;
+  // The root project's name (its nodes win one-argument refs).
+  void set_root_package(std::string name) { root_package_ = std::move(name); }
+  const std::string& root_package() const { return root_package_; }
   const Node* FindSource(const std::string& source, const std::string& table) const;
   const std::map<std::string, Node>& nodes() const { return nodes_; }
 
@@ -73,6 +79,7 @@ class Manifest {
 
  private:
   std::map<std::string, Node> nodes_;
+  std::string root_package_;
   // Unique ids by name, so that resolving refs is not a scan of every node.
   std::unordered_map<std::string, std::vector<std::string>> refable_by_name_;
   std::unordered_map<std::string, std::string> source_by_name_;  // "source\0table"

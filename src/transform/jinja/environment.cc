@@ -106,9 +106,11 @@ std::vector<std::string> Environment::GlobalNames() const { return SortedKeys(gl
 std::vector<std::string> Environment::FilterNames() const { return SortedKeys(filters_); }
 std::vector<std::string> Environment::TestNames() const { return SortedKeys(tests_); }
 
-Result<std::shared_ptr<Template>> Environment::Parse(std::string source, std::string file_name) const {
+Result<std::shared_ptr<Template>> Environment::Parse(std::string source, std::string file_name,
+                                                    std::string package) const {
   return Guarded<std::shared_ptr<Template>>([&]() {
     auto module = std::make_shared<Module>();
+    module->package = std::move(package);
     module->source = std::make_shared<internal::Source>(std::move(file_name),
                                                         Normalize(std::move(source), options_.keep_trailing_newline));
     internal::ParseModule(*this, module.get());
@@ -119,10 +121,9 @@ Result<std::shared_ptr<Template>> Environment::Parse(std::string source, std::st
 
 Result<std::vector<Definition>> Environment::ParseDefinitions(std::string source, std::string file_name,
                                                               std::string package) const {
-  STRATA_ASSIGN_OR_RETURN(std::shared_ptr<Template> tmpl, Parse(std::move(source), std::move(file_name)));
+  STRATA_ASSIGN_OR_RETURN(std::shared_ptr<Template> tmpl,
+                          Parse(std::move(source), std::move(file_name), std::move(package)));
   const std::shared_ptr<const Module>& module = tmpl->module_ptr();
-  // Nobody else holds the module yet.
-  std::const_pointer_cast<Module>(module)->package = std::move(package);
   std::vector<Definition> defs;
   for (const auto& stmt : module->body.stmts) {
     Definition d;

@@ -102,8 +102,10 @@ class Environment {
   std::vector<std::string> TestNames() const;
 
   // Parses a template. Filter and test names are checked here, so register custom filters and
-  // tests before parsing. `file_name` is used in messages.
-  Result<std::shared_ptr<Template>> Parse(std::string source, std::string file_name) const;
+  // tests before parsing. `file_name` is used in messages. With `package`, a name found nowhere
+  // else is looked up in that package's macro namespace, as for ParseDefinitions (a package's
+  // models call its macros by bare name).
+  Result<std::shared_ptr<Template>> Parse(std::string source, std::string file_name, std::string package = {}) const;
   // Parses a file of definitions (dbt's macros/*.sql, tests, snapshots, docs) and returns its
   // top-level {% macro %}, {% test %}, {% snapshot %} and {% docs %} blocks in file order. Other
   // top-level content is ignored. Macros see the globals and variables of the render that calls
