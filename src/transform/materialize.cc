@@ -7,8 +7,10 @@
 
 #include "core/date.h"
 #include "core/file.h"
+#include "core/strings.h"
 #include "core/transaction.h"
 #include "transform/dbt_context.h"
+#include "transform/seed_csv.h"
 
 namespace strata::transform {
 
@@ -59,56 +61,6 @@ Value StrList(const std::vector<std::string>& xs) {
   std::vector<Value> v;
   for (const auto& x : xs) v.push_back(Value(x));
   return Value::MakeList(std::move(v));
-}
-
-// A seed's rows must all have the header's number of fields: a ragged CSV is an error naming
-// the file and the line (the engines' readers would guess a dialect or fail without one).
-Status CheckCsvShape(const std::string& path, const std::string& shown, char delimiter) {
-  STRATA_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  size_t header = 0, fields = 1;
-  int line = 1, record_line = 1;
-  bool quoted = false, any = false;
-  auto end_record = [&]() -> Status {
-    if (any) {
-      if (header == 0) {
-        header = fields;
-      } else if (fields != header) {
-        return Status::InvalidArgument(shown + ":" + std::to_string(record_line) + ": " + std::to_string(fields) +
-                                       " field(s), but the header has " + std::to_string(header));
-      }
-    }
-    fields = 1;
-    any = false;
-    record_line = line;
-    return Status::OK();
-  };
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else if (c == '\n') {
-        ++line;
-      }
-      continue;
-    }
-    if (c == '"') {
-      quoted = true;
-      any = true;
-    } else if (c == delimiter) {
-      ++fields;
-      any = true;
-    } else if (c == '\n') {
-      ++line;
-      STRATA_RETURN_IF_ERROR(end_record());
-    } else if (c != '\r') {
-      any = true;
-    }
-  }
-  if (quoted) return Status::InvalidArgument(shown + ":" + std::to_string(record_line) + ": a quote is never closed");
-  return end_record();
 }
 
 class Materializer {
@@ -473,25 +425,38 @@ class Materializer {
     return Status::OK();
   }
 
-  // A seed loads its CSV beside the old table (the engine infers the column types; the
-  // seed's column_types win), then swaps it in atomically.
+  // A seed loads its CSV beside the old table, then swaps it in atomically. Column types are
+  // dbt's (agate's inference, seed_csv.h) unless the seed's column_types say otherwise; the
+  // engine parses the file.
   Status Seed() {
     STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("create_schema", {Value(Ident(n_.schema))})));
+    std::string delim = n_.config.value("delimiter", std::string(","));
+    if (delim.size() != 1) return Fail("delimiter must be one character, not '" + delim + "'");
+    r_->compiled_sql = "-- seed " + n_.seed_path;
+    STRATA_ASSIGN_OR_RETURN(std::string text, ReadFile(n_.seed_path));
+    auto columns = ReadSeedColumns(text, n_.path.empty() ? n_.seed_path : n_.path, delim[0]);
+    if (!columns.ok()) return Fail(columns.status().message());
     std::map<std::string, std::string> types;
+    for (const auto& c : *columns) types[c.name] = c.type;
     if (n_.config.contains("column_types") && n_.config["column_types"].is_object()) {
       for (const auto& [k, v] : n_.config["column_types"].items()) {
         if (v.is_string()) types[k] = v.get<std::string>();
       }
     }
-    std::string delim = n_.config.value("delimiter", std::string(","));
-    if (delim.size() != 1) return Fail("delimiter must be one character, not '" + delim + "'");
-    r_->compiled_sql = "-- seed " + n_.seed_path;
-    if (Status shape = CheckCsvShape(n_.seed_path, n_.path.empty() ? n_.seed_path : n_.path, delim[0]); !shape.ok()) {
-      return Fail(shape.message());
-    }
     std::string tmp = alias() + "__strata_tmp";
     STRATA_RETURN_IF_ERROR(Exec(p_.CallMacro("drop_relation", {RelValue(n_, tmp), Value("table")})));
     STRATA_ASSIGN_OR_RETURN(int64_t rows, c_->CreateTableFromCsv(n_.schema, tmp, n_.seed_path, delim[0], types));
+    // What agate reads as null in a text column ("null", blank) and the engines load as text.
+    std::string nulls;
+    for (const auto& c : *columns) {
+      std::string type = AsciiLower(types[c.name]);
+      bool textual = type.find("char") != std::string::npos || type.find("text") != std::string::npos ||
+                     type.find("string") != std::string::npos;
+      if (!c.text_nulls || !textual) continue;
+      nulls += (nulls.empty() ? "" : ", ") + Ident(c.name) + " = case when lower(trim(" + Ident(c.name) +
+               ")) in ('', 'null') then null else " + Ident(c.name) + " end";
+    }
+    if (!nulls.empty()) STRATA_RETURN_IF_ERROR(Exec(Result<std::string>("update " + Rel(n_, tmp) + " set " + nulls)));
     r_->rows_affected = rows;
     STRATA_RETURN_IF_ERROR(Swap(tmp));
     r_->status = "success";

@@ -88,18 +88,19 @@ class PgSession : public Session {
                                      char delimiter, const std::map<std::string, std::string>& types) override {
     STRATA_ASSIGN_OR_RETURN(auto columns, SniffCsv(csv_path, delimiter));
     const std::string rel = pg::QuoteIdent(schema) + "." + pg::QuoteIdent(table);
-    std::string ddl;
+    std::string ddl, names;
     for (const auto& [name, type] : columns) {
       auto it = types.find(name);
       ddl += (ddl.empty() ? "" : ", ") + pg::QuoteIdent(name) + " " + (it == types.end() ? type : it->second);
+      names += (names.empty() ? "" : ", ") + pg::QuoteIdent(name);
     }
     STRATA_RETURN_IF_ERROR(c_->Execute("CREATE TABLE " + rel + " (" + ddl + ")"));
     std::ifstream in(csv_path, std::ios::binary);
     if (!in) return Status::IOError("cannot read " + csv_path);
-    // The server parses the CSV as it streams: COPY's CSV rules are the seeds' (an unquoted
-    // empty field is NULL).
+    // The server parses the CSV as it streams. An empty field is NULL, quoted ("") or not, as
+    // in DuckDB's reader and dbt's seeds (FORCE_NULL).
     return c_->CopyIn("COPY " + rel + " FROM STDIN WITH (FORMAT csv, HEADER true, DELIMITER " +
-                          pg::QuoteLiteral(std::string(1, delimiter)) + ")",
+                          pg::QuoteLiteral(std::string(1, delimiter)) + ", FORCE_NULL (" + names + "))",
                       [&in](std::string* buf) -> Result<bool> {
                         buf->resize(1 << 20);
                         in.read(buf->data(), static_cast<std::streamsize>(buf->size()));
