@@ -458,5 +458,46 @@ TEST(DbtVerbs, TargetPathEmptyStoreFailuresAndJsonLogs) {
   EXPECT_EQ(quiet.out, "");
 }
 
+// --defer: a dev run that builds one model reads its unbuilt parents from prod's relations,
+// named by prod's manifest.json; a parent dev has is read from dev unless --favor-state.
+TEST(DbtVerbs, DeferReadsUnselectedParentsFromTheStatesRelations) {
+  testing::TempDir dir;
+  const std::string p = dir.Sub("p");
+  WriteProject(p);
+  WriteText(p + "/profiles.yml", R"(verbs:
+  target: dev
+  outputs:
+    dev: {type: duckdb, path: wh.duckdb, schema: dev}
+    prod: {type: duckdb, path: wh.duckdb, schema: prod}
+)");
+  ASSERT_EQ(Strata(p, {"build", "-t", "prod", "--target-path", dir.Sub("prod_state")}).exit_code, 0);
+  WriteText(p + "/models/reads_adults.sql", "select count(*) as n from {{ ref('adults') }}\n");
+
+  // Without --defer, dev has no adults to read.
+  auto plain = Strata(p, {"run", "-s", "reads_adults"});
+  EXPECT_NE(plain.exit_code, 0) << plain.out;
+  auto needs_state = Strata(p, {"run", "-s", "reads_adults", "--defer"});
+  EXPECT_EQ(needs_state.exit_code, 2);
+  EXPECT_NE(needs_state.err.find("--defer needs --state"), std::string::npos) << needs_state.err;
+
+  auto deferred = Strata(p, {"run", "-s", "reads_adults", "--defer", "--state", dir.Sub("prod_state")});
+  ASSERT_EQ(deferred.exit_code, 0) << deferred.out << deferred.err;
+  // prod's adults: ids 2..7.
+  EXPECT_EQ(Rows(p, "select n from dev.reads_adults"), std::vector<std::string>{"6"});
+  EXPECT_EQ(Rows(p, "select count(*) from information_schema.tables where table_schema = 'dev' and "
+                    "table_name = 'adults'"),
+            std::vector<std::string>{"0"});
+
+  // Once dev builds its own adults (ids 6 and 7 now), --defer reads dev's; --favor-state prod's.
+  WriteText(p + "/models/adults.sql", "select id, name from {{ ref('people') }} where id > 5\n");
+  ASSERT_EQ(Strata(p, {"build", "-s", "+adults"}).exit_code, 0);
+  ASSERT_EQ(Strata(p, {"run", "-s", "reads_adults", "--defer", "--state", dir.Sub("prod_state")}).exit_code, 0);
+  EXPECT_EQ(Rows(p, "select n from dev.reads_adults"), std::vector<std::string>{"2"});
+  ASSERT_EQ(Strata(p, {"run", "-s", "reads_adults", "--defer", "--favor-state", "--defer-state", dir.Sub("prod_state")})
+                .exit_code,
+            0);
+  EXPECT_EQ(Rows(p, "select n from dev.reads_adults"), std::vector<std::string>{"6"});
+}
+
 }  // namespace
 }  // namespace strata

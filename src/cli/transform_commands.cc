@@ -12,6 +12,7 @@
 #include "db/duckdb.h"
 #include "serve/dashboard.h"
 #include "transform/artifacts.h"
+#include "transform/defer.h"
 #include "transform/dbt_project.h"
 #include "transform/loader.h"
 #include "transform/operations.h"
@@ -48,6 +49,10 @@ struct DbtFlags {
   // selection (dbt 1.8): --state <dir of a previous manifest.json>, --indirect-selection
   std::string state_dir;
   std::string indirect_selection = "eager";
+  // --defer: unselected nodes read from the environment of --defer-state (else --state)
+  bool defer = false;
+  bool favor_state = false;
+  std::string defer_state_dir;
 };
 
 std::string Fixed(double v) {
@@ -171,17 +176,37 @@ int RunVerb(Verb verb, const DbtFlags& f, Output& out, json* doc, const std::set
   ro.selection.exclude = f.exclude;
   ro.selection.indirect_selection = f.indirect_selection;
   if (verb != Verb::kList) ro.selection.resource_types = f.resource_types;
-  json state;
-  if (!f.state_dir.empty()) {
-    const std::string path = JoinPath(f.state_dir, "manifest.json");
+  // A manifest.json of another invocation, for --state and --defer-state.
+  auto read_manifest = [](const std::string& flag, const std::string& dir) -> Result<json> {
+    const std::string path = JoinPath(dir, "manifest.json");
     auto text = ReadFile(path);
-    if (!text.ok()) return fail(Status::InvalidArgument("--state: " + text.status().message()), kExitUsage);
+    if (!text.ok()) return Status::InvalidArgument(flag + ": " + text.status().message());
     try {
-      state = json::parse(*text);
+      return json::parse(*text);
     } catch (const json::exception& e) {
-      return fail(Status::InvalidArgument("--state: " + path + " is not JSON: " + e.what()), kExitUsage);
+      return Status::InvalidArgument(flag + ": " + path + " is not JSON: " + e.what());
     }
+  };
+  json state, defer_state;
+  if (!f.state_dir.empty()) {
+    auto read = read_manifest("--state", f.state_dir);
+    if (!read.ok()) return fail(read.status(), kExitUsage);
+    state = std::move(*read);
     ro.selection.state = &state;
+  }
+  if (f.defer || f.favor_state) {
+    if (f.defer_state_dir.empty() && f.state_dir.empty()) {
+      return fail(Status::InvalidArgument("--defer needs --state (or --defer-state): the folder of the manifest.json "
+                                          "of the environment to read unselected nodes from"),
+                  kExitUsage);
+    }
+    if (!f.defer_state_dir.empty()) {
+      auto read = read_manifest("--defer-state", f.defer_state_dir);
+      if (!read.ok()) return fail(read.status(), kExitUsage);
+      defer_state = std::move(*read);
+    } else {
+      defer_state = state;
+    }
   }
   ro.threads = f.threads;
   ro.full_refresh = f.full_refresh;
@@ -258,6 +283,25 @@ int RunVerb(Verb verb, const DbtFlags& f, Output& out, json* doc, const std::set
       }
     } else if (verb != Verb::kCompile) {
       return fail(opened.status(), kExitFailure);
+    }
+  }
+  if ((f.defer || f.favor_state) && verb != Verb::kList) {
+    auto selected = transform::SelectNodes(p.manifest, p.graph, ro.selection);
+    if (!selected.ok()) return fail(selected.status(), kExitUsage);
+    std::unique_ptr<warehouse::Session> session;
+    if (db != nullptr) {
+      auto connected = db->Connect();
+      if (!connected.ok()) return fail(connected.status(), kExitFailure);
+      session = std::move(*connected);
+    }
+    transform::DeferOptions defer;
+    defer.state = &defer_state;
+    defer.favor_state = f.favor_state;
+    auto deferred = transform::DeferUnselected(&p, *selected, session.get(), defer);
+    if (!deferred.ok()) return fail(deferred.status(), kExitUsage);
+    if (!deferred->empty()) {
+      log.Info("Deferred", "Deferred " + std::to_string(deferred->size()) +
+                               " unselected node(s) to the state's relations");
     }
   }
   transform::Runner runner(&p, db.get());
@@ -353,6 +397,12 @@ void AddVerb(CLI::App* app, Verb verb, const std::string& help) {
   sub->add_option("-s,--select,-m,--models", f->select, "Selection (dbt syntax)");
   sub->add_option("--exclude", f->exclude, "Exclusion (dbt syntax)");
   sub->add_option("--state", f->state_dir, "Folder with a previous manifest.json, for state:new / state:modified");
+  if (verb != Verb::kList) {
+    sub->add_flag("--defer", f->defer,
+                  "Unselected nodes the target lacks are read from the --state (or --defer-state) environment");
+    sub->add_flag("--favor-state", f->favor_state, "With --defer: read every unselected node from the state");
+    sub->add_option("--defer-state", f->defer_state_dir, "Folder of the manifest.json --defer reads (else --state)");
+  }
   sub->add_option("--indirect-selection", f->indirect_selection,
                   "Which tests follow the selected nodes: eager (default), cautious, buildable, empty")
       ->check(CLI::IsMember({"eager", "cautious", "buildable", "empty"}));
