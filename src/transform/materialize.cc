@@ -463,14 +463,53 @@ class Materializer {
     return Status::OK();
   }
 
-  Status Snapshot() {
-    for (const char* key : {"snapshot_meta_column_names", "dbt_valid_to_current"}) {
-      if (n_.config.contains(key) && !n_.config[key].is_null()) {
-        return Fail(std::string("the snapshot config '") + key +
-                    "' (dbt 1.9) is not supported yet: the snapshot keeps dbt's dbt_* columns and a NULL "
-                    "dbt_valid_to for current versions; remove the config to build it that way");
+  // The snapshot's own columns, renamed by snapshot_meta_column_names (dbt 1.9), and the
+  // dbt_valid_to of current versions (dbt_valid_to_current; NULL without it), for the
+  // snapshot macros' `meta`.
+  Result<Value> SnapshotMeta() {
+    std::map<std::string, std::string> names = {{"dbt_scd_id", "dbt_scd_id"},
+                                                {"dbt_updated_at", "dbt_updated_at"},
+                                                {"dbt_valid_from", "dbt_valid_from"},
+                                                {"dbt_valid_to", "dbt_valid_to"},
+                                                {"dbt_is_deleted", "dbt_is_deleted"}};
+    if (n_.config.contains("snapshot_meta_column_names") && !n_.config["snapshot_meta_column_names"].is_null()) {
+      const json& renames = n_.config["snapshot_meta_column_names"];
+      if (!renames.is_object()) return Status::InvalidArgument("snapshot_meta_column_names must be a mapping");
+      for (const auto& [k, v] : renames.items()) {
+        if (!names.count(k)) {
+          return Status::InvalidArgument("snapshot_meta_column_names: unknown column '" + k +
+                                         "' (dbt_scd_id, dbt_updated_at, dbt_valid_from, dbt_valid_to, "
+                                         "dbt_is_deleted)");
+        }
+        if (!v.is_string() || v.get<std::string>().empty()) {
+          return Status::InvalidArgument("snapshot_meta_column_names: '" + k + "' must name a column");
+        }
+        names[k] = v.get<std::string>();
       }
     }
+    std::string current = "null";
+    bool has_current = false;
+    if (n_.config.contains("dbt_valid_to_current") && !n_.config["dbt_valid_to_current"].is_null()) {
+      const json& c = n_.config["dbt_valid_to_current"];
+      if (!c.is_string() || c.get<std::string>().empty()) {
+        return Status::InvalidArgument("dbt_valid_to_current must be a SQL expression (a string)");
+      }
+      current = c.get<std::string>();
+      has_current = true;
+    }
+    return Value::MakeDict({{"scd_id", Value(Ident(names["dbt_scd_id"]))},
+                            {"updated_at", Value(Ident(names["dbt_updated_at"]))},
+                            {"valid_from", Value(Ident(names["dbt_valid_from"]))},
+                            {"valid_to", Value(Ident(names["dbt_valid_to"]))},
+                            {"is_deleted", Value(Ident(names["dbt_is_deleted"]))},
+                            {"current_to", Value(current)},
+                            {"has_current_to", Value(has_current)}});
+  }
+
+  Status Snapshot() {
+    auto meta = SnapshotMeta();
+    if (!meta.ok()) return Fail(meta.status().message());
+    meta_ = *meta;
     std::vector<std::string> keys = UniqueKey(n_);
     if (keys.empty()) return Fail("a snapshot needs a unique_key");
     std::string strategy = n_.config.value("strategy", std::string("timestamp"));
@@ -517,7 +556,7 @@ class Materializer {
     if (kind.empty()) {
       STRATA_RETURN_IF_ERROR(
           Exec(p_.CallMacro("snapshot_create_sql", {RelValue(n_, alias()), RelValue(n_, staging), StrList(qkeys),
-                                                    StrList(cols), Value(updated_expr), Value(hard_deletes)})));
+                                                    StrList(cols), Value(updated_expr), Value(hard_deletes), meta_})));
       r_->rows_affected = last_.AffectedRows();
       r_->status = "success";
       return Status::OK();
@@ -547,20 +586,20 @@ class Materializer {
     }
     STRATA_ASSIGN_OR_RETURN(
         std::string changed,
-        p_.CallMacro("snapshot_changed", {Value(strategy), Value(Ident(updated_at)), StrList(check)}));
+        p_.CallMacro("snapshot_changed", {Value(strategy), Value(Ident(updated_at)), StrList(check), meta_}));
     STRATA_ASSIGN_OR_RETURN(auto tx, Transaction<warehouse::Session>::Begin(c_));
     STRATA_RETURN_IF_ERROR(
         Exec(p_.CallMacro("snapshot_close_changed_sql", {RelValue(n_, alias()), RelValue(n_, staging), StrList(qkeys),
-                                                         Value(changed), Value(updated_expr), Value(hard_deletes)})));
+                                                         Value(changed), Value(updated_expr), Value(hard_deletes), meta_})));
     const int64_t closed = last_.AffectedRows();
     STRATA_RETURN_IF_ERROR(
         Exec(p_.CallMacro("snapshot_insert_sql", {RelValue(n_, alias()), RelValue(n_, staging), StrList(qkeys),
-                                                  StrList(cols), Value(updated_expr), Value(hard_deletes)})));
+                                                  StrList(cols), Value(updated_expr), Value(hard_deletes), meta_})));
     const int64_t inserted = last_.AffectedRows();
     if (hard_deletes != "ignore") {
       STRATA_RETURN_IF_ERROR(
           Exec(p_.CallMacro("snapshot_hard_delete_sql", {RelValue(n_, alias()), RelValue(n_, staging), StrList(qkeys),
-                                                         Value(now), Value(hard_deletes), StrList(cols)})));
+                                                         Value(now), Value(hard_deletes), StrList(cols), meta_})));
     }
     STRATA_RETURN_IF_ERROR(tx.Commit());
     r_->rows_affected = inserted;
@@ -620,6 +659,7 @@ class Materializer {
   sql::QueryResult last_;
   std::string executed_;
   std::string now_;
+  Value meta_;  // snapshots: SnapshotMeta()
 };
 
 }  // namespace
