@@ -343,6 +343,18 @@ Status FindSnapshots(const DbtProject& proj, bool root, const jinja::Environment
   return Status::OK();
 }
 
+// Snapshots defined in YAML (dbt 1.9: name, relation, config): a snapshot node of `select *`
+// from its relation, which the YAML entry then configures as it would a file's.
+void AddYamlSnapshots(const DbtProject& proj, const Properties& props, std::vector<Node>* out) {
+  for (const auto& p : props.patches) {
+    if (p.resource != "snapshots" || p.relation.empty()) continue;
+    Node n = FileNode(proj, NodeType::kSnapshot, "snapshots", p.file, p.name);
+    n.raw_code = "select * from {{ " + p.relation + " }}";
+    n.config["materialized"] = "snapshot";
+    out->push_back(std::move(n));
+  }
+}
+
 // Singular tests: the *.sql files in test paths, but for the generic tests' definitions
 // (<test path>/generic, which are macros).
 Status FindSingularTests(const DbtProject& proj, std::vector<Node>* out) {
@@ -407,8 +419,8 @@ Status ParseRenderNodes(LoadedProject* lp,
   return ParallelFor(to_render.size(), CpuThreads(), [&](size_t i) -> Status {
     Node& node = *to_render[i];
     std::shared_ptr<jinja::Template> tmpl;
-    if (node.type == NodeType::kSnapshot) {
-      tmpl = snapshot_bodies.at(node.unique_id);
+    if (auto body = snapshot_bodies.find(node.unique_id); body != snapshot_bodies.end()) {
+      tmpl = body->second;
     } else {
       // A package's node names its file under the package's folder, and reaches the package's
       // macros by bare name.
@@ -1006,6 +1018,7 @@ Result<std::unique_ptr<LoadedProject>> LoadedProject::Load(const LoadOptions& op
     STRATA_RETURN_IF_ERROR(FindSnapshots(p, &p == &proj, env, &file_nodes, &snapshot_bodies));
     STRATA_RETURN_IF_ERROR(FindSingularTests(p, &file_nodes));
     STRATA_ASSIGN_OR_RETURN(props_of[i], ParseAllProperties(p));
+    AddYamlSnapshots(p, props_of[i], &file_nodes);
   }
   const Properties& props = props_of.back();
 

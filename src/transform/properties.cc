@@ -215,9 +215,13 @@ Status ParseProperties(const std::string& project_name, const std::string& rel_p
       p.where = m.Where();
       STRATA_ASSIGN_OR_RETURN(p.name, m.RequiredString("name"));
       if (std::string(resource) == "snapshots" && m.Has("relation")) {
-        return m["relation"].Error(
-            "snapshots defined in YAML (dbt 1.9's `relation:`) are not supported yet: write the snapshot as a "
-            "{% snapshot %} block in the snapshots folder");
+        STRATA_ASSIGN_OR_RETURN(p.relation, m.RequiredString("relation"));
+        std::string r = p.relation;
+        r.erase(0, r.find_first_not_of(" \t"));
+        if (r.rfind("ref(", 0) != 0 && r.rfind("source(", 0) != 0) {
+          return m["relation"].Error("a snapshot's relation is ref('...') or source('...', '...'), not '" +
+                                     p.relation + "'");
+        }
       }
       STRATA_ASSIGN_OR_RETURN(p.description, m.String("description", ""));
       if (m.Has("config")) p.config = m["config"].ToJson();

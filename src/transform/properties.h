@@ -33,6 +33,8 @@ struct Patch {
   nlohmann::json config = nlohmann::json::object();
   nlohmann::json constraints = nlohmann::json::array();  // model-level (dbt contracts)
   std::vector<TestSpec> tests;
+  // A snapshot defined in YAML (dbt 1.9): what it snapshots, "ref('x')" or "source('a', 'b')".
+  std::string relation;
 };
 
 struct UnitTestSpec {
