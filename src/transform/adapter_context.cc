@@ -203,8 +203,16 @@ bool OneOf(const std::string& dtype, std::initializer_list<const char*> names) {
 // dbt's Column: name, dtype, sizes, and the type predicates macros use.
 class Column : public jinja::Object {
  public:
-  Column(std::string name, std::string dtype, int64_t char_size, int64_t precision, int64_t scale)
-      : name_(std::move(name)), dtype_(std::move(dtype)), char_size_(char_size), precision_(precision), scale_(scale) {}
+  // `adapter`: dbt-postgres's Column keeps `text` as text; dbt's base Column (dbt-duckdb's)
+  // spells every string type character varying(size).
+  Column(std::string name, std::string dtype, int64_t char_size, int64_t precision, int64_t scale,
+         std::string adapter)
+      : name_(std::move(name)),
+        dtype_(std::move(dtype)),
+        adapter_(std::move(adapter)),
+        char_size_(char_size),
+        precision_(precision),
+        scale_(scale) {}
   std::string TypeName() const override { return "Column"; }
   bool IsString() const { return OneOf(dtype_, {"text", "character varying", "character", "varchar", "string"}); }
   bool IsInteger() const {
@@ -214,7 +222,10 @@ class Column : public jinja::Object {
   bool IsFloat() const { return OneOf(dtype_, {"real", "float4", "float", "double precision", "float8", "double"}); }
   bool IsNumeric() const { return OneOf(dtype_, {"numeric", "decimal"}); }
   std::string DataType() const {
-    if (IsString() && char_size_ > 0) return "character varying(" + std::to_string(char_size_) + ")";
+    if (IsString()) {
+      if (adapter_ == "postgres" && Lower(dtype_) == "text") return dtype_;
+      return "character varying(" + std::to_string(char_size_ > 0 ? char_size_ : 256) + ")";
+    }
     if (IsNumeric() && precision_ > 0 && dtype_.find('(') == std::string::npos) {
       return dtype_ + "(" + std::to_string(precision_) + "," + std::to_string(scale_) + ")";
     }
@@ -250,7 +261,7 @@ class Column : public jinja::Object {
   }
 
  private:
-  std::string name_, dtype_;
+  std::string name_, dtype_, adapter_;
   int64_t char_size_, precision_, scale_;
 };
 
@@ -589,7 +600,7 @@ class AdapterObject : public jinja::Object {
             dtype = dtype.substr(0, dtype.find('('));  // DuckDB: DECIMAL(18,3); sizes come from their columns
           }
           cols.push_back(Value::FromObject(
-              std::make_shared<Column>(row[0].value_or(""), dtype, num(row[2]), num(row[3]), num(row[4]))));
+              std::make_shared<Column>(row[0].value_or(""), dtype, num(row[2]), num(row[3]), num(row[4]), c->engine())));
         }
         return Value::MakeList(std::move(cols));
       });
@@ -810,9 +821,9 @@ void InstallAdapterContext(jinja::Environment* env, const ContextSettings& setti
                              return Value("character varying(" + a[0].Str() + ")");
                            }));
   column_cls.as_dict().Set(
-      "create", Fn("api.Column.create", [](CallContext&, const Args& args) -> Result<Value> {
+      "create", Fn("api.Column.create", [type](CallContext&, const Args& args) -> Result<Value> {
         STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("api.Column.create", {"name", "label_or_dtype"}, 2));
-        return Value::FromObject(std::make_shared<Column>(a[0].Str(), TranslateType(a[1].Str()), 0, 0, 0));
+        return Value::FromObject(std::make_shared<Column>(a[0].Str(), TranslateType(a[1].Str()), 0, 0, 0, type));
       }));
   Value api = Value::MakeDict({{"Relation", relation_cls}, {"Column", column_cls}});
   env->AddGlobal("api", api);
