@@ -484,8 +484,9 @@ TEST(DbtVerbs, DeferReadsUnselectedParentsFromTheStatesRelations) {
   ASSERT_EQ(deferred.exit_code, 0) << deferred.out << deferred.err;
   // prod's adults: ids 2..7.
   EXPECT_EQ(Rows(p, "select n from dev.reads_adults"), std::vector<std::string>{"6"});
-  EXPECT_EQ(Rows(p, "select count(*) from information_schema.tables where table_schema = 'dev' and "
-                    "table_name = 'adults'"),
+  EXPECT_EQ(Rows(p,
+                 "select count(*) from information_schema.tables where table_schema = 'dev' and "
+                 "table_name = 'adults'"),
             std::vector<std::string>{"0"});
 
   // Once dev builds its own adults (ids 6 and 7 now), --defer reads dev's; --favor-state prod's.

@@ -12,8 +12,8 @@
 #include "db/duckdb.h"
 #include "serve/dashboard.h"
 #include "transform/artifacts.h"
-#include "transform/defer.h"
 #include "transform/dbt_project.h"
+#include "transform/defer.h"
 #include "transform/loader.h"
 #include "transform/operations.h"
 #include "transform/runner.h"
@@ -300,8 +300,8 @@ int RunVerb(Verb verb, const DbtFlags& f, Output& out, json* doc, const std::set
     auto deferred = transform::DeferUnselected(&p, *selected, session.get(), defer);
     if (!deferred.ok()) return fail(deferred.status(), kExitUsage);
     if (!deferred->empty()) {
-      log.Info("Deferred", "Deferred " + std::to_string(deferred->size()) +
-                               " unselected node(s) to the state's relations");
+      log.Info("Deferred",
+               "Deferred " + std::to_string(deferred->size()) + " unselected node(s) to the state's relations");
     }
   }
   transform::Runner runner(&p, db.get());

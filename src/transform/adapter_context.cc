@@ -205,8 +205,7 @@ class Column : public jinja::Object {
  public:
   // `adapter`: dbt-postgres's Column keeps `text` as text; dbt's base Column (dbt-duckdb's)
   // spells every string type character varying(size).
-  Column(std::string name, std::string dtype, int64_t char_size, int64_t precision, int64_t scale,
-         std::string adapter)
+  Column(std::string name, std::string dtype, int64_t char_size, int64_t precision, int64_t scale, std::string adapter)
       : name_(std::move(name)),
         dtype_(std::move(dtype)),
         adapter_(std::move(adapter)),
@@ -599,8 +598,8 @@ class AdapterObject : public jinja::Object {
           if (OneOf(dtype, {"decimal", "numeric"}) && dtype.find('(') != std::string::npos) {
             dtype = dtype.substr(0, dtype.find('('));  // DuckDB: DECIMAL(18,3); sizes come from their columns
           }
-          cols.push_back(Value::FromObject(
-              std::make_shared<Column>(row[0].value_or(""), dtype, num(row[2]), num(row[3]), num(row[4]), c->engine())));
+          cols.push_back(Value::FromObject(std::make_shared<Column>(row[0].value_or(""), dtype, num(row[2]),
+                                                                    num(row[3]), num(row[4]), c->engine())));
         }
         return Value::MakeList(std::move(cols));
       });

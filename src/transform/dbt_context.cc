@@ -390,37 +390,39 @@ void InstallDateTimeGlobals(jinja::Environment* env, const ContextSettings& sett
 // (those scoped to the rendering node's package, then the global ones), then, for a node of an
 // installed package, that package's own vars (scoped, then global), then the default.
 void InstallVar(jinja::Environment* env, const ContextSettings& settings) {
-  env->AddFunction("var", [project_vars = settings.project_vars, cli_vars = settings.cli_vars,
-                           project_name = settings.project_name,
-                           package_vars = settings.package_vars](CallContext& ctx, const Args& args) -> Result<Value> {
-    STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("var", {"name", "default"}, 1));
-    std::string name = a[0].Str();
-    if (const RenderOverrides* o = OverridesOf(ctx); o != nullptr && o->vars.contains(name)) {
-      return JsonToValue(o->vars[name]);
-    }
-    if (cli_vars.contains(name)) return JsonToValue(cli_vars[name]);
-    std::string package = project_name;
-    if (auto state = StateOfImpl(ctx); state.ok() && (*state)->node != nullptr && !(*state)->node->package.empty()) {
-      package = (*state)->node->package;
-    }
-    // `vars` scoped to `scope`, then its global ones (a value that is not a package's block).
-    auto lookup = [&](const json& vars, const std::string& scope) -> const json* {
-      if (vars.contains(scope) && vars[scope].is_object() && vars[scope].contains(name)) return &vars[scope][name];
-      if (vars.contains(name)) return &vars[name];
-      return nullptr;
-    };
-    if (const json* v = lookup(project_vars, package)) return JsonToValue(*v);
-    if (auto it = package_vars.find(package); it != package_vars.end()) {
-      if (const json* v = lookup(it->second, package)) return JsonToValue(*v);
-    }
-    if (!a[1].is_undefined()) return a[1];
-    std::vector<std::string> known;
-    for (const auto& [k, v] : project_vars.items()) known.push_back(k);
-    for (const auto& [k, v] : cli_vars.items()) known.push_back(k);
-    std::string hint = Closest(name, known);
-    return CallContext::Error("required var '" + name + "' not found in dbt_project.yml vars or --vars" +
-                              (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
-  });
+  env->AddFunction(
+      "var",
+      [project_vars = settings.project_vars, cli_vars = settings.cli_vars, project_name = settings.project_name,
+       package_vars = settings.package_vars](CallContext& ctx, const Args& args) -> Result<Value> {
+        STRATA_ASSIGN_OR_RETURN(auto a, args.Bind("var", {"name", "default"}, 1));
+        std::string name = a[0].Str();
+        if (const RenderOverrides* o = OverridesOf(ctx); o != nullptr && o->vars.contains(name)) {
+          return JsonToValue(o->vars[name]);
+        }
+        if (cli_vars.contains(name)) return JsonToValue(cli_vars[name]);
+        std::string package = project_name;
+        if (auto state = StateOfImpl(ctx);
+            state.ok() && (*state)->node != nullptr && !(*state)->node->package.empty()) {
+          package = (*state)->node->package;
+        }
+        // `vars` scoped to `scope`, then its global ones (a value that is not a package's block).
+        auto lookup = [&](const json& vars, const std::string& scope) -> const json* {
+          if (vars.contains(scope) && vars[scope].is_object() && vars[scope].contains(name)) return &vars[scope][name];
+          if (vars.contains(name)) return &vars[name];
+          return nullptr;
+        };
+        if (const json* v = lookup(project_vars, package)) return JsonToValue(*v);
+        if (auto it = package_vars.find(package); it != package_vars.end()) {
+          if (const json* v = lookup(it->second, package)) return JsonToValue(*v);
+        }
+        if (!a[1].is_undefined()) return a[1];
+        std::vector<std::string> known;
+        for (const auto& [k, v] : project_vars.items()) known.push_back(k);
+        for (const auto& [k, v] : cli_vars.items()) known.push_back(k);
+        std::string hint = Closest(name, known);
+        return CallContext::Error("required var '" + name + "' not found in dbt_project.yml vars or --vars" +
+                                  (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+      });
 }
 
 // env_var(name, default): a unit test's env vars, then the environment, then the default.

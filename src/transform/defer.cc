@@ -17,9 +17,9 @@ std::string StringField(const json& node, const char* key) {
 
 // Whether the current target has the relation schema.name (a table or a view).
 Result<bool> RelationExists(warehouse::Session* session, const std::string& schema, const std::string& name) {
-  STRATA_ASSIGN_OR_RETURN(auto r, session->Query("select count(*) from information_schema.tables where table_schema = " +
-                                                 duck::QuoteLiteral(schema) +
-                                                 " and table_name = " + duck::QuoteLiteral(name)));
+  STRATA_ASSIGN_OR_RETURN(auto r,
+                          session->Query("select count(*) from information_schema.tables where table_schema = " +
+                                         duck::QuoteLiteral(schema) + " and table_name = " + duck::QuoteLiteral(name)));
   return !r.rows.empty() && !r.rows[0].empty() && r.rows[0][0].value_or("0") != "0";
 }
 

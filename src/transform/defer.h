@@ -3,11 +3,10 @@
 // --defer-state), instead of failing on relations the current target never built.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "core/status.h"
 #include "transform/loader.h"

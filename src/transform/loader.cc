@@ -328,8 +328,8 @@ Status FindSnapshots(const DbtProject& proj, bool root, const jinja::Environment
   for (const auto& dir : proj.snapshot_paths) {
     for (const auto& rel : FindFiles(proj.root, dir, ".sql")) {
       STRATA_ASSIGN_OR_RETURN(std::string text, ReadFile(proj.root + "/" + rel));
-      STRATA_ASSIGN_OR_RETURN(auto defs, env.ParseDefinitions(text, root ? rel : proj.root + "/" + rel,
-                                                              root ? "" : proj.name));
+      STRATA_ASSIGN_OR_RETURN(auto defs,
+                              env.ParseDefinitions(text, root ? rel : proj.root + "/" + rel, root ? "" : proj.name));
       for (auto& d : defs) {
         if (d.kind != jinja::Definition::Kind::kSnapshot) continue;
         Node n = FileNode(proj, NodeType::kSnapshot, "snapshots", rel, d.name);
@@ -426,8 +426,8 @@ Status ParseRenderNodes(LoadedProject* lp,
       // macros by bare name.
       const DbtProject* owner = lp->ProjectOf(node);
       const bool root = owner == nullptr || owner == &lp->project;
-      STRATA_ASSIGN_OR_RETURN(tmpl, env.Parse(node.raw_code, root ? node.path : owner->root + "/" + node.path,
-                                              root ? "" : node.package));
+      STRATA_ASSIGN_OR_RETURN(
+          tmpl, env.Parse(node.raw_code, root ? node.path : owner->root + "/" + node.path, root ? "" : node.package));
     }
     RenderState& state = states->at(node.unique_id);
     state.mode = RenderMode::kParse;

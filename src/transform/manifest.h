@@ -62,8 +62,7 @@ class Manifest {
   // The model/seed/snapshot named `name`: in `package` if given (ref's two-argument form); else
   // (the one-argument form) as dbt resolves it from a node of the package `from`: in the root
   // project first, then in `from`, then in any package.
-  const Node* FindRefable(const std::string& name, const std::string& package = "",
-                          const std::string& from = "") const;
+  const Node* FindRefable(const std::string& name, const std::string& package = "", const std::string& from = "") const;
   // The root project's name (its nodes win one-argument refs).
   void set_root_package(std::string name) { root_package_ = std::move(name); }
   const std::string& root_package() const { return root_package_; }

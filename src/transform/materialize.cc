@@ -588,9 +588,9 @@ class Materializer {
         std::string changed,
         p_.CallMacro("snapshot_changed", {Value(strategy), Value(Ident(updated_at)), StrList(check), meta_}));
     STRATA_ASSIGN_OR_RETURN(auto tx, Transaction<warehouse::Session>::Begin(c_));
-    STRATA_RETURN_IF_ERROR(
-        Exec(p_.CallMacro("snapshot_close_changed_sql", {RelValue(n_, alias()), RelValue(n_, staging), StrList(qkeys),
-                                                         Value(changed), Value(updated_expr), Value(hard_deletes), meta_})));
+    STRATA_RETURN_IF_ERROR(Exec(
+        p_.CallMacro("snapshot_close_changed_sql", {RelValue(n_, alias()), RelValue(n_, staging), StrList(qkeys),
+                                                    Value(changed), Value(updated_expr), Value(hard_deletes), meta_})));
     const int64_t closed = last_.AffectedRows();
     STRATA_RETURN_IF_ERROR(
         Exec(p_.CallMacro("snapshot_insert_sql", {RelValue(n_, alias()), RelValue(n_, staging), StrList(qkeys),

@@ -219,8 +219,8 @@ Status ParseProperties(const std::string& project_name, const std::string& rel_p
         std::string r = p.relation;
         r.erase(0, r.find_first_not_of(" \t"));
         if (r.rfind("ref(", 0) != 0 && r.rfind("source(", 0) != 0) {
-          return m["relation"].Error("a snapshot's relation is ref('...') or source('...', '...'), not '" +
-                                     p.relation + "'");
+          return m["relation"].Error("a snapshot's relation is ref('...') or source('...', '...'), not '" + p.relation +
+                                     "'");
         }
       }
       STRATA_ASSIGN_OR_RETURN(p.description, m.String("description", ""));

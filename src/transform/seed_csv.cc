@@ -1,8 +1,8 @@
 #include "transform/seed_csv.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
-#include <algorithm>
 #include <functional>
 
 namespace strata::transform {

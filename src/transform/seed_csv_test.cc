@@ -39,7 +39,7 @@ TEST(SeedCsvTest, IntegersWidenWhereDbtWouldFail) {
   EXPECT_EQ(TypeOf("2147483648\n"), "bigint");
   EXPECT_EQ(TypeOf("-2147483649\n"), "bigint");
   EXPECT_EQ(TypeOf("9223372036854775807\n"), "decimal(38,0)");  // 19 digits
-  EXPECT_EQ(TypeOf("000000000000000000001\n"), "integer");       // leading zeros do not count
+  EXPECT_EQ(TypeOf("000000000000000000001\n"), "integer");      // leading zeros do not count
   EXPECT_EQ(TypeOf(std::string(39, '9') + "\n"), "text");
 }
 

@@ -107,7 +107,7 @@ std::vector<std::string> Environment::FilterNames() const { return SortedKeys(fi
 std::vector<std::string> Environment::TestNames() const { return SortedKeys(tests_); }
 
 Result<std::shared_ptr<Template>> Environment::Parse(std::string source, std::string file_name,
-                                                    std::string package) const {
+                                                     std::string package) const {
   return Guarded<std::shared_ptr<Template>>([&]() {
     auto module = std::make_shared<Module>();
     module->package = std::move(package);
