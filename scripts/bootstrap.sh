@@ -149,5 +149,32 @@ install_web_assets() {
   echo "bootstrap: ECharts and playwright-core installed in third_party/web ($((SECONDS - start)) s)"
 }
 
+# --- 4. The S3 test harness from npm -----------------------------------------------------------
+# s3rver (an S3 protocol server) and AWS's SigV4 signer (@smithy/signature-v4), which
+# tests/s3/front.cjs puts in front of it to verify every request's signature. Exact versions and
+# every transitive package's integrity hash are pinned in tests/s3/package-lock.json; `npm ci`
+# refuses a tarball that does not match. Test-only: nothing here is linked into Strata.
+install_s3_harness() {
+  local s3_dir="$root/third_party/s3"
+  local lock="$root/tests/s3/package-lock.json"
+  local stamp="$s3_dir/.stamp"
+  local want_stamp
+  want_stamp="$(sha256sum "$lock" | cut -d' ' -f1)"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want_stamp" && -f "$s3_dir/node_modules/s3rver/package.json" ]]; then
+    return 0
+  fi
+  echo "bootstrap: installing the S3 test harness (s3rver, @smithy/signature-v4) from the npm registry"
+  local start=$SECONDS
+  rm -rf "$s3_dir.new"
+  mkdir -p "$s3_dir.new"
+  cp "$root/tests/s3/package.json" "$lock" "$s3_dir.new/"
+  (cd "$s3_dir.new" && npm ci --ignore-scripts --no-audit --no-fund --silent)
+  echo "$want_stamp" > "$s3_dir.new/.stamp"
+  rm -rf "$s3_dir"
+  mv "$s3_dir.new" "$s3_dir"
+  echo "bootstrap: S3 test harness installed in third_party/s3 ($((SECONDS - start)) s)"
+}
+
 install_duckdb
 install_web_assets
+install_s3_harness

@@ -13,6 +13,7 @@
 #include "core/file.h"
 #include "core/hash.h"
 #include "lake/object_store.h"
+#include "lake/s3_object_store.h"
 
 namespace strata::lake {
 namespace {
@@ -240,8 +241,8 @@ Result<ObjectInfo> ObjectStore::Put(const std::string& key, std::string_view dat
 
 Result<std::unique_ptr<ObjectStore>> OpenObjectStore(const std::string& location) {
   if (location.rfind("s3://", 0) == 0) {
-    return Status::InvalidArgument("lake location '" + location +
-                                   "': the S3 backend is not part of this build yet; use a local path");
+    STRATA_ASSIGN_OR_RETURN(S3Options options, ParseS3Location(location));
+    return OpenS3ObjectStore(std::move(options));
   }
   std::string root = location.rfind("file://", 0) == 0 ? location.substr(7) : location;
   if (root.empty()) return Status::InvalidArgument("empty lake location");
