@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "core/date.h"
+#include "core/file.h"
 #include "core/project.h"
 #include "ingest/connector.h"
 #include "lake/lake.h"
@@ -267,6 +268,7 @@ void RegisterLakeCommands(CLI::App* app) {
     };
     auto f = std::make_shared<Flags>();
     CLI::App* sub = lake_cmd->add_subcommand("batches", "List committed batches (of one <source>.<table>, or all)");
+    sub->alias("ls");
     AddCommon(sub, f.get());
     sub->add_option("table", f->table, "<source>.<table>");
     sub->callback([f] {
@@ -309,6 +311,69 @@ void RegisterLakeCommands(CLI::App* app) {
         }
       }
       out.Json({{"batches", doc}});
+    });
+  }
+  {
+    auto f = std::make_shared<CommonFlags>();
+    CLI::App* sub = lake_cmd->add_subcommand(
+        "verify", "Check every committed file against its manifest (present, size, SHA-256); exit 1 on a problem");
+    AddCommon(sub, f.get());
+    sub->callback([f] {
+      Output out(f->json);
+      Session s = OpenProject(out, *f);
+      auto report = s.lake->Verify();
+      if (!report.ok()) Fail(out, report.status());
+      json problems = json::array();
+      for (const auto& p : report->problems) {
+        out.Line("PROBLEM  " + p.batch + "  " + p.key + ": " + p.reason);
+        problems.push_back({{"key", p.key}, {"batch", p.batch}, {"reason", p.reason}});
+      }
+      out.Line(std::string(report->problems.empty() ? "ok" : "FAILED") + "  " + s.lake->store()->uri() + ": " +
+               Num(report->batches) + " batch(es), " + Num(report->files) + " file(s), " + Num(report->bytes) +
+               " bytes checked, " + Num(static_cast<int64_t>(report->problems.size())) + " problem(s)");
+      out.Json({{"ok", report->problems.empty()},
+                {"batches", report->batches},
+                {"files", report->files},
+                {"bytes", report->bytes},
+                {"problems", problems}});
+      if (!report->problems.empty()) throw CLI::RuntimeError(kExitFailure);
+    });
+  }
+  {
+    struct Flags : CommonFlags {
+      bool dry_run = false;
+    };
+    auto f = std::make_shared<Flags>();
+    CLI::App* sub = lake_cmd->add_subcommand(
+        "gc",
+        "Remove what failed attempts left (files no manifest names, unfinished S3 uploads); never a committed file");
+    AddCommon(sub, f.get());
+    sub->add_flag("--dry-run", f->dry_run, "Only list what would be removed");
+    sub->callback([f] {
+      Output out(f->json);
+      Session s = OpenProject(out, *f);
+      // An ingest in progress looks like a failed attempt: hold every source's ingest lock.
+      std::vector<FileLock> locks;
+      for (const auto& name : s.project.SourceNames()) {
+        auto lock = FileLock::Acquire(JoinPath(s.project.state_dir, "locks/ingest-" + name + ".lock"), false);
+        if (!lock.ok()) {
+          Fail(out, Status::Aborted("source '" + name + "' is being ingested; run gc when it is done (" +
+                                    lock.status().message() + ")"));
+        }
+        locks.push_back(std::move(*lock));
+      }
+      auto report = s.lake->CollectGarbage(f->dry_run);
+      if (!report.ok()) Fail(out, report.status());
+      const std::string verb = f->dry_run ? "would remove" : "removed";
+      for (const auto& k : report->removed) out.Line(verb + "  " + k);
+      out.Line(verb + " " + Num(static_cast<int64_t>(report->removed.size())) + " file(s) (" + Num(report->bytes) +
+               " bytes) and " + Num(report->incomplete_uploads) + " unfinished upload(s) from " +
+               s.lake->store()->uri());
+      out.Json({{"ok", true},
+                {"dry_run", f->dry_run},
+                {"removed", report->removed},
+                {"bytes", report->bytes},
+                {"incomplete_uploads", report->incomplete_uploads}});
     });
   }
   {

@@ -7,6 +7,7 @@
 #include "core/date.h"
 #include "core/file.h"
 #include "core/hash.h"
+#include "lake/s3_object_store.h"
 
 namespace strata::lake {
 
@@ -53,15 +54,13 @@ Result<std::string> Lake::CheckedPath(const Manifest& m, const ManifestFile& f) 
     return Status::Corruption(what + " has " + std::to_string(info->size) + " bytes, its manifest says " +
                               std::to_string(f.bytes));
   }
-  Sha256 hasher;
+  // Hash the copy the engines will read (for a remote store, its local copy: one download).
+  auto path = store_->ReadablePath(f.key);
+  if (!path.ok()) return Status::Corruption(what + " cannot be read: " + path.status().message());
   int64_t read = 0;
-  Status st = store_->Read(f.key, [&](std::string_view chunk) {
-    hasher.Update(chunk);
-    read += static_cast<int64_t>(chunk.size());
-    return Status::OK();
-  });
-  if (!st.ok()) return Status::Corruption(what + " cannot be read: " + st.message());
-  const std::string digest = hasher.HexDigest();
+  auto hashed = Sha256::OfFile(*path, &read);
+  if (!hashed.ok()) return Status::Corruption(what + " cannot be read: " + hashed.status().message());
+  const std::string digest = *hashed;
   if (read != f.bytes) {
     return Status::Corruption(what + " reads as " + std::to_string(read) + " bytes, its manifest says " +
                               std::to_string(f.bytes));
@@ -70,7 +69,7 @@ Result<std::string> Lake::CheckedPath(const Manifest& m, const ManifestFile& f) 
     return Status::Corruption(what + " does not match its manifest: its SHA-256 is " + digest +
                               ", the manifest records " + f.sha256 + "; it was changed after it was committed");
   }
-  return store_->ReadablePath(f.key);
+  return *path;
 }
 
 Result<nlohmann::json> Lake::SetAsideBatch(const std::string& source, const std::string& table,
@@ -140,6 +139,57 @@ Result<std::vector<std::pair<std::string, std::string>>> Lake::Tables() {
     tables.emplace(o.key.substr(4, a - 4), o.key.substr(a + 1, b - a - 1));
   }
   return std::vector<std::pair<std::string, std::string>>(tables.begin(), tables.end());
+}
+
+Result<Lake::VerifyReport> Lake::Verify() {
+  VerifyReport report;
+  STRATA_ASSIGN_OR_RETURN(auto tables, Tables());
+  for (const auto& [source, table] : tables) {
+    STRATA_ASSIGN_OR_RETURN(auto manifests, Manifests(source, table));
+    STRATA_ASSIGN_OR_RETURN(auto aside, SetAsideBatches(source, table));
+    for (const auto& m : manifests) {
+      if (aside.count(m.batch_id)) continue;
+      ++report.batches;
+      std::vector<const ManifestFile*> files;
+      for (const auto& f : m.files) files.push_back(&f);
+      if (m.quarantine) files.push_back(&*m.quarantine);
+      for (const ManifestFile* f : files) {
+        ++report.files;
+        report.bytes += f->bytes;
+        auto checked = CheckedPath(m, *f);
+        if (!checked.ok())
+          report.problems.push_back({f->key, source + "." + table + " " + m.batch_id, checked.status().message()});
+      }
+    }
+  }
+  return report;
+}
+
+Result<Lake::GcReport> Lake::CollectGarbage(bool dry_run) {
+  GcReport report;
+  // Every file a committed manifest names, set-aside ones included (their files moved under
+  // quarantine/<source>/<table>/set_aside/, which is never collected).
+  std::set<std::string> named;
+  STRATA_ASSIGN_OR_RETURN(auto tables, Tables());
+  for (const auto& [source, table] : tables) {
+    STRATA_ASSIGN_OR_RETURN(auto manifests, Manifests(source, table));
+    for (const auto& m : manifests) {
+      for (const auto& f : m.files) named.insert(f.key);
+      if (m.quarantine) named.insert(m.quarantine->key);
+    }
+  }
+  for (const char* root : {"raw/", "quarantine/"}) {
+    STRATA_ASSIGN_OR_RETURN(auto objects, store_->List(root));
+    for (const auto& o : objects) {
+      // Only files of dt= partitions: manifests, set-aside records and set-aside files stay.
+      if (o.key.find("/dt=") == std::string::npos || named.count(o.key)) continue;
+      if (!dry_run) STRATA_RETURN_IF_ERROR(store_->Delete(o.key));
+      report.removed.push_back(o.key);
+      report.bytes += o.size;
+    }
+  }
+  STRATA_ASSIGN_OR_RETURN(report.incomplete_uploads, AbortIncompleteUploads(store_.get(), dry_run));
+  return report;
 }
 
 Result<std::unique_ptr<BatchWriter>> Lake::BeginBatch(const std::string& source, const std::string& table,

@@ -48,6 +48,28 @@ class Lake {
   // Every (source, table) with at least one committed batch, sorted.
   Result<std::vector<std::pair<std::string, std::string>>> Tables();
 
+  // Checks every file of every committed batch (set-aside batches aside) against its manifest:
+  // present, its size, its SHA-256 (reading it all). Problems are reported, not fixed.
+  struct VerifyProblem {
+    std::string key, batch, reason;
+  };
+  struct VerifyReport {
+    int64_t batches = 0, files = 0, bytes = 0;
+    std::vector<VerifyProblem> problems;
+  };
+  Result<VerifyReport> Verify();
+
+  // Removes what failed attempts left behind: data parts and quarantine files under a dt=
+  // partition that no committed manifest names (a committed file is never touched), and, on
+  // S3, multipart uploads never completed. With `dry_run`, only lists them. The caller must
+  // hold every table's ingest lock: an attempt in progress looks the same as a failed one.
+  struct GcReport {
+    std::vector<std::string> removed;  // keys
+    int64_t bytes = 0;
+    int64_t incomplete_uploads = 0;
+  };
+  Result<GcReport> CollectGarbage(bool dry_run);
+
   // Starts the next batch of (source, table) in the dt=`date` partition. The caller must hold
   // the table's ingest lock: leftovers of earlier failed attempts at the same batch id are
   // removed here, which is only safe when no one else writes that table.

@@ -190,8 +190,9 @@ class S3Http {
       base_ = endpoint + "/" + o_.bucket;
     } else {
       size_t scheme = endpoint.find("://");
-      base_ = scheme == std::string::npos ? "https://" + o_.bucket + "." + endpoint
-                                          : endpoint.substr(0, scheme + 3) + o_.bucket + "." + endpoint.substr(scheme + 3);
+      base_ = scheme == std::string::npos
+                  ? "https://" + o_.bucket + "." + endpoint
+                  : endpoint.substr(0, scheme + 3) + o_.bucket + "." + endpoint.substr(scheme + 3);
     }
     sigv4_ = "aws:amz:" + o_.region + ":s3";
     userpwd_ = o_.credentials.access_key_id + ":" + o_.credentials.secret_access_key;
@@ -257,7 +258,8 @@ class S3Http {
         // here, even one given only to remove it ("Expect:"), which the server then never sees.
         hdrs = curl_slist_append(hdrs, "Content-Type: application/octet-stream");
       }
-      if (req.sink && received > 0) hdrs = curl_slist_append(hdrs, ("Range: bytes=" + std::to_string(received) + "-").c_str());
+      if (req.sink && received > 0)
+        hdrs = curl_slist_append(hdrs, ("Range: bytes=" + std::to_string(received) + "-").c_str());
       curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
       CURLcode rc = curl_easy_perform(curl);
       curl_slist_free_all(hdrs);
@@ -295,7 +297,8 @@ class S3Http {
     if (line.rfind("HTTP/", 0) == 0) {
       resp->headers.clear();  // a new response (after a 100 Continue, say)
       size_t sp = line.find(' ');
-      resp->status = sp == std::string_view::npos ? 0 : std::strtol(std::string(line.substr(sp + 1, 3)).c_str(), nullptr, 10);
+      resp->status =
+          sp == std::string_view::npos ? 0 : std::strtol(std::string(line.substr(sp + 1, 3)).c_str(), nullptr, 10);
       return size * n;
     }
     size_t colon = line.find(':');
@@ -586,7 +589,7 @@ class S3ObjectStore : public ObjectStore {
     info.key = key;
     STRATA_ASSIGN_OR_RETURN(info.sha256, Sha256::OfFile(staging, &info.size));
     Status s = info.size <= o_.multipart_threshold ? PutWhole(key, staging, info.sha256)
-                                                    : PutMultipart(key, staging, info.sha256, info.size);
+                                                   : PutMultipart(key, staging, info.sha256, info.size);
     if (s.code() == Status::Code::kAlreadyExists) {
       // A retry of our own write that landed (the answer was lost): the same bytes are there.
       STRATA_ASSIGN_OR_RETURN(S3Response h, Head(key));
@@ -685,7 +688,8 @@ class S3ObjectStore : public ObjectStore {
       req.query = {{"partNumber", std::to_string(part)}, {"uploadId", upload_id}};
       req.body = buf;
       STRATA_ASSIGN_OR_RETURN(S3Response r, http_.Send(req));
-      if (r.status != 200) return Status::IOError("uploading part " + std::to_string(part) + " of " + Shown(key) + ": " + r.Error());
+      if (r.status != 200)
+        return Status::IOError("uploading part " + std::to_string(part) + " of " + Shown(key) + ": " + r.Error());
       xml += "<Part><PartNumber>" + std::to_string(part) + "</PartNumber><ETag>" + XmlEscape(r.Header("etag")) +
              "</ETag></Part>";
     }
@@ -719,9 +723,12 @@ class S3ObjectStore : public ObjectStore {
     }
     if (total <= o_.cache_bytes) return;
     std::sort(files.begin(), files.end());
+    // Copies used within the grace period may still be read (a load hands DuckDB many paths
+    // at once): the cache goes over its bound rather than pull a file from under a reader.
+    const auto recent = fs::file_time_type::clock::now() - std::chrono::seconds(o_.cache_grace_seconds);
     for (const auto& [t, p] : files) {
       if (total <= o_.cache_bytes) break;
-      if (p.string() == keep) continue;
+      if (p.string() == keep || (o_.cache_grace_seconds > 0 && t > recent)) continue;
       int64_t n = static_cast<int64_t>(fs::file_size(p, ec));
       if (fs::remove(p, ec)) total -= n;
     }

@@ -44,12 +44,13 @@ struct S3Options {
   // by default virtual-hosted on AWS, path-style on a custom endpoint.
   bool path_style = false;
   S3Credentials credentials;
-  std::string cache_dir;                       // ReadablePath's copies; ~/.cache/strata/s3 if empty
-  int64_t cache_bytes = int64_t{2} << 30;      // evict past this
-  int64_t multipart_threshold = 16 << 20;      // larger objects upload in parts
-  int64_t part_size = 8 << 20;                 // S3's minimum is 5 MiB (but for the last part)
-  int64_t timeout_ms = 60000;                  // per request attempt
-  int list_page_size = 1000;                   // keys per ListObjectsV2 page
+  std::string cache_dir;                   // ReadablePath's copies; ~/.cache/strata/s3 if empty
+  int64_t cache_bytes = int64_t{2} << 30;  // evict past this...
+  int64_t cache_grace_seconds = 600;       // ...but never a copy used this recently (a load's)
+  int64_t multipart_threshold = 16 << 20;  // larger objects upload in parts
+  int64_t part_size = 8 << 20;             // S3's minimum is 5 MiB (but for the last part)
+  int64_t timeout_ms = 60000;              // per request attempt
+  int list_page_size = 1000;               // keys per ListObjectsV2 page
   HttpRetryPolicy retry{6, 100, 5000, 2.0, true};
 };
 

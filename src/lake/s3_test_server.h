@@ -5,7 +5,6 @@
 #pragma once
 
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <chrono>
@@ -31,9 +30,11 @@ class S3TestServer {
     const std::string log = dir_.Sub("front.log");
     proc_ = std::make_unique<testing::ChildProcess>(
         // s3rver's continuation tokens use DES, which Node 17+ keeps in OpenSSL's legacy provider.
-        std::vector<std::string>{NodeBinary(), "--openssl-legacy-provider", testing::SourceDir() + "/tests/s3/front.cjs", "--dir", dir_.Sub("data"),
-                                 "--port", "0", "--bucket", bucket},
-        std::vector<std::string>{"STRATA_S3_HARNESS_MODULES=" + modules, std::string("S3_TEST_ACCESS_KEY=") + kAccessKey,
+        std::vector<std::string>{NodeBinary(), "--openssl-legacy-provider",
+                                 testing::SourceDir() + "/tests/s3/front.cjs", "--dir", dir_.Sub("data"), "--port", "0",
+                                 "--bucket", bucket},
+        std::vector<std::string>{"STRATA_S3_HARNESS_MODULES=" + modules,
+                                 std::string("S3_TEST_ACCESS_KEY=") + kAccessKey,
                                  std::string("S3_TEST_SECRET_KEY=") + kSecretKey},
         log);
     for (int i = 0; i < 200 && port_ == 0; ++i) {
