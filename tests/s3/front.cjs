@@ -18,7 +18,7 @@ const http = require('node:http');
 const crypto = require('node:crypto');
 const path = require('node:path');
 
-const modules = process.env.STRATA_S3_HARNESS_MODULES || path.join(__dirname, 'node_modules');
+const modules = process.env.STRATA_S3_HARNESS_MODULES || path.join(__dirname, '..', '..', 'third_party', 's3', 'node_modules');
 const S3rver = require(path.join(modules, 's3rver'));
 const { SignatureV4 } = require(path.join(modules, '@smithy/signature-v4'));
 const { Sha256 } = require(path.join(modules, '@aws-crypto/sha256-js'));
@@ -33,7 +33,7 @@ const port = Number(flag('--port', '0'));
 const buckets = args.flatMap((a, i) => (a === '--bucket' ? [args[i + 1]] : []));
 const accessKey = process.env.S3_TEST_ACCESS_KEY || 'strata-test-key';
 const secretKey = process.env.S3_TEST_SECRET_KEY || 'strata-test-secret';
-if (!dir) {
+if (!dir && !args.includes('--check-vectors')) {
   console.error('front.cjs: --dir is required');
   process.exit(2);
 }
@@ -97,20 +97,21 @@ function parseQuery(raw) {
 }
 
 // Recomputes the request's signature with AWS's signer; null when it matches, else the reason.
-async function checkSignature(req, rawPath, rawQuery, body) {
+// `keys` are the credentials the server knows ({accessKey, secretKey}).
+async function checkSignature(req, rawPath, rawQuery, body, keys = { accessKey, secretKey }) {
   const auth = req.headers['authorization'];
   if (!auth) return 'no Authorization header';
-  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/s3\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(
+  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(
     auth,
   );
   if (!m) return 'malformed Authorization header: ' + auth.replace(/Signature=.*/, 'Signature=...');
-  const [, akid, day, region, signedHeaders, signature] = m;
-  if (akid !== accessKey) return 'unknown access key';
+  const [, akid, day, region, service, signedHeaders, signature] = m;
+  if (akid !== keys.accessKey) return 'unknown access key';
   const amzDate = req.headers['x-amz-date'];
   if (!amzDate || amzDate.slice(0, 8) !== day) return 'x-amz-date is missing or not the credential day';
   const payload = req.headers['x-amz-content-sha256'];
-  if (!payload) return 'no x-amz-content-sha256 header';
-  if (payload !== 'UNSIGNED-PAYLOAD') {
+  if (!payload && service === 's3') return 'no x-amz-content-sha256 header';
+  if (payload && payload !== 'UNSIGNED-PAYLOAD') {
     const actual = crypto.createHash('sha256').update(body).digest('hex');
     if (actual !== payload) return 'content-sha256';
   }
@@ -124,11 +125,11 @@ async function checkSignature(req, rawPath, rawQuery, body) {
     `${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`,
   );
   const signer = new SignatureV4({
-    credentials: { accessKeyId: accessKey, secretAccessKey: secretKey, sessionToken: req.headers['x-amz-security-token'] },
+    credentials: { accessKeyId: keys.accessKey, secretAccessKey: keys.secretKey, sessionToken: req.headers['x-amz-security-token'] },
     region,
-    service: 's3',
+    service,
     sha256: Sha256,
-    uriEscapePath: false,
+    uriEscapePath: service !== 's3',  // S3 alone signs the path as sent, without normalizing it
     applyChecksum: false,
   });
   const signed = await signer.sign(
@@ -309,6 +310,56 @@ async function handle(req, res, s3Port) {
   return isWrite ? withKeyLock(`${bucket}/${key}`, run) : run();
 }
 
+// AWS's published SigV4 examples, run through checkSignature: each must pass as published and
+// fail with one character of its signature changed. Exit status 0 when all do.
+async function checkVectors() {
+  const vectors = [
+    {
+      // The SigV4 test suite's get-vanilla.
+      name: 'get-vanilla',
+      keys: { accessKey: 'AKIDEXAMPLE', secretKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' },
+      method: 'GET',
+      url: '/',
+      headers: {
+        host: 'example.amazonaws.com',
+        'x-amz-date': '20150830T123600Z',
+        authorization:
+          'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31',
+      },
+      body: '',
+    },
+    {
+      // The S3 documentation's "GET Object" example (a Range request).
+      name: 's3-get-object',
+      keys: { accessKey: 'AKIAIOSFODNN7EXAMPLE', secretKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
+      method: 'GET',
+      url: '/test.txt',
+      headers: {
+        host: 'examplebucket.s3.amazonaws.com',
+        range: 'bytes=0-9',
+        'x-amz-content-sha256': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+        'x-amz-date': '20130524T000000Z',
+        authorization:
+          'AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41',
+      },
+      body: '',
+    },
+  ];
+  let failed = 0;
+  for (const v of vectors) {
+    const q = v.url.indexOf('?');
+    const rawPath = q < 0 ? v.url : v.url.slice(0, q);
+    const rawQuery = q < 0 ? '' : v.url.slice(q + 1);
+    const good = await checkSignature({ method: v.method, headers: v.headers }, rawPath, rawQuery, Buffer.from(v.body), v.keys);
+    const tampered = { ...v.headers, authorization: v.headers.authorization.replace(/.$/, (c) => (c === '0' ? '1' : '0')) };
+    const bad = await checkSignature({ method: v.method, headers: tampered }, rawPath, rawQuery, Buffer.from(v.body), v.keys);
+    const ok = good === null && bad === 'signature';
+    if (!ok) failed += 1;
+    console.log(`${ok ? 'ok  ' : 'FAIL'} ${v.name}${good ? ': ' + good : ''}${bad !== 'signature' ? ' (tampered: ' + bad + ')' : ''}`);
+  }
+  process.exit(failed ? 1 : 0);
+}
+
 async function main() {
   const s3 = new S3rver({
     address: '127.0.0.1',
@@ -335,7 +386,7 @@ async function main() {
   process.on('SIGINT', stop);
 }
 
-main().catch((e) => {
+(args.includes('--check-vectors') ? checkVectors() : main()).catch((e) => {
   console.error('front.cjs:', e);
   process.exit(1);
 });
