@@ -819,6 +819,13 @@ Result<S3Options> ParseS3Location(const std::string& location) {
       o.endpoint = v;
     } else if (k == "path_style") {
       path_style = v;
+    } else if (k == "multipart_mb") {
+      char* end = nullptr;
+      long long mb = std::strtoll(v.c_str(), &end, 10);
+      if (end == v.c_str() || *end != '\0' || mb < 0) {
+        return Status::InvalidArgument("lake location '" + location + "': multipart_mb must be a number >= 0");
+      }
+      o.multipart_threshold = static_cast<int64_t>(mb) << 20;
     } else if (k == "cache") {
       o.cache_dir = v;
     } else if (k == "cache_mb") {
@@ -830,7 +837,7 @@ Result<S3Options> ParseS3Location(const std::string& location) {
       o.cache_bytes = static_cast<int64_t>(mb) << 20;
     } else {
       return Status::InvalidArgument("lake location '" + location + "': unknown option '" + k +
-                                     "' (region, endpoint, path_style, cache, cache_mb)");
+                                     "' (region, endpoint, path_style, cache, cache_mb, multipart_mb)");
     }
   }
   if (path_style.empty()) {

@@ -11,7 +11,8 @@
 //     connections are retried with backoff (a read resumes where it stopped).
 //   - ReadablePath downloads into a bounded local cache (least recently used evicted).
 //
-// Location: s3://bucket[/prefix][?region=R&endpoint=URL&path_style=true|false&cache=DIR&cache_mb=N]
+// Location: s3://bucket[/prefix][?region=R&endpoint=URL&path_style=true|false&cache=DIR&cache_mb=N
+// &multipart_mb=N (objects larger than N MiB upload in parts)]
 // (else AWS_REGION / AWS_DEFAULT_REGION, AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL). Credentials:
 // AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, else the profile
 // (AWS_PROFILE, default "default") of ~/.aws/credentials (AWS_SHARED_CREDENTIALS_FILE). They
