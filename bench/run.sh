@@ -23,6 +23,9 @@
 #      psql's rows/s, plus one whole lakehouse publish; then `strata load` and one `strata
 #      build` of the shop on PostgreSQL against the DuckDB build's median above. At scale 100
 #      this adds about 13 minutes, most of it the PostgreSQL build (9-11 min).
+#   2d. At the first scale: the lake on S3 (s3rver behind tests/s3/front.cjs on loopback) against
+#      local disk, bench/s3_bench: upload and download of every lake object, and the warehouse
+#      load with a cold and a warm read cache; medians of BENCH_REPS alternating repetitions.
 #   2c. Per scale: the shop's overview dashboard (bench/serve_bench): each card's queries run by
 #      DuckDB alone against `strata serve`'s API without its cache (target <= 1.2x), and over
 #      HTTP with wrk, cached and uncached, 1 and 50 connections (target: cached p99 < 10 ms).
@@ -285,6 +288,45 @@ print(f"\n**Total: strata {load['strata_total_s']:.2f} s vs DuckDB {load['duckdb
       f"(target <= 1.2x: {verdict}). Small tables are dominated by fixed per-table costs "
       f"(transaction, bookkeeping insert, commit).\n")
 PY
+
+  # 2d. The lake on S3 (at the first scale only): s3rver behind tests/s3/front.cjs, which
+  # checks every request's signature, on loopback; upload, download and the warehouse load
+  # against the same lake on local disk (bench/s3_bench).
+  if [[ "$scale" == "${scales%% *}" ]]; then
+    echo "bench: scale $scale: the lake on S3 vs local disk ($reps reps)" >&2
+    mkdir -p "$dir/s3data"
+    node --openssl-legacy-provider "$root/tests/s3/front.cjs" --dir "$dir/s3data" --port 0 --bucket bench \
+      > "$dir/s3front.log" 2>&1 &
+    s3_pid=$!
+    for _ in $(seq 100); do grep -q '"port"' "$dir/s3front.log" 2>/dev/null && break; sleep 0.1; done
+    s3_port=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["port"])' "$dir/s3front.log")
+    "$root/$build/bench/s3_bench" --project "$dir/project" --endpoint "http://127.0.0.1:$s3_port" --reps "$reps" \
+      > "$dir/s3.json"
+    kill "$s3_pid"; wait "$s3_pid" 2>/dev/null || true
+    python3 - "$dir/s3.json" >> "$out.tmp" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+mb = r["bytes"] / 1e6
+print("### The lake on S3 vs local disk
+")
+print(f"{r['objects']} lake objects, {mb:.1f} MB, {r['rows']:,} rows loaded; s3rver (Node.js) behind the "
+      "signature-checking front on loopback, every request signed (SigV4) and checked; medians of "
+      f"{r['reps']} alternating repetitions.
+")
+print("| operation | local s | S3 s | S3 MB/s | S3 / local |")
+print("|---|---:|---:|---:|---:|")
+for name, key in [("upload every object (conditional PUT)", "upload"), ("download every object (Get, SHA-256 checked)", "download")]:
+    l, s = r[f"{key}_local_s"], r[f"{key}_s3_s"]
+    print(f"| {name} | {l:.2f} | {s:.2f} | {mb / max(s, 1e-9):.1f} | {s / max(l, 1e-9):.1f}x |")
+l = r["load_local_s"]
+for name, key in [("warehouse load, cold cache (downloads every file)", "load_s3_cold_s"), ("warehouse load, warm cache", "load_s3_warm_s")]:
+    s = r[key]
+    print(f"| {name} | {l:.2f} | {s:.2f} | - | {s / max(l, 1e-9):.1f}x |")
+print("\nThe S3 side is bounded by the test server (a single-threaded Node.js process writing each object "
+      "to disk), not by S3's own throughput; the ratio shows what an S3 lake costs here, with the load "
+      "reading local copies (DuckDB has no httpfs).\n")
+PY
+  fi
 
   # The transform build needs a loaded warehouse: load_bench leaves none, `strata load` does.
   echo "bench: scale $scale: strata load, then the transform build (strata vs DuckDB script, $reps reps)" >&2
