@@ -32,6 +32,7 @@
 #include "core/file.h"
 #include "core/hash.h"
 #include "ingest/internal/connectors.h"
+#include "ingest/internal/event_check.h"
 #include "lake/jsonl_writer.h"
 
 namespace strata::ingest::internal {
@@ -65,11 +66,7 @@ struct EventsSettings {
   std::string dir;
   std::string pattern = "*.jsonl";
   std::string table = "events";
-  std::string type_field = "event_type";
-  std::string time_field = "occurred_at";
-  std::vector<std::string> required;
-  std::vector<std::string> known_types;
-  int64_t max_record_bytes = kDefaultMaxRecordBytes;
+  EventRules rules;
   int64_t settle_seconds = 300;
 };
 
@@ -108,25 +105,6 @@ Result<std::string> HeadFingerprint(const std::string& path, int64_t limit) {
   ::close(fd);
   if (n < 0) return Status::IOError("cannot read '" + path + "': " + std::strerror(errno));
   return Sha256::Of(std::string_view(buf, static_cast<size_t>(n)));
-}
-
-Kind KindOf(simdjson::dom::element_type t) {
-  using T = simdjson::dom::element_type;
-  switch (t) {
-    case T::NULL_VALUE:
-      return Kind::kNull;
-    case T::BOOL:
-      return Kind::kBool;
-    case T::INT64:
-    case T::UINT64:
-      return Kind::kInt;
-    case T::DOUBLE:
-      return Kind::kDouble;
-    case T::STRING:
-      return Kind::kString;
-    default:
-      return Kind::kNested;
-  }
 }
 
 class EventsConnector : public Connector {
@@ -200,7 +178,6 @@ class EventsConnector : public Connector {
     std::string part_key;
     JsonSchemaBuilder schema;
     simdjson::dom::parser parser;
-    std::set<std::string> known(s_.known_types.begin(), s_.known_types.end());
     nlohmann::json files_detail = nlohmann::json::array();
     bool took_any = false;
 
@@ -264,7 +241,7 @@ class EventsConnector : public Connector {
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
         ++result.received;
         ++file_received;
-        std::string reason = Check(parser, line, known, &schema);
+        std::string reason = CheckEvent(s_.rules, parser, line, /*padded=*/true, &schema);
         if (!reason.empty()) {
           batch->Quarantine({{"file", name}, {"line", line_no}}, reason, line);
           ++file_rejected;
@@ -316,40 +293,6 @@ class EventsConnector : public Connector {
   }
 
  private:
-  // Returns "" if the line is acceptable, else the reason it is not.
-  std::string Check(simdjson::dom::parser& parser, std::string_view line, const std::set<std::string>& known,
-                    JsonSchemaBuilder* schema) {
-    if (line.empty()) return "empty line";
-    if (static_cast<int64_t>(line.size()) > s_.max_record_bytes) {
-      return "record of " + std::to_string(line.size()) + " bytes is over the source's max_record_bytes (" +
-             std::to_string(s_.max_record_bytes) + ")";
-    }
-    simdjson::dom::element doc;
-    auto error = parser.parse(line.data(), line.size(), /*realloc_if_needed=*/false).get(doc);
-    if (error) return std::string("malformed JSON: ") + simdjson::error_message(error);
-    simdjson::dom::object obj;
-    if (doc.get_object().get(obj)) return "not a JSON object";
-    for (const auto& field : s_.required) {
-      simdjson::dom::element v;
-      if (obj.at_key(field).get(v) || v.is_null()) return "missing required field '" + field + "'";
-    }
-    std::string_view type;
-    if (obj.at_key(s_.type_field).get_string().get(type)) return "field '" + s_.type_field + "' is not a string";
-    if (!known.empty() && known.count(std::string(type)) == 0) {
-      return "unknown " + s_.type_field + " '" + std::string(type) + "'";
-    }
-    simdjson::dom::element when_el;
-    if (!obj.at_key(s_.time_field).get(when_el) && !when_el.is_null()) {
-      std::string_view when;
-      if (when_el.get_string().get(when)) return "field '" + s_.time_field + "' is not a string";
-      if (!ParseTimestamp(when).ok()) {
-        return "field '" + s_.time_field + "' is not a timestamp: '" + std::string(when) + "'";
-      }
-    }
-    for (auto kv : obj) schema->Observe(kv.key, KindOf(kv.value.type()));
-    return "";
-  }
-
   EventsSettings s_;
 };
 
@@ -365,16 +308,9 @@ Result<std::unique_ptr<Connector>> CreateEventsConnector(const Project& project,
   s.dir = project.Resolve(dir);
   STRATA_ASSIGN_OR_RETURN(s.pattern, n.String("pattern", s.pattern));
   STRATA_ASSIGN_OR_RETURN(s.table, n.String("table", s.table));
-  STRATA_ASSIGN_OR_RETURN(s.type_field, n.String("type_field", s.type_field));
-  STRATA_ASSIGN_OR_RETURN(s.time_field, n.String("time_field", s.time_field));
-  STRATA_ASSIGN_OR_RETURN(s.required, n["required_fields"].StringList());
-  STRATA_ASSIGN_OR_RETURN(s.known_types, n["known_types"].StringList());
-  STRATA_ASSIGN_OR_RETURN(s.max_record_bytes, ParseMaxRecordBytes(n));
+  STRATA_ASSIGN_OR_RETURN(s.rules, ParseEventRules(n));
   STRATA_ASSIGN_OR_RETURN(s.settle_seconds, n.Int("settle_seconds", s.settle_seconds));
   if (s.settle_seconds < 0) return n["settle_seconds"].Error("expected a number of seconds >= 0");
-  if (std::find(s.required.begin(), s.required.end(), s.type_field) == s.required.end()) {
-    s.required.push_back(s.type_field);
-  }
   return std::unique_ptr<Connector>(new EventsConnector(std::move(s)));
 }
 
