@@ -33,7 +33,8 @@ void RegisterPipelineCommands(CLI::App* app);   // strata pipeline run | backfil
 void RegisterRunCommands(CLI::App* app);        // strata runs [show], strata logs
 void RegisterSchedulerCommand(CLI::App* app);   // strata scheduler
 void RegisterWarehouseCommands(CLI::App* app);  // strata load, strata query
-void RegisterLakeCommands(CLI::App* app);       // strata lake batches | quarantine-batch
+void RegisterLakeCommands(CLI::App* app);       // strata lake ls | verify | gc | quarantine-batch
+void RegisterCollectCommand(CLI::App* app);     // strata collect: the HTTP event collector
 void RegisterTransformCommands(CLI::App* app);  // compile, run, build, test, seed, snapshot, ls, retry
 void RegisterDbtVerbs(CLI::App* app);           // debug, run-operation, show, parse, clean, init
 void RegisterServeCommand(CLI::App* app);       // strata serve, dashboards validate, users

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   strata::cli::RegisterSchedulerCommand(&app);
   strata::cli::RegisterWarehouseCommands(&app);
   strata::cli::RegisterLakeCommands(&app);
+  strata::cli::RegisterCollectCommand(&app);
   strata::cli::RegisterTransformCommands(&app);
   strata::cli::RegisterDbtVerbs(&app);
   strata::cli::RegisterServeCommand(&app);

@@ -6,9 +6,11 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/signals.h"
 #include "core/date.h"
 #include "core/file.h"
 #include "core/project.h"
+#include "ingest/collector.h"
 #include "ingest/connector.h"
 #include "lake/lake.h"
 #include "transform/target.h"
@@ -258,6 +260,67 @@ std::pair<std::string, std::string> SplitTable(Output& out, const std::string& n
 }
 
 }  // namespace
+
+void RegisterCollectCommand(CLI::App* app) {
+  struct Flags : CommonFlags {
+    std::string source, listen, port_file;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* sub = app->add_subcommand(
+      "collect", "Serve POST /v1/events for a collector source: acknowledged events land in the lake exactly once");
+  AddCommon(sub, f.get());
+  sub->add_option("--source", f->source, "The `type: collector` source (default: the project's only one)");
+  sub->add_option("--listen", f->listen, "host:port to listen on (default: the source's `listen`, 127.0.0.1:8686)");
+  sub->add_option("--port-file", f->port_file, "Write the port listened on to this file once listening");
+  sub->callback([f] {
+    Output out(f->json);
+    Session s = OpenProject(out, *f);
+    const SourceConfig* src = nullptr;
+    for (const auto& name : s.project.SourceNames()) {
+      const SourceConfig* c = s.project.FindSource(name);
+      if (c->type != "collector" || (!f->source.empty() && name != f->source)) continue;
+      if (src != nullptr)
+        Fail(out, Status::InvalidArgument("several collector sources: pick one with --source"), kExitUsage);
+      src = c;
+    }
+    if (src == nullptr) {
+      Fail(out,
+           Status::InvalidArgument(f->source.empty() ? "no source of `type: collector` in " + s.project.file
+                                                     : "no collector source '" + f->source + "' in " + s.project.file),
+           kExitUsage);
+    }
+    auto config = ingest::ParseCollectorSource(s.project, *src);
+    if (!config.ok()) Fail(out, config.status(), kExitUsage);
+    if (!f->listen.empty()) {
+      size_t colon = f->listen.rfind(':');
+      if (colon == std::string::npos) Fail(out, Status::InvalidArgument("--listen: expected host:port"), kExitUsage);
+      config->options.host = f->listen.substr(0, colon);
+      config->options.port = std::atoi(f->listen.c_str() + colon + 1);
+    }
+    // One writer per source: the collector holds the source's ingest lock while it runs.
+    auto lock = FileLock::Acquire(JoinPath(s.project.state_dir, "locks/ingest-" + src->name + ".lock"), false);
+    if (!lock.ok())
+      Fail(out, Status::Aborted("another strata collect (or ingest) is writing source '" + src->name + "'"));
+    SignalStop signals;  // before the server's threads start, so they inherit the mask
+    auto collector = ingest::Collector::Open(s.project, *src, *config, s.lake.get());
+    if (!collector.ok()) Fail(out, collector.status());
+    Status started = (*collector)->Start();
+    if (!started.ok()) Fail(out, started);
+    if (!f->port_file.empty()) {
+      Status written = WriteFileAtomic(f->port_file, std::to_string((*collector)->port()) + "\n");
+      if (!written.ok()) Fail(out, written);
+    }
+    out.Line("strata collect: POST http://" + config->options.host + ":" + std::to_string((*collector)->port()) +
+             "/v1/events for " + src->name + "." + config->options.table + " into " + s.lake->store()->uri() +
+             " (write-ahead log in " + config->options.wal_dir + "; Ctrl-C lands what it holds and stops)");
+    ingest::Collector* c = collector->get();
+    CancelScope stop(&signals.token, [c] { c->Interrupt(); });
+    Status ran = c->Run();
+    c->Stop();
+    if (!ran.ok()) Fail(out, ran);
+    out.Json({{"ok", true}});
+  });
+}
 
 void RegisterLakeCommands(CLI::App* app) {
   CLI::App* lake_cmd = app->add_subcommand("lake", "Inspect the lake; set a poisoned batch aside");

@@ -7,14 +7,41 @@
 
 namespace strata::ingest {
 
+namespace {
+
+// A `type: collector` source: `strata collect` lands its events as they arrive; an ingest run
+// has nothing to pull (and must not wait for the lock the collector holds).
+class CollectorSource : public Connector {
+ public:
+  CollectorSource(std::string source, std::string table) : source_(std::move(source)), table_(std::move(table)) {}
+  Status Ingest(lake::Lake*, const IngestOptions&, std::vector<TableResult>* results) override {
+    TableResult r;
+    r.source = source_;
+    r.table = table_;
+    r.warnings.push_back("events of a collector source are landed as they arrive by `strata collect`");
+    results->push_back(std::move(r));
+    return Status::OK();
+  }
+  std::vector<std::string> Tables() const override { return {table_}; }
+
+ private:
+  std::string source_, table_;
+};
+
+}  // namespace
+
 Result<std::unique_ptr<Connector>> CreateConnector(const Project& project, const SourceConfig& source) {
   if (source.type == "sql") return internal::CreateSqlConnector(project, source);
   if (source.type == "http") return internal::CreateHttpConnector(project, source);
   if (source.type == "events") return internal::CreateEventsConnector(project, source);
-  std::string hint = Closest(source.type, {"sql", "http", "events"});
+  if (source.type == "collector") {
+    STRATA_ASSIGN_OR_RETURN(std::string table, source.node.String("table", "events"));
+    return std::unique_ptr<Connector>(new CollectorSource(source.name, table));
+  }
+  std::string hint = Closest(source.type, {"sql", "http", "events", "collector"});
   return source.node["type"].Error("unknown source type '" + source.type + "'" +
                                    (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
-                                   "; expected sql, http or events");
+                                   "; expected sql, http, events or collector");
 }
 
 Status IngestSource(const Project& project, lake::Lake* lake, const SourceConfig& source, const IngestOptions& options,
@@ -28,6 +55,7 @@ Status IngestSource(const Project& project, lake::Lake* lake, const SourceConfig
                                      (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
     }
   }
+  if (source.type == "collector") return connector->Ingest(lake, options, results);  // `strata collect` holds the lock
   STRATA_ASSIGN_OR_RETURN(FileLock lock,
                           FileLock::Acquire(JoinPath(project.state_dir, "locks/ingest-" + source.name + ".lock")));
   Status s = connector->Ingest(lake, options, results);
