@@ -217,7 +217,7 @@ struct Collector::Impl {
 
   // Landing state.
   std::mutex lmu;
-  int64_t landed_through = 0;          // the last segment a manifest holds
+  int64_t landed_through = 0;  // the last segment a manifest holds
   std::atomic<bool> lake_failing{false};
   std::string last_land_error;
 
@@ -483,7 +483,8 @@ struct Collector::Impl {
       if (n > landed_through) pending += valid;
       // Ids of acknowledged events still count for dedup, for the rest of their window.
       auto age = std::chrono::duration<double>(now - fs::last_write_time(path, ec)).count();
-      auto until = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(std::max(0.0, o.dedup_seconds - age) * 1000));
+      auto until =
+          Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(std::max(0.0, o.dedup_seconds - age) * 1000));
       simdjson::dom::parser parser;
       for (const auto& r : records) {
         if (r.kind != kAccepted) continue;
@@ -495,11 +496,13 @@ struct Collector::Impl {
       }
     }
     unlanded_bytes = pending;
-    STRATA_RETURN_IF_ERROR(OpenSegment(numbers.empty() ? std::max<int64_t>(1, landed_through + 1) : numbers.back() + 1));
+    STRATA_RETURN_IF_ERROR(
+        OpenSegment(numbers.empty() ? std::max<int64_t>(1, landed_through + 1) : numbers.back() + 1));
     // Land what no manifest holds yet (the lake may be down: then later).
     if (!numbers.empty() && numbers.back() > landed_through) {
       Status s = LandThrough(numbers.back());
-      if (!s.ok()) std::fprintf(stderr, "strata collect: landing after recovery failed (will retry): %s\n", s.message().c_str());
+      if (!s.ok())
+        std::fprintf(stderr, "strata collect: landing after recovery failed (will retry): %s\n", s.message().c_str());
     }
     Retire();
     return Status::OK();
@@ -546,16 +549,16 @@ struct Collector::Impl {
     if (stopping) return error(503, "the collector is stopping", 1);
     if (unlanded_bytes >= o.buffer_bytes) {
       return error(503,
-                   "the collector's buffer is full (" + std::to_string(o.buffer_bytes >> 20) +
-                       " MiB not yet landed" + (lake_failing ? ": the lake is failing" : "") + ")",
+                   "the collector's buffer is full (" + std::to_string(o.buffer_bytes >> 20) + " MiB not yet landed" +
+                       (lake_failing ? ": the lake is failing" : "") + ")",
                    5);
     }
     // The events, as given.
     std::vector<std::string> events;
     std::string_view trimmed = body;
     while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.front()))) trimmed.remove_prefix(1);
-    const bool array = content_type.find("application/json") != std::string_view::npos ||
-                       (!trimmed.empty() && trimmed.front() == '[');
+    const bool array =
+        content_type.find("application/json") != std::string_view::npos || (!trimmed.empty() && trimmed.front() == '[');
     if (array) {
       simdjson::dom::parser parser;
       simdjson::dom::element doc;
@@ -726,7 +729,9 @@ void Collector::Stop() {
   // Land everything acknowledged; what cannot land now stays in the log for the next start.
   if (i.writer.joinable()) {
     Status s = i.LandNow();
-    if (!s.ok()) std::fprintf(stderr, "strata collect: landing at stop failed (kept for the next start): %s\n", s.message().c_str());
+    if (!s.ok())
+      std::fprintf(stderr, "strata collect: landing at stop failed (kept for the next start): %s\n",
+                   s.message().c_str());
     {
       std::lock_guard<std::mutex> lock(i.wmu);
       i.writer_exit = true;
