@@ -14,6 +14,7 @@
 
 #include "core/file.h"
 #include "core/http_client.h"
+#include "lake/s3_test_server.h"
 #include "testing.h"
 
 namespace strata {
@@ -24,10 +25,8 @@ using testing::StrataBinary;
 
 constexpr const char* kToken = "collect-test-token";
 
-void WriteProject(const std::string& dir) {
-  testing::WriteText(dir + "/strata.yml", R"(name: t
-lake: lake
-state_dir: .strata
+void WriteProject(const std::string& dir, const std::string& lake = "lake", const std::string& extra = "") {
+  testing::WriteText(dir + "/strata.yml", "name: t\nlake: " + lake + "\n" + R"(state_dir: .strata
 sources:
   clicks:
     type: collector
@@ -36,17 +35,18 @@ sources:
     required_fields: [event_id, event_type, occurred_at]
     known_types: [page_view, purchase]
     land_seconds: 1
-)");
+)" + extra);
 }
 
 // A running `strata collect`; its port once it listens.
 class Collect {
  public:
-  explicit Collect(const std::string& dir) : dir_(dir) {
+  explicit Collect(const std::string& dir, std::vector<std::string> env = {}) : dir_(dir) {
     std::filesystem::remove(dir + "/port");
+    env.push_back(std::string("STRATA_COLLECT_TOKENS=") + kToken);
     proc_ = std::make_unique<testing::ChildProcess>(
-        std::vector<std::string>{StrataBinary(), "collect", "-p", dir, "--port-file", dir + "/port"},
-        std::vector<std::string>{std::string("STRATA_COLLECT_TOKENS=") + kToken}, dir + "/collect.log");
+        std::vector<std::string>{StrataBinary(), "collect", "-p", dir, "--port-file", dir + "/port"}, env,
+        dir + "/collect.log");
     for (int i = 0; i < 200 && port_ == 0; ++i) {
       std::string p = testing::Slurp(dir + "/port");
       if (!p.empty()) port_ = std::atoi(p.c_str());
@@ -127,6 +127,59 @@ TEST(Collect, AnswersPerEventAndLandsAcceptedAndRejected) {
   // The events are a lake table like any other: `strata lake verify` checks them.
   auto verify = testing::RunCommand({StrataBinary(), "lake", "verify", "-p", dir.path()});
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+}
+
+// The lake down (every S3 write fails): the collector keeps what it acknowledged in its log,
+// answers 503 with the reason once its buffer is full, and lands everything once the lake is
+// back; `strata load` then reads the events like any lake table.
+TEST(Collect, WithTheLakeDownItFillsItsBufferThenRefusesThenLandsItAll) {
+  testing::TempDir dir;
+  lake::S3TestServer s3;
+  WriteProject(dir.path(), s3.Location("collect") + "&cache=" + dir.Sub("cache"), "    buffer_mb: 1\n");
+  const std::vector<std::string> env = {std::string("AWS_ACCESS_KEY_ID=") + lake::S3TestServer::kAccessKey,
+                                        std::string("AWS_SECRET_ACCESS_KEY=") + lake::S3TestServer::kSecretKey};
+  s3.SetFaults(R"([{"method": "PUT", "status": 503, "code": "SlowDown", "times": 100000}])");
+  Collect c(dir.path(), env);
+  int acked = 0, refused = 0;
+  std::string refusal;
+  for (int post = 0; post < 60 && refused == 0; ++post) {
+    std::string body;
+    for (int i = 0; i < 500; ++i) body += Event("p" + std::to_string(post) + "-" + std::to_string(i)) + "\n";
+    auto r = PostEvents(c.port(), body);
+    if (r.ok()) {
+      acked += json::parse(r->body)["accepted"].get<int>();
+    } else {
+      ++refused;
+      refusal = r.status().message();
+    }
+  }
+  EXPECT_GT(acked, 3000);
+  ASSERT_EQ(refused, 1) << "a 1 MiB buffer should fill";
+  EXPECT_NE(refusal.find("HTTP 503"), std::string::npos) << refusal;
+  EXPECT_NE(refusal.find("buffer is full"), std::string::npos) << refusal;
+
+  s3.SetFaults("[]");
+  HttpClient health(HttpRetryPolicy{1, 1, 1, 1.0, false}, 5000);
+  json h;
+  for (int i = 0; i < 200; ++i) {
+    auto r = health.Get("http://127.0.0.1:" + std::to_string(c.port()) + "/v1/health");
+    if (r.ok()) h = json::parse(r->body);
+    if (h.value("unlanded_bytes", int64_t{-1}) == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(h.value("unlanded_bytes", int64_t{-1}), 0) << h.dump();
+  auto more = PostEvents(c.port(), Event("after"));
+  ASSERT_TRUE(more.ok()) << more.status().ToString();
+  c.proc().Kill(SIGTERM);
+  EXPECT_EQ(c.proc().Wait(), 0) << testing::Slurp(dir.Sub("collect.log"));
+
+  std::vector<std::string> run_env = env;
+  auto load = testing::RunCommand({StrataBinary(), "load", "-p", dir.path(), "--json"}, run_env);
+  ASSERT_EQ(load.exit_code, 0) << load.out << load.err;
+  int64_t rows = 0;
+  const json loaded = json::parse(load.out);
+  for (const auto& t : loaded["load"]["tables"]) rows += t.value("rows", int64_t{0});
+  EXPECT_EQ(rows, acked + 1) << load.out;
 }
 
 TEST(Collect, KilledAndRestartedUnderLoadLosesAndDuplicatesNoAcknowledgedEvent) {

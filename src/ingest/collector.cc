@@ -449,7 +449,7 @@ struct Collector::Impl {
         next = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(o.land_seconds * 1000));
       } else {
         std::fprintf(stderr, "strata collect: landing failed (will retry): %s\n", s.message().c_str());
-        backoff = std::min(backoff * 2, 60.0);
+        backoff = std::min(backoff * 2, std::max(5.0, o.land_seconds));
         next = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(backoff * 1000));
       }
     }
