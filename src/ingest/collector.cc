@@ -3,10 +3,12 @@
 #include <fcntl.h>
 #include <httplib.h>
 #include <simdjson.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -116,6 +118,76 @@ std::string Trim(std::string_view s) {
   return std::string(s);
 }
 
+// The event ids acknowledged within the dedup window, and those being written. Ids are kept
+// as 128-bit hashes (a few bytes each, whatever their length) in shards with their own locks,
+// so that concurrent requests rarely wait for each other and no shard grows large.
+class IdWindow {
+ public:
+  struct Key {
+    uint64_t a = 0, b = 0;
+    bool operator==(const Key& o) const { return a == o.a && b == o.b; }
+  };
+  static Key KeyOf(std::string_view id) {
+    // Two independent 64-bit hashes: FNV-1a and std::hash.
+    uint64_t f = 0xcbf29ce484222325ull;
+    for (unsigned char c : id) f = (f ^ c) * 0x100000001b3ull;
+    return {f, static_cast<uint64_t>(std::hash<std::string_view>()(id))};
+  }
+
+  // Claims `key` for a write whose outcome `pending` will tell. False when it is taken: then
+  // `*earlier` is that write's outcome if it is still in flight (else invalid).
+  bool Claim(const Key& key, const std::shared_future<Status>& pending, std::shared_future<Status>* earlier) {
+    Shard& sh = ShardOf(key);
+    std::lock_guard<std::mutex> lock(sh.mu);
+    Expire(sh);
+    auto [it, inserted] = sh.ids.try_emplace(key, Entry{Clock::time_point::max(), pending});
+    if (!inserted) *earlier = it->second.pending;
+    return inserted;
+  }
+  // The claimed keys' write ended: kept until `until` when it held, else released.
+  void Settle(const std::vector<Key>& keys, bool held, Clock::time_point until) {
+    for (const auto& k : keys) {
+      Shard& sh = ShardOf(k);
+      std::lock_guard<std::mutex> lock(sh.mu);
+      if (held) {
+        sh.ids[k] = Entry{until, {}};
+        sh.expiry.emplace_back(until, k);
+      } else {
+        sh.ids.erase(k);
+      }
+    }
+  }
+  // An acknowledged id found in the log at recovery.
+  void Remember(const Key& key, Clock::time_point until) { Settle({key}, true, until); }
+
+ private:
+  struct Entry {
+    Clock::time_point until;
+    std::shared_future<Status> pending;  // valid while the first write is in flight
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const { return static_cast<size_t>(k.a ^ (k.b * 0x9e3779b97f4a7c15ull)); }
+  };
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<Key, Entry, KeyHash> ids;
+    std::deque<std::pair<Clock::time_point, Key>> expiry;
+  };
+  static constexpr size_t kShards = 64;
+
+  Shard& ShardOf(const Key& k) { return shards_[k.b % kShards]; }
+  static void Expire(Shard& sh) {
+    const auto now = Clock::now();
+    while (!sh.expiry.empty() && sh.expiry.front().first <= now) {
+      auto it = sh.ids.find(sh.expiry.front().second);
+      if (it != sh.ids.end() && !it->second.pending.valid() && it->second.until <= now) sh.ids.erase(it);
+      sh.expiry.pop_front();
+    }
+  }
+
+  std::array<Shard, kShards> shards_;
+};
+
 }  // namespace
 
 // ---- configuration -----------------------------------------------------------------------------
@@ -221,15 +293,7 @@ struct Collector::Impl {
   std::atomic<bool> lake_failing{false};
   std::string last_land_error;
 
-  // Dedup: event id -> when it stops counting (steady clock), for acknowledged ids; ids in
-  // flight map to the future of their write.
-  std::mutex dmu;
-  struct Seen {
-    Clock::time_point until;
-    std::shared_future<Status> pending;  // valid while the first write is in flight
-  };
-  std::unordered_map<std::string, Seen> seen;
-  std::deque<std::pair<Clock::time_point, std::string>> expiry;
+  IdWindow seen;
 
   // Counters.
   std::atomic<int64_t> n_ok{0}, n_rejected{0}, n_duplicate{0}, n_requests{0}, n_refused{0};
@@ -437,6 +501,9 @@ struct Collector::Impl {
   }
 
   void LanderLoop() {
+    // Landing compresses whole segments: at a lower priority than the threads answering
+    // clients, so that a landing does not become their tail latency.
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
     auto next = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(o.land_seconds * 1000));
     double backoff = 1;
     while (!stopping) {
@@ -489,10 +556,7 @@ struct Collector::Impl {
       for (const auto& r : records) {
         if (r.kind != kAccepted) continue;
         std::string id = IdOf(parser, r.payload);
-        if (!id.empty()) {
-          seen[id] = {until, {}};
-          expiry.emplace_back(until, id);
-        }
+        if (!id.empty()) seen.Remember(IdWindow::KeyOf(id), until);
       }
     }
     unlanded_bytes = pending;
@@ -579,62 +643,52 @@ struct Collector::Impl {
         events.emplace_back(line);
       }
     }
-    // Check each, and claim the ids of the accepted ones.
+    // Check each (outside any lock), then claim the ids of the accepted ones.
     simdjson::dom::parser parser;
     std::vector<json> results(events.size());
+    std::vector<std::string> reasons(events.size());
+    std::vector<IdWindow::Key> keys(events.size());
+    std::vector<bool> has_id(events.size(), false);
+    for (size_t i = 0; i < events.size(); ++i) {
+      reasons[i] = internal::CheckEvent(rules, parser, events[i], false, nullptr);
+      if (!reasons[i].empty()) continue;
+      std::string id = IdOf(parser, events[i]);
+      if (!id.empty()) {
+        keys[i] = IdWindow::KeyOf(id);
+        has_id[i] = true;
+      }
+    }
     std::string bytes;
-    std::vector<std::string> claimed;
+    std::vector<IdWindow::Key> claimed;
     std::vector<std::shared_future<Status>> waits;
     std::promise<Status> mine;
     std::shared_future<Status> my_future = mine.get_future().share();
     int64_t ok = 0, rejected = 0, duplicates = 0;
-    {
-      const auto now = Clock::now();
-      std::lock_guard<std::mutex> lock(dmu);
-      while (!expiry.empty() && expiry.front().first <= now) {
-        auto it = seen.find(expiry.front().second);
-        if (it != seen.end() && !it->second.pending.valid() && it->second.until <= now) seen.erase(it);
-        expiry.pop_front();
+    for (size_t i = 0; i < events.size(); ++i) {
+      if (!reasons[i].empty()) {
+        AppendRecord(&bytes, kRejected, json({{"reason", reasons[i]}, {"record", events[i]}}).dump());
+        results[i] = {{"rejected", reasons[i]}};
+        ++rejected;
+        continue;
       }
-      for (size_t i = 0; i < events.size(); ++i) {
-        std::string reason = internal::CheckEvent(rules, parser, events[i], false, nullptr);
-        if (!reason.empty()) {
-          AppendRecord(&bytes, kRejected, json({{"reason", reason}, {"record", events[i]}}).dump());
-          results[i] = {{"rejected", reason}};
-          ++rejected;
+      if (has_id[i]) {
+        std::shared_future<Status> earlier;
+        if (!seen.Claim(keys[i], my_future, &earlier)) {
+          if (earlier.valid()) waits.push_back(earlier);
+          results[i] = "duplicate";
+          ++duplicates;
           continue;
         }
-        std::string id = IdOf(parser, events[i]);
-        if (!id.empty()) {
-          auto it = seen.find(id);
-          if (it != seen.end()) {
-            if (it->second.pending.valid()) waits.push_back(it->second.pending);
-            results[i] = "duplicate";
-            ++duplicates;
-            continue;
-          }
-          seen[id] = {Clock::time_point::max(), my_future};
-          claimed.push_back(id);
-        }
-        AppendRecord(&bytes, kAccepted, events[i]);
-        results[i] = "ok";
-        ++ok;
+        claimed.push_back(keys[i]);
       }
+      AppendRecord(&bytes, kAccepted, events[i]);
+      results[i] = "ok";
+      ++ok;
     }
     Status st = bytes.empty() ? Status::OK() : Append(std::move(bytes));
     mine.set_value(st);
-    {
-      std::lock_guard<std::mutex> lock(dmu);
-      const auto until = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(o.dedup_seconds * 1000));
-      for (const auto& id : claimed) {
-        if (st.ok()) {
-          seen[id] = {until, {}};
-          expiry.emplace_back(until, id);
-        } else {
-          seen.erase(id);
-        }
-      }
-    }
+    seen.Settle(claimed, st.ok(),
+                Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(o.dedup_seconds * 1000)));
     if (!st.ok()) return error(503, "not kept: " + st.message(), 1);
     // A duplicate of an event still being written is only a duplicate once that write holds.
     for (auto& w : waits) {
@@ -685,6 +739,9 @@ Status Collector::Start() {
   i.lander = std::thread([&i] { i.LanderLoop(); });
   i.http.new_task_queue = [&i] { return new httplib::ThreadPool(static_cast<size_t>(std::max(1, i.o.threads))); };
   i.http.set_payload_max_length(static_cast<size_t>(i.o.max_request_bytes) + 1);
+  // Answers are small and written in pieces: without TCP_NODELAY, Nagle's algorithm and the
+  // client's delayed ACK hold each one back by tens of milliseconds.
+  i.http.set_tcp_nodelay(true);
   i.http.Post("/v1/events", [&i](const httplib::Request& req, httplib::Response& res) {
     Answer a = i.Post(req.get_header_value("Authorization"), req.get_header_value("Content-Type"), req.body);
     res.status = a.status;

@@ -48,7 +48,7 @@ struct CollectorOptions {
   double land_seconds = 10;
   int64_t land_bytes = int64_t{64} << 20;
   double dedup_seconds = 600;
-  int threads = 32;  // HTTP workers: concurrent requests share fsyncs
+  int threads = 128;  // HTTP workers, mostly waiting for the shared fsync
 };
 
 // The options of a `type: collector` source (tokens read too; the WAL folder under the
