@@ -47,6 +47,11 @@
 #      (BENCH_QUALITY_ROWS) in DuckDB and in a throwaway PostgreSQL cluster, against one
 #      hand-written aggregate query (target <= 1.3x) and one query per expectation (speed-up).
 #
+#   6. The event collector (once): `strata collect` under wrk (bench/collect_post.lua, 100 events per
+#      POST, fsync on) at 1, 10 and 100 connections, BENCH_COLLECT_SECONDS (10) each: events/s and
+#      p50/p90/p99; baseline: `strata ingest` of BENCH_FILE_EVENTS (2M) events as one file through
+#      the events connector. Goal: >= 100,000 events/s with p99 < 20 ms.
+#
 #   0. (first) The build from scratch: the strata program, then everything, in a fresh build
 #      folder with ccache off (BENCH_BUILD=0 skips it; it adds about 8 minutes on 2 cores).
 #
@@ -793,6 +798,85 @@ print("\nWith the full suite, those few statistics take most of the time however
       "a lot in PostgreSQL, a row store where each query reads whole rows; little in DuckDB, which reads only a "
       "query's columns, from memory here. The ratio against the hand-written query is Strata's own overhead: "
       "planning, the columns query and building GE's result JSON.\n")
+PY
+
+# --- 6. The event collector: events/s and latency under wrk, against the file path ----------
+echo "bench: the event collector (wrk at 1, 10 and 100 connections) and the events connector's file path" >&2
+cdir="$work/collect"
+mkdir -p "$cdir/drop"
+cat > "$cdir/strata.yml" <<'YML'
+name: collectbench
+lake: lake
+state_dir: .strata
+sources:
+  clicks:
+    type: collector
+    table: events
+    listen: 127.0.0.1:0
+    required_fields: [event_id, event_type, occurred_at]
+    known_types: [page_view, purchase]
+  files:
+    type: events
+    path: drop
+    table: events
+    settle_seconds: 0
+    required_fields: [event_id, event_type, occurred_at]
+    known_types: [page_view, purchase]
+YML
+collect_seconds="${BENCH_COLLECT_SECONDS:-10}"
+file_events="${BENCH_FILE_EVENTS:-2000000}"
+# Baseline: the same events as a file in a drop folder, landed by `strata ingest` (events connector).
+python3 - "$cdir/drop/events-0001.jsonl" "$file_events" <<'PY'
+import sys
+n = int(sys.argv[2])
+with open(sys.argv[1], "w") as f:
+    for i in range(n):
+        f.write('{"event_id":"f-%d","event_type":"page_view","occurred_at":"2024-01-01T10:00:00Z","session_id":"s%d","url":"/products/%d"}\n' % (i, i % 97, i % 100))
+PY
+t0=$(now)
+"$strata" ingest -p "$cdir" --source files --date 2024-01-01 --json > "$cdir/file_ingest.json"
+t1=$(now)
+file_s=$(secs "$t0" "$t1")
+export STRATA_COLLECT_TOKENS="bench-token-$$"
+"$strata" collect -p "$cdir" --port-file "$cdir/port" > "$cdir/collect.log" 2>&1 &
+collect_pid=$!
+for _ in $(seq 100); do [[ -s "$cdir/port" ]] && break; sleep 0.1; done
+cport=$(cat "$cdir/port")
+for c in 1 10 100; do
+  t=$((c < 2 ? 1 : 2))
+  BENCH_RUN="c$c" wrk -t"$t" -c"$c" -d"${collect_seconds}s" --latency -s "$root/bench/collect_post.lua" \
+    "http://127.0.0.1:$cport" > "$cdir/wrk_$c.txt" 2>&1
+done
+curl -s "http://127.0.0.1:$cport/v1/health" > "$cdir/health.json" || true
+kill -TERM "$collect_pid"; wait "$collect_pid" 2>/dev/null || true
+unset STRATA_COLLECT_TOKENS
+python3 - "$cdir" "$file_events" "$file_s" "$collect_seconds" >> "$out.tmp" <<'PY'
+import json, re, sys
+d, file_events, file_s, dur = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+def ms(v):
+    m = re.match(r"([\d.]+)(us|ms|s)", v)
+    x = float(m.group(1))
+    return x / 1000 if m.group(2) == "us" else x * 1000 if m.group(2) == "s" else x
+print("## The event collector (`strata collect`)\n")
+print(f"wrk on loopback, each request POSTing 100 NDJSON events with unique ids (bench/collect_post.lua), {dur} s per "
+      "run; every answer waits for its events' fsync (group commit across concurrent requests); the collector lands "
+      "batches to the local lake meanwhile. wrk and the collector share the machine's 2 cores. Goal: >= 100,000 "
+      "events/s with p99 < 20 ms.\n")
+print("| connections | requests/s | events/s | p50 ms | p90 ms | p99 ms | non-2xx | goal |")
+print("|---:|---:|---:|---:|---:|---:|---:|---|")
+for c in (1, 10, 100):
+    t = open(f"{d}/wrk_{c}.txt").read()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+    lat = dict(re.findall(r"\s+(50|75|90|99)%\s+([\d.]+(?:us|ms|s))", t))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+    p99 = ms(lat["99"])
+    ok = rps * 100 >= 100000 and p99 < 20
+    print(f"| {c} | {rps:,.0f} | {rps * 100:,.0f} | {ms(lat['50']):.2f} | {ms(lat['90']):.2f} | {p99:.2f} | "
+          f"{bad.group(1) if bad else 0} | {'meets' if ok else 'MISSES'} |")
+fi = json.load(open(f"{d}/file_ingest.json"))
+n = sum(t["received"] for s in fi["sources"] for t in s["tables"])
+print(f"\nBaseline, the events connector's file path: `strata ingest` of one {n:,}-event file from a drop folder: "
+      f"**{file_s:.2f} s = {n / max(file_s, 1e-9):,.0f} events/s** (whole process; no network, one fsync per batch).\n")
 PY
 
 mv "$out.tmp" "$out"
