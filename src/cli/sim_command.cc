@@ -2,14 +2,19 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli/commands.h"
 #include "core/date.h"
 #include "core/file.h"
+#include "core/http_client.h"
 #include "sim/catalog_api.h"
 #include "sim/pg_mirror.h"
 #include "sim/shop_simulator.h"
@@ -155,6 +160,83 @@ void RunServe(const ServeFlags& f) {
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 }
 
+struct PostFlags {
+  std::string out;
+  std::string url;
+  std::string day;  // post files dated up to this day only (YYYY-MM-DD); empty: all
+  int batch = 1000;
+};
+
+// Posts the simulated clickstream (events/*.jsonl, in name order) to a collector instead of
+// leaving the files for the events connector. What was acknowledged is kept per file in
+// <out>/.posted.json (complete lines only), so a rerun posts only what is new; a post cut off
+// before its answer is posted again, and the collector's event ids make that harmless.
+void RunPostEvents(const PostFlags& f) {
+  const char* token = std::getenv("STRATA_COLLECT_TOKEN");
+  if (token == nullptr || *token == '\0') {
+    std::cerr << "strata sim post-events: set STRATA_COLLECT_TOKEN to a token the collector accepts" << std::endl;
+    throw CLI::RuntimeError(kExitUsage);
+  }
+  const std::string dir = JoinPath(f.out, "events");
+  const std::string state_path = JoinPath(f.out, ".posted.json");
+  nlohmann::json state = nlohmann::json::object();
+  if (auto text = ReadFile(state_path); text.ok()) state = nlohmann::json::parse(*text, nullptr, false);
+  if (!state.is_object()) state = nlohmann::json::object();
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() < 6 || name.compare(name.size() - 6, 6, ".jsonl") != 0) continue;
+    // events-YYYY-MM-DD-HH.jsonl: the date after "events-".
+    if (!f.day.empty() && name.size() >= 17 && name.substr(7, 10) > f.day) continue;
+    files.push_back(name);
+  }
+  std::sort(files.begin(), files.end());
+  HttpClient client(HttpRetryPolicy{30, 200, 5000, 2.0, true}, 30000,
+                    {{"Authorization", std::string("Bearer ") + token}});
+  const std::string url = f.url + "/v1/events";
+  int64_t posted = 0, ok = 0, duplicates = 0, rejected = 0;
+  for (const auto& name : files) {
+    auto text = ReadFile(JoinPath(dir, name));
+    if (!text.ok()) {
+      std::cerr << "strata sim post-events: " << text.status().message() << std::endl;
+      throw CLI::RuntimeError(kExitFailure);
+    }
+    size_t offset = state.value(name, size_t{0});
+    const size_t complete = text->rfind('\n') == std::string::npos ? 0 : text->rfind('\n') + 1;
+    while (offset < complete) {
+      size_t end = offset;
+      for (int n = 0; n < f.batch && end < complete; ++n) end = text->find('\n', end) + 1;
+      auto r = client.Post(url, text->substr(offset, end - offset), {"Content-Type: application/x-ndjson"});
+      if (!r.ok()) {
+        std::cerr << "strata sim post-events: " << r.status().message() << std::endl;
+        throw CLI::RuntimeError(kExitFailure);
+      }
+      auto answer = nlohmann::json::parse(r->body, nullptr, false);
+      ok += answer.value("accepted", int64_t{0});
+      duplicates += answer.value("duplicates", int64_t{0});
+      rejected += answer.value("rejected", int64_t{0});
+      posted += static_cast<int64_t>(std::count(text->begin() + static_cast<std::ptrdiff_t>(offset),
+                                                text->begin() + static_cast<std::ptrdiff_t>(end), '\n'));
+      offset = end;
+      state[name] = offset;
+      Status saved = WriteFileAtomic(state_path, state.dump());
+      if (!saved.ok()) {
+        std::cerr << "strata sim post-events: " << saved.message() << std::endl;
+        throw CLI::RuntimeError(kExitFailure);
+      }
+    }
+  }
+  // Land what was posted, so that a load right after reads it.
+  auto flushed = client.Post(f.url + "/v1/flush", "", {"Content-Type: application/json"});
+  if (!flushed.ok()) {
+    std::cerr << "strata sim post-events: flushing the collector: " << flushed.status().message() << std::endl;
+    throw CLI::RuntimeError(kExitFailure);
+  }
+  std::cout << "posted " << posted << " event line(s) from " << files.size() << " file(s) to " << url << ": " << ok
+            << " accepted, " << duplicates << " duplicate(s), " << rejected << " rejected" << std::endl;
+}
+
 }  // namespace
 
 void RegisterSimCommands(CLI::App* app) {
@@ -203,8 +285,20 @@ void RegisterSimCommands(CLI::App* app) {
   serve->add_option("--fault-seed", serve_flags->faults.seed, "Seed of the fault decisions")->capture_default_str();
 
   serve->callback([serve_flags] { RunServe(*serve_flags); });
-  sim->callback([sim_flags, sim, serve] {
-    if (serve->parsed()) return;  // `strata sim serve-api` ran its own callback
+
+  auto post_flags = std::make_shared<PostFlags>();
+  CLI::App* post = sim->add_subcommand(
+      "post-events", "Post the simulated clickstream to `strata collect` (STRATA_COLLECT_TOKEN) instead of files");
+  post->add_option("--out", post_flags->out, "Simulation folder")->required();
+  post->add_option("--url", post_flags->url, "The collector's base URL, e.g. http://127.0.0.1:8686")->required();
+  post->add_option("--day", post_flags->day, "Only files dated up to this day (YYYY-MM-DD)");
+  post->add_option("--batch", post_flags->batch, "Events per request")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  post->callback([post_flags] { RunPostEvents(*post_flags); });
+
+  sim->callback([sim_flags, sim, serve, post] {
+    if (serve->parsed() || post->parsed()) return;  // the sub-command ran its own callback
     RunSim(*sim_flags, sim);
   });
 }

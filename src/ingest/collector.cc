@@ -194,9 +194,12 @@ class IdWindow {
 
 Result<CollectorConfig> ParseCollectorSource(const Project& project, const SourceConfig& source) {
   const ConfigNode& n = source.node;
-  STRATA_RETURN_IF_ERROR(n.CheckKeys({"type", "table", "listen", "id_field", "tokens_file", "max_request_bytes",
-                                      "buffer_mb", "land_seconds", "land_mb", "dedup_seconds", "type_field",
-                                      "time_field", "required_fields", "known_types", "max_record_bytes"}));
+  // The events connector's own keys are allowed too (and unused), so that one source can switch
+  // between a drop folder and the collector by its type alone.
+  STRATA_RETURN_IF_ERROR(
+      n.CheckKeys({"type", "table", "listen", "id_field", "tokens_file", "max_request_bytes", "buffer_mb",
+                   "land_seconds", "land_mb", "dedup_seconds", "type_field", "time_field", "required_fields",
+                   "known_types", "max_record_bytes", "path", "pattern", "settle_seconds"}));
   CollectorConfig c;
   CollectorOptions& o = c.options;
   o.wal_dir = JoinPath(project.state_dir, "collector/" + source.name);
@@ -747,6 +750,20 @@ Status Collector::Start() {
     res.status = a.status;
     if (a.retry_after > 0) res.set_header("Retry-After", std::to_string(a.retry_after));
     res.set_content(a.body, "application/json");
+  });
+  // Lands everything acknowledged so far, now (a client that needs its events in the lake
+  // before a load: `strata sim post-events` ends with it).
+  i.http.Post("/v1/flush", [&i](const httplib::Request& req, httplib::Response& res) {
+    if (!i.Authorized(req.get_header_value("Authorization"))) {
+      res.status = 401;
+      res.set_content(json({{"error", "missing or unknown token"}}).dump(), "application/json");
+      return;
+    }
+    Status s = i.LandNow();
+    res.status = s.ok() ? 200 : 503;
+    res.set_content(s.ok() ? json({{"ok", true}, {"landed_through_segment", i.landed_through}}).dump()
+                           : json({{"error", s.message()}}).dump(),
+                    "application/json");
   });
   i.http.Get("/v1/health", [&i](const httplib::Request&, httplib::Response& res) {
     res.set_content(i.Health().dump(), "application/json");

@@ -300,8 +300,12 @@ class EventsConnector : public Connector {
 
 Result<std::unique_ptr<Connector>> CreateEventsConnector(const Project& project, const SourceConfig& source) {
   const ConfigNode& n = source.node;
-  STRATA_RETURN_IF_ERROR(n.CheckKeys({"type", "path", "pattern", "table", "type_field", "time_field", "required_fields",
-                                      "known_types", "max_record_bytes", "settle_seconds"}));
+  // The collector's keys are allowed too (and unused): one source can switch between a drop
+  // folder and `strata collect` by its type alone (collector.h).
+  STRATA_RETURN_IF_ERROR(
+      n.CheckKeys({"type", "path", "pattern", "table", "type_field", "time_field", "required_fields", "known_types",
+                   "max_record_bytes", "settle_seconds", "listen", "id_field", "tokens_file", "max_request_bytes",
+                   "buffer_mb", "land_seconds", "land_mb", "dedup_seconds"}));
   EventsSettings s;
   s.source = source.name;
   STRATA_ASSIGN_OR_RETURN(std::string dir, n.RequiredString("path"));
