@@ -102,6 +102,15 @@ std::map<std::string, std::string> Fingerprint(const std::string& project_dir,
   return out;
 }
 
+// The environment that puts a shop project's lake under `prefix` of the test S3 server, with
+// its read cache in `cache` and the server's credentials.
+std::vector<std::string> S3LakeEnv(const lake::S3TestServer& s3, const std::string& prefix, const std::string& cache,
+                                   const std::string& extra_query = "") {
+  return {"SHOP_LAKE=" + s3.Location(prefix) + "&cache=" + cache + extra_query,
+          std::string("AWS_ACCESS_KEY_ID=") + lake::S3TestServer::kAccessKey,
+          std::string("AWS_SECRET_ACCESS_KEY=") + lake::S3TestServer::kSecretKey};
+}
+
 int64_t SqliteCount(const std::string& db_path, const std::string& sql) {
   sqlite3* db = nullptr;
   EXPECT_EQ(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
@@ -236,9 +245,7 @@ TEST(Pipeline, RunsTheSameOnAnS3Lake) {
   const std::string local = tmp.Sub("local"), remote = tmp.Sub("remote");
   shop.MakeProject(local);
   shop.MakeProject(remote);
-  const std::vector<std::string> s3_env = {"SHOP_LAKE=" + s3.Location("shop") + "&cache=" + tmp.Sub("s3cache"),
-                                           std::string("AWS_ACCESS_KEY_ID=") + lake::S3TestServer::kAccessKey,
-                                           std::string("AWS_SECRET_ACCESS_KEY=") + lake::S3TestServer::kSecretKey};
+  const std::vector<std::string> s3_env = S3LakeEnv(s3, "shop", tmp.Sub("s3cache"));
   for (const char* day : {"2024-01-01", "2024-01-02"}) {
     if (std::string(day) != "2024-01-01") {
       auto sim = RunCommand({StrataBinary(), "sim", "--out", shop.SimDir(), "--day", day});
@@ -285,12 +292,9 @@ TEST(Pipeline, EventsPostedToTheCollectorOnAnS3LakeBuildTheSameMarts) {
   shop.MakeProject(local);
   shop.MakeProject(remote);
   const std::string token = "pipeline-collect-token";
-  const std::vector<std::string> env = {"SHOP_LAKE=" + s3.Location("shop") + "&cache=" + tmp.Sub("s3cache"),
-                                        std::string("AWS_ACCESS_KEY_ID=") + lake::S3TestServer::kAccessKey,
-                                        std::string("AWS_SECRET_ACCESS_KEY=") + lake::S3TestServer::kSecretKey,
-                                        "SHOP_EVENTS_VIA=collector",
-                                        "SHOP_COLLECT_LISTEN=127.0.0.1:0",
-                                        "STRATA_COLLECT_TOKENS=" + token};
+  std::vector<std::string> env = S3LakeEnv(s3, "shop", tmp.Sub("s3cache"));
+  for (std::string e : {"SHOP_EVENTS_VIA=collector", "SHOP_COLLECT_LISTEN=127.0.0.1:0"}) env.push_back(e);
+  env.push_back("STRATA_COLLECT_TOKENS=" + token);
   std::vector<std::string> collect_env = shop.Env(remote);
   collect_env.insert(collect_env.end(), env.begin(), env.end());
   testing::ChildProcess collect({StrataBinary(), "collect", "-p", remote, "--port-file", tmp.Sub("port")}, collect_env,
@@ -425,10 +429,7 @@ TEST(CrashRecovery, KilledRunsOnAnS3LakeThenRerunEqualUninterrupted) {
   ASSERT_EQ(want.size(), 7u);
 
   auto env_for = [&](const std::string& prefix) {
-    return std::vector<std::string>{
-        "SHOP_LAKE=" + s3.Location(prefix) + "&cache=" + tmp.Sub("cache-" + prefix) + "&multipart_mb=0",
-        std::string("AWS_ACCESS_KEY_ID=") + lake::S3TestServer::kAccessKey,
-        std::string("AWS_SECRET_ACCESS_KEY=") + lake::S3TestServer::kSecretKey};
+    return S3LakeEnv(s3, prefix, tmp.Sub("cache-" + prefix), "&multipart_mb=0");
   };
   // After the rerun: the same raw tables; gc leaves no unfinished upload and no orphan; the
   // lake verifies clean.

@@ -83,6 +83,21 @@ Status SyncFile(const std::string& path) {
   return Status::OK();
 }
 
+Status WriteAll(int fd, std::string_view data, const std::string& path) {
+  const char* p = data.data();
+  size_t left = data.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno("cannot write", path);
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  return Status::OK();
+}
+
 Status WriteFileAtomic(const std::string& path, std::string_view data, Durability durability) {
   std::string dir = std::filesystem::path(path).parent_path().string();
   std::string tmp = path + TempSuffix();
@@ -92,19 +107,10 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, Durabilit
     fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   }
   if (fd < 0) return Errno("cannot create", tmp);
-  const char* p = data.data();
-  size_t left = data.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      Status s = Errno("cannot write", tmp);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return s;
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
+  if (Status s = WriteAll(fd, data, tmp); !s.ok()) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return s;
   }
   if (durability == Durability::kDurable && ::fsync(fd) != 0) {
     Status s = Errno("cannot fsync", tmp);

@@ -20,6 +20,10 @@ enum class Durability {
   kAtomicOnly,  // no fsync: readers still see old or new, but a crash may lose it (artifacts)
 };
 
+// Writes all of `data` to the open file `fd` (retrying short writes and EINTR); errors name
+// `path`.
+Status WriteAll(int fd, std::string_view data, const std::string& path);
+
 // Writes `data` to `path` atomically (and by default durably): a temporary file in the same
 // directory, fsync, rename over `path`, fsync of the directory. Readers see the old or the
 // new content, never a mix. Parent directories are created.

@@ -336,18 +336,7 @@ struct Collector::Impl {
       for (Pending* p : batch) bytes += p->bytes;
       Status st = Status::OK();
       if (!bytes.empty()) {
-        const char* data = bytes.data();
-        size_t left = bytes.size();
-        while (left > 0 && st.ok()) {
-          ssize_t n = ::write(fd, data, left);
-          if (n < 0 && errno == EINTR) continue;
-          if (n < 0) {
-            st = Errno("cannot write the collector's log " + SegmentPath(segment));
-            break;
-          }
-          data += n;
-          left -= static_cast<size_t>(n);
-        }
+        st = WriteAll(fd, bytes, SegmentPath(segment));
         if (st.ok() && ::fdatasync(fd) != 0) st = Errno("cannot fsync the collector's log " + SegmentPath(segment));
         if (st.ok()) {
           segment_bytes += static_cast<int64_t>(bytes.size());

@@ -35,18 +35,7 @@ class LocalWriter : public ObjectWriter {
     hasher_.Update(data);
     appended_ = true;
     size_ += static_cast<int64_t>(data.size());
-    const char* p = data.data();
-    size_t left = data.size();
-    while (left > 0) {
-      ssize_t n = ::write(fd_, p, left);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return Errno("cannot write", staging_);
-      }
-      p += n;
-      left -= static_cast<size_t>(n);
-    }
-    return Status::OK();
+    return WriteAll(fd_, data, staging_);
   }
 
   const std::string& staging_path() const override { return staging_; }

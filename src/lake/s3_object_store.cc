@@ -21,6 +21,7 @@
 #include "core/file.h"
 #include "core/hash.h"
 #include "core/redact.h"
+#include "core/strings.h"
 
 namespace strata::lake {
 namespace {
@@ -109,26 +110,6 @@ std::vector<std::string> XmlAll(std::string_view xml, const std::string& tag) {
 std::string XmlFirst(std::string_view xml, const std::string& tag) {
   auto all = XmlAll(xml, tag);
   return all.empty() ? "" : all[0];
-}
-
-std::string XmlEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
 }
 
 std::string Env(const char* name) {
@@ -379,18 +360,7 @@ class S3Writer : public ObjectWriter {
 
   Status Append(std::string_view data) override {
     if (fd_ < 0) return Status::Internal("append to a closed writer for '" + key_ + "'");
-    const char* p = data.data();
-    size_t left = data.size();
-    while (left > 0) {
-      ssize_t n = ::write(fd_, p, left);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return Status::IOError("cannot write '" + staging_ + "': " + std::strerror(errno));
-      }
-      p += n;
-      left -= static_cast<size_t>(n);
-    }
-    return Status::OK();
+    return WriteAll(fd_, data, staging_);
   }
   const std::string& staging_path() const override { return staging_; }
   Result<ObjectInfo> Commit() override;
@@ -690,7 +660,7 @@ class S3ObjectStore : public ObjectStore {
       STRATA_ASSIGN_OR_RETURN(S3Response r, http_.Send(req));
       if (r.status != 200)
         return Status::IOError("uploading part " + std::to_string(part) + " of " + Shown(key) + ": " + r.Error());
-      xml += "<Part><PartNumber>" + std::to_string(part) + "</PartNumber><ETag>" + XmlEscape(r.Header("etag")) +
+      xml += "<Part><PartNumber>" + std::to_string(part) + "</PartNumber><ETag>" + HtmlEscape(r.Header("etag")) +
              "</ETag></Part>";
     }
     xml += "</CompleteMultipartUpload>";
