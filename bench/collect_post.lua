@@ -29,3 +29,12 @@ function request()
   end
   return wrk.format(nil, "/v1/events", nil, table.concat(parts, "\n"))
 end
+
+-- BENCH_DELAY_MS: each connection waits this long between requests, which bounds the offered
+-- load (connections x events per post x 1000 / delay events/s) instead of saturating the CPU.
+local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
+if delay_ms > 0 then
+  function delay()
+    return delay_ms
+  end
+end
