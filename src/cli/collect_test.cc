@@ -182,6 +182,22 @@ TEST(Collect, WithTheLakeDownItFillsItsBufferThenRefusesThenLandsItAll) {
   EXPECT_EQ(rows, acked + 1) << load.out;
 }
 
+// The dedup window is bounded by count too: with room for 64 ids, the first of 500 is
+// forgotten (a re-post lands again), the last is still a duplicate.
+TEST(Collect, TheDedupWindowForgetsTheOldestPastItsSize) {
+  testing::TempDir dir;
+  WriteProject(dir.path(), "lake", "    dedup_max_ids: 64\n");
+  Collect c(dir.path());
+  std::string body;
+  for (int i = 0; i < 500; ++i) body += Event("id" + std::to_string(i)) + "\n";
+  ASSERT_TRUE(PostEvents(c.port(), body).ok());
+  auto again = PostEvents(c.port(), Event("id0") + "\n" + Event("id499") + "\n");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  json j = json::parse(again->body);
+  EXPECT_EQ(j["results"][0], "ok");
+  EXPECT_EQ(j["results"][1], "duplicate");
+}
+
 TEST(Collect, KilledAndRestartedUnderLoadLosesAndDuplicatesNoAcknowledgedEvent) {
   testing::TempDir dir;
   WriteProject(dir.path());

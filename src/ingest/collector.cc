@@ -144,16 +144,25 @@ class IdWindow {
     if (!inserted) *earlier = it->second.pending;
     return inserted;
   }
+  // At most `max_ids` acknowledged ids are kept (the oldest go first), so that memory stays
+  // bounded whatever the rate: the window is dedup_seconds or max_ids, whichever is shorter.
+  explicit IdWindow(int64_t max_ids) : per_shard_(std::max<int64_t>(1, max_ids / static_cast<int64_t>(kShards))) {}
+
   // The claimed keys' write ended: kept until `until` when it held, else released.
   void Settle(const std::vector<Key>& keys, bool held, Clock::time_point until) {
     for (const auto& k : keys) {
       Shard& sh = ShardOf(k);
       std::lock_guard<std::mutex> lock(sh.mu);
-      if (held) {
-        sh.ids[k] = Entry{until, {}};
-        sh.expiry.emplace_back(until, k);
-      } else {
+      if (!held) {
         sh.ids.erase(k);
+        continue;
+      }
+      sh.ids[k] = Entry{until, {}};
+      sh.expiry.emplace_back(until, k);
+      while (static_cast<int64_t>(sh.expiry.size()) > per_shard_) {
+        auto it = sh.ids.find(sh.expiry.front().second);
+        if (it != sh.ids.end() && !it->second.pending.valid()) sh.ids.erase(it);
+        sh.expiry.pop_front();
       }
     }
   }
@@ -186,6 +195,7 @@ class IdWindow {
   }
 
   std::array<Shard, kShards> shards_;
+  int64_t per_shard_;
 };
 
 }  // namespace
@@ -198,8 +208,8 @@ Result<CollectorConfig> ParseCollectorSource(const Project& project, const Sourc
   // between a drop folder and the collector by its type alone.
   STRATA_RETURN_IF_ERROR(
       n.CheckKeys({"type", "table", "listen", "id_field", "tokens_file", "max_request_bytes", "buffer_mb",
-                   "land_seconds", "land_mb", "dedup_seconds", "type_field", "time_field", "required_fields",
-                   "known_types", "max_record_bytes", "path", "pattern", "settle_seconds"}));
+                   "land_seconds", "land_mb", "dedup_seconds", "dedup_max_ids", "type_field", "time_field",
+                   "required_fields", "known_types", "max_record_bytes", "path", "pattern", "settle_seconds"}));
   CollectorConfig c;
   CollectorOptions& o = c.options;
   o.wal_dir = JoinPath(project.state_dir, "collector/" + source.name);
@@ -215,6 +225,8 @@ Result<CollectorConfig> ParseCollectorSource(const Project& project, const Sourc
   STRATA_ASSIGN_OR_RETURN(int64_t land_mb, n.Int("land_mb", o.land_bytes >> 20));
   STRATA_ASSIGN_OR_RETURN(int64_t land_seconds, n.Int("land_seconds", static_cast<int64_t>(o.land_seconds)));
   STRATA_ASSIGN_OR_RETURN(int64_t dedup_seconds, n.Int("dedup_seconds", static_cast<int64_t>(o.dedup_seconds)));
+  STRATA_ASSIGN_OR_RETURN(o.dedup_max_ids, n.Int("dedup_max_ids", o.dedup_max_ids));
+  if (o.dedup_max_ids < 1) return n["dedup_max_ids"].Error("expected at least 1");
   if (o.max_request_bytes < 1024) return n["max_request_bytes"].Error("expected at least 1024");
   if (buffer_mb < 1 || land_mb < 1 || land_seconds < 1 || dedup_seconds < 0) {
     return n.Error("buffer_mb, land_mb and land_seconds must be at least 1, dedup_seconds at least 0");
@@ -296,7 +308,8 @@ struct Collector::Impl {
   std::atomic<bool> lake_failing{false};
   std::string last_land_error;
 
-  IdWindow seen;
+  std::unique_ptr<IdWindow> seen_window;
+  IdWindow& seen_ref() { return *seen_window; }
 
   // Counters.
   std::atomic<int64_t> n_ok{0}, n_rejected{0}, n_duplicate{0}, n_requests{0}, n_refused{0};
@@ -548,7 +561,7 @@ struct Collector::Impl {
       for (const auto& r : records) {
         if (r.kind != kAccepted) continue;
         std::string id = IdOf(parser, r.payload);
-        if (!id.empty()) seen.Remember(IdWindow::KeyOf(id), until);
+        if (!id.empty()) seen_ref().Remember(IdWindow::KeyOf(id), until);
       }
     }
     unlanded_bytes = pending;
@@ -665,7 +678,7 @@ struct Collector::Impl {
       }
       if (has_id[i]) {
         std::shared_future<Status> earlier;
-        if (!seen.Claim(keys[i], my_future, &earlier)) {
+        if (!seen_ref().Claim(keys[i], my_future, &earlier)) {
           if (earlier.valid()) waits.push_back(earlier);
           results[i] = "duplicate";
           ++duplicates;
@@ -679,8 +692,8 @@ struct Collector::Impl {
     }
     Status st = bytes.empty() ? Status::OK() : Append(std::move(bytes));
     mine.set_value(st);
-    seen.Settle(claimed, st.ok(),
-                Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(o.dedup_seconds * 1000)));
+    seen_ref().Settle(claimed, st.ok(),
+                      Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(o.dedup_seconds * 1000)));
     if (!st.ok()) return error(503, "not kept: " + st.message(), 1);
     // A duplicate of an event still being written is only a duplicate once that write holds.
     for (auto& w : waits) {
@@ -715,6 +728,7 @@ Result<std::unique_ptr<Collector>> Collector::Open(const Project& project, const
   i.o = config.options;
   i.token_hashes = config.token_hashes;
   i.lake = lake;
+  i.seen_window = std::make_unique<IdWindow>(i.o.dedup_max_ids);
   STRATA_ASSIGN_OR_RETURN(i.rules, internal::ParseEventRules(source.node));
   (void)project;
   return c;

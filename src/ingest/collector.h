@@ -23,7 +23,8 @@
 // `listen` (127.0.0.1:8686), `id_field` (event_id), `tokens_file` (lines of SHA-256 hex
 // token hashes, optionally followed by a client name), `max_request_bytes` (5 MiB),
 // `buffer_mb` (1024: unlanded bytes before 503), `land_seconds` (10), `land_mb` (64),
-// `dedup_seconds` (600). Tokens also come from STRATA_COLLECT_TOKENS (comma-separated).
+// `dedup_seconds` (600), `dedup_max_ids` (5,000,000: the window also ends there). Tokens also come from
+// STRATA_COLLECT_TOKENS (comma-separated).
 #pragma once
 
 #include <cstdint>
@@ -48,7 +49,8 @@ struct CollectorOptions {
   double land_seconds = 10;
   int64_t land_bytes = int64_t{64} << 20;
   double dedup_seconds = 600;
-  int threads = 128;  // HTTP workers, mostly waiting for the shared fsync
+  int64_t dedup_max_ids = 5'000'000;  // ids remembered at most (oldest forgotten first), ~70 bytes each
+  int threads = 128;                  // HTTP workers, mostly waiting for the shared fsync
 };
 
 // The options of a `type: collector` source (tokens read too; the WAL folder under the

@@ -305,7 +305,7 @@ Result<std::unique_ptr<Connector>> CreateEventsConnector(const Project& project,
   STRATA_RETURN_IF_ERROR(
       n.CheckKeys({"type", "path", "pattern", "table", "type_field", "time_field", "required_fields", "known_types",
                    "max_record_bytes", "settle_seconds", "listen", "id_field", "tokens_file", "max_request_bytes",
-                   "buffer_mb", "land_seconds", "land_mb", "dedup_seconds"}));
+                   "buffer_mb", "land_seconds", "land_mb", "dedup_seconds", "dedup_max_ids"}));
   EventsSettings s;
   s.source = source.name;
   STRATA_ASSIGN_OR_RETURN(std::string dir, n.RequiredString("path"));
