@@ -198,6 +198,47 @@ TEST(Collect, TheDedupWindowForgetsTheOldestPastItsSize) {
   EXPECT_EQ(j["results"][1], "duplicate");
 }
 
+// One source switched from a drop folder to the collector and back: each way in picks up
+// where it left off (the state of both is carried in every manifest); nothing lands twice.
+TEST(Collect, ASourceSwitchedBetweenFilesAndTheCollectorLandsEachEventOnce) {
+  testing::TempDir dir;
+  testing::WriteText(dir.Sub("strata.yml"), R"(name: t
+lake: lake
+state_dir: .strata
+sources:
+  clicks:
+    type: ${T_VIA:-events}
+    path: drop
+    table: events
+    listen: 127.0.0.1:0
+    required_fields: [event_id, event_type, occurred_at]
+    known_types: [page_view, purchase]
+    settle_seconds: 0
+)");
+  auto ingest = [&] {
+    auto r = testing::RunCommand({StrataBinary(), "ingest", "-p", dir.path(), "--date", "2024-01-01"});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  };
+  auto collect_and_post = [&](const std::vector<std::string>& ids) {
+    Collect c(dir.path(), {"T_VIA=collector"});
+    std::string body;
+    for (const auto& id : ids) body += Event(id) + "\n";
+    ASSERT_TRUE(PostEvents(c.port(), body).ok());
+    c.proc().Kill(SIGTERM);
+    ASSERT_EQ(c.proc().Wait(), 0) << testing::Slurp(dir.Sub("collect.log"));
+  };
+  testing::WriteText(dir.Sub("drop/events-1.jsonl"), Event("f1") + "\n" + Event("f2") + "\n");
+  ingest();
+  collect_and_post({"c1", "c2"});
+  testing::WriteText(dir.Sub("drop/events-2.jsonl"), Event("f3") + "\n");
+  ingest();
+  collect_and_post({"c3"});
+  ingest();
+  int quarantined = 0;
+  auto ids = LandedIds(dir.path(), &quarantined);
+  EXPECT_EQ(ids, (std::map<std::string, int>{{"c1", 1}, {"c2", 1}, {"c3", 1}, {"f1", 1}, {"f2", 1}, {"f3", 1}}));
+}
+
 TEST(Collect, KilledAndRestartedUnderLoadLosesAndDuplicatesNoAcknowledgedEvent) {
   testing::TempDir dir;
   WriteProject(dir.path());

@@ -305,6 +305,9 @@ struct Collector::Impl {
   // Landing state.
   std::mutex lmu;
   int64_t landed_through = 0;  // the last segment a manifest holds
+  // The table's state as the latest manifest left it: its other keys (a drop folder's
+  // "consumed", when the source switched from the events connector) are carried over.
+  json base_state = json::object();
   std::atomic<bool> lake_failing{false};
   std::string last_land_error;
 
@@ -472,9 +475,12 @@ struct Collector::Impl {
     m.schema = schema.Build();
     m.records_received = received;
     m.records_landed = landed;
-    m.state = {{"collector", {{"landed_through", last}}}};
+    m.state = base_state;
+    m.state["collector"] = {{"landed_through", last}};
     m.details = {{"connector", "collector"}, {"segments", segments}};
+    json state = m.state;
     STRATA_RETURN_IF_ERROR(batch->Commit(std::move(m)).status());
+    base_state = std::move(state);
     landed_through = last;
     unlanded_bytes -= bytes;
     if (unlanded_bytes < 0) unlanded_bytes = 0;
@@ -532,9 +538,8 @@ struct Collector::Impl {
   Status Recover() {
     STRATA_RETURN_IF_ERROR(MakeDirs(o.wal_dir));
     STRATA_ASSIGN_OR_RETURN(auto latest, lake->Latest(source, o.table));
-    if (latest && latest->state.contains("collector")) {
-      landed_through = latest->state["collector"].value("landed_through", int64_t{0});
-    }
+    if (latest) base_state = latest->state.is_object() ? latest->state : json::object();
+    if (base_state.contains("collector")) landed_through = base_state["collector"].value("landed_through", int64_t{0});
     std::vector<int64_t> numbers;
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(o.wal_dir, ec)) {
@@ -549,7 +554,14 @@ struct Collector::Impl {
       const std::string path = SegmentPath(n);
       STRATA_ASSIGN_OR_RETURN(auto records, ReadSegment(path, &valid));
       if (valid < static_cast<int64_t>(fs::file_size(path, ec))) {
-        // A torn tail: bytes written but never fsync'd, so never acknowledged.
+        // The newest segment may end in a torn record: written but never fsync'd, so never
+        // acknowledged; it is cut off. Anywhere else a bad record is damage to acknowledged
+        // events: refuse to go on rather than drop them.
+        if (n != numbers.back()) {
+          return Status::Corruption("the collector's log " + path + " is damaged at byte " + std::to_string(valid) +
+                                    " (a record fails its checksum) and holds acknowledged events; move it aside "
+                                    "(after saving what can be saved) to start without it");
+        }
         if (::truncate(path.c_str(), valid) != 0) return Errno("cannot truncate " + path);
       }
       if (n > landed_through) pending += valid;

@@ -283,7 +283,10 @@ class EventsConnector : public Connector {
     m.schema = schema.Build();
     m.records_received = result.received;
     m.records_landed = result.landed;
-    m.state = {{"consumed", consumed}};
+    // Other keys of the state are another way in of the same table (the collector's): kept, so
+    // that a source switched between the two picks up where each left off.
+    m.state = latest ? latest->state : nlohmann::json::object();
+    m.state["consumed"] = consumed;
     m.details = {{"connector", "events"}, {"files", files_detail}};
     STRATA_RETURN_IF_ERROR(batch->Commit(std::move(m)).status());
     result.batch_id = batch->batch_id();
