@@ -662,19 +662,19 @@ struct Collector::Impl {
     }
     // Check each (outside any lock), then claim the ids of the accepted ones.
     simdjson::dom::parser parser;
-    std::vector<json> results(events.size());
     std::vector<std::string> reasons(events.size());
     std::vector<IdWindow::Key> keys(events.size());
     std::vector<bool> has_id(events.size(), false);
+    std::string id;
     for (size_t i = 0; i < events.size(); ++i) {
-      reasons[i] = internal::CheckEvent(rules, parser, events[i], false, nullptr);
-      if (!reasons[i].empty()) continue;
-      std::string id = IdOf(parser, events[i]);
-      if (!id.empty()) {
+      reasons[i] = internal::CheckEvent(rules, parser, events[i], false, nullptr, &o.id_field, &id);
+      if (reasons[i].empty() && !id.empty()) {
         keys[i] = IdWindow::KeyOf(id);
         has_id[i] = true;
       }
     }
+    // The answer, written as it goes: one result per event.
+    std::string results = "[";
     std::string bytes;
     std::vector<IdWindow::Key> claimed;
     std::vector<std::shared_future<Status>> waits;
@@ -684,7 +684,7 @@ struct Collector::Impl {
     for (size_t i = 0; i < events.size(); ++i) {
       if (!reasons[i].empty()) {
         AppendRecord(&bytes, kRejected, json({{"reason", reasons[i]}, {"record", events[i]}}).dump());
-        results[i] = {{"rejected", reasons[i]}};
+        results += (i ? "," : "") + json({{"rejected", reasons[i]}}).dump();
         ++rejected;
         continue;
       }
@@ -692,14 +692,14 @@ struct Collector::Impl {
         std::shared_future<Status> earlier;
         if (!seen_ref().Claim(keys[i], my_future, &earlier)) {
           if (earlier.valid()) waits.push_back(earlier);
-          results[i] = "duplicate";
+          results += i ? ",\"duplicate\"" : "\"duplicate\"";
           ++duplicates;
           continue;
         }
         claimed.push_back(keys[i]);
       }
       AppendRecord(&bytes, kAccepted, events[i]);
-      results[i] = "ok";
+      results += i ? ",\"ok\"" : "\"ok\"";
       ++ok;
     }
     Status st = bytes.empty() ? Status::OK() : Append(std::move(bytes));
@@ -714,8 +714,11 @@ struct Collector::Impl {
     n_ok += ok;
     n_rejected += rejected;
     n_duplicate += duplicates;
-    json out = {{"accepted", ok}, {"rejected", rejected}, {"duplicates", duplicates}, {"results", results}};
-    return Answer{200, out.dump(), 0};
+    results += "]";
+    return Answer{200,
+                  "{\"accepted\":" + std::to_string(ok) + ",\"duplicates\":" + std::to_string(duplicates) +
+                      ",\"rejected\":" + std::to_string(rejected) + ",\"results\":" + results + "}",
+                  0};
   }
 
   json Health() {

@@ -44,7 +44,7 @@ Result<EventRules> ParseEventRules(const ConfigNode& n) {
 }
 
 std::string CheckEvent(const EventRules& rules, simdjson::dom::parser& parser, std::string_view line, bool padded,
-                       JsonSchemaBuilder* schema) {
+                       JsonSchemaBuilder* schema, const std::string* id_field, std::string* id) {
   if (line.empty()) return "empty line";
   if (static_cast<int64_t>(line.size()) > rules.max_record_bytes) {
     return "record of " + std::to_string(line.size()) + " bytes is over the source's max_record_bytes (" +
@@ -74,6 +74,19 @@ std::string CheckEvent(const EventRules& rules, simdjson::dom::parser& parser, s
   }
   if (schema != nullptr) {
     for (auto kv : obj) schema->Observe(kv.key, KindOf(kv.value.type()));
+  }
+  if (id_field != nullptr && id != nullptr) {
+    id->clear();
+    simdjson::dom::element v;
+    if (!obj.at_key(*id_field).get(v)) {
+      std::string_view s;
+      int64_t i;
+      if (!v.get_string().get(s)) {
+        id->assign(s);
+      } else if (!v.get_int64().get(i)) {
+        *id = std::to_string(i);
+      }
+    }
   }
   return "";
 }

@@ -29,7 +29,9 @@ Result<EventRules> ParseEventRules(const ConfigNode& source);
 // "" if `line` (one event's JSON text) passes `rules`, else the reason it does not; an accepted
 // event's keys are observed into `schema` (may be null). `padded`: `line` is followed by
 // simdjson::SIMDJSON_PADDING readable bytes, so it parses in place.
+// With `id_field`, an accepted event's value of that field (a string, or an integer as text)
+// goes to `*id` ("" when it has none), from the same parse.
 std::string CheckEvent(const EventRules& rules, simdjson::dom::parser& parser, std::string_view line, bool padded,
-                       JsonSchemaBuilder* schema);
+                       JsonSchemaBuilder* schema, const std::string* id_field = nullptr, std::string* id = nullptr);
 
 }  // namespace strata::ingest::internal
