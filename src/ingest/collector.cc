@@ -4,6 +4,7 @@
 #include <httplib.h>
 #include <simdjson.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -786,6 +787,16 @@ Status Collector::Start() {
   i.http.Get("/v1/health", [&i](const httplib::Request&, httplib::Response& res) {
     res.set_content(i.Health().dump(), "application/json");
   });
+  // httplib listens with a backlog of 5: many clients connecting at once would have their
+  // SYNs dropped and wait a second to retry. The listening socket is caught here and given a
+  // real backlog once bound (and SO_REUSEADDR rather than httplib's SO_REUSEPORT, which would
+  // let a second collector bind the same port).
+  int listen_fd = -1;
+  i.http.set_socket_options([&listen_fd](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listen_fd = sock;
+  });
   if (i.o.port == 0) {
     i.bound_port = i.http.bind_to_any_port(i.o.host);
   } else {
@@ -795,6 +806,7 @@ Status Collector::Start() {
     return Status::Unavailable("cannot listen on " + i.o.host + ":" + std::to_string(i.o.port) +
                                " (in use, or not an address of this machine)");
   }
+  if (listen_fd >= 0) ::listen(listen_fd, 1024);
   return Status::OK();
 }
 
