@@ -464,7 +464,8 @@ struct Collector::Impl {
         (void)check;
         if (!part) {
           STRATA_ASSIGN_OR_RETURN(auto writer, batch->NewPart("jsonl.zst", &part_key));
-          part = std::make_unique<lake::JsonlZstdWriter>(std::move(writer));
+          part = std::make_unique<lake::JsonlZstdWriter>(std::move(writer),
+                                                         /*level=*/1);  // cheap: it runs beside live requests
         }
         STRATA_RETURN_IF_ERROR(part->AddLine(r.payload));
         ++landed;
