@@ -312,12 +312,10 @@ PY
 import json, sys
 r = json.load(open(sys.argv[1]))
 mb = r["bytes"] / 1e6
-print("### The lake on S3 vs local disk
-")
+print("### The lake on S3 vs local disk\n")
 print(f"{r['objects']} lake objects, {mb:.1f} MB, {r['rows']:,} rows loaded; s3rver (Node.js) behind the "
       "signature-checking front on loopback, every request signed (SigV4) and checked; medians of "
-      f"{r['reps']} alternating repetitions.
-")
+      f"{r['reps']} alternating repetitions.\n")
 print("| operation | local s | S3 s | S3 MB/s | S3 / local |")
 print("|---|---:|---:|---:|---:|")
 for name, key in [("upload every object (conditional PUT)", "upload"), ("download every object (Get, SHA-256 checked)", "download")]:
