@@ -16,7 +16,7 @@ days="${DEMO_DAYS:-5}"
 start="2024-01-01"
 
 cd "$project"
-rm -rf data lake warehouse .strata
+rm -rf data lake warehouse .strata .collect.port .collect.log
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -48,6 +48,7 @@ if [[ "${DEMO_EVENTS:-files}" == "collector" ]]; then
   export SHOP_EVENTS_VIA=collector SHOP_COLLECT_LISTEN=127.0.0.1:0
   export STRATA_COLLECT_TOKENS="demo-$RANDOM$RANDOM" STRATA_COLLECT_TOKEN
   STRATA_COLLECT_TOKEN="$STRATA_COLLECT_TOKENS"
+  rm -f .collect.port  # a stale one from an earlier run would name a port no one listens on
   "$strata" collect -p "$project" --port-file .collect.port > .collect.log 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do [[ -s .collect.port ]] && break; sleep 0.1; done
