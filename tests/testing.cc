@@ -266,4 +266,15 @@ void WriteText(const std::string& path, const std::string& text) {
   out << text;
 }
 
+std::vector<std::string> RowLines(const sql::QueryResult& result) {
+  std::vector<std::string> out;
+  out.reserve(result.rows.size());
+  for (const auto& row : result.rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) line += (i ? "|" : "") + row[i].value_or("NULL");
+    out.push_back(std::move(line));
+  }
+  return out;
+}
+
 }  // namespace strata::testing

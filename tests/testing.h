@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "db/query_result.h"
+
 namespace strata::testing {
 
 // A fresh directory under $TMPDIR (or /tmp), removed with its contents when destroyed
@@ -92,6 +94,9 @@ bool PgCluster(const std::string& action);
 // Path of the built `strata` binary and of the source tree.
 std::string StrataBinary();
 std::string SourceDir();
+
+// A query result's rows as lines: cells joined by '|', NULL as NULL (what tests compare).
+std::vector<std::string> RowLines(const sql::QueryResult& result);
 
 // Reads a whole file; empty string if it does not exist.
 std::string Slurp(const std::string& path);

@@ -76,12 +76,7 @@ std::vector<std::string> Rows(const std::string& dir, const std::string& sql) {
   auto r = (*c)->Query(sql);
   EXPECT_TRUE(r.ok()) << r.status().ToString();
   if (!r.ok()) return out;
-  for (const auto& row : r->rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) line += (i ? "|" : "") + row[i].value_or("NULL");
-    out.push_back(line);
-  }
-  return out;
+  return testing::RowLines(*r);
 }
 
 std::vector<std::string> Lines(const std::string& text) {

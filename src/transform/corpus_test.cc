@@ -325,13 +325,7 @@ class Corpus : public ::testing::TestWithParam<Param> {
     STRATA_RETURN_IF_ERROR(OpenDb());
     STRATA_ASSIGN_OR_RETURN(auto c, db_->Connect());
     STRATA_ASSIGN_OR_RETURN(auto r, c->Query(Subst(sql)));
-    std::vector<std::string> out;
-    for (const auto& row : r.rows) {
-      std::string line;
-      for (size_t i = 0; i < row.size(); ++i) line += (i ? "|" : "") + row[i].value_or("NULL");
-      out.push_back(line);
-    }
-    return out;
+    return testing::RowLines(r);
   }
 
   // One `--- run:` step: "build -s a b --exclude c --full-refresh --at 2024-01-01T10:00:00".

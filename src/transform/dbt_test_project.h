@@ -104,12 +104,7 @@ class DbtTestProject {
     auto r = (*c)->Query(sql);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     if (!r.ok()) return out;
-    for (const auto& row : r->rows) {
-      std::string line;
-      for (size_t i = 0; i < row.size(); ++i) line += (i ? "|" : "") + row[i].value_or("NULL");
-      out.push_back(line);
-    }
-    return out;
+    return testing::RowLines(*r);
   }
 
   static const NodeResult* Find(const RunResults& r, const std::string& name) {

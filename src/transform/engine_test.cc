@@ -114,14 +114,7 @@ shop:
     auto c = *db_->Connect();
     auto r = c->Query(Sql(sql));
     EXPECT_TRUE(r.ok()) << r.status().ToString();
-    std::vector<std::string> out;
-    if (!r.ok()) return out;
-    for (const auto& row : r->rows) {
-      std::string line;
-      for (size_t i = 0; i < row.size(); ++i) line += (i ? "|" : "") + row[i].value_or("NULL");
-      out.push_back(line);
-    }
-    return out;
+    return r.ok() ? testing::RowLines(*r) : std::vector<std::string>();
   }
 
   const NodeResult* Result_(const RunResults& r, const std::string& name) {
