@@ -521,9 +521,14 @@ class S3ObjectStore : public ObjectStore {
   Result<std::string> ReadablePath(const std::string& key) override {
     STRATA_RETURN_IF_ERROR(ValidateObjectKey(key));
     const std::string path = cache_root_ + "/" + key;
-    STRATA_ASSIGN_OR_RETURN(ObjectInfo info, Stat(key));
-    struct stat st;
-    if (::stat(path.c_str(), &st) == 0 && st.st_size == info.size) {
+    // A cached copy serves while the object is the one it was copied from: same ETag and
+    // SHA-256 (a key deleted and written again with other bytes of the same size is not).
+    STRATA_ASSIGN_OR_RETURN(S3Response head, Head(key));
+    if (head.status == 404) return Status::NotFound("no object '" + key + "' in " + uri());
+    if (head.status != 200) return Status::IOError("HEAD " + Shown(key) + ": " + head.Error());
+    const std::string identity = head.Header("etag") + " " + head.Header("x-amz-meta-sha256");
+    const std::string id_path = IdentityPath(key);
+    if (::access(path.c_str(), R_OK) == 0 && Slurp(id_path) == identity) {
       ::utimensat(AT_FDCWD, path.c_str(), nullptr, 0);  // recently used
       return path;
     }
@@ -547,6 +552,8 @@ class S3ObjectStore : public ObjectStore {
       ::unlink(tmp.c_str());
       return Status::IOError("cannot rename into '" + path + "': " + std::strerror(errno));
     }
+    // Written after the copy: a copy without it is fetched again.
+    STRATA_RETURN_IF_ERROR(WriteFileAtomic(id_path, identity, Durability::kAtomicOnly));
     EvictCache(path);
     return path;
   }
@@ -584,6 +591,15 @@ class S3ObjectStore : public ObjectStore {
 
  private:
   std::string Full(const std::string& key) const { return o_.prefix.empty() ? key : o_.prefix + "/" + key; }
+  // Where the cache records which object a cached copy came from (outside the copies' tree:
+  // bucket names never start with '.').
+  std::string IdentityPath(const std::string& key) const {
+    return o_.cache_dir + "/.ids/" + o_.bucket + (o_.prefix.empty() ? "" : "/" + o_.prefix) + "/" + key;
+  }
+  static std::string Slurp(const std::string& path) {
+    auto text = ReadFile(path);
+    return text.ok() ? *text : "";
+  }
   std::string Shown(const std::string& key) const { return uri() + "/" + key; }
 
   Result<S3Response> Head(const std::string& key) {
@@ -701,6 +717,7 @@ class S3ObjectStore : public ObjectStore {
       if (p.string() == keep || (o_.cache_grace_seconds > 0 && t > recent)) continue;
       int64_t n = static_cast<int64_t>(fs::file_size(p, ec));
       if (fs::remove(p, ec)) total -= n;
+      fs::remove(IdentityPath(fs::relative(p, cache_root_, ec).string()), ec);
     }
   }
 
